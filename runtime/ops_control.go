@@ -1,0 +1,4 @@
+package runtime
+
+// controlOps is this file's op table (see registry.go).
+var controlOps = map[string]Builder{}

@@ -1,0 +1,4 @@
+package runtime
+
+// tensorOps is this file's op table (see registry.go).
+var tensorOps = map[string]Builder{}
