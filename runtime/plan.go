@@ -33,8 +33,8 @@ type Plan struct {
 	Graph   *ir.Graph // the optimised graph the plan was built from
 	opsets  map[string]int64
 	steps   []step
-	slots   []string          // slot → value name
-	slotOf  map[string]int    // value name → slot
+	slots   []string           // slot → value name
+	slotOf  map[string]int     // value name → slot
 	consts  map[int]*ir.Tensor // constant slots (initializers and folded values)
 	inputs  []*ir.ValueInfo    // graph inputs a caller feeds
 	outputs []int
