@@ -127,6 +127,9 @@ type Node struct {
 	Outputs []string
 	Attrs   []*Attr
 	Doc     string
+	// Source carries the format-specific original node (the onnx package's NodeProto) so saving keeps fields the
+	// IR does not model. Passes that build new nodes leave it nil.
+	Source any
 }
 
 // Attr returns the named attribute or nil.

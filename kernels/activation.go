@@ -1,7 +1,5 @@
 package kernels
 
-import "math"
-
 // ActKind names an activation that can be fused into a GEMM or convolution epilogue.
 type ActKind uint8
 
@@ -23,65 +21,40 @@ type Activation struct {
 	Alpha, Beta float32
 }
 
-// Apply applies the activation to x in place.
+// Apply applies the activation to x in place. NaN inputs stay NaN.
 func (a Activation) Apply(x []float32) {
 	switch a.Kind {
-	case ActNone:
 	case ActRelu:
-		for i, v := range x {
-			if v < 0 {
-				x[i] = 0
-			}
-		}
+		unary(opRelu, x, x, 0, 0)
 	case ActClip:
-		for i, v := range x {
-			x[i] = min(max(v, a.Alpha), a.Beta)
-		}
+		unary(opClip, x, x, a.Alpha, a.Beta)
 	case ActLeakyRelu:
-		for i, v := range x {
-			if v < 0 {
-				x[i] = v * a.Alpha
-			}
-		}
+		unary(opLeakyRelu, x, x, a.Alpha, 0)
 	case ActSigmoid:
-		Sigmoid(x, x)
+		unary(opSigmoid, x, x, 0, 0)
 	case ActTanh:
-		Tanh(x, x)
+		unary(opTanh, x, x, 0, 0)
 	case ActHardSigmoid:
-		for i, v := range x {
-			x[i] = max(0, min(1, a.Alpha*v+a.Beta))
-		}
+		unary(opHardSigmoid, x, x, a.Alpha, a.Beta)
 	case ActHardSwish:
-		for i, v := range x {
-			x[i] = v * max(0, min(1, v/6+0.5))
-		}
+		// x/6 is computed as x·(1/6): within one ulp of the ONNX formula.
+		unary(opHardSwish, x, x, 1.0/6, 0.5)
 	}
 }
+
+// Accuracy of the vector math below, measured against math.* in float64 over the whole float32 range by
+// TestMathAccuracy: Exp ≤ 2 ulp (relative 2.4e-7) for normal results, subnormal results within 1 ulp of the
+// subnormal grid; Sigmoid and Tanh relative ≤ 4e-7; Erf relative ≤ 4e-7 (absolute ≤ 1e-7 near 0 crossings).
+// Inf and NaN follow math.*: Exp(+Inf) = +Inf, Exp(-Inf) = 0, Sigmoid(±Inf) = 1/0, Tanh(±Inf) = ±1, Erf(±Inf) = ±1.
 
 // Sigmoid computes dst[i] = 1/(1+exp(-x[i])). dst and x may alias.
-func Sigmoid(dst, x []float32) {
-	for i, v := range x {
-		dst[i] = float32(1 / (1 + math.Exp(-float64(v))))
-	}
-}
+func Sigmoid(dst, x []float32) { unary(opSigmoid, dst, x, 0, 0) }
 
 // Tanh computes dst[i] = tanh(x[i]). dst and x may alias.
-func Tanh(dst, x []float32) {
-	for i, v := range x {
-		dst[i] = float32(math.Tanh(float64(v)))
-	}
-}
+func Tanh(dst, x []float32) { unary(opTanh, dst, x, 0, 0) }
 
 // Exp computes dst[i] = exp(x[i]). dst and x may alias.
-func Exp(dst, x []float32) {
-	for i, v := range x {
-		dst[i] = float32(math.Exp(float64(v)))
-	}
-}
+func Exp(dst, x []float32) { unary(opExp, dst, x, 0, 0) }
 
 // Erf computes dst[i] = erf(x[i]). dst and x may alias.
-func Erf(dst, x []float32) {
-	for i, v := range x {
-		dst[i] = float32(math.Erf(float64(v)))
-	}
-}
+func Erf(dst, x []float32) { unary(opErf, dst, x, 0, 0) }

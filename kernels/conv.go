@@ -1,5 +1,7 @@
 package kernels
 
+import "sync"
+
 // ConvParams describes a 2-D convolution over NCHW float32 data with OIHW weights.
 type ConvParams struct {
 	N, C, H, W                           int // input
@@ -12,57 +14,162 @@ type ConvParams struct {
 	OH, OW                               int // output spatial size (callers compute it from the above)
 }
 
+// depthwise reports whether every group holds one input and one output channel.
+func (p *ConvParams) depthwise() bool { return p.Group == p.C && p.Group == p.M && p.Group > 1 }
+
+// pointwise reports whether the input itself is the GEMM's B matrix (1×1 kernel, stride 1, no padding).
+func (p *ConvParams) pointwise() bool {
+	return p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 &&
+		p.PadTop == 0 && p.PadLeft == 0 && p.PadBottom == 0 && p.PadRight == 0 && p.OH == p.H && p.OW == p.W
+}
+
 // ConvWeights are convolution weights packed once for Conv2D.
 type ConvWeights struct {
-	p ConvParams
-	w []float32 // OIHW copy for now
+	p      ConvParams
+	w      []float32  // OIHW copy: the depthwise taps and the reference path
+	groups []*PackedA // per group: (M/Group) × (C/Group·KH·KW) packed for the GEMM micro-kernel
 }
 
 // PackConvWeights packs OIHW weights (M × C/Group × KH × KW) for p.
 func PackConvWeights(p ConvParams, w []float32) *ConvWeights {
-	return &ConvWeights{p: p, w: append([]float32(nil), w...)}
+	cw := &ConvWeights{p: p, w: append([]float32(nil), w...)}
+	if p.depthwise() || p.Group <= 0 {
+		return cw
+	}
+	mg, kg := p.M/p.Group, p.C/p.Group*p.KH*p.KW
+	for g := 0; g < p.Group; g++ {
+		cw.groups = append(cw.groups, PackA(false, mg, kg, cw.w[g*mg*kg:], kg))
+	}
+	return cw
 }
 
 // Conv2D computes y = act(conv(x, w) + bias) for NCHW x (N×C×H×W) into y (N×M×OH×OW).
 // bias may be nil. w must have been packed for the same channel, kernel and group geometry.
+//
+// Depthwise convolutions (Group == C == M) run a vectorised tap loop; the rest lower to GEMMs with the packed
+// weights as A: 1×1/stride-1/unpadded convolutions read the input directly as B, others im2col one tile of output
+// pixels at a time straight into the micro-kernel's B panel layout.
 func Conv2D(r Runner, p ConvParams, x []float32, w *ConvWeights, bias []float32, act Activation, y []float32) {
-	conv2DGeneric(p, x, w.w, bias, act, y)
+	if p.N <= 0 || p.M <= 0 || p.OH <= 0 || p.OW <= 0 {
+		return
+	}
+	if p.depthwise() {
+		depthwiseConv(r, p, x, w.w, bias, act, y)
+		return
+	}
+	if len(w.groups) != p.Group {
+		// Packed for another geometry: correct but slow beats wrong.
+		conv2DGeneric(p, x, w.w, bias, act, y)
+		return
+	}
+	cg, mg := p.C/p.Group, p.M/p.Group
+	hw, ohw := p.H*p.W, p.OH*p.OW
+	if p.pointwise() {
+		for n := 0; n < p.N; n++ {
+			for g := 0; g < p.Group; g++ {
+				pa := w.groups[g]
+				as := aSource{packed: pa.data}
+				bs := bSource{b: x[(n*p.C+g*cg)*hw:], ldb: hw}
+				ep := convEpilogue(bias, g*mg, mg, act)
+				gemm(r, pa.kern, mg, ohw, pa.K, &as, &bs, 0, y[(n*p.M+g*mg)*ohw:], ohw, ep)
+			}
+		}
+		return
+	}
+	kern := w.groups[0].kern
+	kdim := cg * p.KH * p.KW
+	// A tile of output pixels keeps its im2col panel (kdim × tile) within convTileBytes so it stays in L2 beside A.
+	tile := max(kern.nr, (convTileBytes/4/max(kdim, 1))/kern.nr*kern.nr)
+	tiles := ceilDiv(ohw, tile)
+	for tiles*p.N*p.Group < 8 && tile > kern.nr {
+		// Too few tasks to feed the Runner's threads: cut smaller tiles.
+		tile = max(kern.nr, roundUp(tile/2, kern.nr))
+		tiles = ceilDiv(ohw, tile)
+	}
+	r.Run(p.N*p.Group*tiles, func(t int) {
+		n, g, ti := t/(p.Group*tiles), t/tiles%p.Group, t%tiles
+		col0 := ti * tile
+		cols := min(tile, ohw-col0)
+		buf := colPool.Get().(*[]float32)
+		*buf = grow(*buf, kdim*roundUp(cols, kern.nr))
+		im2colPanels(&p, x[(n*p.C+g*cg)*hw:(n*p.C+(g+1)*cg)*hw], cg, col0, cols, kern.nr, *buf)
+		pa := w.groups[g]
+		as := aSource{packed: pa.data}
+		bs := bSource{packed: *buf}
+		gemmTask(kern, 0, mg, 0, cols, kdim, &as, &bs, 0, y[(n*p.M+g*mg)*ohw+col0:], ohw, convEpilogue(bias, g*mg, mg, act))
+		colPool.Put(buf)
+	})
 }
 
-// conv2DGeneric is the direct-loop reference for Conv2D.
-func conv2DGeneric(p ConvParams, x, w, bias []float32, act Activation, y []float32) {
-	cg := p.C / p.Group
-	mg := p.M / p.Group
-	for n := 0; n < p.N; n++ {
-		for m := 0; m < p.M; m++ {
-			g := m / mg
-			out := y[(n*p.M+m)*p.OH*p.OW : (n*p.M+m+1)*p.OH*p.OW]
-			for oh := 0; oh < p.OH; oh++ {
-				for ow := 0; ow < p.OW; ow++ {
-					var s float32
-					if bias != nil {
-						s = bias[m]
-					}
-					for c := 0; c < cg; c++ {
-						ic := g*cg + c
-						for kh := 0; kh < p.KH; kh++ {
-							ih := oh*p.StrideH - p.PadTop + kh*p.DilH
-							if ih < 0 || ih >= p.H {
-								continue
+// convTileBytes bounds one im2col tile; half of a 1 MiB L2 leaves room for the packed weights.
+var convTileBytes = 512 << 10
+
+// colPool recycles im2col tile buffers, so memory stays at one tile per concurrent task.
+var colPool = sync.Pool{New: func() any { return new([]float32) }}
+
+// convEpilogue returns the GEMM epilogue for output channels [m0, m0+mg), or nil when there is nothing to do.
+func convEpilogue(bias []float32, m0, mg int, act Activation) *Epilogue {
+	if bias == nil && act.Kind == ActNone {
+		return nil
+	}
+	ep := &Epilogue{BiasPerRow: true, Act: act}
+	if bias != nil {
+		ep.Bias = bias[m0 : m0+mg]
+	}
+	return ep
+}
+
+// im2colPanels writes the im2col matrix of output pixels [col0, col0+cols) — rows (c, kh, kw), one column per
+// pixel — in nr-column panels over the full K = cg·KH·KW, zero-padding out-of-image taps and the last panel.
+func im2colPanels(p *ConvParams, x []float32, cg, col0, cols, nr int, dst []float32) {
+	kdim := cg * p.KH * p.KW
+	for jp := 0; jp*nr < cols; jp++ {
+		pan := dst[jp*kdim*nr : (jp+1)*kdim*nr]
+		first := col0 + jp*nr
+		n := min(nr, cols-jp*nr)
+		if n < nr {
+			clear(pan)
+		}
+		// Split the panel's pixels into runs on one output row; each run reads a contiguous (stride 1) or
+		// strided input row segment per tap.
+		for jj := 0; jj < n; {
+			oh, ow := (first+jj)/p.OW, (first+jj)%p.OW
+			run := min(n-jj, p.OW-ow)
+			for c := 0; c < cg; c++ {
+				plane := x[c*p.H*p.W : (c+1)*p.H*p.W]
+				for kh := 0; kh < p.KH; kh++ {
+					ih := oh*p.StrideH - p.PadTop + kh*p.DilH
+					for kw := 0; kw < p.KW; kw++ {
+						krow := (c*p.KH+kh)*p.KW + kw
+						out := pan[krow*nr+jj : krow*nr+jj+run]
+						if ih < 0 || ih >= p.H {
+							clear(out)
+							continue
+						}
+						row := plane[ih*p.W : (ih+1)*p.W]
+						iw0 := ow*p.StrideW - p.PadLeft + kw*p.DilW
+						if p.StrideW == 1 {
+							lo := min(max(0, -iw0), run)
+							hi := max(lo, min(run, p.W-iw0))
+							clear(out[:lo])
+							if hi > lo {
+								copy(out[lo:hi], row[iw0+lo:iw0+hi])
 							}
-							for kw := 0; kw < p.KW; kw++ {
-								iw := ow*p.StrideW - p.PadLeft + kw*p.DilW
-								if iw < 0 || iw >= p.W {
-									continue
-								}
-								s += x[((n*p.C+ic)*p.H+ih)*p.W+iw] * w[((m*cg+c)*p.KH+kh)*p.KW+kw]
+							clear(out[hi:])
+							continue
+						}
+						for t := range out {
+							iw := iw0 + t*p.StrideW
+							if iw >= 0 && iw < p.W {
+								out[t] = row[iw]
+							} else {
+								out[t] = 0
 							}
 						}
 					}
-					out[oh*p.OW+ow] = s
 				}
 			}
-			act.Apply(out)
+			jj += run
 		}
 	}
 }

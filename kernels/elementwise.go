@@ -2,49 +2,76 @@ package kernels
 
 // Add computes dst[i] = a[i] + b[i] over len(dst) elements. Slices may alias.
 func Add(dst, a, b []float32) {
-	for i := range dst {
-		dst[i] = a[i] + b[i]
-	}
+	i := binaryAsm(opAdd, dst, a, b)
+	addGeneric(dst[i:], a[i:len(dst)], b[i:len(dst)])
 }
 
 // Sub computes dst[i] = a[i] - b[i].
 func Sub(dst, a, b []float32) {
-	for i := range dst {
-		dst[i] = a[i] - b[i]
-	}
+	i := binaryAsm(opSub, dst, a, b)
+	subGeneric(dst[i:], a[i:len(dst)], b[i:len(dst)])
 }
 
 // Mul computes dst[i] = a[i] * b[i].
 func Mul(dst, a, b []float32) {
-	for i := range dst {
-		dst[i] = a[i] * b[i]
-	}
+	i := binaryAsm(opMul, dst, a, b)
+	mulGeneric(dst[i:], a[i:len(dst)], b[i:len(dst)])
 }
 
 // Div computes dst[i] = a[i] / b[i].
 func Div(dst, a, b []float32) {
-	for i := range dst {
-		dst[i] = a[i] / b[i]
-	}
+	i := binaryAsm(opDiv, dst, a, b)
+	divGeneric(dst[i:], a[i:len(dst)], b[i:len(dst)])
 }
 
 // AddScalar computes dst[i] = a[i] + s.
 func AddScalar(dst, a []float32, s float32) {
-	for i := range dst {
-		dst[i] = a[i] + s
-	}
+	unary(opAddScalar, dst, a[:len(dst)], s, 0)
 }
 
 // MulScalar computes dst[i] = a[i] * s.
 func MulScalar(dst, a []float32, s float32) {
-	for i := range dst {
-		dst[i] = a[i] * s
-	}
+	unary(opMulScalar, dst, a[:len(dst)], s, 0)
 }
 
-// MulAddScalar computes dst[i] = a[i]*s + t (BatchNormalization, affine).
+// MulAddScalar computes dst[i] = a[i]*s + t (BatchNormalization, affine). The assembly fuses the multiply-add
+// (one rounding instead of two), so results may differ from the Go twin in the last bit.
 func MulAddScalar(dst, a []float32, s, t float32) {
-	for i := range dst {
-		dst[i] = a[i]*s + t
-	}
+	unary(opMulAddScalar, dst, a[:len(dst)], s, t)
+}
+
+// binOp names an elementwise binary loop.
+type binOp uint8
+
+const (
+	opAdd binOp = iota
+	opSub
+	opMul
+	opDiv
+)
+
+// unOp names an elementwise unary loop with up to two scalar parameters.
+type unOp uint8
+
+const (
+	opAddScalar unOp = iota
+	opMulScalar
+	opMulAddScalar
+	opRelu
+	opClip
+	opLeakyRelu
+	opHardSigmoid
+	opHardSwish
+	opExp
+	opSigmoid
+	opTanh
+	opErf
+	numUnOps
+)
+
+// unary computes dst[i] = f(x[i]) for i < len(x): the assembly takes the whole vectors, the twin the tail.
+func unary(op unOp, dst, x []float32, alpha, beta float32) {
+	dst = dst[:len(x)]
+	i := unaryAsm(op, dst, x, alpha, beta)
+	unaryGeneric(op, dst[i:], x[i:], alpha, beta)
 }

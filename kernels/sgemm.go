@@ -1,46 +1,287 @@
 package kernels
 
+import "sync"
+
 // Sgemm computes C = alpha·op(A)·op(B) + beta·C for row-major matrices, where op(X) is X or Xᵀ.
 // op(A) is m×k, op(B) is k×n, C is m×n; lda, ldb, ldc are row strides. beta == 0 ignores C's old contents (NaN too).
 // Work is split across r.
+//
+// The product follows Goto & van de Geijn, "Anatomy of High-Performance Matrix Multiplication" (TOMS 2008):
+// blocks of A and B are packed into micro-panels and an mr×nr register-tiled micro-kernel does the flops.
 func Sgemm(r Runner, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	sgemmGeneric(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	kern := kernelFor(level)
+	as := aSource{a: a, lda: lda, trans: transA, alpha: alpha}
+	bs := bSource{b: b, ldb: ldb, trans: transB}
+	gemm(r, kern, m, n, k, &as, &bs, beta, c, ldc, nil)
 }
 
-// sgemmGeneric is the reference loop every faster Sgemm path is tested against.
-func sgemmGeneric(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	for i := 0; i < m; i++ {
-		crow := c[i*ldc : i*ldc+n]
-		if beta == 0 {
-			for j := range crow {
-				crow[j] = 0
+// Cache blocking. kcBlock bounds the k extent of one packed panel pair; mcBlock rows of packed A (a multiple of every
+// mr) stay in L2 while the B micro-panels stream through L1; ncBlock bounds the packed B block.
+var (
+	kcBlock = 256
+	mcBlock = 144
+	ncBlock = 3072
+)
+
+// ukernel is a register-tiled micro-kernel: fn computes the mr×nr tile C = Ap·Bp (or C += Ap·Bp when acc) from an
+// A micro-panel (kc groups of mr values) and a B micro-panel (kc rows of nr values); C has row stride ldc.
+type ukernel struct {
+	mr, nr int
+	fn     kernelFn
+	// edges compute only the first rows of an mr-row panel, for the last panel of a matrix whose row count is not
+	// a multiple of mr; sorted by rows.
+	edges []edgeKernel
+}
+
+type kernelFn func(kc int, a, b, c []float32, ldc int, acc bool)
+
+type edgeKernel struct {
+	rows int
+	fn   kernelFn
+}
+
+// forRows returns the smallest kernel that covers mm ≤ mr rows and how many rows it writes.
+func (k *ukernel) forRows(mm int) (kernelFn, int) {
+	for _, e := range k.edges {
+		if e.rows >= mm {
+			return e.fn, e.rows
+		}
+	}
+	return k.fn, k.mr
+}
+
+// genericKernel is the pure-Go micro-kernel. 4×8 keeps its 32 accumulators in a local array the compiler
+// can hold in registers partially; it is correct first and fast second.
+var genericKernel = &ukernel{mr: 4, nr: 8, fn: func(kc int, a, b, c []float32, ldc int, acc bool) {
+	microGeneric(4, 8, kc, a, b, c, ldc, acc)
+}}
+
+// aSource is the left operand: either raw (a, lda, trans, alpha) or pre-packed into mr-row panels over the full K.
+type aSource struct {
+	a      []float32
+	lda    int
+	trans  bool
+	alpha  float32
+	packed []float32 // panel ip starts at ip*K*mr; nil when raw
+}
+
+// bSource is the right operand: raw (b, ldb, trans) or pre-packed into nr-column panels over the full K.
+type bSource struct {
+	b      []float32
+	ldb    int
+	trans  bool
+	packed []float32 // panel jp starts at jp*K*nr; nil when raw
+}
+
+// gemmScratch holds one task's packing buffers; tasks take them from a pool so steady-state runs allocate nothing.
+type gemmScratch struct {
+	a, b, tile []float32
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(gemmScratch) }}
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+// gemm computes C = op(A)·op(B) + beta·C and applies ep, splitting the C tile space across r.
+func gemm(r Runner, kern *ukernel, m, n, k int, as *aSource, bs *bSource, beta float32, c []float32, ldc int, ep *Epilogue) {
+	if m <= 0 || n <= 0 {
+		return
+	}
+	if k <= 0 {
+		for i := 0; i < m; i++ {
+			row := c[i*ldc : i*ldc+n]
+			if beta == 0 {
+				clear(row)
+			} else if beta != 1 {
+				MulScalar(row, row, beta)
 			}
-		} else if beta != 1 {
-			for j := range crow {
-				crow[j] *= beta
+			ep.applyRows(row, i, 0)
+		}
+		return
+	}
+	rt, ct := taskGrid(m, n, k, kern)
+	if r == nil {
+		rt, ct = 1, 1
+	}
+	// Task boundaries are multiples of mr/nr so pre-packed panels are never split.
+	rowStep := roundUp(ceilDiv(m, rt), kern.mr)
+	colStep := roundUp(ceilDiv(n, ct), kern.nr)
+	rt, ct = ceilDiv(m, rowStep), ceilDiv(n, colStep)
+	r.Run(rt*ct, func(t int) {
+		i0, j0 := (t/ct)*rowStep, (t%ct)*colStep
+		gemmTask(kern, i0, min(i0+rowStep, m), j0, min(j0+colStep, n), k, as, bs, beta, c, ldc, ep)
+	})
+}
+
+// taskGrid picks how many row and column stripes to cut C into: enough tasks to keep a few threads busy, but each
+// large enough (≥ 2 MFLOP) that the packing each task repeats stays small next to its flops.
+func taskGrid(m, n, k int, kern *ukernel) (rows, cols int) {
+	tasks := min(16, max(1, 2*m*n*k>>21))
+	rows, cols = 1, 1
+	for rows*cols < tasks {
+		// Cut the dimension whose stripes are currently longer, as long as it still has whole tiles to split.
+		if m/rows >= n/cols && m/(rows+1) >= kern.mr {
+			rows++
+		} else if n/(cols+1) >= kern.nr {
+			cols++
+		} else if m/(rows+1) >= kern.mr {
+			rows++
+		} else {
+			break
+		}
+	}
+	return rows, cols
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+func roundUp(a, b int) int { return ceilDiv(a, b) * b }
+
+// gemmTask computes rows [i0,i1) × columns [j0,j1) of C in the Goto loop order jc → pc → ic → jr → ir.
+func gemmTask(kern *ukernel, i0, i1, j0, j1, k int, as *aSource, bs *bSource, beta float32, c []float32, ldc int, ep *Epilogue) {
+	mr, nr := kern.mr, kern.nr
+	s := scratchPool.Get().(*gemmScratch)
+	defer scratchPool.Put(s)
+	s.tile = grow(s.tile, mr*nr)
+	if beta != 0 && beta != 1 {
+		for i := i0; i < i1; i++ {
+			row := c[i*ldc+j0 : i*ldc+j1]
+			MulScalar(row, row, beta)
+		}
+	}
+	mcMax := min(roundUp(mcBlock, mr), roundUp(i1-i0, mr))
+	for jc := j0; jc < j1; jc += ncBlock {
+		nc := min(ncBlock, j1-jc)
+		ncPad := roundUp(nc, nr)
+		for pc := 0; pc < k; pc += kcBlock {
+			kc := min(kcBlock, k-pc)
+			var bp []float32
+			bStride := kc * nr
+			if bs.packed != nil {
+				bp = bs.packed[(jc/nr)*k*nr+pc*nr:]
+				bStride = k * nr
+			} else {
+				s.b = grow(s.b, kc*ncPad)
+				bp = s.b
+				packB(bs.b, bs.ldb, bs.trans, pc, kc, jc, nc, nr, bp)
+			}
+			acc := pc > 0 || beta != 0
+			last := pc+kc == k
+			for ic := i0; ic < i1; ic += mcMax {
+				mc := min(mcMax, i1-ic)
+				var ap []float32
+				aStride := kc * mr
+				if as.packed != nil {
+					ap = as.packed[(ic/mr)*k*mr+pc*mr:]
+					aStride = k * mr
+				} else {
+					s.a = grow(s.a, kc*roundUp(mc, mr))
+					ap = s.a
+					packA(as.a, as.lda, as.trans, as.alpha, ic, mc, pc, kc, mr, ap)
+				}
+				for jr := 0; jr < nc; jr += nr {
+					bpan := bp[(jr/nr)*bStride:]
+					nn := min(nr, nc-jr)
+					for ir := 0; ir < mc; ir += mr {
+						apan := ap[(ir/mr)*aStride:]
+						mm := min(mr, mc-ir)
+						off := (ic+ir)*ldc + jc + jr
+						fn, rows := kern.forRows(mm)
+						if rows == mm && nn == nr {
+							fn(kc, apan, bpan, c[off:], ldc, acc)
+						} else {
+							// Edge tile: compute it into scratch and copy the valid part.
+							fn(kc, apan, bpan, s.tile, nr, false)
+							for i := 0; i < mm; i++ {
+								dst := c[off+i*ldc : off+i*ldc+nn]
+								src := s.tile[i*nr : i*nr+nn]
+								if acc {
+									Add(dst, dst, src)
+								} else {
+									copy(dst, src)
+								}
+							}
+						}
+						if last && ep != nil {
+							// Fused epilogue: the tile was just written and is still in L1.
+							for i := 0; i < mm; i++ {
+								ep.applyRows(c[off+i*ldc:off+i*ldc+nn], ic+ir+i, jc+jr)
+							}
+						}
+					}
+				}
 			}
 		}
-		for p := 0; p < k; p++ {
-			var av float32
-			if transA {
-				av = a[p*lda+i]
-			} else {
-				av = a[i*lda+p]
-			}
-			av *= alpha
-			if av == 0 {
-				continue
-			}
-			if transB {
-				for j := 0; j < n; j++ {
-					crow[j] += av * b[j*ldb+p]
+	}
+}
+
+// applyRows applies the epilogue to row segment x, which holds C(row, col0 …).
+func (ep *Epilogue) applyRows(x []float32, row, col0 int) {
+	if ep == nil {
+		return
+	}
+	if ep.Bias != nil {
+		if ep.BiasPerRow {
+			AddScalar(x, x, ep.Bias[row])
+		} else {
+			Add(x, x, ep.Bias[col0:col0+len(x)])
+		}
+	}
+	ep.Act.Apply(x)
+}
+
+// packA copies alpha·op(A)[ic:ic+mc, pc:pc+kc] into mr-row micro-panels: panel ip holds, for each p, the mr values
+// of column p. Rows past mc are zero so edge tiles need no special kernel.
+func packA(a []float32, lda int, trans bool, alpha float32, ic, mc, pc, kc, mr int, dst []float32) {
+	for ip := 0; ip*mr < mc; ip++ {
+		pan := dst[ip*kc*mr : (ip+1)*kc*mr]
+		rows := min(mr, mc-ip*mr)
+		if rows < mr {
+			clear(pan)
+		}
+		for r := 0; r < rows; r++ {
+			i := ic + ip*mr + r
+			if trans {
+				for p := 0; p < kc; p++ {
+					pan[p*mr+r] = alpha * a[(pc+p)*lda+i]
 				}
 			} else {
-				brow := b[p*ldb : p*ldb+n]
-				for j, bv := range brow {
-					crow[j] += av * bv
+				src := a[i*lda+pc : i*lda+pc+kc]
+				for p, v := range src {
+					pan[p*mr+r] = alpha * v
 				}
 			}
+		}
+	}
+}
+
+// packB copies op(B)[pc:pc+kc, jc:jc+nc] into nr-column micro-panels: panel jp holds kc rows of nr values.
+// Columns past nc are zero.
+func packB(b []float32, ldb int, trans bool, pc, kc, jc, nc, nr int, dst []float32) {
+	for jp := 0; jp*nr < nc; jp++ {
+		pan := dst[jp*kc*nr : (jp+1)*kc*nr]
+		cols := min(nr, nc-jp*nr)
+		j := jc + jp*nr
+		if trans {
+			if cols < nr {
+				clear(pan)
+			}
+			for jj := 0; jj < cols; jj++ {
+				src := b[(j+jj)*ldb+pc : (j+jj)*ldb+pc+kc]
+				for p, v := range src {
+					pan[p*nr+jj] = v
+				}
+			}
+			continue
+		}
+		for p := 0; p < kc; p++ {
+			row := pan[p*nr : p*nr+nr]
+			n := copy(row, b[(pc+p)*ldb+j:(pc+p)*ldb+j+cols])
+			clear(row[n:])
 		}
 	}
 }

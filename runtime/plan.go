@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hone-ml/hone/ir"
 )
@@ -41,6 +42,7 @@ type Plan struct {
 	outer   []string // names read from an enclosing scope (subgraph plans)
 	threads int
 	workers *workerPool
+	arenas  sync.Pool
 }
 
 // Compile builds a plan for a model. The model is not modified.
@@ -104,8 +106,10 @@ func compileGraph(g *ir.Graph, opsets map[string]int64, threads int, wp *workerP
 			slot(in.Name)
 		}
 	}
-	for name := range outer {
-		if _, ok := p.slotOf[name]; !ok {
+	// Only the outer names this graph (or a graph nested in it) actually reads are bound at run time: the
+	// enclosing scope need not hold every value it could offer (later or released ones).
+	for _, name := range g.FreeNames() {
+		if _, ok := p.slotOf[name]; !ok && outer[name] {
 			p.outer = append(p.outer, name)
 		}
 	}
@@ -163,7 +167,7 @@ func compileGraph(g *ir.Graph, opsets map[string]int64, threads int, wp *workerP
 			st.out = append(st.out, slot(o))
 		}
 		// Constant folding: a deterministic node whose inputs are all constant runs once, now.
-		if allConst && foldable(n) {
+		if allConst && foldable(n) && !nodeHasSubgraph(n) { // bodies need the run-time scope
 			outs, err := k.Run(ctx, bc.Const)
 			if err != nil {
 				return nil, nodeErr(n, err)
@@ -211,6 +215,20 @@ func (p *Plan) computeLifetimes() {
 		for _, s := range st.in {
 			if s >= 0 {
 				last[s] = i
+			}
+		}
+		// A node with subgraphs reads the values its bodies capture from this scope, too.
+		for _, a := range st.node.Attrs {
+			subs := a.Graphs
+			if a.G != nil {
+				subs = append([]*ir.Graph{a.G}, subs...)
+			}
+			for _, sg := range subs {
+				for _, name := range sg.FreeNames() {
+					if s, ok := p.slotOf[name]; ok {
+						last[s] = i
+					}
+				}
 			}
 		}
 	}
@@ -333,7 +351,12 @@ func (p *Plan) exec(inputs, outer map[string]*ir.Tensor, hook StepHook) ([]*ir.T
 			scope[k] = v
 		}
 	}
-	ctx := &Ctx{Par: p.workers.runner(), Threads: p.threads, outer: scope}
+	ar, _ := p.arenas.Get().(*arena)
+	if ar == nil {
+		ar = newArena()
+	}
+	defer func() { ar.finish(); p.arenas.Put(ar) }()
+	ctx := &Ctx{Par: p.workers.runner(), Threads: p.threads, outer: scope, arena: ar}
 	in := make([]*ir.Tensor, 0, 8)
 	for i := range p.steps {
 		st := &p.steps[i]
@@ -371,8 +394,10 @@ func (p *Plan) exec(inputs, outer map[string]*ir.Tensor, hook StepHook) ([]*ir.T
 				return nil, fmt.Errorf("runtime: %s: output %d (%q) was not produced", st.node, j, p.slots[s])
 			}
 			vals[s] = outs[j]
+			ar.hold(outs[j])
 		}
 		for _, s := range st.release {
+			ar.drop(vals[s])
 			vals[s] = nil
 		}
 	}
@@ -452,16 +477,9 @@ func (w *workerPool) runner() func(n int, fn func(i int)) {
 			}
 			return
 		}
-		var next int64
+		var next atomic.Int64
 		var wg sync.WaitGroup
-		var mu sync.Mutex
-		take := func() int {
-			mu.Lock()
-			i := int(next)
-			next++
-			mu.Unlock()
-			return i
-		}
+		take := func() int { return int(next.Add(1) - 1) }
 		work := func() {
 			for i := take(); i < n; i = take() {
 				fn(i)

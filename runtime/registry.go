@@ -13,6 +13,7 @@ var opTables = []map[string]Builder{
 	tensorOps,
 	nnOps,
 	controlOps,
+	extraOps,
 }
 
 var registry = sync.OnceValue(func() map[string]Builder {

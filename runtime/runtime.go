@@ -51,6 +51,7 @@ type Ctx struct {
 	Threads int
 	// outer holds values visible to subgraphs (If/Loop/Scan bodies).
 	outer map[string]*ir.Tensor
+	arena *arena
 }
 
 // Errorf formats an error that names the node, as every kernel error must: `runtime: node "x" (Conv): …`.
@@ -66,4 +67,13 @@ func Unsupportedf(format string, args ...any) error {
 // Invalidf returns an error wrapping ErrInvalid.
 func Invalidf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// Alloc returns a zeroed tensor for a kernel's output. Kernels allocate outputs through it so the executor can
+// recycle buffers of values that are dead.
+func (c *Ctx) Alloc(dt ir.DType, shape ...int) *ir.Tensor {
+	if c.arena == nil {
+		return ir.New(dt, shape...)
+	}
+	return c.arena.alloc(dt, shape)
 }

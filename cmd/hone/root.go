@@ -16,6 +16,10 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(
+		newInspectCmd(),
+		newRunCmd(),
+		newBenchCmd(),
+		newDemoCmd(),
 		newKVCmd(),
 	)
 	return root

@@ -1,0 +1,485 @@
+//go:build ort
+
+// Package ort runs ONNX models through ONNX Runtime (via github.com/yalue/onnxruntime_go), as
+// the peer hone is benchmarked against and the oracle its tests compare with. It is only built
+// with the "ort" tag and needs cgo and the ONNX Runtime shared library at run time.
+package ort
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"sync"
+	"unsafe"
+
+	ortgo "github.com/yalue/onnxruntime_go"
+
+	"github.com/hone-ml/hone/ir"
+)
+
+// LibEnv names the environment variable Init consults when given no library path.
+const LibEnv = "HONE_ORT_LIB"
+
+// defaultLib is where scripts/fetch-assets.sh puts the library, relative to the repository root.
+var defaultLib = filepath.Join(".cache", "assets", "ort", "libonnxruntime.so.1")
+
+var (
+	initMu  sync.Mutex
+	initLib string // library loaded by a successful Init
+)
+
+// Init loads the ONNX Runtime library and creates its process-wide environment. The library is
+// libPath if set, else $HONE_ORT_LIB, else .cache/assets/ort/libonnxruntime.so.1 in the working
+// directory or the nearest parent that has one (tests run in package directories). Calling Init
+// again is a no-op, unless it names a different library, which is an error: ONNX Runtime keeps
+// one environment per process. NewSession calls Init("") itself.
+func Init(libPath string) error {
+	initMu.Lock()
+	defer initMu.Unlock()
+	if libPath == "" {
+		if initLib != "" {
+			return nil // any loaded library will do when the caller names none
+		}
+		var err error
+		if libPath, err = FindLibrary(); err != nil {
+			return err
+		}
+	}
+	if initLib != "" {
+		if same(initLib, libPath) {
+			return nil
+		}
+		return fmt.Errorf("ort: already initialised with %s, cannot switch to %s", initLib, libPath)
+	}
+	if _, err := os.Stat(libPath); err != nil {
+		return fmt.Errorf("ort: library: %w", err)
+	}
+	ortgo.SetSharedLibraryPath(libPath)
+	// Warnings would flood test output with ONNX Runtime's notes on unused initialisers.
+	if err := ortgo.InitializeEnvironment(ortgo.WithLogLevelError()); err != nil {
+		return fmt.Errorf("ort: loading %s: %w", libPath, err)
+	}
+	initLib = libPath
+	return nil
+}
+
+func same(a, b string) bool {
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
+}
+
+// FindLibrary resolves the library path as Init does without an argument.
+func FindLibrary() (string, error) {
+	if p := os.Getenv(LibEnv); p != "" {
+		return p, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("ort: %w", err)
+	}
+	for {
+		p := filepath.Join(dir, defaultLib)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("ort: no library: set %s or run scripts/fetch-assets.sh to create %s", LibEnv, defaultLib)
+		}
+		dir = parent
+	}
+}
+
+// Version reports the loaded ONNX Runtime version ("" before Init).
+func Version() string {
+	initMu.Lock()
+	defer initMu.Unlock()
+	if initLib == "" {
+		return ""
+	}
+	return ortgo.GetVersion()
+}
+
+// Options configure a session. ONNX Runtime always runs the graph sequentially with one
+// inter-op thread, so that its timings compare with hone's single-stream executor.
+type Options struct {
+	// Threads is the number of intra-op threads; 0 lets ONNX Runtime choose (one per core).
+	Threads int
+}
+
+// Info describes one model input or output. Dynamic dimensions are -1.
+type Info struct {
+	Name  string
+	DType ir.DType
+	Shape []int64
+}
+
+func (i Info) String() string { return fmt.Sprintf("%s %s%v", i.Name, i.DType, i.Shape) }
+
+// Session is a loaded model. Run may be called from several goroutines at once.
+type Session struct {
+	mu      sync.RWMutex // guards s against Close during Run
+	s       *ortgo.DynamicAdvancedSession
+	name    string
+	inputs  []Info
+	outputs []Info
+}
+
+// NewSession loads the ONNX model at modelPath, calling Init("") first if needed.
+func NewSession(modelPath string, opts Options) (*Session, error) {
+	return newSession(modelPath, opts,
+		func(o *ortgo.SessionOptions) ([]ortgo.InputOutputInfo, []ortgo.InputOutputInfo, error) {
+			return ortgo.GetInputOutputInfoWithOptions(modelPath, o)
+		},
+		func(in, out []string, o *ortgo.SessionOptions) (*ortgo.DynamicAdvancedSession, error) {
+			return ortgo.NewDynamicAdvancedSession(modelPath, in, out, o)
+		})
+}
+
+// NewSessionFromBytes loads a model held in memory; name is used in error messages.
+func NewSessionFromBytes(name string, model []byte, opts Options) (*Session, error) {
+	return newSession(name, opts,
+		func(*ortgo.SessionOptions) ([]ortgo.InputOutputInfo, []ortgo.InputOutputInfo, error) {
+			return ortgo.GetInputOutputInfoWithONNXData(model)
+		},
+		func(in, out []string, o *ortgo.SessionOptions) (*ortgo.DynamicAdvancedSession, error) {
+			return ortgo.NewDynamicAdvancedSessionWithONNXData(model, in, out, o)
+		})
+}
+
+func newSession(name string, opts Options,
+	info func(*ortgo.SessionOptions) ([]ortgo.InputOutputInfo, []ortgo.InputOutputInfo, error),
+	create func([]string, []string, *ortgo.SessionOptions) (*ortgo.DynamicAdvancedSession, error),
+) (*Session, error) {
+	if opts.Threads < 0 {
+		return nil, fmt.Errorf("ort: %s: negative thread count %d", name, opts.Threads)
+	}
+	if err := Init(""); err != nil {
+		return nil, err
+	}
+	so, err := ortgo.NewSessionOptions()
+	if err != nil {
+		return nil, fmt.Errorf("ort: %s: %w", name, err)
+	}
+	defer so.Destroy()
+	if err := so.SetIntraOpNumThreads(opts.Threads); err != nil {
+		return nil, fmt.Errorf("ort: %s: intra-op threads: %w", name, err)
+	}
+	if err := so.SetInterOpNumThreads(1); err != nil {
+		return nil, fmt.Errorf("ort: %s: inter-op threads: %w", name, err)
+	}
+	if err := so.SetExecutionMode(ortgo.ExecutionModeSequential); err != nil {
+		return nil, fmt.Errorf("ort: %s: execution mode: %w", name, err)
+	}
+	ins, outs, err := info(so)
+	if err != nil {
+		return nil, fmt.Errorf("ort: %s: %w", name, err)
+	}
+	s := &Session{name: name}
+	var inNames, outNames []string
+	for _, list := range []struct {
+		src   []ortgo.InputOutputInfo
+		dst   *[]Info
+		names *[]string
+		kind  string
+	}{{ins, &s.inputs, &inNames, "input"}, {outs, &s.outputs, &outNames, "output"}} {
+		for _, io := range list.src {
+			if io.OrtValueType != ortgo.ONNXTypeTensor {
+				return nil, fmt.Errorf("ort: %s: %s %q is a %s, only tensors are supported", name, list.kind, io.Name, io.OrtValueType)
+			}
+			dt := ir.DType(io.DataType) // both enumerate onnx.proto's TensorProto.DataType
+			if !supported(dt) {
+				return nil, fmt.Errorf("ort: %s: %s %q has unsupported element type %s", name, list.kind, io.Name, io.DataType)
+			}
+			*list.dst = append(*list.dst, Info{Name: io.Name, DType: dt, Shape: slices.Clone([]int64(io.Dimensions))})
+			*list.names = append(*list.names, io.Name)
+		}
+	}
+	if s.s, err = create(inNames, outNames, so); err != nil {
+		return nil, fmt.Errorf("ort: %s: %w", name, err)
+	}
+	return s, nil
+}
+
+func supported(dt ir.DType) bool {
+	switch dt {
+	case ir.Float32, ir.Float16, ir.Float64, ir.Int8, ir.Uint8, ir.Int16, ir.Uint16,
+		ir.Int32, ir.Uint32, ir.Int64, ir.Uint64, ir.Bool:
+		return true
+	}
+	return false
+}
+
+// Inputs describes the model's inputs in declaration order.
+func (s *Session) Inputs() []Info { return cloneInfo(s.inputs) }
+
+// Outputs describes the model's outputs in declaration order.
+func (s *Session) Outputs() []Info { return cloneInfo(s.outputs) }
+
+func cloneInfo(in []Info) []Info {
+	out := make([]Info, len(in))
+	for i, v := range in {
+		out[i] = Info{v.Name, v.DType, slices.Clone(v.Shape)}
+	}
+	return out
+}
+
+// Close releases the session. Further Run calls fail.
+func (s *Session) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.s == nil {
+		return nil
+	}
+	err := s.s.Destroy()
+	s.s = nil
+	if err != nil {
+		return fmt.Errorf("ort: %s: %w", s.name, err)
+	}
+	return nil
+}
+
+// ErrClosed is returned by Run after Close.
+var ErrClosed = errors.New("ort: session closed")
+
+// Run feeds one tensor per model input and returns every model output. ONNX Runtime allocates
+// the outputs, so data-dependent shapes work. The inputs are read in place, not copied.
+func (s *Session) Run(inputs map[string]*ir.Tensor) (map[string]*ir.Tensor, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.s == nil {
+		return nil, ErrClosed
+	}
+	if err := s.checkInputs(inputs); err != nil {
+		return nil, err
+	}
+	var owned []ortgo.Value
+	defer func() {
+		for _, v := range owned {
+			if v != nil {
+				v.Destroy()
+			}
+		}
+	}()
+	in := make([]ortgo.Value, len(s.inputs))
+	for i, info := range s.inputs {
+		v, err := toValue(inputs[info.Name])
+		if err != nil {
+			return nil, fmt.Errorf("ort: %s: input %q: %w", s.name, info.Name, err)
+		}
+		in[i] = v
+		owned = append(owned, v)
+	}
+	out := make([]ortgo.Value, len(s.outputs))
+	for i, info := range s.outputs {
+		// onnxruntime_go converts ORT-allocated results through paths that reject rank-0 shapes
+		// and copy one byte per element for 16-bit floats, so those outputs get buffers from us,
+		// which needs their shape up front.
+		if len(info.Shape) > 0 && info.DType != ir.Float16 {
+			continue
+		}
+		if slices.Contains(info.Shape, -1) {
+			return nil, fmt.Errorf("ort: %s: output %q: %s with a dynamic shape %v is not supported by onnxruntime_go", s.name, info.Name, info.DType, info.Shape)
+		}
+		v, err := emptyValue(info)
+		if err != nil {
+			return nil, fmt.Errorf("ort: %s: output %q: %w", s.name, info.Name, err)
+		}
+		out[i] = v
+	}
+	err := s.s.Run(in, out)
+	owned = append(owned, out...) // ORT-allocated outputs now need destroying too
+	if err != nil {
+		return nil, fmt.Errorf("ort: %s: run: %w", s.name, err)
+	}
+	res := make(map[string]*ir.Tensor, len(out))
+	for i, v := range out {
+		t, err := fromValue(v, s.outputs[i].DType)
+		if err != nil {
+			return nil, fmt.Errorf("ort: %s: output %q: %w", s.name, s.outputs[i].Name, err)
+		}
+		res[s.outputs[i].Name] = t
+	}
+	return res, nil
+}
+
+// checkInputs reports missing, unknown or mistyped inputs before ONNX Runtime sees them, with
+// messages that name the input.
+func (s *Session) checkInputs(inputs map[string]*ir.Tensor) error {
+	known := map[string]bool{}
+	for _, info := range s.inputs {
+		known[info.Name] = true
+		t := inputs[info.Name]
+		if t == nil {
+			return fmt.Errorf("ort: %s: missing input %q (%s)", s.name, info.Name, info)
+		}
+		if t.DType != info.DType {
+			return fmt.Errorf("ort: %s: input %q is %s, model wants %s", s.name, info.Name, t, info.DType)
+		}
+		if len(t.Shape) != len(info.Shape) {
+			return fmt.Errorf("ort: %s: input %q has shape %v, model wants rank %d %v", s.name, info.Name, t.Shape, len(info.Shape), info.Shape)
+		}
+		for d, want := range info.Shape {
+			if want >= 0 && int64(t.Shape[d]) != want {
+				return fmt.Errorf("ort: %s: input %q has shape %v, model wants %v", s.name, info.Name, t.Shape, info.Shape)
+			}
+		}
+		if n := t.Len(); n < 0 || len(t.Bytes()) != n*t.DType.Size() {
+			return fmt.Errorf("ort: %s: input %q: %s holds %d bytes", s.name, info.Name, t, len(t.Bytes()))
+		}
+	}
+	var unknown []string
+	for name := range inputs {
+		if !known[name] {
+			unknown = append(unknown, name)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return fmt.Errorf("ort: %s: unknown inputs %q (model inputs: %v)", s.name, unknown, s.inputs)
+	}
+	return nil
+}
+
+func ortShape(shape []int) ortgo.Shape {
+	s := make(ortgo.Shape, len(shape))
+	for i, d := range shape {
+		s[i] = int64(d)
+	}
+	return s
+}
+
+// toValue wraps t's storage for ONNX Runtime without copying.
+func toValue(t *ir.Tensor) (ortgo.Value, error) {
+	if t.Rank() == 0 {
+		return scalarValue(t)
+	}
+	data := t.Bytes()
+	if len(data) == 0 {
+		// ORT accepts an empty tensor, but onnxruntime_go insists on a non-empty buffer.
+		data = make([]byte, 1)
+	}
+	return ortgo.NewCustomDataTensor(ortShape(t.Shape), data, ortgo.TensorElementDataType(t.DType))
+}
+
+// scalarValue builds a rank-0 value; onnxruntime_go only offers these through typed scalars.
+func scalarValue(t *ir.Tensor) (ortgo.Value, error) {
+	switch t.DType {
+	case ir.Float32:
+		return ortgo.NewScalar(t.F32()[0])
+	case ir.Float64:
+		return ortgo.NewScalar(t.F64()[0])
+	case ir.Int8:
+		return ortgo.NewScalar(t.I8()[0])
+	case ir.Uint8:
+		return ortgo.NewScalar(t.U8()[0])
+	case ir.Int16:
+		return ortgo.NewScalar(t.I16()[0])
+	case ir.Uint16:
+		return ortgo.NewScalar(t.U16()[0])
+	case ir.Int32:
+		return ortgo.NewScalar(t.I32()[0])
+	case ir.Uint32:
+		return ortgo.NewScalar(t.U32()[0])
+	case ir.Int64:
+		return ortgo.NewScalar(t.I64()[0])
+	case ir.Uint64:
+		return ortgo.NewScalar(t.U64()[0])
+	case ir.Bool:
+		return ortgo.NewScalar(t.BoolData()[0])
+	}
+	return nil, fmt.Errorf("rank-0 %s tensors are not supported by onnxruntime_go", t.DType)
+}
+
+// emptyValue allocates an output buffer of a fully static shape.
+func emptyValue(info Info) (ortgo.Value, error) {
+	if len(info.Shape) == 0 {
+		return scalarValue(ir.New(info.DType))
+	}
+	shape := make([]int, len(info.Shape))
+	for i, d := range info.Shape {
+		shape[i] = int(d)
+	}
+	t := ir.New(info.DType, shape...)
+	return toValue(t)
+}
+
+// fromValue copies an ORT result into a new ir tensor.
+func fromValue(v ortgo.Value, want ir.DType) (*ir.Tensor, error) {
+	switch x := v.(type) {
+	case *ortgo.CustomDataTensor:
+		return copyOut(want, x.GetShape(), x.GetData())
+	case *ortgo.Tensor[float32]:
+		return copyTyped(want, x.GetShape(), x.GetData())
+	case *ortgo.Tensor[float64]:
+		return copyTyped(want, x.GetShape(), x.GetData())
+	case *ortgo.Tensor[int8]:
+		return copyTyped(want, x.GetShape(), x.GetData())
+	case *ortgo.Tensor[uint8]:
+		return copyTyped(want, x.GetShape(), x.GetData())
+	case *ortgo.Tensor[int16]:
+		return copyTyped(want, x.GetShape(), x.GetData())
+	case *ortgo.Tensor[uint16]:
+		return copyTyped(want, x.GetShape(), x.GetData())
+	case *ortgo.Tensor[int32]:
+		return copyTyped(want, x.GetShape(), x.GetData())
+	case *ortgo.Tensor[uint32]:
+		return copyTyped(want, x.GetShape(), x.GetData())
+	case *ortgo.Tensor[int64]:
+		return copyTyped(want, x.GetShape(), x.GetData())
+	case *ortgo.Tensor[uint64]:
+		return copyTyped(want, x.GetShape(), x.GetData())
+	case *ortgo.Tensor[bool]:
+		return copyTyped(want, x.GetShape(), x.GetData())
+	case *ortgo.Scalar[float32]:
+		return copyTyped(want, nil, []float32{x.GetData()})
+	case *ortgo.Scalar[float64]:
+		return copyTyped(want, nil, []float64{x.GetData()})
+	case *ortgo.Scalar[int8]:
+		return copyTyped(want, nil, []int8{x.GetData()})
+	case *ortgo.Scalar[uint8]:
+		return copyTyped(want, nil, []uint8{x.GetData()})
+	case *ortgo.Scalar[int16]:
+		return copyTyped(want, nil, []int16{x.GetData()})
+	case *ortgo.Scalar[uint16]:
+		return copyTyped(want, nil, []uint16{x.GetData()})
+	case *ortgo.Scalar[int32]:
+		return copyTyped(want, nil, []int32{x.GetData()})
+	case *ortgo.Scalar[uint32]:
+		return copyTyped(want, nil, []uint32{x.GetData()})
+	case *ortgo.Scalar[int64]:
+		return copyTyped(want, nil, []int64{x.GetData()})
+	case *ortgo.Scalar[uint64]:
+		return copyTyped(want, nil, []uint64{x.GetData()})
+	case *ortgo.Scalar[bool]:
+		return copyTyped(want, nil, []bool{x.GetData()})
+	}
+	return nil, fmt.Errorf("unsupported result value %T", v)
+}
+
+func copyTyped[T any](dt ir.DType, shape ortgo.Shape, data []T) (*ir.Tensor, error) {
+	var z T
+	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(data))), len(data)*int(unsafe.Sizeof(z)))
+	if int(unsafe.Sizeof(z)) != dt.Size() {
+		return nil, fmt.Errorf("result has %d-byte elements, %s needs %d", unsafe.Sizeof(z), dt, dt.Size())
+	}
+	return copyOut(dt, shape, b)
+}
+
+func copyOut(dt ir.DType, shape ortgo.Shape, data []byte) (*ir.Tensor, error) {
+	dims := make([]int, len(shape))
+	for i, d := range shape {
+		dims[i] = int(d)
+	}
+	t := ir.New(dt, dims...)
+	need := t.NumBytes()
+	if len(data) < need {
+		return nil, fmt.Errorf("result %v holds %d bytes, needs %d", t, len(data), need)
+	}
+	copy(t.Bytes(), data[:need])
+	return t, nil
+}

@@ -1,0 +1,199 @@
+package bench
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"runtime"
+	"sort"
+	"time"
+
+	"github.com/hone-ml/hone/ir"
+)
+
+// Config says what to measure.
+type Config struct {
+	Models   []string
+	Backends []string
+	Batches  []int // 0 means the shape given by Shapes / the model
+	Shapes   map[string][]int
+	Threads  int
+	Runs     int // timed runs per variant
+	Warmup   int
+	// MemProbe, when set, measures each variant's peak RSS in a child process (see MeasurePeakRSS).
+	MemProbe func(model, backend string, batch int) (int64, error)
+	// Progress, when set, is told after each timed round.
+	Progress func(done, total int)
+}
+
+// Result is one variant's measurements.
+type Result struct {
+	Model      string          `json:"model"`
+	Backend    string          `json:"backend"`
+	Batch      int             `json:"batch"`
+	FileBytes  int64           `json:"file_bytes"`
+	Runs       int             `json:"runs"`
+	Mean       time.Duration   `json:"mean_ns"`
+	P50        time.Duration   `json:"p50_ns"`
+	P90        time.Duration   `json:"p90_ns"`
+	P99        time.Duration   `json:"p99_ns"`
+	Throughput float64         `json:"throughput_per_s"` // items (batch rows) per second at p50
+	PeakRSS    int64           `json:"peak_rss_bytes,omitempty"`
+	Ratio      float64         `json:"p50_ratio_vs_first"` // this p50 / the first variant's p50 at the same batch
+	MaxAbsDiff float64         `json:"max_abs_diff_vs_first"`
+	Samples    []time.Duration `json:"-"`
+}
+
+type variant struct {
+	model, backend string
+	sess           Session
+	res            *Result
+}
+
+// Run measures every model × backend at each batch size. Runs are interleaved (round-robin, rotating the start)
+// so drift on a shared machine hits every variant alike.
+func Run(cfg Config) ([]*Result, error) {
+	if cfg.Runs <= 0 {
+		cfg.Runs = 20
+	}
+	if cfg.Warmup <= 0 {
+		cfg.Warmup = 3
+	}
+	if len(cfg.Batches) == 0 {
+		cfg.Batches = []int{0}
+	}
+	var all []*Result
+	for _, batch := range cfg.Batches {
+		var vs []*variant
+		closeAll := func() {
+			for _, v := range vs {
+				v.sess.Close()
+			}
+		}
+		for _, m := range cfg.Models {
+			st, err := os.Stat(m)
+			if err != nil {
+				closeAll()
+				return nil, fmt.Errorf("bench: %w", err)
+			}
+			for _, b := range cfg.Backends {
+				s, err := Open(b, m, cfg.Threads)
+				if err != nil {
+					closeAll()
+					return nil, fmt.Errorf("bench: %s on %s: %w", m, b, err)
+				}
+				vs = append(vs, &variant{model: m, backend: b, sess: s, res: &Result{Model: m, Backend: b, Batch: batch, FileBytes: st.Size()}})
+			}
+		}
+		inputs, err := inputsFor(cfg.Models[0], cfg.Shapes, batch)
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		var ref map[string]*ir.Tensor
+		for i, v := range vs {
+			for w := 0; w < cfg.Warmup; w++ {
+				out, err := v.sess.Run(inputs)
+				if err != nil {
+					closeAll()
+					return nil, fmt.Errorf("bench: %s on %s: %w", v.model, v.backend, err)
+				}
+				if w == 0 {
+					if i == 0 {
+						ref = out
+					} else {
+						v.res.MaxAbsDiff = maxAbsDiff(ref, out)
+					}
+				}
+			}
+		}
+		for r := 0; r < cfg.Runs; r++ {
+			for j := range vs {
+				v := vs[(j+r)%len(vs)]
+				t0 := time.Now()
+				if _, err := v.sess.Run(inputs); err != nil {
+					closeAll()
+					return nil, fmt.Errorf("bench: %s on %s: %w", v.model, v.backend, err)
+				}
+				v.res.Samples = append(v.res.Samples, time.Since(t0))
+			}
+			if cfg.Progress != nil {
+				cfg.Progress(r+1, cfg.Runs)
+			}
+		}
+		closeAll()
+		runtime.GC()
+		rows := batchRows(inputs)
+		for _, v := range vs {
+			summarise(v.res, rows)
+			if cfg.MemProbe != nil {
+				rss, err := cfg.MemProbe(v.model, v.backend, batch)
+				if err != nil {
+					return nil, fmt.Errorf("bench: memory probe for %s on %s: %w", v.model, v.backend, err)
+				}
+				v.res.PeakRSS = rss
+			}
+			v.res.Ratio = float64(v.res.P50) / float64(vs[0].res.P50)
+			all = append(all, v.res)
+		}
+	}
+	return all, nil
+}
+
+func inputsFor(model string, shapes map[string][]int, batch int) (map[string]*ir.Tensor, error) {
+	infos, err := ModelInputs(model)
+	if err != nil {
+		return nil, err
+	}
+	return MakeInputs(infos, shapes, batch)
+}
+
+func batchRows(in map[string]*ir.Tensor) int {
+	for _, t := range in {
+		if len(t.Shape) > 0 {
+			return max(t.Shape[0], 1)
+		}
+	}
+	return 1
+}
+
+func summarise(r *Result, rows int) {
+	s := append([]time.Duration(nil), r.Samples...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	r.Runs = len(s)
+	var sum time.Duration
+	for _, d := range s {
+		sum += d
+	}
+	r.Mean = sum / time.Duration(len(s))
+	r.P50 = Percentile(s, 50)
+	r.P90 = Percentile(s, 90)
+	r.P99 = Percentile(s, 99)
+	r.Throughput = float64(rows) / r.P50.Seconds()
+}
+
+// Percentile returns the p-th percentile of sorted samples (nearest rank).
+func Percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(p/100*float64(len(sorted)))) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+func maxAbsDiff(a, b map[string]*ir.Tensor) float64 {
+	var m float64
+	for name, ta := range a {
+		tb, ok := b[name]
+		if !ok || ta.Len() != tb.Len() {
+			return math.Inf(1)
+		}
+		fa, fb := ta.Float64s(), tb.Float64s()
+		for i := range fa {
+			if d := math.Abs(fa[i] - fb[i]); d > m || math.IsNaN(d) {
+				m = d
+			}
+		}
+	}
+	return m
+}

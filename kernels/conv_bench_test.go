@@ -1,0 +1,48 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+func BenchmarkConv2D(b *testing.B) {
+	layers := []struct {
+		name string
+		p    ConvParams
+	}{
+		{"resnet3x3_64x56x56", convCase(1, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1)},
+		{"pointwise_128x28x28", convCase(1, 128, 28, 28, 128, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+		{"dw3x3_144x56x56_s1", convCase(1, 144, 56, 56, 144, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 144)},
+		{"dw3x3_96x112x112_s2", convCase(1, 96, 112, 112, 96, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 96)},
+		{"dw5x5_240x14x14_s1", convCase(1, 240, 14, 14, 240, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 240)},
+	}
+	for _, l := range layers {
+		p := l.p
+		rng := rand.New(rand.NewPCG(1, 1))
+		x := randSlice(rng, p.N*p.C*p.H*p.W)
+		w := randSlice(rng, p.M*p.C/p.Group*p.KH*p.KW)
+		bias := randSlice(rng, p.M)
+		y := make([]float32, p.N*p.M*p.OH*p.OW)
+		flops := 2 * float64(p.N*p.M*p.OH*p.OW) * float64(p.C/p.Group*p.KH*p.KW)
+		for _, lv := range impls() {
+			for _, threads := range []int{1, 2} {
+				b.Run(fmt.Sprintf("%s/%s/threads=%d", l.name, lv, threads), func(b *testing.B) {
+					defer setImpl(lv)()
+					cw := PackConvWeights(p, w)
+					r := goRunner(threads)
+					for b.Loop() {
+						Conv2D(r, p, x, cw, bias, Activation{Kind: ActRelu}, y)
+					}
+					reportGFLOPS(b, flops)
+				})
+			}
+		}
+		b.Run(l.name+"/reference-loop", func(b *testing.B) {
+			for b.Loop() {
+				conv2DGeneric(p, x, w, bias, Activation{Kind: ActRelu}, y)
+			}
+			reportGFLOPS(b, flops)
+		})
+	}
+}

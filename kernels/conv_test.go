@@ -1,0 +1,84 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// convCase builds ConvParams with ONNX's output-size formula.
+func convCase(n, c, h, w, m, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, g int) ConvParams {
+	p := ConvParams{N: n, C: c, H: h, W: w, M: m, KH: kh, KW: kw, StrideH: sh, StrideW: sw, DilH: dh, DilW: dw,
+		PadTop: pt, PadLeft: pl, PadBottom: pb, PadRight: pr, Group: g}
+	p.OH = (h+pt+pb-dh*(kh-1)-1)/sh + 1
+	p.OW = (w+pl+pr-dw*(kw-1)-1)/sw + 1
+	return p
+}
+
+func TestConv2D(t *testing.T) {
+	cases := []ConvParams{
+		convCase(1, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),     // 3×3 same
+		convCase(2, 4, 10, 11, 6, 3, 3, 2, 2, 1, 1, 1, 0, 1, 2, 1),    // stride 2, asymmetric pads
+		convCase(1, 8, 9, 9, 13, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),     // pointwise
+		convCase(2, 6, 5, 40, 33, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),    // pointwise, 2 images, wide
+		convCase(1, 4, 8, 8, 6, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 2),      // groups + dilation
+		convCase(1, 16, 12, 12, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 16), // depthwise 3×3 s1
+		convCase(2, 8, 13, 15, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 8),    // depthwise 3×3 s2
+		convCase(1, 5, 17, 14, 5, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 5),    // depthwise 5×5 s2
+		convCase(1, 3, 7, 7, 3, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 3),      // depthwise 5×5 s1, 7×7 plane
+		convCase(1, 4, 9, 6, 4, 3, 3, 1, 2, 2, 1, 0, 3, 1, 0, 4),      // depthwise, mixed stride/dilation/pads
+		convCase(1, 4, 6, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4),      // channel multiplier 2 (not depthwise path)
+		convCase(1, 64, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),  // K = 576 > kcBlock
+		convCase(1, 2, 3, 3, 2, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1),      // 1×1 output
+		convCase(1, 3, 11, 13, 3, 3, 3, 3, 3, 1, 1, 1, 2, 0, 1, 3),    // depthwise stride 3
+		convCase(1, 5, 11, 13, 7, 2, 3, 3, 3, 1, 1, 1, 2, 0, 1, 1),    // stride 3, 2×3 kernel
+		convCase(1, 24, 9, 9, 16, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1),    // strided 1×1 (im2col path)
+	}
+	acts := []Activation{{}, {Kind: ActRelu}, {Kind: ActHardSwish}}
+	rng := rand.New(rand.NewPCG(7, 8))
+	forImpls(t, func(t *testing.T) {
+		for i, p := range cases {
+			for _, r := range []Runner{nil, goRunner(3)} {
+				act := acts[i%len(acts)]
+				t.Run(fmt.Sprintf("%d/%+v/par=%v", i, p, r != nil), func(t *testing.T) {
+					x := randSlice(rng, p.N*p.C*p.H*p.W)
+					w := randSlice(rng, p.M*p.C/p.Group*p.KH*p.KW)
+					var bias []float32
+					if i%2 == 0 {
+						bias = randSlice(rng, p.M)
+					}
+					want := make([]float32, p.N*p.M*p.OH*p.OW)
+					conv2DGeneric(p, x, w, bias, act, want)
+					got := make([]float32, len(want)+1)
+					got[len(want)] = 42 // guard
+					Conv2D(r, p, x, PackConvWeights(p, w), bias, act, got[:len(want)])
+					checkClose(t, "conv", got[:len(want)], want, 1e-4)
+					if got[len(want)] != 42 {
+						t.Fatal("wrote past y")
+					}
+				})
+			}
+		}
+	})
+}
+
+func TestDwTaps(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 9))
+	forImpls(t, func(t *testing.T) {
+		for _, n := range []int{1, 7, 8, 9, 15, 16, 17, 63, 64, 127, 128, 129, 300} {
+			for _, taps := range []int{1, 9, 25} {
+				buf := randSlice(rng, 3*n+2*dwLanes+40)
+				offs := make([]int, taps)
+				for i := range offs {
+					offs[i] = rng.IntN(40)
+				}
+				w := randSlice(rng, taps)
+				want := make([]float32, n)
+				dwTapsGeneric(want, n, buf, offs, w, 0.5)
+				got := make([]float32, roundUp(n, dwLanes))
+				dwTaps(got, n, buf, offs, w, 0.5)
+				checkClose(t, fmt.Sprintf("n=%d taps=%d", n, taps), got[:n], want, 1e-5)
+			}
+		}
+	})
+}

@@ -1,0 +1,35 @@
+//go:build !purego
+
+package kernels
+
+// dwTapsAVX512 computes out[i] = bias + Σ_t w[t]·src[t][i] for i < roundUp(n, 16) (see dwTapsGeneric), with
+// src an array of ntaps ≥ 1 pointers. Every src[t] and out must hold roundUp(n, 16) values.
+//
+//go:noescape
+func dwTapsAVX512(out *float32, n int, src **float32, w *float32, ntaps int, bias float32)
+
+// dwTapsAVX2 is dwTapsAVX512 with 8-lane vectors: it covers i < roundUp(n, 8).
+//
+//go:noescape
+func dwTapsAVX2(out *float32, n int, src **float32, w *float32, ntaps int, bias float32)
+
+// dwTaps computes out[i] = bias + Σ_t w[t]·buf[offs[t]+i] for i < n. out and buf must have room for
+// roundUp(n, dwLanes) values past each offset: the vector loop finishes its last vector instead of masking.
+func dwTaps(out []float32, n int, buf []float32, offs []int, w []float32, bias float32) {
+	var ptrs [64]*float32
+	if level == implGeneric || n <= 0 || len(offs) == 0 || len(offs) > len(ptrs) {
+		dwTapsGeneric(out, n, buf, offs, w, bias)
+		return
+	}
+	span := roundUp(n, dwLanes)
+	_, _ = out[span-1], w[len(offs)-1]
+	for t, off := range offs {
+		_ = buf[off+span-1] // the assembly reads this far; check here so it never reads outside buf
+		ptrs[t] = &buf[off]
+	}
+	if level == implAVX512 {
+		dwTapsAVX512(&out[0], n, &ptrs[0], &w[0], len(offs), bias)
+	} else {
+		dwTapsAVX2(&out[0], n, &ptrs[0], &w[0], len(offs), bias)
+	}
+}

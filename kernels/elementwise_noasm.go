@@ -1,0 +1,9 @@
+//go:build !amd64 || purego
+
+package kernels
+
+// binaryAsm does nothing in this build: the Go twin handles every element.
+func binaryAsm(op binOp, dst, a, b []float32) int { return 0 }
+
+// unaryAsm does nothing in this build: the Go twin handles every element.
+func unaryAsm(op unOp, dst, x []float32, alpha, beta float32) int { return 0 }

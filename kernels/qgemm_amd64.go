@@ -1,0 +1,54 @@
+//go:build !purego
+
+package kernels
+
+import "golang.org/x/sys/cpu"
+
+// qmaxImpl is the best integer SIMD level this CPU supports. VNNI needs AVX-512F (for the zmm loads and
+// broadcasts) plus AVX512_VNNI.
+var qmaxImpl = func() qimpl {
+	switch {
+	case cpu.X86.HasAVX512F && cpu.X86.HasAVX512VNNI:
+		return qimplVNNI
+	case cpu.X86.HasAVX2:
+		return qimplAVX2
+	}
+	return qimplGeneric
+}()
+
+// qgemmKernel8x32VNNI is the AVX-512 VNNI micro-kernel: qmicroGeneric(kp, a, b, c) with kg = kp/4 groups, the
+// 8 rows of a at stride kp, and 16 zmm accumulators (two per row) fed by VPDPBUSD.
+//
+//go:noescape
+func qgemmKernel8x32VNNI(kg int, a *uint8, kp int, b *int8, c *int32)
+
+// qgemmKernel1x32AVX2 is the AVX2 micro-kernel for one row: c[j] = Σ_k a[k]·b[k/4*128+j*4+k%4] for j < 32, over
+// kg groups of 4 k. Bytes are widened to int16 and multiplied with VPMADDWD, which is exact (VPMADDUBSW would
+// saturate 255·127 + 255·127 at int16).
+//
+//go:noescape
+func qgemmKernel1x32AVX2(kg int, a *uint8, b *int8, c *int32)
+
+func qmicroVNNI(kp int, a []uint8, b []int8, c []int32) {
+	// Bounds checks up front keep the assembly inside the slices.
+	_, _, _ = a[qgemmMR*kp-1], b[kp*qgemmNR-1], c[qgemmMR*qgemmNR-1]
+	qgemmKernel8x32VNNI(kp/qgemmKU, &a[0], kp, &b[0], &c[0])
+}
+
+func qmicroAVX2(kp int, a []uint8, b []int8, c []int32) {
+	_, _, _ = a[qgemmMR*kp-1], b[kp*qgemmNR-1], c[qgemmMR*qgemmNR-1]
+	for i := 0; i < qgemmMR; i++ {
+		qgemmKernel1x32AVX2(kp/qgemmKU, &a[i*kp], &b[0], &c[i*qgemmNR])
+	}
+}
+
+// qmicroFor returns the micro-kernel for an integer SIMD level.
+func qmicroFor(l qimpl) func(kp int, a []uint8, b []int8, c []int32) {
+	switch l {
+	case qimplVNNI:
+		return qmicroVNNI
+	case qimplAVX2:
+		return qmicroAVX2
+	}
+	return qmicroGeneric
+}

@@ -1,0 +1,9 @@
+//go:build !amd64 || purego
+
+package kernels
+
+// qmaxImpl is generic: this build has no assembly.
+const qmaxImpl = qimplGeneric
+
+// qmicroFor returns the pure-Go micro-kernel.
+func qmicroFor(qimpl) func(kp int, a []uint8, b []int8, c []int32) { return qmicroGeneric }

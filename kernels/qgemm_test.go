@@ -1,0 +1,181 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// qgemmRef is the definition: S_ij = Σ_k (a_ik − za_i)(b_kj − zb_j), computed directly.
+func qgemmRef(m, n, k int, a []uint8, lda int, za []int32, b []int8, ldb int, zb []int32) []int32 {
+	out := make([]int32, m*n)
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s int32
+			for p := 0; p < k; p++ {
+				s += (int32(a[i*lda+p]) - za[min(i, len(za)-1)]) * (int32(b[p*ldb+j]) - zb[min(j, len(zb)-1)])
+			}
+			out[i*n+j] = s
+		}
+	}
+	return out
+}
+
+func qrand(r *rand.Rand, n int) ([]uint8, []int8) {
+	u, s := make([]uint8, n), make([]int8, n)
+	for i := range u {
+		u[i] = uint8(r.IntN(256))
+		s[i] = int8(r.IntN(256) - 128)
+	}
+	return u, s
+}
+
+// TestQGemmImpls runs every SIMD level against the direct definition over sizes around the tile edges, at
+// offsets 0–3, with per-row/per-column zero points; integer results must match exactly.
+func TestQGemmImpls(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	sizes := [][3]int{{0, 5, 3}, {1, 1, 1}, {1, 32, 4}, {7, 31, 3}, {8, 32, 4}, {9, 33, 5}, {17, 65, 63}, {3, 100, 130}, {24, 96, 256}}
+	for _, l := range qimpls() {
+		restore := setQImpl(l)
+		for _, sz := range sizes {
+			for off := 0; off < 4; off++ {
+				m, n, k := sz[0], sz[1], sz[2]
+				t.Run(fmt.Sprintf("%s/%dx%dx%d/off%d", l, m, n, k, off), func(t *testing.T) {
+					lda, ldb := k+off, n+off
+					a, _ := qrand(r, off+m*lda+1)
+					_, b := qrand(r, off+k*ldb+1)
+					a, b = a[off:], b[off:]
+					za := []int32{int32(r.IntN(256))}
+					zb := []int32{0}
+					if off%2 == 1 {
+						za = make([]int32, m)
+						for i := range za {
+							za[i] = int32(r.IntN(256))
+						}
+						zb = make([]int32, n)
+						for j := range zb {
+							zb[j] = int32(r.IntN(256) - 128)
+						}
+					}
+					pb, err := QPackB(k, n, b, ldb, zb)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want := qgemmRef(m, n, k, a, lda, za, b, ldb, zb)
+					got := make([]int32, m*n+2)
+					got[m*n], got[m*n+1] = 0x5a5a5a5a, 0x5a5a5a5a // guards
+					if err := QGemm(nil, m, a, lda, za, pb, &QOutput{I32: got, Ldc: n}); err != nil {
+						t.Fatal(err)
+					}
+					for i := range want {
+						if got[i] != want[i] {
+							t.Fatalf("C[%d,%d] = %d, want %d", i/n, i%n, got[i], want[i])
+						}
+					}
+					if got[m*n] != 0x5a5a5a5a || got[m*n+1] != 0x5a5a5a5a {
+						t.Fatalf("wrote past the output")
+					}
+				})
+			}
+		}
+		restore()
+	}
+}
+
+// TestQGemmRequantize checks the uint8/int8/float epilogues against the formula with per-column scales, a bias
+// and a zero point, including saturation at both ends.
+func TestQGemmRequantize(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	m, n, k := 5, 40, 37
+	a, _ := qrand(r, m*k)
+	_, b := qrand(r, k*n)
+	za, zb := []int32{131}, []int32{0}
+	pb, _ := QPackB(k, n, b, n, zb)
+	want := qgemmRef(m, n, k, a, k, za, b, n, zb)
+	scale := make([]float32, n)
+	bias := make([]int32, n)
+	fbias := make([]float32, n)
+	for j := range scale {
+		scale[j] = float32(r.Float64()*4e-3 + 1e-5)
+		bias[j] = int32(r.IntN(2000) - 1000)
+		fbias[j] = float32(r.NormFloat64())
+	}
+	u8, i8, f32 := make([]uint8, m*n), make([]int8, m*n), make([]float32, m*n)
+	for _, o := range []*QOutput{{U8: u8, Ldc: n, Scale: scale, Bias: bias, ZeroPoint: 128}, {I8: i8, Ldc: n, Scale: scale, Bias: bias, ZeroPoint: -3}, {F32: f32, Ldc: n, Scale: scale, Bias: bias, FBias: fbias}} {
+		if err := QGemm(nil, m, a, k, za, pb, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sat := 0
+	for i, s := range want {
+		j := i % n
+		f := float64(float32(s+bias[j]) * scale[j])
+		wu := math.Max(0, math.Min(255, math.RoundToEven(f)+128))
+		wi := math.Max(-128, math.Min(127, math.RoundToEven(f)-3))
+		if wu == 0 || wu == 255 {
+			sat++
+		}
+		if float64(u8[i]) != wu || float64(i8[i]) != wi {
+			t.Fatalf("element %d: u8 %d (want %g), i8 %d (want %g)", i, u8[i], wu, i8[i], wi)
+		}
+		if wf := float32(s+bias[j])*scale[j] + fbias[j]; f32[i] != wf {
+			t.Fatalf("element %d: f32 %g, want %g", i, f32[i], wf)
+		}
+	}
+	if sat == 0 {
+		t.Fatalf("no value saturated: the test does not exercise clamping")
+	}
+}
+
+func TestQGemmErrors(t *testing.T) {
+	if _, err := QPackB(4, 4, make([]int8, 10), 4, []int32{0}); err == nil {
+		t.Error("short B accepted")
+	}
+	if _, err := QPackB(4, 4, make([]int8, 16), 4, []int32{0, 0}); err == nil {
+		t.Error("2 zero points for 4 columns accepted")
+	}
+	pb, _ := QPackB(4, 4, make([]int8, 16), 4, []int32{0})
+	if err := QGemm(nil, 2, make([]uint8, 7), 4, []int32{0}, pb, &QOutput{I32: make([]int32, 8), Ldc: 4}); err == nil {
+		t.Error("short A accepted")
+	}
+	if err := QGemm(nil, 2, make([]uint8, 8), 4, []int32{0}, pb, &QOutput{I32: make([]int32, 7), Ldc: 4}); err == nil {
+		t.Error("short C accepted")
+	}
+	if err := QGemm(nil, 2, make([]uint8, 8), 4, []int32{0}, pb, &QOutput{U8: make([]uint8, 8), Ldc: 4}); err == nil {
+		t.Error("requantize without scale accepted")
+	}
+}
+
+// FuzzQGemm compares the selected SIMD level with the pure-Go twin on arbitrary bytes.
+func FuzzQGemm(f *testing.F) {
+	f.Add([]byte{1, 2, 3, 250, 128, 7, 9}, uint8(3), uint8(5), uint8(33))
+	f.Fuzz(func(t *testing.T, data []byte, m8, k8, n8 uint8) {
+		m, k, n := int(m8%20), int(k8%70), int(n8%70)
+		if len(data) == 0 {
+			data = []byte{0}
+		}
+		a, b := make([]uint8, m*k), make([]int8, k*n)
+		for i := range a {
+			a[i] = data[i%len(data)]
+		}
+		for i := range b {
+			b[i] = int8(data[(i*7+3)%len(data)])
+		}
+		za, zb := []int32{int32(data[0])}, []int32{int32(int8(data[len(data)-1]))}
+		pb, err := QPackB(k, n, b, max(n, 1), zb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := qgemmRef(m, n, k, a, max(k, 1), za, b, max(n, 1), zb)
+		got := make([]int32, m*n)
+		if err := QGemm(nil, m, a, max(k, 1), za, pb, &QOutput{I32: got, Ldc: max(n, 1)}); err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("C[%d] = %d, want %d (%s)", i, got[i], want[i], qlevel)
+			}
+		}
+	})
+}

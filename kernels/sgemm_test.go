@@ -1,0 +1,211 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func randSlice(rng *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = rng.Float32()*2 - 1
+	}
+	return s
+}
+
+// closeRel reports the first index where got and want differ by more than tol relative to scale.
+func checkClose(t *testing.T, name string, got, want []float32, tol float64) {
+	t.Helper()
+	for i := range want {
+		g, w := float64(got[i]), float64(want[i])
+		if math.IsNaN(g) != math.IsNaN(w) || math.Abs(g-w) > tol*max(1, math.Abs(w)) {
+			t.Fatalf("%s: [%d] = %v, want %v", name, i, got[i], want[i])
+		}
+	}
+}
+
+// forImpls runs f once per SIMD level this CPU supports.
+func forImpls(t *testing.T, f func(t *testing.T)) {
+	for _, l := range impls() {
+		t.Run(l.String(), func(t *testing.T) {
+			defer setImpl(l)()
+			f(t)
+		})
+	}
+}
+
+func TestMicroKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, l := range impls() {
+		kern := kernelFor(l)
+		for _, kc := range []int{1, 2, 3, 4, 5, 7, 8, 17, 64} {
+			for _, acc := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/kc=%d/acc=%v", l, kc, acc), func(t *testing.T) {
+					a := randSlice(rng, kc*kern.mr)
+					b := randSlice(rng, kc*kern.nr)
+					ldc := kern.nr + 3
+					c := randSlice(rng, kern.mr*ldc)
+					want := append([]float32(nil), c...)
+					microGeneric(kern.mr, kern.nr, kc, a, b, want, ldc, acc)
+					kern.fn(kc, a, b, c, ldc, acc)
+					checkClose(t, "tile", c, want, 1e-5)
+					for _, e := range kern.edges {
+						got := append([]float32(nil), c...)
+						want := append([]float32(nil), c...)
+						microGenericRows(e.rows, kern.mr, kern.nr, kc, a, b, want, ldc, acc)
+						e.fn(kc, a, b, got, ldc, acc)
+						checkClose(t, fmt.Sprintf("edge %d rows", e.rows), got, want, 1e-5)
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestSgemm(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	seqRunner := Runner(func(n int, fn func(int)) {
+		for i := n - 1; i >= 0; i-- { // reversed order: tasks must be independent
+			fn(i)
+		}
+	})
+	sizes := [][3]int{{1, 1, 1}, {2, 16, 3}, {4, 32, 9}, {8, 40, 5}, {16, 33, 20}, {64, 64, 64}, {0, 5, 3}, {5, 0, 3}, {3, 4, 0}, {7, 33, 5}, {13, 31, 17}, {12, 32, 256}, {25, 65, 257},
+		{145, 70, 300}, {200, 100, 40}, {64, 3100, 9}}
+	forImpls(t, func(t *testing.T) {
+		for _, sz := range sizes {
+			m, n, k := sz[0], sz[1], sz[2]
+			for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+				for _, ab := range [][2]float32{{1, 0}, {0.5, 1}, {-2, 0.25}} {
+					for _, r := range []Runner{nil, seqRunner} {
+						lda, ldb, ldc := k+1, n+2, n+3
+						if tr[0] {
+							lda = m + 1
+						}
+						if tr[1] {
+							ldb = k + 2
+						}
+						a := randSlice(rng, max(m, k)*lda+1)
+						b := randSlice(rng, max(n, k)*ldb+1)
+						c := randSlice(rng, m*ldc+1)
+						if ab[1] == 0 {
+							for i := range c {
+								c[i] = float32(math.NaN()) // beta == 0 must ignore old C
+							}
+						}
+						want := append([]float32(nil), c...)
+						sgemmGeneric(tr[0], tr[1], m, n, k, ab[0], a, lda, b, ldb, ab[1], want, ldc)
+						Sgemm(r, tr[0], tr[1], m, n, k, ab[0], a, lda, b, ldb, ab[1], c, ldc)
+						name := fmt.Sprintf("m%d n%d k%d t%v ab%v par%v", m, n, k, tr, ab, r != nil)
+						// Padding between rows (and past the end) must keep its old value.
+						for i := 0; i < m; i++ {
+							checkClose(t, name, c[i*ldc:i*ldc+n], want[i*ldc:i*ldc+n], 1e-4)
+						}
+						for i := range c {
+							if i%ldc >= n || i >= m*ldc {
+								if math.Float32bits(c[i]) != math.Float32bits(want[i]) {
+									t.Fatalf("%s: wrote padding at %d", name, i)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestSgemmPacked(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	par := Runner(func(n int, fn func(int)) {
+		done := make(chan bool)
+		for i := 0; i < n; i++ {
+			go func() { fn(i); done <- true }()
+		}
+		for i := 0; i < n; i++ {
+			<-done
+		}
+	})
+	forImpls(t, func(t *testing.T) {
+		for _, sz := range [][3]int{{1, 1, 1}, {13, 31, 17}, {70, 90, 300}, {300, 64, 27}, {5, 7, 0}} {
+			m, n, k := sz[0], sz[1], sz[2]
+			for _, ep := range []*Epilogue{nil, {Bias: randSlice(rng, max(m, n)), BiasPerRow: true, Act: Activation{Kind: ActRelu}},
+				{Bias: randSlice(rng, n), Act: Activation{Kind: ActClip, Alpha: -0.5, Beta: 0.5}}} {
+				for _, r := range []Runner{nil, par} {
+					for _, trans := range []bool{false, true} {
+						a := randSlice(rng, m*k)
+						b := randSlice(rng, k*n)
+						lda, ldb := k, n
+						if trans {
+							lda, ldb = m, k
+						}
+						want := make([]float32, m*n)
+						sgemmGeneric(trans, false, m, n, k, 1, a, lda, b, n, 0, want, n)
+						if trans {
+							sgemmGeneric(false, true, m, n, k, 1, a, k, b, ldb, 0, want, n)
+						}
+						applyEpilogueRef(ep, m, n, want)
+						got := make([]float32, m*n)
+						if trans {
+							SgemmPackedB(r, false, m, a, k, PackB(true, k, n, b, ldb), got, n, ep)
+						} else {
+							SgemmPackedB(r, false, m, a, lda, PackB(false, k, n, b, n), got, n, ep)
+						}
+						checkClose(t, fmt.Sprintf("packedB %v", sz), got, want, 1e-4)
+						want2 := make([]float32, m*n)
+						sgemmGeneric(trans, false, m, n, k, 1, a, lda, b, n, 0, want2, n)
+						applyEpilogueRef(ep, m, n, want2)
+						got2 := make([]float32, m*n)
+						SgemmPackedA(r, PackA(trans, m, k, a, lda), n, b, n, got2, n, ep)
+						checkClose(t, fmt.Sprintf("packedA %v", sz), got2, want2, 1e-4)
+					}
+				}
+			}
+		}
+	})
+}
+
+// applyEpilogueRef is the epilogue as scalar Go, straight from the Epilogue doc.
+func applyEpilogueRef(ep *Epilogue, m, n int, c []float32) {
+	if ep == nil {
+		return
+	}
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			v := c[i*n+j]
+			if ep.Bias != nil {
+				if ep.BiasPerRow {
+					v += ep.Bias[i]
+				} else {
+					v += ep.Bias[j]
+				}
+			}
+			c[i*n+j] = actRef(ep.Act, v)
+		}
+	}
+}
+
+// actRef is each activation's ONNX formula evaluated in float64.
+func actRef(a Activation, v float32) float32 {
+	x := float64(v)
+	switch a.Kind {
+	case ActRelu:
+		return float32(max(x, 0))
+	case ActClip:
+		return float32(min(max(x, float64(a.Alpha)), float64(a.Beta)))
+	case ActLeakyRelu:
+		if x < 0 {
+			return float32(x * float64(a.Alpha))
+		}
+	case ActSigmoid:
+		return float32(1 / (1 + math.Exp(-x)))
+	case ActTanh:
+		return float32(math.Tanh(x))
+	case ActHardSigmoid:
+		return float32(max(0, min(1, float64(a.Alpha)*x+float64(a.Beta))))
+	case ActHardSwish:
+		return float32(x * max(0, min(1, x/6+0.5)))
+	}
+	return v
+}

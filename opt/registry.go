@@ -1,0 +1,45 @@
+package opt
+
+// Level selects how far Run goes, as onnxruntime's TransformerLevel does.
+type Level int
+
+// Levels. Each includes the ones before it.
+const (
+	// LevelBasic: eliminations and constant folding; the graph keeps only ONNX ops.
+	LevelBasic Level = 1
+	// LevelExtended adds fusions into hone-domain ops (FusedConv, FusedGemm) and ONNX-level fusions.
+	LevelExtended Level = 2
+	// LevelAll is everything hone has.
+	LevelAll = LevelExtended
+)
+
+// Passes is the one ordered list of passes per level. Order matters: folding first so shapes and constants are
+// known, BatchNormalization and bias folds before activation fusion (FusedConv must be the last op of its chain),
+// and dead-node elimination last to sweep up what the fusions orphaned.
+func Passes(level Level) []Pass {
+	ps := []Pass{
+		foldConstantNode,
+		eliminateIdentity,
+		foldShape,
+	}
+	if level >= LevelExtended {
+		ps = append(ps,
+			fuseMatMulAdd,
+			fuseConvBN,
+			fuseConvAdd,
+			fuseHardSwish,
+			fuseConvAct,
+			fuseGemmAct,
+		)
+	}
+	return append(ps, eliminateDead)
+}
+
+// Names lists every pass name known at a level, in order (for --disable flags and their help text).
+func Names(level Level) []string {
+	var out []string
+	for _, p := range Passes(level) {
+		out = append(out, p.Name)
+	}
+	return out
+}

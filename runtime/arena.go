@@ -1,0 +1,76 @@
+package runtime
+
+import (
+	"unsafe"
+
+	"github.com/hone-ml/hone/ir"
+)
+
+// arena recycles the storage of intermediate values within and across runs of one plan: when the last reader of
+// a value has run, its buffer goes to a free list keyed by byte size, and the next allocation of that size reuses it.
+// CNNs and transformers allocate the same few sizes over and over, so exact-size matching is enough.
+type arena struct {
+	free  map[int][][]byte
+	owned map[unsafe.Pointer]bool // buffers handed out by this arena in the current run
+	refs  map[unsafe.Pointer]int  // live slots per buffer (views such as Reshape share a buffer)
+}
+
+func newArena() *arena {
+	return &arena{free: map[int][][]byte{}, owned: map[unsafe.Pointer]bool{}, refs: map[unsafe.Pointer]int{}}
+}
+
+func (a *arena) alloc(dt ir.DType, shape []int) *ir.Tensor {
+	n := ir.NumElements(shape)
+	size := n * dt.Size()
+	if dt == ir.String || n <= 0 || size < 256 {
+		return ir.New(dt, shape...)
+	}
+	if l := a.free[size]; len(l) > 0 {
+		b := l[len(l)-1]
+		a.free[size] = l[:len(l)-1]
+		clear(b)
+		t, err := ir.FromBytes(dt, shape, b)
+		if err == nil {
+			a.owned[unsafe.Pointer(&b[0])] = true
+			return t
+		}
+	}
+	t := ir.New(dt, shape...)
+	a.owned[unsafe.Pointer(&t.Bytes()[0])] = true
+	return t
+}
+
+func bufKey(t *ir.Tensor) unsafe.Pointer {
+	if t == nil || len(t.Bytes()) == 0 {
+		return nil
+	}
+	return unsafe.Pointer(&t.Bytes()[0])
+}
+
+// hold records that a slot now references t.
+func (a *arena) hold(t *ir.Tensor) {
+	if k := bufKey(t); k != nil && a.owned[k] {
+		a.refs[k]++
+	}
+}
+
+// drop records that a slot no longer references t and recycles the buffer when nothing references it.
+func (a *arena) drop(t *ir.Tensor) {
+	k := bufKey(t)
+	if k == nil || !a.owned[k] {
+		return
+	}
+	a.refs[k]--
+	if a.refs[k] <= 0 {
+		delete(a.refs, k)
+		delete(a.owned, k)
+		b := t.Bytes()
+		a.free[len(b)] = append(a.free[len(b)], b)
+	}
+}
+
+// finish forgets the buffers still referenced at the end of a run: they are graph outputs, now owned by the caller.
+func (a *arena) finish() {
+	clear(a.owned)
+	clear(a.refs)
+}

@@ -1,0 +1,245 @@
+package runtime
+
+import (
+	"math"
+
+	"github.com/hone-ml/hone/ir"
+)
+
+type nnPoolKind uint8
+
+const (
+	nnPoolMax nnPoolKind = iota
+	nnPoolAvg
+	nnPoolLp
+)
+
+// nnPool is a compiled MaxPool, AveragePool or LpPool node.
+type nnPool struct {
+	kind         nnPoolKind
+	win          nnWindow
+	includePad   bool    // AveragePool count_include_pad
+	p            float64 // LpPool p
+	colMajor     bool    // MaxPool storage_order=1 for Indices
+	wantsIndices bool
+}
+
+func nnBuildPool(kind nnPoolKind) Builder {
+	return func(b *BuildCtx) (Kernel, error) {
+		n := b.Node
+		win, err := nnParseWindow(n)
+		if err != nil {
+			return nil, err
+		}
+		if len(win.Kernel) == 0 {
+			return nil, Invalidf("kernel_shape is required")
+		}
+		if len(win.Kernel) > 3 {
+			return nil, Unsupportedf("%d-D pooling (up to 3-D is supported)", len(win.Kernel))
+		}
+		pl := &nnPool{kind: kind, win: win}
+		switch kind {
+		case nnPoolMax:
+			so := n.AttrInt("storage_order", 0)
+			if so != 0 && so != 1 {
+				return nil, Invalidf("storage_order %d", so)
+			}
+			pl.colMajor = so == 1
+			pl.wantsIndices = nnHasOutput(n, 1)
+		case nnPoolAvg:
+			pl.includePad = n.AttrInt("count_include_pad", 0) != 0
+		case nnPoolLp:
+			pl.p = float64(n.AttrInt("p", 2))
+			if b.Opset < 2 {
+				pl.p = float64(n.AttrFloat("p", 2))
+			}
+			if pl.p <= 0 {
+				return nil, Invalidf("p %v must be positive", pl.p)
+			}
+		}
+		return KernelFunc(pl.run), nil
+	}
+}
+
+func (pl *nnPool) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
+	x := nnInput(in, 0)
+	if x == nil {
+		return nil, Invalidf("missing input X")
+	}
+	switch {
+	case nnIsFloat(x.DType):
+	case pl.kind == nnPoolMax && (x.DType == ir.Int8 || x.DType == ir.Uint8):
+	default:
+		return nil, Unsupportedf("input dtype %s", x.DType)
+	}
+	nsp := len(pl.win.Kernel)
+	if x.Rank() != nsp+2 {
+		return nil, Invalidf("input of shape %v does not have %d spatial dims (kernel_shape %v)", x.Shape, nsp, pl.win.Kernel)
+	}
+	g, err := pl.win.resolve(x.Shape[2:], pl.win.Kernel)
+	if err != nil {
+		return nil, err
+	}
+	xf, err := nnF32(x)
+	if err != nil {
+		return nil, err
+	}
+	N, C := x.Shape[0], x.Shape[1]
+	o := nnAlloc(ctx, x.DType, append([]int{N, C}, g.Out...)...)
+	var idx []int64
+	var it *ir.Tensor
+	if pl.wantsIndices {
+		it = ctx.Alloc(ir.Int64, o.T.Shape...)
+		idx = it.I64()
+	}
+	in3, out3 := nnTo3(g.In, 1), nnTo3(g.Out, 1)
+	k3, s3, d3 := nnTo3(g.K, 1), nnTo3(g.S, 1), nnTo3(g.D, 1)
+	pb3, pe3 := nnTo3(g.PadB, 0), nnTo3(g.PadE, 0)
+	inPlane, outPlane := nnProd(in3[:]), nnProd(out3[:])
+	// Element strides used for Indices: row-major, or column-major over the spatial dims (storage_order=1).
+	st := [3]int{in3[1] * in3[2], in3[2], 1}
+	if pl.colMajor {
+		st = [3]int{1, in3[0], in3[0] * in3[1]}
+	}
+	nnParallel(ctx, N*C, outPlane*nnProd(k3[:]), func(j int) {
+		src := xf[j*inPlane : (j+1)*inPlane]
+		dst := o.F[j*outPlane : (j+1)*outPlane]
+		var pos [3]int
+		var lo, hi [3]int // first/last+1 tap index in range per dim
+		for od := 0; od < out3[0]; od++ {
+			for oh := 0; oh < out3[1]; oh++ {
+				for ow := 0; ow < out3[2]; ow++ {
+					pos = [3]int{od, oh, ow}
+					count := 1 // taps counted by count_include_pad: inside input + pads
+					for a := 0; a < 3; a++ {
+						start := pos[a]*s3[a] - pb3[a]
+						lo[a], hi[a] = nnTapRange(start, d3[a], k3[a], 0, in3[a])
+						if pl.includePad {
+							l, h := nnTapRange(start, d3[a], k3[a], -pb3[a], in3[a]+pe3[a])
+							count *= h - l
+						}
+					}
+					oi := (od*out3[1]+oh)*out3[2] + ow
+					switch pl.kind {
+					case nnPoolMax:
+						best, bi := float32(math.Inf(-1)), -1
+						for a := lo[0]; a < hi[0]; a++ {
+							id := pos[0]*s3[0] - pb3[0] + a*d3[0]
+							for b := lo[1]; b < hi[1]; b++ {
+								ih := pos[1]*s3[1] - pb3[1] + b*d3[1]
+								row := (id*in3[1] + ih) * in3[2]
+								for c := lo[2]; c < hi[2]; c++ {
+									iw := pos[2]*s3[2] - pb3[2] + c*d3[2]
+									if v := src[row+iw]; v > best || bi < 0 {
+										best, bi = v, id*st[0]+ih*st[1]+iw*st[2]
+									}
+								}
+							}
+						}
+						dst[oi] = best
+						if idx != nil {
+							idx[j*outPlane+oi] = int64(j*inPlane + max(bi, 0))
+						}
+					default:
+						var sum float64
+						taps := 0
+						for a := lo[0]; a < hi[0]; a++ {
+							id := pos[0]*s3[0] - pb3[0] + a*d3[0]
+							for b := lo[1]; b < hi[1]; b++ {
+								ih := pos[1]*s3[1] - pb3[1] + b*d3[1]
+								row := (id*in3[1] + ih) * in3[2]
+								for c := lo[2]; c < hi[2]; c++ {
+									v := float64(src[row+pos[2]*s3[2]-pb3[2]+c*d3[2]])
+									if pl.kind == nnPoolLp {
+										v = math.Pow(math.Abs(v), pl.p)
+									}
+									sum += v
+									taps++
+								}
+							}
+						}
+						if pl.kind == nnPoolLp {
+							dst[oi] = float32(math.Pow(sum, 1/pl.p))
+						} else {
+							if !pl.includePad {
+								count = taps
+							}
+							dst[oi] = float32(sum / float64(max(count, 1)))
+						}
+					}
+				}
+			}
+		}
+	})
+	return []*ir.Tensor{o.done(), it}, nil
+}
+
+// nnTapRange returns the range [lo, hi) of tap numbers k (0 ≤ k < taps) whose position start + k·dil lies in
+// [from, to).
+func nnTapRange(start, dil, taps, from, to int) (int, int) {
+	lo := 0
+	if start < from {
+		lo = (from - start + dil - 1) / dil
+	}
+	hi := taps
+	if last := start + (taps-1)*dil; last >= to {
+		hi = (to - start + dil - 1) / dil
+	}
+	if hi < lo {
+		hi = lo
+	}
+	return lo, hi
+}
+
+// nnBuildGlobalPool compiles GlobalAveragePool, GlobalMaxPool and GlobalLpPool: one value per (n, c) plane.
+func nnBuildGlobalPool(kind nnPoolKind) Builder {
+	return func(b *BuildCtx) (Kernel, error) {
+		p := float64(b.Node.AttrInt("p", 2))
+		if b.Opset < 2 && kind == nnPoolLp {
+			p = float64(b.Node.AttrFloat("p", 2))
+		}
+		return KernelFunc(func(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
+			x, err := nnFloatInput(in, 0, "X")
+			if err != nil {
+				return nil, err
+			}
+			if x.Rank() < 2 {
+				return nil, Invalidf("input of shape %v needs at least 2 dims", x.Shape)
+			}
+			xf, err := nnF32(x)
+			if err != nil {
+				return nil, err
+			}
+			shape := append([]int(nil), x.Shape...)
+			for i := 2; i < len(shape); i++ {
+				shape[i] = 1
+			}
+			nc, plane := x.Shape[0]*x.Shape[1], nnProd(x.Shape[2:])
+			o := nnAlloc(ctx, x.DType, shape...)
+			nnParallel(ctx, nc, plane, func(j int) {
+				src := xf[j*plane : (j+1)*plane]
+				switch kind {
+				case nnPoolMax:
+					best := float32(math.Inf(-1))
+					for _, v := range src {
+						best = max(best, v)
+					}
+					o.F[j] = best
+				case nnPoolAvg:
+					var s float64
+					for _, v := range src {
+						s += float64(v)
+					}
+					o.F[j] = float32(s / float64(plane))
+				default:
+					var s float64
+					for _, v := range src {
+						s += math.Pow(math.Abs(float64(v)), p)
+					}
+					o.F[j] = float32(math.Pow(s, 1/p))
+				}
+			})
+			return []*ir.Tensor{o.done()}, nil
+		}), nil
+	}
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The whole test suite, setup included: README's test command and what CI runs.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+./scripts/setup.sh
+
+export HONE_ORT_LIB=${HONE_ORT_LIB:-$root/.cache/assets/ort/libonnxruntime.so.1}
+step() { printf '\n=== %s\n' "$*"; }
+
+step "gofmt"
+bad=$(gofmt -l $(git ls-files '*.go' | grep -v '\.pb\.go$') || true)
+[ -z "$bad" ] || { echo "gofmt needed: $bad"; exit 1; }
+step "pure-Go build (CGO_ENABLED=0)"
+CGO_ENABLED=0 go build ./...
+step "go vet"
+go vet ./...
+go vet -tags ort ./...
+step "tests (asm kernels, ONNX Runtime oracle tests included)"
+go test -tags ort -count=1 -timeout 40m ./...
+step "tests with pure-Go kernels only (-tags purego)"
+go test -tags purego -count=1 -timeout 20m ./kernels/... ./turboquant/... ./runtime/...
+step "race detector on concurrent packages"
+go test -race -count=1 -timeout 20m ./runtime/...
+step "fuzz the model loader and tensor readers briefly"
+go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime 20s ./onnx
+go test -run '^$' -fuzz '^FuzzRead$' -fuzztime 10s ./npy
+echo
+echo "all tests passed"

@@ -1,0 +1,294 @@
+package turboquant
+
+import (
+	"fmt"
+	"math"
+)
+
+// CacheConfig describes a quantized KV cache.
+type CacheConfig struct {
+	Dim       int          // head dimension
+	KeyBits   float64      // bits per key coordinate, 1…8, fractional allowed (e.g. 2.5, 3.5)
+	ValueBits float64      // bits per value coordinate
+	Window    int          // most recent tokens kept in full precision
+	Rotation  RotationKind // Hadamard (fast) or Dense
+	Seed      uint64
+	// KeyOutliers / ValueOutliers fix the high-precision channels for fractional rates. When nil they are chosen
+	// by magnitude from the tokens in the full-precision window when the first token leaves it.
+	KeyOutliers, ValueOutliers []int
+}
+
+// Cache is a KV cache for one attention head whose older tokens are stored by TurboQuant_mse and whose last Window
+// tokens stay in float32. Key scores divide out the mse variant's known shrinkage 1 − D_mse(b) per channel group, so
+// that groups at different bit widths are weighed alike; values keep the MSE-optimal reconstruction. Attention is computed on the codes directly: the query is rotated once per channel group
+// and scored against centroid tables, and values are accumulated in the rotated basis and rotated back once.
+type Cache struct {
+	cfg    CacheConfig
+	kq, vq *Quantizer // nil until the outlier channels are known
+	n      int        // quantized tokens
+	kc, vc [][]uint16 // per channel group, codes back to back
+	kn, vn [][]float32
+
+	wk, wv       []float32 // ring of Window keys / values
+	wstart, wlen int
+	sc           *qscratch
+}
+
+// NewCache validates cfg and returns an empty cache.
+func NewCache(cfg CacheConfig) (*Cache, error) {
+	c := &Cache{cfg: cfg}
+	if cfg.Window < 0 {
+		return nil, fmt.Errorf("turboquant: cache window %d: %w", cfg.Window, ErrInvalid)
+	}
+	if cfg.Dim < 2 {
+		return nil, fmt.Errorf("turboquant: cache dimension %d: need d ≥ 2: %w", cfg.Dim, ErrInvalid)
+	}
+	for _, b := range []float64{cfg.KeyBits, cfg.ValueBits} {
+		if math.IsNaN(b) || b < 1 || b > MaxBits {
+			return nil, fmt.Errorf("turboquant: %v bits per coordinate: need 1…%d: %w", b, MaxBits, ErrInvalid)
+		}
+	}
+	if cfg.Window == 0 && (fractional(cfg.Dim, cfg.KeyBits) && cfg.KeyOutliers == nil ||
+		fractional(cfg.Dim, cfg.ValueBits) && cfg.ValueOutliers == nil) {
+		return nil, fmt.Errorf("turboquant: fractional bit rate with no window needs explicit outlier channels: %w", ErrInvalid)
+	}
+	if err := c.initQuantizers(cfg.KeyOutliers, cfg.ValueOutliers, false); err != nil {
+		return nil, err
+	}
+	c.wk = make([]float32, cfg.Window*cfg.Dim)
+	c.wv = make([]float32, cfg.Window*cfg.Dim)
+	return c, nil
+}
+
+// initQuantizers builds kq and vq once their outlier channels are known (or not needed). With pick, missing outlier
+// sets are chosen from the window contents.
+func (c *Cache) initQuantizers(ko, vo []int, pick bool) error {
+	d := c.cfg.Dim
+	build := func(bits float64, out []int, seed uint64, win []float32) (*Quantizer, error) {
+		k := HighChannels(d, bits)
+		if fractional(d, bits) && out == nil {
+			if !pick {
+				return nil, nil
+			}
+			samples := make([][]float32, c.wlen)
+			for i := range samples {
+				j := (c.wstart + i) % c.cfg.Window
+				samples[i] = win[j*d : (j+1)*d]
+			}
+			out = OutlierChannels(samples, d, k)
+		}
+		return NewQuantizer(d, bits, c.cfg.Rotation, seed, out)
+	}
+	var err error
+	if c.kq == nil {
+		if c.kq, err = build(c.cfg.KeyBits, ko, c.cfg.Seed, c.wk); err != nil {
+			return err
+		}
+	}
+	if c.vq == nil {
+		if c.vq, err = build(c.cfg.ValueBits, vo, c.cfg.Seed+0x1000, c.wv); err != nil {
+			return err
+		}
+	}
+	if c.kq != nil && c.kc == nil {
+		c.kc, c.kn = make([][]uint16, len(c.kq.segs)), make([][]float32, len(c.kq.segs))
+	}
+	if c.vq != nil && c.vc == nil {
+		c.vc, c.vn = make([][]uint16, len(c.vq.segs)), make([][]float32, len(c.vq.segs))
+	}
+	return nil
+}
+
+// Len is the number of tokens in the cache.
+func (c *Cache) Len() int { return c.n + c.wlen }
+
+// Quantized is the number of tokens stored as codes.
+func (c *Cache) Quantized() int { return c.n }
+
+// Bytes is the cache's storage: codes and norms of quantized tokens plus float32 window tokens.
+func (c *Cache) Bytes() int {
+	b := 8 * c.wlen * c.cfg.Dim
+	if c.kq != nil {
+		b += c.n * (c.kq.BytesPerVector() + c.vq.BytesPerVector())
+	}
+	return b
+}
+
+// Append adds one token's key and value.
+func (c *Cache) Append(k, v []float32) error {
+	if _, err := checkVec(k, c.cfg.Dim); err != nil {
+		return fmt.Errorf("key: %w", err)
+	}
+	if _, err := checkVec(v, c.cfg.Dim); err != nil {
+		return fmt.Errorf("value: %w", err)
+	}
+	w, d := c.cfg.Window, c.cfg.Dim
+	if w == 0 {
+		return c.quantize(k, v)
+	}
+	if c.wlen == w {
+		j := c.wstart
+		if c.kq == nil || c.vq == nil {
+			if err := c.initQuantizers(nil, nil, true); err != nil {
+				return err
+			}
+		}
+		if err := c.quantize(c.wk[j*d:(j+1)*d], c.wv[j*d:(j+1)*d]); err != nil {
+			return err
+		}
+		c.wstart = (c.wstart + 1) % w
+		c.wlen--
+	}
+	j := (c.wstart + c.wlen) % w
+	copy(c.wk[j*d:], k)
+	copy(c.wv[j*d:], v)
+	c.wlen++
+	return nil
+}
+
+// quantize appends a validated token to the coded region.
+func (c *Cache) quantize(k, v []float32) error {
+	if c.sc == nil {
+		c.sc = c.kq.scratch()
+	}
+	sc := c.sc
+	for s, sg := range c.kq.segs {
+		w := sg.q.CodeWords()
+		c.kc[s] = append(c.kc[s], make([]uint16, w)...)
+		c.kn[s] = append(c.kn[s], c.kq.encodeSeg(s, c.kc[s][c.n*w:], k, sc))
+	}
+	for s, sg := range c.vq.segs {
+		w := sg.q.CodeWords()
+		c.vc[s] = append(c.vc[s], make([]uint16, w)...)
+		c.vn[s] = append(c.vn[s], c.vq.encodeSeg(s, c.vc[s][c.n*w:], v, sc))
+	}
+	c.n++
+	return nil
+}
+
+// Scores writes q·k_i for every cached key (quantized first, then window, oldest first) to out (length Len()).
+func (c *Cache) Scores(out, q []float32) error {
+	if _, err := checkVec(q, c.cfg.Dim); err != nil {
+		return fmt.Errorf("query: %w", err)
+	}
+	if len(out) != c.Len() {
+		return fmt.Errorf("turboquant: %d scores for a cache of %d tokens: %w", len(out), c.Len(), ErrInvalid)
+	}
+	c.scores(out, q)
+	return nil
+}
+
+func (c *Cache) scores(out, q []float32) {
+	d := c.cfg.Dim
+	if c.n > 0 {
+		tmp := make([]float32, c.n)
+		for s, sg := range c.kq.segs {
+			ry := rotateSub(sg, q)
+			dst := out[:c.n]
+			if s > 0 {
+				dst = tmp
+			}
+			scoreCodes(dst, ry, c.kc[s], c.kn[s], sg.q.groups, sg.q.bits, sg.q.unbiased)
+			if s > 0 {
+				for i, v := range tmp {
+					out[i] += v
+				}
+			}
+		}
+	}
+	for i := 0; i < c.wlen; i++ {
+		j := (c.wstart + i) % c.cfg.Window
+		out[c.n+i] = dotF32(q, c.wk[j*d:(j+1)*d])
+	}
+}
+
+// rotateSub gathers a segment's channels of q and rotates them, padded to the segment's group size.
+func rotateSub(sg segment, q []float32) []float32 {
+	g := sg.q.groups * 16
+	buf := make([]float32, 3*g)
+	sub := buf[g : g+len(sg.ch)]
+	for i, ch := range sg.ch {
+		sub[i] = q[ch]
+	}
+	ry := buf[:g]
+	sg.q.rot.apply(ry, sub, buf[2*g:])
+	return ry
+}
+
+// Attention writes softmax(q·Kᵀ/√d)·V over every cached token to out.
+func (c *Cache) Attention(out, q []float32) error {
+	d := c.cfg.Dim
+	if len(out) != d {
+		return fmt.Errorf("turboquant: attention output of %d floats, want %d: %w", len(out), d, ErrInvalid)
+	}
+	if _, err := checkVec(q, d); err != nil {
+		return fmt.Errorf("query: %w", err)
+	}
+	for i := range out {
+		out[i] = 0
+	}
+	n := c.Len()
+	if n == 0 {
+		return nil
+	}
+	p := make([]float32, n)
+	c.scores(p, q)
+	softmaxScaled(p, float32(1/math.Sqrt(float64(d))))
+	if c.n > 0 {
+		w := make([]float32, c.n)
+		for s, sg := range c.vq.segs {
+			g := sg.q.groups * 16
+			buf := make([]float32, 3*g)
+			acc := buf[:g]
+			for i := range w {
+				w[i] = p[i] * c.vn[s][i]
+			}
+			accumCodes(acc, w, c.vc[s], sg.q.groups, sg.q.bits, sg.q.cb.c32)
+			res := buf[g : g+len(sg.ch)]
+			sg.q.rot.inverse(res, acc[:len(sg.ch)], buf[2*g:])
+			for i, ch := range sg.ch {
+				out[ch] += res[i]
+			}
+		}
+	}
+	for i := 0; i < c.wlen; i++ {
+		j := (c.wstart + i) % c.cfg.Window
+		axpyF32(out, p[c.n+i], c.wv[j*d:(j+1)*d])
+	}
+	return nil
+}
+
+// softmaxScaled replaces x by softmax(scale·x), subtracting the maximum first for range safety.
+func softmaxScaled(x []float32, scale float32) {
+	m := float32(math.Inf(-1))
+	for _, v := range x {
+		m = max(m, v)
+	}
+	var sum float64
+	for i, v := range x {
+		e := float32(math.Exp(float64((v - m) * scale)))
+		x[i] = e
+		sum += float64(e)
+	}
+	inv := float32(1 / sum)
+	for i := range x {
+		x[i] *= inv
+	}
+}
+
+// AttentionF32 is the float32 reference: softmax(q·Kᵀ/√d)·V with K and V row-major n×d. It uses the same vector
+// kernels as the quantized path, so benchmarks compare like with like.
+func AttentionF32(out, q, keys, values []float32, d int) {
+	n := len(keys) / d
+	p := make([]float32, n)
+	for i := range p {
+		p[i] = dotF32(q, keys[i*d:(i+1)*d])
+	}
+	softmaxScaled(p, float32(1/math.Sqrt(float64(d))))
+	for i := range out {
+		out[i] = 0
+	}
+	for i, w := range p {
+		axpyF32(out, w, values[i*d:(i+1)*d])
+	}
+}
