@@ -39,7 +39,8 @@ type Result struct {
 	P99        time.Duration   `json:"p99_ns"`
 	Throughput float64         `json:"throughput_per_s"` // items (batch rows) per second at p50
 	PeakRSS    int64           `json:"peak_rss_bytes,omitempty"`
-	Ratio      float64         `json:"p50_ratio_vs_first"` // this p50 / the first variant's p50 at the same batch
+	Ratio      float64         `json:"p50_ratio_vs_first"`         // this p50 / the first variant's p50 at the same batch
+	VsORT      float64         `json:"p50_ratio_vs_ort,omitempty"` // this p50 / ORT's p50 on the same model and batch
 	MaxAbsDiff float64         `json:"max_abs_diff_vs_first"`
 	Samples    []time.Duration `json:"-"`
 }
@@ -135,6 +136,13 @@ func Run(cfg Config) ([]*Result, error) {
 			}
 			v.res.Ratio = float64(v.res.P50) / float64(vs[0].res.P50)
 			all = append(all, v.res)
+		}
+		for _, v := range vs {
+			for _, o := range vs {
+				if o.backend == "ort" && o.model == v.model {
+					v.res.VsORT = float64(v.res.P50) / float64(o.res.P50)
+				}
+			}
 		}
 	}
 	return all, nil

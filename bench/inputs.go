@@ -60,7 +60,8 @@ func ResolveShape(vi *ir.ValueInfo, shapes map[string][]int, first bool, batch i
 }
 
 // RandomInput makes a deterministic input: floats uniform in [-1, 1) (or [0,1) for image-like 4-D inputs),
-// integers 1 (valid as token ids and masks), bools true.
+// integers in [0, 100) (valid token ids for any vocabulary of 100+), bools true. Use RandomInputFor to get masks
+// of ones for inputs named like masks.
 func RandomInput(dt ir.DType, shape []int, seed uint64) (*ir.Tensor, error) {
 	r := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
 	t := ir.New(dt, shape...)
@@ -85,12 +86,14 @@ func RandomInput(dt ir.DType, shape []int, seed uint64) (*ir.Tensor, error) {
 			v[i] = ir.FloatToHalf(2*r.Float32() - 1)
 		}
 	case ir.Int64:
-		for i := range t.I64() {
-			t.I64()[i] = 1
+		v := t.I64()
+		for i := range v {
+			v[i] = int64(r.IntN(100))
 		}
 	case ir.Int32:
-		for i := range t.I32() {
-			t.I32()[i] = 1
+		v := t.I32()
+		for i := range v {
+			v[i] = int32(r.IntN(100))
 		}
 	case ir.Bool:
 		for i := range t.BoolData() {
@@ -123,7 +126,29 @@ func MakeInputs(inputs []*ir.ValueInfo, shapes map[string][]int, batch int) (map
 		if err != nil {
 			return nil, err
 		}
+		if strings.Contains(strings.ToLower(vi.Name), "mask") && dt.IsInt() {
+			t = ones(dt, shape) // attention masks: attend everywhere
+		}
 		out[vi.Name] = t
 	}
 	return out, nil
+}
+
+func ones(dt ir.DType, shape []int) *ir.Tensor {
+	t := ir.New(dt, shape...)
+	switch dt {
+	case ir.Int64:
+		for i := range t.I64() {
+			t.I64()[i] = 1
+		}
+	case ir.Int32:
+		for i := range t.I32() {
+			t.I32()[i] = 1
+		}
+	default:
+		for i := range t.Bytes() {
+			t.Bytes()[i] = 1
+		}
+	}
+	return t
 }

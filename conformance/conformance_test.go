@@ -19,7 +19,7 @@ import (
 )
 
 var (
-	dataDir = flag.String("onnx-testdata", "/usr/share/libonnx-testdata/data/node", "ONNX backend node test directory")
+	dataDir = flag.String("onnx-testdata", "/usr/share/libonnx-testdata/data", "ONNX backend test data directory (suites node, pytorch-converted, pytorch-operator, simple)")
 	filter  = flag.String("filter", "", "regexp selecting test directories")
 	report  = flag.String("report", "", "write the per-op pass-rate table to this file")
 )
@@ -61,10 +61,20 @@ func expectedFailures(t *testing.T) map[string]string {
 	return m
 }
 
-func TestNode(t *testing.T) {
-	dirs, err := filepath.Glob(filepath.Join(*dataDir, "test_*"))
+// TestNode runs ONNX's per-operator node tests.
+func TestNode(t *testing.T) { runSuite(t, "node") }
+
+// TestPyTorch runs the suites ONNX exported from PyTorch modules and operators, and the small multi-node models.
+func TestPyTorch(t *testing.T) {
+	for _, suite := range []string{"pytorch-converted", "pytorch-operator", "simple"} {
+		t.Run(suite, func(t *testing.T) { runSuite(t, suite) })
+	}
+}
+
+func runSuite(t *testing.T, suite string) {
+	dirs, err := filepath.Glob(filepath.Join(*dataDir, suite, "test_*"))
 	if err != nil || len(dirs) == 0 {
-		t.Fatalf("no ONNX backend node tests under %s (install Debian's libonnx-testdata: scripts/setup.sh does)", *dataDir)
+		t.Fatalf("no ONNX backend tests under %s/%s (install Debian's libonnx-testdata: scripts/setup.sh does)", *dataDir, suite)
 	}
 	var re *regexp.Regexp
 	if *filter != "" {
@@ -101,7 +111,7 @@ func TestNode(t *testing.T) {
 			}
 		})
 	}
-	summarise(t, results)
+	summarise(t, suite, results)
 }
 
 func runCase(dir string) caseResult {
@@ -226,7 +236,7 @@ func compare(got, want *ir.Tensor) string {
 }
 
 // summarise prints (and optionally writes) the pass rate per op among the cases hone claims to support.
-func summarise(t *testing.T, results []caseResult) {
+func summarise(t *testing.T, suite string, results []caseResult) {
 	type row struct{ pass, fail, xfail, unsup int }
 	per := map[string]*row{}
 	var tot row
@@ -268,8 +278,8 @@ func summarise(t *testing.T, results []caseResult) {
 	}
 	sort.Strings(ops)
 	var b strings.Builder
-	fmt.Fprintf(&b, "ONNX backend node tests: %d cases: %d pass, %d fail, %d known failures, %d use ops/types hone does not claim\n",
-		len(results), tot.pass, tot.fail, tot.xfail, tot.unsup)
+	fmt.Fprintf(&b, "ONNX backend tests (%s): %d cases: %d pass, %d fail, %d known failures, %d use ops/types hone does not claim\n",
+		suite, len(results), tot.pass, tot.fail, tot.xfail, tot.unsup)
 	claimed := tot.pass + tot.fail + tot.xfail
 	if claimed > 0 {
 		fmt.Fprintf(&b, "pass rate over cases whose ops hone supports: %.1f%% (%d/%d)\n", 100*float64(tot.pass)/float64(claimed), tot.pass, claimed)
@@ -286,7 +296,12 @@ func summarise(t *testing.T, results []caseResult) {
 	}
 	t.Log("\n" + b.String())
 	if *report != "" {
-		if err := os.WriteFile(*report, []byte(b.String()), 0o644); err != nil {
+		f, err := os.OpenFile(*report, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err == nil {
+			_, err = f.WriteString(b.String() + "\n")
+			f.Close()
+		}
+		if err != nil {
 			t.Error(err)
 		}
 	}

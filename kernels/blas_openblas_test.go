@@ -16,10 +16,9 @@ func BenchmarkSgemmOpenBLAS(b *testing.B) {
 		a, bb, c := randSlice(rng, n*n), randSlice(rng, n*n), make([]float32, n*n)
 		for _, threads := range []int{1, 2} {
 			b.Run(fmt.Sprintf("n=%d/threads=%d", n, threads), func(b *testing.B) {
-				for b.Loop() {
+				loopCPU(b, 2*float64(n)*float64(n)*float64(n), func() {
 					openblas.Sgemm(threads, false, false, n, n, n, 1, a, n, bb, n, 0, c, n)
-				}
-				reportGFLOPS(b, 2*float64(n)*float64(n)*float64(n))
+				})
 			})
 		}
 	}

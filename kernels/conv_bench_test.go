@@ -31,10 +31,7 @@ func BenchmarkConv2D(b *testing.B) {
 					defer setImpl(lv)()
 					cw := PackConvWeights(p, w)
 					r := goRunner(threads)
-					for b.Loop() {
-						Conv2D(r, p, x, cw, bias, Activation{Kind: ActRelu}, y)
-					}
-					reportGFLOPS(b, flops)
+					loopCPU(b, flops, func() { Conv2D(r, p, x, cw, bias, Activation{Kind: ActRelu}, y) })
 				})
 			}
 		}

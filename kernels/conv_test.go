@@ -17,7 +17,7 @@ func convCase(n, c, h, w, m, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, g int) Conv
 
 func TestConv2D(t *testing.T) {
 	cases := []ConvParams{
-		convCase(1, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),     // 3×3 same
+		convCase(1, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),      // 3×3 same
 		convCase(2, 4, 10, 11, 6, 3, 3, 2, 2, 1, 1, 1, 0, 1, 2, 1),    // stride 2, asymmetric pads
 		convCase(1, 8, 9, 9, 13, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),     // pointwise
 		convCase(2, 6, 5, 40, 33, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),    // pointwise, 2 images, wide

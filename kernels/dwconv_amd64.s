@@ -53,7 +53,7 @@ dwTapsAVX512_bigtap:
 	VMOVUPS Z7, 448(DI)(BX*1)                    // store outputs
 	ADDQ $512, BX                                // advance past the block
 	SUBQ $128, CX                                // outputs done
-	JMP dwTapsAVX512_big
+	JMP dwTapsAVX512_big                         // next block
 dwTapsAVX512_small:
 	TESTQ CX, CX                                 // anything left? (the last vector may run past n: buffers are padded)
 	JLE dwTapsAVX512_done                        // no
@@ -72,10 +72,10 @@ dwTapsAVX512_smalltap:
 	VMOVUPS Z0, (DI)(BX*1)                       // store outputs
 	ADDQ $64, BX                                 // next vector
 	SUBQ $16, CX                                 // outputs done
-	JMP dwTapsAVX512_small
+	JMP dwTapsAVX512_small                       // next vector
 dwTapsAVX512_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return
 
 // func dwTapsAVX2(out *float32, n int, src **float32, w *float32, ntaps int, bias float32)
 
@@ -126,7 +126,7 @@ dwTapsAVX2_bigtap:
 	VMOVUPS Y7, 224(DI)(BX*1)                    // store outputs
 	ADDQ $256, BX                                // advance past the block
 	SUBQ $64, CX                                 // outputs done
-	JMP dwTapsAVX2_big
+	JMP dwTapsAVX2_big                           // next block
 dwTapsAVX2_small:
 	TESTQ CX, CX                                 // anything left? (the last vector may run past n: buffers are padded)
 	JLE dwTapsAVX2_done                          // no
@@ -145,7 +145,7 @@ dwTapsAVX2_smalltap:
 	VMOVUPS Y0, (DI)(BX*1)                       // store outputs
 	ADDQ $32, BX                                 // next vector
 	SUBQ $8, CX                                  // outputs done
-	JMP dwTapsAVX2_small
+	JMP dwTapsAVX2_small                         // next vector
 dwTapsAVX2_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return

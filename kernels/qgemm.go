@@ -164,33 +164,35 @@ func QGemm(r Runner, m int, a []uint8, lda int, za []int32, b *QPackedB, out *QO
 	}
 	rowBlocks := (m + qgemmMR - 1) / qgemmMR
 	panels := (n + qgemmNR - 1) / qgemmNR
-	// Tasks are (row block, column panel) pairs grouped so each task reuses its packed A block across panels.
-	const panelsPerTask = 4
-	colTasks := (panels + panelsPerTask - 1) / panelsPerTask
-	micro := qmicroFor(qlevel)
-	r.Run(rowBlocks*colTasks, func(t int) {
-		rb, ct := t/colTasks, t%colTasks
-		i0 := rb * qgemmMR
-		rows := min(qgemmMR, m-i0)
-		// Pack the A block with K padded to kp and missing rows zero, and take its row sums.
-		ap := make([]uint8, qgemmMR*b.kp)
-		var rowSum, zaRow [qgemmMR]int32
-		for i := 0; i < rows; i++ {
-			src := a[(i0+i)*lda : (i0+i)*lda+k]
+	// Pack A once: row blocks of qgemmMR rows with K padded to kp (zeros add nothing), plus the row sums.
+	ap := make([]uint8, rowBlocks*qgemmMR*b.kp)
+	rowSum, zaRow := make([]int32, rowBlocks*qgemmMR), make([]int32, rowBlocks*qgemmMR)
+	r.Run(rowBlocks, func(rb int) {
+		for i := rb * qgemmMR; i < min(m, (rb+1)*qgemmMR); i++ {
+			src := a[i*lda : i*lda+k]
 			copy(ap[i*b.kp:], src)
 			var s int32
 			for _, v := range src {
 				s += int32(v)
 			}
-			rowSum[i] = s
-			zaRow[i] = za[min(i0+i, len(za)-1)]
+			rowSum[i], zaRow[i] = s, za[min(i, len(za)-1)]
 		}
+	})
+	// A task is one B panel times a chunk of row blocks: the panel stays in L1/L2 while the A blocks stream by.
+	const blocksPerTask = 8
+	chunks := (rowBlocks + blocksPerTask - 1) / blocksPerTask
+	micro := qmicroFor(qlevel)
+	r.Run(panels*chunks, func(t int) {
+		p, ch := t%panels, t/panels
+		bp := b.data[p*b.kp*qgemmNR : (p+1)*b.kp*qgemmNR]
+		j0 := p * qgemmNR
+		cols := min(qgemmNR, n-j0)
 		var tile [qgemmMR * qgemmNR]int32
-		for p := ct * panelsPerTask; p < min(panels, (ct+1)*panelsPerTask); p++ {
-			micro(b.kp, ap, b.data[p*b.kp*qgemmNR:(p+1)*b.kp*qgemmNR], tile[:])
-			j0 := p * qgemmNR
-			cols := min(qgemmNR, n-j0)
-			qepilogue(out, b, tile[:], rowSum[:rows], zaRow[:rows], i0, j0, cols, int32(k))
+		for rb := ch * blocksPerTask; rb < min(rowBlocks, (ch+1)*blocksPerTask); rb++ {
+			i0 := rb * qgemmMR
+			rows := min(qgemmMR, m-i0)
+			micro(b.kp, ap[i0*b.kp:(i0+qgemmMR)*b.kp], bp, tile[:])
+			qepilogue(out, b, tile[:], rowSum[i0:i0+rows], zaRow[i0:i0+rows], i0, j0, cols, int32(k))
 		}
 	})
 	return nil

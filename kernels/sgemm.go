@@ -21,6 +21,7 @@ var (
 	kcBlock = 256
 	mcBlock = 144
 	ncBlock = 3072
+	irOuter = false
 )
 
 // ukernel is a register-tiled micro-kernel: fn computes the mr×nr tile C = Ap·Bp (or C += Ap·Bp when acc) from an
@@ -183,34 +184,47 @@ func gemmTask(kern *ukernel, i0, i1, j0, j1, k int, as *aSource, bs *bSource, be
 					ap = s.a
 					packA(as.a, as.lda, as.trans, as.alpha, ic, mc, pc, kc, mr, ap)
 				}
-				for jr := 0; jr < nc; jr += nr {
+				tile := func(jr, ir int) {
 					bpan := bp[(jr/nr)*bStride:]
 					nn := min(nr, nc-jr)
-					for ir := 0; ir < mc; ir += mr {
-						apan := ap[(ir/mr)*aStride:]
-						mm := min(mr, mc-ir)
-						off := (ic+ir)*ldc + jc + jr
-						fn, rows := kern.forRows(mm)
-						if rows == mm && nn == nr {
-							fn(kc, apan, bpan, c[off:], ldc, acc)
-						} else {
-							// Edge tile: compute it into scratch and copy the valid part.
-							fn(kc, apan, bpan, s.tile, nr, false)
-							for i := 0; i < mm; i++ {
-								dst := c[off+i*ldc : off+i*ldc+nn]
-								src := s.tile[i*nr : i*nr+nn]
-								if acc {
-									Add(dst, dst, src)
-								} else {
-									copy(dst, src)
-								}
+					apan := ap[(ir/mr)*aStride:]
+					mm := min(mr, mc-ir)
+					off := (ic+ir)*ldc + jc + jr
+					fn, rows := kern.forRows(mm)
+					if rows == mm && nn == nr {
+						fn(kc, apan, bpan, c[off:], ldc, acc)
+					} else {
+						// Edge tile: compute it into scratch and copy the valid part.
+						fn(kc, apan, bpan, s.tile, nr, false)
+						for i := 0; i < mm; i++ {
+							dst := c[off+i*ldc : off+i*ldc+nn]
+							src := s.tile[i*nr : i*nr+nn]
+							if acc {
+								Add(dst, dst, src)
+							} else {
+								copy(dst, src)
 							}
 						}
-						if last && ep != nil {
-							// Fused epilogue: the tile was just written and is still in L1.
-							for i := 0; i < mm; i++ {
-								ep.applyRows(c[off+i*ldc:off+i*ldc+nn], ic+ir+i, jc+jr)
-							}
+					}
+					if last && ep != nil {
+						// Fused epilogue: the tile was just written and is still in L1.
+						for i := 0; i < mm; i++ {
+							ep.applyRows(c[off+i*ldc:off+i*ldc+nn], ic+ir+i, jc+jr)
+						}
+					}
+				}
+				if irOuter {
+					// The A micro-panel stays in L1 while B micro-panels stream from L2.
+					for ir := 0; ir < mc; ir += mr {
+						for jr := 0; jr < nc; jr += nr {
+							tile(jr, ir)
+						}
+					}
+				} else {
+					// The B micro-panel stays in L1 while A micro-panels stream from L2.
+					for jr := 0; jr < nc; jr += nr {
+						for ir := 0; ir < mc; ir += mr {
+							tile(jr, ir)
 						}
 					}
 				}

@@ -273,7 +273,7 @@ sgemmKernel12x32AVX512_loop1:
 	JNZ sgemmKernel12x32AVX512_loop1             // more
 sgemmKernel12x32AVX512_store:
 	MOVBQZX acc+40(FP), R9                       // accumulate into C?
-	TESTQ R9, R9
+	TESTQ R9, R9                                 // acc flag set?
 	JZ sgemmKernel12x32AVX512_over               // no: overwrite
 	VADDPS 0(DX), Z0, Z0                         // add old C(0,0)
 	VMOVUPS Z0, 0(DX)                            // store C(0,0)
@@ -336,7 +336,7 @@ sgemmKernel12x32AVX512_store:
 	VMOVUPS Z23, 64(DX)                          // store C(11,1)
 	ADDQ R8, DX                                  // next C row
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls in Go code
-	RET
+	RET                                          // return
 sgemmKernel12x32AVX512_over:
 	VMOVUPS Z0, 0(DX)                            // store C(0,0)
 	VMOVUPS Z1, 64(DX)                           // store C(0,1)
@@ -375,7 +375,7 @@ sgemmKernel12x32AVX512_over:
 	VMOVUPS Z23, 64(DX)                          // store C(11,1)
 	ADDQ R8, DX                                  // next C row
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls in Go code
-	RET
+	RET                                          // return
 
 // func sgemmKernel8x32AVX512(kc int, a, b, c *float32, ldc int, acc bool)
 // Computes the 8×32 tile C = Ap·Bp (acc: C += Ap·Bp); Ap holds kc groups of 12 row values (the first 8 used),
@@ -570,7 +570,7 @@ sgemmKernel8x32AVX512_loop1:
 	JNZ sgemmKernel8x32AVX512_loop1              // more
 sgemmKernel8x32AVX512_store:
 	MOVBQZX acc+40(FP), R9                       // accumulate into C?
-	TESTQ R9, R9
+	TESTQ R9, R9                                 // acc flag set?
 	JZ sgemmKernel8x32AVX512_over                // no: overwrite
 	VADDPS 0(DX), Z0, Z0                         // add old C(0,0)
 	VMOVUPS Z0, 0(DX)                            // store C(0,0)
@@ -613,7 +613,7 @@ sgemmKernel8x32AVX512_store:
 	VMOVUPS Z15, 64(DX)                          // store C(7,1)
 	ADDQ R8, DX                                  // next C row
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls in Go code
-	RET
+	RET                                          // return
 sgemmKernel8x32AVX512_over:
 	VMOVUPS Z0, 0(DX)                            // store C(0,0)
 	VMOVUPS Z1, 64(DX)                           // store C(0,1)
@@ -640,7 +640,7 @@ sgemmKernel8x32AVX512_over:
 	VMOVUPS Z15, 64(DX)                          // store C(7,1)
 	ADDQ R8, DX                                  // next C row
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls in Go code
-	RET
+	RET                                          // return
 
 // func sgemmKernel4x32AVX512(kc int, a, b, c *float32, ldc int, acc bool)
 // Computes the 4×32 tile C = Ap·Bp (acc: C += Ap·Bp); Ap holds kc groups of 12 row values (the first 4 used),
@@ -759,7 +759,7 @@ sgemmKernel4x32AVX512_loop1:
 	JNZ sgemmKernel4x32AVX512_loop1              // more
 sgemmKernel4x32AVX512_store:
 	MOVBQZX acc+40(FP), R9                       // accumulate into C?
-	TESTQ R9, R9
+	TESTQ R9, R9                                 // acc flag set?
 	JZ sgemmKernel4x32AVX512_over                // no: overwrite
 	VADDPS 0(DX), Z0, Z0                         // add old C(0,0)
 	VMOVUPS Z0, 0(DX)                            // store C(0,0)
@@ -782,7 +782,7 @@ sgemmKernel4x32AVX512_store:
 	VMOVUPS Z7, 64(DX)                           // store C(3,1)
 	ADDQ R8, DX                                  // next C row
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls in Go code
-	RET
+	RET                                          // return
 sgemmKernel4x32AVX512_over:
 	VMOVUPS Z0, 0(DX)                            // store C(0,0)
 	VMOVUPS Z1, 64(DX)                           // store C(0,1)
@@ -797,7 +797,7 @@ sgemmKernel4x32AVX512_over:
 	VMOVUPS Z7, 64(DX)                           // store C(3,1)
 	ADDQ R8, DX                                  // next C row
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls in Go code
-	RET
+	RET                                          // return
 
 // func sgemmKernel6x16AVX2(kc int, a, b, c *float32, ldc int, acc bool)
 // Computes the 6×16 tile C = Ap·Bp (acc: C += Ap·Bp); Ap holds kc groups of 6 row values (the first 6 used),
@@ -954,7 +954,7 @@ sgemmKernel6x16AVX2_loop1:
 	JNZ sgemmKernel6x16AVX2_loop1                // more
 sgemmKernel6x16AVX2_store:
 	MOVBQZX acc+40(FP), R9                       // accumulate into C?
-	TESTQ R9, R9
+	TESTQ R9, R9                                 // acc flag set?
 	JZ sgemmKernel6x16AVX2_over                  // no: overwrite
 	VADDPS 0(DX), Y0, Y0                         // add old C(0,0)
 	VMOVUPS Y0, 0(DX)                            // store C(0,0)
@@ -987,7 +987,7 @@ sgemmKernel6x16AVX2_store:
 	VMOVUPS Y11, 32(DX)                          // store C(5,1)
 	ADDQ R8, DX                                  // next C row
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls in Go code
-	RET
+	RET                                          // return
 sgemmKernel6x16AVX2_over:
 	VMOVUPS Y0, 0(DX)                            // store C(0,0)
 	VMOVUPS Y1, 32(DX)                           // store C(0,1)
@@ -1008,7 +1008,7 @@ sgemmKernel6x16AVX2_over:
 	VMOVUPS Y11, 32(DX)                          // store C(5,1)
 	ADDQ R8, DX                                  // next C row
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls in Go code
-	RET
+	RET                                          // return
 
 // func sgemmKernel4x16AVX2(kc int, a, b, c *float32, ldc int, acc bool)
 // Computes the 4×16 tile C = Ap·Bp (acc: C += Ap·Bp); Ap holds kc groups of 6 row values (the first 4 used),
@@ -1127,7 +1127,7 @@ sgemmKernel4x16AVX2_loop1:
 	JNZ sgemmKernel4x16AVX2_loop1                // more
 sgemmKernel4x16AVX2_store:
 	MOVBQZX acc+40(FP), R9                       // accumulate into C?
-	TESTQ R9, R9
+	TESTQ R9, R9                                 // acc flag set?
 	JZ sgemmKernel4x16AVX2_over                  // no: overwrite
 	VADDPS 0(DX), Y0, Y0                         // add old C(0,0)
 	VMOVUPS Y0, 0(DX)                            // store C(0,0)
@@ -1150,7 +1150,7 @@ sgemmKernel4x16AVX2_store:
 	VMOVUPS Y7, 32(DX)                           // store C(3,1)
 	ADDQ R8, DX                                  // next C row
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls in Go code
-	RET
+	RET                                          // return
 sgemmKernel4x16AVX2_over:
 	VMOVUPS Y0, 0(DX)                            // store C(0,0)
 	VMOVUPS Y1, 32(DX)                           // store C(0,1)
@@ -1165,7 +1165,7 @@ sgemmKernel4x16AVX2_over:
 	VMOVUPS Y7, 32(DX)                           // store C(3,1)
 	ADDQ R8, DX                                  // next C row
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls in Go code
-	RET
+	RET                                          // return
 
 // func sgemmKernel2x16AVX2(kc int, a, b, c *float32, ldc int, acc bool)
 // Computes the 2×16 tile C = Ap·Bp (acc: C += Ap·Bp); Ap holds kc groups of 6 row values (the first 2 used),
@@ -1246,7 +1246,7 @@ sgemmKernel2x16AVX2_loop1:
 	JNZ sgemmKernel2x16AVX2_loop1                // more
 sgemmKernel2x16AVX2_store:
 	MOVBQZX acc+40(FP), R9                       // accumulate into C?
-	TESTQ R9, R9
+	TESTQ R9, R9                                 // acc flag set?
 	JZ sgemmKernel2x16AVX2_over                  // no: overwrite
 	VADDPS 0(DX), Y0, Y0                         // add old C(0,0)
 	VMOVUPS Y0, 0(DX)                            // store C(0,0)
@@ -1259,7 +1259,7 @@ sgemmKernel2x16AVX2_store:
 	VMOVUPS Y3, 32(DX)                           // store C(1,1)
 	ADDQ R8, DX                                  // next C row
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls in Go code
-	RET
+	RET                                          // return
 sgemmKernel2x16AVX2_over:
 	VMOVUPS Y0, 0(DX)                            // store C(0,0)
 	VMOVUPS Y1, 32(DX)                           // store C(0,1)
@@ -1268,4 +1268,4 @@ sgemmKernel2x16AVX2_over:
 	VMOVUPS Y3, 32(DX)                           // store C(1,1)
 	ADDQ R8, DX                                  // next C row
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls in Go code
-	RET
+	RET                                          // return

@@ -209,3 +209,44 @@ func actRef(a Activation, v float32) float32 {
 	}
 	return v
 }
+
+// FuzzSgemm compares every SIMD level's Sgemm with the reference loop on fuzzed shapes, strides and scalars.
+func FuzzSgemm(f *testing.F) {
+	f.Add(uint8(13), uint8(33), uint8(7), uint8(1), uint8(2), uint8(3), false, true, float32(1), float32(0), uint64(1))
+	f.Add(uint8(1), uint8(1), uint8(0), uint8(0), uint8(0), uint8(0), true, false, float32(2), float32(0.5), uint64(2))
+	f.Fuzz(func(t *testing.T, m8, n8, k8, pa, pb, pc uint8, transA, transB bool, alpha, beta float32, seed uint64) {
+		m, n, k := int(m8%80), int(n8%80), int(k8)
+		// Non-finite or huge scalars make any tolerance meaningless; fold them into a sane range.
+		if !(math.Abs(float64(alpha)) <= 1e3) {
+			alpha = 1.5
+		}
+		if !(math.Abs(float64(beta)) <= 1e3) {
+			beta = 0.5
+		}
+		rng := rand.New(rand.NewPCG(seed, 7))
+		lda, ldb, ldc := k+int(pa%4), n+int(pb%4), n+int(pc%4)
+		if transA {
+			lda = m + int(pa%4)
+		}
+		if transB {
+			ldb = k + int(pb%4)
+		}
+		a := randSlice(rng, max(m, k)*lda+1)
+		b := randSlice(rng, max(n, k)*ldb+1)
+		c0 := randSlice(rng, m*ldc+1)
+		want := append([]float32(nil), c0...)
+		sgemmGeneric(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, want, ldc)
+		for _, l := range impls() {
+			c := append([]float32(nil), c0...)
+			restore := setImpl(l)
+			Sgemm(goRunner(2), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+			restore()
+			tol := 1e-5 * float64(k+1) * max(1, math.Abs(float64(alpha))) * max(1, math.Abs(float64(beta)))
+			for i := range c {
+				if math.Abs(float64(c[i]-want[i])) > tol {
+					t.Fatalf("%s m%d n%d k%d: c[%d] = %v, want %v", l, m, n, k, i, c[i], want[i])
+				}
+			}
+		}
+	})
+}

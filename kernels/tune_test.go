@@ -5,7 +5,7 @@ import (
 	"strconv"
 )
 
-// HONE_TUNE="kc,mc,nc[,convTileBytes]" overrides the cache blocking for tuning benchmarks.
+// HONE_TUNE="kc,mc,nc[,convTileBytes[,irOuter]]" overrides the cache blocking for tuning benchmarks.
 func init() {
 	if v := os.Getenv("HONE_TUNE"); v != "" {
 		var xs []int
@@ -16,6 +16,9 @@ func init() {
 		kcBlock, mcBlock, ncBlock = xs[0], xs[1], xs[2]
 		if len(xs) > 3 {
 			convTileBytes = xs[3]
+		}
+		if len(xs) > 4 {
+			irOuter = xs[4] == 1
 		}
 	}
 }

@@ -42,7 +42,7 @@ const maxHeader = 1 << 20
 // eagerLimit is the largest payload allocated up front when the reader's remaining size is
 // unknown. Larger claims are read incrementally so that a lying header costs no more memory
 // than the bytes actually present.
-const eagerLimit = 64 << 20
+const eagerLimit = 4 << 20
 
 // dtypes maps NumPy's kind+size codes (the descr without its byte-order character) to ir types.
 var dtypes = map[string]ir.DType{

@@ -388,3 +388,24 @@ func FuzzDecodeNPZ(f *testing.F) {
 		}
 	})
 }
+
+// TestLargeStream reads an array bigger than eagerLimit from a plain io.Reader, the path that
+// grows its buffer with the data instead of trusting the header.
+func TestLargeStream(t *testing.T) {
+	n := eagerLimit/4 + 1000
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(i) * 0.5
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, ir.FromFloat32([]int{n}, v)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Read(io.MultiReader(&buf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.F32(), v) {
+		t.Error("large array changed in transit")
+	}
+}

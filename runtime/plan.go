@@ -168,7 +168,7 @@ func compileGraph(g *ir.Graph, opsets map[string]int64, threads int, wp *workerP
 		}
 		// Constant folding: a deterministic node whose inputs are all constant runs once, now.
 		if allConst && foldable(n) && !nodeHasSubgraph(n) { // bodies need the run-time scope
-			outs, err := k.Run(ctx, bc.Const)
+			outs, err := runKernel(k, ctx, bc.Const)
 			if err != nil {
 				return nil, nodeErr(n, err)
 			}
@@ -379,7 +379,7 @@ func (p *Plan) exec(inputs, outer map[string]*ir.Tensor, hook StepHook) ([]*ir.T
 		if hook != nil {
 			t0 = nanotime()
 		}
-		outs, err := st.kernel.Run(ctx, in)
+		outs, err := runKernel(st.kernel, ctx, in)
 		if err != nil {
 			return nil, nodeErr(st.node, err)
 		}
@@ -444,32 +444,48 @@ func checkInput(vi *ir.ValueInfo, t *ir.Tensor) error {
 	return nil
 }
 
-// workerPool runs parallel loops on a fixed number of goroutines.
+// workerPool runs parallel loops on up to n goroutines (the caller's included). Workers are shared by every
+// plan in the process, so compiling many plans does not leave goroutines behind.
 type workerPool struct {
-	n    int
-	jobs chan func()
-	once sync.Once
+	n int
+}
+
+var shared struct {
+	sync.Mutex
+	jobs    chan func()
+	workers int
 }
 
 func newWorkerPool(n int) *workerPool { return &workerPool{n: n} }
 
-func (w *workerPool) start() {
-	w.jobs = make(chan func(), w.n*4)
-	for i := 0; i < w.n-1; i++ {
+// ensureWorkers starts shared workers until n-1 exist.
+func ensureWorkers(n int) chan func() {
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.jobs == nil {
+		shared.jobs = make(chan func(), 256)
+	}
+	for shared.workers < n-1 {
+		shared.workers++
 		go func() {
-			for f := range w.jobs {
+			for f := range shared.jobs {
 				f()
 			}
 		}()
 	}
+	return shared.jobs
 }
 
+// kernelPanic carries a panic from a worker goroutine back to the goroutine that started the loop.
+type kernelPanic struct{ v any }
+
 // runner returns a kernels.Runner that spreads fn(0..n-1) over the pool; the caller's goroutine works too.
+// A panic in fn is re-raised on the caller's goroutine, where the executor turns it into an error.
 func (w *workerPool) runner() func(n int, fn func(i int)) {
 	if w.n <= 1 {
 		return nil
 	}
-	w.once.Do(w.start)
+	jobs := ensureWorkers(w.n)
 	return func(n int, fn func(i int)) {
 		if n <= 1 {
 			for i := 0; i < n; i++ {
@@ -479,8 +495,15 @@ func (w *workerPool) runner() func(n int, fn func(i int)) {
 		}
 		var next atomic.Int64
 		var wg sync.WaitGroup
+		var panicked atomic.Pointer[kernelPanic]
 		take := func() int { return int(next.Add(1) - 1) }
 		work := func() {
+			defer func() {
+				if r := recover(); r != nil {
+					panicked.CompareAndSwap(nil, &kernelPanic{r})
+					next.Store(int64(n)) // stop handing out work
+				}
+			}()
 			for i := take(); i < n; i = take() {
 				fn(i)
 			}
@@ -489,12 +512,26 @@ func (w *workerPool) runner() func(n int, fn func(i int)) {
 		wg.Add(helpers)
 		for h := 0; h < helpers; h++ {
 			select {
-			case w.jobs <- func() { defer wg.Done(); work() }:
+			case jobs <- func() { defer wg.Done(); work() }:
 			default: // pool busy (nested parallelism): the caller does the work
 				wg.Done()
 			}
 		}
 		work()
 		wg.Wait()
+		if p := panicked.Load(); p != nil {
+			panic(p.v)
+		}
 	}
+}
+
+// runKernel runs one kernel, turning a panic (a kernel bug on unexpected input) into an error so a bad model or
+// input never crashes the process.
+func runKernel(k Kernel, ctx *Ctx, in []*ir.Tensor) (outs []*ir.Tensor, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			outs, err = nil, fmt.Errorf("internal error (please report): %v", r)
+		}
+	}()
+	return k.Run(ctx, in)
 }

@@ -13,6 +13,7 @@ var opTables = []map[string]Builder{
 	tensorOps,
 	nnOps,
 	controlOps,
+	quantOps,
 	extraOps,
 }
 

@@ -119,7 +119,7 @@ func tEyeLike(b *BuildCtx) (Kernel, error) {
 		}
 		r, c := x.Shape[0], x.Shape[1]
 		one := ir.FromFloat32(nil, []float32{1})
-		oneT, err := tCast(ctx, one, d)
+		oneT, err := tCast(tScratch(), one, d)
 		if err != nil || d == ir.String {
 			return nil, Unsupportedf("dtype %s", d)
 		}

@@ -51,7 +51,7 @@ func tBinaryKernel(op tBinOp) Builder {
 				// From opset 12 the exponent may have its own type; compute in the base's type.
 				if c.DType != a.DType {
 					var err error
-					if c, err = tCast(ctx, c, a.DType); err != nil {
+					if c, err = tCast(tScratch(), c, a.DType); err != nil {
 						return nil, err
 					}
 				}
@@ -82,7 +82,7 @@ func tVariadic(op tBinOp, mean bool) Builder {
 				if !acc.DType.IsFloat() {
 					return nil, Unsupportedf("Mean on %s", acc.DType)
 				}
-				div, err := tCast(ctx, ir.FromFloat32(nil, []float32{float32(len(in))}), acc.DType)
+				div, err := tCast(tScratch(), ir.FromFloat32(nil, []float32{float32(len(in))}), acc.DType)
 				if err != nil {
 					return nil, err
 				}
@@ -100,13 +100,26 @@ func tVariadic(op tBinOp, mean bool) Builder {
 	}
 }
 
-// tPRelu computes x if x ≥ 0 else slope·x, with slope broadcast to x.
-func tPRelu(*BuildCtx) (Kernel, error) {
+// tPRelu computes x if x ≥ 0 else slope·x, with slope broadcast to x. Before opset 7 a 1-D slope of size C
+// applied per channel (axis 1), not by NumPy broadcasting.
+func tPRelu(b *BuildCtx) (Kernel, error) {
+	perChannel := b.Opset < 7
 	return KernelFunc(func(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		if err := tNeed(in, 2); err != nil {
 			return nil, err
 		}
 		x, s := in[0], in[1]
+		if perChannel && len(s.Shape) == 1 && len(x.Shape) >= 2 && s.Shape[0] == x.Shape[1] && s.Shape[0] > 1 {
+			shape := make([]int, len(x.Shape)-1)
+			for i := range shape {
+				shape[i] = 1
+			}
+			shape[0] = s.Shape[0]
+			var err error
+			if s, err = s.Reshape(shape...); err != nil {
+				return nil, err
+			}
+		}
 		if x.DType != s.DType {
 			return nil, Invalidf("X and slope dtypes differ: %s and %s", x.DType, s.DType)
 		}

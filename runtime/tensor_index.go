@@ -362,9 +362,9 @@ func tPad(b *BuildCtx) (Kernel, error) {
 		}
 		r := len(x.Shape)
 		pads := attrPads
-		cval := ctx.Alloc(x.DType, 1)
+		cval := ir.New(x.DType, 1)
 		if b.Opset < 11 {
-			c, err := tCast(ctx, ir.FromFloat32([]int{1}, []float32{attrVal}), x.DType)
+			c, err := tCast(tScratch(), ir.FromFloat32([]int{1}, []float32{attrVal}), x.DType)
 			if err != nil {
 				return nil, err
 			}

@@ -101,11 +101,11 @@ func tReduceRun(ctx *Ctx, kind tRedKind, x *ir.Tensor, red []bool, keep bool) (*
 		switch kind {
 		case tRedL2, tRedLogSum, tRedLogSumExp:
 			// Computed in float64 and truncated, as the reference casts the NumPy result.
-			f, err := tCast(ctx, x, ir.Float64)
+			f, err := tCast(tScratch(), x, ir.Float64)
 			if err != nil {
 				return nil, err
 			}
-			r, err := tReduceRun(ctx, kind, f, red, keep)
+			r, err := tReduceRun(tScratch(), kind, f, red, keep)
 			if err != nil {
 				return nil, err
 			}

@@ -32,6 +32,10 @@ func tRaw[T any](t *ir.Tensor) []T {
 	return unsafe.Slice((*T)(unsafe.Pointer(&b[0])), n)
 }
 
+// tScratch allocates temporaries that are not kernel outputs (a cast exponent, a pad value) outside the plan's
+// arena, so they never enter its recycling bookkeeping.
+func tScratch() *Ctx { return &Ctx{Threads: 1} }
+
 // tOut wraps one output tensor as a kernel result.
 func tOut(t *ir.Tensor, err error) ([]*ir.Tensor, error) {
 	if err != nil {

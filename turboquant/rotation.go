@@ -10,8 +10,8 @@ import (
 type RotationKind int
 
 const (
-	// Hadamard is a randomized Hadamard transform: random signs, fast Walsh–Hadamard blocks and a random permutation,
-	// two rounds. O(d log d), orthogonal, but only approximately Haar-distributed.
+	// Hadamard is a randomized Hadamard transform: three rounds of random signs, a random permutation and
+	// block-diagonal fast Walsh–Hadamard transforms. O(d log d), exactly orthogonal, approximately Haar-distributed.
 	Hadamard RotationKind = iota
 	// Dense is a Haar-random orthogonal matrix (QR of a Gaussian matrix, TurboQuant Alg. 1): exact theory, O(d²) per vector.
 	Dense
@@ -144,42 +144,53 @@ func (r *denseRotation) inverse(dst, src, _ []float32) {
 	}
 }
 
-// hadamardRotation applies, per round, y = P·H_tail·H_head·D·x with D random signs, H a normalised Walsh–Hadamard
-// transform on the leading and the trailing block of p = 2^⌊log2 d⌋ coordinates (the same block when d is a power
-// of two; overlapping blocks otherwise, e.g. [0,1024) and [512,1536) for d = 1536) and P a random permutation.
-// Each factor is orthogonal, so the whole is.
+// hadamardRounds is the number of sign–permute–Hadamard rounds. One round of H·D maps a spiky vector (e.g. a key
+// whose energy sits in a few outlier channels) to coordinates that are short Rademacher sums, far lighter-tailed than
+// the sphere marginal the codebook is built for; three rounds bring the coordinate law to the sphere's within
+// sampling noise (FALCONN's pseudo-random rotation, Andoni et al. 2015, uses the same H·D³ construction).
+const hadamardRounds = 3
+
+// hadamardRotation applies hadamardRounds rounds of y = H·P·D·x: D random signs, P a random permutation and H a
+// block-diagonal normalised Walsh–Hadamard transform whose blocks are the powers of two in d's binary expansion
+// (d = 1536 → 1024 + 512; d = 128 → one block). Every factor is orthogonal, so the whole is, and it keeps exactly d
+// coordinates (no padding, so b bits per coordinate stay b bits). The fresh permutation in each round sends every
+// block's input to a random subset of coordinates, so energy that one round leaves unevenly split between blocks is
+// spread over all d outputs by the next.
 type hadamardRotation struct {
-	d, p  int
-	signs [2][]float32
-	perm  [2][]int32
-	invp  [2][]int32
+	d      int
+	blocks []int // sizes, descending powers of two summing to d
+	signs  [hadamardRounds][]float32
+	perm   [hadamardRounds][]int32 // round k gathers dst[i] = signs[k][i]·src[perm[k][i]], then transforms the blocks
 }
 
 func newHadamardRotation(d int, seed uint64) *hadamardRotation {
 	rng := rand.New(rand.NewPCG(seed, 0x2545f4914f6cdd1d))
-	p := 1
-	for p*2 <= d {
-		p *= 2
+	r := &hadamardRotation{d: d}
+	for p := 1 << 30; p > 0; p >>= 1 {
+		if d&p != 0 {
+			r.blocks = append(r.blocks, p)
+		}
 	}
-	r := &hadamardRotation{d: d, p: p}
-	for k := 0; k < 2; k++ {
+	for k := range r.signs {
 		r.signs[k] = make([]float32, d)
 		for i := range r.signs[k] {
 			r.signs[k][i] = float32(2*int(rng.Uint32()&1) - 1)
 		}
 		r.perm[k] = make([]int32, d)
-		r.invp[k] = make([]int32, d)
 		for i, j := range rng.Perm(d) {
 			r.perm[k][i] = int32(j)
-			r.invp[k][j] = int32(i)
 		}
 	}
 	return r
 }
 
 // fwht is the in-place Walsh–Hadamard transform of x (len a power of two), scaled by 1/√len to be orthonormal.
+// The normalised transform is symmetric and its own inverse.
 func fwht(x []float32) {
 	n := len(x)
+	if n == 1 {
+		return
+	}
 	for h := 1; h < n; h *= 2 {
 		for i := 0; i < n; i += 2 * h {
 			a := x[i : i+h]
@@ -196,44 +207,41 @@ func fwht(x []float32) {
 	}
 }
 
+// transformBlocks applies H block by block, in place.
+func (r *hadamardRotation) transformBlocks(x []float32) {
+	o := 0
+	for _, p := range r.blocks {
+		fwht(x[o : o+p])
+		o += p
+	}
+}
+
 func (r *hadamardRotation) apply(dst, src, tmp []float32) {
-	d, p := r.d, r.p
-	tmp = tmp[:d]
-	copy(tmp, src[:d])
-	for k := 0; k < 2; k++ {
-		for i, s := range r.signs[k] {
-			tmp[i] *= s
-		}
-		fwht(tmp[:p])
-		if p != d {
-			fwht(tmp[d-p:])
-		}
+	d := r.d
+	// Ping-pong between dst and tmp so that the last round lands in dst.
+	bufs := [2][]float32{dst[:d], tmp[:d]}
+	from := src[:d]
+	for k := 0; k < hadamardRounds; k++ {
+		to := bufs[(hadamardRounds-1-k)%2]
 		for i, j := range r.perm[k] {
-			dst[i] = tmp[j]
+			to[i] = r.signs[k][i] * from[j]
 		}
-		if k == 0 {
-			copy(tmp, dst[:d])
-		}
+		r.transformBlocks(to)
+		from = to
 	}
 }
 
 func (r *hadamardRotation) inverse(dst, src, tmp []float32) {
-	d, p := r.d, r.p
-	tmp = tmp[:d]
-	copy(tmp, src[:d])
-	for k := 1; k >= 0; k-- {
-		for i, j := range r.invp[k] {
-			dst[i] = tmp[j]
+	d := r.d
+	bufs := [2][]float32{dst[:d], tmp[:d]}
+	cur := bufs[(hadamardRounds)%2]
+	copy(cur, src[:d])
+	for k := hadamardRounds - 1; k >= 0; k-- {
+		r.transformBlocks(cur)
+		to := bufs[k%2]
+		for i, j := range r.perm[k] {
+			to[j] = r.signs[k][i] * cur[i]
 		}
-		if p != d {
-			fwht(dst[d-p : d])
-		}
-		fwht(dst[:p])
-		for i, s := range r.signs[k] {
-			dst[i] *= s
-		}
-		if k == 1 {
-			copy(tmp, dst[:d])
-		}
+		cur = to
 	}
 }

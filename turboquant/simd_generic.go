@@ -24,30 +24,36 @@ func axpyF32Generic(y []float32, a float32, x []float32) {
 	}
 }
 
+// spread8[v] has byte l equal to bit l of v: eight lanes' bits of one plane land in eight bytes at once.
+var spread8 = func() (t [256]uint64) {
+	for v := range t {
+		for l := 0; l < 8; l++ {
+			t[v] |= uint64(v>>l&1) << (8 * l)
+		}
+	}
+	return t
+}()
+
+// unpackGroup rebuilds one group's 16 indices, eight lanes per uint64 (byte l = index of lane l).
+func unpackGroup(c []uint16, bits int) (lo, hi uint64) {
+	for p := bits - 1; p >= 0; p-- {
+		w := c[p]
+		lo = lo<<1 | spread8[w&0xff]
+		hi = hi<<1 | spread8[w>>8]
+	}
+	return lo, hi
+}
+
 func scoreCodesGeneric(out, q []float32, codes []uint16, norms []float32, groups, bits int, table []float32) {
 	stride := groups * bits
-	var lut [16]float32
 	for i := range out {
 		c := codes[i*stride : (i+1)*stride]
 		var s float32
 		for g := 0; g < groups; g++ {
-			var idx [16]uint8
-			for p := 0; p < bits; p++ {
-				w := c[g*bits+p]
-				for l := range idx {
-					idx[l] |= uint8(w>>l&1) << p
-				}
-			}
+			lo, hi := unpackGroup(c[g*bits:(g+1)*bits], bits)
 			qg := q[g*16 : g*16+16]
-			if bits <= 4 {
-				copy(lut[:], table)
-				for l, k := range idx {
-					s += qg[l] * lut[k&15]
-				}
-			} else {
-				for l, k := range idx {
-					s += qg[l] * table[k]
-				}
+			for l := 0; l < 8; l++ {
+				s += qg[l]*table[uint8(lo>>(8*l))] + qg[l+8]*table[uint8(hi>>(8*l))]
 			}
 		}
 		out[i] = norms[i] * s
@@ -59,16 +65,11 @@ func accumCodesGeneric(acc, w []float32, codes []uint16, groups, bits int, table
 	for i, wi := range w {
 		c := codes[i*stride : (i+1)*stride]
 		for g := 0; g < groups; g++ {
-			var idx [16]uint8
-			for p := 0; p < bits; p++ {
-				x := c[g*bits+p]
-				for l := range idx {
-					idx[l] |= uint8(x>>l&1) << p
-				}
-			}
+			lo, hi := unpackGroup(c[g*bits:(g+1)*bits], bits)
 			ag := acc[g*16 : g*16+16]
-			for l, k := range idx {
-				ag[l] += wi * table[k]
+			for l := 0; l < 8; l++ {
+				ag[l] += wi * table[uint8(lo>>(8*l))]
+				ag[l+8] += wi * table[uint8(hi>>(8*l))]
 			}
 		}
 	}

@@ -132,7 +132,17 @@ type Session struct {
 // NewSession loads the ONNX model at modelPath, calling Init("") first if needed.
 func NewSession(modelPath string, opts Options) (*Session, error) {
 	return newSession(modelPath, opts,
-		func(o *ortgo.SessionOptions) ([]ortgo.InputOutputInfo, []ortgo.InputOutputInfo, error) {
+		func(*ortgo.SessionOptions) ([]ortgo.InputOutputInfo, []ortgo.InputOutputInfo, error) {
+			// Reading the signature builds a throwaway session; skipping graph optimisation
+			// makes it cheaper.
+			o, err := ortgo.NewSessionOptions()
+			if err != nil {
+				return nil, nil, err
+			}
+			defer o.Destroy()
+			if err := o.SetGraphOptimizationLevel(ortgo.GraphOptimizationLevelDisableAll); err != nil {
+				return nil, nil, err
+			}
 			return ortgo.GetInputOutputInfoWithOptions(modelPath, o)
 		},
 		func(in, out []string, o *ortgo.SessionOptions) (*ortgo.DynamicAdvancedSession, error) {

@@ -274,7 +274,7 @@ func TestExportedModels(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			model := filepath.Join(dir, name+".onnx")
 			if _, err := os.Stat(model); err != nil {
-				t.Skipf("%s not generated: run /usr/bin/python3 scripts/fixtures/export_models.py", model)
+				t.Fatalf("%s not generated: run ./scripts/setup.sh (it runs scripts/fixtures/export_models.py)", model)
 			}
 			s, err := ort.NewSession(model, ort.Options{Threads: 2})
 			if err != nil {

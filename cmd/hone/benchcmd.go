@@ -130,7 +130,7 @@ func memProbe(w io.Writer, model, backend string, batches []int, shapes map[stri
 
 func printBench(w io.Writer, res []*bench.Result, threads int) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "model\tbackend\tbatch\tsize\tp50\tp90\tp99\tthroughput/s\tpeak RSS\tp50 ratio\tmax |Δ|\t\n")
+	fmt.Fprintf(tw, "model\tbackend\tbatch\tsize\tp50\tp90\tp99\tthroughput/s\tpeak RSS\tp50 ratio\tvs ORT\tmax |Δ|\t\n")
 	for _, r := range res {
 		rss := "-"
 		if r.PeakRSS > 0 {
@@ -140,11 +140,15 @@ func printBench(w io.Writer, res []*bench.Result, threads int) {
 		if r.Batch > 0 {
 			batch = strconv.Itoa(r.Batch)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\t%.3f\t%.2g\t\n", filepath.Base(r.Model), r.Backend, batch,
-			humanBytes(r.FileBytes), ms(r.P50), ms(r.P90), ms(r.P99), r.Throughput, rss, r.Ratio, r.MaxAbsDiff)
+		vs := "-"
+		if r.VsORT > 0 {
+			vs = fmt.Sprintf("%.3f", r.VsORT)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\t%.3f\t%s\t%.2g\t\n", filepath.Base(r.Model), r.Backend, batch,
+			humanBytes(r.FileBytes), ms(r.P50), ms(r.P90), ms(r.P99), r.Throughput, rss, r.Ratio, vs, r.MaxAbsDiff)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "threads %d; runs interleaved round-robin; ratio = p50 / first row's p50 at the same batch\n", threads)
+	fmt.Fprintf(w, "threads %d; runs interleaved round-robin; ratio = p50 / first row's p50 at the same batch; vs ORT = p50 / ONNX Runtime's p50\n", threads)
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/1e6) }

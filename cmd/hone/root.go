@@ -20,7 +20,10 @@ func newRootCmd() *cobra.Command {
 		newRunCmd(),
 		newBenchCmd(),
 		newDemoCmd(),
+		newProfileCmd(),
 		newKVCmd(),
+		newPruneCmd(),
+		newQuantizeCmd(),
 	)
 	return root
 }

@@ -691,20 +691,20 @@ addAVX512_loop4:
 	VMOVUPS Z2, 128(DI)(BX*1)                    // store
 	VMOVUPS Z3, 192(DI)(BX*1)                    // store
 	ADDQ $256, BX                                // advance 4 vectors
-	SUBQ $64, CX
-	JMP addAVX512_loop4
+	SUBQ $64, CX                                 // elements done
+	JMP addAVX512_loop4                          // next round
 addAVX512_loop1:
 	TESTQ CX, CX                                 // done?
-	JZ addAVX512_done
+	JZ addAVX512_done                            // yes
 	VMOVUPS (SI)(BX*1), Z0                       // load a
 	VADDPS (DX)(BX*1), Z0, Z0                    // a add b
 	VMOVUPS Z0, (DI)(BX*1)                       // store
 	ADDQ $64, BX                                 // advance one vector
-	SUBQ $16, CX
-	JMP addAVX512_loop1
+	SUBQ $16, CX                                 // elements done
+	JMP addAVX512_loop1                          // next vector
 addAVX512_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return
 
 // func subAVX512(dst, a, b *float32, n int)
 
@@ -730,20 +730,20 @@ subAVX512_loop4:
 	VMOVUPS Z2, 128(DI)(BX*1)                    // store
 	VMOVUPS Z3, 192(DI)(BX*1)                    // store
 	ADDQ $256, BX                                // advance 4 vectors
-	SUBQ $64, CX
-	JMP subAVX512_loop4
+	SUBQ $64, CX                                 // elements done
+	JMP subAVX512_loop4                          // next round
 subAVX512_loop1:
 	TESTQ CX, CX                                 // done?
-	JZ subAVX512_done
+	JZ subAVX512_done                            // yes
 	VMOVUPS (SI)(BX*1), Z0                       // load a
 	VSUBPS (DX)(BX*1), Z0, Z0                    // a sub b
 	VMOVUPS Z0, (DI)(BX*1)                       // store
 	ADDQ $64, BX                                 // advance one vector
-	SUBQ $16, CX
-	JMP subAVX512_loop1
+	SUBQ $16, CX                                 // elements done
+	JMP subAVX512_loop1                          // next vector
 subAVX512_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return
 
 // func mulAVX512(dst, a, b *float32, n int)
 
@@ -769,20 +769,20 @@ mulAVX512_loop4:
 	VMOVUPS Z2, 128(DI)(BX*1)                    // store
 	VMOVUPS Z3, 192(DI)(BX*1)                    // store
 	ADDQ $256, BX                                // advance 4 vectors
-	SUBQ $64, CX
-	JMP mulAVX512_loop4
+	SUBQ $64, CX                                 // elements done
+	JMP mulAVX512_loop4                          // next round
 mulAVX512_loop1:
 	TESTQ CX, CX                                 // done?
-	JZ mulAVX512_done
+	JZ mulAVX512_done                            // yes
 	VMOVUPS (SI)(BX*1), Z0                       // load a
 	VMULPS (DX)(BX*1), Z0, Z0                    // a mul b
 	VMOVUPS Z0, (DI)(BX*1)                       // store
 	ADDQ $64, BX                                 // advance one vector
-	SUBQ $16, CX
-	JMP mulAVX512_loop1
+	SUBQ $16, CX                                 // elements done
+	JMP mulAVX512_loop1                          // next vector
 mulAVX512_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return
 
 // func divAVX512(dst, a, b *float32, n int)
 
@@ -808,20 +808,20 @@ divAVX512_loop4:
 	VMOVUPS Z2, 128(DI)(BX*1)                    // store
 	VMOVUPS Z3, 192(DI)(BX*1)                    // store
 	ADDQ $256, BX                                // advance 4 vectors
-	SUBQ $64, CX
-	JMP divAVX512_loop4
+	SUBQ $64, CX                                 // elements done
+	JMP divAVX512_loop4                          // next round
 divAVX512_loop1:
 	TESTQ CX, CX                                 // done?
-	JZ divAVX512_done
+	JZ divAVX512_done                            // yes
 	VMOVUPS (SI)(BX*1), Z0                       // load a
 	VDIVPS (DX)(BX*1), Z0, Z0                    // a div b
 	VMOVUPS Z0, (DI)(BX*1)                       // store
 	ADDQ $64, BX                                 // advance one vector
-	SUBQ $16, CX
-	JMP divAVX512_loop1
+	SUBQ $16, CX                                 // elements done
+	JMP divAVX512_loop1                          // next vector
 divAVX512_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return
 
 // func addScalarAVX512(dst, x *float32, n int, alpha, beta float32)
 
@@ -850,20 +850,20 @@ addScalarAVX512_loopN:
 	VMOVUPS Z2, 128(DI)(BX*1)                    // store
 	VMOVUPS Z3, 192(DI)(BX*1)                    // store
 	ADDQ $256, BX                                // advance
-	SUBQ $64, CX
-	JMP addScalarAVX512_loopN
+	SUBQ $64, CX                                 // elements done
+	JMP addScalarAVX512_loopN                    // next round
 addScalarAVX512_loop1:
 	TESTQ CX, CX                                 // done?
-	JZ addScalarAVX512_done
+	JZ addScalarAVX512_done                      // yes
 	VMOVUPS (SI)(BX*1), Z0                       // load x
 	VADDPS Z15, Z0, Z0                           // x + s
 	VMOVUPS Z0, (DI)(BX*1)                       // store
 	ADDQ $64, BX                                 // advance one vector
-	SUBQ $16, CX
-	JMP addScalarAVX512_loop1
+	SUBQ $16, CX                                 // elements done
+	JMP addScalarAVX512_loop1                    // next vector
 addScalarAVX512_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return
 
 // func mulScalarAVX512(dst, x *float32, n int, alpha, beta float32)
 
@@ -892,20 +892,20 @@ mulScalarAVX512_loopN:
 	VMOVUPS Z2, 128(DI)(BX*1)                    // store
 	VMOVUPS Z3, 192(DI)(BX*1)                    // store
 	ADDQ $256, BX                                // advance
-	SUBQ $64, CX
-	JMP mulScalarAVX512_loopN
+	SUBQ $64, CX                                 // elements done
+	JMP mulScalarAVX512_loopN                    // next round
 mulScalarAVX512_loop1:
 	TESTQ CX, CX                                 // done?
-	JZ mulScalarAVX512_done
+	JZ mulScalarAVX512_done                      // yes
 	VMOVUPS (SI)(BX*1), Z0                       // load x
 	VMULPS Z15, Z0, Z0                           // x · s
 	VMOVUPS Z0, (DI)(BX*1)                       // store
 	ADDQ $64, BX                                 // advance one vector
-	SUBQ $16, CX
-	JMP mulScalarAVX512_loop1
+	SUBQ $16, CX                                 // elements done
+	JMP mulScalarAVX512_loop1                    // next vector
 mulScalarAVX512_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return
 
 // func mulAddScalarAVX512(dst, x *float32, n int, alpha, beta float32)
 
@@ -934,20 +934,20 @@ mulAddScalarAVX512_loopN:
 	VMOVUPS Z2, 128(DI)(BX*1)                    // store
 	VMOVUPS Z3, 192(DI)(BX*1)                    // store
 	ADDQ $256, BX                                // advance
-	SUBQ $64, CX
-	JMP mulAddScalarAVX512_loopN
+	SUBQ $64, CX                                 // elements done
+	JMP mulAddScalarAVX512_loopN                 // next round
 mulAddScalarAVX512_loop1:
 	TESTQ CX, CX                                 // done?
-	JZ mulAddScalarAVX512_done
+	JZ mulAddScalarAVX512_done                   // yes
 	VMOVUPS (SI)(BX*1), Z0                       // load x
 	VFMADD213PS Z14, Z15, Z0                     // x·s + t, one rounding
 	VMOVUPS Z0, (DI)(BX*1)                       // store
 	ADDQ $64, BX                                 // advance one vector
-	SUBQ $16, CX
-	JMP mulAddScalarAVX512_loop1
+	SUBQ $16, CX                                 // elements done
+	JMP mulAddScalarAVX512_loop1                 // next vector
 mulAddScalarAVX512_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return
 
 // func reluAVX512(dst, x *float32, n int, alpha, beta float32)
 
@@ -976,20 +976,20 @@ reluAVX512_loopN:
 	VMOVUPS Z2, 128(DI)(BX*1)                    // store
 	VMOVUPS Z3, 192(DI)(BX*1)                    // store
 	ADDQ $256, BX                                // advance
-	SUBQ $64, CX
-	JMP reluAVX512_loopN
+	SUBQ $64, CX                                 // elements done
+	JMP reluAVX512_loopN                         // next round
 reluAVX512_loop1:
 	TESTQ CX, CX                                 // done?
-	JZ reluAVX512_done
+	JZ reluAVX512_done                           // yes
 	VMOVUPS (SI)(BX*1), Z0                       // load x
 	VMAXPS Z0, Z13, Z0                           // max(0, x); x second so NaN passes through
 	VMOVUPS Z0, (DI)(BX*1)                       // store
 	ADDQ $64, BX                                 // advance one vector
-	SUBQ $16, CX
-	JMP reluAVX512_loop1
+	SUBQ $16, CX                                 // elements done
+	JMP reluAVX512_loop1                         // next vector
 reluAVX512_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return
 
 // func clipAVX512(dst, x *float32, n int, alpha, beta float32)
 
@@ -1022,21 +1022,21 @@ clipAVX512_loopN:
 	VMOVUPS Z2, 128(DI)(BX*1)                    // store
 	VMOVUPS Z3, 192(DI)(BX*1)                    // store
 	ADDQ $256, BX                                // advance
-	SUBQ $64, CX
-	JMP clipAVX512_loopN
+	SUBQ $64, CX                                 // elements done
+	JMP clipAVX512_loopN                         // next round
 clipAVX512_loop1:
 	TESTQ CX, CX                                 // done?
-	JZ clipAVX512_done
+	JZ clipAVX512_done                           // yes
 	VMOVUPS (SI)(BX*1), Z0                       // load x
 	VMAXPS Z0, Z15, Z0                           // max(lo, x), NaN kept
 	VMINPS Z0, Z14, Z0                           // min(hi, ·), NaN kept
 	VMOVUPS Z0, (DI)(BX*1)                       // store
 	ADDQ $64, BX                                 // advance one vector
-	SUBQ $16, CX
-	JMP clipAVX512_loop1
+	SUBQ $16, CX                                 // elements done
+	JMP clipAVX512_loop1                         // next vector
 clipAVX512_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return
 
 // func leakyReluAVX512(dst, x *float32, n int, alpha, beta float32)
 
@@ -1073,22 +1073,22 @@ leakyReluAVX512_loopN:
 	VMOVUPS Z2, 128(DI)(BX*1)                    // store
 	VMOVUPS Z3, 192(DI)(BX*1)                    // store
 	ADDQ $256, BX                                // advance
-	SUBQ $64, CX
-	JMP leakyReluAVX512_loopN
+	SUBQ $64, CX                                 // elements done
+	JMP leakyReluAVX512_loopN                    // next round
 leakyReluAVX512_loop1:
 	TESTQ CX, CX                                 // done?
-	JZ leakyReluAVX512_done
+	JZ leakyReluAVX512_done                      // yes
 	VMOVUPS (SI)(BX*1), Z0                       // load x
 	VMINPS Z0, Z13, Z4                           // negative part min(0, x)
 	VMAXPS Z0, Z13, Z0                           // positive part max(0, x)
 	VFMADD231PS Z4, Z15, Z0                      // pos + alpha·neg
 	VMOVUPS Z0, (DI)(BX*1)                       // store
 	ADDQ $64, BX                                 // advance one vector
-	SUBQ $16, CX
-	JMP leakyReluAVX512_loop1
+	SUBQ $16, CX                                 // elements done
+	JMP leakyReluAVX512_loop1                    // next vector
 leakyReluAVX512_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return
 
 // func hardSigmoidAVX512(dst, x *float32, n int, alpha, beta float32)
 
@@ -1125,22 +1125,22 @@ hardSigmoidAVX512_loopN:
 	VMOVUPS Z2, 128(DI)(BX*1)                    // store
 	VMOVUPS Z3, 192(DI)(BX*1)                    // store
 	ADDQ $256, BX                                // advance
-	SUBQ $64, CX
-	JMP hardSigmoidAVX512_loopN
+	SUBQ $64, CX                                 // elements done
+	JMP hardSigmoidAVX512_loopN                  // next round
 hardSigmoidAVX512_loop1:
 	TESTQ CX, CX                                 // done?
-	JZ hardSigmoidAVX512_done
+	JZ hardSigmoidAVX512_done                    // yes
 	VMOVUPS (SI)(BX*1), Z0                       // load x
 	VFMADD213PS Z14, Z15, Z0                     // alpha·x + beta
 	VMINPS Z0, Z12, Z0                           // min(1, ·)
 	VMAXPS Z0, Z13, Z0                           // max(0, ·)
 	VMOVUPS Z0, (DI)(BX*1)                       // store
 	ADDQ $64, BX                                 // advance one vector
-	SUBQ $16, CX
-	JMP hardSigmoidAVX512_loop1
+	SUBQ $16, CX                                 // elements done
+	JMP hardSigmoidAVX512_loop1                  // next vector
 hardSigmoidAVX512_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return
 
 // func hardSwishAVX512(dst, x *float32, n int, alpha, beta float32)
 
@@ -1185,11 +1185,11 @@ hardSwishAVX512_loopN:
 	VMOVUPS Z2, 128(DI)(BX*1)                    // store
 	VMOVUPS Z3, 192(DI)(BX*1)                    // store
 	ADDQ $256, BX                                // advance
-	SUBQ $64, CX
-	JMP hardSwishAVX512_loopN
+	SUBQ $64, CX                                 // elements done
+	JMP hardSwishAVX512_loopN                    // next round
 hardSwishAVX512_loop1:
 	TESTQ CX, CX                                 // done?
-	JZ hardSwishAVX512_done
+	JZ hardSwishAVX512_done                      // yes
 	VMOVUPS (SI)(BX*1), Z0                       // load x
 	VMOVAPS Z0, Z4                               // copy x
 	VFMADD213PS Z14, Z15, Z4                     // x·(1/6) + 1/2 (alpha, beta set by the caller)
@@ -1198,11 +1198,11 @@ hardSwishAVX512_loop1:
 	VMULPS Z4, Z0, Z0                            // x · gate
 	VMOVUPS Z0, (DI)(BX*1)                       // store
 	ADDQ $64, BX                                 // advance one vector
-	SUBQ $16, CX
-	JMP hardSwishAVX512_loop1
+	SUBQ $16, CX                                 // elements done
+	JMP hardSwishAVX512_loop1                    // next vector
 hardSwishAVX512_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return
 
 // func expAVX512(dst, x *float32, n int, alpha, beta float32)
 
@@ -1217,7 +1217,7 @@ TEXT ·expAVX512(SB), NOSPLIT, $0-32
 	XORQ BX, BX                                  // byte offset
 expAVX512_loop1:
 	TESTQ CX, CX                                 // done?
-	JZ expAVX512_done
+	JZ expAVX512_done                            // yes
 	VMOVUPS (SI)(BX*1), Z0                       // load x
 	VMOVUPS expHi<>(SB), Z4                      // 120
 	VMINPS Z0, Z4, Z0                            // x = min(120, x), NaN kept
@@ -1247,11 +1247,11 @@ expAVX512_loop1:
 	VMULPS Z1, Z3, Z0                            // ·2^n2, the only rounding
 	VMOVUPS Z0, (DI)(BX*1)                       // store
 	ADDQ $64, BX                                 // advance one vector
-	SUBQ $16, CX
-	JMP expAVX512_loop1
+	SUBQ $16, CX                                 // elements done
+	JMP expAVX512_loop1                          // next vector
 expAVX512_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return
 
 // func sigmoidAVX512(dst, x *float32, n int, alpha, beta float32)
 
@@ -1266,7 +1266,7 @@ TEXT ·sigmoidAVX512(SB), NOSPLIT, $0-32
 	XORQ BX, BX                                  // byte offset
 sigmoidAVX512_loop1:
 	TESTQ CX, CX                                 // done?
-	JZ sigmoidAVX512_done
+	JZ sigmoidAVX512_done                        // yes
 	VMOVUPS (SI)(BX*1), Z0                       // load x
 	VANDPS signmask<>(SB), Z0, Z10               // sign of x
 	VORPS signmask<>(SB), Z0, Z0                 // -|x|
@@ -1304,11 +1304,11 @@ sigmoidAVX512_loop1:
 	VMOVAPS Z9, Z0                               // result
 	VMOVUPS Z0, (DI)(BX*1)                       // store
 	ADDQ $64, BX                                 // advance one vector
-	SUBQ $16, CX
-	JMP sigmoidAVX512_loop1
+	SUBQ $16, CX                                 // elements done
+	JMP sigmoidAVX512_loop1                      // next vector
 sigmoidAVX512_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return
 
 // func tanhAVX512(dst, x *float32, n int, alpha, beta float32)
 
@@ -1323,7 +1323,7 @@ TEXT ·tanhAVX512(SB), NOSPLIT, $0-32
 	XORQ BX, BX                                  // byte offset
 tanhAVX512_loop1:
 	TESTQ CX, CX                                 // done?
-	JZ tanhAVX512_done
+	JZ tanhAVX512_done                           // yes
 	VMOVUPS (SI)(BX*1), Z0                       // load x
 	VANDPS signmask<>(SB), Z0, Z2                // sign of x
 	VANDPS absmask<>(SB), Z0, Z1                 // |x|
@@ -1356,11 +1356,11 @@ tanhAVX512_loop1:
 	VORPS Z2, Z5, Z0                             // give it x's sign
 	VMOVUPS Z0, (DI)(BX*1)                       // store
 	ADDQ $64, BX                                 // advance one vector
-	SUBQ $16, CX
-	JMP tanhAVX512_loop1
+	SUBQ $16, CX                                 // elements done
+	JMP tanhAVX512_loop1                         // next vector
 tanhAVX512_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return
 
 // func erfAVX512(dst, x *float32, n int, alpha, beta float32)
 
@@ -1375,7 +1375,7 @@ TEXT ·erfAVX512(SB), NOSPLIT, $0-32
 	XORQ BX, BX                                  // byte offset
 erfAVX512_loop1:
 	TESTQ CX, CX                                 // done?
-	JZ erfAVX512_done
+	JZ erfAVX512_done                            // yes
 	VMOVUPS (SI)(BX*1), Z0                       // load x
 	VANDPS signmask<>(SB), Z0, Z2                // sign of x
 	VANDPS absmask<>(SB), Z0, Z1                 // a = |x|
@@ -1442,11 +1442,11 @@ erfAVX512_loop1:
 	VORPS Z2, Z4, Z0                             // give it x's sign
 	VMOVUPS Z0, (DI)(BX*1)                       // store
 	ADDQ $64, BX                                 // advance one vector
-	SUBQ $16, CX
-	JMP erfAVX512_loop1
+	SUBQ $16, CX                                 // elements done
+	JMP erfAVX512_loop1                          // next vector
 erfAVX512_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return
 
 // func addAVX2(dst, a, b *float32, n int)
 
@@ -1472,20 +1472,20 @@ addAVX2_loop4:
 	VMOVUPS Y2, 64(DI)(BX*1)                     // store
 	VMOVUPS Y3, 96(DI)(BX*1)                     // store
 	ADDQ $128, BX                                // advance 4 vectors
-	SUBQ $32, CX
-	JMP addAVX2_loop4
+	SUBQ $32, CX                                 // elements done
+	JMP addAVX2_loop4                            // next round
 addAVX2_loop1:
 	TESTQ CX, CX                                 // done?
-	JZ addAVX2_done
+	JZ addAVX2_done                              // yes
 	VMOVUPS (SI)(BX*1), Y0                       // load a
 	VADDPS (DX)(BX*1), Y0, Y0                    // a add b
 	VMOVUPS Y0, (DI)(BX*1)                       // store
 	ADDQ $32, BX                                 // advance one vector
-	SUBQ $8, CX
-	JMP addAVX2_loop1
+	SUBQ $8, CX                                  // elements done
+	JMP addAVX2_loop1                            // next vector
 addAVX2_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return
 
 // func subAVX2(dst, a, b *float32, n int)
 
@@ -1511,20 +1511,20 @@ subAVX2_loop4:
 	VMOVUPS Y2, 64(DI)(BX*1)                     // store
 	VMOVUPS Y3, 96(DI)(BX*1)                     // store
 	ADDQ $128, BX                                // advance 4 vectors
-	SUBQ $32, CX
-	JMP subAVX2_loop4
+	SUBQ $32, CX                                 // elements done
+	JMP subAVX2_loop4                            // next round
 subAVX2_loop1:
 	TESTQ CX, CX                                 // done?
-	JZ subAVX2_done
+	JZ subAVX2_done                              // yes
 	VMOVUPS (SI)(BX*1), Y0                       // load a
 	VSUBPS (DX)(BX*1), Y0, Y0                    // a sub b
 	VMOVUPS Y0, (DI)(BX*1)                       // store
 	ADDQ $32, BX                                 // advance one vector
-	SUBQ $8, CX
-	JMP subAVX2_loop1
+	SUBQ $8, CX                                  // elements done
+	JMP subAVX2_loop1                            // next vector
 subAVX2_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return
 
 // func mulAVX2(dst, a, b *float32, n int)
 
@@ -1550,20 +1550,20 @@ mulAVX2_loop4:
 	VMOVUPS Y2, 64(DI)(BX*1)                     // store
 	VMOVUPS Y3, 96(DI)(BX*1)                     // store
 	ADDQ $128, BX                                // advance 4 vectors
-	SUBQ $32, CX
-	JMP mulAVX2_loop4
+	SUBQ $32, CX                                 // elements done
+	JMP mulAVX2_loop4                            // next round
 mulAVX2_loop1:
 	TESTQ CX, CX                                 // done?
-	JZ mulAVX2_done
+	JZ mulAVX2_done                              // yes
 	VMOVUPS (SI)(BX*1), Y0                       // load a
 	VMULPS (DX)(BX*1), Y0, Y0                    // a mul b
 	VMOVUPS Y0, (DI)(BX*1)                       // store
 	ADDQ $32, BX                                 // advance one vector
-	SUBQ $8, CX
-	JMP mulAVX2_loop1
+	SUBQ $8, CX                                  // elements done
+	JMP mulAVX2_loop1                            // next vector
 mulAVX2_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return
 
 // func divAVX2(dst, a, b *float32, n int)
 
@@ -1589,20 +1589,20 @@ divAVX2_loop4:
 	VMOVUPS Y2, 64(DI)(BX*1)                     // store
 	VMOVUPS Y3, 96(DI)(BX*1)                     // store
 	ADDQ $128, BX                                // advance 4 vectors
-	SUBQ $32, CX
-	JMP divAVX2_loop4
+	SUBQ $32, CX                                 // elements done
+	JMP divAVX2_loop4                            // next round
 divAVX2_loop1:
 	TESTQ CX, CX                                 // done?
-	JZ divAVX2_done
+	JZ divAVX2_done                              // yes
 	VMOVUPS (SI)(BX*1), Y0                       // load a
 	VDIVPS (DX)(BX*1), Y0, Y0                    // a div b
 	VMOVUPS Y0, (DI)(BX*1)                       // store
 	ADDQ $32, BX                                 // advance one vector
-	SUBQ $8, CX
-	JMP divAVX2_loop1
+	SUBQ $8, CX                                  // elements done
+	JMP divAVX2_loop1                            // next vector
 divAVX2_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return
 
 // func addScalarAVX2(dst, x *float32, n int, alpha, beta float32)
 
@@ -1631,20 +1631,20 @@ addScalarAVX2_loopN:
 	VMOVUPS Y2, 64(DI)(BX*1)                     // store
 	VMOVUPS Y3, 96(DI)(BX*1)                     // store
 	ADDQ $128, BX                                // advance
-	SUBQ $32, CX
-	JMP addScalarAVX2_loopN
+	SUBQ $32, CX                                 // elements done
+	JMP addScalarAVX2_loopN                      // next round
 addScalarAVX2_loop1:
 	TESTQ CX, CX                                 // done?
-	JZ addScalarAVX2_done
+	JZ addScalarAVX2_done                        // yes
 	VMOVUPS (SI)(BX*1), Y0                       // load x
 	VADDPS Y15, Y0, Y0                           // x + s
 	VMOVUPS Y0, (DI)(BX*1)                       // store
 	ADDQ $32, BX                                 // advance one vector
-	SUBQ $8, CX
-	JMP addScalarAVX2_loop1
+	SUBQ $8, CX                                  // elements done
+	JMP addScalarAVX2_loop1                      // next vector
 addScalarAVX2_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return
 
 // func mulScalarAVX2(dst, x *float32, n int, alpha, beta float32)
 
@@ -1673,20 +1673,20 @@ mulScalarAVX2_loopN:
 	VMOVUPS Y2, 64(DI)(BX*1)                     // store
 	VMOVUPS Y3, 96(DI)(BX*1)                     // store
 	ADDQ $128, BX                                // advance
-	SUBQ $32, CX
-	JMP mulScalarAVX2_loopN
+	SUBQ $32, CX                                 // elements done
+	JMP mulScalarAVX2_loopN                      // next round
 mulScalarAVX2_loop1:
 	TESTQ CX, CX                                 // done?
-	JZ mulScalarAVX2_done
+	JZ mulScalarAVX2_done                        // yes
 	VMOVUPS (SI)(BX*1), Y0                       // load x
 	VMULPS Y15, Y0, Y0                           // x · s
 	VMOVUPS Y0, (DI)(BX*1)                       // store
 	ADDQ $32, BX                                 // advance one vector
-	SUBQ $8, CX
-	JMP mulScalarAVX2_loop1
+	SUBQ $8, CX                                  // elements done
+	JMP mulScalarAVX2_loop1                      // next vector
 mulScalarAVX2_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return
 
 // func mulAddScalarAVX2(dst, x *float32, n int, alpha, beta float32)
 
@@ -1715,20 +1715,20 @@ mulAddScalarAVX2_loopN:
 	VMOVUPS Y2, 64(DI)(BX*1)                     // store
 	VMOVUPS Y3, 96(DI)(BX*1)                     // store
 	ADDQ $128, BX                                // advance
-	SUBQ $32, CX
-	JMP mulAddScalarAVX2_loopN
+	SUBQ $32, CX                                 // elements done
+	JMP mulAddScalarAVX2_loopN                   // next round
 mulAddScalarAVX2_loop1:
 	TESTQ CX, CX                                 // done?
-	JZ mulAddScalarAVX2_done
+	JZ mulAddScalarAVX2_done                     // yes
 	VMOVUPS (SI)(BX*1), Y0                       // load x
 	VFMADD213PS Y14, Y15, Y0                     // x·s + t, one rounding
 	VMOVUPS Y0, (DI)(BX*1)                       // store
 	ADDQ $32, BX                                 // advance one vector
-	SUBQ $8, CX
-	JMP mulAddScalarAVX2_loop1
+	SUBQ $8, CX                                  // elements done
+	JMP mulAddScalarAVX2_loop1                   // next vector
 mulAddScalarAVX2_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return
 
 // func reluAVX2(dst, x *float32, n int, alpha, beta float32)
 
@@ -1757,20 +1757,20 @@ reluAVX2_loopN:
 	VMOVUPS Y2, 64(DI)(BX*1)                     // store
 	VMOVUPS Y3, 96(DI)(BX*1)                     // store
 	ADDQ $128, BX                                // advance
-	SUBQ $32, CX
-	JMP reluAVX2_loopN
+	SUBQ $32, CX                                 // elements done
+	JMP reluAVX2_loopN                           // next round
 reluAVX2_loop1:
 	TESTQ CX, CX                                 // done?
-	JZ reluAVX2_done
+	JZ reluAVX2_done                             // yes
 	VMOVUPS (SI)(BX*1), Y0                       // load x
 	VMAXPS Y0, Y13, Y0                           // max(0, x); x second so NaN passes through
 	VMOVUPS Y0, (DI)(BX*1)                       // store
 	ADDQ $32, BX                                 // advance one vector
-	SUBQ $8, CX
-	JMP reluAVX2_loop1
+	SUBQ $8, CX                                  // elements done
+	JMP reluAVX2_loop1                           // next vector
 reluAVX2_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return
 
 // func clipAVX2(dst, x *float32, n int, alpha, beta float32)
 
@@ -1803,21 +1803,21 @@ clipAVX2_loopN:
 	VMOVUPS Y2, 64(DI)(BX*1)                     // store
 	VMOVUPS Y3, 96(DI)(BX*1)                     // store
 	ADDQ $128, BX                                // advance
-	SUBQ $32, CX
-	JMP clipAVX2_loopN
+	SUBQ $32, CX                                 // elements done
+	JMP clipAVX2_loopN                           // next round
 clipAVX2_loop1:
 	TESTQ CX, CX                                 // done?
-	JZ clipAVX2_done
+	JZ clipAVX2_done                             // yes
 	VMOVUPS (SI)(BX*1), Y0                       // load x
 	VMAXPS Y0, Y15, Y0                           // max(lo, x), NaN kept
 	VMINPS Y0, Y14, Y0                           // min(hi, ·), NaN kept
 	VMOVUPS Y0, (DI)(BX*1)                       // store
 	ADDQ $32, BX                                 // advance one vector
-	SUBQ $8, CX
-	JMP clipAVX2_loop1
+	SUBQ $8, CX                                  // elements done
+	JMP clipAVX2_loop1                           // next vector
 clipAVX2_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return
 
 // func leakyReluAVX2(dst, x *float32, n int, alpha, beta float32)
 
@@ -1854,22 +1854,22 @@ leakyReluAVX2_loopN:
 	VMOVUPS Y2, 64(DI)(BX*1)                     // store
 	VMOVUPS Y3, 96(DI)(BX*1)                     // store
 	ADDQ $128, BX                                // advance
-	SUBQ $32, CX
-	JMP leakyReluAVX2_loopN
+	SUBQ $32, CX                                 // elements done
+	JMP leakyReluAVX2_loopN                      // next round
 leakyReluAVX2_loop1:
 	TESTQ CX, CX                                 // done?
-	JZ leakyReluAVX2_done
+	JZ leakyReluAVX2_done                        // yes
 	VMOVUPS (SI)(BX*1), Y0                       // load x
 	VMINPS Y0, Y13, Y4                           // negative part min(0, x)
 	VMAXPS Y0, Y13, Y0                           // positive part max(0, x)
 	VFMADD231PS Y4, Y15, Y0                      // pos + alpha·neg
 	VMOVUPS Y0, (DI)(BX*1)                       // store
 	ADDQ $32, BX                                 // advance one vector
-	SUBQ $8, CX
-	JMP leakyReluAVX2_loop1
+	SUBQ $8, CX                                  // elements done
+	JMP leakyReluAVX2_loop1                      // next vector
 leakyReluAVX2_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return
 
 // func hardSigmoidAVX2(dst, x *float32, n int, alpha, beta float32)
 
@@ -1906,22 +1906,22 @@ hardSigmoidAVX2_loopN:
 	VMOVUPS Y2, 64(DI)(BX*1)                     // store
 	VMOVUPS Y3, 96(DI)(BX*1)                     // store
 	ADDQ $128, BX                                // advance
-	SUBQ $32, CX
-	JMP hardSigmoidAVX2_loopN
+	SUBQ $32, CX                                 // elements done
+	JMP hardSigmoidAVX2_loopN                    // next round
 hardSigmoidAVX2_loop1:
 	TESTQ CX, CX                                 // done?
-	JZ hardSigmoidAVX2_done
+	JZ hardSigmoidAVX2_done                      // yes
 	VMOVUPS (SI)(BX*1), Y0                       // load x
 	VFMADD213PS Y14, Y15, Y0                     // alpha·x + beta
 	VMINPS Y0, Y12, Y0                           // min(1, ·)
 	VMAXPS Y0, Y13, Y0                           // max(0, ·)
 	VMOVUPS Y0, (DI)(BX*1)                       // store
 	ADDQ $32, BX                                 // advance one vector
-	SUBQ $8, CX
-	JMP hardSigmoidAVX2_loop1
+	SUBQ $8, CX                                  // elements done
+	JMP hardSigmoidAVX2_loop1                    // next vector
 hardSigmoidAVX2_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return
 
 // func hardSwishAVX2(dst, x *float32, n int, alpha, beta float32)
 
@@ -1966,11 +1966,11 @@ hardSwishAVX2_loopN:
 	VMOVUPS Y2, 64(DI)(BX*1)                     // store
 	VMOVUPS Y3, 96(DI)(BX*1)                     // store
 	ADDQ $128, BX                                // advance
-	SUBQ $32, CX
-	JMP hardSwishAVX2_loopN
+	SUBQ $32, CX                                 // elements done
+	JMP hardSwishAVX2_loopN                      // next round
 hardSwishAVX2_loop1:
 	TESTQ CX, CX                                 // done?
-	JZ hardSwishAVX2_done
+	JZ hardSwishAVX2_done                        // yes
 	VMOVUPS (SI)(BX*1), Y0                       // load x
 	VMOVAPS Y0, Y4                               // copy x
 	VFMADD213PS Y14, Y15, Y4                     // x·(1/6) + 1/2 (alpha, beta set by the caller)
@@ -1979,11 +1979,11 @@ hardSwishAVX2_loop1:
 	VMULPS Y4, Y0, Y0                            // x · gate
 	VMOVUPS Y0, (DI)(BX*1)                       // store
 	ADDQ $32, BX                                 // advance one vector
-	SUBQ $8, CX
-	JMP hardSwishAVX2_loop1
+	SUBQ $8, CX                                  // elements done
+	JMP hardSwishAVX2_loop1                      // next vector
 hardSwishAVX2_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return
 
 // func expAVX2(dst, x *float32, n int, alpha, beta float32)
 
@@ -1998,7 +1998,7 @@ TEXT ·expAVX2(SB), NOSPLIT, $0-32
 	XORQ BX, BX                                  // byte offset
 expAVX2_loop1:
 	TESTQ CX, CX                                 // done?
-	JZ expAVX2_done
+	JZ expAVX2_done                              // yes
 	VMOVUPS (SI)(BX*1), Y0                       // load x
 	VMOVUPS expHi<>(SB), Y4                      // 120
 	VMINPS Y0, Y4, Y0                            // x = min(120, x), NaN kept
@@ -2028,11 +2028,11 @@ expAVX2_loop1:
 	VMULPS Y1, Y3, Y0                            // ·2^n2, the only rounding
 	VMOVUPS Y0, (DI)(BX*1)                       // store
 	ADDQ $32, BX                                 // advance one vector
-	SUBQ $8, CX
-	JMP expAVX2_loop1
+	SUBQ $8, CX                                  // elements done
+	JMP expAVX2_loop1                            // next vector
 expAVX2_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return
 
 // func sigmoidAVX2(dst, x *float32, n int, alpha, beta float32)
 
@@ -2047,7 +2047,7 @@ TEXT ·sigmoidAVX2(SB), NOSPLIT, $0-32
 	XORQ BX, BX                                  // byte offset
 sigmoidAVX2_loop1:
 	TESTQ CX, CX                                 // done?
-	JZ sigmoidAVX2_done
+	JZ sigmoidAVX2_done                          // yes
 	VMOVUPS (SI)(BX*1), Y0                       // load x
 	VANDPS signmask<>(SB), Y0, Y10               // sign of x
 	VORPS signmask<>(SB), Y0, Y0                 // -|x|
@@ -2083,11 +2083,11 @@ sigmoidAVX2_loop1:
 	VBLENDVPS Y10, Y8, Y9, Y0                    // e·t where x's sign bit is set, else t
 	VMOVUPS Y0, (DI)(BX*1)                       // store
 	ADDQ $32, BX                                 // advance one vector
-	SUBQ $8, CX
-	JMP sigmoidAVX2_loop1
+	SUBQ $8, CX                                  // elements done
+	JMP sigmoidAVX2_loop1                        // next vector
 sigmoidAVX2_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return
 
 // func tanhAVX2(dst, x *float32, n int, alpha, beta float32)
 
@@ -2102,7 +2102,7 @@ TEXT ·tanhAVX2(SB), NOSPLIT, $0-32
 	XORQ BX, BX                                  // byte offset
 tanhAVX2_loop1:
 	TESTQ CX, CX                                 // done?
-	JZ tanhAVX2_done
+	JZ tanhAVX2_done                             // yes
 	VMOVUPS (SI)(BX*1), Y0                       // load x
 	VANDPS signmask<>(SB), Y0, Y2                // sign of x
 	VANDPS absmask<>(SB), Y0, Y1                 // |x|
@@ -2135,11 +2135,11 @@ tanhAVX2_loop1:
 	VORPS Y2, Y5, Y0                             // give it x's sign
 	VMOVUPS Y0, (DI)(BX*1)                       // store
 	ADDQ $32, BX                                 // advance one vector
-	SUBQ $8, CX
-	JMP tanhAVX2_loop1
+	SUBQ $8, CX                                  // elements done
+	JMP tanhAVX2_loop1                           // next vector
 tanhAVX2_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return
 
 // func erfAVX2(dst, x *float32, n int, alpha, beta float32)
 
@@ -2154,7 +2154,7 @@ TEXT ·erfAVX2(SB), NOSPLIT, $0-32
 	XORQ BX, BX                                  // byte offset
 erfAVX2_loop1:
 	TESTQ CX, CX                                 // done?
-	JZ erfAVX2_done
+	JZ erfAVX2_done                              // yes
 	VMOVUPS (SI)(BX*1), Y0                       // load x
 	VANDPS signmask<>(SB), Y0, Y2                // sign of x
 	VANDPS absmask<>(SB), Y0, Y1                 // a = |x|
@@ -2221,8 +2221,8 @@ erfAVX2_loop1:
 	VORPS Y2, Y4, Y0                             // give it x's sign
 	VMOVUPS Y0, (DI)(BX*1)                       // store
 	ADDQ $32, BX                                 // advance one vector
-	SUBQ $8, CX
-	JMP erfAVX2_loop1
+	SUBQ $8, CX                                  // elements done
+	JMP erfAVX2_loop1                            // next vector
 erfAVX2_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
-	RET
+	RET                                          // return

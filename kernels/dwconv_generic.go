@@ -1,0 +1,16 @@
+package kernels
+
+// dwTapsGeneric is the tap loop's reference: out[i] = bias + Σ_t w[t]·buf[offs[t]+i] for i < n.
+func dwTapsGeneric(out []float32, n int, buf []float32, offs []int, w []float32, bias float32) {
+	o := out[:n]
+	for i := range o {
+		o[i] = bias
+	}
+	for t, off := range offs {
+		wt := w[t]
+		src := buf[off : off+n]
+		for i, v := range src {
+			o[i] += wt * v
+		}
+	}
+}

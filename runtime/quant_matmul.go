@@ -1,0 +1,259 @@
+package runtime
+
+import (
+	"github.com/hone-ml/hone/ir"
+	"github.com/hone-ml/hone/kernels"
+)
+
+// The integer ops reduce to one kernel shape, kernels.QGemm: uint8 activations times packed int8 weights. Signed
+// activations and unsigned weights are shifted by 128 (exactly: the zero point moves with the data).
+
+// qActivations returns t's data as uint8 and the amount its zero points move (128 for int8 data).
+func qActivations(t *ir.Tensor) ([]uint8, int32, error) {
+	switch t.DType {
+	case ir.Uint8:
+		return t.U8(), 0, nil
+	case ir.Int8:
+		src := t.I8()
+		out := make([]uint8, len(src))
+		for i, v := range src {
+			out[i] = uint8(v) ^ 0x80 // v + 128
+		}
+		return out, 128, nil
+	}
+	return nil, 0, Unsupportedf("activations of dtype %s", t.DType)
+}
+
+// qWeights returns t's data as int8 and the amount its zero points move (−128 for uint8 data).
+func qWeights(t *ir.Tensor) ([]int8, int32, error) {
+	switch t.DType {
+	case ir.Int8:
+		return t.I8(), 0, nil
+	case ir.Uint8:
+		src := t.U8()
+		out := make([]int8, len(src))
+		for i, v := range src {
+			out[i] = int8(v ^ 0x80) // v − 128
+		}
+		return out, -128, nil
+	}
+	return nil, 0, Unsupportedf("weights of dtype %s", t.DType)
+}
+
+// qZeroVector reads an optional zero point that must be a scalar or hold want values (per row or column), and
+// adds shift to each. It checks the zero point's dtype against the data's.
+func qZeroVector(zp *ir.Tensor, data ir.DType, want int, shift int32, what string) ([]int32, error) {
+	if zp == nil {
+		return []int32{shift}, nil
+	}
+	if zp.DType != data {
+		return nil, Invalidf("%s zero point is %s but the data is %s", what, zp.DType, data)
+	}
+	if zp.Len() != 1 && zp.Len() != want {
+		return nil, Unsupportedf("%s zero point of shape %v (want a scalar or %d values)", what, zp.Shape, want)
+	}
+	v, err := zp.Int64s()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int32, len(v))
+	for i, z := range v {
+		out[i] = int32(z) + shift
+	}
+	return out, nil
+}
+
+// qScalarF32 reads a one-element float scale.
+func qScalarF32(t *ir.Tensor, what string) (float32, error) {
+	if t == nil || t.Len() != 1 || !nnIsFloat(t.DType) {
+		return 0, Invalidf("%s must be a float scalar", what)
+	}
+	f, err := nnF32(t)
+	if err != nil {
+		return 0, err
+	}
+	return f[0], nil
+}
+
+// qMatMul compiles MatMulInteger and QLinearMatMul. Inputs are remapped so in[0], in[1] are A and B, and the
+// zero points and scales are looked up by index per op.
+type qMatMul struct {
+	qlinear bool
+	packed  *kernels.QPackedB // B packed at build time when it and its zero point are constants
+}
+
+// Input positions per op.
+func (q *qMatMul) idx() (a, b, za, zb int) {
+	if q.qlinear {
+		return 0, 3, 2, 5
+	}
+	return 0, 1, 2, 3
+}
+
+func qBuildMatMulInteger(b *BuildCtx) (Kernel, error) { return qBuildMatMul(b, false) }
+func qBuildQLinearMatMul(b *BuildCtx) (Kernel, error) { return qBuildMatMul(b, true) }
+
+func qBuildMatMul(b *BuildCtx, qlinear bool) (Kernel, error) {
+	q := &qMatMul{qlinear: qlinear}
+	_, ib, _, izb := q.idx()
+	if bt := nnConst(b, ib); bt != nil && bt.Rank() == 2 && (!nnHasInput(b.Node, izb) || nnConst(b, izb) != nil) {
+		p, err := qPackWeights(bt, nnConst(b, izb))
+		if err != nil {
+			return nil, err
+		}
+		q.packed = p
+	}
+	return KernelFunc(q.run), nil
+}
+
+// qPackWeights packs a K×N weight matrix with its optional zero point (scalar or per column).
+func qPackWeights(bt, zp *ir.Tensor) (*kernels.QPackedB, error) {
+	w, shift, err := qWeights(bt)
+	if err != nil {
+		return nil, err
+	}
+	k, n := bt.Shape[0], bt.Shape[1]
+	zb, err := qZeroVector(zp, bt.DType, n, shift, "B")
+	if err != nil {
+		return nil, err
+	}
+	return kernels.QPackB(k, n, w, n, zb)
+}
+
+func (q *qMatMul) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
+	ia, ib, iza, izb := q.idx()
+	a, b := nnInput(in, ia), nnInput(in, ib)
+	if a == nil || b == nil {
+		return nil, Invalidf("needs inputs A and B")
+	}
+	if a.Rank() == 0 || b.Rank() == 0 {
+		return nil, Invalidf("operands must have rank ≥ 1, got %v and %v", a.Shape, b.Shape)
+	}
+	as, bs := a.Shape, b.Shape
+	if a.Rank() == 1 {
+		as = []int{1, as[0]}
+	}
+	if b.Rank() == 1 {
+		bs = []int{bs[0], 1}
+	}
+	M, K := as[len(as)-2], as[len(as)-1]
+	K2, N := bs[len(bs)-2], bs[len(bs)-1]
+	if K != K2 {
+		return nil, Invalidf("inner dimensions differ: A %v, B %v", a.Shape, b.Shape)
+	}
+	batch, err := nnBroadcastShapes(as[:len(as)-2], bs[:len(bs)-2])
+	if err != nil {
+		return nil, err
+	}
+	final := append([]int(nil), batch...)
+	if a.Rank() > 1 {
+		final = append(final, M)
+	}
+	if b.Rank() > 1 {
+		final = append(final, N)
+	}
+	ad, ashift, err := qActivations(a)
+	if err != nil {
+		return nil, err
+	}
+	za, err := qZeroVector(nnInput(in, iza), a.DType, M, ashift, "A")
+	if err != nil {
+		return nil, err
+	}
+	out := &kernels.QOutput{Ldc: N}
+	var y *ir.Tensor
+	if q.qlinear {
+		as, err := qScalarF32(nnInput(in, 1), "a_scale")
+		if err != nil {
+			return nil, err
+		}
+		ys, err := qScalarF32(nnInput(in, 6), "y_scale")
+		if err != nil {
+			return nil, err
+		}
+		bsc := nnInput(in, 4)
+		if bsc == nil || !nnIsFloat(bsc.DType) || (bsc.Len() != 1 && bsc.Len() != N) {
+			return nil, Invalidf("b_scale must be a float scalar or have %d values", N)
+		}
+		bf, err := nnF32(bsc)
+		if err != nil {
+			return nil, err
+		}
+		out.Scale = make([]float32, len(bf))
+		for j, s := range bf {
+			out.Scale[j] = as * s / ys // ONNX Runtime's multiplier, in float32
+		}
+		yt := ir.Uint8
+		if yz := nnInput(in, 7); yz != nil {
+			if yz.Len() != 1 {
+				return nil, Invalidf("y_zero_point must be a scalar")
+			}
+			yt = yz.DType
+			v, _ := yz.Int64s()
+			if len(v) > 0 {
+				out.ZeroPoint = int32(v[0])
+			}
+		}
+		switch yt {
+		case ir.Uint8:
+			y = ctx.Alloc(yt, final...)
+			out.U8 = y.U8()
+		case ir.Int8:
+			y = ctx.Alloc(yt, final...)
+			out.I8 = y.I8()
+		default:
+			return nil, Unsupportedf("output of dtype %s", yt)
+		}
+	} else {
+		y = ctx.Alloc(ir.Int32, final...)
+		out.I32 = y.I32()
+	}
+	if len(za) > 1 && nnProd(batch) > 1 {
+		return nil, Unsupportedf("per-row A zero point with batched operands")
+	}
+	if q.packed != nil && len(bs) == 2 {
+		if q.packed.K != K || q.packed.N != N {
+			return nil, Invalidf("B is %d×%d, A needs %d×%d", q.packed.K, q.packed.N, K, N)
+		}
+		// A constant matrix B serves every batch: fold the batch into M for one large product.
+		mAll := nnProd(batch) * M
+		if err := kernels.QGemm(ctx.Par, mAll, ad, K, za, q.packed, out); err != nil {
+			return nil, Invalidf("%v", err)
+		}
+		return []*ir.Tensor{y}, nil
+	}
+	bd, bshift, err := qWeights(b)
+	if err != nil {
+		return nil, err
+	}
+	zb, err := qZeroVector(nnInput(in, izb), b.DType, N, bshift, "B")
+	if err != nil {
+		return nil, err
+	}
+	aOff, bOff := nnBatchOffsets(as[:len(as)-2], batch, M*K), nnBatchOffsets(bs[:len(bs)-2], batch, K*N)
+	for i := range aOff {
+		p, err := kernels.QPackB(K, N, bd[bOff[i]:], N, zb)
+		if err != nil {
+			return nil, Invalidf("%v", err)
+		}
+		o := *out
+		switch {
+		case o.I32 != nil:
+			o.I32 = o.I32[i*M*N:]
+		case o.U8 != nil:
+			o.U8 = o.U8[i*M*N:]
+		default:
+			o.I8 = o.I8[i*M*N:]
+		}
+		if err := kernels.QGemm(ctx.Par, M, ad[aOff[i]:], K, za, p, &o); err != nil {
+			return nil, Invalidf("%v", err)
+		}
+	}
+	return []*ir.Tensor{y}, nil
+}
+
+// qI8View reinterprets a byte buffer as int8 (same storage).
+func qI8View(b []uint8) []int8 {
+	t, _ := ir.FromBytes(ir.Int8, []int{len(b)}, b)
+	return t.I8()
+}
