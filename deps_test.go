@@ -11,7 +11,9 @@ import (
 // Imports point down; a package missing here may import nothing of hone.
 var allowedImports = map[string][]string{
 	"cmd/hone":           {"*"},
-	"serve":              {"runtime", "onnx", "api", "ir", "npy", "opt", "kernels"},
+	"serve":              {"runtime", "onnx", "api", "api/oippb", "ir", "npy", "opt", "kernels"},
+	"api":                {"ir", "api/oippb"},
+	"api/oippb":          {},
 	"bench":              {"runtime", "onnx", "backend/ort", "ir", "npy", "opt", "kernels", "progress"},
 	"quant":              {"opt", "runtime", "kernels", "ir", "onnx"},
 	"prune":              {"opt", "runtime", "kernels", "ir", "onnx"},

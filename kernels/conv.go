@@ -149,6 +149,10 @@ func im2colPanels(p *ConvParams, x []float32, cg, col0, cols, nr int, dst []floa
 						row := plane[ih*p.W : (ih+1)*p.W]
 						iw0 := ow*p.StrideW - p.PadLeft + kw*p.DilW
 						if p.StrideW == 1 {
+							if iw0 >= 0 && iw0+run <= p.W {
+								copy(out, row[iw0:]) // interior: the common case, one copy
+								continue
+							}
 							lo := min(max(0, -iw0), run)
 							hi := max(lo, min(run, p.W-iw0))
 							clear(out[:lo])

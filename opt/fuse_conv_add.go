@@ -56,25 +56,9 @@ func convAddMatch(c *Ctx, n *ir.Node) (*ir.Node, *ir.Tensor, bool) {
 	if add == nil || add.OpType != "Add" || !isDefaultDomain(add) || len(add.Inputs) != 2 {
 		return nil, nil, false
 	}
-	other := add.Inputs[1]
-	if add.Inputs[1] == n.Outputs[0] {
-		other = add.Inputs[0]
-	}
-	k := f32Const(c, other)
-	if k == nil || k.Rank() > r {
+	k := f32Const(c, otherInput(add, n.Outputs[0]))
+	if !channelConst(k, m, r) {
 		return nil, nil, false
-	}
-	// Right-align k with the output [N, M, spatial...]: every axis but the channel one must be 1, and the
-	// channel axis (if k reaches it) must be 1 or M.
-	for i, d := range k.Shape {
-		axis := i + r - k.Rank()
-		if axis == 1 {
-			if d != 1 && d != m {
-				return nil, nil, false
-			}
-		} else if d != 1 {
-			return nil, nil, false
-		}
 	}
 	return add, k, true
 }

@@ -91,3 +91,31 @@ func fuseActivation(c *Ctx, base, act *ir.Node, fused, actName string, params []
 	c.G.RemoveNode(base)
 	c.G.RemoveNode(act)
 }
+
+// channelConst reports whether k, broadcast against a rank-r output [N, M, spatial...], varies at most along the
+// channel axis: right-aligned, every axis but axis 1 must be 1 and axis 1 (if k reaches it) must be 1 or m. Such
+// a constant is one value per output channel (or one value for all), so it can fold into per-channel weights.
+func channelConst(k *ir.Tensor, m, r int) bool {
+	if k == nil || k.Rank() > r {
+		return false
+	}
+	for i, d := range k.Shape {
+		axis := i + r - k.Rank()
+		if axis == 1 {
+			if d != 1 && d != m {
+				return false
+			}
+		} else if d != 1 {
+			return false
+		}
+	}
+	return true
+}
+
+// otherInput returns the input of a two-input node that is not name.
+func otherInput(n *ir.Node, name string) string {
+	if n.Inputs[0] == name {
+		return n.Inputs[1]
+	}
+	return n.Inputs[0]
+}

@@ -47,12 +47,12 @@ func ParseAmount(s string) (Amount, error) {
 func (a Amount) Validate() error {
 	if a.IsCount {
 		if a.Count < 0 {
-			return fmt.Errorf("prune: amount %d is negative", a.Count)
+			return fmt.Errorf("prune: %w: amount %d is negative", ErrInvalid, a.Count)
 		}
 		return nil
 	}
 	if math.IsNaN(a.Frac) || a.Frac < 0 || a.Frac > 1 {
-		return fmt.Errorf("prune: amount %v is outside [0, 1]", a.Frac)
+		return fmt.Errorf("prune: %w: amount %v is outside [0, 1]", ErrInvalid, a.Frac)
 	}
 	return nil
 }
@@ -65,7 +65,7 @@ func (a Amount) Of(n int) (int, error) {
 	}
 	if a.IsCount {
 		if a.Count > n {
-			return 0, fmt.Errorf("prune: amount %d is larger than the %d candidates", a.Count, n)
+			return 0, fmt.Errorf("prune: %w: amount %d is larger than the %d candidates", ErrInvalid, a.Count, n)
 		}
 		return a.Count, nil
 	}

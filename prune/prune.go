@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/hone-ml/hone/ir"
 )
@@ -37,6 +38,19 @@ func invalidf(format string, args ...any) error {
 func unsupportedf(format string, args ...any) error {
 	return fmt.Errorf("prune: %w: %s", ErrUnsupported, fmt.Sprintf(format, args...))
 }
+
+// nodeErr names the node in an error from the mask functions: `prune: node "x" (Conv): …`.
+func nodeErr(n *ir.Node, err error) error {
+	return &layerError{msg: fmt.Sprintf("prune: %s: %s", n, strings.TrimPrefix(err.Error(), "prune: ")), err: err}
+}
+
+type layerError struct {
+	msg string
+	err error
+}
+
+func (e *layerError) Error() string { return e.msg }
+func (e *layerError) Unwrap() error { return e.err }
 
 // Config says what to prune and how.
 type Config struct {
@@ -203,7 +217,7 @@ func Prune(m *ir.Model, cfg Config) (*ir.Model, *Report, error) {
 		return nil, nil, invalidf("no model")
 	}
 	if err := cfg.Amount.Validate(); err != nil && cfg.Method != MethodNM {
-		return nil, nil, fmt.Errorf("%w (%w)", err, ErrInvalid)
+		return nil, nil, err
 	}
 	out := m.Clone()
 	g := out.Graph
@@ -219,7 +233,7 @@ func Prune(m *ir.Model, cfg Config) (*ir.Model, *Report, error) {
 			w := g.Initializers[l.w]
 			keep, err := L1Unstructured(w.F32(), cfg.Amount)
 			if err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", l.node, err)
+				return nil, nil, nodeErr(l.node, err)
 			}
 			g.SetInitializer(l.w, masked(w, keep))
 		}
@@ -240,7 +254,7 @@ func Prune(m *ir.Model, cfg Config) (*ir.Model, *Report, error) {
 			w := g.Initializers[l.w]
 			keep, err := NMSparse(w.F32(), w.Shape, l.in, cfg.N, cfg.M)
 			if err != nil {
-				return nil, nil, fmt.Errorf("prune: %s: %w", l.node, err)
+				return nil, nil, nodeErr(l.node, err)
 			}
 			g.SetInitializer(l.w, masked(w, keep))
 		}
@@ -278,8 +292,9 @@ func masked(w *ir.Tensor, keep []bool) *ir.Tensor {
 	return c
 }
 
-// markSparse stores a pruned weight as a sparse_initializer when that is smaller than dense: ONNX's sparse form
-// keeps each nonzero value and its int64 index, 12 bytes per float32 nonzero against 4 per dense element.
+// markSparse stores a pruned weight as a sparse_initializer when that is smaller than dense. The onnx encoder
+// writes a new sparse tensor with int64 coordinates (rank of them per nonzero), so a float32 nonzero costs
+// 4+8·rank bytes against 4 per dense element.
 func markSparse(g *ir.Graph, layers []layer) {
 	for _, l := range layers {
 		w := g.Initializers[l.w]
@@ -292,7 +307,7 @@ func markSparse(g *ir.Graph, layers []layer) {
 				nnz++
 			}
 		}
-		if 12*nnz < 4*w.Len() {
+		if (4+8*w.Rank())*nnz < 4*w.Len() {
 			g.SparseInitializers[l.w] = true
 		}
 	}

@@ -41,7 +41,7 @@ func structured(m *ir.Model, layers []layer, cfg Config, named map[string]bool, 
 		// Any other axis: PyTorch's per-layer mask on the weight alone.
 		keep, err := LnStructured(w.F32(), w.Shape, dim, cfg.Norm, cfg.Amount)
 		if err != nil {
-			return fmt.Errorf("%s: %w", l.node, err)
+			return nodeErr(l.node, err)
 		}
 		g.SetInitializer(l.w, masked(w, keep))
 	}
@@ -95,7 +95,7 @@ func structured(m *ir.Model, layers []layer, cfg Config, named map[string]bool, 
 		}
 		keep, err := keepChannels(norms, live, cfg.Amount)
 		if err != nil {
-			return fmt.Errorf("%s: %w", r.producers[0].node, err)
+			return nodeErr(r.producers[0].node, err)
 		}
 		kept := 0
 		for _, k := range keep {

@@ -462,9 +462,12 @@ func (c *xCell) step(ctx *Ctx, xw, y []float32, d, D, seq int, lens []int, rever
 	}
 	for s := range seq {
 		// Recurrent projection for the whole batch. GRU without linear_before_reset needs r first, so only z and r.
-		n := GH
-		if c.r.kind == xKindGRU && !c.r.linearBefore {
-			n = 2 * H
+		n, addRec := GH, GH
+		if c.r.kind == xKindGRU {
+			addRec = 2 * H
+			if !c.r.linearBefore {
+				n = 2 * H
+			}
 		}
 		if H > 0 && batch > 0 {
 			kernels.Sgemm(par, false, true, batch, n, H, 1, h, H, c.R, H, 0, hr, GH)
@@ -481,7 +484,8 @@ func (c *xCell) step(ctx *Ctx, xw, y []float32, d, D, seq int, lens []int, rever
 			copy(g, xw[(t*batch+b)*GH:][:GH])
 			hb := h[b*H : (b+1)*H]
 			hrb := hr[b*GH : (b+1)*GH]
-			for i := range n {
+			// GRU's h-gate recurrent term is scaled by r in gru, so only z and r take it here.
+			for i := range min(n, addRec) {
 				g[i] += hrb[i]
 			}
 			if c.wb != nil {

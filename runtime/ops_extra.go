@@ -20,6 +20,7 @@ var extraOps = map[string]Builder{
 	"BlackmanWindow":                    xBuildWindow(xBlackman),
 	"DFT":                               xBuildDFT,
 	"STFT":                              xBuildSTFT,
+	"StringNormalizer":                  xBuildStringNormalizer,
 	"MelWeightMatrix":                   xBuildMelWeightMatrix,
 	"ai.onnx.preview.training:Adagrad":  xBuildOptimizer(xAdagrad),
 	"ai.onnx.preview.training:Adam":     xBuildOptimizer(xAdam),

@@ -2,13 +2,12 @@ package serve
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 	goruntime "runtime"
+	"strings"
 	"time"
 
 	"github.com/hone-ml/hone/api"
@@ -50,6 +49,9 @@ type Model struct {
 	batcher *Batcher
 	stats   *modelStats
 	labels  []string
+
+	stamp    string // repository file stamp the model was loaded from
+	fromRepo bool   // loaded from the repository, so polling may unload it
 }
 
 // LoadModel reads and compiles an ONNX model and starts its batcher. A max_batch_size above 1 needs every
@@ -199,9 +201,6 @@ func (m *Model) infer(ctx context.Context, inputs map[string]*ir.Tensor, timeout
 	defer cancel()
 	out, st, err := m.batcher.Submit(ctx, ordered)
 	if err != nil {
-		if errors.Is(err, ErrTimeout) || errors.Is(err, ErrQueueFull) || errors.Is(err, ErrClosed) || errors.Is(err, api.ErrBadRequest) {
-			return nil, st, fmt.Errorf("model %q: %w", m.Name, err)
-		}
 		return nil, st, fmt.Errorf("model %q: %w", m.Name, err)
 	}
 	res := make(map[string]*ir.Tensor, len(out))
