@@ -15,7 +15,7 @@ var allowedImports = map[string][]string{
 	"api":                {"ir", "api/oippb"},
 	"api/oippb":          {},
 	"bench":              {"runtime", "onnx", "backend/ort", "ir", "npy", "opt", "kernels", "progress"},
-	"quant":              {"opt", "runtime", "kernels", "ir", "onnx"},
+	"quant":              {"opt", "runtime", "kernels", "ir", "onnx", "npy"},
 	"prune":              {"opt", "runtime", "kernels", "ir", "onnx"},
 	"backend/ort":        {"ir"},
 	"runtime":            {"opt", "kernels", "ir"},

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hone-ml/hone/ir"
+	"github.com/hone-ml/hone/onnx"
 )
 
 // Config says what to measure.
@@ -20,29 +22,56 @@ type Config struct {
 	Threads  int
 	Runs     int // timed runs per variant
 	Warmup   int
-	// MemProbe, when set, measures each variant's peak RSS in a child process (see MeasurePeakRSS).
-	MemProbe func(model, backend string, batch int) (int64, error)
+	// MemProbe, when set, measures each variant's peak memory in a child process, so one variant's
+	// allocations never inflate another's figure (see ProbeMemory).
+	MemProbe func(model, backend string, batch int) (Memory, error)
+	// Eval, when set, scores every model × backend on it (top-1 accuracy with labels, agreement with the
+	// first variant without).
+	Eval *EvalSet
+	// EvalBatch is the chunk size for Eval (default 64; a model with a fixed batch dimension uses that).
+	EvalBatch int
 	// Progress, when set, is told after each timed round.
 	Progress func(done, total int)
 }
 
+// Memory is a variant's peak memory: the process's resident set (VmHWM) and the Go heap's peak in-use bytes.
+type Memory struct {
+	RSS    int64 `json:"peak_rss_bytes"`
+	GoHeap int64 `json:"peak_go_heap_bytes"`
+}
+
 // Result is one variant's measurements.
 type Result struct {
-	Model      string          `json:"model"`
-	Backend    string          `json:"backend"`
-	Batch      int             `json:"batch"`
-	FileBytes  int64           `json:"file_bytes"`
-	Runs       int             `json:"runs"`
-	Mean       time.Duration   `json:"mean_ns"`
-	P50        time.Duration   `json:"p50_ns"`
-	P90        time.Duration   `json:"p90_ns"`
-	P99        time.Duration   `json:"p99_ns"`
-	Throughput float64         `json:"throughput_per_s"` // items (batch rows) per second at p50
-	PeakRSS    int64           `json:"peak_rss_bytes,omitempty"`
-	Ratio      float64         `json:"p50_ratio_vs_first"`         // this p50 / the first variant's p50 at the same batch
-	VsORT      float64         `json:"p50_ratio_vs_ort,omitempty"` // this p50 / ORT's p50 on the same model and batch
-	MaxAbsDiff float64         `json:"max_abs_diff_vs_first"`
-	Samples    []time.Duration `json:"-"`
+	Model      string        `json:"model"`
+	Backend    string        `json:"backend"`
+	Batch      int           `json:"batch"`
+	FileBytes  int64         `json:"file_bytes"`
+	Runs       int           `json:"runs"`
+	Mean       time.Duration `json:"mean_ns"`
+	P50        time.Duration `json:"p50_ns"`
+	P90        time.Duration `json:"p90_ns"`
+	P99        time.Duration `json:"p99_ns"`
+	Throughput float64       `json:"throughput_per_s"` // items (batch rows) per second at p50
+	Params     int64         `json:"parameters"`       // elements in initializers and Constant nodes
+	PeakRSS    int64         `json:"peak_rss_bytes,omitempty"`
+	PeakHeap   int64         `json:"peak_go_heap_bytes,omitempty"`
+	// Accuracy is top-1 accuracy on Config.Eval (or agreement with the first variant when the set has no
+	// labels); HasAccuracy says whether it was measured.
+	Accuracy    float64 `json:"accuracy,omitempty"`
+	HasAccuracy bool    `json:"has_accuracy"`
+	EvalMetric  string  `json:"eval_metric,omitempty"` // "accuracy" or "agreement"
+	EvalN       int     `json:"eval_examples,omitempty"`
+	// Ratios against the first variant at the same batch (the first column of the table).
+	Ratio           float64         `json:"p50_ratio_vs_first"` // this p50 / the first variant's p50
+	SizeRatio       float64         `json:"size_ratio_vs_first"`
+	ParamsRatio     float64         `json:"params_ratio_vs_first,omitempty"`
+	ThroughputRatio float64         `json:"throughput_ratio_vs_first"`
+	RSSRatio        float64         `json:"rss_ratio_vs_first,omitempty"`
+	HeapRatio       float64         `json:"heap_ratio_vs_first,omitempty"`
+	AccuracyDelta   float64         `json:"accuracy_delta_pt_vs_first,omitempty"` // percentage points
+	VsORT           float64         `json:"p50_ratio_vs_ort,omitempty"`           // this p50 / ORT's p50 on the same model and batch
+	MaxAbsDiff      float64         `json:"max_abs_diff_vs_first"`
+	Samples         []time.Duration `json:"samples_ns"`
 }
 
 type variant struct {
@@ -63,6 +92,23 @@ func Run(cfg Config) ([]*Result, error) {
 	if len(cfg.Batches) == 0 {
 		cfg.Batches = []int{0}
 	}
+	if len(cfg.Models) == 0 || len(cfg.Backends) == 0 {
+		return nil, fmt.Errorf("bench: nothing to measure: give at least one model and one backend")
+	}
+	params := map[string]int64{}
+	for _, m := range cfg.Models {
+		mod, err := onnx.Load(m)
+		if err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		params[m] = Parameters(mod)
+	}
+	type score struct {
+		acc float64
+		n   int
+	}
+	scores := map[[2]string]score{} // by model, backend: measured once, whatever the batch
+	var refPreds []int64
 	var all []*Result
 	for _, batch := range cfg.Batches {
 		var vs []*variant
@@ -83,7 +129,7 @@ func Run(cfg Config) ([]*Result, error) {
 					closeAll()
 					return nil, fmt.Errorf("bench: %s on %s: %w", m, b, err)
 				}
-				vs = append(vs, &variant{model: m, backend: b, sess: s, res: &Result{Model: m, Backend: b, Batch: batch, FileBytes: st.Size()}})
+				vs = append(vs, &variant{model: m, backend: b, sess: s, res: &Result{Model: m, Backend: b, Batch: batch, FileBytes: st.Size(), Params: params[m]}})
 			}
 		}
 		inputs, err := inputsFor(cfg.Models[0], cfg.Shapes, batch)
@@ -108,6 +154,38 @@ func Run(cfg Config) ([]*Result, error) {
 				}
 			}
 		}
+		if cfg.Eval != nil {
+			for _, v := range vs {
+				key := [2]string{v.model, v.backend}
+				sc, done := scores[key]
+				if !done {
+					infos, err := ModelInputs(v.model)
+					if err != nil {
+						closeAll()
+						return nil, err
+					}
+					preds, err := Predict(v.sess, infos, cfg.Eval, cmp.Or(cfg.EvalBatch, 64))
+					if err != nil {
+						closeAll()
+						return nil, fmt.Errorf("bench: evaluating %s on %s: %w", v.model, v.backend, err)
+					}
+					want := cfg.Eval.Labels
+					if want == nil {
+						if refPreds == nil {
+							refPreds = preds // the first variant is the reference its successors must agree with
+						}
+						want = refPreds
+					}
+					sc = score{Score(preds, want), len(preds)}
+					scores[key] = sc
+				}
+				v.res.Accuracy, v.res.HasAccuracy, v.res.EvalN = sc.acc, true, sc.n
+				v.res.EvalMetric = "accuracy"
+				if cfg.Eval.Labels == nil {
+					v.res.EvalMetric = "agreement"
+				}
+			}
+		}
 		for r := 0; r < cfg.Runs; r++ {
 			for j := range vs {
 				v := vs[(j+r)%len(vs)]
@@ -128,13 +206,15 @@ func Run(cfg Config) ([]*Result, error) {
 		for _, v := range vs {
 			summarise(v.res, rows)
 			if cfg.MemProbe != nil {
-				rss, err := cfg.MemProbe(v.model, v.backend, batch)
+				mem, err := cfg.MemProbe(v.model, v.backend, batch)
 				if err != nil {
 					return nil, fmt.Errorf("bench: memory probe for %s on %s: %w", v.model, v.backend, err)
 				}
-				v.res.PeakRSS = rss
+				v.res.PeakRSS, v.res.PeakHeap = mem.RSS, mem.GoHeap
 			}
-			v.res.Ratio = float64(v.res.P50) / float64(vs[0].res.P50)
+		}
+		for _, v := range vs {
+			setRatios(v.res, vs[0].res)
 			all = append(all, v.res)
 		}
 		for _, v := range vs {
@@ -146,6 +226,26 @@ func Run(cfg Config) ([]*Result, error) {
 		}
 	}
 	return all, nil
+}
+
+// setRatios fills r's ratios against first (the table's first column); a ratio whose base is zero stays 0.
+func setRatios(r, first *Result) {
+	ratio := func(a, b float64) float64 {
+		if b == 0 {
+			return 0
+		}
+		return a / b
+	}
+	r.Ratio = ratio(float64(r.P50), float64(first.P50))
+	r.SizeRatio = ratio(float64(r.FileBytes), float64(first.FileBytes))
+	r.ParamsRatio = ratio(float64(r.Params), float64(first.Params))
+	r.ThroughputRatio = ratio(r.Throughput, first.Throughput)
+	r.RSSRatio = ratio(float64(r.PeakRSS), float64(first.PeakRSS))
+	r.HeapRatio = ratio(float64(r.PeakHeap), float64(first.PeakHeap))
+	r.AccuracyDelta = 0
+	if r.HasAccuracy && first.HasAccuracy {
+		r.AccuracyDelta = 100 * (r.Accuracy - first.Accuracy)
+	}
 }
 
 func inputsFor(model string, shapes map[string][]int, batch int) (map[string]*ir.Tensor, error) {

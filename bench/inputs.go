@@ -48,7 +48,7 @@ func ResolveShape(vi *ir.ValueInfo, shapes map[string][]int, first bool, batch i
 		case d.Known():
 			out[i] = int(d.Size)
 		case i == 0:
-			out[i] = batch
+			out[i] = max(batch, 1) // an unknown batch dimension defaults to one example, never to an empty run
 		default:
 			return nil, fmt.Errorf("input %q (%s): dimension %d (%s) is not fixed; give it with --shape %s=…", vi.Name, vi.Type, i, d, vi.Name)
 		}

@@ -16,7 +16,7 @@ func TestConv2DTorch(t *testing.T) {
 	}
 	var cases []struct {
 		ConvParams
-		Name       string
+		Name                        string
 		Input, Weight, Bias, Output []float32
 	}
 	if err := json.Unmarshal(raw, &cases); err != nil {

@@ -455,8 +455,8 @@ func linearIndices(idx *ir.Tensor, shape []int, nnz, n int, what string) ([]int6
 }
 
 // encodeSparse writes t back sparse. When hint (the source) densifies to exactly t it is reused as it was, so
-// stored zeros and the index layout survive a round trip; otherwise the nonzeros are written with linear
-// indices in the layout the hint used (coordinates when there is no hint, as in ONNX's own examples).
+// stored zeros and the index layout survive a round trip; otherwise the nonzeros are written with linear [NNZ]
+// indices, or with [NNZ, rank] coordinates when the hint used those.
 func encodeSparse(t *ir.Tensor, name string, hint *onnxpb.SparseTensorProto) (*onnxpb.SparseTensorProto, error) {
 	if hint != nil {
 		if d, err := decodeSparse(hint, &extReader{}); err == nil && sameTensor(d, t) {
@@ -482,9 +482,13 @@ func encodeSparse(t *ir.Tensor, name string, hint *onnxpb.SparseTensorProto) (*o
 	for i, j := range lin {
 		copy(vb[i*size:(i+1)*size], b[int(j)*size:(int(j)+1)*size])
 	}
+	// Linear [NNZ] indices cost 8 bytes per nonzero whatever the rank; [NNZ, rank] coordinates cost 8·rank (a
+	// 4-D conv weight would pay 36 bytes per 4-byte value). onnx.proto allows both and its checker requires
+	// int64 for either, so smaller index types are not an option. Coordinates are written only to keep a source
+	// tensor's layout through a round trip.
 	var idx *ir.Tensor
-	linear := hint != nil && hint.Indices != nil && len(hint.Indices.Dims) == 1
-	if linear || t.Rank() == 0 {
+	coords := hint != nil && hint.Indices != nil && len(hint.Indices.Dims) == 2
+	if !coords || t.Rank() == 0 {
 		idx = ir.FromInt64([]int{len(lin)}, lin)
 	} else {
 		r := t.Rank()

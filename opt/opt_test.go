@@ -155,6 +155,124 @@ var cases = []passCase{
 		b.Output(b.Op("Relu", []string{c}), b.Op("Neg", []string{c}))
 		return b, []*ir.Tensor{irtest.Rand(9, 1, 3, 6, 6)}
 	}, map[string]int{"Conv": 1, "Relu": 1, "Neg": 1}},
+	{"conv_mul_add", func() (*irtest.Builder, []*ir.Tensor) {
+		b := irtest.New("g")
+		c := conv(b, convInput(b), true)
+		m := b.Op("Mul", []string{b.Init("s", irtest.F32([]int{1}, 0.75)), c}) // PP-LCNet's learned scale
+		b.Output(b.Op("Add", []string{m, b.Init("k", irtest.F32([]int{1}, -0.25))}))
+		return b, []*ir.Tensor{irtest.Rand(9, 1, 3, 6, 6)}
+	}, map[string]int{"Conv": 1}},
+	{"conv_nobias_mul_per_channel", func() (*irtest.Builder, []*ir.Tensor) {
+		b := irtest.New("g")
+		c := conv(b, convInput(b), false)
+		b.Output(b.Op("Mul", []string{c, b.Init("s", irtest.Rand(7, 1, 4, 1, 1))}))
+		return b, []*ir.Tensor{irtest.Rand(9, 1, 3, 6, 6)}
+	}, map[string]int{"Conv": 1}},
+	{"conv_mul_spatial_stays", func() (*irtest.Builder, []*ir.Tensor) {
+		b := irtest.New("g")
+		c := conv(b, convInput(b), true)
+		b.Output(b.Op("Mul", []string{c, b.Init("s", irtest.Rand(7, 6, 1))})) // varies along H
+		return b, []*ir.Tensor{irtest.Rand(9, 1, 3, 6, 6)}
+	}, map[string]int{"Conv": 1, "Mul": 1}},
+	{"conv_hardswish_clip_div", func() (*irtest.Builder, []*ir.Tensor) {
+		b := irtest.New("g")
+		c := conv(b, convInput(b), true)
+		a := b.Op("Add", []string{c, b.Init("three", ir.Scalar(3))})
+		cl := b.Op("Clip", []string{a, b.Init("lo", ir.Scalar(0)), b.Init("hi", ir.Scalar(6))})
+		m := b.Op("Mul", []string{c, cl})
+		b.Output(b.Op("Div", []string{m, b.Init("six", ir.Scalar(6))}))
+		return b, []*ir.Tensor{irtest.RandPos(9, -8, 8, 1, 3, 6, 6)}
+	}, map[string]int{ir.OpFusedConv: 1}},
+	{"hardswish_clip_sixth_first", func() (*irtest.Builder, []*ir.Tensor) {
+		b := irtest.New("g")
+		x := b.Input("x", ir.Float32, 64)
+		a := b.Op("Add", []string{b.Init("three", irtest.F32([]int{1}, 3)), x})
+		cl := b.Op("Clip", []string{a, b.Init("lo", ir.Scalar(0)), b.Init("hi", ir.Scalar(6))})
+		d := b.Op("Mul", []string{cl, b.Init("sixth", ir.Scalar(1.0/6))})
+		b.Output(b.Op("Mul", []string{d, x}))
+		return b, []*ir.Tensor{irtest.RandPos(9, -8, 8, 64)}
+	}, map[string]int{"HardSwish": 1}},
+	{"hardswish_clip_relu6_bound_stays", func() (*irtest.Builder, []*ir.Tensor) {
+		b := irtest.New("g")
+		x := b.Input("x", ir.Float32, 64)
+		a := b.Op("Add", []string{x, b.Init("three", ir.Scalar(3))})
+		cl := b.Op("Clip", []string{a, b.Init("lo", ir.Scalar(0)), b.Init("hi", ir.Scalar(5))}) // not 6
+		m := b.Op("Mul", []string{x, cl})
+		b.Output(b.Op("Div", []string{m, b.Init("six", ir.Scalar(6))}))
+		return b, []*ir.Tensor{irtest.RandPos(9, -8, 8, 64)}
+	}, map[string]int{"Add": 1, "Clip": 1, "Mul": 1, "Div": 1}},
+	{"hardswish_clip_mul_other_stays", func() (*irtest.Builder, []*ir.Tensor) {
+		b := irtest.New("g")
+		x := b.Input("x", ir.Float32, 64)
+		y := b.Input("y", ir.Float32, 64)
+		a := b.Op("Add", []string{x, b.Init("three", ir.Scalar(3))})
+		cl := b.Op("Clip", []string{a, b.Init("lo", ir.Scalar(0)), b.Init("hi", ir.Scalar(6))})
+		m := b.Op("Mul", []string{y, cl}) // multiplies another value: not hard-swish
+		b.Output(b.Op("Div", []string{m, b.Init("six", ir.Scalar(6))}))
+		return b, []*ir.Tensor{irtest.RandPos(9, -8, 8, 64), irtest.Rand(8, 64)}
+	}, map[string]int{"Add": 1, "Clip": 1, "Mul": 1, "Div": 1}},
+	{"conv_sum_relu", func() (*irtest.Builder, []*ir.Tensor) {
+		b := irtest.New("g")
+		x := convInput(b)
+		r := b.Input("r", ir.Float32, 1, 4, 6, 6)
+		c := conv(b, x, true)
+		b.Output(b.Op("Relu", []string{b.Op("Add", []string{r, c})}))
+		return b, []*ir.Tensor{irtest.Rand(9, 1, 3, 6, 6), irtest.Rand(8, 1, 4, 6, 6)}
+	}, map[string]int{ir.OpFusedConv: 1}},
+	{"conv_sum_broadcast", func() (*irtest.Builder, []*ir.Tensor) {
+		b := irtest.New("g")
+		x := convInput(b)
+		r := b.Input("r", ir.Float32, 1, 6)
+		c := conv(b, x, false)
+		b.Output(b.Op("Add", []string{c, r}))
+		return b, []*ir.Tensor{irtest.Rand(9, 1, 3, 6, 6), irtest.Rand(8, 1, 6)}
+	}, map[string]int{ir.OpFusedConv: 1}},
+	{"conv_sum_widening", func() (*irtest.Builder, []*ir.Tensor) {
+		b := irtest.New("g")
+		x := convInput(b)
+		r := b.Input("r", ir.Float32, 2, 4, 6, 6) // the Add's output has batch 2, the Conv's batch 1
+		c := conv(b, x, true)
+		b.Output(b.Op("Sigmoid", []string{b.Op("Add", []string{c, r})}))
+		return b, []*ir.Tensor{irtest.Rand(9, 1, 3, 6, 6), irtest.Rand(8, 2, 4, 6, 6)}
+	}, map[string]int{ir.OpFusedConv: 1}},
+	{"conv_sum_two_readers_stays", func() (*irtest.Builder, []*ir.Tensor) {
+		b := irtest.New("g")
+		x := convInput(b)
+		r := b.Input("r", ir.Float32, 1, 4, 6, 6)
+		c := conv(b, x, true)
+		b.Output(b.Op("Add", []string{c, r}), c)
+		return b, []*ir.Tensor{irtest.Rand(9, 1, 3, 6, 6), irtest.Rand(8, 1, 4, 6, 6)}
+	}, map[string]int{"Conv": 1, "Add": 1}},
+	{"affine_pointwise_conv", func() (*irtest.Builder, []*ir.Tensor) {
+		b := irtest.New("g")
+		x := b.Input("x", ir.Float32, 1, 6, 5, 5)
+		m := b.Op("Mul", []string{b.Init("a", irtest.F32([]int{1}, 0.6)), x})
+		a := b.Op("Add", []string{m, b.Init("k", ir.Scalar(-0.4))})
+		w := b.Init("w", irtest.Rand(1, 4, 3, 1, 1))
+		b.Output(b.Op("Conv", []string{a, w, b.Init("b", irtest.Rand(2, 4))}, irtest.Int("group", 2)))
+		return b, []*ir.Tensor{irtest.Rand(9, 1, 6, 5, 5)}
+	}, map[string]int{"Conv": 1}},
+	{"affine_padded_conv_shift_stays", func() (*irtest.Builder, []*ir.Tensor) {
+		b := irtest.New("g")
+		x := b.Input("x", ir.Float32, 1, 3, 6, 6)
+		a := b.Op("Add", []string{x, b.Init("k", ir.Scalar(0.5))})
+		b.Output(conv(b, a, true)) // 3×3 with padding: the border would see the shift
+		return b, []*ir.Tensor{irtest.Rand(9, 1, 3, 6, 6)}
+	}, map[string]int{"Conv": 1, "Add": 1}},
+	{"residual_scale", func() (*irtest.Builder, []*ir.Tensor) {
+		b := irtest.New("g")
+		x := b.Input("x", ir.Float32, 1, 4, 5, 5)
+		s := b.Op("HardSigmoid", []string{b.Op("GlobalAveragePool", []string{x})})
+		b.Output(b.Op("Add", []string{x, b.Op("Mul", []string{s, x})}))
+		return b, []*ir.Tensor{irtest.Rand(9, 1, 4, 5, 5)}
+	}, map[string]int{"GlobalAveragePool": 1, "HardSigmoid": 1, "Add": 1, "Mul": 1}},
+	{"residual_scale_widening_stays", func() (*irtest.Builder, []*ir.Tensor) {
+		b := irtest.New("g")
+		x := b.Input("x", ir.Float32, 1, 4, 1, 1)
+		s := b.Input("s", ir.Float32, 1, 4, 5, 5) // s is the larger operand: +1 on it would save nothing
+		b.Output(b.Op("Add", []string{x, b.Op("Mul", []string{x, s})}))
+		return b, []*ir.Tensor{irtest.Rand(9, 1, 4, 1, 1), irtest.Rand(8, 1, 4, 5, 5)}
+	}, map[string]int{"Add": 1, "Mul": 1}},
 	{"matmul_add_relu", func() (*irtest.Builder, []*ir.Tensor) {
 		b := irtest.New("g")
 		x := b.Input("x", ir.Float32, 3, 5)

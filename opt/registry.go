@@ -14,7 +14,9 @@ const (
 )
 
 // Passes is the one ordered list of passes per level. Order matters: folding first so shapes and constants are
-// known, BatchNormalization and bias folds before activation fusion (FusedConv must be the last op of its chain),
+// known, BatchNormalization, scale and bias folds before activation fusion (FusedConv must be the last op of its
+// chain; scale before bias so Conv → Mul → Add folds completely), hard-swish recognition before the Conv fusions
+// that absorb it, the residual-sum fusion before plain activation fusion (it takes the activation after the Add),
 // and dead-node elimination last to sweep up what the fusions orphaned.
 func Passes(level Level) []Pass {
 	ps := []Pass{
@@ -26,8 +28,13 @@ func Passes(level Level) []Pass {
 		ps = append(ps,
 			fuseMatMulAdd,
 			fuseConvBN,
+			fuseConvMul,
+			fuseAffineConv,
 			fuseConvAdd,
 			fuseHardSwish,
+			fuseHardSwishClip,
+			fuseResidualScale,
+			fuseConvSum,
 			fuseConvAct,
 			fuseGemmAct,
 		)

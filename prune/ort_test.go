@@ -67,3 +67,36 @@ func TestPhysicalEqualsMaskOnlyORT(t *testing.T) {
 		})
 	}
 }
+
+func runORTFile(t *testing.T, path, input string, x *ir.Tensor) map[string]*ir.Tensor {
+	t.Helper()
+	s, err := ort.NewSession(path, ort.Options{Threads: 2})
+	if err != nil {
+		t.Fatalf("ONNX Runtime cannot load %s: %v", filepath.Base(path), err)
+	}
+	defer s.Close()
+	out, err := s.Run(map[string]*ir.Tensor{input: x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestSparseStorageORT loads the sparse_initializer file (linear int64 indices) in ONNX Runtime and checks it
+// computes exactly what the dense pruned file computes.
+func TestSparseStorageORT(t *testing.T) {
+	for _, mc := range []modelCase{structuredModels[0], structuredModels[1]} {
+		t.Run(mc.name, func(t *testing.T) {
+			m := mc.load(t)
+			dense, sparse, _ := sparseSave(t, m)
+			x := randomInput(inputShape(m, mc.input), 5)
+			in := m.Graph.RealInputs()[0].Name
+			want, got := runORTFile(t, dense, in, x), runORTFile(t, sparse, in, x)
+			for name, w := range want {
+				if d := maxRelDiff(got[name], w); d != 0 {
+					t.Errorf("output %q: sparse vs dense file differ by %.3g in ORT", name, d)
+				}
+			}
+		})
+	}
+}

@@ -53,15 +53,15 @@ func (r *Report) note(format string, args ...any) {
 	r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
 }
 
-func newReport(m *ir.Model, layers []layer) *Report {
-	r := &Report{Before: Measure(m)}
+func newReport(m *ir.Model, layers []layer, shapes map[string][]int) *Report {
+	r := &Report{Before: MeasureShapes(m, shapes)}
 	for _, l := range layers {
 		r.Selected = append(r.Selected, l.node.String())
 	}
 	return r
 }
 
-func (r *Report) finish(m *ir.Model, _ []layer) { r.After = Measure(m) }
+func (r *Report) finish(m *ir.Model, shapes map[string][]int) { r.After = MeasureShapes(m, shapes) }
 
 // Measure counts parameters, bytes and FLOPs of m. Symbolic input dims count as 1, so the FLOPs of a model
 // with a dynamic batch are per sample; a model whose spatial size is dynamic reports 0 FLOPs for the layers
@@ -70,20 +70,30 @@ func Measure(m *ir.Model) Stats {
 	return MeasureShapes(m, nil)
 }
 
-// MeasureShapes is Measure with concrete input shapes (by input name) for FLOP counting.
+// MeasureShapes is Measure with concrete input shapes for FLOP counting, by input name; the name "" stands
+// for the only input of a one-input model (bench.ParseShapes writes an unnamed shape so).
 func MeasureShapes(m *ir.Model, shapes map[string][]int) Stats {
 	c := m.Clone()
 	g := c.Graph
 	hoistConstants(g)
+	only := len(g.RealInputs()) == 1
 	for _, in := range g.Inputs {
-		if _, ok := g.Initializers[in.Name]; ok || !in.Type.HasShape {
+		if _, ok := g.Initializers[in.Name]; ok {
 			continue
 		}
-		if s, ok := shapes[in.Name]; ok {
+		s, ok := shapes[in.Name]
+		if !ok && only {
+			s, ok = shapes[""]
+		}
+		if ok {
 			in.Type.Shape = make([]ir.Dim, len(s))
 			for i, d := range s {
 				in.Type.Shape[i] = ir.DimOf(int64(d))
 			}
+			in.Type.HasShape = true
+			continue
+		}
+		if !in.Type.HasShape {
 			continue
 		}
 		// Clone shares the Dim slices with m, which must not change.

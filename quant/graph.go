@@ -131,6 +131,7 @@ type Report struct {
 	KeptFloat  []Kept   // candidate nodes left in floating point, with the reason
 	BytesFloat int64    // initializer bytes before
 	BytesQuant int64    // initializer bytes after
+	Notes      []string // anything else worth telling the user (values clamped, …)
 }
 
 // Kept is a node the pass chose not to quantize.

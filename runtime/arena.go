@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"math"
+	"os"
 	"unsafe"
 
 	"github.com/hone-ml/hone/ir"
@@ -19,7 +21,11 @@ func newArena() *arena {
 	return &arena{free: map[int][][]byte{}, owned: map[unsafe.Pointer]bool{}, refs: map[unsafe.Pointer]int{}}
 }
 
-func (a *arena) alloc(dt ir.DType, shape []int) *ir.Tensor {
+func (a *arena) alloc(dt ir.DType, shape []int) *ir.Tensor { return a.get(dt, shape, true) }
+
+// get returns a buffer of the shape from the free list or the heap; a recycled buffer is zeroed only when zero
+// is set (the heap's always is).
+func (a *arena) get(dt ir.DType, shape []int, zero bool) *ir.Tensor {
 	n := ir.NumElements(shape)
 	size := n * dt.Size()
 	if dt == ir.String || n <= 0 || size < 256 {
@@ -28,7 +34,15 @@ func (a *arena) alloc(dt ir.DType, shape []int) *ir.Tensor {
 	if l := a.free[size]; len(l) > 0 {
 		b := l[len(l)-1]
 		a.free[size] = l[:len(l)-1]
-		clear(b)
+		switch {
+		case zero:
+			clear(b)
+		case arenaPoison && dt == ir.Float32:
+			t, _ := ir.FromBytes(dt, shape, b)
+			for i := range t.F32() {
+				t.F32()[i] = float32(math.NaN())
+			}
+		}
 		t, err := ir.FromBytes(dt, shape, b)
 		if err == nil {
 			a.owned[unsafe.Pointer(&b[0])] = true
@@ -73,4 +87,42 @@ func (a *arena) drop(t *ir.Tensor) {
 func (a *arena) finish() {
 	clear(a.owned)
 	clear(a.refs)
+}
+
+// recycle returns a buffer a kernel allocated but did not output (a scratch tensor) to the free list at once.
+func (a *arena) recycle(t *ir.Tensor) {
+	if k := bufKey(t); k != nil && a.owned[k] && a.refs[k] == 0 {
+		delete(a.owned, k)
+		b := t.Bytes()
+		a.free[len(b)] = append(a.free[len(b)], b)
+	}
+}
+
+// arenaPoison (HONE_DEBUG_POISON=1) fills recycled float32 buffers handed out by allocRaw with NaN, so a test run
+// shows any kernel that reads an output element it did not write.
+var arenaPoison = os.Getenv("HONE_DEBUG_POISON") != ""
+
+// allocRaw is Alloc for kernels that overwrite every element of their output: a recycled buffer keeps its old
+// contents instead of being zeroed, which saves a full pass over memory per node.
+func (c *Ctx) allocRaw(dt ir.DType, shape ...int) *ir.Tensor {
+	if c.arena == nil {
+		return ir.New(dt, shape...)
+	}
+	return c.arena.get(dt, shape, false)
+}
+
+// nnAllocRaw is nnAlloc without zeroing a recycled float32 buffer (see allocRaw).
+func nnAllocRaw(ctx *Ctx, dt ir.DType, shape ...int) nnOut {
+	if dt != ir.Float32 {
+		return nnAlloc(ctx, dt, shape...)
+	}
+	t := ctx.allocRaw(dt, shape...)
+	return nnOut{T: t, F: t.F32()}
+}
+
+// recycle hands a kernel's scratch tensor (from allocRaw or Alloc, never an output) back for reuse.
+func (c *Ctx) recycle(t *ir.Tensor) {
+	if c.arena != nil {
+		c.arena.recycle(t)
+	}
 }

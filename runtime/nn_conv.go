@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"fmt"
+
 	"github.com/hone-ml/hone/ir"
 	"github.com/hone-ml/hone/kernels"
 )
@@ -142,13 +144,13 @@ func (c *nnConv) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		return nil, err
 	}
 	outShape := append([]int{N, M}, g.Out...)
-	o := nnAlloc(ctx, x.DType, outShape...)
+	o := nnAllocRaw(ctx, x.DType, outShape...) // Conv2D and nnConv3D write every output element
 	act := c.act
 	var z *ir.Tensor
 	if c.fused {
 		if z = nnInput(in, 3); z != nil {
-			if !nnEqualInts(z.Shape, outShape) || !nnIsFloat(z.DType) {
-				return nil, Invalidf("sum input Z %s does not match the output %v", z, outShape)
+			if z.DType != x.DType {
+				return nil, Invalidf("sum input Z %s does not match X's dtype %s", z, x.DType)
 			}
 			act = kernels.Activation{} // applied after Z is added
 		}
@@ -165,14 +167,44 @@ func (c *nnConv) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		kernels.Conv2D(ctx.Par, p, xf, packed, bias, act, o.F)
 	}
 	if z != nil {
-		zf, err := nnF32(z)
-		if err != nil {
-			return nil, err
-		}
-		kernels.Add(o.F, o.F, zf)
-		c.act.Apply(o.F)
+		return c.addZ(ctx, o, z)
 	}
 	return []*ir.Tensor{o.done()}, nil
+}
+
+// addZ adds the sum input Z to the convolution output and applies the activation: y = act(conv + Z). Z of the
+// output's shape is added in place; any other shape is broadcast exactly as the Add that fuse_conv_sum replaced
+// would have (including an output wider than the convolution's), so the fusion never changes results.
+func (c *nnConv) addZ(ctx *Ctx, o nnOut, z *ir.Tensor) ([]*ir.Tensor, error) {
+	if z.DType == ir.Float32 && nnEqualInts(z.Shape, o.T.Shape) {
+		zf := z.F32()
+		tParallel(ctx.Par, ctx.Threads, len(o.F), func(lo, hi int) {
+			kernels.Add(o.F[lo:hi], o.F[lo:hi], zf[lo:hi])
+			c.act.Apply(o.F[lo:hi])
+		})
+		return []*ir.Tensor{o.done()}, nil
+	}
+	conv := o.done()
+	sum, err := tArith(ctx, tOpAdd, conv, z)
+	if err != nil {
+		return nil, fmt.Errorf("sum input Z: %w", err)
+	}
+	if ctx.arena != nil && conv != sum {
+		ctx.arena.recycle(conv)
+	}
+	if c.act.Kind == kernels.ActNone {
+		return []*ir.Tensor{sum}, nil
+	}
+	sf, err := nnF32(sum)
+	if err != nil {
+		return nil, err
+	}
+	c.act.Apply(sf)
+	if sum.DType != ir.Float32 {
+		so := nnOut{T: sum, F: sf}
+		return []*ir.Tensor{so.done()}, nil
+	}
+	return []*ir.Tensor{sum}, nil
 }
 
 // nnConv3D is the direct loop for 3-D convolutions (NCDHW), parallel over (batch, output channel).

@@ -184,12 +184,19 @@ func (c *nnConvT) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
+	if tiles(g) {
+		o := nnAllocRaw(ctx, x.DType, append([]int{N, M}, g.Out...)...) // every element is written once
+		c.runTiled(ctx, g, N, C, M, xf, packed, bias, o.F)
+		return []*ir.Tensor{o.done()}, nil
+	}
 	o := nnAlloc(ctx, x.DType, append([]int{N, M}, g.Out...)...)
 	in3, out3 := nnTo3(g.In, 1), nnTo3(g.Out, 1)
 	k3, s3, d3, pb3 := nnTo3(g.K, 1), nnTo3(g.S, 1), nnTo3(g.D, 1), nnTo3(g.PadB, 0)
 	inPlane, outPlane, kvol := nnProd(in3[:]), nnProd(out3[:]), nnProd(k3[:])
 	cg, mg := C/c.group, M/c.group
-	col := make([]float32, mg*kvol*inPlane)
+	colT := ctx.allocRaw(ir.Float32, mg*kvol*inPlane) // the GEMM overwrites it
+	defer ctx.recycle(colT)
+	col := colT.F32()
 	for nb := 0; nb < N; nb++ {
 		for grp := 0; grp < c.group; grp++ {
 			xg := xf[(nb*C+grp*cg)*inPlane:]
@@ -232,4 +239,64 @@ func (c *nnConvT) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		}
 	}
 	return []*ir.Tensor{o.done()}, nil
+}
+
+// tiles reports whether a 1-D or 2-D transposed convolution's kernel patches tile the output exactly: kernel =
+// stride, no dilation, padding or extra output size. Each output element then comes from exactly one input pixel
+// and one tap (the 2×2/stride-2 upsampling of U-Net and DB text-detection heads), so no col2im accumulation is
+// needed.
+func tiles(g nnGeom) bool {
+	if len(g.In) > 2 {
+		return false
+	}
+	for i := range g.In {
+		if g.K[i] != g.S[i] || g.D[i] != 1 || g.PadB[i] != 0 || g.PadE[i] != 0 || g.Out[i] != g.In[i]*g.S[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// runTiled computes a tiling transposed convolution a band of input rows at a time: the GEMM col = Wᵀ·X for
+// the band (M/group·KH·KW rows), then each output row copies its taps' values with the bias added. The band
+// keeps col in cache and needs no output-sized scratch.
+func (c *nnConvT) runTiled(ctx *Ctx, g nnGeom, N, C, M int, x []float32, packed []*kernels.PackedA, bias, y []float32) {
+	in2, k2 := nnTo3(g.In, 1), nnTo3(g.K, 1)
+	H, W, KH, KW := in2[1], in2[2], k2[1], k2[2]
+	OH, OW := H*KH, W*KW
+	inPlane, kvol := H*W, KH*KW
+	cg, mg := C/c.group, M/c.group
+	band := max(1, min(H, (1<<17)/max(1, W*mg*kvol))) // about 512 KiB of col per band
+	colT := ctx.allocRaw(ir.Float32, mg*kvol*band*W)
+	defer ctx.recycle(colT)
+	col := colT.F32()
+	for nb := 0; nb < N; nb++ {
+		for grp := 0; grp < c.group; grp++ {
+			xg := x[(nb*C+grp*cg)*inPlane:]
+			for h0 := 0; h0 < H; h0 += band {
+				h1 := min(H, h0+band)
+				n := (h1 - h0) * W
+				kernels.SgemmPackedA(ctx.Par, packed[grp], n, xg[h0*W:], inPlane, col, n, nil)
+				nnParallel(ctx, mg, kvol*n, func(m int) {
+					ch := nb*M + grp*mg + m
+					var b float32
+					if bias != nil {
+						b = bias[grp*mg+m]
+					}
+					dst := y[ch*OH*OW : (ch+1)*OH*OW]
+					for ih := h0; ih < h1; ih++ {
+						for kh := 0; kh < KH; kh++ {
+							orow := dst[(ih*KH+kh)*OW : (ih*KH+kh+1)*OW]
+							for kw := 0; kw < KW; kw++ {
+								src := col[(m*kvol+kh*KW+kw)*n+(ih-h0)*W:][:W]
+								for iw, v := range src {
+									orow[iw*KW+kw] = v + b
+								}
+							}
+						}
+					}
+				})
+			}
+		}
+	}
 }

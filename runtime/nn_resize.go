@@ -401,7 +401,7 @@ func (r *nnResize) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := nnAlloc(ctx, x.DType, outSize...)
+	o := nnAllocRaw(ctx, x.DType, outSize...) // every path below writes every element
 	if x.Len() == 0 || o.T.Len() == 0 {
 		return []*ir.Tensor{o.done()}, nil
 	}
@@ -500,10 +500,14 @@ func nnResize2D(ctx *Ctx, src, dst []float32, planes, H, W int, ty, tx *nnTaps) 
 		d := dst[p*OH*OW : (p+1)*OH*OW]
 		if ty.T == 1 && tx.T == 1 {
 			for oy := 0; oy < OH; oy++ {
-				row := s[ty.idx[oy]*W : (ty.idx[oy]+1)*W]
 				drow := d[oy*OW : (oy+1)*OW]
-				for ox := range drow {
-					drow[ox] = row[tx.idx[ox]]
+				if oy > 0 && ty.idx[oy] == ty.idx[oy-1] {
+					copy(drow, d[(oy-1)*OW:oy*OW]) // upsampling repeats rows: copy the one just gathered
+					continue
+				}
+				row := s[ty.idx[oy]*W : (ty.idx[oy]+1)*W]
+				for ox, ix := range tx.idx[:len(drow)] {
+					drow[ox] = row[ix]
 				}
 			}
 			return

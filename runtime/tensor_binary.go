@@ -79,7 +79,7 @@ func tBinary[T, R any](ctx *Ctx, a, b *ir.Tensor, dt ir.DType, row tRowFn[T, R])
 	if err != nil {
 		return nil, err
 	}
-	out := ctx.Alloc(dt, p.shape...)
+	out := ctx.allocRaw(dt, p.shape...) // every element is written below
 	if p.total == 0 {
 		return out, nil
 	}
@@ -122,8 +122,30 @@ func tF32Row(op tBinOp) tRowFn[float32, float32] {
 			kernels.AddScalar(dst, b[:n], a[0])
 		case sb == 1 && op == tOpMul:
 			kernels.MulScalar(dst, b[:n], a[0])
+		case sa == 1:
+			tF32Splat(vv, dst, a[:n], b[0], false)
+		case sb == 1:
+			tF32Splat(vv, dst, b[:n], a[0], true)
 		default:
 			slow(dst, a, sa, b, sb)
+		}
+	}
+}
+
+// tF32Splat computes vv(dst, v, s) (or vv(dst, s, v) when sFirst) with the scalar s repeated: the vector kernel
+// over a splatted chunk keeps Div and Sub by a scalar exactly rounded (x·(1/s) would not be) and vectorised.
+func tF32Splat(vv func(dst, a, b []float32), dst, v []float32, s float32, sFirst bool) {
+	var buf [512]float32
+	k := min(len(buf), len(dst))
+	for i := range buf[:k] {
+		buf[i] = s
+	}
+	for lo := 0; lo < len(dst); lo += k {
+		hi := min(lo+k, len(dst))
+		if sFirst {
+			vv(dst[lo:hi], buf[:hi-lo], v[lo:hi])
+		} else {
+			vv(dst[lo:hi], v[lo:hi], buf[:hi-lo])
 		}
 	}
 }

@@ -34,7 +34,7 @@ func tApplyUnary(ctx *Ctx, u tUnary, x *ir.Tensor) (*ir.Tensor, error) {
 	n := x.Len()
 	switch x.DType {
 	case ir.Float32:
-		out := ctx.Alloc(ir.Float32, x.Shape...)
+		out := ctx.allocRaw(ir.Float32, x.Shape...) // every element is written below
 		src, dst := x.F32()[:n], out.F32()
 		tParallel(ctx.Par, ctx.Threads, n, func(lo, hi int) {
 			if u.f32 != nil {
@@ -157,12 +157,7 @@ var tUnaryOps = map[string]tUnary{
 		return x
 	}, i: func(x int64) int64 { return max(x, 0) },
 		f32: func(dst, x []float32) {
-			for i, v := range x {
-				if v < 0 {
-					v = 0
-				}
-				dst[i] = v
-			}
+			kernels.Activation{Kind: kernels.ActRelu}.Apply(tCopyF32(dst, x))
 		}},
 }
 
@@ -337,13 +332,12 @@ func tClipRun(ctx *Ctx, x *ir.Tensor, lo, hi float64, mn, mx *ir.Tensor) (*ir.Te
 		if x.DType == ir.Float32 && mn == nil && mx == nil && math.IsInf(lo, -1) && math.IsInf(hi, 1) {
 			return x, nil
 		}
-		l32, h32 := float32(max(lo, -math.MaxFloat32)), float32(min(hi, math.MaxFloat32))
+		// float32(±Inf) stays infinite, so an absent bound leaves ±Inf inputs alone.
+		act := kernels.Activation{Kind: kernels.ActClip, Alpha: float32(lo), Beta: float32(hi)}
 		return tApplyUnary(ctx, tUnary{
 			f: func(v float64) float64 { return min(max(v, lo), hi) },
 			f32: func(dst, v []float32) {
-				for i, e := range v {
-					dst[i] = min(max(e, l32), h32)
-				}
+				act.Apply(tCopyF32(dst, v))
 			},
 		}, x)
 	}

@@ -131,8 +131,9 @@ func (b *Batcher) Submit(ctx context.Context, inputs []*ir.Tensor) ([]*ir.Tensor
 		b.mu.Unlock()
 		return nil, BatchStats{}, ErrClosed
 	case b.pending >= b.cfg.MaxQueueSize:
+		n := b.pending
 		b.mu.Unlock()
-		return nil, BatchStats{}, fmt.Errorf("%w: %d requests waiting (max_queue_size)", ErrQueueFull, b.pending)
+		return nil, BatchStats{}, fmt.Errorf("%w: %d requests waiting (max_queue_size)", ErrQueueFull, n)
 	}
 	r.enq = time.Now()
 	b.queues[key] = append(b.queues[key], r)

@@ -13,6 +13,10 @@ type CacheConfig struct {
 	Window    int          // most recent tokens kept in full precision
 	Rotation  RotationKind // Hadamard (fast) or Dense
 	Seed      uint64
+	// KeyProd stores keys with TurboQuant_prod instead of TurboQuant_mse: per channel group a (b−1)-bit mse code
+	// plus 1-bit QJL of the residual, so every attention logit is an unbiased estimate of q·k (the mse keys' known
+	// shrinkage is divided out instead, which is unbiased only on average over keys).
+	KeyProd bool
 	// KeyOutliers / ValueOutliers fix the high-precision channels for fractional rates. When nil they are chosen
 	// by magnitude from the tokens in the full-precision window when the first token leaves it.
 	KeyOutliers, ValueOutliers []int
@@ -28,6 +32,9 @@ type Cache struct {
 	n      int        // quantized tokens
 	kc, vc [][]uint16 // per channel group, codes back to back
 	kn, vn [][]float32
+	kp     []*Prod    // KeyProd: one per key channel group, same channels and bits as kq's segments
+	ks     [][]uint64 // KeyProd: QJL signs per group, back to back
+	kr     [][]float32
 
 	wk, wv       []float32 // ring of Window keys / values
 	wstart, wlen int
@@ -92,6 +99,16 @@ func (c *Cache) initQuantizers(ko, vo []int, pick bool) error {
 	}
 	if c.kq != nil && c.kc == nil {
 		c.kc, c.kn = make([][]uint16, len(c.kq.segs)), make([][]float32, len(c.kq.segs))
+		if c.cfg.KeyProd {
+			c.ks, c.kr = make([][]uint64, len(c.kq.segs)), make([][]float32, len(c.kq.segs))
+			for s, sg := range c.kq.segs {
+				p, err := NewProd(len(sg.ch), sg.q.bits, c.cfg.Rotation, c.cfg.Seed+uint64(s))
+				if err != nil {
+					return err
+				}
+				c.kp = append(c.kp, p)
+			}
+		}
 	}
 	if c.vq != nil && c.vc == nil {
 		c.vc, c.vn = make([][]uint16, len(c.vq.segs)), make([][]float32, len(c.vq.segs))
@@ -109,9 +126,24 @@ func (c *Cache) Quantized() int { return c.n }
 func (c *Cache) Bytes() int {
 	b := 8 * c.wlen * c.cfg.Dim
 	if c.kq != nil {
-		b += c.n * (c.kq.BytesPerVector() + c.vq.BytesPerVector())
+		b += c.n * (c.KeyBytesPerVector() + c.vq.BytesPerVector())
 	}
 	return b
+}
+
+// KeyBytesPerVector is the storage of one quantized key (0 before the key quantizer exists).
+func (c *Cache) KeyBytesPerVector() int {
+	if c.kq == nil {
+		return 0
+	}
+	if c.kp == nil {
+		return c.kq.BytesPerVector()
+	}
+	n := 0
+	for _, p := range c.kp {
+		n += p.Bytes()
+	}
+	return n
 }
 
 // Append adds one token's key and value.
@@ -153,6 +185,21 @@ func (c *Cache) quantize(k, v []float32) error {
 	}
 	sc := c.sc
 	for s, sg := range c.kq.segs {
+		if c.kp != nil {
+			sub := sc.sub[:len(sg.ch)]
+			for i, ch := range sg.ch {
+				sub[i] = k[ch]
+			}
+			pc, err := c.kp[s].Encode(sub)
+			if err != nil {
+				return err
+			}
+			c.kc[s] = append(c.kc[s], pc.MSE...)
+			c.ks[s] = append(c.ks[s], pc.Signs...)
+			c.kn[s] = append(c.kn[s], pc.Norm)
+			c.kr[s] = append(c.kr[s], pc.Resid)
+			continue
+		}
 		w := sg.q.CodeWords()
 		c.kc[s] = append(c.kc[s], make([]uint16, w)...)
 		c.kn[s] = append(c.kn[s], c.kq.encodeSeg(s, c.kc[s][c.n*w:], k, sc))
@@ -183,12 +230,15 @@ func (c *Cache) scores(out, q []float32) {
 	if c.n > 0 {
 		tmp := make([]float32, c.n)
 		for s, sg := range c.kq.segs {
-			ry := rotateSub(sg, q)
 			dst := out[:c.n]
 			if s > 0 {
 				dst = tmp
 			}
-			scoreCodes(dst, ry, c.kc[s], c.kn[s], sg.q.groups, sg.q.bits, sg.q.unbiased)
+			if c.kp != nil {
+				c.kp[s].scores(dst, gather(sg.ch, q), c.kc[s], c.ks[s], c.kn[s], c.kr[s])
+			} else {
+				scoreCodes(dst, rotateSub(sg, q), c.kc[s], c.kn[s], sg.q.groups, sg.q.bits, sg.q.unbiased)
+			}
 			if s > 0 {
 				for i, v := range tmp {
 					out[i] += v
@@ -200,6 +250,15 @@ func (c *Cache) scores(out, q []float32) {
 		j := (c.wstart + i) % c.cfg.Window
 		out[c.n+i] = dotF32(q, c.wk[j*d:(j+1)*d])
 	}
+}
+
+// gather returns q's entries at channels ch.
+func gather(ch []int, q []float32) []float32 {
+	out := make([]float32, len(ch))
+	for i, c := range ch {
+		out[i] = q[c]
+	}
+	return out
 }
 
 // rotateSub gathers a segment's channels of q and rotates them, padded to the segment's group size.

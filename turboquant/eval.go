@@ -10,19 +10,28 @@ import (
 type EvalRow struct {
 	Dim       int     `json:"dim"`
 	Bits      int     `json:"bits"`
-	Variant   string  `json:"variant"` // mse or prod
+	Variant   string  `json:"variant"` // mse, prod or polar
+	Rate      float64 `json:"rate"`    // stored bits per coordinate, norms and radii included
 	Data      string  `json:"data"`    // sphere (uniform unit vectors) or kvlike (outlier channels, offsets)
 	DMSE      float64 `json:"d_mse,omitempty"`
 	DProd     float64 `json:"d_prod"`
 	Bias      float64 `json:"bias"`
-	Theory    float64 `json:"d_mse_theory,omitempty"` // d·(codebook MSE) from the exact density
+	Theory    float64 `json:"d_mse_theory,omitempty"` // mse: d·(codebook MSE); polar: TheoryDMSE
 	MSELower  float64 `json:"d_mse_lower"`            // 4^−b
 	MSEUpper  float64 `json:"d_mse_upper"`            // √3π/2·4^−b
 	ProdLower float64 `json:"d_prod_lower"`           // 4^−b/d
 	ProdUpper float64 `json:"d_prod_upper"`           // √3π²/d·4^−b
 }
 
-// Eval measures every (d, b) over n vectors of each data kind for both variants.
+// PolarBits is the PolarQuant level setting Eval pairs with b: b+1 bits for the uniform level-1 angles and b−1 (at
+// least 1) for the three concentrated levels above, so that b = 3 is the paper's 4, 2, 2, 2.
+func PolarBits(b int) []int {
+	lo := max(b-1, 1)
+	return []int{b + 1, lo, lo, lo}
+}
+
+// Eval measures every (d, b) over n vectors of each data kind for TurboQuant_mse, TurboQuant_prod and, where d is
+// a multiple of 16, PolarQuant at PolarBits(b).
 func Eval(dims, bits []int, n int, kind RotationKind, seed uint64) ([]EvalRow, error) {
 	var rows []EvalRow
 	for _, d := range dims {
@@ -35,6 +44,12 @@ func Eval(dims, bits []int, n int, kind RotationKind, seed uint64) ([]EvalRow, e
 			if err != nil {
 				return nil, err
 			}
+			var pol *Polar
+			if d%16 == 0 && b < MaxBits {
+				if pol, err = NewPolar(d, PolarBits(b), kind, seed); err != nil {
+					return nil, err
+				}
+			}
 			f := math.Pow(4, -float64(b))
 			bounds := EvalRow{Dim: d, Bits: b, MSELower: f, MSEUpper: math.Sqrt(3) * math.Pi / 2 * f,
 				ProdLower: f / float64(d), ProdUpper: math.Sqrt(3) * math.Pi * math.Pi / float64(d) * f}
@@ -44,7 +59,11 @@ func Eval(dims, bits []int, n int, kind RotationKind, seed uint64) ([]EvalRow, e
 				y := make([]float32, d)
 				xt := make([]float32, d)
 				code := make([]uint16, mq.CodeWords())
-				var emse, eprodM, eprodP, numM, numP, den float64
+				var emse, eprodM, eprodP, numM, numP, den, emseR, eprodR, numR float64
+				var pcode []byte
+				if pol != nil {
+					pcode = make([]byte, pol.Bytes())
+				}
 				for i := 0; i < n; i++ {
 					if data == "sphere" {
 						randUnitVec(rng, x)
@@ -87,15 +106,40 @@ func Eval(dims, bits []int, n int, kind RotationKind, seed uint64) ([]EvalRow, e
 					eprodP += (pe - 0.5) * (pe - 0.5)
 					numP += pe * 0.5
 					den += 0.25
+					if pol != nil {
+						if err := pol.Encode(pcode, x); err != nil {
+							return nil, err
+						}
+						if err := pol.Decode(xt, pcode); err != nil {
+							return nil, err
+						}
+						var ipr float64
+						for j := range x {
+							e := float64(x[j] - xt[j])
+							emseR += e * e
+							ipr += float64(y[j]) * float64(xt[j])
+						}
+						eprodR += (ipr - 0.5) * (ipr - 0.5)
+						numR += ipr * 0.5
+					}
 				}
 				r := bounds
 				r.Data, r.Variant = data, "mse"
 				r.DMSE, r.DProd, r.Bias, r.Theory = emse/float64(n), eprodM/float64(n), numM/den, mq.cb.DMSE(d)
+				r.Rate = float64(8*(2*mq.CodeWords()+4)) / float64(d)
 				rows = append(rows, r)
 				r = bounds
 				r.Data, r.Variant = data, "prod"
 				r.DProd, r.Bias = eprodP/float64(n), numP/den
+				r.Rate = float64(8*pq.Bytes()) / float64(d)
 				rows = append(rows, r)
+				if pol != nil {
+					r = bounds
+					r.Data, r.Variant = data, "polar"
+					r.DMSE, r.DProd, r.Bias, r.Theory = emseR/float64(n), eprodR/float64(n), numR/den, pol.TheoryDMSE()
+					r.Rate = pol.Rate()
+					rows = append(rows, r)
+				}
 			}
 		}
 	}

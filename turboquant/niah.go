@@ -36,6 +36,7 @@ type NIAHConfig struct {
 	Margin   float64
 	Rotation RotationKind
 	Seed     uint64
+	KeyProd  bool // keys stored by TurboQuant_prod instead of TurboQuant_mse
 }
 
 // NIAHResult counts the trials where the needle stayed the top attention score on the quantized cache.
@@ -47,6 +48,7 @@ type NIAHResult struct {
 	Rate   float64 `json:"rate"`
 	Margin float64 `json:"margin"`
 	Bytes  int     `json:"key_bytes_per_vector"`
+	Keys   string  `json:"keys"` // mse or prod
 }
 
 // NIAH plants a needle key among N−1 haystack keys and checks that, with keys stored at cfg.Bits, the needle still
@@ -71,7 +73,7 @@ func NIAH(cfg NIAHConfig) (NIAHResult, error) {
 		out = OutlierChannels(samples, d, HighChannels(d, cfg.Bits))
 	}
 	c, err := NewCache(CacheConfig{Dim: d, KeyBits: cfg.Bits, ValueBits: 1, Rotation: cfg.Rotation, Seed: cfg.Seed,
-		KeyOutliers: out, ValueOutliers: nil})
+		KeyOutliers: out, ValueOutliers: nil, KeyProd: cfg.KeyProd})
 	if err != nil {
 		return NIAHResult{}, err
 	}
@@ -81,7 +83,11 @@ func NIAH(cfg NIAHConfig) (NIAHResult, error) {
 			return NIAHResult{}, err
 		}
 	}
-	res := NIAHResult{Bits: cfg.Bits, N: cfg.N, Trials: cfg.Trials, Margin: cfg.Margin, Bytes: c.kq.BytesPerVector()}
+	res := NIAHResult{Bits: cfg.Bits, N: cfg.N, Trials: cfg.Trials, Margin: cfg.Margin, Bytes: c.KeyBytesPerVector(),
+		Keys: "mse"}
+	if cfg.KeyProd {
+		res.Keys = "prod"
+	}
 	q := make([]float32, d)
 	needle := make([]float32, d)
 	exact := make([]float32, cfg.N-1)
@@ -137,6 +143,16 @@ func (c *Cache) scoreKey(q, k []float32) (float32, error) {
 	sc := c.kq.scratch()
 	var total float32
 	for s, sg := range c.kq.segs {
+		if c.kp != nil {
+			pc, err := c.kp[s].Encode(gather(sg.ch, k))
+			if err != nil {
+				return 0, err
+			}
+			var out [1]float32
+			c.kp[s].scores(out[:], gather(sg.ch, q), pc.MSE, pc.Signs, []float32{pc.Norm}, []float32{pc.Resid})
+			total += out[0]
+			continue
+		}
 		code := make([]uint16, sg.q.CodeWords())
 		n := c.kq.encodeSeg(s, code, k, sc)
 		var out [1]float32

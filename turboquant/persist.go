@@ -10,7 +10,8 @@ import (
 )
 
 // cacheMagic starts every saved cache; the trailing digits are the format version.
-const cacheMagic = "HONEKV01"
+// Version 02: three-round Hadamard rotation (01 files decode differently) and TurboQuant_prod keys.
+const cacheMagic = "HONEKV02"
 
 // ErrFormat marks a saved cache that cannot be read.
 var ErrFormat = errors.New("bad cache file")
@@ -28,6 +29,11 @@ func (c *Cache) Save(w io.Writer) error {
 	hdr = le.AppendUint32(hdr, uint32(c.cfg.Window))
 	hdr = append(hdr, byte(c.cfg.Rotation))
 	hdr = le.AppendUint64(hdr, c.cfg.Seed)
+	var flags byte
+	if c.cfg.KeyProd {
+		flags |= 1
+	}
+	hdr = append(hdr, flags)
 	for _, q := range []*Quantizer{c.kq, c.vq} {
 		var out []int
 		if q != nil && len(q.segs) == 2 {
@@ -47,6 +53,14 @@ func (c *Cache) Save(w io.Writer) error {
 		for s := range c.kc {
 			if err := writeAll(bw, c.kc[s], c.kn[s]); err != nil {
 				return err
+			}
+			if c.kp != nil {
+				if err := binary.Write(bw, le, c.ks[s]); err != nil {
+					return err
+				}
+				if err := writeAll(bw, nil, c.kr[s]); err != nil {
+					return err
+				}
 			}
 		}
 		for s := range c.vc {
@@ -97,15 +111,16 @@ func LoadCache(r io.Reader) (*Cache, error) {
 		Window             uint32
 		Rotation           uint8
 		Seed               uint64
+		Flags              uint8
 	}
 	if err := binary.Read(br, binary.LittleEndian, &fix); err != nil {
 		return fail("header", err)
 	}
-	if fix.Dim > 1<<16 || fix.Window > 1<<24 || fix.Rotation > uint8(Dense) {
+	if fix.Dim > 1<<16 || fix.Window > 1<<24 || fix.Rotation > uint8(Dense) || fix.Flags > 1 {
 		return fail("header values", nil)
 	}
 	cfg := CacheConfig{Dim: int(fix.Dim), KeyBits: fix.KeyBits, ValueBits: fix.ValueBits, Window: int(fix.Window),
-		Rotation: RotationKind(fix.Rotation), Seed: fix.Seed}
+		Rotation: RotationKind(fix.Rotation), Seed: fix.Seed, KeyProd: fix.Flags&1 != 0}
 	var outs [2][]int
 	for i := range outs {
 		var n uint32
@@ -150,17 +165,32 @@ func LoadCache(r io.Reader) (*Cache, error) {
 		if c.kq == nil || c.vq == nil {
 			return fail("quantized tokens without outlier channels", nil)
 		}
-		for _, p := range []struct {
+		for kv, p := range []struct {
 			q     *Quantizer
 			codes [][]uint16
 			norms [][]float32
 		}{{c.kq, c.kc, c.kn}, {c.vq, c.vc, c.vn}} {
 			for s, sg := range p.q.segs {
-				if p.codes[s], err = readU16(br, int(n)*sg.q.CodeWords()); err != nil {
+				words := sg.q.CodeWords()
+				if kv == 0 && c.kp != nil {
+					words = 0
+					if c.kp[s].mse != nil {
+						words = c.kp[s].mse.CodeWords()
+					}
+				}
+				if p.codes[s], err = readU16(br, int(n)*words); err != nil {
 					return fail("codes", err)
 				}
 				if p.norms[s], err = readF32(br, int(n)); err != nil {
 					return fail("norms", err)
+				}
+				if kv == 0 && c.kp != nil {
+					if c.ks[s], err = readU64(br, int(n)*c.kp[s].qjl.SignWords()); err != nil {
+						return fail("signs", err)
+					}
+					if c.kr[s], err = readF32(br, int(n)); err != nil {
+						return fail("residual norms", err)
+					}
 				}
 			}
 		}
@@ -189,6 +219,19 @@ func readU16(r io.Reader, n int) ([]uint16, error) {
 	for len(out) < n {
 		m := min(n-len(out), 1<<20)
 		buf := make([]uint16, m)
+		if err := binary.Read(r, binary.LittleEndian, buf); err != nil {
+			return nil, err
+		}
+		out = append(out, buf...)
+	}
+	return out, nil
+}
+
+func readU64(r io.Reader, n int) ([]uint64, error) {
+	var out []uint64
+	for len(out) < n {
+		m := min(n-len(out), 1<<20)
+		buf := make([]uint64, m)
 		if err := binary.Read(r, binary.LittleEndian, buf); err != nil {
 			return nil, err
 		}

@@ -3,6 +3,7 @@ package turboquant
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 )
 
@@ -203,4 +204,38 @@ func (p *Prod) Bytes() int {
 		b += 2 * p.mse.CodeWords()
 	}
 	return b
+}
+
+// scores writes the estimates of ⟨y, x_i⟩ for len(norms) codes stored back to back (mse words, sign words, norms,
+// residual norms): the query is rotated and projected once.
+func (p *Prod) scores(out, y []float32, mse []uint16, signs []uint64, norms, resid []float32) {
+	g := (p.d + 15) / 16
+	ry := make([]float32, g*16)
+	p.rot.apply(ry, y, make([]float32, p.d))
+	sry := p.qjl.project(ry[:p.d])
+	if p.mse != nil {
+		scoreCodes(out, ry, mse, norms, p.mse.groups, p.mse.bits, p.mse.cb.c32)
+	} else {
+		for i := range out {
+			out[i] = 0
+		}
+	}
+	// Σ_i ±sry[i] = 2·Σ_(bit set) sry[i] − Σ_i sry[i].
+	var total float32
+	for _, v := range sry {
+		total += v
+	}
+	coef := float32(math.Sqrt(math.Pi/2) / float64(p.d))
+	w := p.qjl.SignWords()
+	for i := range out {
+		var pos float32
+		for k, word := range signs[i*w : (i+1)*w] {
+			base := k * 64
+			for word != 0 {
+				pos += sry[base+bits.TrailingZeros64(word)]
+				word &= word - 1
+			}
+		}
+		out[i] += norms[i] * coef * resid[i] * (2*pos - total)
+	}
 }

@@ -1,12 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -15,6 +15,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hone-ml/hone/bench"
+	"github.com/hone-ml/hone/internal/assets"
+	"github.com/hone-ml/hone/ir"
 )
 
 func newBenchCmd() *cobra.Command {
@@ -23,12 +25,16 @@ func newBenchCmd() *cobra.Command {
 	var threads, runs, warmup int
 	var asJSON, noMem bool
 	var probe bool
+	var eval, html string
 	cmd := &cobra.Command{
-		Use:   "bench MODEL… [--backend hone,ort] [--shape NAME=1,3,224,224] [--threads N] [--runs N]",
-		Short: "Measure latency (p50/p90/p99), throughput and peak memory, interleaved across backends",
+		Use:   "bench MODEL… [--backend hone,ort] [--batch 1,8,32] [--threads N] [--eval DATA] [--html report.html]",
+		Short: "Measure size, parameters, latency, throughput, memory and accuracy, interleaved across variants",
 		Long: `Bench warms up, then times every model × backend round-robin in one run (so drift on a shared machine
-hits all alike) and reports p50/p90/p99 latency, throughput, peak RSS (measured in a child process per variant) and
-the p50 ratio against the first column. ONNX Runtime (--backend ort) needs a binary built with -tags ort.`,
+hits all alike) and reports file size, parameters, p50/p99 latency, throughput at each batch size, peak memory (RSS
+and Go heap, each variant measured alone in a child process), accuracy with --eval, and every figure's ratio
+against the first column. --eval takes a .npz (one array per model input, plus "labels"; without labels the
+score is top-1 agreement with the first model) or "mnist" for the embedded held-out digits. --html writes a
+self-contained report with plots. ONNX Runtime (--backend ort) needs a binary built with -tags ort.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sh, err := bench.ParseShapes(shapes)
@@ -39,8 +45,13 @@ the p50 ratio against the first column. ONNX Runtime (--backend ort) needs a bin
 				return memProbe(cmd.OutOrStdout(), args[0], backends[0], batches, sh, threads, runs)
 			}
 			cfg := bench.Config{Models: args, Backends: backends, Batches: batches, Shapes: sh, Threads: threads, Runs: runs, Warmup: warmup}
+			if eval != "" {
+				if cfg.Eval, err = loadEval(eval); err != nil {
+					return err
+				}
+			}
 			if !noMem {
-				cfg.MemProbe = func(model, backend string, batch int) (int64, error) {
+				cfg.MemProbe = func(model, backend string, batch int) (bench.Memory, error) {
 					return runMemProbe(model, backend, batch, shapes, threads)
 				}
 			}
@@ -48,10 +59,18 @@ the p50 ratio against the first column. ONNX Runtime (--backend ort) needs a bin
 			if err != nil {
 				return err
 			}
+			if html != "" {
+				if err := writeHTMLReport(html, res, threads); err != nil {
+					return err
+				}
+			}
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), res)
 			}
 			printBench(cmd.OutOrStdout(), res, threads)
+			if html != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "report written to %s\n", html)
+			}
 			return nil
 		},
 	}
@@ -63,6 +82,8 @@ the p50 ratio against the first column. ONNX Runtime (--backend ort) needs a bin
 	f.IntVar(&runs, "runs", 30, "timed runs per variant")
 	f.IntVar(&warmup, "warmup", 3, "untimed warm-up runs per variant")
 	f.BoolVar(&asJSON, "json", false, "machine-readable output")
+	f.StringVar(&eval, "eval", "", `score each variant on DATA: a .npz (inputs + "labels") or "mnist" (embedded held-out digits)`)
+	f.StringVar(&html, "html", "", "also write an HTML report with plots to this file")
 	f.BoolVar(&noMem, "no-mem", false, "skip the peak-memory probes")
 	f.BoolVar(&probe, "mem-probe", false, "internal: run one variant and print its peak RSS")
 	f.MarkHidden("mem-probe")
@@ -70,10 +91,11 @@ the p50 ratio against the first column. ONNX Runtime (--backend ort) needs a bin
 }
 
 // runMemProbe re-executes hone to run one variant alone, so its peak RSS is not mixed with the others'.
-func runMemProbe(model, backend string, batch int, shapes []string, threads int) (int64, error) {
+func runMemProbe(model, backend string, batch int, shapes []string, threads int) (bench.Memory, error) {
+	var mem bench.Memory
 	exe, err := os.Executable()
 	if err != nil {
-		return 0, err
+		return mem, err
 	}
 	args := []string{"bench", "--mem-probe", "--backend", backend, "--threads", strconv.Itoa(threads), "--runs", "5"}
 	if batch > 0 {
@@ -86,17 +108,14 @@ func runMemProbe(model, backend string, batch int, shapes []string, threads int)
 	out, err := exec.Command(exe, args...).Output()
 	if err != nil {
 		if ee, ok := err.(*exec.ExitError); ok {
-			return 0, fmt.Errorf("%v: %s", err, strings.TrimSpace(string(ee.Stderr)))
+			return mem, fmt.Errorf("%v: %s", err, strings.TrimSpace(string(ee.Stderr)))
 		}
-		return 0, err
+		return mem, err
 	}
-	var r struct {
-		PeakRSS int64 `json:"peak_rss_bytes"`
+	if err := json.Unmarshal(out, &mem); err != nil {
+		return mem, fmt.Errorf("memory probe output %q: %w", out, err)
 	}
-	if err := json.Unmarshal(out, &r); err != nil {
-		return 0, fmt.Errorf("memory probe output %q: %w", out, err)
-	}
-	return r.PeakRSS, nil
+	return mem, nil
 }
 
 func memProbe(w io.Writer, model, backend string, batches []int, shapes map[string][]int, threads, runs int) error {
@@ -112,43 +131,65 @@ func memProbe(w io.Writer, model, backend string, batches []int, shapes map[stri
 	if err != nil {
 		return err
 	}
+	stop := bench.TrackHeapPeak() // from before loading: the weights live on the Go heap too
 	s, err := bench.Open(backend, model, threads)
 	if err != nil {
+		stop()
 		return err
 	}
+	defer s.Close()
 	for i := 0; i < max(runs, 1); i++ {
 		if _, err := s.Run(in); err != nil {
+			stop()
 			return err
 		}
 	}
+	heap := stop()
 	rss, err := bench.PeakRSS()
 	if err != nil {
 		return err
 	}
-	return json.NewEncoder(w).Encode(map[string]int64{"peak_rss_bytes": rss})
+	return json.NewEncoder(w).Encode(bench.Memory{RSS: rss, GoHeap: heap})
+}
+
+// loadEval resolves --eval: "mnist" is the held-out digits embedded in the binary, anything else a .npz file.
+func loadEval(spec string) (*bench.EvalSet, error) {
+	if spec == "mnist" {
+		images, labels, err := assets.MNISTHeldOut()
+		if err != nil {
+			return nil, err
+		}
+		return &bench.EvalSet{Name: "mnist held-out digits", Inputs: map[string]*ir.Tensor{"": images}, Labels: labels}, nil
+	}
+	return bench.LoadEvalNPZ(spec)
+}
+
+// writeHTMLReport writes the report next to its final name and renames it, so a reader never sees half a file.
+func writeHTMLReport(path string, res []*bench.Result, threads int) error {
+	var b bytes.Buffer
+	note := fmt.Sprintf("hone bench, %d thread(s), runs interleaved round-robin after warm-up; ratios are against the first column at the same batch size.", threads)
+	if err := bench.WriteHTML(&b, "hone bench report", note, res); err != nil {
+		return err
+	}
+	return writeFileAtomic(path, b.Bytes())
 }
 
 func printBench(w io.Writer, res []*bench.Result, threads int) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "model\tbackend\tbatch\tsize\tp50\tp90\tp99\tthroughput/s\tpeak RSS\tp50 ratio\tvs ORT\tmax |Δ|\t\n")
-	for _, r := range res {
-		rss := "-"
-		if r.PeakRSS > 0 {
-			rss = humanBytes(r.PeakRSS)
+	for i, t := range bench.Tables(res) {
+		if i > 0 {
+			fmt.Fprintln(w)
 		}
-		batch := "-"
-		if r.Batch > 0 {
-			batch = strconv.Itoa(r.Batch)
+		if t.Batch > 0 {
+			fmt.Fprintf(w, "batch %d\n", t.Batch)
 		}
-		vs := "-"
-		if r.VsORT > 0 {
-			vs = fmt.Sprintf("%.3f", r.VsORT)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, strings.Join(t.Header, "\t")+"\t")
+		for _, row := range t.Rows {
+			fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\t%.3f\t%s\t%.2g\t\n", filepath.Base(r.Model), r.Backend, batch,
-			humanBytes(r.FileBytes), ms(r.P50), ms(r.P90), ms(r.P99), r.Throughput, rss, r.Ratio, vs, r.MaxAbsDiff)
+		tw.Flush()
 	}
-	tw.Flush()
-	fmt.Fprintf(w, "threads %d; runs interleaved round-robin; ratio = p50 / first row's p50 at the same batch; vs ORT = p50 / ONNX Runtime's p50\n", threads)
+	fmt.Fprintf(w, "threads %d; runs interleaved round-robin; (×) = ratio to the first column at the same batch; memory measured per variant in a child process\n", threads)
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/1e6) }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -25,8 +24,9 @@ func newProfileCmd() *cobra.Command {
 		Use:   "profile MODEL [--shape NAME=1,3,224,224] [--trace out.json]",
 		Short: "Per-node and per-op-type time table, and a Chrome trace of one run",
 		Long: `Profile runs MODEL (after a warm-up) with a timer around every node and prints the op types and nodes
-sorted by self time (% of total, calls, FLOPs, shapes). --trace writes Chrome trace-event JSON (Perfetto,
-chrome://tracing) of the last run.`,
+sorted by self time (% of total, calls, bytes allocated — the bytes of each node's outputs —, GFLOP/s, shapes).
+--trace writes Chrome trace-event JSON (Perfetto, chrome://tracing) with one event per node per run at its real
+start and end.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sh, err := bench.ParseShapes(shapes)
@@ -48,19 +48,27 @@ chrome://tracing) of the last run.`,
 			if _, err := p.Run(in); err != nil { // warm-up: first-run allocations stay out of the table
 				return err
 			}
-			nodes, wall, err := bench.Profile(p, in, runs)
+			prof, err := bench.Profile(p, in, runs)
 			if err != nil {
 				return err
 			}
 			if trace != "" {
-				if err := writeTrace(trace, nodes, runs); err != nil {
+				b, err := prof.ChromeTrace(filepath.Base(args[0]))
+				if err != nil {
+					return err
+				}
+				if err := writeFileAtomic(trace, b); err != nil {
 					return err
 				}
 			}
 			if asJSON {
-				return printJSON(cmd.OutOrStdout(), map[string]any{"wall_ns": wall, "by_op_type": bench.ByOpType(nodes), "nodes": nodes})
+				return printJSON(cmd.OutOrStdout(), map[string]any{"runs": prof.Runs, "wall_ns": prof.Wall,
+					"self_per_run_ns": prof.SelfPerRun(), "by_op_type": bench.ByOpType(prof.Nodes), "nodes": prof.Nodes})
 			}
-			printProfile(cmd.OutOrStdout(), nodes, wall, runs, top)
+			printProfile(cmd.OutOrStdout(), prof, top)
+			if trace != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "\ntrace with %d node events written to %s (open in https://ui.perfetto.dev or chrome://tracing)\n", len(prof.Events), trace)
+			}
 			return nil
 		},
 	}
@@ -74,66 +82,54 @@ chrome://tracing) of the last run.`,
 	return cmd
 }
 
-func printProfile(w io.Writer, nodes []*bench.NodeStat, wall time.Duration, runs, top int) {
-	var self time.Duration
-	for _, n := range nodes {
-		self += n.Self
-	}
-	per := func(d time.Duration) time.Duration { return d / time.Duration(max(runs, 1)) }
-	fmt.Fprintf(w, "end-to-end %s per run; nodes account for %s (%.1f%%)\n\n", ms(wall), ms(per(self)), 100*float64(per(self))/float64(wall))
+func printProfile(w io.Writer, prof *bench.Profiling, top int) {
+	runs := max(prof.Runs, 1)
+	self := prof.SelfPerRun()
+	wall := prof.MeanWall()
+	per := func(d time.Duration) time.Duration { return d / time.Duration(runs) }
+	pct := func(d time.Duration) float64 { return 100 * float64(per(d)) / float64(max(self, 1)) }
+	fmt.Fprintf(w, "%d runs; end-to-end %s per run; nodes account for %s (%.1f%%); times and bytes are per run\n\n",
+		runs, ms(wall), ms(self), 100*float64(self)/float64(max(wall, 1)))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "op type\tnodes\tself\t%%\tGFLOP/s\t\n")
-	for _, s := range bench.ByOpType(nodes) {
+	fmt.Fprintf(tw, "op type\tnodes\tcalls\tself\t%% of total\tbytes alloc\tGFLOP/s\t\n")
+	for _, s := range bench.ByOpType(prof.Nodes) {
 		gf := "-"
 		if s.FLOPs > 0 && s.Self > 0 {
 			gf = fmt.Sprintf("%.1f", float64(s.FLOPs)*float64(runs)/s.Self.Seconds()/1e9)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%.1f\t%s\t\n", s.OpType, s.Nodes, ms(per(s.Self)), 100*float64(s.Self)/float64(self), gf)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%.1f\t%s\t%s\t\n", s.OpType, s.Nodes, s.Calls, ms(per(s.Self)), pct(s.Self),
+			humanBytes(s.Bytes/int64(runs)), gf)
 	}
 	tw.Flush()
-	sorted := append([]*bench.NodeStat(nil), nodes...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Self > sorted[j].Self })
-	fmt.Fprintf(w, "\ntop %d nodes\n", min(top, len(sorted)))
+	sorted := append([]*bench.NodeStat(nil), prof.Nodes...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Self > sorted[j].Self })
+	fmt.Fprintf(w, "\ntop %d of %d nodes\n", min(top, len(sorted)), len(sorted))
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "node\top\tself\t%%\tinputs\n")
+	fmt.Fprintf(tw, "node\top\tcalls\tself\t%% of total\tbytes alloc\tshapes (inputs → outputs)\n")
 	for _, n := range sorted[:min(top, len(sorted))] {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f\t%s\n", n.Name, n.OpType, ms(per(n.Self)), 100*float64(n.Self)/float64(self), n.Shapes)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%.1f\t%s\t%s\n", n.Name, n.OpType, n.Calls, ms(per(n.Self)), pct(n.Self),
+			humanBytes(n.Bytes/int64(runs)), n.Shapes)
 	}
 	tw.Flush()
 }
 
-// writeTrace writes Chrome trace-event JSON ("X" complete events, microseconds) for the profiled nodes.
-func writeTrace(path string, nodes []*bench.NodeStat, runs int) error {
-	type event struct {
-		Name string         `json:"name"`
-		Cat  string         `json:"cat"`
-		Ph   string         `json:"ph"`
-		Ts   float64        `json:"ts"`
-		Dur  float64        `json:"dur"`
-		Pid  int            `json:"pid"`
-		Tid  int            `json:"tid"`
-		Args map[string]any `json:"args"`
-	}
-	var evs []event
-	for _, n := range nodes {
-		evs = append(evs, event{Name: n.Name, Cat: n.OpType, Ph: "X", Ts: float64(n.Start) / 1e3,
-			Dur: float64(n.Self) / float64(max(runs, 1)) / 1e3, Pid: 1, Tid: 1,
-			Args: map[string]any{"op_type": n.OpType, "inputs": n.Shapes, "flops": n.FLOPs}})
-	}
-	b, err := json.Marshal(map[string]any{"traceEvents": evs, "displayTimeUnit": "ms"})
+// writeFileAtomic writes data to a temporary file beside path and renames it into place, so a reader (or a
+// failed run) never leaves half a file under the final name.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".hone-*")
 	if err != nil {
-		return err
+		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".trace-*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
 		return err
 	}
 	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil { // CreateTemp makes 0600; a report is meant to be shared
 		os.Remove(tmp.Name())
 		return err
 	}

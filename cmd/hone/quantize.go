@@ -2,22 +2,137 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"os"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/hone-ml/hone/ir"
+	"github.com/hone-ml/hone/onnx"
 	"github.com/hone-ml/hone/quant"
 )
 
-// newQuantizeCmd is `hone quantize`: post-training quantization. Its subcommands so far: explain.
+// newQuantizeCmd is `hone quantize MODEL -o OUT --mode …`, plus the `explain` subcommand.
 func newQuantizeCmd() *cobra.Command {
+	var (
+		out, mode string
+		perTensor bool
+		keepIO    bool
+		exclude   []string
+		calib     string
+		calName   string
+		pct       float64
+	)
 	cmd := &cobra.Command{
-		Use:   "quantize",
-		Short: "Quantize models, or explain the quantization math",
+		Use:   "quantize MODEL -o OUT --mode dynamic",
+		Short: "Quantize a model (dynamic or static int8, fp16, bf16), or explain the quantization math",
+		Long: `Quantize writes a quantized copy of MODEL to OUT; MODEL itself is never modified.
+
+--mode dynamic quantizes the weights of MatMul and Gemm to int8 (symmetric, one scale per output channel unless
+--per-tensor) and their activations at run time, as ONNX Runtime's quantize_dynamic emits it:
+DynamicQuantizeLinear → MatMulInteger → Cast → Mul by the scales (→ Add bias).
+
+--mode static calibrates activation ranges on --calib samples and writes ONNX QDQ (int8 activations, per-channel
+symmetric int8 weights, int32 biases) around Conv, Gemm, MatMul, Add, Mul, pooling and Concat.
+
+--mode fp16 / bf16 converts weights and compute to 16-bit floats (weights clamped to float16's finite range);
+ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it with Casts around them.
+--keep-io-types leaves the model's float32 inputs and outputs as they were.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return fmt.Errorf("quantize: -o OUT is required")
+			}
+			m, err := onnx.Load(args[0])
+			if err != nil {
+				return err
+			}
+			var (
+				q   *ir.Model
+				rep *quant.Report
+			)
+			switch mode {
+			case "dynamic":
+				q, rep, err = quant.Dynamic(m, quant.DynamicConfig{PerTensor: perTensor, Exclude: exclude})
+			case "fp16", "bf16":
+				q, rep, err = quant.Half(m, quant.HalfConfig{BFloat16: mode == "bf16", KeepIOTypes: keepIO, Exclude: exclude})
+			case "static":
+				q, rep, err = quantizeStatic(cmd, m, calib, calName, pct, exclude)
+			default:
+				return fmt.Errorf("quantize: unknown --mode %q (want dynamic, static, fp16 or bf16)", mode)
+			}
+			if err != nil {
+				return err
+			}
+			if err := onnx.Save(q, out); err != nil {
+				return err
+			}
+			return writeQuantReport(cmd.OutOrStdout(), rep, args[0], out)
+		},
 	}
+	f := cmd.Flags()
+	f.StringVarP(&out, "output", "o", "", "where to write the quantized model")
+	f.StringVar(&mode, "mode", "dynamic", "dynamic, static, fp16 or bf16")
+	f.StringVar(&calib, "calib", "", "static: directory of calibration samples (.npy for a one-input model, .npz naming each input)")
+	f.StringVar(&calName, "calibrator", "minmax", "static: minmax, percentile, entropy or mse")
+	f.Float64Var(&pct, "percentile", 99.99, "static: percentile kept by --calibrator percentile")
+	f.BoolVar(&keepIO, "keep-io-types", false, "fp16/bf16: keep float32 model inputs and outputs, with Casts at the boundary")
+	f.BoolVar(&perTensor, "per-tensor", false, "one weight scale per tensor instead of per output channel")
+	f.StringSliceVar(&exclude, "exclude", nil, "node names to keep in floating point")
 	cmd.AddCommand(newQuantizeExplainCmd())
 	return cmd
+}
+
+// quantizeStatic runs static quantization with a progress bar on stderr while calibrating.
+func quantizeStatic(cmd *cobra.Command, m *ir.Model, dir, calName string, pct float64, exclude []string) (*ir.Model, *quant.Report, error) {
+	if dir == "" {
+		return nil, nil, fmt.Errorf("quantize: --mode static needs --calib DIR")
+	}
+	cal, err := quant.ParseCalibrator(calName)
+	if err != nil {
+		return nil, nil, err
+	}
+	input := ""
+	if ins := m.Graph.RealInputs(); len(ins) == 1 {
+		input = ins[0].Name
+	}
+	data, err := quant.OpenDir(dir, input)
+	if err != nil {
+		return nil, nil, err
+	}
+	// A plain carriage-return bar: progressbar/v3 would pull golang.org/x/term into go.sum for this one line.
+	w := cmd.ErrOrStderr()
+	progress := func(done, total int) {
+		const width = 30
+		fill := width * done / total
+		fmt.Fprintf(w, "\rcalibrating [%s%s] %d/%d", strings.Repeat("=", fill), strings.Repeat(" ", width-fill), done, total)
+		if done == total {
+			fmt.Fprintln(w)
+		}
+	}
+	return quant.Static(m, data, quant.StaticConfig{Calibrator: cal, Percentile: pct, Exclude: exclude, Progress: progress})
+}
+
+// writeQuantReport prints what was quantized and the sizes: initializer bytes and file bytes before and after.
+func writeQuantReport(w io.Writer, rep *quant.Report, in, out string) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "mode %s: %d nodes quantized\n", rep.Mode, len(rep.Quantized))
+	for _, note := range rep.Notes {
+		fmt.Fprintf(&b, "  note: %s\n", note)
+	}
+	for _, k := range rep.KeptFloat {
+		fmt.Fprintf(&b, "  kept float: %s: %s\n", k.Node, k.Reason)
+	}
+	fmt.Fprintf(&b, "weights: %d → %d bytes (%.3f×)\n", rep.BytesFloat, rep.BytesQuant, rep.Ratio())
+	if si, err := os.Stat(in); err == nil {
+		if so, err := os.Stat(out); err == nil {
+			fmt.Fprintf(&b, "file:    %d → %d bytes (%.3f×)\n", si.Size(), so.Size(), float64(so.Size())/float64(si.Size()))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 func newQuantizeExplainCmd() *cobra.Command {

@@ -22,6 +22,8 @@ func newRootCmd() *cobra.Command {
 		newDemoCmd(),
 		newProfileCmd(),
 		newKVCmd(),
+		newServeCmd(),
+		newLoadtestCmd(),
 		newPruneCmd(),
 		newQuantizeCmd(),
 	)

@@ -88,6 +88,7 @@ func TestOutputsMatchONNXRuntime(t *testing.T) {
 		{"ppocr_det_640x640", det, map[string][]int{"x": {1, 3, 640, 640}}, 0},
 		{"ppocr_det_480x800", det, map[string][]int{"x": {1, 3, 480, 800}}, 0},
 		{"ppocr_det_batch2", det, map[string][]int{"x": {2, 3, 256, 320}}, 0},
+		{"ppocr_det_64x96", det, map[string][]int{"x": {1, 3, 64, 96}}, 0},
 		{"ppocr_rec_48x320", rec, map[string][]int{"x": {1, 3, 48, 320}}, 0},
 		{"ppocr_rec_batch3", rec, map[string][]int{"x": {3, 3, 48, 320}}, 0},
 		{"ppocr_cls_48x192", cls, map[string][]int{"x": {1, 3, 48, 192}}, 0},

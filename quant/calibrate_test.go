@@ -1,0 +1,72 @@
+package quant
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"testing"
+)
+
+// TestEntropyGolden checks EntropyThreshold against scripts/fixtures/quant_entropy.py, an independent NumPy
+// implementation of TensorRT's KL calibration, on 2048-bin histograms.
+func TestEntropyGolden(t *testing.T) {
+	b, err := os.ReadFile("testdata/entropy_golden.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g struct {
+		Levels int
+		Cases  []struct {
+			Name string
+			Hist []float64
+			Bins int
+		}
+	}
+	if err := json.Unmarshal(b, &g); err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Cases) == 0 {
+		t.Fatal("no cases")
+	}
+	for _, c := range g.Cases {
+		t.Run(c.Name, func(t *testing.T) {
+			if len(c.Hist) < 2048 {
+				t.Fatalf("histogram of %d bins", len(c.Hist))
+			}
+			if got := EntropyThreshold(c.Hist, g.Levels); got != c.Bins {
+				t.Errorf("threshold at %d bins, want %d", got, c.Bins)
+			}
+		})
+	}
+}
+
+// TestCalibratorRanges checks each calibrator on a known stream: the 10000 quantiles of the unit exponential
+// distribution, −ln(1−u) at u = (i+½)/10000, whose largest is ln(20000) ≈ 9.90 and whose 9990th value (99.9 %
+// of the mass) is −ln(0.00105) ≈ 6.86. MinMax keeps the whole tail; Percentile clips at the quantile; Entropy and MSE clip part of it.
+func TestCalibratorRanges(t *testing.T) {
+	x := make([]float32, 10000)
+	for i := range x {
+		x[i] = float32(-math.Log(1 - (float64(i)+0.5)/10000))
+	}
+	for _, c := range []struct {
+		cal    Calibrator
+		lo, hi float32 // bounds on the chosen upper limit
+	}{{CalMinMax, 9.9, 9.91}, {CalPercentile, 6.85, 6.92}, {CalEntropy, 3, 9.5}, {CalMSE, 3, 9.5}} {
+		s := &stat{}
+		// Two halves stream through as two samples.
+		s.observeRange(x[:5000])
+		s.observeRange(x[5000:])
+		if c.cal.needsHistogram() {
+			s.observeHist(x[:5000], 2048)
+			s.observeHist(x[5000:], 2048)
+		}
+		lo, hi := s.rangeFor(c.cal, 99.9)
+		t.Logf("%s: [%g, %g]", c.cal, lo, hi)
+		if lo < 0 || lo > 1e-4 || hi < c.lo || hi > c.hi {
+			t.Errorf("%s: range [%g, %g], want [min, %g..%g]", c.cal, lo, hi, c.lo, c.hi)
+		}
+	}
+	if _, err := ParseCalibrator("kl"); err == nil {
+		t.Error("unknown calibrator accepted")
+	}
+}

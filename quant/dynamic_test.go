@@ -1,0 +1,158 @@
+package quant
+
+import (
+	"errors"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hone-ml/hone/internal/irtest"
+	"github.com/hone-ml/hone/ir"
+	"github.com/hone-ml/hone/onnx"
+)
+
+// TestDynamicModels quantizes the MLP (Gemm) and tiny BERT (MatMul) models, checks the graph ORT's
+// quantize_dynamic would emit, that the saved file passes the ONNX checker, and that hone's outputs on it stay
+// close to the float model's reference outputs (PyTorch's, from NAME.io.npz).
+func TestDynamicModels(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		out      string
+		ints     int     // MatMulInteger nodes expected
+		minSQNR  float64 // dB, output vs fp32 reference
+		minTop1  float64
+		maxRatio float64 // initializer bytes after / before
+	}{
+		{"mlp", "y", 3, 25, 1, 0.26},
+		// bert_tiny's attention MatMuls multiply two activations and stay float; its embeddings (Gather) too.
+		{"bert_tiny", "hidden", 8, 20, 0.9, 0.8},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := loadModel(t, tc.name)
+			before := irtest.OpCount(m.Graph)
+			q, rep, err := Dynamic(m, DynamicConfig{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after := irtest.OpCount(m.Graph); len(after) != len(before) || after["MatMulInteger"] != 0 {
+				t.Fatalf("input model modified: %v → %v", before, after)
+			}
+			ops := irtest.OpCount(q.Graph)
+			if ops["MatMulInteger"] != tc.ints || ops["DynamicQuantizeLinear"] == 0 || ops["Gemm"] != 0 {
+				t.Fatalf("op counts %v, want %d MatMulInteger and no Gemm", ops, tc.ints)
+			}
+			if len(rep.Quantized) != tc.ints {
+				t.Errorf("report lists %d quantized nodes, want %d", len(rep.Quantized), tc.ints)
+			}
+			if r := rep.Ratio(); r > tc.maxRatio {
+				t.Errorf("size ratio %.3f > %.3f", r, tc.maxRatio)
+			}
+			path := filepath.Join(t.TempDir(), "q.onnx")
+			if err := onnx.Save(q, path); err != nil {
+				t.Fatal(err)
+			}
+			onnxCheck(t, path)
+			reloaded, err := onnx.Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io := loadIO(t, tc.name)
+			got := runHone(t, reloaded, io)[tc.out]
+			a := compare(io[tc.out], got)
+			t.Logf("%s dynamic int8 vs fp32 reference: top-1 %.3f, SQNR %.1f dB, max |Δ| %.4g; bytes %d → %d (%.3f×)",
+				tc.name, a.Top1, a.SQNR, a.MaxAbs, rep.BytesFloat, rep.BytesQuant, rep.Ratio())
+			if a.SQNR < tc.minSQNR || a.Top1 < tc.minTop1 {
+				t.Errorf("accuracy: SQNR %.1f dB (want ≥ %.0f), top-1 %.3f (want ≥ %.2f)", a.SQNR, tc.minSQNR, a.Top1, tc.minTop1)
+			}
+		})
+	}
+}
+
+// TestDynamicGemmAttributes checks the Gemm lowering (transA, transB, alpha, beta) against the float Gemm: with
+// the per-column weight scale and the per-tensor activation scale, each output may be off by the rounding of
+// both operands, bounded here by K·(|a|max·s_w + |w|max·s_a)/2 + s_a·s_w·K/4.
+func TestDynamicGemmAttributes(t *testing.T) {
+	const M, K, N = 3, 16, 5
+	for _, tc := range []struct {
+		name           string
+		transA, transB int64
+		alpha, beta    float32
+	}{
+		{"plain", 0, 0, 1, 1}, {"transB", 0, 1, 1, 1}, {"transA", 1, 0, 1, 1}, {"alpha_beta", 0, 1, 0.5, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := irtest.New("g")
+			ashape := []int64{M, K}
+			if tc.transA != 0 {
+				ashape = []int64{K, M}
+			}
+			x := b.Input("x", ir.Float32, ashape...)
+			wshape := []int{K, N}
+			if tc.transB != 0 {
+				wshape = []int{N, K}
+			}
+			w := b.Init("w", irtest.Rand(2, wshape...))
+			c := b.Init("c", irtest.Rand(3, N))
+			y := b.Op("Gemm", []string{x, w, c}, irtest.Int("transA", tc.transA), irtest.Int("transB", tc.transB),
+				irtest.Float("alpha", tc.alpha), irtest.Float("beta", tc.beta))
+			b.Output(y)
+			m := b.Model(17)
+			q, _, err := Dynamic(m, DynamicConfig{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := map[string]*ir.Tensor{"x": irtest.Rand(4, int(ashape[0]), int(ashape[1]))}
+			want, got := runHone(t, m, in)[y].F32(), runHone(t, q, in)[y].F32()
+			var amax, wmax float64
+			for _, v := range in["x"].F32() {
+				amax = math.Max(amax, math.Abs(float64(v)))
+			}
+			for _, v := range m.Graph.Initializers["w"].F32() {
+				wmax = math.Max(wmax, math.Abs(float64(v)*float64(tc.alpha)))
+			}
+			sa, sw := 2*amax/255, wmax/127
+			bound := K*(amax*sw+wmax*sa)/2 + sa*sw*K/4
+			for i := range want {
+				if d := math.Abs(float64(want[i] - got[i])); d > bound {
+					t.Fatalf("y[%d] = %g, float %g: |Δ| %.3g > bound %.3g", i, got[i], want[i], d, bound)
+				}
+			}
+		})
+	}
+}
+
+func TestDynamicBadInput(t *testing.T) {
+	mlp := loadModel(t, "mlp")
+	q, _, err := Dynamic(mlp, DynamicConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Dynamic(q, DynamicConfig{}); !errors.Is(err, ErrAlreadyQuantized) {
+		t.Errorf("quantizing twice: %v, want ErrAlreadyQuantized", err)
+	}
+	if _, _, err := Dynamic(mlp, DynamicConfig{Exclude: []string{"no_such_node"}}); err == nil || !strings.Contains(err.Error(), "no_such_node") {
+		t.Errorf("unknown --exclude: %v", err)
+	}
+	b := irtest.New("g")
+	x := b.Input("x", ir.Float32, 2, 2)
+	b.Output(b.Op("Relu", []string{x}))
+	if _, _, err := Dynamic(b.Model(17), DynamicConfig{}); err == nil {
+		t.Error("model without MatMul accepted")
+	}
+	old := loadModel(t, "mlp")
+	old.Opsets = []ir.OpsetImport{{Domain: "", Version: 9}}
+	if _, _, err := Dynamic(old, DynamicConfig{}); err == nil || !strings.Contains(err.Error(), "opset") {
+		t.Errorf("opset 9 model: %v", err)
+	}
+	// Excluding every Gemm leaves nothing to quantize, and each exclusion is reported.
+	var names []string
+	for _, n := range mlp.Graph.Nodes {
+		if n.OpType == "Gemm" {
+			names = append(names, n.Name)
+		}
+	}
+	if _, _, err := Dynamic(mlp, DynamicConfig{Exclude: names}); err == nil {
+		t.Error("all layers excluded, yet quantized")
+	}
+}

@@ -1,0 +1,109 @@
+//go:build ort
+
+package quant
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/hone-ml/hone/backend/ort"
+	"github.com/hone-ml/hone/ir"
+	"github.com/hone-ml/hone/onnx"
+)
+
+// runORT saves m and runs it in ONNX Runtime on one thread.
+func runORT(t *testing.T, m *ir.Model, in map[string]*ir.Tensor) map[string]*ir.Tensor {
+	t.Helper()
+	if err := ort.Init(""); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "m.onnx")
+	if err := onnx.Save(m, path); err != nil {
+		t.Fatal(err)
+	}
+	s, err := ort.NewSession(path, ort.Options{Threads: 1})
+	if err != nil {
+		t.Fatalf("ORT rejects the quantized model: %v", err)
+	}
+	defer s.Close()
+	feed := map[string]*ir.Tensor{}
+	for _, vi := range m.Graph.RealInputs() {
+		feed[vi.Name] = in[vi.Name]
+	}
+	out, err := s.Run(feed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestDynamicMatchesORT runs the dynamically quantized models in ONNX Runtime and in hone. Both quantize the
+// activations with DynamicQuantizeLinear's formula and multiply the same integers exactly, so the outputs may
+// differ only by float rounding of the scale products and the float ops around them.
+func TestDynamicMatchesORT(t *testing.T) {
+	for _, tc := range []struct {
+		name, out string
+		tol       float64 // max |hone − ORT|
+	}{{"mlp", "y", 1e-5}, {"bert_tiny", "hidden", 1e-5}} {
+		t.Run(tc.name, func(t *testing.T) {
+			q, _, err := Dynamic(loadModel(t, tc.name), DynamicConfig{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			io := loadIO(t, tc.name)
+			h, o := runHone(t, q, io)[tc.out], runORT(t, q, io)[tc.out]
+			a := compare(o, h)
+			t.Logf("%s dynamic: hone vs ORT top-1 %.3f, SQNR %.1f dB, max |Δ| %.3g", tc.name, a.Top1, a.SQNR, a.MaxAbs)
+			if a.Top1 < 1 || a.MaxAbs > tc.tol {
+				t.Errorf("hone and ORT disagree: top-1 %.3f, max |Δ| %.3g > %.0g", a.Top1, a.MaxAbs, tc.tol)
+			}
+		})
+	}
+}
+
+// TestHalfMatchesORT runs the float16 models in ONNX Runtime (which inserts its own float32 Casts around CPU ops
+// lacking float16 kernels) and in hone, and compares both with each other and with float32. bfloat16 models are
+// not run: ORT's CPU provider has no bfloat16 Gemm/MatMul/Conv and does not cast around them, so it refuses
+// them ("Could not find an implementation for Gemm(13)").
+func TestHalfMatchesORT(t *testing.T) {
+	for _, tc := range []struct {
+		name, out string
+		bf16      bool
+	}{{"mlp", "y", false}, {"bert_tiny", "hidden", false}, {"resnet18", "logits", false}} {
+		mode := "fp16"
+		if tc.bf16 {
+			mode = "bf16"
+		}
+		t.Run(tc.name+"/"+mode, func(t *testing.T) {
+			q, _, err := Half(loadModel(t, tc.name), HalfConfig{BFloat16: tc.bf16, KeepIOTypes: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			io := loadIO(t, tc.name)
+			h, o := runHone(t, q, io)[tc.out], runORT(t, q, io)[tc.out]
+			a, ref := compare(o, h), compare(io[tc.out], o)
+			t.Logf("%s %s: hone vs ORT top-1 %.3f, SQNR %.1f dB, max |Δ| %.3g; ORT vs fp32 SQNR %.1f dB",
+				tc.name, mode, a.Top1, a.SQNR, a.MaxAbs, ref.SQNR)
+			if a.Top1 < 1 || a.SQNR < 40 {
+				t.Errorf("hone and ORT disagree: top-1 %.3f, SQNR %.1f dB", a.Top1, a.SQNR)
+			}
+		})
+	}
+}
+
+// TestStaticMNISTInORT loads the static QDQ MNIST model in ONNX Runtime and compares its logits with hone's:
+// both compute the same fake-quantized graph, so top-1 must agree on ≥ 99.5 % of the held-out digits.
+func TestStaticMNISTInORT(t *testing.T) {
+	m, x, y := mnist(t)
+	q, _, err := Static(m, BatchSamples{"input": rows(x, 200)}, StaticConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := map[string]*ir.Tensor{"input": x}
+	h, o := runHone(t, q, in)["logits"], runORT(t, q, in)["logits"]
+	a := compare(o, h)
+	t.Logf("MNIST static: hone vs ORT top-1 agreement %.4f, max |Δ| %.3g; accuracy hone %.4f, ORT %.4f", a.Top1, a.MaxAbs, top1(h, y), top1(o, y))
+	if a.Top1 < 0.995 {
+		t.Errorf("top-1 agreement %.4f < 0.995", a.Top1)
+	}
+}

@@ -1,0 +1,321 @@
+package quant
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/hone-ml/hone/ir"
+	"github.com/hone-ml/hone/opt"
+	"github.com/hone-ml/hone/runtime"
+)
+
+// Samples is a calibration set, read one sample at a time so memory does not grow with its size.
+type Samples interface {
+	Len() int
+	// Sample returns the i-th sample: one tensor per model input, by name.
+	Sample(i int) (map[string]*ir.Tensor, error)
+}
+
+// StaticConfig configures Static.
+type StaticConfig struct {
+	Calibrator Calibrator // default CalMinMax, as ORT's
+	Percentile float64    // for CalPercentile; default 99.99
+	Bins       int        // histogram bins; default 2048
+	Exclude    []string
+	// Progress, if set, is called after each calibration run with the runs done and the total.
+	Progress func(done, total int)
+}
+
+// qdqOps are the op types Static puts Q/DQ pairs around (ORT's QDQ registry, minus ops hone has no int8 use for).
+var qdqOps = []string{"Conv", "Gemm", "MatMul", "Add", "Mul", "MaxPool", "AveragePool", "GlobalAveragePool", "Concat"}
+
+// ErrNoCalibrationData is returned when the calibration set is empty.
+var ErrNoCalibrationData = errors.New("quant: static mode needs calibration data, and the set is empty")
+
+// Static quantizes m with calibrated activation ranges into ONNX's QDQ format, as ORT's quantize_static does with
+// QuantFormat.QDQ and S8S8: activations int8 asymmetric (QuantizeLinear→DequantizeLinear on every float input and
+// output of a quantized op), weights int8 symmetric per output channel, Conv/Gemm biases int32 with scale
+// s_in·s_w. Before calibrating it folds BatchNormalization and similar into the weights (opt's lossless passes,
+// standard ONNX ops only). Calibration streams: each sample runs once for the ranges and, for the histogram
+// calibrators, once more for the histograms.
+func Static(m *ir.Model, data Samples, cfg StaticConfig) (*ir.Model, *Report, error) {
+	if err := checkInput(m, cfg.Exclude); err != nil {
+		return nil, nil, err
+	}
+	// DequantizeLinear's axis (per-channel weights) is opset 13.
+	if err := requireOpset(m, 13, "static"); err != nil {
+		return nil, nil, err
+	}
+	if data == nil || data.Len() == 0 {
+		return nil, nil, ErrNoCalibrationData
+	}
+	if cfg.Calibrator == "" {
+		cfg.Calibrator = CalMinMax
+	}
+	if cfg.Percentile == 0 {
+		cfg.Percentile = 99.99
+	}
+	if cfg.Bins == 0 {
+		cfg.Bins = 2048
+	}
+	out := m.Clone()
+	g := out.Graph
+	opsets := opsetMap(m)
+	if err := ir.InferGraph(g, opsets); err != nil {
+		return nil, nil, fmt.Errorf("quant: static: %w", err)
+	}
+	if _, err := opt.Run(g, opsets, opt.Options{Level: opt.LevelAll, Validate: true,
+		Supported: func(domain, _ string) bool { return domain != ir.DomainHone }}); err != nil {
+		return nil, nil, fmt.Errorf("quant: static: %w", err)
+	}
+	g.ValueInfo = map[string]*ir.ValueInfo{}
+	rep := &Report{Mode: "static", BytesFloat: initBytes(m.Graph)}
+
+	// The activations to calibrate: every non-constant float input and output of a node to quantize.
+	prod := g.Producers()
+	var targets []*ir.Node
+	acts := map[string]*stat{}
+	for _, n := range g.Nodes {
+		if !slices.Contains(qdqOps, n.OpType) || (n.Domain != "" && n.Domain != "ai.onnx") {
+			continue
+		}
+		if slices.Contains(cfg.Exclude, n.Name) {
+			rep.keep(n, "excluded")
+			continue
+		}
+		if (n.OpType == "Conv" || n.OpType == "Gemm") && constTensor(g, prod, n.Input(1)) == nil {
+			rep.keep(n, "weight is not a constant")
+			continue
+		}
+		targets = append(targets, n)
+		for i, v := range n.Inputs {
+			if v != "" && constTensor(g, prod, v) == nil && !(isWeightInput(n, i)) {
+				acts[v] = &stat{}
+			}
+		}
+		acts[n.Outputs[0]] = &stat{}
+	}
+	if len(targets) == 0 {
+		return nil, nil, fmt.Errorf("quant: static: no Conv, Gemm, MatMul, Add or pooling node to quantize")
+	}
+	if err := calibrate(out, data, acts, cfg); err != nil {
+		return nil, nil, err
+	}
+	params := map[string]Params{}
+	for name, s := range acts {
+		if !s.seen {
+			return nil, nil, fmt.Errorf("quant: static: activation %q was never computed during calibration", name)
+		}
+		lo, hi := s.rangeFor(cfg.Calibrator, cfg.Percentile)
+		params[name] = ComputeParams(lo, hi, -128, 127, Asymmetric)
+	}
+	e := &qdqEmitter{g: g, nm: newNamer(g), prod: prod, params: params, dq: map[string]string{}}
+	for _, n := range targets {
+		if err := e.quantize(n); err != nil {
+			return nil, nil, err
+		}
+		rep.Quantized = append(rep.Quantized, n.String())
+	}
+	g.RemoveUnused()
+	if err := g.Sort(nil); err != nil {
+		return nil, nil, fmt.Errorf("quant: static: %w", err)
+	}
+	rep.BytesQuant = initBytes(g)
+	rep.Notes = append(rep.Notes, fmt.Sprintf("calibrator %s over %d samples, %d activations", cfg.Calibrator, data.Len(), len(acts)))
+	return out, rep, nil
+}
+
+// isWeightInput reports whether input i of n is a weight or bias that gets its own (static) quantization.
+func isWeightInput(n *ir.Node, i int) bool {
+	return (n.OpType == "Conv" || n.OpType == "Gemm") && i >= 1
+}
+
+// calibrate runs the float model over the samples and fills acts. Compiling without the runtime's fusions keeps
+// every intermediate value observable.
+func calibrate(m *ir.Model, data Samples, acts map[string]*stat, cfg StaticConfig) error {
+	p, err := runtime.Compile(m, runtime.Options{Threads: 0, NoOptimize: true})
+	if err != nil {
+		return fmt.Errorf("quant: static: %w", err)
+	}
+	passes := 1
+	if cfg.Calibrator.needsHistogram() {
+		passes = 2
+	}
+	total, done := passes*data.Len(), 0
+	for pass := 0; pass < passes; pass++ {
+		observe := func(name string, t *ir.Tensor) {
+			s := acts[name]
+			if s == nil || t == nil || t.DType != ir.Float32 {
+				return
+			}
+			if pass == 0 {
+				s.observeRange(t.F32())
+			} else {
+				s.observeHist(t.F32(), cfg.Bins)
+			}
+		}
+		for i := 0; i < data.Len(); i++ {
+			in, err := data.Sample(i)
+			if err != nil {
+				return fmt.Errorf("quant: calibration sample %d: %w", i, err)
+			}
+			for _, vi := range p.Inputs() {
+				t, ok := in[vi.Name]
+				if !ok {
+					return fmt.Errorf("quant: calibration sample %d lacks model input %q", i, vi.Name)
+				}
+				if err := checkSample(vi, t); err != nil {
+					return fmt.Errorf("quant: calibration sample %d: %w", i, err)
+				}
+				observe(vi.Name, t)
+			}
+			_, err = p.RunHook(in, func(n *ir.Node, _, outs []*ir.Tensor, _, _ int64) {
+				for j, o := range n.Outputs {
+					if j < len(outs) {
+						observe(o, outs[j])
+					}
+				}
+			})
+			if err != nil {
+				return fmt.Errorf("quant: calibration sample %d: %w", i, err)
+			}
+			done++
+			if cfg.Progress != nil {
+				cfg.Progress(done, total)
+			}
+		}
+	}
+	return nil
+}
+
+// checkSample gives a clear error for calibration data that does not fit the model input.
+func checkSample(vi *ir.ValueInfo, t *ir.Tensor) error {
+	if vi.Type.DType != ir.Undefined && t.DType != vi.Type.DType {
+		return fmt.Errorf("input %q is %s, the model wants %s", vi.Name, t.DType, vi.Type.DType)
+	}
+	if vi.Type.HasShape {
+		ok := len(vi.Type.Shape) == len(t.Shape)
+		for i := 0; ok && i < len(t.Shape); i++ {
+			ok = !vi.Type.Shape[i].Known() || vi.Type.Shape[i].Size == int64(t.Shape[i])
+		}
+		if !ok {
+			return fmt.Errorf("input %q has shape %v, the model wants %s", vi.Name, t.Shape, vi.Type)
+		}
+	}
+	return nil
+}
+
+// qdqEmitter inserts the Q/DQ nodes.
+type qdqEmitter struct {
+	g      *ir.Graph
+	nm     *namer
+	prod   map[string]*ir.Node
+	params map[string]Params
+	dq     map[string]string // value → its DequantizeLinear output (made once, shared by readers)
+}
+
+// activation returns the fake-quantized version of a calibrated value, inserting Q→DQ after its producer.
+func (e *qdqEmitter) activation(v string) string {
+	if d, ok := e.dq[v]; ok {
+		return d
+	}
+	p := e.params[v]
+	scale := e.init(v+"_scale", ir.Scalar(p.Scale))
+	zp := ir.New(ir.Int8)
+	zp.I8()[0] = int8(p.ZeroPoint)
+	zpName := e.init(v+"_zero_point", zp)
+	q, d := e.nm.value(v+"_QuantizeLinear_Output"), e.nm.value(v+"_DequantizeLinear_Output")
+	qn := &ir.Node{Name: e.nm.node(v + "_QuantizeLinear"), OpType: "QuantizeLinear", Inputs: []string{v, scale, zpName}, Outputs: []string{q}}
+	dn := &ir.Node{Name: e.nm.node(v + "_DequantizeLinear"), OpType: "DequantizeLinear", Inputs: []string{q, scale, zpName}, Outputs: []string{d}}
+	if pn := e.prod[v]; pn != nil {
+		e.g.InsertAfter(pn, dn)
+		e.g.InsertAfter(pn, qn)
+	} else {
+		e.g.Nodes = append([]*ir.Node{qn, dn}, e.g.Nodes...)
+	}
+	e.dq[v] = d
+	return d
+}
+
+func (e *qdqEmitter) init(base string, t *ir.Tensor) string {
+	name := e.nm.value(base)
+	e.g.SetInitializer(name, t)
+	return name
+}
+
+// quantize rewires n to read fake-quantized inputs (activations, weights, bias) and quantizes its output for its
+// readers.
+func (e *qdqEmitter) quantize(n *ir.Node) error {
+	var wScales []float32
+	sIn, inQuantized := e.params[n.Input(0)]
+	for i, v := range n.Inputs {
+		if v == "" {
+			continue
+		}
+		if isWeightInput(n, i) {
+			continue
+		}
+		if _, ok := e.params[v]; ok {
+			n.Inputs[i] = e.activation(v)
+		}
+	}
+	if n.OpType == "Conv" || n.OpType == "Gemm" {
+		w := constTensor(e.g, e.prod, n.Inputs[1])
+		if w == nil || w.DType != ir.Float32 || w.Rank() < 2 {
+			return fmt.Errorf("quant: %s: weight must be a float32 constant of rank ≥ 2", n)
+		}
+		axis := 0
+		if n.OpType == "Gemm" && n.AttrInt("transB", 0) == 0 {
+			axis = 1
+		}
+		ps, err := PerChannel(w.F32(), w.Shape, axis, -127, 127, Symmetric)
+		if err != nil {
+			return fmt.Errorf("quant: %s: %w", n, err)
+		}
+		wq := ir.New(ir.Int8, w.Shape...)
+		inner := ir.NumElements(w.Shape[axis+1:])
+		for i, x := range w.F32() {
+			wq.I8()[i] = int8(Quantize(x, ps[(i/inner)%w.Shape[axis]], -127, 127))
+		}
+		wScales = make([]float32, len(ps))
+		for i, p := range ps {
+			wScales[i] = p.Scale
+		}
+		n.Inputs[1] = e.dequant(n.Inputs[1], wq, wScales, ir.New(ir.Int8, len(ps)), axis)
+		bias := n.Input(2)
+		plain := n.OpType == "Conv" || (n.AttrFloat("alpha", 1) == 1 && n.AttrFloat("beta", 1) == 1)
+		if b := constTensor(e.g, e.prod, bias); b != nil && b.DType == ir.Float32 && inQuantized && plain && b.Len() == len(ps) {
+			bq := ir.New(ir.Int32, b.Shape...)
+			bs := make([]float32, len(ps))
+			for c, x := range b.F32() {
+				s := float64(sIn.Scale) * float64(wScales[c])
+				bs[c] = float32(s)
+				bq.I32()[c] = int32(math.Max(math.MinInt32, math.Min(math.MaxInt32, math.RoundToEven(float64(x)/s))))
+			}
+			n.Inputs[2] = e.dequant(bias, bq, bs, ir.New(ir.Int32, len(ps)), 0)
+		}
+	}
+	return nil
+}
+
+// dequant stores an already-quantized constant with a DequantizeLinear (per-axis when scales has several values).
+func (e *qdqEmitter) dequant(base string, q *ir.Tensor, scales []float32, zp *ir.Tensor, axis int) string {
+	qn := e.init(base+"_quantized", q)
+	var st *ir.Tensor
+	if len(scales) == 1 {
+		st, zp = ir.Scalar(scales[0]), func() *ir.Tensor { z, _ := zp.Reshape(); return z }()
+	} else {
+		st = ir.FromFloat32([]int{len(scales)}, scales)
+	}
+	sn, zn := e.init(base+"_scale", st), e.init(base+"_zero_point", zp)
+	d := e.nm.value(base + "_DequantizeLinear_Output")
+	dn := &ir.Node{Name: e.nm.node(base + "_DequantizeLinear"), OpType: "DequantizeLinear", Inputs: []string{qn, sn, zn},
+		Outputs: []string{d}}
+	if len(scales) > 1 {
+		dn.Attrs = []*ir.Attr{{Name: "axis", Type: ir.AttrInt, I: int64(axis)}}
+	}
+	e.g.Nodes = append([]*ir.Node{dn}, e.g.Nodes...)
+	return d
+}
