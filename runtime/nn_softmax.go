@@ -50,7 +50,7 @@ func nnBuildSoftmax(kind nnSoftKind) Builder {
 			if err != nil {
 				return nil, err
 			}
-			o := nnAlloc(ctx, x.DType, x.Shape...)
+			o := nnAllocRaw(ctx, x.DType, x.Shape...) // every row is written below
 			if n == 0 {
 				return []*ir.Tensor{o.done()}, nil
 			}
@@ -94,11 +94,7 @@ func nnSoftRow(kind nnSoftKind, dst, src []float32) {
 	case nnSoftmax:
 		kernels.AddScalar(dst, src, -m)
 		kernels.Exp(dst, dst)
-		var s float32
-		for _, v := range dst {
-			s += v
-		}
-		kernels.MulScalar(dst, dst, 1/s)
+		kernels.MulScalar(dst, dst, float32(1/nnSum64(dst)))
 	case nnLogSoftmax:
 		kernels.AddScalar(dst, src, -m)
 		var s float64
