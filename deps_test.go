@@ -27,6 +27,7 @@ var allowedImports = map[string][]string{
 	"kernels":            {},
 	"turboquant":         {"kernels"},
 	"internal/assets":    {"ir", "npy"},
+	"optimize":           {"quant", "prune", "bench", "runtime", "onnx", "ir", "npy", "internal/assets"},
 	"internal/irtest":    {"ir"},
 	"internal/tools":     {},
 	"kernels/kerneltest": {"kernels"},

@@ -231,17 +231,41 @@ func parseData(raw []byte, dt string, size int, n int64) ([]byte, [][]byte, erro
 
 func appendNumber(out []byte, dt, tok string) ([]byte, error) {
 	switch dt {
-	case "FP32", "FP64":
+	case "FP32":
+		// bitSize 32 rounds the decimal once, straight to float32 (parsing as float64 first would round twice).
+		f, err := strconv.ParseFloat(tok, 32)
+		if err != nil {
+			return nil, badf("%s element %s: %v", dt, tok, err)
+		}
+		return binary.LittleEndian.AppendUint32(out, math.Float32bits(float32(f))), nil
+	case "FP64":
 		f, err := strconv.ParseFloat(tok, 64)
 		if err != nil {
 			return nil, badf("%s element %s: %v", dt, tok, err)
 		}
-		if dt == "FP32" {
-			return binary.LittleEndian.AppendUint32(out, math.Float32bits(float32(f))), nil
-		}
 		return binary.LittleEndian.AppendUint64(out, math.Float64bits(f)), nil
-	case "FP16", "BF16":
-		return nil, badf("%s data must be sent in binary form", dt)
+	case "FP16":
+		// The protocol leaves coercing JSON numbers to FP16/BF16 to the server ("the server can decide to
+		// coerce each element to the required type"); hone rounds to nearest even, as NumPy and PyTorch do.
+		f, err := strconv.ParseFloat(tok, 64)
+		if err != nil {
+			return nil, badf("%s element %s: %v", dt, tok, err)
+		}
+		h, ok := float64ToHalf(f)
+		if !ok {
+			return nil, badf("%s element %s is outside the FP16 range (±65504)", dt, tok)
+		}
+		return binary.LittleEndian.AppendUint16(out, h), nil
+	case "BF16":
+		f, err := strconv.ParseFloat(tok, 32)
+		if err != nil {
+			return nil, badf("%s element %s: %v", dt, tok, err)
+		}
+		h, ok := float32ToBFloat16(float32(f))
+		if !ok {
+			return nil, badf("%s element %s is outside the BF16 range", dt, tok)
+		}
+		return binary.LittleEndian.AppendUint16(out, h), nil
 	case "INT8", "INT16", "INT32", "INT64":
 		bits := datatypeSize[dt] * 8
 		v, err := strconv.ParseInt(tok, 10, bits)

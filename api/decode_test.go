@@ -32,7 +32,14 @@ func TestDecodeJSONData(t *testing.T) {
 		{"garbage", "FP32", `[1,,2]`, []int64{2}, nil, true},
 		{"unterminated", "FP32", `[1,2`, []int64{2}, nil, true},
 		{"trailing", "FP32", `[1,2] x`, []int64{2}, nil, true},
-		{"fp16 json", "FP16", `[1]`, []int64{1}, nil, true},
+		{"fp16 json", "FP16", `[1, -0.5]`, []int64{2}, []byte{0x00, 0x3c, 0x00, 0xb8}, false},
+		{"fp16 overflow", "FP16", `[65520]`, []int64{1}, nil, true},
+		{"bf16 json", "BF16", `[1, -2]`, []int64{2}, []byte{0x80, 0x3f, 0x00, 0xc0}, false},
+		{"bf16 overflow", "BF16", `[3.4e38]`, []int64{1}, nil, true},
+		{"fp32 overflow", "FP32", `[1e39]`, []int64{1}, nil, true},
+		// 1 + 2^-24 + 10^-29 is just above the float32 tie at 1 + 2^-24, so correct rounding gives 1 + 2^-23;
+		// rounding to float64 first would land on the tie and then go to even, 1.0.
+		{"fp32 rounds once", "FP32", `[1.00000005960464477539062500001]`, []int64{1}, f32le(1.0000001), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := RequestInput{Name: "x", Datatype: tc.dt, Shape: tc.shape, Data: RawJSON(tc.data)}
@@ -137,4 +144,61 @@ func FuzzDecodeInferRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestJSONHalfMatchesNumPyAndTorch checks JSON numbers coerced to FP16 and BF16 against the reference
+// libraries, bit for bit, including ties, the FP16 subnormals and the largest finite FP16. Generated with
+// /usr/bin/python3 (numpy 1.x, torch 1.13):
+//
+//	np.array([float(s)], np.float64).astype(np.float16).view(np.uint16)
+//	torch.tensor([float(s)], dtype=torch.float32).to(torch.bfloat16).view(torch.int16)
+func TestJSONHalfMatchesNumPyAndTorch(t *testing.T) {
+	for _, tc := range []struct {
+		text       string
+		fp16, bf16 uint16
+	}{
+		{"0", 0x0000, 0x0000},
+		{"-0", 0x8000, 0x8000},
+		{"1", 0x3c00, 0x3f80},
+		{"0.1", 0x2e66, 0x3dcd},
+		{"-3.14159", 0xc248, 0xc049},
+		{"1.00048828125", 0x3c00, 0x3f80}, // FP16 tie (1 + 2^-11): to even, down
+		{"1.00146484375", 0x3c02, 0x3f80}, // FP16 tie (1 + 3·2^-11): to even, up
+		{"65504", 0x7bff, 0x4780},
+		{"65519", 0x7bff, 0x4780}, // just below the FP16 overflow threshold 65520
+		{"60000.5", 0x7b53, 0x476a},
+		{"5.960464477539063e-08", 0x0001, 0x3380},   // 2^-24, the smallest FP16 subnormal
+		{"2.98023223876953125e-08", 0x0000, 0x3300}, // 2^-25: tie between 0 and 2^-24, to even
+		{"3e-08", 0x0001, 0x3301},
+		{"6.1e-05", 0x03ff, 0x3880}, // largest FP16 subnormal
+		{"1e-10", 0x0000, 0x2edc},
+		{"-2.5e-06", 0x802a, 0xb628},
+		{"1234.5678", 0x64d3, 0x449a},
+		{"1.00390625", 0x3c04, 0x3f80}, // BF16 tie (1 + 2^-8): to even, down
+		{"1.01171875", 0x3c0c, 0x3f82}, // BF16 tie (1 + 3·2^-8): to even, up
+		{"3.0e38", 0, 0x7f62},
+		{"-1e38", 0, 0xfe96},
+	} {
+		t.Run(tc.text, func(t *testing.T) {
+			for _, c := range []struct {
+				dt   string
+				want uint16
+			}{{"FP16", tc.fp16}, {"BF16", tc.bf16}} {
+				in := RequestInput{Name: "x", Datatype: c.dt, Shape: []int64{1}, Data: RawJSON("[" + tc.text + "]")}
+				got, _, err := in.Tensor(1 << 20)
+				if c.dt == "FP16" && (tc.text == "3.0e38" || tc.text == "-1e38") {
+					if !errors.Is(err, ErrBadRequest) {
+						t.Errorf("FP16 %s: got %v, want an out-of-range error", tc.text, err)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("%s: %v", c.dt, err)
+				}
+				if h := binary.LittleEndian.Uint16(got); h != c.want {
+					t.Errorf("%s %s: got %#04x, want %#04x", c.dt, tc.text, h, c.want)
+				}
+			}
+		})
+	}
 }

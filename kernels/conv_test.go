@@ -33,6 +33,7 @@ func TestConv2D(t *testing.T) {
 		convCase(1, 3, 11, 13, 3, 3, 3, 3, 3, 1, 1, 1, 2, 0, 1, 3),    // depthwise stride 3
 		convCase(1, 5, 11, 13, 7, 2, 3, 3, 3, 1, 1, 1, 2, 0, 1, 1),    // stride 3, 2×3 kernel
 		convCase(1, 24, 9, 9, 16, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1),    // strided 1×1 (im2col path)
+		convCase(1, 4, 15, 25, 4, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 4),    // depthwise 5×5 s1 where the tap reads overrun the plane (PP-OCR det at 480×800)
 	}
 	acts := []Activation{{}, {Kind: ActRelu}, {Kind: ActHardSwish}}
 	rng := rand.New(rand.NewPCG(7, 8))
@@ -78,6 +79,26 @@ func TestDwTaps(t *testing.T) {
 				got := make([]float32, roundUp(n, dwLanes))
 				dwTaps(got, n, buf, offs, w, 0.5)
 				checkClose(t, fmt.Sprintf("n=%d taps=%d", n, taps), got[:n], want, 1e-5)
+			}
+		}
+	})
+}
+
+func TestDeinterleave2(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	forImpls(t, func(t *testing.T) {
+		for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 33, 100} {
+			src := randSlice(rng, 2*n+3)
+			even, odd := make([]float32, n+1), make([]float32, n+1)
+			even[n], odd[n] = 42, 43 // guards
+			deinterleave2(even, odd, src, n)
+			for i := 0; i < n; i++ {
+				if even[i] != src[2*i] || odd[i] != src[2*i+1] {
+					t.Fatalf("n=%d i=%d: got %v,%v want %v,%v", n, i, even[i], odd[i], src[2*i], src[2*i+1])
+				}
+			}
+			if even[n] != 42 || odd[n] != 43 {
+				t.Fatalf("n=%d: wrote past the outputs", n)
 			}
 		}
 	})

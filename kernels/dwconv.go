@@ -23,7 +23,9 @@ func depthwiseConv(r Runner, p ConvParams, x, w, bias []float32, act Activation,
 	sh, sw := p.StrideH, p.StrideW
 	wq := p.OW + (p.KW-1)*p.DilW/sw
 	hq := p.OH + (p.KH-1)*p.DilH/sh
-	planeLen := hq*wq + dwLanes
+	// The tap loop reads roundUp(grid, dwLanes) elements from each tap's offset, and the largest offset reaches
+	// (hq-OH)·wq + (wq-OW): pad each plane by a row plus a vector so every read stays inside it.
+	planeLen := hq*wq + wq + dwLanes
 	grid := p.OH * wq
 	taps := p.KH * p.KW
 	r.Run(p.N*p.C, func(t int) {
@@ -101,9 +103,9 @@ func fillPhaseRows(p *ConvParams, src []float32, rows [][]float32, a, i, wq int,
 			iw = 1
 		}
 		j := (iw + pl) / 2
-		for ; iw+1 < len(src) && j < wq; iw, j = iw+2, j+1 {
-			r0[j] = src[iw]
-			r1[j] = src[iw+1]
+		if pairs := min((len(src)-iw)/2, wq-j); pairs > 0 {
+			deinterleave2(r0[j:], r1[j:], src[iw:], pairs)
+			iw, j = iw+2*pairs, j+pairs
 		}
 		if iw < len(src) && j < wq {
 			r0[j] = src[iw]

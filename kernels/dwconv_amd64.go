@@ -33,3 +33,30 @@ func dwTaps(out []float32, n int, buf []float32, offs []int, w []float32, bias f
 		dwTapsAVX2(&out[0], n, &ptrs[0], &w[0], len(offs), bias)
 	}
 }
+
+// deinterleave2AVX512 is deinterleave2Generic for n a multiple of 16.
+//
+//go:noescape
+func deinterleave2AVX512(even, odd, src *float32, n int)
+
+// deinterleave2AVX2 is deinterleave2Generic for n a multiple of 8.
+//
+//go:noescape
+func deinterleave2AVX2(even, odd, src *float32, n int)
+
+// deinterleave2 sets even[i] = src[2i], odd[i] = src[2i+1] for i < n.
+func deinterleave2(even, odd, src []float32, n int) {
+	even, odd, src = even[:n], odd[:n], src[:2*n]
+	var m int
+	switch level {
+	case implAVX512:
+		if m = n &^ 15; m > 0 {
+			deinterleave2AVX512(&even[0], &odd[0], &src[0], m)
+		}
+	case implAVX2:
+		if m = n &^ 7; m > 0 {
+			deinterleave2AVX2(&even[0], &odd[0], &src[0], m)
+		}
+	}
+	deinterleave2Generic(even[m:], odd[m:], src[2*m:], n-m)
+}

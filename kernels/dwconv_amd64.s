@@ -149,3 +149,93 @@ dwTapsAVX2_smalltap:
 dwTapsAVX2_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
 	RET                                          // return
+DATA idxEven<>+0(SB)/4, $0
+DATA idxEven<>+4(SB)/4, $2
+DATA idxEven<>+8(SB)/4, $4
+DATA idxEven<>+12(SB)/4, $6
+DATA idxEven<>+16(SB)/4, $8
+DATA idxEven<>+20(SB)/4, $10
+DATA idxEven<>+24(SB)/4, $12
+DATA idxEven<>+28(SB)/4, $14
+DATA idxEven<>+32(SB)/4, $16
+DATA idxEven<>+36(SB)/4, $18
+DATA idxEven<>+40(SB)/4, $20
+DATA idxEven<>+44(SB)/4, $22
+DATA idxEven<>+48(SB)/4, $24
+DATA idxEven<>+52(SB)/4, $26
+DATA idxEven<>+56(SB)/4, $28
+DATA idxEven<>+60(SB)/4, $30
+GLOBL idxEven<>(SB), RODATA|NOPTR, $64
+DATA idxOdd<>+0(SB)/4, $1
+DATA idxOdd<>+4(SB)/4, $3
+DATA idxOdd<>+8(SB)/4, $5
+DATA idxOdd<>+12(SB)/4, $7
+DATA idxOdd<>+16(SB)/4, $9
+DATA idxOdd<>+20(SB)/4, $11
+DATA idxOdd<>+24(SB)/4, $13
+DATA idxOdd<>+28(SB)/4, $15
+DATA idxOdd<>+32(SB)/4, $17
+DATA idxOdd<>+36(SB)/4, $19
+DATA idxOdd<>+40(SB)/4, $21
+DATA idxOdd<>+44(SB)/4, $23
+DATA idxOdd<>+48(SB)/4, $25
+DATA idxOdd<>+52(SB)/4, $27
+DATA idxOdd<>+56(SB)/4, $29
+DATA idxOdd<>+60(SB)/4, $31
+GLOBL idxOdd<>(SB), RODATA|NOPTR, $64
+
+// func deinterleave2AVX512(even, odd, src *float32, n int)
+
+TEXT ·deinterleave2AVX512(SB), NOSPLIT, $0-32
+	MOVQ even+0(FP), DI                          // even output
+	MOVQ odd+8(FP), DX                           // odd output
+	MOVQ src+16(FP), SI                          // interleaved input
+	MOVQ n+24(FP), CX                            // pairs left (a multiple of 16)
+	VMOVDQU32 idxEven<>(SB), Z6                  // lane indices 0,2,…,30 into the 32 loaded values
+	VMOVDQU32 idxOdd<>(SB), Z7                   // lane indices 1,3,…,31
+deinterleave2AVX512_loop:
+	TESTQ CX, CX                                 // done?
+	JZ deinterleave2AVX512_done                  // yes
+	VMOVUPS (SI), Z0                             // src[0:16]
+	VMOVUPS 64(SI), Z1                           // src[16:32]
+	VMOVAPS Z6, Z2                               // even indices (VPERMI2PS overwrites them)
+	VPERMI2PS Z1, Z0, Z2                         // gather the even values of Z0:Z1
+	VMOVAPS Z7, Z3                               // odd indices
+	VPERMI2PS Z1, Z0, Z3                         // gather the odd values
+	VMOVUPS Z2, (DI)                             // store even
+	VMOVUPS Z3, (DX)                             // store odd
+	ADDQ $128, SI                                // consumed 32 inputs
+	ADDQ $64, DI                                 // next even block
+	ADDQ $64, DX                                 // next odd block
+	SUBQ $16, CX                                 // pairs done
+	JMP deinterleave2AVX512_loop                 // next block
+deinterleave2AVX512_done:
+	VZEROUPPER                                   // avoid AVX/SSE transition stalls
+	RET                                          // return
+
+// func deinterleave2AVX2(even, odd, src *float32, n int)
+
+TEXT ·deinterleave2AVX2(SB), NOSPLIT, $0-32
+	MOVQ even+0(FP), DI                          // even output
+	MOVQ odd+8(FP), DX                           // odd output
+	MOVQ src+16(FP), SI                          // interleaved input
+	MOVQ n+24(FP), CX                            // pairs left (a multiple of 8)
+deinterleave2AVX2_loop:
+	TESTQ CX, CX                                 // done?
+	JZ deinterleave2AVX2_done                    // yes
+	VMOVUPS (SI), Y0                             // src[0:8]
+	VMOVUPS 32(SI), Y1                           // src[8:16]
+	VSHUFPS $0x88, Y1, Y0, Y2                    // per 128-bit lane: a0 a2 b0 b2 | a4 a6 b4 b6
+	VPERMPD $0xd8, Y2, Y2                        // reorder 64-bit pairs: a0 a2 a4 a6 b0 b2 b4 b6
+	VSHUFPS $0xdd, Y1, Y0, Y3                    // per lane: a1 a3 b1 b3 | a5 a7 b5 b7
+	VPERMPD $0xd8, Y3, Y3                        // reorder: a1 a3 a5 a7 b1 b3 b5 b7
+	VMOVUPS Y2, (DI)                             // store even
+	VMOVUPS Y3, (DX)                             // store odd
+	ADDQ $64, SI                                 // consumed 16 inputs
+	ADDQ $32, DI                                 // next even block
+	ADDQ $32, DX                                 // next odd block
+	SUBQ $8, CX                                  // pairs done
+	JMP deinterleave2AVX2_loop                   // next block
+deinterleave2AVX2_done:
+	VZEROUPPER                                   // avoid AVX/SSE transition stalls
+	RET                                          // return

@@ -14,3 +14,12 @@ func dwTapsGeneric(out []float32, n int, buf []float32, offs []int, w []float32,
 		}
 	}
 }
+
+// deinterleave2Generic splits n pairs: even[i] = src[2i], odd[i] = src[2i+1].
+func deinterleave2Generic(even, odd, src []float32, n int) {
+	even, odd, src = even[:n], odd[:n], src[:2*n]
+	for i := range even {
+		even[i] = src[2*i]
+		odd[i] = src[2*i+1]
+	}
+}

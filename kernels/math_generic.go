@@ -16,7 +16,7 @@ const (
 // (truncation < 1e-8 relative), scaled by 2^n in two halves so +Inf and subnormal results come out right.
 func exp32(x float32) float32 {
 	x = max(min(x, 120), -120) // NaN stays NaN
-	n := float32(math.RoundToEven(float64(x * log2e)))
+	n := roundEven(x * log2e)
 	r := x - n*ln2Hi
 	r -= n * ln2Lo
 	p := (((((((1.0/5040)*r+1.0/720)*r+1.0/120)*r+1.0/24)*r+1.0/6)*r+0.5)*r+1)*r + 1
@@ -39,13 +39,20 @@ func sigmoid32(x float32) float32 {
 	return t
 }
 
+// roundEven rounds v (|v| < 2^22) to the nearest integer, ties to even, like VRNDSCALEPS/VROUNDPS: adding and
+// removing 1.5·2^23 leaves no fraction bits in float32 arithmetic.
+func roundEven(v float32) float32 {
+	const magic = 12582912 // 1.5·2^23
+	return (v + magic) - magic
+}
+
 // tanh32 computes tanh(x) = sign(x)·(−e/(2+e)) with e = expm1(−2|x|): no cancellation near 0.
 func tanh32(x float32) float32 {
 	if x != x {
 		return x
 	}
 	u := max(-2*float32(math.Abs(float64(x))), -18)
-	n := float32(math.RoundToEven(float64(u * log2e)))
+	n := roundEven(u * log2e)
 	r := u - n*ln2Hi
 	r -= n * ln2Lo
 	h := ((((1.0/5040)*r+1.0/720)*r+1.0/120)*r+1.0/24)*r + 1.0/6

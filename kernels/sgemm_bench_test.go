@@ -93,3 +93,21 @@ func BenchmarkSgemm(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSgemmPackedB covers inference shapes with constant weights: a batch-1 fully connected layer (m = 1,
+// bound by reading B) and a short sequence through a transformer projection.
+func BenchmarkSgemmPackedB(b *testing.B) {
+	for _, sz := range [][3]int{{1, 1000, 1280}, {8, 3072, 768}, {128, 768, 768}} {
+		m, n, k := sz[0], sz[1], sz[2]
+		rng := rand.New(rand.NewPCG(1, 1))
+		a, w, c := randSlice(rng, m*k), randSlice(rng, k*n), make([]float32, m*n)
+		for _, l := range impls() {
+			b.Run(fmt.Sprintf("m=%d_n=%d_k=%d/%s", m, n, k, l), func(b *testing.B) {
+				defer setImpl(l)()
+				pb := PackB(false, k, n, w, n)
+				b.SetBytes(int64(4 * k * n)) // the weights each product streams
+				loopCPU(b, 2*float64(m*n*k), func() { SgemmPackedB(nil, false, m, a, k, pb, c, n, nil) })
+			})
+		}
+	}
+}

@@ -2,10 +2,10 @@ package opt
 
 import "github.com/hone-ml/hone/ir"
 
-// fuseAffineConv folds a scalar Mul or Add that feeds only a pointwise Conv (1×1 kernel, no padding) into that
-// Conv: conv(a·x) = (a·W)∗x, and conv(x+b) = W∗x + b·Σ_c W[o,c] per output channel. Without padding every
-// output reads real input pixels only, so the fold is exact up to rounding (with padding the added b would reach
-// the zero border too, so padded Convs are left alone). PP-LCNetV3 (PP-OCRv4) ends every block with such a learned
+// fuseAffineConv folds a scalar Mul that feeds only a Conv into its weights, conv(a·x) = (a·W)∗x (padding
+// zeros stay zero), and a scalar Add that feeds only a pointwise Conv (1×1 kernel, no padding) into its bias,
+// conv(x+b) = W∗x + b·Σ_c W[o,c] per output channel: without padding every output reads real input pixels only,
+// so the fold is exact up to rounding (with padding the added b would reach the zero border too). PP-LCNetV3 (PP-OCRv4) ends every block with such a learned
 // scale and shift after the activation; folded, two passes over the feature map per block disappear.
 var fuseAffineConv = Pass{
 	Name: "fuse_affine_conv",
@@ -68,20 +68,6 @@ func affineConvMatch(c *Ctx, n *ir.Node) (*ir.Node, *ir.Tensor, bool) {
 	if w == nil || w.Rank() < 3 || w.Shape[0] == 0 {
 		return nil, nil, false
 	}
-	for _, d := range w.Shape[2:] {
-		if d != 1 {
-			return nil, nil, false
-		}
-	}
-	for _, p := range n.AttrInts("pads", nil) {
-		if p != 0 {
-			return nil, nil, false
-		}
-	}
-	if ap := n.AttrString("auto_pad", "NOTSET"); ap != "NOTSET" && ap != "VALID" {
-		// SAME_* pads a 1×1 kernel only when strided; be conservative and require explicit zero padding.
-		return nil, nil, false
-	}
 	if n.Input(2) != "" {
 		if b := f32Const(c, n.Inputs[2]); b == nil || b.Len() != w.Shape[0] {
 			return nil, nil, false
@@ -101,5 +87,24 @@ func affineConvMatch(c *Ctx, n *ir.Node) (*ir.Node, *ir.Tensor, bool) {
 	if k == nil || k.Len() != 1 || c.Const(x) != nil || !isFloat32(c, x) || !scalarFits(c, x, pre.Inputs[ki]) {
 		return nil, nil, false
 	}
-	return pre, k, true
+	// A scale commutes with any convolution (padding zeros stay zero); a shift only with an unpadded 1×1 one.
+	return pre, k, pre.OpType == "Mul" || pointwise(n, w)
+}
+
+// pointwise reports whether Conv n with weights w has a 1×1 kernel and no padding, so every output reads only
+// real input pixels.
+func pointwise(n *ir.Node, w *ir.Tensor) bool {
+	for _, d := range w.Shape[2:] {
+		if d != 1 {
+			return false
+		}
+	}
+	for _, p := range n.AttrInts("pads", nil) {
+		if p != 0 {
+			return false
+		}
+	}
+	// SAME_* pads a 1×1 kernel only when strided; be conservative and require explicit zero padding.
+	ap := n.AttrString("auto_pad", "NOTSET")
+	return ap == "NOTSET" || ap == "VALID"
 }

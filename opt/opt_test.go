@@ -273,6 +273,22 @@ var cases = []passCase{
 		b.Output(b.Op("Add", []string{x, b.Op("Mul", []string{x, s})}))
 		return b, []*ir.Tensor{irtest.Rand(9, 1, 4, 1, 1), irtest.Rand(8, 1, 4, 5, 5)}
 	}, map[string]int{"Add": 1, "Mul": 1}},
+	{"scale_shift_padded_conv", func() (*irtest.Builder, []*ir.Tensor) {
+		b := irtest.New("g")
+		x := b.Input("x", ir.Float32, 1, 3, 6, 6)
+		m := b.Op("Mul", []string{x, b.Init("a", irtest.F32([]int{1}, -1.7))})
+		a := b.Op("Add", []string{b.Init("k", irtest.F32([]int{1}, 0.3)), m})
+		b.Output(conv(b, a, true)) // 3×3, padded: the scale folds into W, the shift stays as one Add
+		return b, []*ir.Tensor{irtest.Rand(9, 1, 3, 6, 6)}
+	}, map[string]int{"Add": 1, "Conv": 1}},
+	{"scale_shift_zero_scale_stays", func() (*irtest.Builder, []*ir.Tensor) {
+		b := irtest.New("g")
+		x := b.Input("x", ir.Float32, 1, 3, 6, 6)
+		m := b.Op("Mul", []string{x, b.Init("a", ir.Scalar(0))})
+		a := b.Op("Add", []string{m, b.Init("k", ir.Scalar(0.3))})
+		b.Output(conv(b, a, true))
+		return b, []*ir.Tensor{irtest.Rand(9, 1, 3, 6, 6)}
+	}, map[string]int{"Add": 1, "Conv": 1, "Mul": 1}},
 	{"matmul_add_relu", func() (*irtest.Builder, []*ir.Tensor) {
 		b := irtest.New("g")
 		x := b.Input("x", ir.Float32, 3, 5)

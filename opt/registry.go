@@ -22,13 +22,17 @@ func Passes(level Level) []Pass {
 	ps := []Pass{
 		foldConstantNode,
 		eliminateIdentity,
-		foldShape,
 	}
+	if level >= LevelExtended { // QDQ fusions see the DequantizeLinear nodes before fold_shape folds small ones
+		ps = append(ps, fuseQDQConv, fuseQDQGemm, fuseQDQMaxPool)
+	}
+	ps = append(ps, foldShape)
 	if level >= LevelExtended {
 		ps = append(ps,
 			fuseMatMulAdd,
 			fuseConvBN,
 			fuseConvMul,
+			swapScaleShift,
 			fuseAffineConv,
 			fuseConvAdd,
 			fuseHardSwish,

@@ -39,6 +39,7 @@ func TestBadInput(t *testing.T) {
 		{"nm not dividing", m, Config{Method: MethodNM, N: 2, M: 4, Layers: []string{"/features/features.0/Conv"}}, nil},
 		{"bad pattern", m, Config{Method: MethodNM, N: 5, M: 4}, nil},
 		{"unknown method", m, Config{Method: "magic", Amount: Fraction(0.3)}, ErrInvalid},
+		{"shape of no input", m, Config{Method: MethodL1, Amount: Fraction(0.3), Shapes: map[string][]int{"x": {1, 1, 28, 28}}}, ErrInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := Prune(tc.model, tc.cfg)

@@ -3,6 +3,7 @@
 package prune
 
 import (
+	"math"
 	"path/filepath"
 	"testing"
 
@@ -48,20 +49,14 @@ func TestPhysicalEqualsMaskOnlyORT(t *testing.T) {
 			x := randomInput(inputShape(m, mc.input), 11)
 			a, b := runORT(t, phys, x), runORT(t, mask, x)
 			h := runHone(t, phys, x)
-			// hone and ORT must agree on the shrunk model wherever they agree on the original; where they do
-			// not (PP-OCRv4 det at the time of writing: a runtime discrepancy unrelated to pruning), that is
-			// reported instead, and the physical-vs-mask check above still runs.
-			ho, oo := runHone(t, m, x), runORT(t, m, x)
+			// hone and ORT must agree on the shrunk model: relative to the output's scale within 1e-4, or within
+			// 1e-6 absolutely (PP-OCR det's probability map is ~1e-5 everywhere on random inputs).
 			for name, want := range b {
-				if d := maxRelDiff(a[name], want); d > 1e-4 {
+				if d := maxRelDiff(a[name], want); d > 1e-4 && maxAbsDiff(a[name], want) > 1e-6 {
 					t.Errorf("ORT output %q: physical vs mask-only differ by %.3g", name, d)
 				}
-				if d := maxRelDiff(ho[name], oo[name]); d > 1e-4 {
-					t.Logf("output %q: hone and ORT already differ by %.3g on the unpruned model; cross-check not applicable", name, d)
-					continue
-				}
-				if d := maxRelDiff(h[name], a[name]); d > 1e-4 {
-					t.Errorf("output %q of the shrunk model: hone vs ORT differ by %.3g", name, d)
+				if d := maxRelDiff(h[name], a[name]); d > 1e-4 && maxAbsDiff(h[name], a[name]) > 1e-6 {
+					t.Errorf("output %q of the shrunk model: hone vs ORT differ by %.3g (abs %.3g)", name, d, maxAbsDiff(h[name], a[name]))
 				}
 			}
 		})
@@ -99,4 +94,12 @@ func TestSparseStorageORT(t *testing.T) {
 			}
 		})
 	}
+}
+
+func maxAbsDiff(a, b *ir.Tensor) float64 {
+	var d float64
+	for i, v := range b.F32() {
+		d = math.Max(d, math.Abs(float64(a.F32()[i]-v)))
+	}
+	return d
 }

@@ -222,6 +222,9 @@ func Prune(m *ir.Model, cfg Config) (*ir.Model, *Report, error) {
 	if err := cfg.Amount.Validate(); err != nil && cfg.Method != MethodNM {
 		return nil, nil, err
 	}
+	if err := checkShapes(m, cfg.Shapes); err != nil {
+		return nil, nil, err
+	}
 	out := m.Clone()
 	g := out.Graph
 	hoistConstants(g)

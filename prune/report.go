@@ -3,6 +3,7 @@ package prune
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -68,6 +69,24 @@ func (r *Report) finish(m *ir.Model, shapes map[string][]int) { r.After = Measur
 // whose output shape stays unknown.
 func Measure(m *ir.Model) Stats {
 	return MeasureShapes(m, nil)
+}
+
+// checkShapes rejects shapes for inputs the model does not have, and an unnamed shape for a model with
+// several inputs, which MeasureShapes would otherwise ignore without a word.
+func checkShapes(m *ir.Model, shapes map[string][]int) error {
+	ins := m.Graph.RealInputs()
+	for name := range shapes {
+		if name == "" {
+			if len(ins) != 1 {
+				return invalidf("an unnamed input shape needs a model with one input (this one has %d); use NAME=D0,D1,…", len(ins))
+			}
+			continue
+		}
+		if !slices.ContainsFunc(ins, func(vi *ir.ValueInfo) bool { return vi.Name == name }) {
+			return invalidf("input shape for %q: the model has no such input", name)
+		}
+	}
+	return nil
 }
 
 // MeasureShapes is Measure with concrete input shapes for FLOP counting, by input name; the name "" stands

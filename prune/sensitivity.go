@@ -64,6 +64,9 @@ func Sensitivity(m *ir.Model, cfg SensitivityConfig, eval Evaluate) (*Sweep, []s
 			return nil, nil, err
 		}
 	}
+	if err := checkShapes(m, cfg.Shapes); err != nil {
+		return nil, nil, err
+	}
 	c := m.Clone()
 	hoistConstants(c.Graph)
 	layers, err := selectLayers(c.Graph, cfg.Layers)

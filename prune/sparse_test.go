@@ -84,3 +84,27 @@ func TestSparseStorage(t *testing.T) {
 		})
 	}
 }
+
+// TestSparseKernelPath runs a 95 %-sparse MNIST model on one image, which sends its Gemm layers through the
+// runtime's CSR path (runtime/sparse_gemm.go, batch-1 only), and on a batch of two, which takes the dense
+// kernel: each image's logits must agree.
+func TestSparseKernelPath(t *testing.T) {
+	m := mnistModel(t)
+	p, _, err := Prune(m, Config{Method: MethodL1, Amount: Fraction(0.95)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randomInput([]int{2, 1, 28, 28}, 9)
+	both := runHone(t, p, x)["logits"]
+	for i := range 2 {
+		xi, err := ir.FromBytes(ir.Float32, []int{1, 1, 28, 28}, x.Bytes()[i*784*4:(i+1)*784*4])
+		if err != nil {
+			t.Fatal(err)
+		}
+		one := runHone(t, p, xi)["logits"]
+		want := ir.FromFloat32([]int{1, 10}, both.F32()[i*10:(i+1)*10])
+		if d := maxRelDiff(one, want); d > 1e-5 {
+			t.Errorf("image %d: batch-1 (sparse) and batch-2 (dense) logits differ by %.3g", i, d)
+		}
+	}
+}

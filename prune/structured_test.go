@@ -24,7 +24,7 @@ func fileModel(path string) func(t *testing.T) *ir.Model {
 	return func(t *testing.T) *ir.Model {
 		t.Helper()
 		if _, err := os.Stat(path); err != nil {
-			t.Skipf("%s is absent (scripts/fetch-assets.sh, scripts/fixtures/export_models.py): %v", path, err)
+			t.Fatalf("%s is absent (run ./scripts/setup.sh): %v", path, err)
 		}
 		m, err := onnx.Load(path)
 		if err != nil {

@@ -76,14 +76,20 @@ func (s *stat) rangeFor(c Calibrator, pct float64) (float32, float32) {
 	if c == CalMinMax || s.hist == nil || s.width == 0 {
 		return s.lo, s.hi
 	}
+	// A tensor that is never negative (after Relu, an image in [0,1]) gets all 256 int8 steps over [0, t] from
+	// the asymmetric activation scheme; a signed one gets 128 on each side.
+	levels := 128
+	if s.lo >= 0 {
+		levels = 256
+	}
 	var bin int
 	switch c {
 	case CalPercentile:
 		bin = percentileBin(s.hist, pct)
 	case CalEntropy:
-		bin = EntropyThreshold(s.hist, 128)
+		bin = EntropyThreshold(s.hist, levels)
 	case CalMSE:
-		bin = mseThreshold(s.hist, 128)
+		bin = mseThreshold(s.hist, levels)
 	}
 	t := float32(float64(bin) * s.width)
 	return max(s.lo, -t), min(s.hi, t)
@@ -109,12 +115,21 @@ func percentileBin(hist []float64, pct float64) int {
 // Migacz, "8-bit Inference with TensorRT", GTC 2017): for every candidate i from levels to len(hist) bins, the
 // reference distribution P is hist[:i] with the outliers beyond added to its last bin; Q is hist[:i] merged into
 // `levels` groups of i/levels bins (the last group takes the remainder) and spread back evenly over the bins
-// where P is nonzero; the i with the smallest KL(P‖Q) wins. It returns that i: the threshold is i bin widths.
+// where P is nonzero; the i with the smallest KL(P‖Q) wins (the largest such i on a tie). It returns that i: the
+// threshold is i bin widths.
+//
+// Like NVIDIA's pytorch-quantization, it first replaces the count of bin 0 by that of bin 1. Bin 0 holds the exact
+// zeros (Relu's output, an image's background: 57–80 % of the values in the MNIST CNN), which every candidate range
+// represents exactly; left in, that spike dominates KL(P‖Q) as soon as Q merges bin 0 with its neighbours, so the
+// minimum lands on the candidates with one bin per level (i ≈ levels) and the range is clipped to a small fraction
+// of the data (0.5 of MNIST's [0,1] input, 0.5 of a Relu whose values reach 5.5) — top-1 fell from 98 % to 21 %.
 func EntropyThreshold(hist []float64, levels int) int {
 	n := len(hist)
 	if n <= levels {
 		return n
 	}
+	hist = append([]float64(nil), hist...)
+	hist[0] = hist[1]
 	best, bestKL := n, math.Inf(1)
 	p := make([]float64, n)
 	q := make([]float64, n)
@@ -144,7 +159,7 @@ func EntropyThreshold(hist []float64, levels int) int {
 				}
 			}
 		}
-		if kl := klDivergence(p[:i], q[:i]); kl < bestKL {
+		if kl := klDivergence(p[:i], q[:i]); kl <= bestKL {
 			best, bestKL = i, kl
 		}
 	}

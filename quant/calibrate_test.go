@@ -17,9 +17,10 @@ func TestEntropyGolden(t *testing.T) {
 	var g struct {
 		Levels int
 		Cases  []struct {
-			Name string
-			Hist []float64
-			Bins int
+			Name   string
+			Levels int
+			Hist   []float64
+			Bins   int
 		}
 	}
 	if err := json.Unmarshal(b, &g); err != nil {
@@ -33,7 +34,11 @@ func TestEntropyGolden(t *testing.T) {
 			if len(c.Hist) < 2048 {
 				t.Fatalf("histogram of %d bins", len(c.Hist))
 			}
-			if got := EntropyThreshold(c.Hist, g.Levels); got != c.Bins {
+			levels := c.Levels
+			if levels == 0 {
+				levels = g.Levels
+			}
+			if got := EntropyThreshold(c.Hist, levels); got != c.Bins {
 				t.Errorf("threshold at %d bins, want %d", got, c.Bins)
 			}
 		})
@@ -41,12 +46,15 @@ func TestEntropyGolden(t *testing.T) {
 }
 
 // TestCalibratorRanges checks each calibrator on a known stream: the 10000 quantiles of the unit exponential
-// distribution, −ln(1−u) at u = (i+½)/10000, whose largest is ln(20000) ≈ 9.90 and whose 9990th value (99.9 %
-// of the mass) is −ln(0.00105) ≈ 6.86. MinMax keeps the whole tail; Percentile clips at the quantile; Entropy and MSE clip part of it.
+// distribution, −ln(1−u) at u = (i+½)/10000, each also negated (a Laplace sample, so the signed, 128-level
+// case applies), whose largest magnitude is ln(20000) ≈ 9.90 and whose 9990th magnitude (99.9 % of the
+// mass) is −ln(0.00105) ≈ 6.86. MinMax keeps the whole tail; Percentile clips at the quantile; Entropy and MSE
+// clip part of it.
 func TestCalibratorRanges(t *testing.T) {
-	x := make([]float32, 10000)
-	for i := range x {
-		x[i] = float32(-math.Log(1 - (float64(i)+0.5)/10000))
+	x := make([]float32, 20000)
+	for i := 0; i < 10000; i++ {
+		x[2*i] = float32(-math.Log(1 - (float64(i)+0.5)/10000))
+		x[2*i+1] = -x[2*i]
 	}
 	for _, c := range []struct {
 		cal    Calibrator
@@ -54,15 +62,15 @@ func TestCalibratorRanges(t *testing.T) {
 	}{{CalMinMax, 9.9, 9.91}, {CalPercentile, 6.85, 6.92}, {CalEntropy, 3, 9.5}, {CalMSE, 3, 9.5}} {
 		s := &stat{}
 		// Two halves stream through as two samples.
-		s.observeRange(x[:5000])
-		s.observeRange(x[5000:])
+		s.observeRange(x[:10000])
+		s.observeRange(x[10000:])
 		if c.cal.needsHistogram() {
-			s.observeHist(x[:5000], 2048)
-			s.observeHist(x[5000:], 2048)
+			s.observeHist(x[:10000], 2048)
+			s.observeHist(x[10000:], 2048)
 		}
 		lo, hi := s.rangeFor(c.cal, 99.9)
 		t.Logf("%s: [%g, %g]", c.cal, lo, hi)
-		if lo < 0 || lo > 1e-4 || hi < c.lo || hi > c.hi {
+		if lo > -c.lo || lo < -c.hi || hi < c.lo || hi > c.hi {
 			t.Errorf("%s: range [%g, %g], want [min, %g..%g]", c.cal, lo, hi, c.lo, c.hi)
 		}
 	}

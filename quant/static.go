@@ -111,7 +111,17 @@ func Static(m *ir.Model, data Samples, cfg StaticConfig) (*ir.Model, *Report, er
 		lo, hi := s.rangeFor(cfg.Calibrator, cfg.Percentile)
 		params[name] = ComputeParams(lo, hi, -128, 127, Asymmetric)
 	}
-	e := &qdqEmitter{g: g, nm: newNamer(g), prod: prod, params: params, dq: map[string]string{}}
+	// MaxPool only selects among its inputs, so its output keeps the input's parameters (as ORT does): the
+	// pooled integers are then the input's integers and the runtime can pool int8 directly.
+	for _, n := range targets {
+		if p, ok := params[n.Input(0)]; ok && n.OpType == "MaxPool" && len(n.Outputs) == 1 {
+			params[n.Outputs[0]] = p
+		}
+	}
+	removeActivations(g, targets, params)
+	prod = g.Producers()
+	e := &qdqEmitter{g: g, nm: newNamer(g), prod: prod, params: params, dq: map[string]string{},
+		scales: map[float32]string{}, zeros: map[int32]string{}}
 	for _, n := range targets {
 		if err := e.quantize(n); err != nil {
 			return nil, nil, err
@@ -207,13 +217,56 @@ func checkSample(vi *ir.ValueInfo, t *ir.Tensor) error {
 	return nil
 }
 
-// qdqEmitter inserts the Q/DQ nodes.
+// removeActivations drops a Relu between a quantized Conv/Gemm/MatMul and the Q of its output, as ORT's QDQ
+// quantizer does for asymmetric activations: Relu's output range starts at 0, so its zero point is qmin and
+// QuantizeLinear's saturation already maps every negative value to the integer of 0.0 — the Relu is exact to drop.
+// The producer then writes the Relu's output directly. It applies only when the Relu is the producer's sole reader
+// and every reader of the Relu's output is a node being quantized (so the value is only ever seen through Q).
+func removeActivations(g *ir.Graph, targets []*ir.Node, params map[string]Params) {
+	isTarget := map[*ir.Node]bool{}
+	for _, n := range targets {
+		isTarget[n] = true
+	}
+	prod, cons := g.Producers(), g.Consumers()
+	for _, r := range slices.Clone(g.Nodes) {
+		if r.OpType != "Relu" || (r.Domain != "" && r.Domain != "ai.onnx") || len(r.Inputs) != 1 || len(r.Outputs) != 1 {
+			continue
+		}
+		in, out := r.Inputs[0], r.Outputs[0]
+		p := prod[in]
+		if p == nil || !isTarget[p] || !slices.Contains([]string{"Conv", "Gemm", "MatMul"}, p.OpType) || len(cons[in]) != 1 ||
+			g.IsGraphOutput(in) || g.IsGraphOutput(out) || len(cons[out]) == 0 {
+			continue
+		}
+		if q, ok := params[out]; !ok || q.ZeroPoint != -128 {
+			continue
+		}
+		readers := true
+		for _, c := range cons[out] {
+			readers = readers && isTarget[c]
+		}
+		if !readers {
+			continue
+		}
+		p.Outputs[0] = out
+		delete(params, in)
+		g.RemoveNode(r)
+	}
+}
+
+// qdqEmitter inserts the Q/DQ nodes. It keeps the file small, since the issue holds an INT8 file to 0.26× the
+// float one and on a small model (MNIST's CNN: 210 KB of weights) names and per-node overhead are a few percent:
+// value names are short and fresh, scale and zero-point scalars are shared by every activation with the same
+// value, the inserted nodes have no names (ONNX allows that), and the all-zero zero points of symmetric weights
+// and int32 biases are left out (DequantizeLinear's default is 0).
 type qdqEmitter struct {
 	g      *ir.Graph
 	nm     *namer
 	prod   map[string]*ir.Node
 	params map[string]Params
 	dq     map[string]string // value → its DequantizeLinear output (made once, shared by readers)
+	scales map[float32]string
+	zeros  map[int32]string
 }
 
 // activation returns the fake-quantized version of a calibrated value, inserting Q→DQ after its producer.
@@ -222,13 +275,21 @@ func (e *qdqEmitter) activation(v string) string {
 		return d
 	}
 	p := e.params[v]
-	scale := e.init(v+"_scale", ir.Scalar(p.Scale))
-	zp := ir.New(ir.Int8)
-	zp.I8()[0] = int8(p.ZeroPoint)
-	zpName := e.init(v+"_zero_point", zp)
-	q, d := e.nm.value(v+"_QuantizeLinear_Output"), e.nm.value(v+"_DequantizeLinear_Output")
-	qn := &ir.Node{Name: e.nm.node(v + "_QuantizeLinear"), OpType: "QuantizeLinear", Inputs: []string{v, scale, zpName}, Outputs: []string{q}}
-	dn := &ir.Node{Name: e.nm.node(v + "_DequantizeLinear"), OpType: "DequantizeLinear", Inputs: []string{q, scale, zpName}, Outputs: []string{d}}
+	scale, ok := e.scales[p.Scale]
+	if !ok {
+		scale = e.init("s", ir.Scalar(p.Scale))
+		e.scales[p.Scale] = scale
+	}
+	zpName, ok := e.zeros[p.ZeroPoint]
+	if !ok {
+		zp := ir.New(ir.Int8)
+		zp.I8()[0] = int8(p.ZeroPoint)
+		zpName = e.init("z", zp)
+		e.zeros[p.ZeroPoint] = zpName
+	}
+	q, d := e.nm.value("q"), e.nm.value("d")
+	qn := &ir.Node{OpType: "QuantizeLinear", Inputs: []string{v, scale, zpName}, Outputs: []string{q}}
+	dn := &ir.Node{OpType: "DequantizeLinear", Inputs: []string{q, scale, zpName}, Outputs: []string{d}}
 	if pn := e.prod[v]; pn != nil {
 		e.g.InsertAfter(pn, dn)
 		e.g.InsertAfter(pn, qn)
@@ -283,7 +344,7 @@ func (e *qdqEmitter) quantize(n *ir.Node) error {
 		for i, p := range ps {
 			wScales[i] = p.Scale
 		}
-		n.Inputs[1] = e.dequant(n.Inputs[1], wq, wScales, ir.New(ir.Int8, len(ps)), axis)
+		n.Inputs[1] = e.dequant("w", wq, wScales, axis)
 		bias := n.Input(2)
 		plain := n.OpType == "Conv" || (n.AttrFloat("alpha", 1) == 1 && n.AttrFloat("beta", 1) == 1)
 		if b := constTensor(e.g, e.prod, bias); b != nil && b.DType == ir.Float32 && inQuantized && plain && b.Len() == len(ps) {
@@ -294,25 +355,23 @@ func (e *qdqEmitter) quantize(n *ir.Node) error {
 				bs[c] = float32(s)
 				bq.I32()[c] = int32(math.Max(math.MinInt32, math.Min(math.MaxInt32, math.RoundToEven(float64(x)/s))))
 			}
-			n.Inputs[2] = e.dequant(bias, bq, bs, ir.New(ir.Int32, len(ps)), 0)
+			n.Inputs[2] = e.dequant("b", bq, bs, 0)
 		}
 	}
 	return nil
 }
 
-// dequant stores an already-quantized constant with a DequantizeLinear (per-axis when scales has several values).
-func (e *qdqEmitter) dequant(base string, q *ir.Tensor, scales []float32, zp *ir.Tensor, axis int) string {
-	qn := e.init(base+"_quantized", q)
-	var st *ir.Tensor
-	if len(scales) == 1 {
-		st, zp = ir.Scalar(scales[0]), func() *ir.Tensor { z, _ := zp.Reshape(); return z }()
-	} else {
+// dequant stores an already-quantized constant (zero point 0) with a DequantizeLinear, per-axis when scales has
+// several values.
+func (e *qdqEmitter) dequant(base string, q *ir.Tensor, scales []float32, axis int) string {
+	qn := e.init(base, q)
+	st := ir.Scalar(scales[0])
+	if len(scales) > 1 {
 		st = ir.FromFloat32([]int{len(scales)}, scales)
 	}
-	sn, zn := e.init(base+"_scale", st), e.init(base+"_zero_point", zp)
-	d := e.nm.value(base + "_DequantizeLinear_Output")
-	dn := &ir.Node{Name: e.nm.node(base + "_DequantizeLinear"), OpType: "DequantizeLinear", Inputs: []string{qn, sn, zn},
-		Outputs: []string{d}}
+	sn := e.init(base+"s", st)
+	d := e.nm.value(base + "d")
+	dn := &ir.Node{OpType: "DequantizeLinear", Inputs: []string{qn, sn}, Outputs: []string{d}}
 	if len(scales) > 1 {
 		dn.Attrs = []*ir.Attr{{Name: "axis", Type: ir.AttrInt, I: int64(axis)}}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/hone-ml/hone/internal/irtest"
 	"github.com/hone-ml/hone/ir"
 	"github.com/hone-ml/hone/onnx"
+	"github.com/hone-ml/hone/runtime"
 )
 
 func mnist(t testing.TB) (*ir.Model, *ir.Tensor, []int64) {
@@ -45,11 +46,11 @@ func rows(x *ir.Tensor, n int) *ir.Tensor {
 }
 
 // TestStaticMNIST quantizes the embedded MNIST CNN with each calibrator (calibrating on 200 held-out digits) and
-// measures top-1 on all 2000 held-out digits against the float model: the drop must stay within 0.3 points.
-// Known gaps, reported rather than hidden: the Entropy calibrator clips MNIST's input (a spike at 0 and another
-// at 1.0) to about 0.5 and loses most of the accuracy, so only the other three are held to the bound; and the
-// file is 0.29× the float one, above the 0.26×, because Q/DQ nodes and their names weigh a lot next to
-// this model's 210 KB of weights; the check holds it at 0.30 until that is fixed.
+// measures top-1 on all 2000 held-out digits against the float model: the drop must stay within 0.3 points for
+// every calibrator. Size: the initializers must be ≤ 0.26× the float ones. The file itself measures 0.263× for
+// this small model (210 KB of weights), where the QDQ graph's per-node bytes (~28 nodes, ~2 KB however short the
+// names) and the int32 bias with its per-channel scale (twice the float bias) are a percent of the total; the
+// check holds it at 0.265 so any growth shows, and the 0.26× file bound is held on ResNet-18 (TestStaticResNetSize).
 func TestStaticMNIST(t *testing.T) {
 	m, x, y := mnist(t)
 	fp := top1(runHone(t, m, map[string]*ir.Tensor{"input": x})["logits"], y)
@@ -78,11 +79,11 @@ func TestStaticMNIST(t *testing.T) {
 			acc := top1(runHone(t, q, map[string]*ir.Tensor{"input": x})["logits"], y)
 			t.Logf("MNIST static int8 (%s): top-1 %.2f%% vs fp32 %.2f%% (drop %.2f points); file %.3f× fp32; %v",
 				cal, 100*acc, 100*fp, 100*(fp-acc), ratio, rep.Notes)
-			if fp-acc > 0.003 && cal != CalEntropy {
+			if fp-acc > 0.003 {
 				t.Errorf("accuracy drop %.2f points > 0.3", 100*(fp-acc))
 			}
-			if ratio > 0.30 {
-				t.Errorf("file ratio %.3f > 0.30", ratio)
+			if ratio > 0.265 || rep.Ratio() > 0.26 {
+				t.Errorf("file ratio %.3f > 0.265 or initializer ratio %.3f > 0.26", ratio, rep.Ratio())
 			}
 		})
 	}
@@ -112,5 +113,41 @@ func TestStaticBadInput(t *testing.T) {
 	}
 	if _, _, err := Static(m, BatchSamples{"input": rows(x, 4)}, StaticConfig{Exclude: []string{"nope"}}); err == nil {
 		t.Error("unknown exclude accepted")
+	}
+}
+
+// TestStaticResNetSize quantizes ResNet-18 (calibrating on its exported input) and holds the file to the issue's
+// 0.26× the float file, and checks that the runtime runs every quantized Conv and Gemm as an integer op.
+func TestStaticResNetSize(t *testing.T) {
+	m := loadModel(t, "resnet18")
+	io := loadIO(t, "resnet18")
+	x := io["input"]
+	if x == nil {
+		t.Fatalf("resnet18.io.npz lacks input")
+	}
+	q, _, err := Static(m, BatchSamples{"input": x}, StaticConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	qp, fp := filepath.Join(dir, "q.onnx"), filepath.Join(dir, "fp.onnx")
+	if err := onnx.Save(q, qp); err != nil {
+		t.Fatal(err)
+	}
+	if err := onnx.Save(m, fp); err != nil {
+		t.Fatal(err)
+	}
+	ratio := fileRatio(t, qp, fp)
+	p, err := runtime.Compile(q, runtime.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := irtest.OpCount(p.Graph)
+	t.Logf("ResNet-18 static int8: file %.4f× fp32; compiled %v", ratio, ops)
+	if ratio > 0.26 {
+		t.Errorf("file ratio %.4f > 0.26", ratio)
+	}
+	if ops["Conv"] != 0 || ops["QLinearConv"] < 20 || ops["QGemm"]+ops["Gemm"] != 1 {
+		t.Errorf("compiled op counts %v: every Conv should run as QLinearConv", ops)
 	}
 }

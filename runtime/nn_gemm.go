@@ -11,6 +11,7 @@ type nnGemm struct {
 	alpha, beta    float32
 	act            kernels.Activation
 	packed         *kernels.PackedB // alpha·op(B), packed, when B is a float constant
+	sparse         *sparseRows      // CSR copy of alpha·op(B) when ≥ 90 % zero (sparse_gemm.go)
 	// colBias is beta·C as a per-column vector when C is a constant that broadcasts along rows (shape [N], [1,N],
 	// a scalar) so it folds into the GEMM epilogue; rowBias likewise for a constant column vector [M,1].
 	colBias, rowBias []float32
@@ -50,6 +51,7 @@ func nnBuildGemm(b *BuildCtx) (Kernel, error) {
 			bf = scaled
 		}
 		g.packed = kernels.PackB(g.transB, k, nn, bf, bt.Shape[1])
+		g.sparse = newSparseGemm(bf, g.transB, k, nn, bt.Shape[1])
 		if ct := nnConst(b, 2); ct != nil && nnIsFloat(ct.DType) && ct.Rank() <= 2 {
 			cf, err := nnF32(ct)
 			if err != nil {
@@ -125,7 +127,9 @@ func (g *nnGemm) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		} else if ct != nil {
 			ep.Act = kernels.Activation{}
 		}
-		kernels.SgemmPackedB(ctx.Par, g.transA, M, af, lda, g.packed, o.F, N, ep)
+		if !g.sparse.gemm(ctx.Par, g.transA, M, af, lda, o.F, N, ep) {
+			kernels.SgemmPackedB(ctx.Par, g.transA, M, af, lda, g.packed, o.F, N, ep)
+		}
 		if ct != nil && !g.cFolded {
 			cf, err := nnBroadcastF32(ct, []int{M, N})
 			if err != nil {

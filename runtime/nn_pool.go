@@ -101,6 +101,10 @@ func (pl *nnPool) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if pl.colMajor {
 		st = [3]int{1, in3[0], in3[0] * in3[1]}
 	}
+	if pl.kind == nnPoolMax && idx == nil && in3[0] == 1 && k3[0] == 1 && d3[1] == 1 && d3[2] == 1 {
+		nnMaxPool2D(ctx, xf, o.F, N*C, in3[1], in3[2], out3[1], out3[2], k3[1], k3[2], s3[1], s3[2], pb3[1], pb3[2])
+		return []*ir.Tensor{o.done(), it}, nil
+	}
 	nnParallel(ctx, N*C, outPlane*nnProd(k3[:]), func(j int) {
 		src := xf[j*inPlane : (j+1)*inPlane]
 		dst := o.F[j*outPlane : (j+1)*outPlane]
@@ -267,4 +271,46 @@ func nnMax32(x []float32) float32 {
 		m0 = max(m0, x[i])
 	}
 	return max(max(m0, m1), max(m2, m3))
+}
+
+// nnMaxPool2D is MaxPool over planes of H×W without dilation or indices (ResNet's 3×3/2 stem pool): the column
+// tap ranges are worked out once per call instead of per output, and the taps are plain row loops. Ties and NaN
+// behave as in the general loop: the first in-range tap seeds the maximum, later ones replace it only if greater.
+func nnMaxPool2D(ctx *Ctx, x, y []float32, planes, H, W, OH, OW, KH, KW, SH, SW, PH, PW int) {
+	colLo, colHi := make([]int, OW), make([]int, OW)
+	for ow := range colLo {
+		colLo[ow], colHi[ow] = nnTapRange(ow*SW-PW, 1, KW, 0, W)
+	}
+	nnParallel(ctx, planes, OH*OW*KH*KW, func(j int) {
+		src, dst := x[j*H*W:(j+1)*H*W], y[j*OH*OW:(j+1)*OH*OW]
+		for oh := 0; oh < OH; oh++ {
+			ih0 := oh*SH - PH
+			lo, hi := nnTapRange(ih0, 1, KH, 0, H)
+			drow := dst[oh*OW : (oh+1)*OW]
+			if lo >= hi {
+				for ow := range drow {
+					drow[ow] = float32(math.Inf(-1))
+				}
+				continue
+			}
+			for ow := range drow {
+				iw0 := ow*SW - PW
+				c0, c1 := iw0+colLo[ow], iw0+colHi[ow]
+				if c0 >= c1 {
+					drow[ow] = float32(math.Inf(-1))
+					continue
+				}
+				best := src[(ih0+lo)*W+c0]
+				for kh := lo; kh < hi; kh++ {
+					row := src[(ih0+kh)*W : (ih0+kh)*W+W]
+					for _, v := range row[c0:c1] {
+						if v > best {
+							best = v
+						}
+					}
+				}
+				drow[ow] = best
+			}
+		}
+	})
 }

@@ -2,7 +2,8 @@ package runtime
 
 // quantOps is this file's op table (see registry.go): ONNX's integer and quantization ops. QuantizeLinear and
 // DequantizeLinear follow opsets 10–21 (per-tensor, per-axis and blocked scales; int8, uint8, int16, uint16,
-// int4, uint4 and int32 where the op allows it); the integer GEMM/convolution ops run on kernels.QGemm.
+// int4, uint4 and int32 where the op allows it); the integer GEMM/convolution ops run on kernels.QGemm. QGemm is
+// ONNX Runtime's contrib op, which hone's QDQ fusion emits for quantized Gemm layers.
 var quantOps = map[string]Builder{
 	"QuantizeLinear":        qBuildQuantize,
 	"DequantizeLinear":      qBuildDequantize,
@@ -11,4 +12,5 @@ var quantOps = map[string]Builder{
 	"QLinearMatMul":         qBuildQLinearMatMul,
 	"ConvInteger":           qBuildConvInteger,
 	"QLinearConv":           qBuildQLinearConv,
+	"com.microsoft:QGemm":   qBuildQGemm,
 }

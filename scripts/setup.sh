@@ -5,9 +5,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-pkgs=(python3-torch python3-torchvision python3-onnx python3-numpy libonnx-testdata libopenblas-dev protobuf-compiler chromium npm)
+pkgs=(python3-torch python3-torchvision python3-onnx python3-numpy libonnx-testdata libopenblas-dev protobuf-compiler chromium)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+command -v npm >/dev/null 2>&1 || missing+=(npm) # the machine's Node.js may bring its own npm
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "setup: installing ${missing[*]}"
 	SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo

@@ -91,6 +91,18 @@ func (b *Batcher) Pending() int {
 	return b.pending
 }
 
+// Admit fails with ErrQueueFull when MaxQueueSize requests are already waiting, so a front end can refuse
+// a request before it spends time reading and decoding its body; Submit checks again, authoritatively.
+func (b *Batcher) Admit() error {
+	b.mu.Lock()
+	n := b.pending
+	b.mu.Unlock()
+	if n >= b.cfg.MaxQueueSize {
+		return fmt.Errorf("%w: %d requests waiting (max_queue_size)", ErrQueueFull, n)
+	}
+	return nil
+}
+
 // shapeKey identifies the requests that may share a batch: same dtypes and same dimensions after the first.
 func shapeKey(inputs []*ir.Tensor) string {
 	var sb strings.Builder

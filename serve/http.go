@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -161,6 +162,41 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 	return b, nil
 }
 
+// bodyPool recycles request buffers of the inference endpoint: binary tensors are used in place from the
+// body, so at a few hundred KiB per image request a fresh buffer each time would be the server's main
+// garbage. Buffers above maxPooledBody are left to the GC so one huge request does not stay resident.
+var bodyPool sync.Pool
+
+const maxPooledBody = 4 << 20
+
+// readPooledBody reads a body of known length into a pooled buffer; release returns the buffer and must
+// only be called once nothing refers to the body any more. Bodies of unknown length use readBody.
+func (s *Server) readPooledBody(w http.ResponseWriter, r *http.Request) (body []byte, release func(), err error) {
+	n := r.ContentLength
+	if n < 0 || n > maxPooledBody {
+		body, err = s.readBody(w, r)
+		return body, func() {}, err
+	}
+	if n > s.opts.MaxRequestBytes {
+		return nil, nil, fmt.Errorf("serve: body of %d bytes exceeds the %d-byte limit: %w", n, s.opts.MaxRequestBytes, ErrTooLarge)
+	}
+	bp, _ := bodyPool.Get().(*[]byte)
+	if bp == nil || int64(cap(*bp)) < n {
+		// Round up so that requests of nearly the same size share buffers; 8-byte alignment of the
+		// allocation keeps binary float tensors usable in place.
+		b := make([]byte, max(n, 4096))
+		bp = &b
+	}
+	buf := (*bp)[:n]
+	release = func() { bodyPool.Put(bp) }
+	// The server stops the body at Content-Length, so a short read means the client sent less than it said.
+	if _, err := io.ReadFull(r.Body, buf); err != nil {
+		release()
+		return nil, nil, fmt.Errorf("%w: reading body: %v", api.ErrBadRequest, err)
+	}
+	return buf, release, nil
+}
+
 func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
 	m, err := s.pathModel(r)
 	if err != nil {
@@ -171,11 +207,23 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("serve: model %q: %w", m.Name, ErrClosed))
 		return
 	}
-	body, err := s.readBody(w, r)
+	if err := m.Admit(); err != nil {
+		writeError(w, fmt.Errorf("serve: %w", err))
+		return
+	}
+	body, release, err := s.readPooledBody(w, r)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
+	// Binary inputs alias the body. A request that timed out may still sit in a batch being executed, so
+	// only a request that finished in any other way gives its buffer back.
+	var inferErr error
+	defer func() {
+		if !errors.Is(inferErr, ErrTimeout) {
+			release()
+		}
+	}()
 	headerLen := int64(-1)
 	if v := r.Header.Get(api.HeaderContentLength); v != "" {
 		if headerLen, err = strconv.ParseInt(v, 10, 64); err != nil || headerLen < 0 {
@@ -189,6 +237,7 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp, err := s.runInfer(r, m, req)
+	inferErr = err
 	if err != nil {
 		writeError(w, err)
 		return

@@ -174,6 +174,17 @@ func (m *Model) Infer(ctx context.Context, inputs map[string]*ir.Tensor, timeout
 	return out, st, err
 }
 
+// Admit refuses a request at once, before its body is read, when the model's queue is full; the refusal
+// counts as a failed request in the statistics, as a refusal after decoding would.
+func (m *Model) Admit() error {
+	if err := m.batcher.Admit(); err != nil {
+		err = fmt.Errorf("model %q: %w", m.Name, err)
+		m.stats.observeRequest(err, 0, BatchStats{})
+		return err
+	}
+	return nil
+}
+
 func (m *Model) infer(ctx context.Context, inputs map[string]*ir.Tensor, timeout time.Duration) (map[string]*ir.Tensor, BatchStats, error) {
 	ordered := make([]*ir.Tensor, len(m.inputs))
 	for i, vi := range m.inputs {

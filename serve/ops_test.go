@@ -9,29 +9,64 @@ import (
 	"image/png"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httptrace"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 )
 
+// TestOverloadRejectsQuickly sends a burst of 300 concurrent requests at a queue of 4. Everything must be
+// answered 200 or 429, and outside -race the 429s must come fast: the server's own time for a 429 (handler
+// entry to reply) under 50 ms at p99, and the time the client sees from writing the request to the first
+// reply byte under 250 ms at p99 (on the shared 2-core CI machine that includes waiting for a core among
+// 600 busy goroutines, which no server code can avoid).
 func TestOverloadRejectsQuickly(t *testing.T) {
-	s, hs := newTestServer(t, Config{MaxQueueSize: 4, Instances: 1, Threads: 1}, Options{})
+	s := New(Options{})
+	if err := s.Load("mnist", mnistFile(t, t.TempDir()), Config{MaxQueueSize: 4, Instances: 1, Threads: 1}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var server429, client429 []time.Duration
+	h := s.Handler()
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(sw, r)
+		if sw.status == http.StatusTooManyRequests {
+			mu.Lock()
+			server429 = append(server429, time.Since(start))
+			mu.Unlock()
+		}
+	}))
+	t.Cleanup(func() {
+		hs.Close()
+		s.Close()
+	})
 	digits, _ := mnistDigits(t, 1)
 	body := jsonInfer(digits[0])
 	const burst = 300
 	var ok, rejected, other atomic.Int64
-	var slowest429 atomic.Int64
 	var wg sync.WaitGroup
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: burst}}
 	for i := 0; i < burst; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			start := time.Now()
-			resp, err := client.Post(hs.URL+"/v2/models/mnist/infer", "application/json", bytes.NewReader(body))
+			// From the request being written to the first reply byte: leaves out the client's own dialing.
+			var wrote, first time.Time
+			trace := &httptrace.ClientTrace{
+				WroteRequest:         func(httptrace.WroteRequestInfo) { wrote = time.Now() },
+				GotFirstResponseByte: func() { first = time.Now() },
+			}
+			req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "POST",
+				hs.URL+"/v2/models/mnist/infer", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := client.Do(req)
 			if err != nil {
 				other.Add(1)
 				return
@@ -42,26 +77,39 @@ func TestOverloadRejectsQuickly(t *testing.T) {
 				ok.Add(1)
 			case 429:
 				rejected.Add(1)
-				if d := time.Since(start).Nanoseconds(); d > slowest429.Load() {
-					slowest429.Store(d)
-				}
+				mu.Lock()
+				client429 = append(client429, first.Sub(wrote))
+				mu.Unlock()
 			default:
 				other.Add(1)
 			}
 		}()
 	}
 	wg.Wait()
-	t.Logf("burst %d: %d ok, %d rejected (slowest 429 %v), %d other", burst, ok.Load(), rejected.Load(), time.Duration(slowest429.Load()), other.Load())
+	sp99, cp99 := p99(server429), p99(client429)
+	t.Logf("burst %d: %d ok, %d rejected (429 p99: server %v, client %v), %d other", burst, ok.Load(), rejected.Load(), sp99, cp99, other.Load())
 	if other.Load() != 0 || ok.Load()+rejected.Load() != burst {
 		t.Fatalf("%d requests neither succeeded nor got 429", other.Load())
 	}
 	if rejected.Load() == 0 {
 		t.Fatal("a burst of 300 against max_queue_size 4 got no 429")
 	}
+	if !raceEnabled && (sp99 > 50*time.Millisecond || cp99 > 250*time.Millisecond) {
+		t.Errorf("429 p99: server %v (want < 50ms), client %v (want < 250ms)", sp99, cp99)
+	}
 	m, _ := s.Model("mnist", "")
 	if st := m.stats.statistics("mnist", "1"); st.InferenceStats.Success.Count != ok.Load() {
 		t.Fatalf("server counted %d successes, clients saw %d", st.InferenceStats.Success.Count, ok.Load())
 	}
+}
+
+func p99(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	d = slices.Clone(d)
+	slices.Sort(d)
+	return d[min(len(d)-1, len(d)*99/100)]
 }
 
 // TestShutdownUnderLoadLosesNothing shuts the server down while 32 clients hammer it: every request the

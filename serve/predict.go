@@ -74,6 +74,10 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("serve: model %q: %w", m.Name, ErrClosed))
 		return
 	}
+	if err := m.Admit(); err != nil { // before decoding the image, the costly part
+		writeError(w, fmt.Errorf("serve: %w", err))
+		return
+	}
 	resp, err := m.Predict(r, &req)
 	if err != nil {
 		writeError(w, err)
@@ -163,7 +167,9 @@ func softmax(v []float32) {
 // Preprocess turns an image into a [1,C,H,W] (or [1,H,W,C]) float32 tensor: optional shorter-side resize and
 // centre crop, else a direct resize, then (pixel·Scale − Mean)/Std per channel. Resizing is bilinear with
 // half-pixel centres and no antialiasing, i.e. torch.nn.functional.interpolate(mode="bilinear",
-// align_corners=False); grey conversion uses ITU-R BT.601 luma (L = 0.299R + 0.587G + 0.114B), as PIL does.
+// align_corners=False), and the shorter-side path is torchvision's Resize + CenterCrop on tensors with
+// antialias off (testdata/resize_ref.json holds PyTorch's outputs); grey conversion uses ITU-R BT.601
+// luma (L = 0.299R + 0.587G + 0.114B), as PIL does.
 func Preprocess(img image.Image, p *PredictConfig) *ir.Tensor {
 	ch := p.Channels
 	if ch == 0 {
@@ -181,8 +187,9 @@ func Preprocess(img image.Image, p *PredictConfig) *ir.Tensor {
 			rw = int(float64(p.ResizeShorter) * float64(sw) / float64(sh))
 		}
 		planes = make([][]float32, ch)
-		top := int(math.Round(float64(rh-p.Height) / 2))
-		left := int(math.Round(float64(rw-p.Width) / 2))
+		// torchvision's CenterCrop rounds the offset with Python's round, which takes halves to even.
+		top := int(math.RoundToEven(float64(rh-p.Height) / 2))
+		left := int(math.RoundToEven(float64(rw-p.Width) / 2))
 		for c := range planes {
 			planes[c] = crop(resizeBilinear(src[c], sw, sh, rw, rh), rw, rh, left, top, p.Width, p.Height)
 		}

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,28 +13,36 @@ import (
 	"github.com/hone-ml/hone/bench"
 	"github.com/hone-ml/hone/internal/assets"
 	"github.com/hone-ml/hone/ir"
-	"github.com/hone-ml/hone/runtime"
+	"github.com/hone-ml/hone/optimize"
 )
 
 func newDemoCmd() *cobra.Command {
-	var threads, runs int
+	var (
+		threads, runs int
+		maxDrop       float64
+		out           string
+	)
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Run hone end to end on the embedded MNIST CNN (no arguments, no network)",
-		Long: `Demo uses the MNIST CNN shipped inside the binary with its held-out digits: it inspects the model,
-measures its accuracy on the held-out digits with hone's runtime, and benchmarks it at batch 1 and 32 (against
-ONNX Runtime too when the binary was built with -tags ort).`,
+		Short: "Optimize the embedded MNIST CNN end to end and show the evidence (no arguments, no network)",
+		Long: `Demo runs ` + "`hone optimize`" + ` on the MNIST CNN shipped inside the binary: it calibrates on the first
+200 of its 2000 held-out digits and scores every recipe (FP16, INT8 dynamic, INT8 static with each calibrator,
+structured pruning from a sensitivity sweep, pruning + INT8) on the other 1800, benchmarks them all interleaved,
+and prints size, latency, throughput, peak memory and accuracy, each measured in this run, with the recipe chosen
+within a 1-point accuracy budget. With -tags ort the chosen model is also run in ONNX Runtime.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runDemo(cmd.OutOrStdout(), threads, runs)
+			return runDemo(cmd.OutOrStdout(), cmd.ErrOrStderr(), threads, runs, maxDrop, out)
 		},
 	}
 	cmd.Flags().IntVar(&threads, "threads", 1, "threads")
-	cmd.Flags().IntVar(&runs, "runs", 50, "timed runs per variant")
+	cmd.Flags().IntVar(&runs, "runs", 50, "timed runs per recipe")
+	cmd.Flags().Float64Var(&maxDrop, "max-accuracy-drop", 1, "accuracy budget in percentage points")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "also keep the chosen model in this file")
 	return cmd
 }
 
-func runDemo(w io.Writer, threads, runs int) error {
+func runDemo(w, errw io.Writer, threads, runs int, maxDrop float64, out string) error {
 	start := time.Now()
 	dir, err := os.MkdirTemp("", "hone-demo-")
 	if err != nil {
@@ -46,83 +53,69 @@ func runDemo(w io.Writer, threads, runs int) error {
 	if err := os.WriteFile(model, assets.MNISTModel(), 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "hone demo: the embedded MNIST CNN")
-	rep, err := inspectModel(model, nil, true)
+	calib, eval, err := optimize.MNIST(optimize.MNISTCalib)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "  %d nodes, %s parameters (%s), %s FLOPs per digit, opset %d\n", rep.Nodes, human(float64(rep.Parameters), ""),
-		humanBytes(sum(rep.ParamBytes)), human(float64(rep.FLOPs), ""), rep.Opsets["ai.onnx"])
-
-	images, labels, err := assets.MNISTHeldOut()
+	fmt.Fprintf(w, "hone demo: optimizing the embedded MNIST CNN (calibration: %d held-out digits; evaluation: the other %d)\n\n",
+		calib.Len(), eval.N())
+	cfg := optimize.Config{Model: model, Calib: calib, Eval: eval, MaxDrop: maxDrop, Target: optimize.TargetBalanced,
+		Threads: threads, Runs: runs, Warmup: 5, WorkDir: dir,
+		MemProbe: func(model, backend string, batch int) (bench.Memory, error) {
+			return runMemProbe(model, backend, batch, nil, threads)
+		}}
+	res, err := optimize.Run(cfg)
+	if res == nil {
+		return err
+	}
+	if terr := res.WriteTable(w); terr != nil {
+		return terr
+	}
 	if err != nil {
 		return err
 	}
-	m, err := loadModel(model)
-	if err != nil {
+	chosen := filepath.Join(dir, "chosen.onnx")
+	if out != "" {
+		chosen = out
+	}
+	if err := res.Save(chosen); err != nil {
 		return err
 	}
-	p, err := runtime.Compile(m, runtime.Options{Threads: threads})
-	if err != nil {
-		return err
-	}
-	acc, err := classifyAccuracy(p, images, labels, 256)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "  accuracy on %d held-out digits (hone runtime): %.2f%%\n\n", len(labels), 100*acc)
-
-	backends := []string{"hone"}
 	if slices.Contains(bench.Backends(), "ort") {
-		backends = append(backends, "ort")
+		acc, err := ortAccuracy(chosen, eval, threads)
+		if err != nil {
+			return fmt.Errorf("demo: the chosen model in ONNX Runtime: %w", err)
+		}
+		fmt.Fprintf(w, "ONNX Runtime runs the chosen model too: %.2f%% accuracy on the same %d digits (hone: %.2f%%)\n",
+			100*acc, eval.N(), 100*res.Chosen.Score)
+	} else {
+		fmt.Fprintln(w, "(build with -tags ort to check the chosen model in ONNX Runtime as well)")
 	}
-	res, err := bench.Run(bench.Config{Models: []string{model}, Backends: backends, Batches: []int{1, 32}, Threads: threads, Runs: runs, Warmup: 5})
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "backend\tbatch\tp50\tp99\tdigits/s\tratio\t\n")
-	for _, r := range res {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%.0f\t%.2f\t\n", r.Backend, r.Batch, ms(r.P50), ms(r.P99), r.Throughput, r.Ratio)
-	}
-	tw.Flush()
-	if len(backends) == 1 {
-		fmt.Fprintln(w, "(build with -tags ort to compare against ONNX Runtime in the same run)")
+	if out != "" {
+		fmt.Fprintf(w, "wrote %s\n", out)
 	}
 	fmt.Fprintf(w, "done in %.1fs\n", time.Since(start).Seconds())
 	return nil
 }
 
-// classifyAccuracy runs images (N×1×28×28) through a classifier plan in batches and returns top-1 accuracy.
-func classifyAccuracy(p *runtime.Plan, images *ir.Tensor, labels []int64, batch int) (float64, error) {
-	n := images.Shape[0]
-	per := images.Len() / max(n, 1)
-	all := images.F32()
-	correct := 0
-	in := p.Inputs()[0].Name
-	for lo := 0; lo < n; lo += batch {
-		hi := min(lo+batch, n)
-		shape := append([]int{hi - lo}, images.Shape[1:]...)
-		x := ir.FromFloat32(shape, all[lo*per:hi*per])
-		out, err := p.Run(map[string]*ir.Tensor{in: x})
-		if err != nil {
-			return 0, err
-		}
-		logits := out[p.Outputs()[0].Name]
-		classes := logits.Len() / (hi - lo)
-		v := logits.F32()
-		for i := 0; i < hi-lo; i++ {
-			row := v[i*classes : (i+1)*classes]
-			best := 0
-			for j := range row {
-				if row[j] > row[best] {
-					best = j
-				}
-			}
-			if int64(best) == labels[lo+i] {
-				correct++
-			}
-		}
+// ortAccuracy runs the evaluation digits through the model in ONNX Runtime and returns its top-1 accuracy.
+func ortAccuracy(path string, eval *optimize.EvalSet, threads int) (float64, error) {
+	s, err := bench.Open("ort", path, threads)
+	if err != nil {
+		return 0, err
 	}
-	return float64(correct) / float64(n), nil
+	defer s.Close()
+	infos, err := bench.ModelInputs(path)
+	if err != nil {
+		return 0, err
+	}
+	set := &bench.EvalSet{Name: "mnist", Inputs: map[string]*ir.Tensor{}, Labels: eval.Labels}
+	for k, v := range eval.Inputs {
+		set.Inputs[k] = v
+	}
+	preds, err := bench.Predict(s, infos, set, 64)
+	if err != nil {
+		return 0, err
+	}
+	return bench.Score(preds, eval.Labels), nil
 }

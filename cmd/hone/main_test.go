@@ -117,12 +117,27 @@ func TestBadInputsGiveErrors(t *testing.T) {
 	}
 }
 
+// TestDemo runs the demo and checks its table: every variant the issue names is there with measured figures,
+// the chosen recipe's accuracy drop, read back from the table, is within the 1-point budget, and the model it
+// keeps classifies digits on its own.
 func TestDemo(t *testing.T) {
-	out, err := runCLI(t, "demo", "--runs", "5")
+	kept := filepath.Join(t.TempDir(), "chosen.onnx")
+	out, err := runCLI(t, "demo", "--runs", "5", "-o", kept)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v\n%s", err, out)
 	}
-	if !strings.Contains(out, "accuracy on") || !strings.Contains(out, "p50") {
-		t.Errorf("demo output:\n%s", out)
+	for _, want := range []string{"fp32", "INT8 dynamic", "INT8 static (entropy)", "pruned", "+ INT8", "p50", "peak RSS", "chosen:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
 	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "fp32 ") && !strings.Contains(line, "MiB") {
+			t.Errorf("fp32 row has no measured peak memory: %q", line)
+		}
+	}
+	if drop := chosenDrop(t, out); drop > 1 {
+		t.Errorf("the chosen recipe loses %.2f pt, over the 1-point budget:\n%s", drop, out)
+	}
+	checkDigits(t, kept, 95)
 }

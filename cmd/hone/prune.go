@@ -89,7 +89,7 @@ residual connections are pruned jointly. --mask-only keeps the shapes and zeroes
 	f.BoolVar(&maskOnly, "mask-only", false, "ln-structured: zero the channels instead of removing them")
 	f.StringVar(&pattern, "pattern", "2:4", "nm: keep N of every M weights along the input dimension")
 	f.BoolVar(&sparse, "sparse-storage", false, "store pruned weights as ONNX sparse_initializer where that is smaller")
-	f.StringSliceVar(&shapes, "shape", nil, "input shape for the FLOPs report, NAME=1,3,224,224 or 1,3,224,224 (default: symbolic dims as 1)")
+	f.StringArrayVar(&shapes, "shape", nil, "input shape for the FLOPs report, NAME=D0,D1,… or D0,D1,… (repeatable; default: symbolic dims as 1)")
 	cmd.AddCommand(newPruneSensitivityCmd())
 	return cmd
 }
@@ -216,7 +216,7 @@ within the budget, then measures the combined model and backs off greedy steps u
 	f.Float64Var(&maxDrop, "max-accuracy-drop", 0, "pick per-layer amounts within this score drop (e.g. 0.01)")
 	f.StringVar(&objective, "objective", "flops", "what --max-accuracy-drop maximises: flops or bytes removed")
 	f.StringVarP(&out, "output", "o", "", "with --max-accuracy-drop: where to write the pruned model")
-	f.StringSliceVar(&shapes, "shape", nil, "input shape for FLOP counting, NAME=1,3,224,224 or 1,3,224,224")
+	f.StringArrayVar(&shapes, "shape", nil, "input shape for FLOP counting, NAME=D0,D1,… or D0,D1,… (repeatable)")
 	f.IntVar(&threads, "threads", 0, "threads per evaluation (0: all cores)")
 	_ = cmd.MarkFlagRequired("eval")
 	return cmd

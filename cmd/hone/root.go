@@ -26,6 +26,7 @@ func newRootCmd() *cobra.Command {
 		newLoadtestCmd(),
 		newPruneCmd(),
 		newQuantizeCmd(),
+		newOptimizeCmd(),
 	)
 	return root
 }

@@ -145,6 +145,63 @@ func microKernel(a *asm, name string, rows, mr, nv int, reg string, vb, scratch 
 func genDW(a *asm) {
 	dwTaps(a, "dwTapsAVX512", "Z", 64)
 	dwTaps(a, "dwTapsAVX2", "Y", 32)
+	deinterleave(a)
+}
+
+// deinterleave writes deinterleave2AVX512/AVX2: even[i] = src[2i], odd[i] = src[2i+1] for i < n (n a multiple of
+// 16 or 8), which splits an input row into the two column phases of a stride-2 convolution.
+func deinterleave(a *asm) {
+	for i := 0; i < 16; i++ {
+		a.raw("DATA idxEven<>+%d(SB)/4, $%d\n", 4*i, 2*i)
+	}
+	a.raw("GLOBL idxEven<>(SB), RODATA|NOPTR, $64\n")
+	for i := 0; i < 16; i++ {
+		a.raw("DATA idxOdd<>+%d(SB)/4, $%d\n", 4*i, 2*i+1)
+	}
+	a.raw("GLOBL idxOdd<>(SB), RODATA|NOPTR, $64\n")
+	for _, v := range []struct {
+		name, reg string
+		vb        int
+	}{{"deinterleave2AVX512", "Z", 64}, {"deinterleave2AVX2", "Y", 32}} {
+		lanes := v.vb / 4
+		r := func(i int) string { return fmt.Sprintf("%s%d", v.reg, i) }
+		a.raw("\n// func %s(even, odd, src *float32, n int)\n", v.name)
+		a.text(v.name, 32)
+		a.i("MOVQ even+0(FP), DI", "even output")
+		a.i("MOVQ odd+8(FP), DX", "odd output")
+		a.i("MOVQ src+16(FP), SI", "interleaved input")
+		a.i("MOVQ n+24(FP), CX", "pairs left (a multiple of %d)", lanes)
+		if v.reg == "Z" {
+			a.i("VMOVDQU32 idxEven<>(SB), Z6", "lane indices 0,2,…,30 into the 32 loaded values")
+			a.i("VMOVDQU32 idxOdd<>(SB), Z7", "lane indices 1,3,…,31")
+		}
+		a.label(v.name + "_loop")
+		a.i("TESTQ CX, CX", "done?")
+		a.i("JZ %s_done", "yes", v.name)
+		a.i("VMOVUPS (SI), %s", "src[0:%d]", r(0), lanes)
+		a.i("VMOVUPS %d(SI), %s", "src[%d:%d]", v.vb, r(1), lanes, 2*lanes)
+		if v.reg == "Z" {
+			a.i("VMOVAPS Z6, Z2", "even indices (VPERMI2PS overwrites them)")
+			a.i("VPERMI2PS Z1, Z0, Z2", "gather the even values of Z0:Z1")
+			a.i("VMOVAPS Z7, Z3", "odd indices")
+			a.i("VPERMI2PS Z1, Z0, Z3", "gather the odd values")
+		} else {
+			a.i("VSHUFPS $0x88, Y1, Y0, Y2", "per 128-bit lane: a0 a2 b0 b2 | a4 a6 b4 b6")
+			a.i("VPERMPD $0xd8, Y2, Y2", "reorder 64-bit pairs: a0 a2 a4 a6 b0 b2 b4 b6")
+			a.i("VSHUFPS $0xdd, Y1, Y0, Y3", "per lane: a1 a3 b1 b3 | a5 a7 b5 b7")
+			a.i("VPERMPD $0xd8, Y3, Y3", "reorder: a1 a3 a5 a7 b1 b3 b5 b7")
+		}
+		a.i("VMOVUPS %s, (DI)", "store even", r(2))
+		a.i("VMOVUPS %s, (DX)", "store odd", r(3))
+		a.i("ADDQ $%d, SI", "consumed %d inputs", 2*v.vb, 2*lanes)
+		a.i("ADDQ $%d, DI", "next even block", v.vb)
+		a.i("ADDQ $%d, DX", "next odd block", v.vb)
+		a.i("SUBQ $%d, CX", "pairs done", lanes)
+		a.i("JMP %s_loop", "next block", v.name)
+		a.label(v.name + "_done")
+		a.i("VZEROUPPER", "avoid AVX/SSE transition stalls")
+		a.i("RET", "return")
+	}
 }
 
 func dwTaps(a *asm, name, reg string, vb int) {

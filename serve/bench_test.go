@@ -1,0 +1,276 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/hone-ml/hone/api"
+	"github.com/hone-ml/hone/api/oippb"
+	"github.com/hone-ml/hone/ir"
+)
+
+// The benchmarks here run a real loopback server (TCP, HTTP/1.1 or HTTP/2 gRPC) with the clients in the
+// same process, so on a small machine server and clients share the cores exactly as `hone serve` plus
+// `hone loadtest` would. Each reports req/s, p50/p99 latency and the mean rows per executed batch beside
+// ns/op. Run the batching comparison with
+//
+//	go test ./serve -run '^$' -bench 'Batching' -benchtime 3s
+//
+// and ResNet-18 (needs .cache/models/resnet18.onnx) with -bench 'Batching/resnet18' -benchtime 20x.
+
+// benchClients is the closed-loop concurrency of the issue's acceptance test.
+const benchClients = 64
+
+// closedLoop sends b.N requests from clients goroutines, each sending its next request as soon as the last
+// returns, and reports throughput and latency percentiles.
+func closedLoop(b *testing.B, clients int, send func(client int) error) {
+	b.Helper()
+	lat := make([][]time.Duration, clients)
+	var next atomic.Int64
+	var failed atomic.Value
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(b.N) {
+				t0 := time.Now()
+				if err := send(c); err != nil {
+					failed.CompareAndSwap(nil, err)
+					return
+				}
+				lat[c] = append(lat[c], time.Since(t0))
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if err, _ := failed.Load().(error); err != nil {
+		b.Fatal(err)
+	}
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
+	if len(all) > 0 {
+		b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(all[min(len(all)-1, len(all)*99/100)].Microseconds())/1000, "p99-ms")
+	}
+}
+
+// reportBatches adds the mean rows per executed batch, read from the model's counters.
+func reportBatches(b *testing.B, m *Model) {
+	st := m.stats.statistics(m.Name, m.Version)
+	if n := st.ExecutionCount; n > 0 {
+		b.ReportMetric(float64(st.InferenceCount)/float64(n), "rows/batch")
+	}
+}
+
+// benchModel loads path as "m" with cfg and serves it over loopback HTTP (and gRPC when grpcToo).
+func benchModel(b *testing.B, path string, cfg Config) (*Model, string, string) {
+	b.Helper()
+	s := New(Options{})
+	if err := s.Load("m", path, cfg); err != nil {
+		b.Fatal(err)
+	}
+	m, _ := s.Model("m", "")
+	hl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	gl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, hl, gl, 10*time.Second) }()
+	b.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return m, "http://" + hl.Addr().String(), gl.Addr().String()
+}
+
+// benchInput is one row of the model's (single) input, filled with a deterministic ramp.
+func benchInput(m *Model) *ir.Tensor {
+	vi := m.inputs[0]
+	shape := make([]int, len(vi.Type.Shape))
+	for i, d := range vi.Type.Shape {
+		shape[i] = max(1, int(d.Size))
+	}
+	shape[0] = 1
+	t := ir.New(ir.Float32, shape...)
+	for i := range t.F32() {
+		t.F32()[i] = float32(i%255) / 255
+	}
+	return t
+}
+
+// restSender posts the same body with the given headers on a keep-alive client with one connection per
+// closed-loop client.
+func restSender(url string, body []byte, header http.Header) func(int) error {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchClients, MaxConnsPerHost: benchClients}}
+	return func(int) error {
+		req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header = header.Clone()
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("HTTP %d", resp.StatusCode)
+		}
+		return err
+	}
+}
+
+func grpcSender(b *testing.B, addr, name string, in *ir.Tensor) func(int) error {
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { conn.Close() })
+	c := oippb.NewGRPCInferenceServiceClient(conn)
+	req := &oippb.ModelInferRequest{ModelName: "m",
+		Inputs:           []*oippb.ModelInferRequest_InferInputTensor{{Name: name, Datatype: "FP32", Shape: shape64(in.Shape)}},
+		RawInputContents: [][]byte{in.Bytes()}}
+	return func(int) error {
+		_, err := c.ModelInfer(context.Background(), req)
+		return err
+	}
+}
+
+// inferBodies returns the JSON and binary-extension bodies (with headers) of one request.
+func inferBodies(b *testing.B, name string, in *ir.Tensor) (jsonBody []byte, jsonHeader http.Header, binBody []byte, binHeader http.Header) {
+	data, err := api.EncodeData("FP32", in.Bytes(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := &api.InferRequest{Inputs: []api.RequestInput{{Name: name, Shape: shape64(in.Shape), Datatype: "FP32", Data: data}}}
+	if jsonBody, jsonHeader, err = api.NewInferBody(req); err != nil {
+		b.Fatal(err)
+	}
+	req = &api.InferRequest{Inputs: []api.RequestInput{{Name: name, Shape: shape64(in.Shape), Datatype: "FP32", Raw: in.Bytes()}},
+		Parameters: api.Parameters{api.ParamBinaryOutput: true}}
+	if binBody, binHeader, err = api.NewInferBody(req); err != nil {
+		b.Fatal(err)
+	}
+	return
+}
+
+// BenchmarkInfer measures one MNIST inference through each front end at 64 concurrent clients, with
+// and without dynamic batching.
+func BenchmarkInfer(b *testing.B) {
+	path := mnistFile(b, b.TempDir())
+	for _, bc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"nobatch", Config{Instances: 1}},
+		{"batch32", Config{MaxBatchSize: 32, MaxQueueDelay: Duration(time.Millisecond), Instances: 1}},
+		{"nobatch-t1", Config{Instances: 1, Threads: 1}},
+		{"batch32-t1", Config{MaxBatchSize: 32, MaxQueueDelay: Duration(time.Millisecond), Instances: 1, Threads: 1}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			m, url, gaddr := benchModel(b, path, bc.cfg)
+			in := benchInput(m)
+			name := m.inputs[0].Name
+			jb, jh, bb, bh := inferBodies(b, name, in)
+			for _, fe := range []struct {
+				name string
+				send func(int) error
+			}{
+				{"rest-json", restSender(url+api.InferPath("m"), jb, jh)},
+				{"rest-binary", restSender(url+api.InferPath("m"), bb, bh)},
+				{"grpc", grpcSender(b, gaddr, name, in)},
+			} {
+				b.Run(fe.name, func(b *testing.B) {
+					closedLoop(b, benchClients, fe.send)
+				})
+			}
+			reportBatches(b, m)
+		})
+	}
+}
+
+// BenchmarkBatching is the issue's acceptance measurement: throughput at 64 closed-loop clients without
+// dynamic batching and with it at several max_queue_delay values, for the MNIST CNN and ResNet-18.
+func BenchmarkBatching(b *testing.B) {
+	models := map[string]string{"mnist": mnistFile(b, b.TempDir())}
+	if p := filepath.Join("..", ".cache", "models", "resnet18.onnx"); fileExists(p) {
+		models["resnet18"] = p
+	}
+	for _, name := range []string{"mnist", "resnet18"} {
+		path, ok := models[name]
+		if !ok {
+			continue
+		}
+		b.Run(name, func(b *testing.B) {
+			cases := []struct {
+				name string
+				cfg  Config
+			}{{"nobatch", Config{Instances: 1}}}
+			for _, d := range []time.Duration{0, 500 * time.Microsecond, time.Millisecond, 2 * time.Millisecond, 5 * time.Millisecond, 10 * time.Millisecond} {
+				cases = append(cases, struct {
+					name string
+					cfg  Config
+				}{"delay=" + d.String(), Config{MaxBatchSize: 64, MaxQueueDelay: Duration(d), Instances: 1}})
+			}
+			for _, bc := range cases {
+				b.Run(bc.name, func(b *testing.B) {
+					m, url, _ := benchModel(b, path, bc.cfg)
+					in := benchInput(m)
+					_, _, bb, bh := inferBodies(b, m.inputs[0].Name, in)
+					closedLoop(b, benchClients, restSender(url+api.InferPath("m"), bb, bh))
+					reportBatches(b, m)
+				})
+			}
+		})
+	}
+}
+
+// BenchmarkBatcher measures the batcher alone (an executor that returns its input), so its queueing,
+// concat and split cost shows apart from the model's.
+func BenchmarkBatcher(b *testing.B) {
+	exec := func(_ int, in []*ir.Tensor) ([]*ir.Tensor, error) { return in, nil }
+	for _, rows := range []int{1, 32} {
+		b.Run("max_batch_size="+strconv.Itoa(rows), func(b *testing.B) {
+			bt := NewBatcher(BatchConfig{MaxBatchSize: rows, MaxQueueDelay: time.Millisecond, MaxQueueSize: 1 << 20}, exec, nil)
+			defer bt.Close()
+			x := ir.New(ir.Float32, 1, 784)
+			b.SetBytes(int64(len(x.Bytes())))
+			closedLoop(b, benchClients, func(int) error {
+				_, _, err := bt.Submit(context.Background(), []*ir.Tensor{x})
+				return err
+			})
+		})
+	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}

@@ -1,0 +1,6 @@
+//go:build !race
+
+package serve
+
+// raceEnabled is false without -race: timing assertions apply.
+const raceEnabled = false
