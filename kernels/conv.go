@@ -78,6 +78,31 @@ func Conv2D(r Runner, p ConvParams, x []float32, w *ConvWeights, bias []float32,
 	}
 	kern := w.groups[0].kern
 	kdim := cg * p.KH * p.KW
+	if full := kdim * roundUp(ohw, kern.nr); full*4 <= convFullBytes && mg*kdim*4 > convFullMinWeights {
+		// Deep layers (ResNet's 14×14 and 7×7 stages) have few pixels and many weights: im2col the whole image
+		// once and run one GEMM, so its task grid can split the weights (rows) between threads and every
+		// packed weight panel is read once per B panel block instead of once per pixel tile.
+		buf := colPool.Get().(*[]float32)
+		*buf = grow(*buf, full)
+		panels := ceilDiv(ohw, kern.nr)
+		for n := 0; n < p.N; n++ {
+			for g := 0; g < p.Group; g++ {
+				xg := x[(n*p.C+g*cg)*hw : (n*p.C+(g+1)*cg)*hw]
+				chunk := ceilDiv(panels, min(panels, 8))
+				r.Run(ceilDiv(panels, chunk), func(t int) {
+					j0 := t * chunk * kern.nr
+					cols := min(chunk*kern.nr, ohw-j0)
+					im2colPanels(&p, xg, cg, j0, cols, kern.nr, (*buf)[j0*kdim:])
+				})
+				pa := w.groups[g]
+				as := aSource{packed: pa.data}
+				bs := bSource{packed: *buf}
+				gemm(r, kern, mg, ohw, kdim, &as, &bs, 0, y[(n*p.M+g*mg)*ohw:], ohw, convEpilogue(bias, g*mg, mg, act))
+			}
+		}
+		colPool.Put(buf)
+		return
+	}
 	// A tile of output pixels keeps its im2col panel (kdim × tile) within convTileBytes so it stays in L2 beside A.
 	tile := max(kern.nr, (convTileBytes/4/max(kdim, 1))/kern.nr*kern.nr)
 	tiles := ceilDiv(ohw, tile)
@@ -103,6 +128,13 @@ func Conv2D(r Runner, p ConvParams, x []float32, w *ConvWeights, bias []float32,
 
 // convTileBytes bounds one im2col tile; half of a 1 MiB L2 leaves room for the packed weights.
 var convTileBytes = 512 << 10
+
+// convFullBytes bounds a whole-image im2col buffer, and convFullMinWeights is the packed weight size above which
+// re-reading the weights per pixel tile costs more than one pass over a whole-image buffer.
+var (
+	convFullBytes      = 4 << 20
+	convFullMinWeights = 512 << 10
+)
 
 // colPool recycles im2col tile buffers, so memory stays at one tile per concurrent task.
 var colPool = sync.Pool{New: func() any { return new([]float32) }}

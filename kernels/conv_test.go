@@ -87,7 +87,7 @@ func TestDwTaps(t *testing.T) {
 func TestDeinterleave2(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 3))
 	forImpls(t, func(t *testing.T) {
-		for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 33, 100} {
+		for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 24, 31, 33, 56, 100} {
 			src := randSlice(rng, 2*n+3)
 			even, odd := make([]float32, n+1), make([]float32, n+1)
 			even[n], odd[n] = 42, 43 // guards

@@ -53,6 +53,11 @@ func deinterleave2(even, odd, src []float32, n int) {
 		if m = n &^ 15; m > 0 {
 			deinterleave2AVX512(&even[0], &odd[0], &src[0], m)
 		}
+		if n-m >= 8 {
+			// A half vector left (MobileNet's 112-wide rows give 56 pairs): the AVX2 loop beats the scalar tail.
+			deinterleave2AVX2(&even[m], &odd[m], &src[2*m], 8)
+			m += 8
+		}
 	case implAVX2:
 		if m = n &^ 7; m > 0 {
 			deinterleave2AVX2(&even[0], &odd[0], &src[0], m)

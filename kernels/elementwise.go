@@ -24,6 +24,13 @@ func Div(dst, a, b []float32) {
 	divGeneric(dst[i:], a[i:len(dst)], b[i:len(dst)])
 }
 
+// Max computes dst[i] = a[i] if a[i] > b[i], else b[i] — the x86 MAXPS rule, so a NaN in either operand yields
+// b[i]. Pooling folds new taps in as Max(best, tap, best): a tap replaces the running maximum only when greater.
+func Max(dst, a, b []float32) {
+	i := binaryAsm(opMax, dst, a, b)
+	maxGeneric(dst[i:], a[i:len(dst)], b[i:len(dst)])
+}
+
 // AddScalar computes dst[i] = a[i] + s.
 func AddScalar(dst, a []float32, s float32) {
 	unary(opAddScalar, dst, a[:len(dst)], s, 0)
@@ -48,6 +55,7 @@ const (
 	opSub
 	opMul
 	opDiv
+	opMax
 )
 
 // unOp names an elementwise unary loop with up to two scalar parameters.

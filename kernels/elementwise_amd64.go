@@ -17,6 +17,11 @@ func mulAVX512(dst, a, b *float32, n int)
 //go:noescape
 func divAVX512(dst, a, b *float32, n int)
 
+// maxAVX512 is maxGeneric (a > b ? a : b, NaN gives b) for n a multiple of 16.
+//
+//go:noescape
+func maxAVX512(dst, a, b *float32, n int)
+
 //go:noescape
 func addAVX2(dst, a, b *float32, n int)
 
@@ -28,6 +33,11 @@ func mulAVX2(dst, a, b *float32, n int)
 
 //go:noescape
 func divAVX2(dst, a, b *float32, n int)
+
+// maxAVX2 is maxGeneric for n a multiple of 8.
+//
+//go:noescape
+func maxAVX2(dst, a, b *float32, n int)
 
 //go:noescape
 func addScalarAVX512(dst, x *float32, n int, alpha, beta float32)
@@ -105,8 +115,8 @@ type binFn func(dst, a, b *float32, n int)
 type unFn func(dst, x *float32, n int, alpha, beta float32)
 
 var (
-	binAVX512 = [...]binFn{opAdd: addAVX512, opSub: subAVX512, opMul: mulAVX512, opDiv: divAVX512}
-	binAVX2   = [...]binFn{opAdd: addAVX2, opSub: subAVX2, opMul: mulAVX2, opDiv: divAVX2}
+	binAVX512 = [...]binFn{opAdd: addAVX512, opSub: subAVX512, opMul: mulAVX512, opDiv: divAVX512, opMax: maxAVX512}
+	binAVX2   = [...]binFn{opAdd: addAVX2, opSub: subAVX2, opMul: mulAVX2, opDiv: divAVX2, opMax: maxAVX2}
 	unAVX512  = [numUnOps]unFn{opAddScalar: addScalarAVX512, opMulScalar: mulScalarAVX512, opMulAddScalar: mulAddScalarAVX512,
 		opRelu: reluAVX512, opClip: clipAVX512, opLeakyRelu: leakyReluAVX512, opHardSigmoid: hardSigmoidAVX512,
 		opHardSwish: hardSwishAVX512, opExp: expAVX512, opSigmoid: sigmoidAVX512, opTanh: tanhAVX512, opErf: erfAVX512}

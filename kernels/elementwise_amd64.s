@@ -823,6 +823,45 @@ divAVX512_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
 	RET                                          // return
 
+// func maxAVX512(dst, a, b *float32, n int)
+
+TEXT ·maxAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI                           // destination
+	MOVQ a+8(FP), SI                             // left operand
+	MOVQ b+16(FP), DX                            // right operand
+	MOVQ n+24(FP), CX                            // elements left (a multiple of 16)
+	XORQ BX, BX                                  // byte offset
+maxAVX512_loop4:
+	CMPQ CX, $64                                 // 4 vectors left?
+	JL maxAVX512_loop1                           // no: one at a time
+	VMOVUPS 0(SI)(BX*1), Z0                      // load a
+	VMOVUPS 64(SI)(BX*1), Z1                     // load a
+	VMOVUPS 128(SI)(BX*1), Z2                    // load a
+	VMOVUPS 192(SI)(BX*1), Z3                    // load a
+	VMAXPS 0(DX)(BX*1), Z0, Z0                   // a max b
+	VMAXPS 64(DX)(BX*1), Z1, Z1                  // a max b
+	VMAXPS 128(DX)(BX*1), Z2, Z2                 // a max b
+	VMAXPS 192(DX)(BX*1), Z3, Z3                 // a max b
+	VMOVUPS Z0, 0(DI)(BX*1)                      // store
+	VMOVUPS Z1, 64(DI)(BX*1)                     // store
+	VMOVUPS Z2, 128(DI)(BX*1)                    // store
+	VMOVUPS Z3, 192(DI)(BX*1)                    // store
+	ADDQ $256, BX                                // advance 4 vectors
+	SUBQ $64, CX                                 // elements done
+	JMP maxAVX512_loop4                          // next round
+maxAVX512_loop1:
+	TESTQ CX, CX                                 // done?
+	JZ maxAVX512_done                            // yes
+	VMOVUPS (SI)(BX*1), Z0                       // load a
+	VMAXPS (DX)(BX*1), Z0, Z0                    // a max b
+	VMOVUPS Z0, (DI)(BX*1)                       // store
+	ADDQ $64, BX                                 // advance one vector
+	SUBQ $16, CX                                 // elements done
+	JMP maxAVX512_loop1                          // next vector
+maxAVX512_done:
+	VZEROUPPER                                   // avoid AVX/SSE transition stalls
+	RET                                          // return
+
 // func addScalarAVX512(dst, x *float32, n int, alpha, beta float32)
 
 TEXT ·addScalarAVX512(SB), NOSPLIT, $0-32
@@ -1601,6 +1640,45 @@ divAVX2_loop1:
 	SUBQ $8, CX                                  // elements done
 	JMP divAVX2_loop1                            // next vector
 divAVX2_done:
+	VZEROUPPER                                   // avoid AVX/SSE transition stalls
+	RET                                          // return
+
+// func maxAVX2(dst, a, b *float32, n int)
+
+TEXT ·maxAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI                           // destination
+	MOVQ a+8(FP), SI                             // left operand
+	MOVQ b+16(FP), DX                            // right operand
+	MOVQ n+24(FP), CX                            // elements left (a multiple of 8)
+	XORQ BX, BX                                  // byte offset
+maxAVX2_loop4:
+	CMPQ CX, $32                                 // 4 vectors left?
+	JL maxAVX2_loop1                             // no: one at a time
+	VMOVUPS 0(SI)(BX*1), Y0                      // load a
+	VMOVUPS 32(SI)(BX*1), Y1                     // load a
+	VMOVUPS 64(SI)(BX*1), Y2                     // load a
+	VMOVUPS 96(SI)(BX*1), Y3                     // load a
+	VMAXPS 0(DX)(BX*1), Y0, Y0                   // a max b
+	VMAXPS 32(DX)(BX*1), Y1, Y1                  // a max b
+	VMAXPS 64(DX)(BX*1), Y2, Y2                  // a max b
+	VMAXPS 96(DX)(BX*1), Y3, Y3                  // a max b
+	VMOVUPS Y0, 0(DI)(BX*1)                      // store
+	VMOVUPS Y1, 32(DI)(BX*1)                     // store
+	VMOVUPS Y2, 64(DI)(BX*1)                     // store
+	VMOVUPS Y3, 96(DI)(BX*1)                     // store
+	ADDQ $128, BX                                // advance 4 vectors
+	SUBQ $32, CX                                 // elements done
+	JMP maxAVX2_loop4                            // next round
+maxAVX2_loop1:
+	TESTQ CX, CX                                 // done?
+	JZ maxAVX2_done                              // yes
+	VMOVUPS (SI)(BX*1), Y0                       // load a
+	VMAXPS (DX)(BX*1), Y0, Y0                    // a max b
+	VMOVUPS Y0, (DI)(BX*1)                       // store
+	ADDQ $32, BX                                 // advance one vector
+	SUBQ $8, CX                                  // elements done
+	JMP maxAVX2_loop1                            // next vector
+maxAVX2_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
 	RET                                          // return
 

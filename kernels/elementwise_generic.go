@@ -27,6 +27,16 @@ func divGeneric(dst, a, b []float32) {
 	}
 }
 
+func maxGeneric(dst, a, b []float32) {
+	for i := range dst {
+		if a[i] > b[i] {
+			dst[i] = a[i]
+		} else {
+			dst[i] = b[i]
+		}
+	}
+}
+
 func binaryGeneric(op binOp, dst, a, b []float32) {
 	switch op {
 	case opAdd:
@@ -37,6 +47,8 @@ func binaryGeneric(op binOp, dst, a, b []float32) {
 		mulGeneric(dst, a, b)
 	case opDiv:
 		divGeneric(dst, a, b)
+	case opMax:
+		maxGeneric(dst, a, b)
 	}
 }
 

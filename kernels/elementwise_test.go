@@ -43,8 +43,8 @@ func TestUnaryKernels(t *testing.T) {
 }
 
 func TestBinaryKernels(t *testing.T) {
-	ops := map[string]func(dst, a, b []float32){"Add": Add, "Sub": Sub, "Mul": Mul, "Div": Div}
-	ref := map[string]binOp{"Add": opAdd, "Sub": opSub, "Mul": opMul, "Div": opDiv}
+	ops := map[string]func(dst, a, b []float32){"Add": Add, "Sub": Sub, "Mul": Mul, "Div": Div, "Max": Max}
+	ref := map[string]binOp{"Add": opAdd, "Sub": opSub, "Mul": opMul, "Div": opDiv, "Max": opMax}
 	for name, f := range ops {
 		for _, l := range impls() {
 			t.Run(name+"/"+l.String(), func(t *testing.T) {
@@ -200,4 +200,31 @@ func fuzzClose(o unOp, x, got, want float32) bool {
 		}
 	}
 	return math.Abs(g-w) <= 4e-7*scale
+}
+
+// TestMaxSpecials pins Max's NaN and signed-zero rule (a > b ? a : b) in every variant: MaxPool relies on a NaN
+// tap never replacing the running maximum and on a NaN maximum staying NaN.
+func TestMaxSpecials(t *testing.T) {
+	nan := float32(math.NaN())
+	negZero := float32(math.Copysign(0, -1))
+	pairs := [][3]float32{{nan, 1, 1}, {1, nan, nan}, {nan, nan, nan}, {0, negZero, negZero}, {negZero, 0, 0},
+		{2, 1, 2}, {1, 2, 2}, {float32(math.Inf(-1)), -3, -3}}
+	n := 2 * 16 * len(pairs) // whole AVX-512 vectors, so the assembly (not the tail) sees every pair
+	a, b, want := make([]float32, n), make([]float32, n), make([]float32, n)
+	for i := range a {
+		p := pairs[i%len(pairs)]
+		a[i], b[i], want[i] = p[0], p[1], p[2]
+	}
+	for _, l := range impls() {
+		t.Run(l.String(), func(t *testing.T) {
+			defer setImpl(l)()
+			got := make([]float32, n)
+			Max(got, a, b)
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+					t.Fatalf("Max(%v, %v) = %v, want %v", a[i], b[i], got[i], want[i])
+				}
+			}
+		})
+	}
 }

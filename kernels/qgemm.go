@@ -118,6 +118,7 @@ type QOutput struct {
 	Bias      []int32   // nil, or one per column, added before scaling
 	FBias     []float32 // nil, or one per column (F32 only)
 	ZeroPoint int32
+	Trans     bool // store C transposed: element (i, j) at j·Ldc + i (NCHW output of a pixel-major conv GEMM)
 }
 
 func (o *QOutput) check(m, n int) error {
@@ -134,8 +135,12 @@ func (o *QOutput) check(m, n int) error {
 	if set != 1 {
 		return fmt.Errorf("kernels: QGemm: set exactly one output slice")
 	}
-	if o.Ldc < n || size < (m-1)*o.Ldc+n {
-		return fmt.Errorf("kernels: QGemm: output of %d values with stride %d cannot hold %d×%d", size, o.Ldc, m, n)
+	rows, cols := m, n
+	if o.Trans {
+		rows, cols = n, m
+	}
+	if o.Ldc < cols || size < (rows-1)*o.Ldc+cols {
+		return fmt.Errorf("kernels: QGemm: output of %d values with stride %d cannot hold %d×%d", size, o.Ldc, rows, cols)
 	}
 	if o.I32 == nil && len(o.Scale) != 1 && len(o.Scale) != n {
 		return fmt.Errorf("kernels: QGemm: %d scales for %d columns", len(o.Scale), n)
@@ -146,12 +151,46 @@ func (o *QOutput) check(m, n int) error {
 	return nil
 }
 
+// QPackedA is an M×K uint8 matrix in the layout the micro-kernels read: rows at stride Kp (K rounded up to a
+// multiple of 4, the tail zero) and at least RoundUp(M, 8) rows, so a partial last row block reads memory that
+// exists (its extra rows are never written out). Callers that build A themselves (QLinearConv's im2col) write
+// straight into it and skip QGemm's copy.
+type QPackedA struct {
+	M, K, Kp int
+	Data     []uint8
+}
+
+// QPackedASize returns Kp and the number of bytes a QPackedA of m rows and k columns needs.
+func QPackedASize(m, k int) (kp, size int) {
+	kp = (k + qgemmKU - 1) / qgemmKU * qgemmKU
+	return kp, (m + qgemmMR - 1) / qgemmMR * qgemmMR * kp
+}
+
 // QGemm computes the m×N product of the row-major uint8 matrix a (row stride lda, zero point za: one value or one
 // per row) with the packed matrix b and writes it as out describes. Work is split across r.
 func QGemm(r Runner, m int, a []uint8, lda int, za []int32, b *QPackedB, out *QOutput) error {
-	k, n := b.K, b.N
+	k := b.K
 	if m < 0 || (m > 0 && k > 0 && (lda < k || len(a) < (m-1)*lda+k)) {
 		return fmt.Errorf("kernels: QGemm: %d×%d matrix A does not fit %d values with stride %d", m, k, len(a), lda)
+	}
+	kp, size := QPackedASize(m, k)
+	ap := &QPackedA{M: m, K: k, Kp: kp, Data: make([]uint8, size)}
+	r.Run((m+qgemmMR-1)/qgemmMR, func(rb int) {
+		for i := rb * qgemmMR; i < min(m, (rb+1)*qgemmMR); i++ {
+			copy(ap.Data[i*kp:], a[i*lda:i*lda+k])
+		}
+	})
+	return QGemmPacked(r, ap, za, b, out)
+}
+
+// QGemmPacked is QGemm with A already in the kernel's layout.
+func QGemmPacked(r Runner, a *QPackedA, za []int32, b *QPackedB, out *QOutput) error {
+	m, k, n := a.M, b.K, b.N
+	if a.K != k || a.Kp != b.kp {
+		return fmt.Errorf("kernels: QGemm: A has %d columns (stride %d) but B has %d rows", a.K, a.Kp, k)
+	}
+	if _, size := QPackedASize(m, k); m < 0 || len(a.Data) < size {
+		return fmt.Errorf("kernels: QGemm: packed A of %d bytes cannot hold %d×%d", len(a.Data), m, k)
 	}
 	if len(za) != 1 && len(za) != m {
 		return fmt.Errorf("kernels: QGemm: %d zero points for %d rows", len(za), m)
@@ -164,83 +203,125 @@ func QGemm(r Runner, m int, a []uint8, lda int, za []int32, b *QPackedB, out *QO
 	}
 	rowBlocks := (m + qgemmMR - 1) / qgemmMR
 	panels := (n + qgemmNR - 1) / qgemmNR
-	// Pack A once: row blocks of qgemmMR rows with K padded to kp (zeros add nothing), plus the row sums.
-	ap := make([]uint8, rowBlocks*qgemmMR*b.kp)
-	rowSum, zaRow := make([]int32, rowBlocks*qgemmMR), make([]int32, rowBlocks*qgemmMR)
-	r.Run(rowBlocks, func(rb int) {
-		for i := rb * qgemmMR; i < min(m, (rb+1)*qgemmMR); i++ {
-			src := a[i*lda : i*lda+k]
-			copy(ap[i*b.kp:], src)
-			var s int32
-			for _, v := range src {
-				s += int32(v)
+	kp := a.Kp
+	// Row sums of A are needed only for the zb·Σa term; symmetric weights (zb = 0, hone's default) skip them.
+	var rowSum []int32
+	if !b.zbZero {
+		rowSum = make([]int32, rowBlocks*qgemmMR)
+		r.Run(rowBlocks, func(rb int) {
+			for i := rb * qgemmMR; i < min(m, (rb+1)*qgemmMR); i++ {
+				var s int32
+				for _, v := range a.Data[i*kp : i*kp+k] {
+					s += int32(v)
+				}
+				rowSum[i] = s
 			}
-			rowSum[i], zaRow[i] = s, za[min(i, len(za)-1)]
-		}
-	})
+		})
+	}
 	// A task is one B panel times a chunk of row blocks: the panel stays in L1/L2 while the A blocks stream by.
 	const blocksPerTask = 8
 	chunks := (rowBlocks + blocksPerTask - 1) / blocksPerTask
 	micro := qmicroFor(qlevel)
 	r.Run(panels*chunks, func(t int) {
 		p, ch := t%panels, t/panels
-		bp := b.data[p*b.kp*qgemmNR : (p+1)*b.kp*qgemmNR]
+		bp := b.data[p*kp*qgemmNR : (p+1)*kp*qgemmNR]
 		j0 := p * qgemmNR
 		cols := min(qgemmNR, n-j0)
 		var tile [qgemmMR * qgemmNR]int32
+		var zaRow [qgemmMR]int32
 		for rb := ch * blocksPerTask; rb < min(rowBlocks, (ch+1)*blocksPerTask); rb++ {
 			i0 := rb * qgemmMR
 			rows := min(qgemmMR, m-i0)
-			micro(b.kp, ap[i0*b.kp:(i0+qgemmMR)*b.kp], bp, tile[:])
-			qepilogue(out, b, tile[:], rowSum[i0:i0+rows], zaRow[i0:i0+rows], i0, j0, cols, int32(k))
+			for i := range rows {
+				zaRow[i] = za[min(i0+i, len(za)-1)]
+			}
+			micro(kp, a.Data[i0*kp:(i0+qgemmMR)*kp], bp, tile[:])
+			var rs []int32
+			if rowSum != nil {
+				rs = rowSum[i0 : i0+rows]
+			}
+			qepilogue(out, b, tile[:], rs, zaRow[:rows], i0, j0, cols, int32(k))
 		}
 	})
 	return nil
 }
 
-// qepilogue applies the zero-point compensation to one tile of raw sums and writes it out.
+// qepilogue applies the zero-point compensation to one tile of raw sums and writes it out. rowSum is nil when
+// every zb is 0.
 func qepilogue(out *QOutput, b *QPackedB, tile []int32, rowSum, za []int32, i0, j0, cols int, k int32) {
 	colSum, zb := b.colSum[j0:j0+cols], b.zb[j0:j0+cols]
 	var s [qgemmNR]int32
-	for i := range rowSum {
+	var scale [qgemmNR]float32
+	if out.I32 == nil {
+		for j := range cols {
+			scale[j] = qscale(out.Scale, j0+j)
+		}
+	}
+	var bias []int32
+	if out.Bias != nil {
+		bias = out.Bias[j0 : j0+cols]
+	}
+	for i := range za {
 		t := tile[i*qgemmNR : i*qgemmNR+cols]
 		zai := za[i]
 		for j := range t {
 			s[j] = t[j] - zai*colSum[j]
 		}
-		if !b.zbZero {
+		if rowSum != nil {
 			for j := range t {
 				s[j] += zb[j] * (k*zai - rowSum[i])
 			}
 		}
-		if out.Bias != nil {
-			for j, v := range out.Bias[j0 : j0+cols] {
-				s[j] += v
-			}
+		for j, v := range bias {
+			s[j] += v
 		}
-		off := (i0+i)*out.Ldc + j0
+		row := i0 + i
+		off, step := row*out.Ldc+j0, 1
+		if out.Trans {
+			off, step = j0*out.Ldc+row, out.Ldc
+		}
 		switch {
 		case out.I32 != nil:
-			copy(out.I32[off:off+cols], s[:cols])
+			for j := range cols {
+				out.I32[off+j*step] = s[j]
+			}
 		case out.F32 != nil:
-			d := out.F32[off : off+cols]
-			for j := range d {
-				d[j] = float32(s[j]) * qscale(out.Scale, j0+j)
+			for j := range cols {
+				v := float32(s[j]) * scale[j]
 				if out.FBias != nil {
-					d[j] += out.FBias[j0+j]
+					v += out.FBias[j0+j]
 				}
+				out.F32[off+j*step] = v
 			}
 		case out.U8 != nil:
-			d := out.U8[off : off+cols]
-			for j := range d {
-				d[j] = uint8(QRequantize(s[j], qscale(out.Scale, j0+j), out.ZeroPoint, 0, 255))
-			}
+			qrequantRow(out.U8, off, step, s[:cols], scale[:cols], out.ZeroPoint, 0, 255)
 		default:
-			d := out.I8[off : off+cols]
-			for j := range d {
-				d[j] = int8(QRequantize(s[j], qscale(out.Scale, j0+j), out.ZeroPoint, -128, 127))
-			}
+			qrequantRowI8(out.I8, off, step, s[:cols], scale[:cols], out.ZeroPoint)
 		}
+	}
+}
+
+// qrequantRow stores QRequantize(s[j], scale[j], zp, lo, hi) at d[off+j·step]. The rounding adds and subtracts
+// 1.5·2²³: float32 addition rounds half to even, and after the clamp |f| ≤ 255, far inside the range where that
+// trick is exact, so it equals math.RoundToEven without QRequantize's float64 round trip.
+func qrequantRow(d []uint8, off, step int, s []int32, scale []float32, zp, lo, hi int32) {
+	const magic = 12582912 // 1.5·2²³
+	flo, fhi := float32(lo-zp), float32(hi-zp)
+	_ = d[off+(len(s)-1)*step]
+	for j, v := range s {
+		f := min(max(float32(v)*scale[j], flo), fhi) // no NaN: v is an integer and the scales are finite
+		d[off+j*step] = uint8(int32((f+magic)-magic) + zp)
+	}
+}
+
+// qrequantRowI8 is qrequantRow for int8 outputs.
+func qrequantRowI8(d []int8, off, step int, s []int32, scale []float32, zp int32) {
+	const magic = 12582912
+	flo, fhi := float32(-128-zp), float32(127-zp)
+	_ = d[off+(len(s)-1)*step]
+	for j, v := range s {
+		f := min(max(float32(v)*scale[j], flo), fhi)
+		d[off+j*step] = int8(int32((f+magic)-magic) + zp)
 	}
 }
 

@@ -179,3 +179,83 @@ func FuzzQGemm(f *testing.F) {
 		}
 	})
 }
+
+// TestQRequantRow checks the epilogue's float32 rounding trick against QRequantize (float64 RoundToEven) on exact
+// ties (scale 0.5 and 0.25 make x.5 values), random products and saturation, for both output types.
+func TestQRequantRow(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var s []int32
+	var sc []float32
+	for v := int32(-700); v <= 700; v++ {
+		s, sc = append(s, v), append(sc, 0.5)
+		s, sc = append(s, v), append(sc, 0.25)
+	}
+	for range 5000 {
+		s, sc = append(s, int32(r.IntN(1<<22)-1<<21)), append(sc, float32(r.Float64()*1e-3))
+	}
+	for _, zp := range []int32{0, 3, 128, -128, 255} {
+		u8, i8 := make([]uint8, len(s)), make([]int8, len(s))
+		qrequantRow(u8, 0, 1, s, sc, zp, 0, 255)
+		qrequantRowI8(i8, 0, 1, s, sc, zp)
+		for j := range s {
+			if w := QRequantize(s[j], sc[j], zp, 0, 255); int32(u8[j]) != w {
+				t.Fatalf("u8 zp %d: %d·%g → %d, want %d", zp, s[j], sc[j], u8[j], w)
+			}
+			if w := QRequantize(s[j], sc[j], zp, -128, 127); int32(i8[j]) != w {
+				t.Fatalf("i8 zp %d: %d·%g → %d, want %d", zp, s[j], sc[j], i8[j], w)
+			}
+		}
+	}
+}
+
+// TestQGemmTransposed checks that Trans stores the same values as the row-major output, transposed, for every
+// output type, with a row count that is not a multiple of the tile and a stride wider than the rows.
+func TestQGemmTransposed(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	m, n, k := 13, 45, 29
+	a, _ := qrand(r, m*k)
+	_, b := qrand(r, k*n)
+	pb, _ := QPackB(k, n, b, n, []int32{0})
+	scale := []float32{0.01}
+	ld := m + 3
+	outs := func(trans bool) []*QOutput {
+		rows, l := m, n
+		if trans {
+			rows, l = n, ld
+		}
+		sz := (rows-1)*l + max(m, n)
+		return []*QOutput{{I32: make([]int32, sz), Ldc: l, Trans: trans}, {U8: make([]uint8, sz), Ldc: l, Scale: scale, ZeroPoint: 7, Trans: trans},
+			{I8: make([]int8, sz), Ldc: l, Scale: scale, ZeroPoint: -5, Trans: trans}, {F32: make([]float32, sz), Ldc: l, Scale: scale, Trans: trans}}
+	}
+	plain, tr := outs(false), outs(true)
+	for o := range plain {
+		if err := QGemm(nil, m, a, k, []int32{100}, pb, plain[o]); err != nil {
+			t.Fatal(err)
+		}
+		if err := QGemm(nil, m, a, k, []int32{100}, pb, tr[o]); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < m; i++ {
+			for j := 0; j < n; j++ {
+				p, q := i*n+j, j*ld+i
+				ok := true
+				switch {
+				case plain[o].I32 != nil:
+					ok = plain[o].I32[p] == tr[o].I32[q]
+				case plain[o].U8 != nil:
+					ok = plain[o].U8[p] == tr[o].U8[q]
+				case plain[o].I8 != nil:
+					ok = plain[o].I8[p] == tr[o].I8[q]
+				default:
+					ok = plain[o].F32[p] == tr[o].F32[q]
+				}
+				if !ok {
+					t.Fatalf("output %d: (%d,%d) differs transposed", o, i, j)
+				}
+			}
+		}
+	}
+	if err := QGemm(nil, m, a, k, []int32{100}, pb, &QOutput{I32: make([]int32, (n-1)*ld+m-1), Ldc: ld, Trans: true}); err == nil {
+		t.Error("short transposed output accepted")
+	}
+}

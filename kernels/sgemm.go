@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"math"
 	"runtime"
 	"sync"
 )
@@ -39,7 +40,33 @@ type ukernel struct {
 	edges []edgeKernel
 }
 
-type kernelFn func(kc int, a, b, c []float32, ldc int, acc bool)
+type kernelFn func(kc int, a, b, c []float32, ldc int, acc bool, ep *tileEp)
+
+// tileEp is the epilogue a micro-kernel fuses into its stores while the tile is still in registers: add bias[i]
+// to row i (bias nil: none), then clamp to [lo, hi] when clamp is set. Without it a small-K GEMM (MobileNet's
+// 1×1 convolutions, K = 16…96) spends more time on separate bias and activation calls per tile row than on flops.
+type tileEp struct {
+	bias   []float32
+	clamp  bool
+	lo, hi float32
+}
+
+// tileEp returns the fusable form of ep, or false when ep needs the general epilogue (column bias, other
+// activations).
+func (ep *Epilogue) tileEp() (tileEp, bool) {
+	if ep == nil || (ep.Bias != nil && !ep.BiasPerRow) {
+		return tileEp{}, false
+	}
+	switch ep.Act.Kind {
+	case ActNone:
+		return tileEp{}, true
+	case ActRelu:
+		return tileEp{clamp: true, lo: 0, hi: float32(math.Inf(1))}, true
+	case ActClip:
+		return tileEp{clamp: true, lo: ep.Act.Alpha, hi: ep.Act.Beta}, true
+	}
+	return tileEp{}, false
+}
 
 type edgeKernel struct {
 	rows int
@@ -58,8 +85,8 @@ func (k *ukernel) forRows(mm int) (kernelFn, int) {
 
 // genericKernel is the pure-Go micro-kernel (purego builds, CPUs without AVX2): correct first, fast second;
 // a small 4×8 tile keeps the padding waste on edge tiles low.
-var genericKernel = &ukernel{mr: 4, nr: 8, fn: func(kc int, a, b, c []float32, ldc int, acc bool) {
-	microGeneric(4, 8, kc, a, b, c, ldc, acc)
+var genericKernel = &ukernel{mr: 4, nr: 8, fn: func(kc int, a, b, c []float32, ldc int, acc bool, ep *tileEp) {
+	microGeneric(4, 8, kc, a, b, c, ldc, acc, ep)
 }}
 
 // aSource is the left operand: either raw (a, lda, trans, alpha) or pre-packed into mr-row panels over the full K.
@@ -82,6 +109,7 @@ type bSource struct {
 // gemmScratch holds one task's packing buffers; tasks take them from a pool so steady-state runs allocate nothing.
 type gemmScratch struct {
 	a, b, tile []float32
+	ep         tileEp // kept here so passing it to the micro-kernel allocates nothing
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(gemmScratch) }}
@@ -171,6 +199,8 @@ func gemmTask(kern *ukernel, i0, i1, j0, j1, k int, as *aSource, bs *bSource, be
 		}
 	}
 	mcMax := min(roundUp(mcBlock, mr), roundUp(i1-i0, mr))
+	var fuse bool
+	s.ep, fuse = ep.tileEp()
 	ncStep := roundUp(ncBlock, nr) // pre-packed B panels must not be split
 	for jc := j0; jc < j1; jc += ncStep {
 		nc := min(ncStep, j1-jc)
@@ -208,11 +238,20 @@ func gemmTask(kern *ukernel, i0, i1, j0, j1, k int, as *aSource, bs *bSource, be
 					mm := min(mr, mc-ir)
 					off := (ic+ir)*ldc + jc + jr
 					fn, rows := kern.forRows(mm)
+					// The micro-kernel applies the epilogue itself on the last K block when it writes exactly the
+					// tile's rows (so the bias slice covers them) and, on edge columns, computes it from scratch.
+					var tep *tileEp
+					if last && fuse && rows == mm && (nn == nr || !acc) {
+						tep = &s.ep
+						if ep.Bias != nil {
+							tep.bias = ep.Bias[ic+ir : ic+ir+mm]
+						}
+					}
 					if rows == mm && nn == nr {
-						fn(kc, apan, bpan, c[off:], ldc, acc)
+						fn(kc, apan, bpan, c[off:], ldc, acc, tep)
 					} else {
 						// Edge tile: compute it into scratch and copy the valid part.
-						fn(kc, apan, bpan, s.tile, nr, false)
+						fn(kc, apan, bpan, s.tile, nr, false, tep)
 						for i := 0; i < mm; i++ {
 							dst := c[off+i*ldc : off+i*ldc+nn]
 							src := s.tile[i*nr : i*nr+nn]
@@ -223,8 +262,8 @@ func gemmTask(kern *ukernel, i0, i1, j0, j1, k int, as *aSource, bs *bSource, be
 							}
 						}
 					}
-					if last && ep != nil {
-						// Fused epilogue: the tile was just written and is still in L1.
+					if last && ep != nil && tep == nil {
+						// Unfused epilogue: the tile was just written and is still in L1.
 						for i := 0; i < mm; i++ {
 							ep.applyRows(c[off+i*ldc:off+i*ldc+nn], ic+ir+i, jc+jr)
 						}

@@ -4,11 +4,11 @@
 
 #include "textflag.h"
 
-// func sgemmKernel12x32AVX512(kc int, a, b, c *float32, ldc int, acc bool)
-// Computes the 12×32 tile C = Ap·Bp (acc: C += Ap·Bp); Ap holds kc groups of 12 row values (the first 12 used),
-// Bp kc rows of 32.
+// func sgemmKernel12x32AVX512(kc int, a, b, c *float32, ldc int, flags int, bias *float32, lo, hi float32)
+// Computes the 12×32 tile C = Ap·Bp (flags&1: C += Ap·Bp), then adds bias[row] (flags&2) and clamps to [lo, hi]
+// (flags&4); Ap holds kc groups of 12 row values (the first 12 used), Bp kc rows of 32.
 
-TEXT ·sgemmKernel12x32AVX512(SB), NOSPLIT, $0-41
+TEXT ·sgemmKernel12x32AVX512(SB), NOSPLIT, $0-64
 	MOVQ kc+0(FP), CX                            // k loop count
 	MOVQ a+8(FP), SI                             // A panel cursor
 	MOVQ b+16(FP), DI                            // B panel cursor
@@ -272,75 +272,142 @@ sgemmKernel12x32AVX512_loop1:
 	DECQ CX                                      // one k step done
 	JNZ sgemmKernel12x32AVX512_loop1             // more
 sgemmKernel12x32AVX512_store:
-	MOVBQZX acc+40(FP), R9                       // accumulate into C?
-	TESTQ R9, R9                                 // acc flag set?
-	JZ sgemmKernel12x32AVX512_over               // no: overwrite
-	VADDPS 0(DX), Z0, Z0                         // add old C(0,0)
+	MOVQ flags+40(FP), R9                        // bit 0 acc, bit 1 bias, bit 2 clamp
+	TESTQ $1, R9                                 // accumulate into C?
+	JZ sgemmKernel12x32AVX512_bias               // no
+	MOVQ DX, R10                                 // R10 walks the C rows
+	VADDPS 0(R10), Z0, Z0                        // add old C(0,0)
+	VADDPS 64(R10), Z1, Z1                       // add old C(0,1)
+	ADDQ R8, R10                                 // next C row
+	VADDPS 0(R10), Z2, Z2                        // add old C(1,0)
+	VADDPS 64(R10), Z3, Z3                       // add old C(1,1)
+	ADDQ R8, R10                                 // next C row
+	VADDPS 0(R10), Z4, Z4                        // add old C(2,0)
+	VADDPS 64(R10), Z5, Z5                       // add old C(2,1)
+	ADDQ R8, R10                                 // next C row
+	VADDPS 0(R10), Z6, Z6                        // add old C(3,0)
+	VADDPS 64(R10), Z7, Z7                       // add old C(3,1)
+	ADDQ R8, R10                                 // next C row
+	VADDPS 0(R10), Z8, Z8                        // add old C(4,0)
+	VADDPS 64(R10), Z9, Z9                       // add old C(4,1)
+	ADDQ R8, R10                                 // next C row
+	VADDPS 0(R10), Z10, Z10                      // add old C(5,0)
+	VADDPS 64(R10), Z11, Z11                     // add old C(5,1)
+	ADDQ R8, R10                                 // next C row
+	VADDPS 0(R10), Z12, Z12                      // add old C(6,0)
+	VADDPS 64(R10), Z13, Z13                     // add old C(6,1)
+	ADDQ R8, R10                                 // next C row
+	VADDPS 0(R10), Z14, Z14                      // add old C(7,0)
+	VADDPS 64(R10), Z15, Z15                     // add old C(7,1)
+	ADDQ R8, R10                                 // next C row
+	VADDPS 0(R10), Z16, Z16                      // add old C(8,0)
+	VADDPS 64(R10), Z17, Z17                     // add old C(8,1)
+	ADDQ R8, R10                                 // next C row
+	VADDPS 0(R10), Z18, Z18                      // add old C(9,0)
+	VADDPS 64(R10), Z19, Z19                     // add old C(9,1)
+	ADDQ R8, R10                                 // next C row
+	VADDPS 0(R10), Z20, Z20                      // add old C(10,0)
+	VADDPS 64(R10), Z21, Z21                     // add old C(10,1)
+	ADDQ R8, R10                                 // next C row
+	VADDPS 0(R10), Z22, Z22                      // add old C(11,0)
+	VADDPS 64(R10), Z23, Z23                     // add old C(11,1)
+sgemmKernel12x32AVX512_bias:
+	TESTQ $2, R9                                 // add a per-row bias?
+	JZ sgemmKernel12x32AVX512_clamp              // no
+	MOVQ bias+48(FP), R10                        // bias of the tile's first row
+	VBROADCASTSS 0(R10), Z26                     // bias of row 0
+	VADDPS Z26, Z0, Z0                           // C(0,0) += bias
+	VADDPS Z26, Z1, Z1                           // C(0,1) += bias
+	VBROADCASTSS 4(R10), Z26                     // bias of row 1
+	VADDPS Z26, Z2, Z2                           // C(1,0) += bias
+	VADDPS Z26, Z3, Z3                           // C(1,1) += bias
+	VBROADCASTSS 8(R10), Z26                     // bias of row 2
+	VADDPS Z26, Z4, Z4                           // C(2,0) += bias
+	VADDPS Z26, Z5, Z5                           // C(2,1) += bias
+	VBROADCASTSS 12(R10), Z26                    // bias of row 3
+	VADDPS Z26, Z6, Z6                           // C(3,0) += bias
+	VADDPS Z26, Z7, Z7                           // C(3,1) += bias
+	VBROADCASTSS 16(R10), Z26                    // bias of row 4
+	VADDPS Z26, Z8, Z8                           // C(4,0) += bias
+	VADDPS Z26, Z9, Z9                           // C(4,1) += bias
+	VBROADCASTSS 20(R10), Z26                    // bias of row 5
+	VADDPS Z26, Z10, Z10                         // C(5,0) += bias
+	VADDPS Z26, Z11, Z11                         // C(5,1) += bias
+	VBROADCASTSS 24(R10), Z26                    // bias of row 6
+	VADDPS Z26, Z12, Z12                         // C(6,0) += bias
+	VADDPS Z26, Z13, Z13                         // C(6,1) += bias
+	VBROADCASTSS 28(R10), Z26                    // bias of row 7
+	VADDPS Z26, Z14, Z14                         // C(7,0) += bias
+	VADDPS Z26, Z15, Z15                         // C(7,1) += bias
+	VBROADCASTSS 32(R10), Z26                    // bias of row 8
+	VADDPS Z26, Z16, Z16                         // C(8,0) += bias
+	VADDPS Z26, Z17, Z17                         // C(8,1) += bias
+	VBROADCASTSS 36(R10), Z26                    // bias of row 9
+	VADDPS Z26, Z18, Z18                         // C(9,0) += bias
+	VADDPS Z26, Z19, Z19                         // C(9,1) += bias
+	VBROADCASTSS 40(R10), Z26                    // bias of row 10
+	VADDPS Z26, Z20, Z20                         // C(10,0) += bias
+	VADDPS Z26, Z21, Z21                         // C(10,1) += bias
+	VBROADCASTSS 44(R10), Z26                    // bias of row 11
+	VADDPS Z26, Z22, Z22                         // C(11,0) += bias
+	VADDPS Z26, Z23, Z23                         // C(11,1) += bias
+sgemmKernel12x32AVX512_clamp:
+	TESTQ $4, R9                                 // clamp?
+	JZ sgemmKernel12x32AVX512_write              // no
+	VBROADCASTSS lo+56(FP), Z27                  // lower bound in every lane
+	VBROADCASTSS hi+60(FP), Z28                  // upper bound in every lane
+	VMAXPS Z0, Z27, Z0                           // max(lo, x); x second so NaN passes through
+	VMINPS Z0, Z28, Z0                           // min(hi, x); x second so NaN passes through
+	VMAXPS Z1, Z27, Z1                           // max(lo, x); x second so NaN passes through
+	VMINPS Z1, Z28, Z1                           // min(hi, x); x second so NaN passes through
+	VMAXPS Z2, Z27, Z2                           // max(lo, x); x second so NaN passes through
+	VMINPS Z2, Z28, Z2                           // min(hi, x); x second so NaN passes through
+	VMAXPS Z3, Z27, Z3                           // max(lo, x); x second so NaN passes through
+	VMINPS Z3, Z28, Z3                           // min(hi, x); x second so NaN passes through
+	VMAXPS Z4, Z27, Z4                           // max(lo, x); x second so NaN passes through
+	VMINPS Z4, Z28, Z4                           // min(hi, x); x second so NaN passes through
+	VMAXPS Z5, Z27, Z5                           // max(lo, x); x second so NaN passes through
+	VMINPS Z5, Z28, Z5                           // min(hi, x); x second so NaN passes through
+	VMAXPS Z6, Z27, Z6                           // max(lo, x); x second so NaN passes through
+	VMINPS Z6, Z28, Z6                           // min(hi, x); x second so NaN passes through
+	VMAXPS Z7, Z27, Z7                           // max(lo, x); x second so NaN passes through
+	VMINPS Z7, Z28, Z7                           // min(hi, x); x second so NaN passes through
+	VMAXPS Z8, Z27, Z8                           // max(lo, x); x second so NaN passes through
+	VMINPS Z8, Z28, Z8                           // min(hi, x); x second so NaN passes through
+	VMAXPS Z9, Z27, Z9                           // max(lo, x); x second so NaN passes through
+	VMINPS Z9, Z28, Z9                           // min(hi, x); x second so NaN passes through
+	VMAXPS Z10, Z27, Z10                         // max(lo, x); x second so NaN passes through
+	VMINPS Z10, Z28, Z10                         // min(hi, x); x second so NaN passes through
+	VMAXPS Z11, Z27, Z11                         // max(lo, x); x second so NaN passes through
+	VMINPS Z11, Z28, Z11                         // min(hi, x); x second so NaN passes through
+	VMAXPS Z12, Z27, Z12                         // max(lo, x); x second so NaN passes through
+	VMINPS Z12, Z28, Z12                         // min(hi, x); x second so NaN passes through
+	VMAXPS Z13, Z27, Z13                         // max(lo, x); x second so NaN passes through
+	VMINPS Z13, Z28, Z13                         // min(hi, x); x second so NaN passes through
+	VMAXPS Z14, Z27, Z14                         // max(lo, x); x second so NaN passes through
+	VMINPS Z14, Z28, Z14                         // min(hi, x); x second so NaN passes through
+	VMAXPS Z15, Z27, Z15                         // max(lo, x); x second so NaN passes through
+	VMINPS Z15, Z28, Z15                         // min(hi, x); x second so NaN passes through
+	VMAXPS Z16, Z27, Z16                         // max(lo, x); x second so NaN passes through
+	VMINPS Z16, Z28, Z16                         // min(hi, x); x second so NaN passes through
+	VMAXPS Z17, Z27, Z17                         // max(lo, x); x second so NaN passes through
+	VMINPS Z17, Z28, Z17                         // min(hi, x); x second so NaN passes through
+	VMAXPS Z18, Z27, Z18                         // max(lo, x); x second so NaN passes through
+	VMINPS Z18, Z28, Z18                         // min(hi, x); x second so NaN passes through
+	VMAXPS Z19, Z27, Z19                         // max(lo, x); x second so NaN passes through
+	VMINPS Z19, Z28, Z19                         // min(hi, x); x second so NaN passes through
+	VMAXPS Z20, Z27, Z20                         // max(lo, x); x second so NaN passes through
+	VMINPS Z20, Z28, Z20                         // min(hi, x); x second so NaN passes through
+	VMAXPS Z21, Z27, Z21                         // max(lo, x); x second so NaN passes through
+	VMINPS Z21, Z28, Z21                         // min(hi, x); x second so NaN passes through
+	VMAXPS Z22, Z27, Z22                         // max(lo, x); x second so NaN passes through
+	VMINPS Z22, Z28, Z22                         // min(hi, x); x second so NaN passes through
+	VMAXPS Z23, Z27, Z23                         // max(lo, x); x second so NaN passes through
+	VMINPS Z23, Z28, Z23                         // min(hi, x); x second so NaN passes through
+sgemmKernel12x32AVX512_write:
 	VMOVUPS Z0, 0(DX)                            // store C(0,0)
-	VADDPS 64(DX), Z1, Z1                        // add old C(0,1)
 	VMOVUPS Z1, 64(DX)                           // store C(0,1)
 	ADDQ R8, DX                                  // next C row
-	VADDPS 0(DX), Z2, Z2                         // add old C(1,0)
-	VMOVUPS Z2, 0(DX)                            // store C(1,0)
-	VADDPS 64(DX), Z3, Z3                        // add old C(1,1)
-	VMOVUPS Z3, 64(DX)                           // store C(1,1)
-	ADDQ R8, DX                                  // next C row
-	VADDPS 0(DX), Z4, Z4                         // add old C(2,0)
-	VMOVUPS Z4, 0(DX)                            // store C(2,0)
-	VADDPS 64(DX), Z5, Z5                        // add old C(2,1)
-	VMOVUPS Z5, 64(DX)                           // store C(2,1)
-	ADDQ R8, DX                                  // next C row
-	VADDPS 0(DX), Z6, Z6                         // add old C(3,0)
-	VMOVUPS Z6, 0(DX)                            // store C(3,0)
-	VADDPS 64(DX), Z7, Z7                        // add old C(3,1)
-	VMOVUPS Z7, 64(DX)                           // store C(3,1)
-	ADDQ R8, DX                                  // next C row
-	VADDPS 0(DX), Z8, Z8                         // add old C(4,0)
-	VMOVUPS Z8, 0(DX)                            // store C(4,0)
-	VADDPS 64(DX), Z9, Z9                        // add old C(4,1)
-	VMOVUPS Z9, 64(DX)                           // store C(4,1)
-	ADDQ R8, DX                                  // next C row
-	VADDPS 0(DX), Z10, Z10                       // add old C(5,0)
-	VMOVUPS Z10, 0(DX)                           // store C(5,0)
-	VADDPS 64(DX), Z11, Z11                      // add old C(5,1)
-	VMOVUPS Z11, 64(DX)                          // store C(5,1)
-	ADDQ R8, DX                                  // next C row
-	VADDPS 0(DX), Z12, Z12                       // add old C(6,0)
-	VMOVUPS Z12, 0(DX)                           // store C(6,0)
-	VADDPS 64(DX), Z13, Z13                      // add old C(6,1)
-	VMOVUPS Z13, 64(DX)                          // store C(6,1)
-	ADDQ R8, DX                                  // next C row
-	VADDPS 0(DX), Z14, Z14                       // add old C(7,0)
-	VMOVUPS Z14, 0(DX)                           // store C(7,0)
-	VADDPS 64(DX), Z15, Z15                      // add old C(7,1)
-	VMOVUPS Z15, 64(DX)                          // store C(7,1)
-	ADDQ R8, DX                                  // next C row
-	VADDPS 0(DX), Z16, Z16                       // add old C(8,0)
-	VMOVUPS Z16, 0(DX)                           // store C(8,0)
-	VADDPS 64(DX), Z17, Z17                      // add old C(8,1)
-	VMOVUPS Z17, 64(DX)                          // store C(8,1)
-	ADDQ R8, DX                                  // next C row
-	VADDPS 0(DX), Z18, Z18                       // add old C(9,0)
-	VMOVUPS Z18, 0(DX)                           // store C(9,0)
-	VADDPS 64(DX), Z19, Z19                      // add old C(9,1)
-	VMOVUPS Z19, 64(DX)                          // store C(9,1)
-	ADDQ R8, DX                                  // next C row
-	VADDPS 0(DX), Z20, Z20                       // add old C(10,0)
-	VMOVUPS Z20, 0(DX)                           // store C(10,0)
-	VADDPS 64(DX), Z21, Z21                      // add old C(10,1)
-	VMOVUPS Z21, 64(DX)                          // store C(10,1)
-	ADDQ R8, DX                                  // next C row
-	VADDPS 0(DX), Z22, Z22                       // add old C(11,0)
-	VMOVUPS Z22, 0(DX)                           // store C(11,0)
-	VADDPS 64(DX), Z23, Z23                      // add old C(11,1)
-	VMOVUPS Z23, 64(DX)                          // store C(11,1)
-	ADDQ R8, DX                                  // next C row
-	VZEROUPPER                                   // avoid AVX/SSE transition stalls in Go code
-	RET                                          // return
-sgemmKernel12x32AVX512_over:
-	VMOVUPS Z0, 0(DX)                            // store C(0,0)
-	VMOVUPS Z1, 64(DX)                           // store C(0,1)
-	ADDQ R8, DX                                  // next C row
 	VMOVUPS Z2, 0(DX)                            // store C(1,0)
 	VMOVUPS Z3, 64(DX)                           // store C(1,1)
 	ADDQ R8, DX                                  // next C row
@@ -373,15 +440,14 @@ sgemmKernel12x32AVX512_over:
 	ADDQ R8, DX                                  // next C row
 	VMOVUPS Z22, 0(DX)                           // store C(11,0)
 	VMOVUPS Z23, 64(DX)                          // store C(11,1)
-	ADDQ R8, DX                                  // next C row
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls in Go code
 	RET                                          // return
 
-// func sgemmKernel8x32AVX512(kc int, a, b, c *float32, ldc int, acc bool)
-// Computes the 8×32 tile C = Ap·Bp (acc: C += Ap·Bp); Ap holds kc groups of 12 row values (the first 8 used),
-// Bp kc rows of 32.
+// func sgemmKernel8x32AVX512(kc int, a, b, c *float32, ldc int, flags int, bias *float32, lo, hi float32)
+// Computes the 8×32 tile C = Ap·Bp (flags&1: C += Ap·Bp), then adds bias[row] (flags&2) and clamps to [lo, hi]
+// (flags&4); Ap holds kc groups of 12 row values (the first 8 used), Bp kc rows of 32.
 
-TEXT ·sgemmKernel8x32AVX512(SB), NOSPLIT, $0-41
+TEXT ·sgemmKernel8x32AVX512(SB), NOSPLIT, $0-64
 	MOVQ kc+0(FP), CX                            // k loop count
 	MOVQ a+8(FP), SI                             // A panel cursor
 	MOVQ b+16(FP), DI                            // B panel cursor
@@ -569,55 +635,102 @@ sgemmKernel8x32AVX512_loop1:
 	DECQ CX                                      // one k step done
 	JNZ sgemmKernel8x32AVX512_loop1              // more
 sgemmKernel8x32AVX512_store:
-	MOVBQZX acc+40(FP), R9                       // accumulate into C?
-	TESTQ R9, R9                                 // acc flag set?
-	JZ sgemmKernel8x32AVX512_over                // no: overwrite
-	VADDPS 0(DX), Z0, Z0                         // add old C(0,0)
+	MOVQ flags+40(FP), R9                        // bit 0 acc, bit 1 bias, bit 2 clamp
+	TESTQ $1, R9                                 // accumulate into C?
+	JZ sgemmKernel8x32AVX512_bias                // no
+	MOVQ DX, R10                                 // R10 walks the C rows
+	VADDPS 0(R10), Z0, Z0                        // add old C(0,0)
+	VADDPS 64(R10), Z1, Z1                       // add old C(0,1)
+	ADDQ R8, R10                                 // next C row
+	VADDPS 0(R10), Z2, Z2                        // add old C(1,0)
+	VADDPS 64(R10), Z3, Z3                       // add old C(1,1)
+	ADDQ R8, R10                                 // next C row
+	VADDPS 0(R10), Z4, Z4                        // add old C(2,0)
+	VADDPS 64(R10), Z5, Z5                       // add old C(2,1)
+	ADDQ R8, R10                                 // next C row
+	VADDPS 0(R10), Z6, Z6                        // add old C(3,0)
+	VADDPS 64(R10), Z7, Z7                       // add old C(3,1)
+	ADDQ R8, R10                                 // next C row
+	VADDPS 0(R10), Z8, Z8                        // add old C(4,0)
+	VADDPS 64(R10), Z9, Z9                       // add old C(4,1)
+	ADDQ R8, R10                                 // next C row
+	VADDPS 0(R10), Z10, Z10                      // add old C(5,0)
+	VADDPS 64(R10), Z11, Z11                     // add old C(5,1)
+	ADDQ R8, R10                                 // next C row
+	VADDPS 0(R10), Z12, Z12                      // add old C(6,0)
+	VADDPS 64(R10), Z13, Z13                     // add old C(6,1)
+	ADDQ R8, R10                                 // next C row
+	VADDPS 0(R10), Z14, Z14                      // add old C(7,0)
+	VADDPS 64(R10), Z15, Z15                     // add old C(7,1)
+sgemmKernel8x32AVX512_bias:
+	TESTQ $2, R9                                 // add a per-row bias?
+	JZ sgemmKernel8x32AVX512_clamp               // no
+	MOVQ bias+48(FP), R10                        // bias of the tile's first row
+	VBROADCASTSS 0(R10), Z26                     // bias of row 0
+	VADDPS Z26, Z0, Z0                           // C(0,0) += bias
+	VADDPS Z26, Z1, Z1                           // C(0,1) += bias
+	VBROADCASTSS 4(R10), Z26                     // bias of row 1
+	VADDPS Z26, Z2, Z2                           // C(1,0) += bias
+	VADDPS Z26, Z3, Z3                           // C(1,1) += bias
+	VBROADCASTSS 8(R10), Z26                     // bias of row 2
+	VADDPS Z26, Z4, Z4                           // C(2,0) += bias
+	VADDPS Z26, Z5, Z5                           // C(2,1) += bias
+	VBROADCASTSS 12(R10), Z26                    // bias of row 3
+	VADDPS Z26, Z6, Z6                           // C(3,0) += bias
+	VADDPS Z26, Z7, Z7                           // C(3,1) += bias
+	VBROADCASTSS 16(R10), Z26                    // bias of row 4
+	VADDPS Z26, Z8, Z8                           // C(4,0) += bias
+	VADDPS Z26, Z9, Z9                           // C(4,1) += bias
+	VBROADCASTSS 20(R10), Z26                    // bias of row 5
+	VADDPS Z26, Z10, Z10                         // C(5,0) += bias
+	VADDPS Z26, Z11, Z11                         // C(5,1) += bias
+	VBROADCASTSS 24(R10), Z26                    // bias of row 6
+	VADDPS Z26, Z12, Z12                         // C(6,0) += bias
+	VADDPS Z26, Z13, Z13                         // C(6,1) += bias
+	VBROADCASTSS 28(R10), Z26                    // bias of row 7
+	VADDPS Z26, Z14, Z14                         // C(7,0) += bias
+	VADDPS Z26, Z15, Z15                         // C(7,1) += bias
+sgemmKernel8x32AVX512_clamp:
+	TESTQ $4, R9                                 // clamp?
+	JZ sgemmKernel8x32AVX512_write               // no
+	VBROADCASTSS lo+56(FP), Z27                  // lower bound in every lane
+	VBROADCASTSS hi+60(FP), Z28                  // upper bound in every lane
+	VMAXPS Z0, Z27, Z0                           // max(lo, x); x second so NaN passes through
+	VMINPS Z0, Z28, Z0                           // min(hi, x); x second so NaN passes through
+	VMAXPS Z1, Z27, Z1                           // max(lo, x); x second so NaN passes through
+	VMINPS Z1, Z28, Z1                           // min(hi, x); x second so NaN passes through
+	VMAXPS Z2, Z27, Z2                           // max(lo, x); x second so NaN passes through
+	VMINPS Z2, Z28, Z2                           // min(hi, x); x second so NaN passes through
+	VMAXPS Z3, Z27, Z3                           // max(lo, x); x second so NaN passes through
+	VMINPS Z3, Z28, Z3                           // min(hi, x); x second so NaN passes through
+	VMAXPS Z4, Z27, Z4                           // max(lo, x); x second so NaN passes through
+	VMINPS Z4, Z28, Z4                           // min(hi, x); x second so NaN passes through
+	VMAXPS Z5, Z27, Z5                           // max(lo, x); x second so NaN passes through
+	VMINPS Z5, Z28, Z5                           // min(hi, x); x second so NaN passes through
+	VMAXPS Z6, Z27, Z6                           // max(lo, x); x second so NaN passes through
+	VMINPS Z6, Z28, Z6                           // min(hi, x); x second so NaN passes through
+	VMAXPS Z7, Z27, Z7                           // max(lo, x); x second so NaN passes through
+	VMINPS Z7, Z28, Z7                           // min(hi, x); x second so NaN passes through
+	VMAXPS Z8, Z27, Z8                           // max(lo, x); x second so NaN passes through
+	VMINPS Z8, Z28, Z8                           // min(hi, x); x second so NaN passes through
+	VMAXPS Z9, Z27, Z9                           // max(lo, x); x second so NaN passes through
+	VMINPS Z9, Z28, Z9                           // min(hi, x); x second so NaN passes through
+	VMAXPS Z10, Z27, Z10                         // max(lo, x); x second so NaN passes through
+	VMINPS Z10, Z28, Z10                         // min(hi, x); x second so NaN passes through
+	VMAXPS Z11, Z27, Z11                         // max(lo, x); x second so NaN passes through
+	VMINPS Z11, Z28, Z11                         // min(hi, x); x second so NaN passes through
+	VMAXPS Z12, Z27, Z12                         // max(lo, x); x second so NaN passes through
+	VMINPS Z12, Z28, Z12                         // min(hi, x); x second so NaN passes through
+	VMAXPS Z13, Z27, Z13                         // max(lo, x); x second so NaN passes through
+	VMINPS Z13, Z28, Z13                         // min(hi, x); x second so NaN passes through
+	VMAXPS Z14, Z27, Z14                         // max(lo, x); x second so NaN passes through
+	VMINPS Z14, Z28, Z14                         // min(hi, x); x second so NaN passes through
+	VMAXPS Z15, Z27, Z15                         // max(lo, x); x second so NaN passes through
+	VMINPS Z15, Z28, Z15                         // min(hi, x); x second so NaN passes through
+sgemmKernel8x32AVX512_write:
 	VMOVUPS Z0, 0(DX)                            // store C(0,0)
-	VADDPS 64(DX), Z1, Z1                        // add old C(0,1)
 	VMOVUPS Z1, 64(DX)                           // store C(0,1)
 	ADDQ R8, DX                                  // next C row
-	VADDPS 0(DX), Z2, Z2                         // add old C(1,0)
-	VMOVUPS Z2, 0(DX)                            // store C(1,0)
-	VADDPS 64(DX), Z3, Z3                        // add old C(1,1)
-	VMOVUPS Z3, 64(DX)                           // store C(1,1)
-	ADDQ R8, DX                                  // next C row
-	VADDPS 0(DX), Z4, Z4                         // add old C(2,0)
-	VMOVUPS Z4, 0(DX)                            // store C(2,0)
-	VADDPS 64(DX), Z5, Z5                        // add old C(2,1)
-	VMOVUPS Z5, 64(DX)                           // store C(2,1)
-	ADDQ R8, DX                                  // next C row
-	VADDPS 0(DX), Z6, Z6                         // add old C(3,0)
-	VMOVUPS Z6, 0(DX)                            // store C(3,0)
-	VADDPS 64(DX), Z7, Z7                        // add old C(3,1)
-	VMOVUPS Z7, 64(DX)                           // store C(3,1)
-	ADDQ R8, DX                                  // next C row
-	VADDPS 0(DX), Z8, Z8                         // add old C(4,0)
-	VMOVUPS Z8, 0(DX)                            // store C(4,0)
-	VADDPS 64(DX), Z9, Z9                        // add old C(4,1)
-	VMOVUPS Z9, 64(DX)                           // store C(4,1)
-	ADDQ R8, DX                                  // next C row
-	VADDPS 0(DX), Z10, Z10                       // add old C(5,0)
-	VMOVUPS Z10, 0(DX)                           // store C(5,0)
-	VADDPS 64(DX), Z11, Z11                      // add old C(5,1)
-	VMOVUPS Z11, 64(DX)                          // store C(5,1)
-	ADDQ R8, DX                                  // next C row
-	VADDPS 0(DX), Z12, Z12                       // add old C(6,0)
-	VMOVUPS Z12, 0(DX)                           // store C(6,0)
-	VADDPS 64(DX), Z13, Z13                      // add old C(6,1)
-	VMOVUPS Z13, 64(DX)                          // store C(6,1)
-	ADDQ R8, DX                                  // next C row
-	VADDPS 0(DX), Z14, Z14                       // add old C(7,0)
-	VMOVUPS Z14, 0(DX)                           // store C(7,0)
-	VADDPS 64(DX), Z15, Z15                      // add old C(7,1)
-	VMOVUPS Z15, 64(DX)                          // store C(7,1)
-	ADDQ R8, DX                                  // next C row
-	VZEROUPPER                                   // avoid AVX/SSE transition stalls in Go code
-	RET                                          // return
-sgemmKernel8x32AVX512_over:
-	VMOVUPS Z0, 0(DX)                            // store C(0,0)
-	VMOVUPS Z1, 64(DX)                           // store C(0,1)
-	ADDQ R8, DX                                  // next C row
 	VMOVUPS Z2, 0(DX)                            // store C(1,0)
 	VMOVUPS Z3, 64(DX)                           // store C(1,1)
 	ADDQ R8, DX                                  // next C row
@@ -638,15 +751,14 @@ sgemmKernel8x32AVX512_over:
 	ADDQ R8, DX                                  // next C row
 	VMOVUPS Z14, 0(DX)                           // store C(7,0)
 	VMOVUPS Z15, 64(DX)                          // store C(7,1)
-	ADDQ R8, DX                                  // next C row
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls in Go code
 	RET                                          // return
 
-// func sgemmKernel4x32AVX512(kc int, a, b, c *float32, ldc int, acc bool)
-// Computes the 4×32 tile C = Ap·Bp (acc: C += Ap·Bp); Ap holds kc groups of 12 row values (the first 4 used),
-// Bp kc rows of 32.
+// func sgemmKernel4x32AVX512(kc int, a, b, c *float32, ldc int, flags int, bias *float32, lo, hi float32)
+// Computes the 4×32 tile C = Ap·Bp (flags&1: C += Ap·Bp), then adds bias[row] (flags&2) and clamps to [lo, hi]
+// (flags&4); Ap holds kc groups of 12 row values (the first 4 used), Bp kc rows of 32.
 
-TEXT ·sgemmKernel4x32AVX512(SB), NOSPLIT, $0-41
+TEXT ·sgemmKernel4x32AVX512(SB), NOSPLIT, $0-64
 	MOVQ kc+0(FP), CX                            // k loop count
 	MOVQ a+8(FP), SI                             // A panel cursor
 	MOVQ b+16(FP), DI                            // B panel cursor
@@ -758,35 +870,62 @@ sgemmKernel4x32AVX512_loop1:
 	DECQ CX                                      // one k step done
 	JNZ sgemmKernel4x32AVX512_loop1              // more
 sgemmKernel4x32AVX512_store:
-	MOVBQZX acc+40(FP), R9                       // accumulate into C?
-	TESTQ R9, R9                                 // acc flag set?
-	JZ sgemmKernel4x32AVX512_over                // no: overwrite
-	VADDPS 0(DX), Z0, Z0                         // add old C(0,0)
+	MOVQ flags+40(FP), R9                        // bit 0 acc, bit 1 bias, bit 2 clamp
+	TESTQ $1, R9                                 // accumulate into C?
+	JZ sgemmKernel4x32AVX512_bias                // no
+	MOVQ DX, R10                                 // R10 walks the C rows
+	VADDPS 0(R10), Z0, Z0                        // add old C(0,0)
+	VADDPS 64(R10), Z1, Z1                       // add old C(0,1)
+	ADDQ R8, R10                                 // next C row
+	VADDPS 0(R10), Z2, Z2                        // add old C(1,0)
+	VADDPS 64(R10), Z3, Z3                       // add old C(1,1)
+	ADDQ R8, R10                                 // next C row
+	VADDPS 0(R10), Z4, Z4                        // add old C(2,0)
+	VADDPS 64(R10), Z5, Z5                       // add old C(2,1)
+	ADDQ R8, R10                                 // next C row
+	VADDPS 0(R10), Z6, Z6                        // add old C(3,0)
+	VADDPS 64(R10), Z7, Z7                       // add old C(3,1)
+sgemmKernel4x32AVX512_bias:
+	TESTQ $2, R9                                 // add a per-row bias?
+	JZ sgemmKernel4x32AVX512_clamp               // no
+	MOVQ bias+48(FP), R10                        // bias of the tile's first row
+	VBROADCASTSS 0(R10), Z26                     // bias of row 0
+	VADDPS Z26, Z0, Z0                           // C(0,0) += bias
+	VADDPS Z26, Z1, Z1                           // C(0,1) += bias
+	VBROADCASTSS 4(R10), Z26                     // bias of row 1
+	VADDPS Z26, Z2, Z2                           // C(1,0) += bias
+	VADDPS Z26, Z3, Z3                           // C(1,1) += bias
+	VBROADCASTSS 8(R10), Z26                     // bias of row 2
+	VADDPS Z26, Z4, Z4                           // C(2,0) += bias
+	VADDPS Z26, Z5, Z5                           // C(2,1) += bias
+	VBROADCASTSS 12(R10), Z26                    // bias of row 3
+	VADDPS Z26, Z6, Z6                           // C(3,0) += bias
+	VADDPS Z26, Z7, Z7                           // C(3,1) += bias
+sgemmKernel4x32AVX512_clamp:
+	TESTQ $4, R9                                 // clamp?
+	JZ sgemmKernel4x32AVX512_write               // no
+	VBROADCASTSS lo+56(FP), Z27                  // lower bound in every lane
+	VBROADCASTSS hi+60(FP), Z28                  // upper bound in every lane
+	VMAXPS Z0, Z27, Z0                           // max(lo, x); x second so NaN passes through
+	VMINPS Z0, Z28, Z0                           // min(hi, x); x second so NaN passes through
+	VMAXPS Z1, Z27, Z1                           // max(lo, x); x second so NaN passes through
+	VMINPS Z1, Z28, Z1                           // min(hi, x); x second so NaN passes through
+	VMAXPS Z2, Z27, Z2                           // max(lo, x); x second so NaN passes through
+	VMINPS Z2, Z28, Z2                           // min(hi, x); x second so NaN passes through
+	VMAXPS Z3, Z27, Z3                           // max(lo, x); x second so NaN passes through
+	VMINPS Z3, Z28, Z3                           // min(hi, x); x second so NaN passes through
+	VMAXPS Z4, Z27, Z4                           // max(lo, x); x second so NaN passes through
+	VMINPS Z4, Z28, Z4                           // min(hi, x); x second so NaN passes through
+	VMAXPS Z5, Z27, Z5                           // max(lo, x); x second so NaN passes through
+	VMINPS Z5, Z28, Z5                           // min(hi, x); x second so NaN passes through
+	VMAXPS Z6, Z27, Z6                           // max(lo, x); x second so NaN passes through
+	VMINPS Z6, Z28, Z6                           // min(hi, x); x second so NaN passes through
+	VMAXPS Z7, Z27, Z7                           // max(lo, x); x second so NaN passes through
+	VMINPS Z7, Z28, Z7                           // min(hi, x); x second so NaN passes through
+sgemmKernel4x32AVX512_write:
 	VMOVUPS Z0, 0(DX)                            // store C(0,0)
-	VADDPS 64(DX), Z1, Z1                        // add old C(0,1)
 	VMOVUPS Z1, 64(DX)                           // store C(0,1)
 	ADDQ R8, DX                                  // next C row
-	VADDPS 0(DX), Z2, Z2                         // add old C(1,0)
-	VMOVUPS Z2, 0(DX)                            // store C(1,0)
-	VADDPS 64(DX), Z3, Z3                        // add old C(1,1)
-	VMOVUPS Z3, 64(DX)                           // store C(1,1)
-	ADDQ R8, DX                                  // next C row
-	VADDPS 0(DX), Z4, Z4                         // add old C(2,0)
-	VMOVUPS Z4, 0(DX)                            // store C(2,0)
-	VADDPS 64(DX), Z5, Z5                        // add old C(2,1)
-	VMOVUPS Z5, 64(DX)                           // store C(2,1)
-	ADDQ R8, DX                                  // next C row
-	VADDPS 0(DX), Z6, Z6                         // add old C(3,0)
-	VMOVUPS Z6, 0(DX)                            // store C(3,0)
-	VADDPS 64(DX), Z7, Z7                        // add old C(3,1)
-	VMOVUPS Z7, 64(DX)                           // store C(3,1)
-	ADDQ R8, DX                                  // next C row
-	VZEROUPPER                                   // avoid AVX/SSE transition stalls in Go code
-	RET                                          // return
-sgemmKernel4x32AVX512_over:
-	VMOVUPS Z0, 0(DX)                            // store C(0,0)
-	VMOVUPS Z1, 64(DX)                           // store C(0,1)
-	ADDQ R8, DX                                  // next C row
 	VMOVUPS Z2, 0(DX)                            // store C(1,0)
 	VMOVUPS Z3, 64(DX)                           // store C(1,1)
 	ADDQ R8, DX                                  // next C row
@@ -795,15 +934,14 @@ sgemmKernel4x32AVX512_over:
 	ADDQ R8, DX                                  // next C row
 	VMOVUPS Z6, 0(DX)                            // store C(3,0)
 	VMOVUPS Z7, 64(DX)                           // store C(3,1)
-	ADDQ R8, DX                                  // next C row
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls in Go code
 	RET                                          // return
 
-// func sgemmKernel6x16AVX2(kc int, a, b, c *float32, ldc int, acc bool)
-// Computes the 6×16 tile C = Ap·Bp (acc: C += Ap·Bp); Ap holds kc groups of 6 row values (the first 6 used),
-// Bp kc rows of 16.
+// func sgemmKernel6x16AVX2(kc int, a, b, c *float32, ldc int, flags int, bias *float32, lo, hi float32)
+// Computes the 6×16 tile C = Ap·Bp (flags&1: C += Ap·Bp), then adds bias[row] (flags&2) and clamps to [lo, hi]
+// (flags&4); Ap holds kc groups of 6 row values (the first 6 used), Bp kc rows of 16.
 
-TEXT ·sgemmKernel6x16AVX2(SB), NOSPLIT, $0-41
+TEXT ·sgemmKernel6x16AVX2(SB), NOSPLIT, $0-64
 	MOVQ kc+0(FP), CX                            // k loop count
 	MOVQ a+8(FP), SI                             // A panel cursor
 	MOVQ b+16(FP), DI                            // B panel cursor
@@ -953,45 +1091,82 @@ sgemmKernel6x16AVX2_loop1:
 	DECQ CX                                      // one k step done
 	JNZ sgemmKernel6x16AVX2_loop1                // more
 sgemmKernel6x16AVX2_store:
-	MOVBQZX acc+40(FP), R9                       // accumulate into C?
-	TESTQ R9, R9                                 // acc flag set?
-	JZ sgemmKernel6x16AVX2_over                  // no: overwrite
-	VADDPS 0(DX), Y0, Y0                         // add old C(0,0)
+	MOVQ flags+40(FP), R9                        // bit 0 acc, bit 1 bias, bit 2 clamp
+	TESTQ $1, R9                                 // accumulate into C?
+	JZ sgemmKernel6x16AVX2_bias                  // no
+	MOVQ DX, R10                                 // R10 walks the C rows
+	VADDPS 0(R10), Y0, Y0                        // add old C(0,0)
+	VADDPS 32(R10), Y1, Y1                       // add old C(0,1)
+	ADDQ R8, R10                                 // next C row
+	VADDPS 0(R10), Y2, Y2                        // add old C(1,0)
+	VADDPS 32(R10), Y3, Y3                       // add old C(1,1)
+	ADDQ R8, R10                                 // next C row
+	VADDPS 0(R10), Y4, Y4                        // add old C(2,0)
+	VADDPS 32(R10), Y5, Y5                       // add old C(2,1)
+	ADDQ R8, R10                                 // next C row
+	VADDPS 0(R10), Y6, Y6                        // add old C(3,0)
+	VADDPS 32(R10), Y7, Y7                       // add old C(3,1)
+	ADDQ R8, R10                                 // next C row
+	VADDPS 0(R10), Y8, Y8                        // add old C(4,0)
+	VADDPS 32(R10), Y9, Y9                       // add old C(4,1)
+	ADDQ R8, R10                                 // next C row
+	VADDPS 0(R10), Y10, Y10                      // add old C(5,0)
+	VADDPS 32(R10), Y11, Y11                     // add old C(5,1)
+sgemmKernel6x16AVX2_bias:
+	TESTQ $2, R9                                 // add a per-row bias?
+	JZ sgemmKernel6x16AVX2_clamp                 // no
+	MOVQ bias+48(FP), R10                        // bias of the tile's first row
+	VBROADCASTSS 0(R10), Y12                     // bias of row 0
+	VADDPS Y12, Y0, Y0                           // C(0,0) += bias
+	VADDPS Y12, Y1, Y1                           // C(0,1) += bias
+	VBROADCASTSS 4(R10), Y12                     // bias of row 1
+	VADDPS Y12, Y2, Y2                           // C(1,0) += bias
+	VADDPS Y12, Y3, Y3                           // C(1,1) += bias
+	VBROADCASTSS 8(R10), Y12                     // bias of row 2
+	VADDPS Y12, Y4, Y4                           // C(2,0) += bias
+	VADDPS Y12, Y5, Y5                           // C(2,1) += bias
+	VBROADCASTSS 12(R10), Y12                    // bias of row 3
+	VADDPS Y12, Y6, Y6                           // C(3,0) += bias
+	VADDPS Y12, Y7, Y7                           // C(3,1) += bias
+	VBROADCASTSS 16(R10), Y12                    // bias of row 4
+	VADDPS Y12, Y8, Y8                           // C(4,0) += bias
+	VADDPS Y12, Y9, Y9                           // C(4,1) += bias
+	VBROADCASTSS 20(R10), Y12                    // bias of row 5
+	VADDPS Y12, Y10, Y10                         // C(5,0) += bias
+	VADDPS Y12, Y11, Y11                         // C(5,1) += bias
+sgemmKernel6x16AVX2_clamp:
+	TESTQ $4, R9                                 // clamp?
+	JZ sgemmKernel6x16AVX2_write                 // no
+	VBROADCASTSS lo+56(FP), Y13                  // lower bound in every lane
+	VBROADCASTSS hi+60(FP), Y14                  // upper bound in every lane
+	VMAXPS Y0, Y13, Y0                           // max(lo, x); x second so NaN passes through
+	VMINPS Y0, Y14, Y0                           // min(hi, x); x second so NaN passes through
+	VMAXPS Y1, Y13, Y1                           // max(lo, x); x second so NaN passes through
+	VMINPS Y1, Y14, Y1                           // min(hi, x); x second so NaN passes through
+	VMAXPS Y2, Y13, Y2                           // max(lo, x); x second so NaN passes through
+	VMINPS Y2, Y14, Y2                           // min(hi, x); x second so NaN passes through
+	VMAXPS Y3, Y13, Y3                           // max(lo, x); x second so NaN passes through
+	VMINPS Y3, Y14, Y3                           // min(hi, x); x second so NaN passes through
+	VMAXPS Y4, Y13, Y4                           // max(lo, x); x second so NaN passes through
+	VMINPS Y4, Y14, Y4                           // min(hi, x); x second so NaN passes through
+	VMAXPS Y5, Y13, Y5                           // max(lo, x); x second so NaN passes through
+	VMINPS Y5, Y14, Y5                           // min(hi, x); x second so NaN passes through
+	VMAXPS Y6, Y13, Y6                           // max(lo, x); x second so NaN passes through
+	VMINPS Y6, Y14, Y6                           // min(hi, x); x second so NaN passes through
+	VMAXPS Y7, Y13, Y7                           // max(lo, x); x second so NaN passes through
+	VMINPS Y7, Y14, Y7                           // min(hi, x); x second so NaN passes through
+	VMAXPS Y8, Y13, Y8                           // max(lo, x); x second so NaN passes through
+	VMINPS Y8, Y14, Y8                           // min(hi, x); x second so NaN passes through
+	VMAXPS Y9, Y13, Y9                           // max(lo, x); x second so NaN passes through
+	VMINPS Y9, Y14, Y9                           // min(hi, x); x second so NaN passes through
+	VMAXPS Y10, Y13, Y10                         // max(lo, x); x second so NaN passes through
+	VMINPS Y10, Y14, Y10                         // min(hi, x); x second so NaN passes through
+	VMAXPS Y11, Y13, Y11                         // max(lo, x); x second so NaN passes through
+	VMINPS Y11, Y14, Y11                         // min(hi, x); x second so NaN passes through
+sgemmKernel6x16AVX2_write:
 	VMOVUPS Y0, 0(DX)                            // store C(0,0)
-	VADDPS 32(DX), Y1, Y1                        // add old C(0,1)
 	VMOVUPS Y1, 32(DX)                           // store C(0,1)
 	ADDQ R8, DX                                  // next C row
-	VADDPS 0(DX), Y2, Y2                         // add old C(1,0)
-	VMOVUPS Y2, 0(DX)                            // store C(1,0)
-	VADDPS 32(DX), Y3, Y3                        // add old C(1,1)
-	VMOVUPS Y3, 32(DX)                           // store C(1,1)
-	ADDQ R8, DX                                  // next C row
-	VADDPS 0(DX), Y4, Y4                         // add old C(2,0)
-	VMOVUPS Y4, 0(DX)                            // store C(2,0)
-	VADDPS 32(DX), Y5, Y5                        // add old C(2,1)
-	VMOVUPS Y5, 32(DX)                           // store C(2,1)
-	ADDQ R8, DX                                  // next C row
-	VADDPS 0(DX), Y6, Y6                         // add old C(3,0)
-	VMOVUPS Y6, 0(DX)                            // store C(3,0)
-	VADDPS 32(DX), Y7, Y7                        // add old C(3,1)
-	VMOVUPS Y7, 32(DX)                           // store C(3,1)
-	ADDQ R8, DX                                  // next C row
-	VADDPS 0(DX), Y8, Y8                         // add old C(4,0)
-	VMOVUPS Y8, 0(DX)                            // store C(4,0)
-	VADDPS 32(DX), Y9, Y9                        // add old C(4,1)
-	VMOVUPS Y9, 32(DX)                           // store C(4,1)
-	ADDQ R8, DX                                  // next C row
-	VADDPS 0(DX), Y10, Y10                       // add old C(5,0)
-	VMOVUPS Y10, 0(DX)                           // store C(5,0)
-	VADDPS 32(DX), Y11, Y11                      // add old C(5,1)
-	VMOVUPS Y11, 32(DX)                          // store C(5,1)
-	ADDQ R8, DX                                  // next C row
-	VZEROUPPER                                   // avoid AVX/SSE transition stalls in Go code
-	RET                                          // return
-sgemmKernel6x16AVX2_over:
-	VMOVUPS Y0, 0(DX)                            // store C(0,0)
-	VMOVUPS Y1, 32(DX)                           // store C(0,1)
-	ADDQ R8, DX                                  // next C row
 	VMOVUPS Y2, 0(DX)                            // store C(1,0)
 	VMOVUPS Y3, 32(DX)                           // store C(1,1)
 	ADDQ R8, DX                                  // next C row
@@ -1006,15 +1181,14 @@ sgemmKernel6x16AVX2_over:
 	ADDQ R8, DX                                  // next C row
 	VMOVUPS Y10, 0(DX)                           // store C(5,0)
 	VMOVUPS Y11, 32(DX)                          // store C(5,1)
-	ADDQ R8, DX                                  // next C row
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls in Go code
 	RET                                          // return
 
-// func sgemmKernel4x16AVX2(kc int, a, b, c *float32, ldc int, acc bool)
-// Computes the 4×16 tile C = Ap·Bp (acc: C += Ap·Bp); Ap holds kc groups of 6 row values (the first 4 used),
-// Bp kc rows of 16.
+// func sgemmKernel4x16AVX2(kc int, a, b, c *float32, ldc int, flags int, bias *float32, lo, hi float32)
+// Computes the 4×16 tile C = Ap·Bp (flags&1: C += Ap·Bp), then adds bias[row] (flags&2) and clamps to [lo, hi]
+// (flags&4); Ap holds kc groups of 6 row values (the first 4 used), Bp kc rows of 16.
 
-TEXT ·sgemmKernel4x16AVX2(SB), NOSPLIT, $0-41
+TEXT ·sgemmKernel4x16AVX2(SB), NOSPLIT, $0-64
 	MOVQ kc+0(FP), CX                            // k loop count
 	MOVQ a+8(FP), SI                             // A panel cursor
 	MOVQ b+16(FP), DI                            // B panel cursor
@@ -1126,35 +1300,62 @@ sgemmKernel4x16AVX2_loop1:
 	DECQ CX                                      // one k step done
 	JNZ sgemmKernel4x16AVX2_loop1                // more
 sgemmKernel4x16AVX2_store:
-	MOVBQZX acc+40(FP), R9                       // accumulate into C?
-	TESTQ R9, R9                                 // acc flag set?
-	JZ sgemmKernel4x16AVX2_over                  // no: overwrite
-	VADDPS 0(DX), Y0, Y0                         // add old C(0,0)
+	MOVQ flags+40(FP), R9                        // bit 0 acc, bit 1 bias, bit 2 clamp
+	TESTQ $1, R9                                 // accumulate into C?
+	JZ sgemmKernel4x16AVX2_bias                  // no
+	MOVQ DX, R10                                 // R10 walks the C rows
+	VADDPS 0(R10), Y0, Y0                        // add old C(0,0)
+	VADDPS 32(R10), Y1, Y1                       // add old C(0,1)
+	ADDQ R8, R10                                 // next C row
+	VADDPS 0(R10), Y2, Y2                        // add old C(1,0)
+	VADDPS 32(R10), Y3, Y3                       // add old C(1,1)
+	ADDQ R8, R10                                 // next C row
+	VADDPS 0(R10), Y4, Y4                        // add old C(2,0)
+	VADDPS 32(R10), Y5, Y5                       // add old C(2,1)
+	ADDQ R8, R10                                 // next C row
+	VADDPS 0(R10), Y6, Y6                        // add old C(3,0)
+	VADDPS 32(R10), Y7, Y7                       // add old C(3,1)
+sgemmKernel4x16AVX2_bias:
+	TESTQ $2, R9                                 // add a per-row bias?
+	JZ sgemmKernel4x16AVX2_clamp                 // no
+	MOVQ bias+48(FP), R10                        // bias of the tile's first row
+	VBROADCASTSS 0(R10), Y12                     // bias of row 0
+	VADDPS Y12, Y0, Y0                           // C(0,0) += bias
+	VADDPS Y12, Y1, Y1                           // C(0,1) += bias
+	VBROADCASTSS 4(R10), Y12                     // bias of row 1
+	VADDPS Y12, Y2, Y2                           // C(1,0) += bias
+	VADDPS Y12, Y3, Y3                           // C(1,1) += bias
+	VBROADCASTSS 8(R10), Y12                     // bias of row 2
+	VADDPS Y12, Y4, Y4                           // C(2,0) += bias
+	VADDPS Y12, Y5, Y5                           // C(2,1) += bias
+	VBROADCASTSS 12(R10), Y12                    // bias of row 3
+	VADDPS Y12, Y6, Y6                           // C(3,0) += bias
+	VADDPS Y12, Y7, Y7                           // C(3,1) += bias
+sgemmKernel4x16AVX2_clamp:
+	TESTQ $4, R9                                 // clamp?
+	JZ sgemmKernel4x16AVX2_write                 // no
+	VBROADCASTSS lo+56(FP), Y13                  // lower bound in every lane
+	VBROADCASTSS hi+60(FP), Y14                  // upper bound in every lane
+	VMAXPS Y0, Y13, Y0                           // max(lo, x); x second so NaN passes through
+	VMINPS Y0, Y14, Y0                           // min(hi, x); x second so NaN passes through
+	VMAXPS Y1, Y13, Y1                           // max(lo, x); x second so NaN passes through
+	VMINPS Y1, Y14, Y1                           // min(hi, x); x second so NaN passes through
+	VMAXPS Y2, Y13, Y2                           // max(lo, x); x second so NaN passes through
+	VMINPS Y2, Y14, Y2                           // min(hi, x); x second so NaN passes through
+	VMAXPS Y3, Y13, Y3                           // max(lo, x); x second so NaN passes through
+	VMINPS Y3, Y14, Y3                           // min(hi, x); x second so NaN passes through
+	VMAXPS Y4, Y13, Y4                           // max(lo, x); x second so NaN passes through
+	VMINPS Y4, Y14, Y4                           // min(hi, x); x second so NaN passes through
+	VMAXPS Y5, Y13, Y5                           // max(lo, x); x second so NaN passes through
+	VMINPS Y5, Y14, Y5                           // min(hi, x); x second so NaN passes through
+	VMAXPS Y6, Y13, Y6                           // max(lo, x); x second so NaN passes through
+	VMINPS Y6, Y14, Y6                           // min(hi, x); x second so NaN passes through
+	VMAXPS Y7, Y13, Y7                           // max(lo, x); x second so NaN passes through
+	VMINPS Y7, Y14, Y7                           // min(hi, x); x second so NaN passes through
+sgemmKernel4x16AVX2_write:
 	VMOVUPS Y0, 0(DX)                            // store C(0,0)
-	VADDPS 32(DX), Y1, Y1                        // add old C(0,1)
 	VMOVUPS Y1, 32(DX)                           // store C(0,1)
 	ADDQ R8, DX                                  // next C row
-	VADDPS 0(DX), Y2, Y2                         // add old C(1,0)
-	VMOVUPS Y2, 0(DX)                            // store C(1,0)
-	VADDPS 32(DX), Y3, Y3                        // add old C(1,1)
-	VMOVUPS Y3, 32(DX)                           // store C(1,1)
-	ADDQ R8, DX                                  // next C row
-	VADDPS 0(DX), Y4, Y4                         // add old C(2,0)
-	VMOVUPS Y4, 0(DX)                            // store C(2,0)
-	VADDPS 32(DX), Y5, Y5                        // add old C(2,1)
-	VMOVUPS Y5, 32(DX)                           // store C(2,1)
-	ADDQ R8, DX                                  // next C row
-	VADDPS 0(DX), Y6, Y6                         // add old C(3,0)
-	VMOVUPS Y6, 0(DX)                            // store C(3,0)
-	VADDPS 32(DX), Y7, Y7                        // add old C(3,1)
-	VMOVUPS Y7, 32(DX)                           // store C(3,1)
-	ADDQ R8, DX                                  // next C row
-	VZEROUPPER                                   // avoid AVX/SSE transition stalls in Go code
-	RET                                          // return
-sgemmKernel4x16AVX2_over:
-	VMOVUPS Y0, 0(DX)                            // store C(0,0)
-	VMOVUPS Y1, 32(DX)                           // store C(0,1)
-	ADDQ R8, DX                                  // next C row
 	VMOVUPS Y2, 0(DX)                            // store C(1,0)
 	VMOVUPS Y3, 32(DX)                           // store C(1,1)
 	ADDQ R8, DX                                  // next C row
@@ -1163,15 +1364,14 @@ sgemmKernel4x16AVX2_over:
 	ADDQ R8, DX                                  // next C row
 	VMOVUPS Y6, 0(DX)                            // store C(3,0)
 	VMOVUPS Y7, 32(DX)                           // store C(3,1)
-	ADDQ R8, DX                                  // next C row
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls in Go code
 	RET                                          // return
 
-// func sgemmKernel2x16AVX2(kc int, a, b, c *float32, ldc int, acc bool)
-// Computes the 2×16 tile C = Ap·Bp (acc: C += Ap·Bp); Ap holds kc groups of 6 row values (the first 2 used),
-// Bp kc rows of 16.
+// func sgemmKernel2x16AVX2(kc int, a, b, c *float32, ldc int, flags int, bias *float32, lo, hi float32)
+// Computes the 2×16 tile C = Ap·Bp (flags&1: C += Ap·Bp), then adds bias[row] (flags&2) and clamps to [lo, hi]
+// (flags&4); Ap holds kc groups of 6 row values (the first 2 used), Bp kc rows of 16.
 
-TEXT ·sgemmKernel2x16AVX2(SB), NOSPLIT, $0-41
+TEXT ·sgemmKernel2x16AVX2(SB), NOSPLIT, $0-64
 	MOVQ kc+0(FP), CX                            // k loop count
 	MOVQ a+8(FP), SI                             // A panel cursor
 	MOVQ b+16(FP), DI                            // B panel cursor
@@ -1245,27 +1445,43 @@ sgemmKernel2x16AVX2_loop1:
 	DECQ CX                                      // one k step done
 	JNZ sgemmKernel2x16AVX2_loop1                // more
 sgemmKernel2x16AVX2_store:
-	MOVBQZX acc+40(FP), R9                       // accumulate into C?
-	TESTQ R9, R9                                 // acc flag set?
-	JZ sgemmKernel2x16AVX2_over                  // no: overwrite
-	VADDPS 0(DX), Y0, Y0                         // add old C(0,0)
+	MOVQ flags+40(FP), R9                        // bit 0 acc, bit 1 bias, bit 2 clamp
+	TESTQ $1, R9                                 // accumulate into C?
+	JZ sgemmKernel2x16AVX2_bias                  // no
+	MOVQ DX, R10                                 // R10 walks the C rows
+	VADDPS 0(R10), Y0, Y0                        // add old C(0,0)
+	VADDPS 32(R10), Y1, Y1                       // add old C(0,1)
+	ADDQ R8, R10                                 // next C row
+	VADDPS 0(R10), Y2, Y2                        // add old C(1,0)
+	VADDPS 32(R10), Y3, Y3                       // add old C(1,1)
+sgemmKernel2x16AVX2_bias:
+	TESTQ $2, R9                                 // add a per-row bias?
+	JZ sgemmKernel2x16AVX2_clamp                 // no
+	MOVQ bias+48(FP), R10                        // bias of the tile's first row
+	VBROADCASTSS 0(R10), Y12                     // bias of row 0
+	VADDPS Y12, Y0, Y0                           // C(0,0) += bias
+	VADDPS Y12, Y1, Y1                           // C(0,1) += bias
+	VBROADCASTSS 4(R10), Y12                     // bias of row 1
+	VADDPS Y12, Y2, Y2                           // C(1,0) += bias
+	VADDPS Y12, Y3, Y3                           // C(1,1) += bias
+sgemmKernel2x16AVX2_clamp:
+	TESTQ $4, R9                                 // clamp?
+	JZ sgemmKernel2x16AVX2_write                 // no
+	VBROADCASTSS lo+56(FP), Y13                  // lower bound in every lane
+	VBROADCASTSS hi+60(FP), Y14                  // upper bound in every lane
+	VMAXPS Y0, Y13, Y0                           // max(lo, x); x second so NaN passes through
+	VMINPS Y0, Y14, Y0                           // min(hi, x); x second so NaN passes through
+	VMAXPS Y1, Y13, Y1                           // max(lo, x); x second so NaN passes through
+	VMINPS Y1, Y14, Y1                           // min(hi, x); x second so NaN passes through
+	VMAXPS Y2, Y13, Y2                           // max(lo, x); x second so NaN passes through
+	VMINPS Y2, Y14, Y2                           // min(hi, x); x second so NaN passes through
+	VMAXPS Y3, Y13, Y3                           // max(lo, x); x second so NaN passes through
+	VMINPS Y3, Y14, Y3                           // min(hi, x); x second so NaN passes through
+sgemmKernel2x16AVX2_write:
 	VMOVUPS Y0, 0(DX)                            // store C(0,0)
-	VADDPS 32(DX), Y1, Y1                        // add old C(0,1)
 	VMOVUPS Y1, 32(DX)                           // store C(0,1)
 	ADDQ R8, DX                                  // next C row
-	VADDPS 0(DX), Y2, Y2                         // add old C(1,0)
-	VMOVUPS Y2, 0(DX)                            // store C(1,0)
-	VADDPS 32(DX), Y3, Y3                        // add old C(1,1)
-	VMOVUPS Y3, 32(DX)                           // store C(1,1)
-	ADDQ R8, DX                                  // next C row
-	VZEROUPPER                                   // avoid AVX/SSE transition stalls in Go code
-	RET                                          // return
-sgemmKernel2x16AVX2_over:
-	VMOVUPS Y0, 0(DX)                            // store C(0,0)
-	VMOVUPS Y1, 32(DX)                           // store C(0,1)
-	ADDQ R8, DX                                  // next C row
 	VMOVUPS Y2, 0(DX)                            // store C(1,0)
 	VMOVUPS Y3, 32(DX)                           // store C(1,1)
-	ADDQ R8, DX                                  // next C row
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls in Go code
 	RET                                          // return

@@ -38,14 +38,14 @@ func sgemmGeneric(transA, transB bool, m, n, k int, alpha float32, a []float32, 
 	}
 }
 
-// microGeneric is the micro-kernel contract in Go: C[i][j] (+)= Σ_p a[p*mr+i]·b[p*nr+j] for an mr×nr tile.
-// Every assembly micro-kernel is tested against it.
-func microGeneric(mr, nr, kc int, a, b, c []float32, ldc int, acc bool) {
-	microGenericRows(mr, mr, nr, kc, a, b, c, ldc, acc)
+// microGeneric is the micro-kernel contract in Go: C[i][j] (+)= Σ_p a[p*mr+i]·b[p*nr+j] for an mr×nr tile, then
+// the fused epilogue ep (nil: none). Every assembly micro-kernel is tested against it.
+func microGeneric(mr, nr, kc int, a, b, c []float32, ldc int, acc bool, ep *tileEp) {
+	microGenericRows(mr, mr, nr, kc, a, b, c, ldc, acc, ep)
 }
 
 // microGenericRows is microGeneric for only the first rows rows of each mr-row A panel group (the edge kernels).
-func microGenericRows(rows, mr, nr, kc int, a, b, c []float32, ldc int, acc bool) {
+func microGenericRows(rows, mr, nr, kc int, a, b, c []float32, ldc int, acc bool, ep *tileEp) {
 	var buf [16 * 64]float32
 	t := buf[:rows*nr]
 	for p := 0; p < kc; p++ {
@@ -67,6 +67,32 @@ func microGenericRows(rows, mr, nr, kc int, a, b, c []float32, ldc int, acc bool
 			}
 		} else {
 			copy(dst, src)
+		}
+		ep.apply(dst, i)
+	}
+}
+
+// apply is the fused epilogue on row i of a tile, in the assembly's order: + bias[i], then max(lo, ·), min(hi, ·)
+// with NaN passing through (as the Relu and Clip kernels do).
+func (ep *tileEp) apply(row []float32, i int) {
+	if ep == nil {
+		return
+	}
+	if ep.bias != nil {
+		b := ep.bias[i]
+		for j := range row {
+			row[j] += b
+		}
+	}
+	if ep.clamp {
+		for j, v := range row {
+			if v < ep.lo {
+				v = ep.lo
+			}
+			if v > ep.hi {
+				v = ep.hi
+			}
+			row[j] = v
 		}
 	}
 }

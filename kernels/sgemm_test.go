@@ -36,26 +36,47 @@ func forImpls(t *testing.T, f func(t *testing.T)) {
 	}
 }
 
+// microEpilogues are the accumulate/epilogue combinations every micro-kernel must get right; the clamp bounds
+// straddle the random data (-1, 1) so both sides clip.
+var microEpilogues = []struct {
+	name string
+	acc  bool
+	ep   *tileEp
+}{
+	{"overwrite", false, nil},
+	{"acc", true, nil},
+	{"bias", false, &tileEp{bias: []float32{}}},
+	{"acc+bias+clamp", true, &tileEp{bias: []float32{}, clamp: true, lo: -0.5, hi: 0.75}},
+	{"relu", false, &tileEp{clamp: true, lo: 0, hi: float32(math.Inf(1))}},
+	{"clamp-inverted", true, &tileEp{clamp: true, lo: 0.5, hi: -0.5}}, // ONNX Clip: min(max(x, lo), hi) = hi
+}
+
 func TestMicroKernels(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, l := range impls() {
 		kern := kernelFor(l)
 		for _, kc := range []int{1, 2, 3, 4, 5, 7, 8, 17, 64} {
-			for _, acc := range []bool{false, true} {
-				t.Run(fmt.Sprintf("%s/kc=%d/acc=%v", l, kc, acc), func(t *testing.T) {
+			for _, tc := range microEpilogues {
+				acc, ep := tc.acc, tc.ep
+				t.Run(fmt.Sprintf("%s/kc=%d/%s", l, kc, tc.name), func(t *testing.T) {
 					a := randSlice(rng, kc*kern.mr)
 					b := randSlice(rng, kc*kern.nr)
 					ldc := kern.nr + 3
 					c := randSlice(rng, kern.mr*ldc)
 					want := append([]float32(nil), c...)
-					microGeneric(kern.mr, kern.nr, kc, a, b, want, ldc, acc)
-					kern.fn(kc, a, b, c, ldc, acc)
+					if ep != nil && ep.bias != nil {
+						e := *ep
+						e.bias = randSlice(rng, kern.mr)
+						ep = &e
+					}
+					microGeneric(kern.mr, kern.nr, kc, a, b, want, ldc, acc, ep)
+					kern.fn(kc, a, b, c, ldc, acc, ep)
 					checkClose(t, "tile", c, want, 1e-5)
 					for _, e := range kern.edges {
 						got := append([]float32(nil), c...)
 						want := append([]float32(nil), c...)
-						microGenericRows(e.rows, kern.mr, kern.nr, kc, a, b, want, ldc, acc)
-						e.fn(kc, a, b, got, ldc, acc)
+						microGenericRows(e.rows, kern.mr, kern.nr, kc, a, b, want, ldc, acc, ep)
+						e.fn(kc, a, b, got, ldc, acc, ep)
 						checkClose(t, fmt.Sprintf("edge %d rows", e.rows), got, want, 1e-5)
 					}
 				})

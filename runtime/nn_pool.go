@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/hone-ml/hone/ir"
+	"github.com/hone-ml/hone/kernels"
 )
 
 type nnPoolKind uint8
@@ -273,40 +274,44 @@ func nnMax32(x []float32) float32 {
 	return max(max(m0, m1), max(m2, m3))
 }
 
-// nnMaxPool2D is MaxPool over planes of H×W without dilation or indices (ResNet's 3×3/2 stem pool): the column
-// tap ranges are worked out once per call instead of per output, and the taps are plain row loops. Ties and NaN
-// behave as in the general loop: the first in-range tap seeds the maximum, later ones replace it only if greater.
+// nnMaxPool2D is MaxPool over planes of H×W without dilation or indices (ResNet's 3×3/2 stem pool), done
+// separably: a vectorised column maximum over the window's rows (kernels.Max), then a short row scan per output.
+// Ties and NaN behave as in the general loop: the first in-range tap seeds the maximum and later ones replace it
+// only if greater (kernels.Max's rule), so a NaN seed stays and later NaNs are ignored.
 func nnMaxPool2D(ctx *Ctx, x, y []float32, planes, H, W, OH, OW, KH, KW, SH, SW, PH, PW int) {
 	colLo, colHi := make([]int, OW), make([]int, OW)
 	for ow := range colLo {
-		colLo[ow], colHi[ow] = nnTapRange(ow*SW-PW, 1, KW, 0, W)
+		lo, hi := nnTapRange(ow*SW-PW, 1, KW, 0, W)
+		colLo[ow], colHi[ow] = ow*SW-PW+lo, ow*SW-PW+hi
 	}
+	negInf := float32(math.Inf(-1))
 	nnParallel(ctx, planes, OH*OW*KH*KW, func(j int) {
 		src, dst := x[j*H*W:(j+1)*H*W], y[j*OH*OW:(j+1)*OH*OW]
+		colMax := make([]float32, W)
 		for oh := 0; oh < OH; oh++ {
 			ih0 := oh*SH - PH
 			lo, hi := nnTapRange(ih0, 1, KH, 0, H)
 			drow := dst[oh*OW : (oh+1)*OW]
 			if lo >= hi {
 				for ow := range drow {
-					drow[ow] = float32(math.Inf(-1))
+					drow[ow] = negInf
 				}
 				continue
 			}
+			copy(colMax, src[(ih0+lo)*W:(ih0+lo+1)*W])
+			for kh := lo + 1; kh < hi; kh++ {
+				kernels.Max(colMax, src[(ih0+kh)*W:(ih0+kh+1)*W], colMax)
+			}
 			for ow := range drow {
-				iw0 := ow*SW - PW
-				c0, c1 := iw0+colLo[ow], iw0+colHi[ow]
+				c0, c1 := colLo[ow], colHi[ow]
 				if c0 >= c1 {
-					drow[ow] = float32(math.Inf(-1))
+					drow[ow] = negInf
 					continue
 				}
-				best := src[(ih0+lo)*W+c0]
-				for kh := lo; kh < hi; kh++ {
-					row := src[(ih0+kh)*W : (ih0+kh)*W+W]
-					for _, v := range row[c0:c1] {
-						if v > best {
-							best = v
-						}
+				best := colMax[c0]
+				for _, v := range colMax[c0+1 : c1] {
+					if v > best {
+						best = v
 					}
 				}
 				drow[ow] = best

@@ -6,9 +6,11 @@ import (
 )
 
 // qConv compiles ConvInteger and QLinearConv (1-D and 2-D). Each image and group is lowered to one integer
-// GEMM: the im2col matrix [output pixels × C·KH·KW] (uint8, padded with the input zero point so padding
-// contributes 0) times the packed transposed weights [C·KH·KW × M/group] (int8), written pixel-major and then
-// transposed to NCHW.
+// GEMM: the im2col matrix [output pixels × KH·KW·C] (uint8, padded with the input zero point so padding
+// contributes 0) times the packed transposed weights [KH·KW·C × M/group] (int8), with the requantization in the
+// GEMM's epilogue, which stores the result transposed, straight into the NCHW output. The image is first
+// transposed to NHWC (shifting int8 to uint8 on the way): then each im2col row is a few contiguous copies of
+// KW·C bytes, and a 1×1, stride-1 convolution needs no im2col at all: the NHWC image is the A matrix.
 type qConv struct {
 	win     nnWindow
 	group   int
@@ -68,12 +70,16 @@ func (c *qConv) pack(w, zp *ir.Tensor) ([]*kernels.QPackedB, error) {
 		return nil, err
 	}
 	mg, k := M/c.group, w.Len()/max(M, 1)
+	cg, taps := w.Shape[1], k/max(w.Shape[1], 1) // taps = KH·KW
 	out := make([]*kernels.QPackedB, c.group)
 	wt := make([]int8, k*mg)
 	for g := range out {
+		// Row (tap, ch) of W^T, matching the (kh, kw, c) order of the NHWC im2col.
 		for m := 0; m < mg; m++ {
-			for p := 0; p < k; p++ {
-				wt[p*mg+m] = wd[(g*mg+m)*k+p]
+			for ch := 0; ch < cg; ch++ {
+				for t := 0; t < taps; t++ {
+					wt[(t*cg+ch)*mg+m] = wd[(g*mg+m)*k+ch*taps+t]
+				}
 			}
 		}
 		z := zw
@@ -108,10 +114,17 @@ func (c *qConv) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if C != ws[1]*c.group {
 		return nil, Invalidf("input has %d channels; weights %v with group %d expect %d", C, ws, c.group, ws[1]*c.group)
 	}
-	xd, xshift, err := qActivations(x)
-	if err != nil {
-		return nil, err
+	// int8 activations become uint8 (v + 128, the zero point moving with them) during the NHWC transpose.
+	var xshift int32
+	var flip uint8
+	switch x.DType {
+	case ir.Uint8:
+	case ir.Int8:
+		xshift, flip = 128, 0x80
+	default:
+		return nil, Unsupportedf("activations of dtype %s", x.DType)
 	}
+	xd := x.Bytes()
 	zx, err := qZeroVector(nnInput(in, izx), x.DType, 1, xshift, "X")
 	if err != nil {
 		return nil, err
@@ -135,74 +148,113 @@ func (c *qConv) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	H, W, OH, OW := inSz[1], inSz[2], outSz[1], outSz[2]
 	cg, mg, P := C/c.group, M/c.group, OH*OW
 	kk := cg * k[1] * k[2]
-	col := make([]uint8, P*kk)
-	acc32 := make([]int32, P*mg)
-	acc8 := make([]uint8, P*mg)
+	kp, size := kernels.QPackedASize(P, kk)
+	// A 1×1, stride-1, unpadded, ungrouped convolution reads the NHWC image itself as A when its rows need no
+	// padding to the kernel's multiple of 4.
+	direct := c.group == 1 && k[1] == 1 && k[2] == 1 && s[1] == 1 && s[2] == 1 && pb[1] == 0 && pb[2] == 0 &&
+		OH == H && OW == W && kp == C
+	nhwc := make([]uint8, max(H*W*C, size))
+	var col []uint8
+	if !direct {
+		col = make([]uint8, size)
+	}
 	pad := uint8(zx[0])
 	for n := 0; n < N; n++ {
+		qToNHWC(ctx, nhwc, xd[n*C*H*W:(n+1)*C*H*W], C, H*W, flip)
 		for gi := 0; gi < c.group; gi++ {
-			xg := xd[(n*C+gi*cg)*H*W:]
-			// im2col: row p = output pixel, columns (c, kh, kw) as the weights are laid out.
-			ctx.Par.Run(OH, func(oh int) {
-				for ow := 0; ow < OW; ow++ {
-					row := col[(oh*OW+ow)*kk : (oh*OW+ow+1)*kk]
-					i := 0
-					for ch := 0; ch < cg; ch++ {
-						for kh := 0; kh < k[1]; kh++ {
-							ih := oh*s[1] - pb[1] + kh*d[1]
-							for kw := 0; kw < k[2]; kw++ {
-								iw := ow*s[2] - pb[2] + kw*d[2]
-								if ih < 0 || ih >= H || iw < 0 || iw >= W {
-									row[i] = pad
-								} else {
-									row[i] = xg[(ch*H+ih)*W+iw]
-								}
-								i++
-							}
-						}
+			a := &kernels.QPackedA{M: P, K: kk, Kp: kp, Data: nhwc}
+			if !direct {
+				a.Data = col
+				ctx.Par.Run(OH, func(oh int) {
+					for ow := 0; ow < OW; ow++ {
+						row := col[(oh*OW+ow)*kp : (oh*OW+ow)*kp+kk]
+						qIm2colRow(row, nhwc, oh*s[1]-pb[1], ow*s[2]-pb[2], H, W, C, gi*cg, cg, k[1], k[2], d[1], d[2], pad)
 					}
-				}
-			})
+				})
+			}
 			o := out
-			o.Ldc = mg
+			o.Ldc, o.Trans = P, true
 			if o.Bias != nil {
 				o.Bias = o.Bias[gi*mg : (gi+1)*mg]
 			}
 			if len(o.Scale) > 1 {
 				o.Scale = o.Scale[gi*mg : (gi+1)*mg]
 			}
-			switch {
-			case !c.qlinear:
-				o.I32 = acc32
-			case y.DType == ir.Uint8:
-				o.U8 = acc8
-			default:
-				o.I8 = qI8View(acc8)
-			}
-			if err := kernels.QGemm(ctx.Par, P, col, kk, zx, packed[gi], &o); err != nil {
-				return nil, Invalidf("%v", err)
-			}
-			// Transpose [P, mg] into the NCHW output's channels gi·mg … (gi+1)·mg.
 			base := (n*M + gi*mg) * P
 			switch {
 			case !c.qlinear:
-				yd := y.I32()[base:]
-				for p := 0; p < P; p++ {
-					for m := 0; m < mg; m++ {
-						yd[m*P+p] = acc32[p*mg+m]
-					}
-				}
+				o.I32 = y.I32()[base : base+mg*P]
+			case y.DType == ir.Uint8:
+				o.U8 = y.U8()[base : base+mg*P]
 			default:
-				yd := y.Bytes()[base:]
-				for p := 0; p < P; p++ {
-					for m := 0; m < mg; m++ {
-						yd[m*P+p] = acc8[p*mg+m]
-					}
-				}
+				o.I8 = y.I8()[base : base+mg*P]
+			}
+			if err := kernels.QGemmPacked(ctx.Par, a, zx, packed[gi], &o); err != nil {
+				return nil, Invalidf("%v", err)
 			}
 		}
 	}
 	return []*ir.Tensor{y}, nil
+}
+
+// qToNHWC transposes one image's c planes of hw bytes into pixel-major order, xor-ing each byte with flip, in
+// blocks of pixels so both sides stay in cache.
+func qToNHWC(ctx *Ctx, dst, src []uint8, c, hw int, flip uint8) {
+	const blk = 64
+	ctx.Par.Run((hw+blk-1)/blk, func(b int) {
+		p0, p1 := b*blk, min(hw, (b+1)*blk)
+		for ch := 0; ch < c; ch++ {
+			plane := src[ch*hw+p0 : ch*hw+p1]
+			for i, v := range plane {
+				dst[(p0+i)*c+ch] = v ^ flip
+			}
+		}
+	})
+}
+
+// qIm2colRow fills one im2col row (taps in (kh, kw) order, cg channels each, starting at channel c0) for the
+// output pixel whose window starts at (ih0, iw0) in the NHWC image x of h×w pixels and c channels. Taps outside
+// the image get the input zero point, so they add nothing to Σ (a − za)·b. With one group and no dilation a
+// kernel row's in-bounds taps are one contiguous run of the image.
+func qIm2colRow(row, x []uint8, ih0, iw0, h, w, c, c0, cg, kh, kw, dh, dw int, pad uint8) {
+	i := 0
+	for a := 0; a < kh; a++ {
+		ih := ih0 + a*dh
+		if ih < 0 || ih >= h {
+			qFill(row[i:i+kw*cg], pad)
+			i += kw * cg
+			continue
+		}
+		line := x[ih*w*c:]
+		if cg == c && dw == 1 {
+			lo, hi := max(0, -iw0), min(kw, w-iw0) // taps in [lo, hi) are inside
+			if hi <= lo {
+				qFill(row[i:i+kw*cg], pad)
+				i += kw * cg
+				continue
+			}
+			qFill(row[i:i+lo*c], pad)
+			copy(row[i+lo*c:i+hi*c], line[(iw0+lo)*c:(iw0+hi)*c])
+			qFill(row[i+hi*c:i+kw*c], pad)
+			i += kw * c
+			continue
+		}
+		for b := 0; b < kw; b++ {
+			iw := iw0 + b*dw
+			if iw < 0 || iw >= w {
+				qFill(row[i:i+cg], pad)
+			} else {
+				copy(row[i:i+cg], line[iw*c+c0:iw*c+c0+cg])
+			}
+			i += cg
+		}
+	}
+}
+
+func qFill(b []uint8, v uint8) {
+	for i := range b {
+		b[i] = v
+	}
 }
 
 // requant reads QLinearConv's scales, zero point and bias into out and allocates the output.

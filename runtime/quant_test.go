@@ -190,6 +190,11 @@ func TestConvIntegerVsFloatConv(t *testing.T) {
 		{xdt: ir.Uint8, wdt: ir.Uint8, n: 1, c: 8, h: 5, w: 5, m: 8, k: 3, group: 8, strides: []int64{1, 1}, pads: []int64{1, 1, 1, 1}, dil: []int64{1, 1}, perChannel: true},
 		{xdt: ir.Int8, wdt: ir.Uint8, n: 1, c: 5, h: 1, w: 11, m: 33, k: 1, group: 1, strides: []int64{1, 1}, pads: []int64{0, 0, 0, 0}, dil: []int64{1, 1}},
 		{xdt: ir.Uint8, wdt: ir.Int8, n: 1, c: 2, w: 12, m: 3, k: 3, group: 1, strides: []int64{2}, pads: []int64{1, 1}, dil: []int64{1}, oneD: true, perChannel: true},
+		// 1×1 stride 1 with channels a multiple of 4: the NHWC image is read as A directly (two images).
+		{xdt: ir.Int8, wdt: ir.Int8, n: 2, c: 8, h: 5, w: 7, m: 40, k: 1, group: 1, strides: []int64{1, 1}, pads: []int64{0, 0, 0, 0}, dil: []int64{1, 1}, perChannel: true},
+		// Contiguous im2col runs clipped on both sides, and a window wider than the padded image row.
+		{xdt: ir.Uint8, wdt: ir.Int8, n: 1, c: 16, h: 6, w: 3, m: 9, k: 5, group: 1, strides: []int64{2, 1}, pads: []int64{2, 2, 1, 2}, dil: []int64{1, 1}},
+		{xdt: ir.Int8, wdt: ir.Int8, n: 1, c: 4, h: 2, w: 2, m: 3, k: 5, group: 1, strides: []int64{1, 1}, pads: []int64{3, 4, 3, 4}, dil: []int64{1, 1}},
 	}
 	for i, c := range cases {
 		t.Run(fmt.Sprintf("%d-%s-%s", i, c.xdt, c.wdt), func(t *testing.T) {

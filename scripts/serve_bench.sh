@@ -9,7 +9,7 @@
 #   scripts/serve_bench.sh .cache/models/resnet18.onnx 20s "5ms 20ms 50ms"
 #
 # SERVE_FLAGS adds flags to every `hone serve` (e.g. "--threads 1"); CLIENTS, BATCH, PORT and RUNS
-# override the defaults 64, 64, 18080 and 20.
+# override the defaults 64, 64, 18080 and 20; SKIP_RUNTIME=1 leaves out the `hone bench` part.
 # Default: the embedded MNIST CNN, 5s per run, delays "0s 500us 1ms 2ms 5ms 10ms". Server and load
 # generator share the machine's cores, as the acceptance test asks.
 set -euo pipefail
@@ -26,9 +26,11 @@ go build -o "$bin" ./cmd/hone
 name=$(basename "$model" .onnx)
 url=http://127.0.0.1:$port
 
-echo "== runtime alone ($name, threads = GOMAXPROCS)"
-"$bin" bench "$model" --batch "1,$batch" --threads "$(nproc)" --no-mem --runs "${RUNS:-20}" --warmup 2 |
-	grep -E '^batch|throughput|p50'
+if [ -z "${SKIP_RUNTIME:-}" ]; then
+	echo "== runtime alone ($name, threads = GOMAXPROCS)"
+	"$bin" bench "$model" --batch "1,$batch" --threads "$(nproc)" --no-mem --runs "${RUNS:-20}" --warmup 2 |
+		grep -E '^batch|throughput|p50'
+fi
 
 run() { # label, serve flags…
 	local label=$1

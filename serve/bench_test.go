@@ -75,15 +75,23 @@ func closedLoop(b *testing.B, clients int, send func(client int) error) {
 	}
 }
 
-// reportBatches adds the mean rows per executed batch, read from the model's counters.
+// reportBatches adds the mean rows per executed batch and the mean batch latency, read from the model's
+// counters, and the latency bound a request should meet: its batch's latency, plus max_queue_delay, plus
+// one batch ahead of it (the one running when it arrived).
 func reportBatches(b *testing.B, m *Model) {
 	st := m.stats.statistics(m.Name, m.Version)
 	if n := st.ExecutionCount; n > 0 {
 		b.ReportMetric(float64(st.InferenceCount)/float64(n), "rows/batch")
 	}
+	if c := st.InferenceStats.ComputeInfer; c.Count > 0 {
+		batch := time.Duration(c.NS / c.Count) // per-request compute is its batch's latency
+		b.ReportMetric(float64(batch.Microseconds())/1000, "batch-ms")
+		b.ReportMetric(float64((2*batch+time.Duration(m.Config.MaxQueueDelay)).Microseconds())/1000, "bound-ms")
+	}
 }
 
-// benchModel loads path as "m" with cfg and serves it over loopback HTTP (and gRPC when grpcToo).
+// benchModel loads path as "m" with cfg and serves it over loopback HTTP and gRPC, returning the HTTP base
+// URL and the gRPC address.
 func benchModel(b *testing.B, path string, cfg Config) (*Model, string, string) {
 	b.Helper()
 	s := New(Options{})
@@ -209,9 +217,9 @@ func BenchmarkInfer(b *testing.B) {
 			} {
 				b.Run(fe.name, func(b *testing.B) {
 					closedLoop(b, benchClients, fe.send)
+					reportBatches(b, m) // cumulative over the front ends run so far
 				})
 			}
-			reportBatches(b, m)
 		})
 	}
 }

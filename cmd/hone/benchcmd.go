@@ -105,7 +105,11 @@ func runMemProbe(model, backend string, batch int, shapes []string, threads int)
 		args = append(args, "--shape", s)
 	}
 	args = append(args, model)
-	out, err := exec.Command(exe, args...).Output()
+	cmd := exec.Command(exe, args...)
+	// Under `go test` the executable is the test binary: this variable makes its TestMain act as hone instead of
+	// running the tests again (which would re-enter this probe without end).
+	cmd.Env = append(os.Environ(), "HONE_TEST_AS_HONE=1")
+	out, err := cmd.Output()
 	if err != nil {
 		if ee, ok := err.(*exec.ExitError); ok {
 			return mem, fmt.Errorf("%v: %s", err, strings.TrimSpace(string(ee.Stderr)))

@@ -130,9 +130,6 @@ func optimizeConfig(model string, o optimizeFlags, errw io.Writer) (optimize.Con
 		}
 	}
 	if o.calib == "mnist" || o.eval == "mnist" {
-		if o.calib != o.eval && o.calib != "" && o.eval != "" {
-			return cfg, fmt.Errorf("optimize: --calib mnist and --eval mnist go together (they split the held-out digits)")
-		}
 		calib, eval, err := optimize.MNIST(optimize.MNISTCalib)
 		if err != nil {
 			return cfg, err

@@ -62,9 +62,10 @@ func microKernel(a *asm, name string, rows, mr, nv int, reg string, vb, scratch 
 	bReg := func(v int) string { return fmt.Sprintf("%s%d", reg, scratch+v) }
 	bc := func(r int) string { return fmt.Sprintf("%s%d", reg, scratch+nv+r%2) }
 	nr := nv * vb / 4
-	a.raw("\n// func %s(kc int, a, b, c *float32, ldc int, acc bool)\n", name)
-	a.raw("// Computes the %d×%d tile C = Ap·Bp (acc: C += Ap·Bp); Ap holds kc groups of %d row values (the first %d used),\n// Bp kc rows of %d.\n", rows, nr, mr, rows, nr)
-	a.text(name, 41)
+	a.raw("\n// func %s(kc int, a, b, c *float32, ldc int, flags int, bias *float32, lo, hi float32)\n", name)
+	a.raw("// Computes the %d×%d tile C = Ap·Bp (flags&1: C += Ap·Bp), then adds bias[row] (flags&2) and clamps to [lo, hi]\n", rows, nr)
+	a.raw("// (flags&4); Ap holds kc groups of %d row values (the first %d used), Bp kc rows of %d.\n", mr, rows, nr)
+	a.text(name, 64)
 	a.i("MOVQ kc+0(FP), CX", "k loop count")
 	a.i("MOVQ a+8(FP), SI", "A panel cursor")
 	a.i("MOVQ b+16(FP), DI", "B panel cursor")
@@ -118,24 +119,50 @@ func microKernel(a *asm, name string, rows, mr, nv int, reg string, vb, scratch 
 	a.i("DECQ CX", "one k step done")
 	a.i("JNZ %s_loop1", "more", name)
 	a.label(name + "_store")
-	a.i("MOVBQZX acc+40(FP), R9", "accumulate into C?")
-	a.i("TESTQ R9, R9", "acc flag set?")
-	a.i("JZ %s_over", "no: overwrite", name)
+	// Epilogue, in the Go epilogue's order: old C (acc), then the row bias, then the clamp to [lo, hi] (ReLU is
+	// [0, +Inf], Clip [min, max]). The B and broadcast registers are free now.
+	tmp, lo, hi := fmt.Sprintf("%s%d", reg, scratch), fmt.Sprintf("%s%d", reg, scratch+1), fmt.Sprintf("%s%d", reg, scratch+2)
+	a.i("MOVQ flags+40(FP), R9", "bit 0 acc, bit 1 bias, bit 2 clamp")
+	a.i("TESTQ $1, R9", "accumulate into C?")
+	a.i("JZ %s_bias", "no", name)
+	a.i("MOVQ DX, R10", "R10 walks the C rows")
 	for r := 0; r < rows; r++ {
 		for v := 0; v < nv; v++ {
-			a.i("VADDPS %d(DX), %s, %s", "add old C(%d,%d)", v*vb, acc(r, v), acc(r, v), r, v)
-			a.i("VMOVUPS %s, %d(DX)", "store C(%d,%d)", acc(r, v), v*vb, r, v)
+			a.i("VADDPS %d(R10), %s, %s", "add old C(%d,%d)", v*vb, acc(r, v), acc(r, v), r, v)
 		}
-		a.i("ADDQ R8, DX", "next C row")
+		if r < rows-1 {
+			a.i("ADDQ R8, R10", "next C row")
+		}
 	}
-	a.i("VZEROUPPER", "avoid AVX/SSE transition stalls in Go code")
-	a.i("RET", "return")
-	a.label(name + "_over")
+	a.label(name + "_bias")
+	a.i("TESTQ $2, R9", "add a per-row bias?")
+	a.i("JZ %s_clamp", "no", name)
+	a.i("MOVQ bias+48(FP), R10", "bias of the tile's first row")
+	for r := 0; r < rows; r++ {
+		a.i("VBROADCASTSS %d(R10), %s", "bias of row %d", r*4, tmp, r)
+		for v := 0; v < nv; v++ {
+			a.i("VADDPS %s, %s, %s", "C(%d,%d) += bias", tmp, acc(r, v), acc(r, v), r, v)
+		}
+	}
+	a.label(name + "_clamp")
+	a.i("TESTQ $4, R9", "clamp?")
+	a.i("JZ %s_write", "no", name)
+	a.i("VBROADCASTSS lo+56(FP), %s", "lower bound in every lane", lo)
+	a.i("VBROADCASTSS hi+60(FP), %s", "upper bound in every lane", hi)
+	for r := 0; r < rows; r++ {
+		for v := 0; v < nv; v++ {
+			a.i("VMAXPS %s, %s, %s", "max(lo, x); x second so NaN passes through", acc(r, v), lo, acc(r, v))
+			a.i("VMINPS %s, %s, %s", "min(hi, x); x second so NaN passes through", acc(r, v), hi, acc(r, v))
+		}
+	}
+	a.label(name + "_write")
 	for r := 0; r < rows; r++ {
 		for v := 0; v < nv; v++ {
 			a.i("VMOVUPS %s, %d(DX)", "store C(%d,%d)", acc(r, v), v*vb, r, v)
 		}
-		a.i("ADDQ R8, DX", "next C row")
+		if r < rows-1 {
+			a.i("ADDQ R8, DX", "next C row")
+		}
 	}
 	a.i("VZEROUPPER", "avoid AVX/SSE transition stalls in Go code")
 	a.i("RET", "return")
@@ -352,7 +379,7 @@ func genVec(a *asm) {
 		a.raw("GLOBL %s<>(SB), RODATA|NOPTR, $64\n", c.name)
 	}
 	for _, v := range isas {
-		for _, op := range []struct{ name, ins string }{{"add", "VADDPS"}, {"sub", "VSUBPS"}, {"mul", "VMULPS"}, {"div", "VDIVPS"}} {
+		for _, op := range []struct{ name, ins string }{{"add", "VADDPS"}, {"sub", "VSUBPS"}, {"mul", "VMULPS"}, {"div", "VDIVPS"}, {"max", "VMAXPS"}} {
 			binary(a, v, op.name, op.ins)
 		}
 		for _, op := range unaryOps {
