@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // Integer GEMM for quantized models: C = (A − za)·(B − zb) with A uint8 (activations), B int8 (weights, packed
@@ -247,10 +248,10 @@ func QGemmPacked(r Runner, a *QPackedA, za []int32, b *QPackedB, out *QOutput) e
 }
 
 // qepilogue applies the zero-point compensation to one tile of raw sums and writes it out. rowSum is nil when
-// every zb is 0.
+// every zb is 0. Requantized outputs go through the (vectorised) row routine into a 32-byte row, which is then
+// copied, or scattered down the columns when the output is transposed.
 func qepilogue(out *QOutput, b *QPackedB, tile []int32, rowSum, za []int32, i0, j0, cols int, k int32) {
 	colSum, zb := b.colSum[j0:j0+cols], b.zb[j0:j0+cols]
-	var s [qgemmNR]int32
 	var scale [qgemmNR]float32
 	if out.I32 == nil {
 		for j := range cols {
@@ -261,19 +262,27 @@ func qepilogue(out *QOutput, b *QPackedB, tile []int32, rowSum, za []int32, i0, 
 	if out.Bias != nil {
 		bias = out.Bias[j0 : j0+cols]
 	}
+	// corr = bias − za·colSum, recomputed only when the row's zero point changes (per-tensor: once per tile).
+	var corr [qgemmNR]int32
+	haveZa := false
+	var lastZa int32
+	var row8 [qgemmNR]uint8
+	requant := qrequantFor(qlevel)
 	for i := range za {
-		t := tile[i*qgemmNR : i*qgemmNR+cols]
-		zai := za[i]
-		for j := range t {
-			s[j] = t[j] - zai*colSum[j]
-		}
-		if rowSum != nil {
-			for j := range t {
-				s[j] += zb[j] * (k*zai - rowSum[i])
+		t := tile[i*qgemmNR : (i+1)*qgemmNR]
+		if zai := za[i]; !haveZa || zai != lastZa {
+			haveZa, lastZa = true, zai
+			for j := range cols {
+				corr[j] = -zai * colSum[j]
+			}
+			for j, v := range bias {
+				corr[j] += v
 			}
 		}
-		for j, v := range bias {
-			s[j] += v
+		if rowSum != nil {
+			for j := range cols {
+				t[j] += zb[j] * (k*za[i] - rowSum[i])
+			}
 		}
 		row := i0 + i
 		off, step := row*out.Ldc+j0, 1
@@ -283,46 +292,43 @@ func qepilogue(out *QOutput, b *QPackedB, tile []int32, rowSum, za []int32, i0, 
 		switch {
 		case out.I32 != nil:
 			for j := range cols {
-				out.I32[off+j*step] = s[j]
+				out.I32[off+j*step] = t[j] + corr[j]
 			}
+			continue
 		case out.F32 != nil:
 			for j := range cols {
-				v := float32(s[j]) * scale[j]
+				v := float32(t[j]+corr[j]) * scale[j]
 				if out.FBias != nil {
 					v += out.FBias[j0+j]
 				}
 				out.F32[off+j*step] = v
 			}
-		case out.U8 != nil:
-			qrequantRow(out.U8, off, step, s[:cols], scale[:cols], out.ZeroPoint, 0, 255)
-		default:
-			qrequantRowI8(out.I8, off, step, s[:cols], scale[:cols], out.ZeroPoint)
+			continue
+		}
+		lo, hi := int32(0), int32(255)
+		d := out.U8
+		if out.U8 == nil {
+			lo, hi, d = -128, 127, qBytes(out.I8)
+		}
+		zp := out.ZeroPoint
+		requant(t, corr[:], scale[:], row8[:], float32(lo-zp), float32(hi-zp), zp)
+		if step == 1 {
+			copy(d[off:off+cols], row8[:cols])
+			continue
+		}
+		_ = d[off+(cols-1)*step]
+		for j, v := range row8[:cols] {
+			d[off+j*step] = v
 		}
 	}
 }
 
-// qrequantRow stores QRequantize(s[j], scale[j], zp, lo, hi) at d[off+j·step]. The rounding adds and subtracts
-// 1.5·2²³: float32 addition rounds half to even, and after the clamp |f| ≤ 255, far inside the range where that
-// trick is exact, so it equals math.RoundToEven without QRequantize's float64 round trip.
-func qrequantRow(d []uint8, off, step int, s []int32, scale []float32, zp, lo, hi int32) {
-	const magic = 12582912 // 1.5·2²³
-	flo, fhi := float32(lo-zp), float32(hi-zp)
-	_ = d[off+(len(s)-1)*step]
-	for j, v := range s {
-		f := min(max(float32(v)*scale[j], flo), fhi) // no NaN: v is an integer and the scales are finite
-		d[off+j*step] = uint8(int32((f+magic)-magic) + zp)
+// qBytes views an int8 slice as its bytes (same size and layout), so one requantizing path serves both types.
+func qBytes(s []int8) []uint8 {
+	if len(s) == 0 {
+		return nil
 	}
-}
-
-// qrequantRowI8 is qrequantRow for int8 outputs.
-func qrequantRowI8(d []int8, off, step int, s []int32, scale []float32, zp int32) {
-	const magic = 12582912
-	flo, fhi := float32(-128-zp), float32(127-zp)
-	_ = d[off+(len(s)-1)*step]
-	for j, v := range s {
-		f := min(max(float32(v)*scale[j], flo), fhi)
-		d[off+j*step] = int8(int32((f+magic)-magic) + zp)
-	}
+	return unsafe.Slice((*uint8)(unsafe.Pointer(&s[0])), len(s))
 }
 
 func qscale(s []float32, j int) float32 {

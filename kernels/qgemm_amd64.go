@@ -29,6 +29,31 @@ func qgemmKernel8x32VNNI(kg int, a *uint8, kp int, b *int8, c *int32)
 //go:noescape
 func qgemmKernel1x32AVX2(kg int, a *uint8, b *int8, c *int32)
 
+// qrequantRowAVX512 is qrequantRowGeneric over n elements (a multiple of 16) with AVX-512F.
+//
+//go:noescape
+func qrequantRowAVX512(t *int32, corr *int32, scale *float32, d *uint8, n int, flo, fhi float32, zp int32)
+
+// qrequantFor returns the requantizing epilogue for an integer SIMD level: the AVX-512 one on VNNI machines
+// (which have AVX-512F).
+func qrequantFor(l qimpl) func(t, corr []int32, scale []float32, d []uint8, flo, fhi float32, zp int32) {
+	if l == qimplVNNI {
+		return qrequantRowVec
+	}
+	return qrequantRowGeneric
+}
+
+func qrequantRowVec(t, corr []int32, scale []float32, d []uint8, flo, fhi float32, zp int32) {
+	n := len(d) &^ 15
+	if n > 0 {
+		_, _, _ = t[n-1], corr[n-1], scale[n-1]
+		qrequantRowAVX512(&t[0], &corr[0], &scale[0], &d[0], n, flo, fhi, zp)
+	}
+	if n < len(d) {
+		qrequantRowGeneric(t[n:], corr[n:], scale[n:], d[n:], flo, fhi, zp)
+	}
+}
+
 func qmicroVNNI(kp int, a []uint8, b []int8, c []int32) {
 	// Bounds checks up front keep the assembly inside the slices.
 	_, _, _ = a[qgemmMR*kp-1], b[kp*qgemmNR-1], c[qgemmMR*qgemmNR-1]

@@ -145,3 +145,38 @@ avx2_reduce:
 	VMOVDQU Y6, 96(DX)                           // store
 	VZEROUPPER
 	RET
+
+// func qrequantRowAVX512(t *int32, corr *int32, scale *float32, d *uint8, n int, flo, fhi float32, zp int32)
+TEXT ·qrequantRowAVX512(SB), NOSPLIT, $0-52
+	MOVQ t+0(FP), SI                             // SI = raw sums
+	MOVQ corr+8(FP), R8                          // R8 = per-column correction (bias − za·colSum)
+	MOVQ scale+16(FP), R9                        // R9 = per-column multiplier
+	MOVQ d+24(FP), DI                            // DI = output bytes
+	MOVQ n+32(FP), CX                            // CX = elements, a multiple of 16
+	MOVL flo+40(FP), AX                          // lower clamp (lo − zp), float32 bits
+	VPBROADCASTD AX, Z28                         // … in every lane
+	MOVL fhi+44(FP), AX                          // upper clamp (hi − zp), float32 bits
+	VPBROADCASTD AX, Z29                         // … in every lane
+	MOVL zp+48(FP), AX                           // zero point
+	VPBROADCASTD AX, Z30                         // … in every lane
+	SHRQ $4, CX                                  // groups of 16
+	JZ rq_done
+rq_loop:
+	VMOVDQU32 (SI), Z0                           // 16 raw sums
+	VPADDD (R8), Z0, Z0                          // + correction
+	VCVTDQ2PS Z0, Z0                             // to float32 (exact for |s| < 2²⁴, rounded as float32(s) otherwise)
+	VMULPS (R9), Z0, Z0                          // × multiplier
+	VMAXPS Z28, Z0, Z0                           // clamp below (operand order keeps the bound if Z0 were NaN)
+	VMINPS Z29, Z0, Z0                           // clamp above
+	VCVTPS2DQ.RN_SAE Z0, Z0                      // round half to even to int32
+	VPADDD Z30, Z0, Z0                           // + zero point: now in [lo, hi]
+	VPMOVDB Z0, (DI)                             // low byte of each lane: the uint8 or two's-complement int8
+	ADDQ $64, SI                                 // next 16 sums
+	ADDQ $64, R8                                 // next 16 corrections
+	ADDQ $64, R9                                 // next 16 multipliers
+	ADDQ $16, DI                                 // next 16 bytes
+	DECQ CX
+	JNZ rq_loop
+rq_done:
+	VZEROUPPER                                   // leave no dirty upper state for SSE code
+	RET

@@ -20,3 +20,26 @@ func qmicroGeneric(kp int, a []uint8, b []int8, c []int32) {
 		}
 	}
 }
+
+// qrequantRowGeneric is the pure-Go twin of the requantizing epilogue: for j < n,
+// d[j] = byte(roundHalfEven(clamp(float32(t[j]+corr[j])·scale[j], flo, fhi)) + zp), where flo = lo − zp and
+// fhi = hi − zp are the output range moved by the zero point, so the sum lies in [lo, hi] and its low byte is
+// the uint8 value or the two's-complement int8 one. The rounding adds and subtracts 1.5·2²³: float32 addition
+// rounds half to even, and after the clamp |f| ≤ 383 is far inside the range where that trick is exact.
+func qrequantRowGeneric(t, corr []int32, scale []float32, d []uint8, flo, fhi float32, zp int32) {
+	const magic = 12582912 // 1.5·2²³
+	n := len(d)
+	t, corr, scale = t[:n], corr[:n], scale[:n]
+	for j := range d {
+		f := float32(t[j]+corr[j]) * scale[j]
+		// The clamps are written as MAXPS/MINPS compute them, so a NaN (only from a NaN or infinite scale)
+		// becomes flo in both implementations.
+		if !(f > flo) {
+			f = flo
+		}
+		if !(f < fhi) {
+			f = fhi
+		}
+		d[j] = uint8(int32((f+magic)-magic) + zp)
+	}
+}

@@ -7,3 +7,8 @@ const qmaxImpl = qimplGeneric
 
 // qmicroFor returns the pure-Go micro-kernel.
 func qmicroFor(qimpl) func(kp int, a []uint8, b []int8, c []int32) { return qmicroGeneric }
+
+// qrequantFor returns the pure-Go requantizing epilogue.
+func qrequantFor(qimpl) func(t, corr []int32, scale []float32, d []uint8, flo, fhi float32, zp int32) {
+	return qrequantRowGeneric
+}

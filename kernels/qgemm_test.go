@@ -180,29 +180,48 @@ func FuzzQGemm(f *testing.F) {
 	})
 }
 
-// TestQRequantRow checks the epilogue's float32 rounding trick against QRequantize (float64 RoundToEven) on exact
-// ties (scale 0.5 and 0.25 make x.5 values), random products and saturation, for both output types.
+// TestQRequantRow checks each requantizing epilogue (the AVX-512 one and its Go twin) against QRequantize
+// (float64 RoundToEven) on exact ties (scales 0.5 and 0.25 make x.5 values), random products, saturation and
+// lengths around the 16-lane width, for uint8 and int8 ranges and several zero points.
 func TestQRequantRow(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
-	var s []int32
+	var acc, corr []int32
 	var sc []float32
 	for v := int32(-700); v <= 700; v++ {
-		s, sc = append(s, v), append(sc, 0.5)
-		s, sc = append(s, v), append(sc, 0.25)
+		for _, s := range []float32{0.5, 0.25} {
+			c := int32(r.IntN(200) - 100)
+			acc, corr, sc = append(acc, v-c), append(corr, c), append(sc, s)
+		}
 	}
 	for range 5000 {
-		s, sc = append(s, int32(r.IntN(1<<22)-1<<21)), append(sc, float32(r.Float64()*1e-3))
+		acc, corr, sc = append(acc, int32(r.IntN(1<<22)-1<<21)), append(corr, int32(r.IntN(1<<16)-1<<15)), append(sc, float32(r.Float64()*1e-3))
 	}
-	for _, zp := range []int32{0, 3, 128, -128, 255} {
-		u8, i8 := make([]uint8, len(s)), make([]int8, len(s))
-		qrequantRow(u8, 0, 1, s, sc, zp, 0, 255)
-		qrequantRowI8(i8, 0, 1, s, sc, zp)
-		for j := range s {
-			if w := QRequantize(s[j], sc[j], zp, 0, 255); int32(u8[j]) != w {
-				t.Fatalf("u8 zp %d: %d·%g → %d, want %d", zp, s[j], sc[j], u8[j], w)
-			}
-			if w := QRequantize(s[j], sc[j], zp, -128, 127); int32(i8[j]) != w {
-				t.Fatalf("i8 zp %d: %d·%g → %d, want %d", zp, s[j], sc[j], i8[j], w)
+	impls := map[string]func(t, corr []int32, scale []float32, d []uint8, flo, fhi float32, zp int32){"generic": qrequantRowGeneric}
+	if qmaxImpl == qimplVNNI {
+		impls["avx512"] = qrequantFor(qimplVNNI)
+	}
+	for name, fn := range impls {
+		for _, rng := range [][2]int32{{0, 255}, {-128, 127}} {
+			for _, zp := range []int32{0, 3, 128, -128, 255, -7} {
+				for _, n := range []int{0, 1, 15, 16, 17, 33, len(acc)} {
+					d := make([]uint8, n+1)
+					d[n] = 0xa5 // guard
+					fn(acc[:n], corr[:n], sc[:n], d[:n], float32(rng[0]-zp), float32(rng[1]-zp), zp)
+					for j := range n {
+						w := QRequantize(acc[j]+corr[j], sc[j], zp, rng[0], rng[1])
+						if got := int32(d[j]); rng[0] < 0 {
+							got = int32(int8(d[j]))
+							if got != w {
+								t.Fatalf("%s range %v zp %d: (%d+%d)·%g → %d, want %d", name, rng, zp, acc[j], corr[j], sc[j], got, w)
+							}
+						} else if got != w {
+							t.Fatalf("%s range %v zp %d: (%d+%d)·%g → %d, want %d", name, rng, zp, acc[j], corr[j], sc[j], got, w)
+						}
+					}
+					if d[n] != 0xa5 {
+						t.Fatalf("%s wrote past %d bytes", name, n)
+					}
+				}
 			}
 		}
 	}

@@ -44,7 +44,7 @@ type scorer struct {
 func newScorer(ref *ir.Model, set *EvalSet, batch, threads int) (*scorer, error) {
 	s := &scorer{set: set, batch: batch, threads: threads, metric: "accuracy", want: set.Labels}
 	if s.batch <= 0 {
-		s.batch = 32
+		s.batch = 1
 	}
 	if set.Labels == nil {
 		p, err := s.decisions(ref)

@@ -79,11 +79,14 @@ type Config struct {
 	// and 1). The smallest one is also combined with INT8, leaving the rest of the budget to quantization.
 	PruneBudgets []float64
 
-	Shapes    map[string][]int // benchmark input shapes (bench.ParseShapes)
-	Batch     int              // benchmark batch (0: the shape given by Shapes or the model)
-	Threads   int
-	Runs      int // timed runs per candidate (default 20)
-	Warmup    int
+	Shapes  map[string][]int // benchmark input shapes (bench.ParseShapes)
+	Batch   int              // benchmark batch (0: the shape given by Shapes or the model)
+	Threads int
+	Runs    int // timed runs per candidate (default 20)
+	Warmup  int
+	// EvalBatch is how many examples one evaluation run feeds (default 1). Dynamic quantization picks its
+	// activation scales per run, so its score depends on the batch: the default judges it as a latency-bound
+	// deployment runs it, one example at a time.
 	EvalBatch int
 	// MemProbe, when set, measures each candidate's peak memory alone (bench.Config.MemProbe).
 	MemProbe func(model, backend string, batch int) (bench.Memory, error)

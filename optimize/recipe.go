@@ -55,8 +55,7 @@ type Step struct {
 	Exclude    []string `yaml:"exclude,omitempty" json:"exclude,omitempty"`
 }
 
-// ErrNothingToDo is wrapped when a step finds nothing to change (dynamic quantization of a model with no
-// MatMul or Gemm, say): the recipe would only relabel the input.
+// ErrNothingToDo is wrapped when a quantization step rewrote no node: the recipe would only relabel the input.
 var ErrNothingToDo = errors.New("nothing to change")
 
 // LoadRecipe reads a recipe from a YAML file. Unknown keys are errors, so a typo cannot silently drop a step's
@@ -206,7 +205,10 @@ func (r *Recipe) Apply(m *ir.Model, calib quant.Samples, progress func(done, tot
 	for i, s := range r.Steps {
 		next, err := s.apply(cur, calib, progress)
 		if err != nil {
-			return nil, fmt.Errorf("optimize: %s step %d (%s): %w", r.Name, i+1, s, err)
+			if len(r.Steps) == 1 {
+				return nil, fmt.Errorf("optimize: %s: %w", s, err)
+			}
+			return nil, fmt.Errorf("optimize: recipe %q step %d (%s): %w", cmpOr(r.Name, r.String()), i+1, s, err)
 		}
 		cur = next
 	}

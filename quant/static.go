@@ -44,12 +44,17 @@ func Static(m *ir.Model, data Samples, cfg StaticConfig) (*ir.Model, *Report, er
 	if err := checkInput(m, cfg.Exclude); err != nil {
 		return nil, nil, err
 	}
-	// DequantizeLinear's axis (per-channel weights) is opset 13.
-	if err := requireOpset(m, 13, "static"); err != nil {
-		return nil, nil, err
-	}
 	if data == nil || data.Len() == 0 {
 		return nil, nil, ErrNoCalibrationData
+	}
+	// DequantizeLinear's axis (per-channel weights) is opset 13. Opset 11 and 12 models whose ops read the same in
+	// 13 (PP-OCR's exports, for one) are moved up; others must be converted first.
+	upgraded, err := upgradeTo13(m)
+	if err != nil {
+		return nil, nil, err
+	}
+	if upgraded != nil {
+		m = upgraded
 	}
 	if cfg.Calibrator == "" {
 		cfg.Calibrator = CalMinMax
@@ -67,11 +72,17 @@ func Static(m *ir.Model, data Samples, cfg StaticConfig) (*ir.Model, *Report, er
 		return nil, nil, fmt.Errorf("quant: static: %w", err)
 	}
 	if _, err := opt.Run(g, opsets, opt.Options{Level: opt.LevelAll, Validate: true,
-		Supported: func(domain, _ string) bool { return domain != ir.DomainHone }}); err != nil {
+		Supported: func(domain, op string) bool {
+			// The output must load in ONNX Runtime: no hone-domain ops, and none newer than the model's opset.
+			return domain != ir.DomainHone && !(domain == "" && opsets[""] < opSince[op])
+		}}); err != nil {
 		return nil, nil, fmt.Errorf("quant: static: %w", err)
 	}
 	g.ValueInfo = map[string]*ir.ValueInfo{}
 	rep := &Report{Mode: "static", BytesFloat: initBytes(m.Graph)}
+	if upgraded != nil {
+		rep.Notes = append(rep.Notes, "default-domain opset raised to 13 (no op in the model changed meaning)")
+	}
 
 	// The activations to calibrate: every non-constant float input and output of a node to quantize.
 	prod := g.Producers()
@@ -378,3 +389,44 @@ func (e *qdqEmitter) dequant(base string, q *ir.Tensor, scales []float32, axis i
 	e.g.Nodes = append([]*ir.Node{dn}, e.g.Nodes...)
 	return d
 }
+
+// opset13Changed lists the ops whose inputs, attributes or meaning differ between opsets 11–12 and 13 (axes or
+// split sizes moved from attributes to inputs; Softmax and its kin no longer flatten to 2-D), plus subgraph ops,
+// whose bodies would need the same check.
+var opset13Changed = map[string]bool{
+	"Split": true, "Squeeze": true, "Unsqueeze": true, "ReduceSum": true,
+	"Softmax": true, "LogSoftmax": true, "Hardmax": true, "If": true, "Loop": true, "Scan": true,
+}
+
+// upgradeTo13 returns a copy of m declaring default-domain opset 13 when it declares 11 or 12 and uses none of
+// opset13Changed, nil when it already declares 13 or later, and an error otherwise.
+func upgradeTo13(m *ir.Model) (*ir.Model, error) {
+	have := m.Opset("")
+	if have == 0 || have >= 13 {
+		return nil, nil
+	}
+	if have >= 11 {
+		blocked := ""
+		for _, n := range m.Graph.Nodes {
+			if (n.Domain == "" || n.Domain == "ai.onnx") && opset13Changed[n.OpType] {
+				blocked = n.OpType
+				break
+			}
+		}
+		if blocked == "" {
+			out := m.Clone()
+			for i, o := range out.Opsets {
+				if o.Domain == "" || o.Domain == "ai.onnx" {
+					out.Opsets[i].Version = 13
+				}
+			}
+			return out, nil
+		}
+		return nil, fmt.Errorf("quant: static mode needs opset 13 or later; the model declares %d and uses %s, whose form changed in 13 (convert it first)", have, blocked)
+	}
+	return nil, requireOpset(m, 13, "static")
+}
+
+// opSince is the opset that introduced each op a lossless pass may create in the default domain, where that is
+// later than the opsets static mode accepts.
+var opSince = map[string]int64{"HardSwish": 14}

@@ -81,6 +81,11 @@ func (pl *nnPool) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
+	if pl.kind == nnPoolMax && !pl.wantsIndices {
+		if y := qMaxPool8(ctx, x, g); y != nil { // 8-bit data stays in bytes (quant_pool.go)
+			return []*ir.Tensor{y, nil}, nil
+		}
+	}
 	xf, err := nnF32(x)
 	if err != nil {
 		return nil, err

@@ -141,7 +141,7 @@ func (c *qConv) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 			return nil, err
 		}
 	} else {
-		y = ctx.Alloc(ir.Int32, outShape...)
+		y = ctx.allocRaw(ir.Int32, outShape...) // every element is written
 	}
 	k, s, d := nnTo3(ws[2:], 1), nnTo3(g.S, 1), nnTo3(g.D, 1)
 	pb, inSz, outSz := nnTo3(g.PadB, 0), nnTo3(g.In, 1), nnTo3(g.Out, 1)
@@ -153,10 +153,15 @@ func (c *qConv) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	// padding to the kernel's multiple of 4.
 	direct := c.group == 1 && k[1] == 1 && k[2] == 1 && s[1] == 1 && s[2] == 1 && pb[1] == 0 && pb[2] == 0 &&
 		OH == H && OW == W && kp == C
-	nhwc := make([]uint8, max(H*W*C, size))
+	// Scratch needs no zeroing: A's padding columns meet B's zero rows, and its padding rows are never stored.
+	nt := ctx.allocRaw(ir.Uint8, max(H*W*C, size))
+	defer ctx.recycle(nt)
+	nhwc := nt.U8()
 	var col []uint8
 	if !direct {
-		col = make([]uint8, size)
+		ct := ctx.allocRaw(ir.Uint8, size)
+		defer ctx.recycle(ct)
+		col = ct.U8()
 	}
 	pad := uint8(zx[0])
 	for n := 0; n < N; n++ {
@@ -297,5 +302,5 @@ func (c *qConv) requant(ctx *Ctx, in []*ir.Tensor, out *kernels.QOutput, M int, 
 		}
 		out.Bias = bt.I32()
 	}
-	return ctx.Alloc(yt, shape...), nil
+	return ctx.allocRaw(yt, shape...), nil // every element is written
 }

@@ -189,6 +189,10 @@ func (q *qQuantize) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
+	if x.DType == ir.Float32 && l.mode == qPerTensor && (dt == ir.Uint8 || dt == ir.Int8) {
+		qQuantize8(y.Bytes(), xf, sc[0], int32(zps[0]), int32(lo), int32(hi))
+		return []*ir.Tensor{y}, nil
+	}
 	// The division is done in float32 like ONNX Runtime (MlasQuantizeLinear) and the reference implementation.
 	l.each(func(i, s int) {
 		set(i, qSaturate(math.RoundToEven(float64(xf[i]/sc[s]))+float64(zps[s]), lo, hi))
@@ -261,6 +265,11 @@ func (q *qDequantize) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
+	if l.mode == qPerTensor && scale.DType == ir.Float32 && (x.DType == ir.Uint8 || x.DType == ir.Int8) {
+		o := ctx.allocRaw(ir.Float32, x.Shape...)
+		qDequantize8(o.F32(), x.Bytes(), x.DType == ir.Int8, float32(zps[0]), sc[0])
+		return []*ir.Tensor{o}, nil
+	}
 	xs := x.Float64s()
 	o := nnAlloc(ctx, scale.DType, x.Shape...)
 	l.each(func(i, s int) {
@@ -312,5 +321,39 @@ func qQuantizeU8(y []uint8, x []float32, scale float32, zp uint8) {
 	z := float64(zp)
 	for i, v := range x {
 		y[i] = uint8(qSaturate(math.RoundToEven(float64(v/scale))+z, 0, 255))
+	}
+}
+
+// qQuantize8 is QuantizeLinear's per-tensor float32 → 8-bit path: the same formula as the general one with the
+// clamp done first (the bounds are integers, so clamping before rounding changes nothing) and round-half-even by
+// adding and subtracting 1.5·2²³, exact in float32 for the clamped |v| ≤ 383. The result's byte is stored, which
+// is the two's-complement int8 for lo = −128.
+func qQuantize8(y []uint8, x []float32, scale float32, zp, lo, hi int32) {
+	const magic = 12582912 // 1.5·2²³
+	flo, fhi := float32(lo-zp), float32(hi-zp)
+	nan := uint8(max(lo, min(hi, 0))) // qSaturate's NaN result
+	y = y[:len(x)]
+	for i, v := range x {
+		f := v / scale
+		if f != f {
+			y[i] = nan
+			continue
+		}
+		f = min(max(f, flo), fhi)
+		y[i] = uint8(int32((f+magic)-magic) + zp)
+	}
+}
+
+// qDequantize8 is DequantizeLinear's per-tensor 8-bit → float32 path: y = (float32(x) − zp)·scale.
+func qDequantize8(y []float32, x []uint8, signed bool, zp, scale float32) {
+	y = y[:len(x)]
+	if signed {
+		for i, v := range x {
+			y[i] = (float32(int8(v)) - zp) * scale
+		}
+		return
+	}
+	for i, v := range x {
+		y[i] = (float32(v) - zp) * scale
 	}
 }

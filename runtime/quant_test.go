@@ -44,6 +44,10 @@ func TestQuantizeLinearCases(t *testing.T) {
 			sc: qT(ir.Float32, nil, 1), zp: qT(ir.Uint8, nil, 0), want: []float64{0, 2, 2, 0, 255, 0}, wantDT: ir.Uint8},
 		{name: "i8-zp", opset: 13, x: qT(ir.Float32, []int{5}, -2.5, 2.5, 1000, -1000, 0.74),
 			sc: qT(ir.Float32, nil, 0.5), zp: qT(ir.Int8, nil, -3), want: []float64{-8, 2, 127, -128, -2}, wantDT: ir.Int8},
+		{name: "nan-inf-i8", opset: 13, x: qT(ir.Float32, []int{4}, math.NaN(), math.Inf(1), math.Inf(-1), 1e30),
+			sc: qT(ir.Float32, nil, 0.5), zp: qT(ir.Int8, nil, -3), want: []float64{0, 127, -128, 127}, wantDT: ir.Int8},
+		{name: "empty-u8", opset: 13, x: qT(ir.Float32, []int{0}), sc: qT(ir.Float32, nil, 0.5), zp: qT(ir.Uint8, nil, 3),
+			want: []float64{}, wantDT: ir.Uint8},
 		{name: "no-zp-is-u8", opset: 13, x: qT(ir.Float32, []int{2}, 3, -3), sc: qT(ir.Float32, nil, 2),
 			want: []float64{2, 0}, wantDT: ir.Uint8},
 		{name: "int16", opset: 21, x: qT(ir.Float32, []int{3}, 40000, -1.5, 7), sc: qT(ir.Float32, nil, 1),
@@ -331,5 +335,45 @@ func TestQuantOpsBadInput(t *testing.T) {
 				t.Fatalf("error %q does not wrap ErrInvalid/ErrUnsupported or name the node", err)
 			}
 		})
+	}
+}
+
+// TestMaxPool8VsFloat checks the byte MaxPool (qMaxPool8) against MaxPool on the same values as float32, over
+// strides, pads, ceil mode and a window larger than the padding, for int8 and uint8 (the sign-bit flip).
+func TestMaxPool8VsFloat(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	cfgs := []struct {
+		k, s, p []int64
+		ceil    int64
+	}{
+		{[]int64{3, 3}, []int64{2, 2}, []int64{1, 1, 1, 1}, 0},
+		{[]int64{2, 3}, []int64{1, 2}, []int64{0, 1, 1, 2}, 1},
+		{[]int64{5, 1}, []int64{3, 1}, []int64{2, 0, 2, 0}, 1},
+	}
+	for _, dt := range []ir.DType{ir.Int8, ir.Uint8} {
+		for i, c := range cfgs {
+			t.Run(fmt.Sprintf("%s/%d", dt, i), func(t *testing.T) {
+				x := qRandInt(r, dt, 2, 3, 9, 7)
+				attrs := []*ir.Attr{nnAInts("kernel_shape", c.k...), nnAInts("strides", c.s...), nnAInts("pads", c.p...), nnAInt("ceil_mode", c.ceil)}
+				got, err := nnRun(13, nnNode("MaxPool", []string{"x"}, []string{"y"}, attrs...), nil, map[string]*ir.Tensor{"x": x})
+				if err != nil {
+					t.Fatal(err)
+				}
+				xf := ir.FromFloat32(x.Shape, func() []float32 {
+					f := make([]float32, x.Len())
+					for j, v := range x.Float64s() {
+						f[j] = float32(v)
+					}
+					return f
+				}())
+				want, err := nnRun(13, nnNode("MaxPool", []string{"x"}, []string{"y"}, attrs...), nil, map[string]*ir.Tensor{"x": xf})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if g, w := got["y"], want["y"]; g.DType != dt || fmt.Sprint(g.Shape) != fmt.Sprint(w.Shape) || fmt.Sprint(g.Float64s()) != fmt.Sprint(w.Float64s()) {
+					t.Fatalf("got %s %v\nwant %s %v", g, g.Float64s(), w, w.Float64s())
+				}
+			})
+		}
 	}
 }

@@ -113,7 +113,7 @@ func ortAccuracy(path string, eval *optimize.EvalSet, threads int) (float64, err
 	for k, v := range eval.Inputs {
 		set.Inputs[k] = v
 	}
-	preds, err := bench.Predict(s, infos, set, 64)
+	preds, err := bench.Predict(s, infos, set, 1) // batch 1, as optimize scored it: dynamic quantization is batch-dependent
 	if err != nil {
 		return 0, err
 	}

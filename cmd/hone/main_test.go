@@ -141,4 +141,5 @@ func TestDemo(t *testing.T) {
 		t.Errorf("the chosen recipe loses %.2f pt, over the 1-point budget:\n%s", drop, out)
 	}
 	checkDigits(t, kept, 95)
+	checkDemoORT(t, out)
 }
