@@ -194,12 +194,18 @@ func im2colPanels(p *ConvParams, x []float32, cg, col0, cols, nr int, dst []floa
 							clear(out[hi:])
 							continue
 						}
-						for t := range out {
-							iw := iw0 + t*p.StrideW
-							if iw >= 0 && iw < p.W {
-								out[t] = row[iw]
-							} else {
-								out[t] = 0
+						// Strided: zero the out-of-image ends once, then gather the valid range without a
+						// per-element bounds branch (ResNet's 7×7/2 stem spends most of its im2col here).
+						sw := p.StrideW
+						lo := min(run, max(0, ceilDiv(-iw0, sw)))
+						hi := max(lo, min(run, ceilDiv(p.W-iw0, sw)))
+						clear(out[:lo])
+						clear(out[hi:])
+						if hi > lo {
+							src := row[iw0+lo*sw : iw0+(hi-1)*sw+1]
+							dst := out[lo:hi]
+							for t := range dst {
+								dst[t] = src[t*sw]
 							}
 						}
 					}

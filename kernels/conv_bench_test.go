@@ -11,6 +11,7 @@ func BenchmarkConv2D(b *testing.B) {
 		name string
 		p    ConvParams
 	}{
+		{"stem7x7s2_3to64x224x224", convCase(1, 3, 224, 224, 64, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1)},
 		{"resnet3x3_64x56x56", convCase(1, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1)},
 		{"pointwise_128x28x28", convCase(1, 128, 28, 28, 128, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
 		{"pointwise_16to96x112x112", convCase(1, 16, 112, 112, 96, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1)},

@@ -33,9 +33,11 @@ func TestConv2D(t *testing.T) {
 		convCase(1, 3, 11, 13, 3, 3, 3, 3, 3, 1, 1, 1, 2, 0, 1, 3),    // depthwise stride 3
 		convCase(1, 5, 11, 13, 7, 2, 3, 3, 3, 1, 1, 1, 2, 0, 1, 1),    // stride 3, 2×3 kernel
 		convCase(1, 24, 9, 9, 16, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1),    // strided 1×1 (im2col path)
+		convCase(1, 3, 30, 29, 8, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1),    // 7×7/2 stem (ResNet): strided im2col gather
+		convCase(1, 2, 9, 8, 3, 3, 3, 3, 3, 1, 1, 4, 5, 0, 2, 1),      // stride 3, padding wider than the kernel
 		convCase(1, 4, 15, 25, 4, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 4),    // depthwise 5×5 s1 where the tap reads overrun the plane (PP-OCR det at 480×800)
 	}
-	acts := []Activation{{}, {Kind: ActRelu}, {Kind: ActHardSwish}}
+	acts := []Activation{{}, {Kind: ActRelu}, {Kind: ActHardSwish}, {Kind: ActClip, Alpha: -0.2, Beta: 0.3}, {Kind: ActHardSigmoid, Alpha: 0.2, Beta: 0.5}}
 	rng := rand.New(rand.NewPCG(7, 8))
 	forImpls(t, func(t *testing.T) {
 		for i, p := range cases {

@@ -1,6 +1,9 @@
 package kernels
 
-import "sync"
+import (
+	"math"
+	"sync"
+)
 
 // dwLanes is the widest vector the tap loop uses; buffers are padded to it so the assembly never needs a masked tail.
 const dwLanes = 16
@@ -13,13 +16,196 @@ type dwScratch struct {
 
 var dwPool = sync.Pool{New: func() any { return new(dwScratch) }}
 
-// depthwiseConv runs a Group == C == M convolution channel by channel.
+// depthwiseConv runs a Group == C == M convolution: the direct row kernel where the CPU has it, else the
+// tap loop over whole phase planes.
+func depthwiseConv(r Runner, p ConvParams, x, w, bias []float32, act Activation, y []float32) {
+	if dwRowsVector() {
+		depthwiseDirect(r, p, x, w, bias, act, y)
+		return
+	}
+	depthwisePlanes(r, p, x, w, bias, act, y)
+}
+
+// dwMode is the activation form the row kernel fuses before its store.
+type dwMode int
+
+const (
+	dwNone        dwMode = iota
+	dwClamp              // min(max(x, lo), hi): Relu, Clip
+	dwHardSigmoid        // g = min(max(a·x+b, lo), hi)
+	dwHardSwish          // x·g
+)
+
+// dwEpi is a fused activation for dwRows.
+type dwEpi struct {
+	mode         dwMode
+	a, b, lo, hi float32
+}
+
+// fusedEpi maps act to the row kernel's epilogue; ok is false for activations it cannot fuse, which the caller
+// applies afterwards.
+func fusedEpi(act Activation) (e dwEpi, ok bool) {
+	switch act.Kind {
+	case ActNone:
+		return dwEpi{}, true
+	case ActRelu:
+		return dwEpi{mode: dwClamp, hi: float32(math.Inf(1))}, true
+	case ActClip:
+		return dwEpi{mode: dwClamp, lo: act.Alpha, hi: act.Beta}, true
+	case ActHardSigmoid:
+		return dwEpi{mode: dwHardSigmoid, a: act.Alpha, b: act.Beta, hi: 1}, true
+	case ActHardSwish:
+		return dwEpi{mode: dwHardSwish, a: 1.0 / 6, b: 0.5, hi: 1}, true // as Activation.Apply: x·(1/6)
+	}
+	return dwEpi{}, false
+}
+
+// dwDirect is a task's scratch for depthwiseDirect. key records the geometry and plane rows its zeros were laid
+// out for: every channel of that geometry writes the same positions, so padding written as zero stays zero and a
+// reused scratch needs no clearing.
+type dwDirect struct {
+	planes []float32
+	key    dwKey
+}
+
+type dwKey struct {
+	p      ConvParams
+	i0, i1 int
+	ok     bool
+}
+
+var dwDirectPool = sync.Pool{New: func() any { return new(dwDirect) }}
+
+// dwTargetTasks is how many tasks a parallel depthwise layer is cut into: enough that the runner's dynamic
+// scheduling balances 2–8 threads even on 7×7 layers, few enough that per-task costs stay small.
+const dwTargetTasks = 32
+
+// depthwiseDirect computes each output row straight into y with dwRows: bias, every tap and the activation in
+// one pass per row, one call per channel and row band.
+//
+// The input is laid out once per channel in the StrideH×StrideW phase planes described at depthwisePlanes, whose
+// zero padding makes every tap an unconditional shifted load; only the image rows a band reads are filled, and
+// only their data positions are written (see dwDirect). Work is cut into channel chunks, and into row bands when
+// there are fewer channels than tasks, so 2 threads stay balanced from 112×112 down to 7×7 layers.
+func depthwiseDirect(r Runner, p ConvParams, x, w, bias []float32, act Activation, y []float32) {
+	sh, sw := p.StrideH, p.StrideW
+	wq := p.OW + (p.KW-1)*p.DilW/sw
+	hq := p.OH + (p.KH-1)*p.DilH/sh
+	// Row r's last vector for a tap reads up to offs+r·wq+roundUp(OW, 16) ≤ hq·wq+15 within its plane.
+	planeLen := hq*wq + dwLanes
+	taps := p.KH * p.KW
+	offs := make([]int, taps)
+	for kh := 0; kh < p.KH; kh++ {
+		for kw := 0; kw < p.KW; kw++ {
+			h, v := kh*p.DilH, kw*p.DilW
+			offs[kh*p.KW+kw] = ((h%sh)*sw+v%sw)*planeLen + (h/sh)*wq + v/sw
+		}
+	}
+	epi, fused := fusedEpi(act)
+	nc := p.N * p.C
+	chunk, bands := nc, 1
+	if r != nil {
+		if nc < dwTargetTasks {
+			bands = min(p.OH, ceilDiv(dwTargetTasks, nc))
+		}
+		chunk = ceilDiv(nc, min(nc, dwTargetTasks))
+	}
+	bandRows := ceilDiv(p.OH, bands)
+	bands = ceilDiv(p.OH, bandRows)
+	chunks := ceilDiv(nc, chunk)
+	r.Run(chunks*bands, func(task int) {
+		r0 := task % bands * bandRows
+		r1 := min(p.OH, r0+bandRows)
+		i0, i1 := r0, r1+hq-p.OH // the plane rows this band's taps read
+		s := dwDirectPool.Get().(*dwDirect)
+		defer dwDirectPool.Put(s)
+		key := dwKey{p: p, i0: i0, i1: i1, ok: true}
+		key.p.N = 0
+		if s.key != key || len(s.planes) < sh*sw*planeLen {
+			s.planes = grow(s.planes, sh*sw*planeLen)
+			clear(s.planes)
+			s.key = key
+		}
+		planes := s.planes[:sh*sw*planeLen]
+		t0 := task / bands * chunk
+		for t := t0; t < min(nc, t0+chunk); t++ {
+			c := t % p.C
+			in := x[t*p.H*p.W : (t+1)*p.H*p.W]
+			for a := 0; a < sh; a++ {
+				if sw == 1 {
+					// Plane a row i holds image row i·sh + a - PadTop: one strided copy covers the band's rows.
+					lo, hi := max(i0, ceilDiv(max(0, p.PadTop-a), sh)), min(i1, ceilDiv(p.H+p.PadTop-a, sh))
+					c0, c1 := min(p.PadLeft, wq), min(wq, p.PadLeft+p.W)
+					if hi > lo && c1 > c0 {
+						ih := lo*sh + a - p.PadTop
+						copyRows(planes[a*planeLen+lo*wq+c0:], wq, in[ih*p.W:], sh*p.W, c1-c0, hi-lo)
+					}
+					continue
+				}
+				for i := i0; i < i1; i++ {
+					ih := i*sh + a - p.PadTop
+					if ih < 0 || ih >= p.H {
+						continue // padding rows: zero since the scratch was laid out
+					}
+					fillPhaseRow(&p, in[ih*p.W:(ih+1)*p.W], planes[a*sw*planeLen+i*wq:], planeLen, wq)
+				}
+			}
+			var b float32
+			if bias != nil {
+				b = bias[c]
+			}
+			dst := y[t*p.OH*p.OW+r0*p.OW : t*p.OH*p.OW+r1*p.OW]
+			dwRows(dst, p.OW, r1-r0, planes[r0*wq:], wq, offs, w[c*taps:(c+1)*taps], b, &epi)
+			if !fused {
+				act.Apply(dst)
+			}
+		}
+	})
+}
+
+// fillPhaseRow writes input row src into its stride phases: padded column P = iw + PadLeft goes to
+// dst[(P mod sw)·planeLen + P/sw] when P/sw < wq. It writes data only; the padding around it is left as it is.
+func fillPhaseRow(p *ConvParams, src, dst []float32, planeLen, wq int) {
+	sw, pl := p.StrideW, p.PadLeft
+	switch sw {
+	case 1:
+		if lo, hi := min(pl, wq), min(wq, pl+p.W); hi > lo {
+			copy(dst[lo:hi], src)
+		}
+	case 2:
+		r0, r1 := dst[:wq], dst[planeLen:planeLen+wq]
+		iw := 0
+		if pl%2 == 1 { // the first input column has odd P
+			if j := pl / 2; j < wq {
+				r1[j] = src[0]
+			}
+			iw = 1
+		}
+		j := (iw + pl) / 2
+		if pairs := min((len(src)-iw)/2, wq-j); pairs > 0 {
+			deinterleave2(r0[j:], r1[j:], src[iw:], pairs)
+			iw, j = iw+2*pairs, j+pairs
+		}
+		if iw < len(src) && j < wq {
+			r0[j] = src[iw]
+		}
+	default:
+		for iw, v := range src {
+			P := iw + pl
+			if j := P / sw; j < wq {
+				dst[(P%sw)*planeLen+j] = v
+			}
+		}
+	}
+}
+
+// depthwisePlanes runs a Group == C == M convolution channel by channel.
 //
 // Each channel's zero-padded input is split into StrideH×StrideW phase planes (plane (a,b) holds padded pixels
 // (i·sh+a, j·sw+b)), which turns any stride into stride 1: every tap (kh,kw) becomes one plane read at a fixed
 // flat offset. The tap loop then computes a whole output grid (OH rows of Wq ≥ OW columns) as one long vector
 // loop, and only the OW valid columns of each row are copied out. Small spatial sizes (7×7, 14×14) stay vectorised.
-func depthwiseConv(r Runner, p ConvParams, x, w, bias []float32, act Activation, y []float32) {
+func depthwisePlanes(r Runner, p ConvParams, x, w, bias []float32, act Activation, y []float32) {
 	sh, sw := p.StrideH, p.StrideW
 	wq := p.OW + (p.KW-1)*p.DilW/sw
 	hq := p.OH + (p.KH-1)*p.DilH/sh

@@ -34,6 +34,61 @@ func dwTaps(out []float32, n int, buf []float32, offs []int, w []float32, bias f
 	}
 }
 
+// dwRows9AVX512, dwRows25AVX512 and dwRowsAVX512 are dwRowsGeneric with the activation given as mode (dwEpi)
+// and byte-free element offsets; the first two unroll exactly 9 and 25 taps, the last loops over ntaps ≥ 1. Each
+// reads roundUp(ow, 16) values from src[r·rowStep+offs[t]:] for every row r < oh and tap t, and writes exactly
+// ow values per row (the last vector's store is masked).
+//
+//go:noescape
+func dwRows9AVX512(y *float32, ow, oh int, src *float32, rowStep int, offs *int, w *float32, ntaps int, bias float32, mode int, ea, eb, lo, hi float32)
+
+//go:noescape
+func dwRows25AVX512(y *float32, ow, oh int, src *float32, rowStep int, offs *int, w *float32, ntaps int, bias float32, mode int, ea, eb, lo, hi float32)
+
+//go:noescape
+func dwRowsAVX512(y *float32, ow, oh int, src *float32, rowStep int, offs *int, w *float32, ntaps int, bias float32, mode int, ea, eb, lo, hi float32)
+
+// dwRowsVector reports whether dwRows runs vector code at this level; the driver uses the tap-loop path otherwise.
+func dwRowsVector() bool { return level == implAVX512 }
+
+// dwRows computes oh output rows of ow columns straight into y (see dwRowsGeneric). src must hold
+// roundUp(ow, 16) values past r·rowStep+offs[t] for every row and tap: the last vector loads whole.
+func dwRows(y []float32, ow, oh int, src []float32, rowStep int, offs []int, w []float32, bias float32, e *dwEpi) {
+	if level != implAVX512 || ow <= 0 || oh <= 0 || len(offs) == 0 {
+		dwRowsGeneric(y, ow, oh, src, rowStep, offs, w, bias, e)
+		return
+	}
+	_, _ = y[(oh-1)*ow+ow-1], w[len(offs)-1]
+	span := (oh-1)*rowStep + roundUp(ow, 16)
+	for _, off := range offs {
+		_ = src[off+span-1] // the assembly reads this far; check here so it never reads outside src
+		_ = src[off]
+	}
+	fn := dwRowsAVX512
+	switch len(offs) {
+	case 9:
+		fn = dwRows9AVX512
+	case 25:
+		fn = dwRows25AVX512
+	}
+	fn(&y[0], ow, oh, &src[0], rowStep, &offs[0], &w[0], len(offs), bias, int(e.mode), e.a, e.b, e.lo, e.hi)
+}
+
+// copyRowsAVX512 is copyRowsGeneric; its masked tail reads and writes exactly n floats per row.
+//
+//go:noescape
+func copyRowsAVX512(dst *float32, dstStride int, src *float32, srcStride int, n, rows int)
+
+// copyRows copies rows runs of n floats: dst[r·dstStride+j] = src[r·srcStride+j] for r < rows, j < n.
+func copyRows(dst []float32, dstStride int, src []float32, srcStride int, n, rows int) {
+	if level != implAVX512 || n <= 0 || rows <= 0 {
+		copyRowsGeneric(dst, dstStride, src, srcStride, n, rows)
+		return
+	}
+	_, _ = dst[(rows-1)*dstStride+n-1], src[(rows-1)*srcStride+n-1]
+	copyRowsAVX512(&dst[0], dstStride, &src[0], srcStride, n, rows)
+}
+
 // deinterleave2AVX512 is deinterleave2Generic for n a multiple of 16.
 //
 //go:noescape

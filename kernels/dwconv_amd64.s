@@ -239,3 +239,1081 @@ deinterleave2AVX2_loop:
 deinterleave2AVX2_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
 	RET                                          // return
+
+// func dwRows9AVX512(y *float32, ow, oh int, src *float32, rowStep int, offs *int, w *float32, ntaps int, bias float32, mode int, ea, eb, lo, hi float32)
+
+TEXT ·dwRows9AVX512(SB), NOSPLIT, $0-96
+	MOVQ y+0(FP), DI                             // output row cursor (rows are contiguous, ow apart)
+	MOVQ oh+16(FP), DX                           // rows left
+	MOVQ src+24(FP), SI                          // source of output row 0
+	MOVQ rowStep+32(FP), R13                     // source elements per output row
+	SHLQ $2, R13                                 // … in bytes
+	MOVQ offs+40(FP), R8                         // tap offsets (elements)
+	MOVQ w+48(FP), R9                            // tap weights
+	MOVQ ntaps+56(FP), R10                       // tap count
+	VBROADCASTSS bias+64(FP), Z10                // bias in every lane
+	MOVQ mode+72(FP), R12                        // 0 none, 1 clamp, 2 hard sigmoid, 3 hard swish
+	VBROADCASTSS ea+80(FP), Z5                   // slope of the hard sigmoid/swish gate
+	VBROADCASTSS eb+84(FP), Z6                   // offset of the gate
+	VBROADCASTSS lo+88(FP), Z7                   // clamp low
+	VBROADCASTSS hi+92(FP), Z8                   // clamp high
+	MOVQ ow+8(FP), CX                            // row width
+	ANDQ $15, CX                                 // columns in the last, partial vector
+	MOVQ $1, AX                                  // mask = (1<<tail) - 1
+	SHLQ CX, AX                                  // 1<<tail
+	DECQ AX                                      // tail lanes set
+	KMOVW AX, K1                                 // store mask of the partial vector
+	VBROADCASTSS 0(R9), Z16                      // weight of tap 0, kept in a register
+	VBROADCASTSS 4(R9), Z17                      // weight of tap 1, kept in a register
+	VBROADCASTSS 8(R9), Z18                      // weight of tap 2, kept in a register
+	VBROADCASTSS 12(R9), Z19                     // weight of tap 3, kept in a register
+	VBROADCASTSS 16(R9), Z20                     // weight of tap 4, kept in a register
+	VBROADCASTSS 20(R9), Z21                     // weight of tap 5, kept in a register
+	VBROADCASTSS 24(R9), Z22                     // weight of tap 6, kept in a register
+	VBROADCASTSS 28(R9), Z23                     // weight of tap 7, kept in a register
+	VBROADCASTSS 32(R9), Z24                     // weight of tap 8, kept in a register
+dwRows9AVX512_row:
+	TESTQ DX, DX                                 // rows left?
+	JLE dwRows9AVX512_done                       // no
+	MOVQ SI, BX                                  // source column cursor
+	MOVQ ow+8(FP), CX                            // columns left in this row
+dwRows9AVX512_b4:
+	CMPQ CX, $64                                 // 4 full vectors left?
+	JL dwRows9AVX512_b1                          // no
+	VMOVAPS Z10, Z0                              // accumulator 0 starts at the bias
+	VMOVAPS Z10, Z1                              // accumulator 1 starts at the bias
+	VMOVAPS Z10, Z2                              // accumulator 2 starts at the bias
+	VMOVAPS Z10, Z3                              // accumulator 3 starts at the bias
+	MOVQ 0(R8), R11                              // offset of tap 0
+	VFMADD231PS 0(BX)(R11*4), Z16, Z0            // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z16, Z1           // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z16, Z2          // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z16, Z3          // acc 3 += w·src (unaligned: taps are column shifts)
+	MOVQ 8(R8), R11                              // offset of tap 1
+	VFMADD231PS 0(BX)(R11*4), Z17, Z0            // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z17, Z1           // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z17, Z2          // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z17, Z3          // acc 3 += w·src (unaligned: taps are column shifts)
+	MOVQ 16(R8), R11                             // offset of tap 2
+	VFMADD231PS 0(BX)(R11*4), Z18, Z0            // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z18, Z1           // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z18, Z2          // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z18, Z3          // acc 3 += w·src (unaligned: taps are column shifts)
+	MOVQ 24(R8), R11                             // offset of tap 3
+	VFMADD231PS 0(BX)(R11*4), Z19, Z0            // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z19, Z1           // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z19, Z2          // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z19, Z3          // acc 3 += w·src (unaligned: taps are column shifts)
+	MOVQ 32(R8), R11                             // offset of tap 4
+	VFMADD231PS 0(BX)(R11*4), Z20, Z0            // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z20, Z1           // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z20, Z2          // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z20, Z3          // acc 3 += w·src (unaligned: taps are column shifts)
+	MOVQ 40(R8), R11                             // offset of tap 5
+	VFMADD231PS 0(BX)(R11*4), Z21, Z0            // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z21, Z1           // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z21, Z2          // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z21, Z3          // acc 3 += w·src (unaligned: taps are column shifts)
+	MOVQ 48(R8), R11                             // offset of tap 6
+	VFMADD231PS 0(BX)(R11*4), Z22, Z0            // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z22, Z1           // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z22, Z2          // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z22, Z3          // acc 3 += w·src (unaligned: taps are column shifts)
+	MOVQ 56(R8), R11                             // offset of tap 7
+	VFMADD231PS 0(BX)(R11*4), Z23, Z0            // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z23, Z1           // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z23, Z2          // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z23, Z3          // acc 3 += w·src (unaligned: taps are column shifts)
+	MOVQ 64(R8), R11                             // offset of tap 8
+	VFMADD231PS 0(BX)(R11*4), Z24, Z0            // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z24, Z1           // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z24, Z2          // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z24, Z3          // acc 3 += w·src (unaligned: taps are column shifts)
+	CMPQ R12, $1                                 // which activation?
+	JB dwRows9AVX512_b4_store                    // none
+	JE dwRows9AVX512_b4_clamp                    // clamp (Relu, Clip)
+	VMOVAPS Z6, Z11                              // gate = eb …
+	VFMADD231PS Z0, Z5, Z11                      // … + ea·x
+	VMAXPS Z11, Z7, Z11                          // gate ≥ 0
+	VMINPS Z11, Z8, Z11                          // gate ≤ 1
+	VMOVAPS Z6, Z12                              // gate = eb …
+	VFMADD231PS Z1, Z5, Z12                      // … + ea·x
+	VMAXPS Z12, Z7, Z12                          // gate ≥ 0
+	VMINPS Z12, Z8, Z12                          // gate ≤ 1
+	VMOVAPS Z6, Z13                              // gate = eb …
+	VFMADD231PS Z2, Z5, Z13                      // … + ea·x
+	VMAXPS Z13, Z7, Z13                          // gate ≥ 0
+	VMINPS Z13, Z8, Z13                          // gate ≤ 1
+	VMOVAPS Z6, Z14                              // gate = eb …
+	VFMADD231PS Z3, Z5, Z14                      // … + ea·x
+	VMAXPS Z14, Z7, Z14                          // gate ≥ 0
+	VMINPS Z14, Z8, Z14                          // gate ≤ 1
+	CMPQ R12, $3                                 // hard swish?
+	JE dwRows9AVX512_b4_swish                    // yes
+	VMOVAPS Z11, Z0                              // hard sigmoid: the gate itself
+	VMOVAPS Z12, Z1                              // hard sigmoid: the gate itself
+	VMOVAPS Z13, Z2                              // hard sigmoid: the gate itself
+	VMOVAPS Z14, Z3                              // hard sigmoid: the gate itself
+	JMP dwRows9AVX512_b4_store                   // store
+dwRows9AVX512_b4_swish:
+	VMULPS Z11, Z0, Z0                           // x·gate
+	VMULPS Z12, Z1, Z1                           // x·gate
+	VMULPS Z13, Z2, Z2                           // x·gate
+	VMULPS Z14, Z3, Z3                           // x·gate
+	JMP dwRows9AVX512_b4_store                   // store
+dwRows9AVX512_b4_clamp:
+	VMAXPS Z0, Z7, Z0                            // max(x, lo)
+	VMINPS Z0, Z8, Z0                            // min(…, hi)
+	VMAXPS Z1, Z7, Z1                            // max(x, lo)
+	VMINPS Z1, Z8, Z1                            // min(…, hi)
+	VMAXPS Z2, Z7, Z2                            // max(x, lo)
+	VMINPS Z2, Z8, Z2                            // min(…, hi)
+	VMAXPS Z3, Z7, Z3                            // max(x, lo)
+	VMINPS Z3, Z8, Z3                            // min(…, hi)
+dwRows9AVX512_b4_store:
+	VMOVUPS Z0, 0(DI)                            // store 16 outputs
+	VMOVUPS Z1, 64(DI)                           // store 16 outputs
+	VMOVUPS Z2, 128(DI)                          // store 16 outputs
+	VMOVUPS Z3, 192(DI)                          // store 16 outputs
+	ADDQ $256, BX                                // next source columns
+	ADDQ $256, DI                                // next output columns
+	SUBQ $64, CX                                 // columns done
+	JMP dwRows9AVX512_b4                         // again
+dwRows9AVX512_b1:
+	CMPQ CX, $16                                 // 1 full vectors left?
+	JL dwRows9AVX512_tail8                       // no
+	VMOVAPS Z10, Z0                              // accumulator 0 starts at the bias
+	MOVQ 0(R8), R11                              // offset of tap 0
+	VFMADD231PS 0(BX)(R11*4), Z16, Z0            // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 8(R8), R11                              // offset of tap 1
+	VFMADD231PS 0(BX)(R11*4), Z17, Z0            // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 16(R8), R11                             // offset of tap 2
+	VFMADD231PS 0(BX)(R11*4), Z18, Z0            // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 24(R8), R11                             // offset of tap 3
+	VFMADD231PS 0(BX)(R11*4), Z19, Z0            // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 32(R8), R11                             // offset of tap 4
+	VFMADD231PS 0(BX)(R11*4), Z20, Z0            // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 40(R8), R11                             // offset of tap 5
+	VFMADD231PS 0(BX)(R11*4), Z21, Z0            // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 48(R8), R11                             // offset of tap 6
+	VFMADD231PS 0(BX)(R11*4), Z22, Z0            // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 56(R8), R11                             // offset of tap 7
+	VFMADD231PS 0(BX)(R11*4), Z23, Z0            // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 64(R8), R11                             // offset of tap 8
+	VFMADD231PS 0(BX)(R11*4), Z24, Z0            // acc 0 += w·src (unaligned: taps are column shifts)
+	CMPQ R12, $1                                 // which activation?
+	JB dwRows9AVX512_b1_store                    // none
+	JE dwRows9AVX512_b1_clamp                    // clamp (Relu, Clip)
+	VMOVAPS Z6, Z11                              // gate = eb …
+	VFMADD231PS Z0, Z5, Z11                      // … + ea·x
+	VMAXPS Z11, Z7, Z11                          // gate ≥ 0
+	VMINPS Z11, Z8, Z11                          // gate ≤ 1
+	CMPQ R12, $3                                 // hard swish?
+	JE dwRows9AVX512_b1_swish                    // yes
+	VMOVAPS Z11, Z0                              // hard sigmoid: the gate itself
+	JMP dwRows9AVX512_b1_store                   // store
+dwRows9AVX512_b1_swish:
+	VMULPS Z11, Z0, Z0                           // x·gate
+	JMP dwRows9AVX512_b1_store                   // store
+dwRows9AVX512_b1_clamp:
+	VMAXPS Z0, Z7, Z0                            // max(x, lo)
+	VMINPS Z0, Z8, Z0                            // min(…, hi)
+dwRows9AVX512_b1_store:
+	VMOVUPS Z0, 0(DI)                            // store 16 outputs
+	ADDQ $64, BX                                 // next source columns
+	ADDQ $64, DI                                 // next output columns
+	SUBQ $16, CX                                 // columns done
+	JMP dwRows9AVX512_b1                         // again
+dwRows9AVX512_tail8:
+	TESTQ CX, CX                                 // a partial vector left?
+	JLE dwRows9AVX512_rowend                     // no
+	CMPQ CX, $8                                  // does it fit 8 lanes?
+	JG dwRows9AVX512_tail                        // no
+	VMOVAPS Y10, Y0                              // accumulator 0 starts at the bias
+	MOVQ 0(R8), R11                              // offset of tap 0
+	VFMADD231PS 0(BX)(R11*4), Y16, Y0            // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 8(R8), R11                              // offset of tap 1
+	VFMADD231PS 0(BX)(R11*4), Y17, Y0            // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 16(R8), R11                             // offset of tap 2
+	VFMADD231PS 0(BX)(R11*4), Y18, Y0            // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 24(R8), R11                             // offset of tap 3
+	VFMADD231PS 0(BX)(R11*4), Y19, Y0            // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 32(R8), R11                             // offset of tap 4
+	VFMADD231PS 0(BX)(R11*4), Y20, Y0            // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 40(R8), R11                             // offset of tap 5
+	VFMADD231PS 0(BX)(R11*4), Y21, Y0            // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 48(R8), R11                             // offset of tap 6
+	VFMADD231PS 0(BX)(R11*4), Y22, Y0            // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 56(R8), R11                             // offset of tap 7
+	VFMADD231PS 0(BX)(R11*4), Y23, Y0            // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 64(R8), R11                             // offset of tap 8
+	VFMADD231PS 0(BX)(R11*4), Y24, Y0            // acc 0 += w·src (unaligned: taps are column shifts)
+	CMPQ R12, $1                                 // which activation?
+	JB dwRows9AVX512_tail8_store                 // none
+	JE dwRows9AVX512_tail8_clamp                 // clamp (Relu, Clip)
+	VMOVAPS Y6, Y11                              // gate = eb …
+	VFMADD231PS Y0, Y5, Y11                      // … + ea·x
+	VMAXPS Y11, Y7, Y11                          // gate ≥ 0
+	VMINPS Y11, Y8, Y11                          // gate ≤ 1
+	CMPQ R12, $3                                 // hard swish?
+	JE dwRows9AVX512_tail8_swish                 // yes
+	VMOVAPS Y11, Y0                              // hard sigmoid: the gate itself
+	JMP dwRows9AVX512_tail8_store                // store
+dwRows9AVX512_tail8_swish:
+	VMULPS Y11, Y0, Y0                           // x·gate
+	JMP dwRows9AVX512_tail8_store                // store
+dwRows9AVX512_tail8_clamp:
+	VMAXPS Y0, Y7, Y0                            // max(x, lo)
+	VMINPS Y0, Y8, Y0                            // min(…, hi)
+dwRows9AVX512_tail8_store:
+	VMOVUPS Y0, K1, (DI)                         // store the partial vector's columns only
+	LEAQ (DI)(CX*4), DI                          // output cursor to the next row
+	JMP dwRows9AVX512_rowend                     // row done
+dwRows9AVX512_tail:
+	TESTQ CX, CX                                 // a partial vector left?
+	JLE dwRows9AVX512_rowend                     // no
+	VMOVAPS Z10, Z0                              // accumulator 0 starts at the bias
+	MOVQ 0(R8), R11                              // offset of tap 0
+	VFMADD231PS 0(BX)(R11*4), Z16, Z0            // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 8(R8), R11                              // offset of tap 1
+	VFMADD231PS 0(BX)(R11*4), Z17, Z0            // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 16(R8), R11                             // offset of tap 2
+	VFMADD231PS 0(BX)(R11*4), Z18, Z0            // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 24(R8), R11                             // offset of tap 3
+	VFMADD231PS 0(BX)(R11*4), Z19, Z0            // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 32(R8), R11                             // offset of tap 4
+	VFMADD231PS 0(BX)(R11*4), Z20, Z0            // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 40(R8), R11                             // offset of tap 5
+	VFMADD231PS 0(BX)(R11*4), Z21, Z0            // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 48(R8), R11                             // offset of tap 6
+	VFMADD231PS 0(BX)(R11*4), Z22, Z0            // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 56(R8), R11                             // offset of tap 7
+	VFMADD231PS 0(BX)(R11*4), Z23, Z0            // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 64(R8), R11                             // offset of tap 8
+	VFMADD231PS 0(BX)(R11*4), Z24, Z0            // acc 0 += w·src (unaligned: taps are column shifts)
+	CMPQ R12, $1                                 // which activation?
+	JB dwRows9AVX512_tail_store                  // none
+	JE dwRows9AVX512_tail_clamp                  // clamp (Relu, Clip)
+	VMOVAPS Z6, Z11                              // gate = eb …
+	VFMADD231PS Z0, Z5, Z11                      // … + ea·x
+	VMAXPS Z11, Z7, Z11                          // gate ≥ 0
+	VMINPS Z11, Z8, Z11                          // gate ≤ 1
+	CMPQ R12, $3                                 // hard swish?
+	JE dwRows9AVX512_tail_swish                  // yes
+	VMOVAPS Z11, Z0                              // hard sigmoid: the gate itself
+	JMP dwRows9AVX512_tail_store                 // store
+dwRows9AVX512_tail_swish:
+	VMULPS Z11, Z0, Z0                           // x·gate
+	JMP dwRows9AVX512_tail_store                 // store
+dwRows9AVX512_tail_clamp:
+	VMAXPS Z0, Z7, Z0                            // max(x, lo)
+	VMINPS Z0, Z8, Z0                            // min(…, hi)
+dwRows9AVX512_tail_store:
+	VMOVUPS Z0, K1, (DI)                         // store the partial vector's columns only
+	LEAQ (DI)(CX*4), DI                          // output cursor to the next row
+	JMP dwRows9AVX512_rowend                     // row done
+dwRows9AVX512_rowend:
+	ADDQ R13, SI                                 // source of the next output row
+	DECQ DX                                      // one row done
+	JMP dwRows9AVX512_row                        // next row
+dwRows9AVX512_done:
+	VZEROUPPER                                   // avoid AVX/SSE transition stalls
+	RET                                          // return
+
+// func dwRows25AVX512(y *float32, ow, oh int, src *float32, rowStep int, offs *int, w *float32, ntaps int, bias float32, mode int, ea, eb, lo, hi float32)
+
+TEXT ·dwRows25AVX512(SB), NOSPLIT, $0-96
+	MOVQ y+0(FP), DI                             // output row cursor (rows are contiguous, ow apart)
+	MOVQ oh+16(FP), DX                           // rows left
+	MOVQ src+24(FP), SI                          // source of output row 0
+	MOVQ rowStep+32(FP), R13                     // source elements per output row
+	SHLQ $2, R13                                 // … in bytes
+	MOVQ offs+40(FP), R8                         // tap offsets (elements)
+	MOVQ w+48(FP), R9                            // tap weights
+	MOVQ ntaps+56(FP), R10                       // tap count
+	VBROADCASTSS bias+64(FP), Z10                // bias in every lane
+	MOVQ mode+72(FP), R12                        // 0 none, 1 clamp, 2 hard sigmoid, 3 hard swish
+	VBROADCASTSS ea+80(FP), Z5                   // slope of the hard sigmoid/swish gate
+	VBROADCASTSS eb+84(FP), Z6                   // offset of the gate
+	VBROADCASTSS lo+88(FP), Z7                   // clamp low
+	VBROADCASTSS hi+92(FP), Z8                   // clamp high
+	MOVQ ow+8(FP), CX                            // row width
+	ANDQ $15, CX                                 // columns in the last, partial vector
+	MOVQ $1, AX                                  // mask = (1<<tail) - 1
+	SHLQ CX, AX                                  // 1<<tail
+	DECQ AX                                      // tail lanes set
+	KMOVW AX, K1                                 // store mask of the partial vector
+dwRows25AVX512_row:
+	TESTQ DX, DX                                 // rows left?
+	JLE dwRows25AVX512_done                      // no
+	MOVQ SI, BX                                  // source column cursor
+	MOVQ ow+8(FP), CX                            // columns left in this row
+dwRows25AVX512_b4:
+	CMPQ CX, $64                                 // 4 full vectors left?
+	JL dwRows25AVX512_b1                         // no
+	VMOVAPS Z10, Z0                              // accumulator 0 starts at the bias
+	VMOVAPS Z10, Z1                              // accumulator 1 starts at the bias
+	VMOVAPS Z10, Z2                              // accumulator 2 starts at the bias
+	VMOVAPS Z10, Z3                              // accumulator 3 starts at the bias
+	MOVQ 0(R8), R11                              // offset of tap 0
+	VBROADCASTSS 0(R9), Z4                       // weight of tap 0
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z4, Z1            // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z4, Z2           // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z4, Z3           // acc 3 += w·src (unaligned: taps are column shifts)
+	MOVQ 8(R8), R11                              // offset of tap 1
+	VBROADCASTSS 4(R9), Z4                       // weight of tap 1
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z4, Z1            // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z4, Z2           // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z4, Z3           // acc 3 += w·src (unaligned: taps are column shifts)
+	MOVQ 16(R8), R11                             // offset of tap 2
+	VBROADCASTSS 8(R9), Z4                       // weight of tap 2
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z4, Z1            // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z4, Z2           // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z4, Z3           // acc 3 += w·src (unaligned: taps are column shifts)
+	MOVQ 24(R8), R11                             // offset of tap 3
+	VBROADCASTSS 12(R9), Z4                      // weight of tap 3
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z4, Z1            // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z4, Z2           // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z4, Z3           // acc 3 += w·src (unaligned: taps are column shifts)
+	MOVQ 32(R8), R11                             // offset of tap 4
+	VBROADCASTSS 16(R9), Z4                      // weight of tap 4
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z4, Z1            // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z4, Z2           // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z4, Z3           // acc 3 += w·src (unaligned: taps are column shifts)
+	MOVQ 40(R8), R11                             // offset of tap 5
+	VBROADCASTSS 20(R9), Z4                      // weight of tap 5
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z4, Z1            // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z4, Z2           // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z4, Z3           // acc 3 += w·src (unaligned: taps are column shifts)
+	MOVQ 48(R8), R11                             // offset of tap 6
+	VBROADCASTSS 24(R9), Z4                      // weight of tap 6
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z4, Z1            // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z4, Z2           // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z4, Z3           // acc 3 += w·src (unaligned: taps are column shifts)
+	MOVQ 56(R8), R11                             // offset of tap 7
+	VBROADCASTSS 28(R9), Z4                      // weight of tap 7
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z4, Z1            // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z4, Z2           // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z4, Z3           // acc 3 += w·src (unaligned: taps are column shifts)
+	MOVQ 64(R8), R11                             // offset of tap 8
+	VBROADCASTSS 32(R9), Z4                      // weight of tap 8
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z4, Z1            // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z4, Z2           // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z4, Z3           // acc 3 += w·src (unaligned: taps are column shifts)
+	MOVQ 72(R8), R11                             // offset of tap 9
+	VBROADCASTSS 36(R9), Z4                      // weight of tap 9
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z4, Z1            // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z4, Z2           // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z4, Z3           // acc 3 += w·src (unaligned: taps are column shifts)
+	MOVQ 80(R8), R11                             // offset of tap 10
+	VBROADCASTSS 40(R9), Z4                      // weight of tap 10
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z4, Z1            // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z4, Z2           // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z4, Z3           // acc 3 += w·src (unaligned: taps are column shifts)
+	MOVQ 88(R8), R11                             // offset of tap 11
+	VBROADCASTSS 44(R9), Z4                      // weight of tap 11
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z4, Z1            // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z4, Z2           // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z4, Z3           // acc 3 += w·src (unaligned: taps are column shifts)
+	MOVQ 96(R8), R11                             // offset of tap 12
+	VBROADCASTSS 48(R9), Z4                      // weight of tap 12
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z4, Z1            // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z4, Z2           // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z4, Z3           // acc 3 += w·src (unaligned: taps are column shifts)
+	MOVQ 104(R8), R11                            // offset of tap 13
+	VBROADCASTSS 52(R9), Z4                      // weight of tap 13
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z4, Z1            // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z4, Z2           // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z4, Z3           // acc 3 += w·src (unaligned: taps are column shifts)
+	MOVQ 112(R8), R11                            // offset of tap 14
+	VBROADCASTSS 56(R9), Z4                      // weight of tap 14
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z4, Z1            // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z4, Z2           // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z4, Z3           // acc 3 += w·src (unaligned: taps are column shifts)
+	MOVQ 120(R8), R11                            // offset of tap 15
+	VBROADCASTSS 60(R9), Z4                      // weight of tap 15
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z4, Z1            // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z4, Z2           // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z4, Z3           // acc 3 += w·src (unaligned: taps are column shifts)
+	MOVQ 128(R8), R11                            // offset of tap 16
+	VBROADCASTSS 64(R9), Z4                      // weight of tap 16
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z4, Z1            // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z4, Z2           // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z4, Z3           // acc 3 += w·src (unaligned: taps are column shifts)
+	MOVQ 136(R8), R11                            // offset of tap 17
+	VBROADCASTSS 68(R9), Z4                      // weight of tap 17
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z4, Z1            // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z4, Z2           // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z4, Z3           // acc 3 += w·src (unaligned: taps are column shifts)
+	MOVQ 144(R8), R11                            // offset of tap 18
+	VBROADCASTSS 72(R9), Z4                      // weight of tap 18
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z4, Z1            // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z4, Z2           // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z4, Z3           // acc 3 += w·src (unaligned: taps are column shifts)
+	MOVQ 152(R8), R11                            // offset of tap 19
+	VBROADCASTSS 76(R9), Z4                      // weight of tap 19
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z4, Z1            // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z4, Z2           // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z4, Z3           // acc 3 += w·src (unaligned: taps are column shifts)
+	MOVQ 160(R8), R11                            // offset of tap 20
+	VBROADCASTSS 80(R9), Z4                      // weight of tap 20
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z4, Z1            // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z4, Z2           // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z4, Z3           // acc 3 += w·src (unaligned: taps are column shifts)
+	MOVQ 168(R8), R11                            // offset of tap 21
+	VBROADCASTSS 84(R9), Z4                      // weight of tap 21
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z4, Z1            // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z4, Z2           // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z4, Z3           // acc 3 += w·src (unaligned: taps are column shifts)
+	MOVQ 176(R8), R11                            // offset of tap 22
+	VBROADCASTSS 88(R9), Z4                      // weight of tap 22
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z4, Z1            // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z4, Z2           // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z4, Z3           // acc 3 += w·src (unaligned: taps are column shifts)
+	MOVQ 184(R8), R11                            // offset of tap 23
+	VBROADCASTSS 92(R9), Z4                      // weight of tap 23
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z4, Z1            // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z4, Z2           // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z4, Z3           // acc 3 += w·src (unaligned: taps are column shifts)
+	MOVQ 192(R8), R11                            // offset of tap 24
+	VBROADCASTSS 96(R9), Z4                      // weight of tap 24
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z4, Z1            // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z4, Z2           // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z4, Z3           // acc 3 += w·src (unaligned: taps are column shifts)
+	CMPQ R12, $1                                 // which activation?
+	JB dwRows25AVX512_b4_store                   // none
+	JE dwRows25AVX512_b4_clamp                   // clamp (Relu, Clip)
+	VMOVAPS Z6, Z11                              // gate = eb …
+	VFMADD231PS Z0, Z5, Z11                      // … + ea·x
+	VMAXPS Z11, Z7, Z11                          // gate ≥ 0
+	VMINPS Z11, Z8, Z11                          // gate ≤ 1
+	VMOVAPS Z6, Z12                              // gate = eb …
+	VFMADD231PS Z1, Z5, Z12                      // … + ea·x
+	VMAXPS Z12, Z7, Z12                          // gate ≥ 0
+	VMINPS Z12, Z8, Z12                          // gate ≤ 1
+	VMOVAPS Z6, Z13                              // gate = eb …
+	VFMADD231PS Z2, Z5, Z13                      // … + ea·x
+	VMAXPS Z13, Z7, Z13                          // gate ≥ 0
+	VMINPS Z13, Z8, Z13                          // gate ≤ 1
+	VMOVAPS Z6, Z14                              // gate = eb …
+	VFMADD231PS Z3, Z5, Z14                      // … + ea·x
+	VMAXPS Z14, Z7, Z14                          // gate ≥ 0
+	VMINPS Z14, Z8, Z14                          // gate ≤ 1
+	CMPQ R12, $3                                 // hard swish?
+	JE dwRows25AVX512_b4_swish                   // yes
+	VMOVAPS Z11, Z0                              // hard sigmoid: the gate itself
+	VMOVAPS Z12, Z1                              // hard sigmoid: the gate itself
+	VMOVAPS Z13, Z2                              // hard sigmoid: the gate itself
+	VMOVAPS Z14, Z3                              // hard sigmoid: the gate itself
+	JMP dwRows25AVX512_b4_store                  // store
+dwRows25AVX512_b4_swish:
+	VMULPS Z11, Z0, Z0                           // x·gate
+	VMULPS Z12, Z1, Z1                           // x·gate
+	VMULPS Z13, Z2, Z2                           // x·gate
+	VMULPS Z14, Z3, Z3                           // x·gate
+	JMP dwRows25AVX512_b4_store                  // store
+dwRows25AVX512_b4_clamp:
+	VMAXPS Z0, Z7, Z0                            // max(x, lo)
+	VMINPS Z0, Z8, Z0                            // min(…, hi)
+	VMAXPS Z1, Z7, Z1                            // max(x, lo)
+	VMINPS Z1, Z8, Z1                            // min(…, hi)
+	VMAXPS Z2, Z7, Z2                            // max(x, lo)
+	VMINPS Z2, Z8, Z2                            // min(…, hi)
+	VMAXPS Z3, Z7, Z3                            // max(x, lo)
+	VMINPS Z3, Z8, Z3                            // min(…, hi)
+dwRows25AVX512_b4_store:
+	VMOVUPS Z0, 0(DI)                            // store 16 outputs
+	VMOVUPS Z1, 64(DI)                           // store 16 outputs
+	VMOVUPS Z2, 128(DI)                          // store 16 outputs
+	VMOVUPS Z3, 192(DI)                          // store 16 outputs
+	ADDQ $256, BX                                // next source columns
+	ADDQ $256, DI                                // next output columns
+	SUBQ $64, CX                                 // columns done
+	JMP dwRows25AVX512_b4                        // again
+dwRows25AVX512_b1:
+	CMPQ CX, $16                                 // 1 full vectors left?
+	JL dwRows25AVX512_tail8                      // no
+	VMOVAPS Z10, Z0                              // accumulator 0 starts at the bias
+	MOVQ 0(R8), R11                              // offset of tap 0
+	VBROADCASTSS 0(R9), Z4                       // weight of tap 0
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 8(R8), R11                              // offset of tap 1
+	VBROADCASTSS 4(R9), Z4                       // weight of tap 1
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 16(R8), R11                             // offset of tap 2
+	VBROADCASTSS 8(R9), Z4                       // weight of tap 2
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 24(R8), R11                             // offset of tap 3
+	VBROADCASTSS 12(R9), Z4                      // weight of tap 3
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 32(R8), R11                             // offset of tap 4
+	VBROADCASTSS 16(R9), Z4                      // weight of tap 4
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 40(R8), R11                             // offset of tap 5
+	VBROADCASTSS 20(R9), Z4                      // weight of tap 5
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 48(R8), R11                             // offset of tap 6
+	VBROADCASTSS 24(R9), Z4                      // weight of tap 6
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 56(R8), R11                             // offset of tap 7
+	VBROADCASTSS 28(R9), Z4                      // weight of tap 7
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 64(R8), R11                             // offset of tap 8
+	VBROADCASTSS 32(R9), Z4                      // weight of tap 8
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 72(R8), R11                             // offset of tap 9
+	VBROADCASTSS 36(R9), Z4                      // weight of tap 9
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 80(R8), R11                             // offset of tap 10
+	VBROADCASTSS 40(R9), Z4                      // weight of tap 10
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 88(R8), R11                             // offset of tap 11
+	VBROADCASTSS 44(R9), Z4                      // weight of tap 11
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 96(R8), R11                             // offset of tap 12
+	VBROADCASTSS 48(R9), Z4                      // weight of tap 12
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 104(R8), R11                            // offset of tap 13
+	VBROADCASTSS 52(R9), Z4                      // weight of tap 13
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 112(R8), R11                            // offset of tap 14
+	VBROADCASTSS 56(R9), Z4                      // weight of tap 14
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 120(R8), R11                            // offset of tap 15
+	VBROADCASTSS 60(R9), Z4                      // weight of tap 15
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 128(R8), R11                            // offset of tap 16
+	VBROADCASTSS 64(R9), Z4                      // weight of tap 16
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 136(R8), R11                            // offset of tap 17
+	VBROADCASTSS 68(R9), Z4                      // weight of tap 17
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 144(R8), R11                            // offset of tap 18
+	VBROADCASTSS 72(R9), Z4                      // weight of tap 18
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 152(R8), R11                            // offset of tap 19
+	VBROADCASTSS 76(R9), Z4                      // weight of tap 19
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 160(R8), R11                            // offset of tap 20
+	VBROADCASTSS 80(R9), Z4                      // weight of tap 20
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 168(R8), R11                            // offset of tap 21
+	VBROADCASTSS 84(R9), Z4                      // weight of tap 21
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 176(R8), R11                            // offset of tap 22
+	VBROADCASTSS 88(R9), Z4                      // weight of tap 22
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 184(R8), R11                            // offset of tap 23
+	VBROADCASTSS 92(R9), Z4                      // weight of tap 23
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 192(R8), R11                            // offset of tap 24
+	VBROADCASTSS 96(R9), Z4                      // weight of tap 24
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	CMPQ R12, $1                                 // which activation?
+	JB dwRows25AVX512_b1_store                   // none
+	JE dwRows25AVX512_b1_clamp                   // clamp (Relu, Clip)
+	VMOVAPS Z6, Z11                              // gate = eb …
+	VFMADD231PS Z0, Z5, Z11                      // … + ea·x
+	VMAXPS Z11, Z7, Z11                          // gate ≥ 0
+	VMINPS Z11, Z8, Z11                          // gate ≤ 1
+	CMPQ R12, $3                                 // hard swish?
+	JE dwRows25AVX512_b1_swish                   // yes
+	VMOVAPS Z11, Z0                              // hard sigmoid: the gate itself
+	JMP dwRows25AVX512_b1_store                  // store
+dwRows25AVX512_b1_swish:
+	VMULPS Z11, Z0, Z0                           // x·gate
+	JMP dwRows25AVX512_b1_store                  // store
+dwRows25AVX512_b1_clamp:
+	VMAXPS Z0, Z7, Z0                            // max(x, lo)
+	VMINPS Z0, Z8, Z0                            // min(…, hi)
+dwRows25AVX512_b1_store:
+	VMOVUPS Z0, 0(DI)                            // store 16 outputs
+	ADDQ $64, BX                                 // next source columns
+	ADDQ $64, DI                                 // next output columns
+	SUBQ $16, CX                                 // columns done
+	JMP dwRows25AVX512_b1                        // again
+dwRows25AVX512_tail8:
+	TESTQ CX, CX                                 // a partial vector left?
+	JLE dwRows25AVX512_rowend                    // no
+	CMPQ CX, $8                                  // does it fit 8 lanes?
+	JG dwRows25AVX512_tail                       // no
+	VMOVAPS Y10, Y0                              // accumulator 0 starts at the bias
+	MOVQ 0(R8), R11                              // offset of tap 0
+	VBROADCASTSS 0(R9), Y4                       // weight of tap 0
+	VFMADD231PS 0(BX)(R11*4), Y4, Y0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 8(R8), R11                              // offset of tap 1
+	VBROADCASTSS 4(R9), Y4                       // weight of tap 1
+	VFMADD231PS 0(BX)(R11*4), Y4, Y0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 16(R8), R11                             // offset of tap 2
+	VBROADCASTSS 8(R9), Y4                       // weight of tap 2
+	VFMADD231PS 0(BX)(R11*4), Y4, Y0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 24(R8), R11                             // offset of tap 3
+	VBROADCASTSS 12(R9), Y4                      // weight of tap 3
+	VFMADD231PS 0(BX)(R11*4), Y4, Y0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 32(R8), R11                             // offset of tap 4
+	VBROADCASTSS 16(R9), Y4                      // weight of tap 4
+	VFMADD231PS 0(BX)(R11*4), Y4, Y0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 40(R8), R11                             // offset of tap 5
+	VBROADCASTSS 20(R9), Y4                      // weight of tap 5
+	VFMADD231PS 0(BX)(R11*4), Y4, Y0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 48(R8), R11                             // offset of tap 6
+	VBROADCASTSS 24(R9), Y4                      // weight of tap 6
+	VFMADD231PS 0(BX)(R11*4), Y4, Y0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 56(R8), R11                             // offset of tap 7
+	VBROADCASTSS 28(R9), Y4                      // weight of tap 7
+	VFMADD231PS 0(BX)(R11*4), Y4, Y0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 64(R8), R11                             // offset of tap 8
+	VBROADCASTSS 32(R9), Y4                      // weight of tap 8
+	VFMADD231PS 0(BX)(R11*4), Y4, Y0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 72(R8), R11                             // offset of tap 9
+	VBROADCASTSS 36(R9), Y4                      // weight of tap 9
+	VFMADD231PS 0(BX)(R11*4), Y4, Y0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 80(R8), R11                             // offset of tap 10
+	VBROADCASTSS 40(R9), Y4                      // weight of tap 10
+	VFMADD231PS 0(BX)(R11*4), Y4, Y0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 88(R8), R11                             // offset of tap 11
+	VBROADCASTSS 44(R9), Y4                      // weight of tap 11
+	VFMADD231PS 0(BX)(R11*4), Y4, Y0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 96(R8), R11                             // offset of tap 12
+	VBROADCASTSS 48(R9), Y4                      // weight of tap 12
+	VFMADD231PS 0(BX)(R11*4), Y4, Y0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 104(R8), R11                            // offset of tap 13
+	VBROADCASTSS 52(R9), Y4                      // weight of tap 13
+	VFMADD231PS 0(BX)(R11*4), Y4, Y0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 112(R8), R11                            // offset of tap 14
+	VBROADCASTSS 56(R9), Y4                      // weight of tap 14
+	VFMADD231PS 0(BX)(R11*4), Y4, Y0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 120(R8), R11                            // offset of tap 15
+	VBROADCASTSS 60(R9), Y4                      // weight of tap 15
+	VFMADD231PS 0(BX)(R11*4), Y4, Y0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 128(R8), R11                            // offset of tap 16
+	VBROADCASTSS 64(R9), Y4                      // weight of tap 16
+	VFMADD231PS 0(BX)(R11*4), Y4, Y0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 136(R8), R11                            // offset of tap 17
+	VBROADCASTSS 68(R9), Y4                      // weight of tap 17
+	VFMADD231PS 0(BX)(R11*4), Y4, Y0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 144(R8), R11                            // offset of tap 18
+	VBROADCASTSS 72(R9), Y4                      // weight of tap 18
+	VFMADD231PS 0(BX)(R11*4), Y4, Y0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 152(R8), R11                            // offset of tap 19
+	VBROADCASTSS 76(R9), Y4                      // weight of tap 19
+	VFMADD231PS 0(BX)(R11*4), Y4, Y0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 160(R8), R11                            // offset of tap 20
+	VBROADCASTSS 80(R9), Y4                      // weight of tap 20
+	VFMADD231PS 0(BX)(R11*4), Y4, Y0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 168(R8), R11                            // offset of tap 21
+	VBROADCASTSS 84(R9), Y4                      // weight of tap 21
+	VFMADD231PS 0(BX)(R11*4), Y4, Y0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 176(R8), R11                            // offset of tap 22
+	VBROADCASTSS 88(R9), Y4                      // weight of tap 22
+	VFMADD231PS 0(BX)(R11*4), Y4, Y0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 184(R8), R11                            // offset of tap 23
+	VBROADCASTSS 92(R9), Y4                      // weight of tap 23
+	VFMADD231PS 0(BX)(R11*4), Y4, Y0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 192(R8), R11                            // offset of tap 24
+	VBROADCASTSS 96(R9), Y4                      // weight of tap 24
+	VFMADD231PS 0(BX)(R11*4), Y4, Y0             // acc 0 += w·src (unaligned: taps are column shifts)
+	CMPQ R12, $1                                 // which activation?
+	JB dwRows25AVX512_tail8_store                // none
+	JE dwRows25AVX512_tail8_clamp                // clamp (Relu, Clip)
+	VMOVAPS Y6, Y11                              // gate = eb …
+	VFMADD231PS Y0, Y5, Y11                      // … + ea·x
+	VMAXPS Y11, Y7, Y11                          // gate ≥ 0
+	VMINPS Y11, Y8, Y11                          // gate ≤ 1
+	CMPQ R12, $3                                 // hard swish?
+	JE dwRows25AVX512_tail8_swish                // yes
+	VMOVAPS Y11, Y0                              // hard sigmoid: the gate itself
+	JMP dwRows25AVX512_tail8_store               // store
+dwRows25AVX512_tail8_swish:
+	VMULPS Y11, Y0, Y0                           // x·gate
+	JMP dwRows25AVX512_tail8_store               // store
+dwRows25AVX512_tail8_clamp:
+	VMAXPS Y0, Y7, Y0                            // max(x, lo)
+	VMINPS Y0, Y8, Y0                            // min(…, hi)
+dwRows25AVX512_tail8_store:
+	VMOVUPS Y0, K1, (DI)                         // store the partial vector's columns only
+	LEAQ (DI)(CX*4), DI                          // output cursor to the next row
+	JMP dwRows25AVX512_rowend                    // row done
+dwRows25AVX512_tail:
+	TESTQ CX, CX                                 // a partial vector left?
+	JLE dwRows25AVX512_rowend                    // no
+	VMOVAPS Z10, Z0                              // accumulator 0 starts at the bias
+	MOVQ 0(R8), R11                              // offset of tap 0
+	VBROADCASTSS 0(R9), Z4                       // weight of tap 0
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 8(R8), R11                              // offset of tap 1
+	VBROADCASTSS 4(R9), Z4                       // weight of tap 1
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 16(R8), R11                             // offset of tap 2
+	VBROADCASTSS 8(R9), Z4                       // weight of tap 2
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 24(R8), R11                             // offset of tap 3
+	VBROADCASTSS 12(R9), Z4                      // weight of tap 3
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 32(R8), R11                             // offset of tap 4
+	VBROADCASTSS 16(R9), Z4                      // weight of tap 4
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 40(R8), R11                             // offset of tap 5
+	VBROADCASTSS 20(R9), Z4                      // weight of tap 5
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 48(R8), R11                             // offset of tap 6
+	VBROADCASTSS 24(R9), Z4                      // weight of tap 6
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 56(R8), R11                             // offset of tap 7
+	VBROADCASTSS 28(R9), Z4                      // weight of tap 7
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 64(R8), R11                             // offset of tap 8
+	VBROADCASTSS 32(R9), Z4                      // weight of tap 8
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 72(R8), R11                             // offset of tap 9
+	VBROADCASTSS 36(R9), Z4                      // weight of tap 9
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 80(R8), R11                             // offset of tap 10
+	VBROADCASTSS 40(R9), Z4                      // weight of tap 10
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 88(R8), R11                             // offset of tap 11
+	VBROADCASTSS 44(R9), Z4                      // weight of tap 11
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 96(R8), R11                             // offset of tap 12
+	VBROADCASTSS 48(R9), Z4                      // weight of tap 12
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 104(R8), R11                            // offset of tap 13
+	VBROADCASTSS 52(R9), Z4                      // weight of tap 13
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 112(R8), R11                            // offset of tap 14
+	VBROADCASTSS 56(R9), Z4                      // weight of tap 14
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 120(R8), R11                            // offset of tap 15
+	VBROADCASTSS 60(R9), Z4                      // weight of tap 15
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 128(R8), R11                            // offset of tap 16
+	VBROADCASTSS 64(R9), Z4                      // weight of tap 16
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 136(R8), R11                            // offset of tap 17
+	VBROADCASTSS 68(R9), Z4                      // weight of tap 17
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 144(R8), R11                            // offset of tap 18
+	VBROADCASTSS 72(R9), Z4                      // weight of tap 18
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 152(R8), R11                            // offset of tap 19
+	VBROADCASTSS 76(R9), Z4                      // weight of tap 19
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 160(R8), R11                            // offset of tap 20
+	VBROADCASTSS 80(R9), Z4                      // weight of tap 20
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 168(R8), R11                            // offset of tap 21
+	VBROADCASTSS 84(R9), Z4                      // weight of tap 21
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 176(R8), R11                            // offset of tap 22
+	VBROADCASTSS 88(R9), Z4                      // weight of tap 22
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 184(R8), R11                            // offset of tap 23
+	VBROADCASTSS 92(R9), Z4                      // weight of tap 23
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	MOVQ 192(R8), R11                            // offset of tap 24
+	VBROADCASTSS 96(R9), Z4                      // weight of tap 24
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	CMPQ R12, $1                                 // which activation?
+	JB dwRows25AVX512_tail_store                 // none
+	JE dwRows25AVX512_tail_clamp                 // clamp (Relu, Clip)
+	VMOVAPS Z6, Z11                              // gate = eb …
+	VFMADD231PS Z0, Z5, Z11                      // … + ea·x
+	VMAXPS Z11, Z7, Z11                          // gate ≥ 0
+	VMINPS Z11, Z8, Z11                          // gate ≤ 1
+	CMPQ R12, $3                                 // hard swish?
+	JE dwRows25AVX512_tail_swish                 // yes
+	VMOVAPS Z11, Z0                              // hard sigmoid: the gate itself
+	JMP dwRows25AVX512_tail_store                // store
+dwRows25AVX512_tail_swish:
+	VMULPS Z11, Z0, Z0                           // x·gate
+	JMP dwRows25AVX512_tail_store                // store
+dwRows25AVX512_tail_clamp:
+	VMAXPS Z0, Z7, Z0                            // max(x, lo)
+	VMINPS Z0, Z8, Z0                            // min(…, hi)
+dwRows25AVX512_tail_store:
+	VMOVUPS Z0, K1, (DI)                         // store the partial vector's columns only
+	LEAQ (DI)(CX*4), DI                          // output cursor to the next row
+	JMP dwRows25AVX512_rowend                    // row done
+dwRows25AVX512_rowend:
+	ADDQ R13, SI                                 // source of the next output row
+	DECQ DX                                      // one row done
+	JMP dwRows25AVX512_row                       // next row
+dwRows25AVX512_done:
+	VZEROUPPER                                   // avoid AVX/SSE transition stalls
+	RET                                          // return
+
+// func dwRowsAVX512(y *float32, ow, oh int, src *float32, rowStep int, offs *int, w *float32, ntaps int, bias float32, mode int, ea, eb, lo, hi float32)
+
+TEXT ·dwRowsAVX512(SB), NOSPLIT, $0-96
+	MOVQ y+0(FP), DI                             // output row cursor (rows are contiguous, ow apart)
+	MOVQ oh+16(FP), DX                           // rows left
+	MOVQ src+24(FP), SI                          // source of output row 0
+	MOVQ rowStep+32(FP), R13                     // source elements per output row
+	SHLQ $2, R13                                 // … in bytes
+	MOVQ offs+40(FP), R8                         // tap offsets (elements)
+	MOVQ w+48(FP), R9                            // tap weights
+	MOVQ ntaps+56(FP), R10                       // tap count
+	VBROADCASTSS bias+64(FP), Z10                // bias in every lane
+	MOVQ mode+72(FP), R12                        // 0 none, 1 clamp, 2 hard sigmoid, 3 hard swish
+	VBROADCASTSS ea+80(FP), Z5                   // slope of the hard sigmoid/swish gate
+	VBROADCASTSS eb+84(FP), Z6                   // offset of the gate
+	VBROADCASTSS lo+88(FP), Z7                   // clamp low
+	VBROADCASTSS hi+92(FP), Z8                   // clamp high
+	MOVQ ow+8(FP), CX                            // row width
+	ANDQ $15, CX                                 // columns in the last, partial vector
+	MOVQ $1, AX                                  // mask = (1<<tail) - 1
+	SHLQ CX, AX                                  // 1<<tail
+	DECQ AX                                      // tail lanes set
+	KMOVW AX, K1                                 // store mask of the partial vector
+dwRowsAVX512_row:
+	TESTQ DX, DX                                 // rows left?
+	JLE dwRowsAVX512_done                        // no
+	MOVQ SI, BX                                  // source column cursor
+	MOVQ ow+8(FP), CX                            // columns left in this row
+dwRowsAVX512_b4:
+	CMPQ CX, $64                                 // 4 full vectors left?
+	JL dwRowsAVX512_b1                           // no
+	VMOVAPS Z10, Z0                              // accumulator 0 starts at the bias
+	VMOVAPS Z10, Z1                              // accumulator 1 starts at the bias
+	VMOVAPS Z10, Z2                              // accumulator 2 starts at the bias
+	VMOVAPS Z10, Z3                              // accumulator 3 starts at the bias
+	XORQ AX, AX                                  // tap index
+dwRowsAVX512_b4_tap:
+	MOVQ (R8)(AX*8), R11                         // offset of this tap
+	VBROADCASTSS (R9)(AX*4), Z4                  // weight of this tap
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 64(BX)(R11*4), Z4, Z1            // acc 1 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 128(BX)(R11*4), Z4, Z2           // acc 2 += w·src (unaligned: taps are column shifts)
+	VFMADD231PS 192(BX)(R11*4), Z4, Z3           // acc 3 += w·src (unaligned: taps are column shifts)
+	INCQ AX                                      // next tap
+	CMPQ AX, R10                                 // more taps?
+	JL dwRowsAVX512_b4_tap                       // yes
+	CMPQ R12, $1                                 // which activation?
+	JB dwRowsAVX512_b4_store                     // none
+	JE dwRowsAVX512_b4_clamp                     // clamp (Relu, Clip)
+	VMOVAPS Z6, Z11                              // gate = eb …
+	VFMADD231PS Z0, Z5, Z11                      // … + ea·x
+	VMAXPS Z11, Z7, Z11                          // gate ≥ 0
+	VMINPS Z11, Z8, Z11                          // gate ≤ 1
+	VMOVAPS Z6, Z12                              // gate = eb …
+	VFMADD231PS Z1, Z5, Z12                      // … + ea·x
+	VMAXPS Z12, Z7, Z12                          // gate ≥ 0
+	VMINPS Z12, Z8, Z12                          // gate ≤ 1
+	VMOVAPS Z6, Z13                              // gate = eb …
+	VFMADD231PS Z2, Z5, Z13                      // … + ea·x
+	VMAXPS Z13, Z7, Z13                          // gate ≥ 0
+	VMINPS Z13, Z8, Z13                          // gate ≤ 1
+	VMOVAPS Z6, Z14                              // gate = eb …
+	VFMADD231PS Z3, Z5, Z14                      // … + ea·x
+	VMAXPS Z14, Z7, Z14                          // gate ≥ 0
+	VMINPS Z14, Z8, Z14                          // gate ≤ 1
+	CMPQ R12, $3                                 // hard swish?
+	JE dwRowsAVX512_b4_swish                     // yes
+	VMOVAPS Z11, Z0                              // hard sigmoid: the gate itself
+	VMOVAPS Z12, Z1                              // hard sigmoid: the gate itself
+	VMOVAPS Z13, Z2                              // hard sigmoid: the gate itself
+	VMOVAPS Z14, Z3                              // hard sigmoid: the gate itself
+	JMP dwRowsAVX512_b4_store                    // store
+dwRowsAVX512_b4_swish:
+	VMULPS Z11, Z0, Z0                           // x·gate
+	VMULPS Z12, Z1, Z1                           // x·gate
+	VMULPS Z13, Z2, Z2                           // x·gate
+	VMULPS Z14, Z3, Z3                           // x·gate
+	JMP dwRowsAVX512_b4_store                    // store
+dwRowsAVX512_b4_clamp:
+	VMAXPS Z0, Z7, Z0                            // max(x, lo)
+	VMINPS Z0, Z8, Z0                            // min(…, hi)
+	VMAXPS Z1, Z7, Z1                            // max(x, lo)
+	VMINPS Z1, Z8, Z1                            // min(…, hi)
+	VMAXPS Z2, Z7, Z2                            // max(x, lo)
+	VMINPS Z2, Z8, Z2                            // min(…, hi)
+	VMAXPS Z3, Z7, Z3                            // max(x, lo)
+	VMINPS Z3, Z8, Z3                            // min(…, hi)
+dwRowsAVX512_b4_store:
+	VMOVUPS Z0, 0(DI)                            // store 16 outputs
+	VMOVUPS Z1, 64(DI)                           // store 16 outputs
+	VMOVUPS Z2, 128(DI)                          // store 16 outputs
+	VMOVUPS Z3, 192(DI)                          // store 16 outputs
+	ADDQ $256, BX                                // next source columns
+	ADDQ $256, DI                                // next output columns
+	SUBQ $64, CX                                 // columns done
+	JMP dwRowsAVX512_b4                          // again
+dwRowsAVX512_b1:
+	CMPQ CX, $16                                 // 1 full vectors left?
+	JL dwRowsAVX512_tail8                        // no
+	VMOVAPS Z10, Z0                              // accumulator 0 starts at the bias
+	XORQ AX, AX                                  // tap index
+dwRowsAVX512_b1_tap:
+	MOVQ (R8)(AX*8), R11                         // offset of this tap
+	VBROADCASTSS (R9)(AX*4), Z4                  // weight of this tap
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	INCQ AX                                      // next tap
+	CMPQ AX, R10                                 // more taps?
+	JL dwRowsAVX512_b1_tap                       // yes
+	CMPQ R12, $1                                 // which activation?
+	JB dwRowsAVX512_b1_store                     // none
+	JE dwRowsAVX512_b1_clamp                     // clamp (Relu, Clip)
+	VMOVAPS Z6, Z11                              // gate = eb …
+	VFMADD231PS Z0, Z5, Z11                      // … + ea·x
+	VMAXPS Z11, Z7, Z11                          // gate ≥ 0
+	VMINPS Z11, Z8, Z11                          // gate ≤ 1
+	CMPQ R12, $3                                 // hard swish?
+	JE dwRowsAVX512_b1_swish                     // yes
+	VMOVAPS Z11, Z0                              // hard sigmoid: the gate itself
+	JMP dwRowsAVX512_b1_store                    // store
+dwRowsAVX512_b1_swish:
+	VMULPS Z11, Z0, Z0                           // x·gate
+	JMP dwRowsAVX512_b1_store                    // store
+dwRowsAVX512_b1_clamp:
+	VMAXPS Z0, Z7, Z0                            // max(x, lo)
+	VMINPS Z0, Z8, Z0                            // min(…, hi)
+dwRowsAVX512_b1_store:
+	VMOVUPS Z0, 0(DI)                            // store 16 outputs
+	ADDQ $64, BX                                 // next source columns
+	ADDQ $64, DI                                 // next output columns
+	SUBQ $16, CX                                 // columns done
+	JMP dwRowsAVX512_b1                          // again
+dwRowsAVX512_tail8:
+	TESTQ CX, CX                                 // a partial vector left?
+	JLE dwRowsAVX512_rowend                      // no
+	CMPQ CX, $8                                  // does it fit 8 lanes?
+	JG dwRowsAVX512_tail                         // no
+	VMOVAPS Y10, Y0                              // accumulator 0 starts at the bias
+	XORQ AX, AX                                  // tap index
+dwRowsAVX512_tail8_tap:
+	MOVQ (R8)(AX*8), R11                         // offset of this tap
+	VBROADCASTSS (R9)(AX*4), Y4                  // weight of this tap
+	VFMADD231PS 0(BX)(R11*4), Y4, Y0             // acc 0 += w·src (unaligned: taps are column shifts)
+	INCQ AX                                      // next tap
+	CMPQ AX, R10                                 // more taps?
+	JL dwRowsAVX512_tail8_tap                    // yes
+	CMPQ R12, $1                                 // which activation?
+	JB dwRowsAVX512_tail8_store                  // none
+	JE dwRowsAVX512_tail8_clamp                  // clamp (Relu, Clip)
+	VMOVAPS Y6, Y11                              // gate = eb …
+	VFMADD231PS Y0, Y5, Y11                      // … + ea·x
+	VMAXPS Y11, Y7, Y11                          // gate ≥ 0
+	VMINPS Y11, Y8, Y11                          // gate ≤ 1
+	CMPQ R12, $3                                 // hard swish?
+	JE dwRowsAVX512_tail8_swish                  // yes
+	VMOVAPS Y11, Y0                              // hard sigmoid: the gate itself
+	JMP dwRowsAVX512_tail8_store                 // store
+dwRowsAVX512_tail8_swish:
+	VMULPS Y11, Y0, Y0                           // x·gate
+	JMP dwRowsAVX512_tail8_store                 // store
+dwRowsAVX512_tail8_clamp:
+	VMAXPS Y0, Y7, Y0                            // max(x, lo)
+	VMINPS Y0, Y8, Y0                            // min(…, hi)
+dwRowsAVX512_tail8_store:
+	VMOVUPS Y0, K1, (DI)                         // store the partial vector's columns only
+	LEAQ (DI)(CX*4), DI                          // output cursor to the next row
+	JMP dwRowsAVX512_rowend                      // row done
+dwRowsAVX512_tail:
+	TESTQ CX, CX                                 // a partial vector left?
+	JLE dwRowsAVX512_rowend                      // no
+	VMOVAPS Z10, Z0                              // accumulator 0 starts at the bias
+	XORQ AX, AX                                  // tap index
+dwRowsAVX512_tail_tap:
+	MOVQ (R8)(AX*8), R11                         // offset of this tap
+	VBROADCASTSS (R9)(AX*4), Z4                  // weight of this tap
+	VFMADD231PS 0(BX)(R11*4), Z4, Z0             // acc 0 += w·src (unaligned: taps are column shifts)
+	INCQ AX                                      // next tap
+	CMPQ AX, R10                                 // more taps?
+	JL dwRowsAVX512_tail_tap                     // yes
+	CMPQ R12, $1                                 // which activation?
+	JB dwRowsAVX512_tail_store                   // none
+	JE dwRowsAVX512_tail_clamp                   // clamp (Relu, Clip)
+	VMOVAPS Z6, Z11                              // gate = eb …
+	VFMADD231PS Z0, Z5, Z11                      // … + ea·x
+	VMAXPS Z11, Z7, Z11                          // gate ≥ 0
+	VMINPS Z11, Z8, Z11                          // gate ≤ 1
+	CMPQ R12, $3                                 // hard swish?
+	JE dwRowsAVX512_tail_swish                   // yes
+	VMOVAPS Z11, Z0                              // hard sigmoid: the gate itself
+	JMP dwRowsAVX512_tail_store                  // store
+dwRowsAVX512_tail_swish:
+	VMULPS Z11, Z0, Z0                           // x·gate
+	JMP dwRowsAVX512_tail_store                  // store
+dwRowsAVX512_tail_clamp:
+	VMAXPS Z0, Z7, Z0                            // max(x, lo)
+	VMINPS Z0, Z8, Z0                            // min(…, hi)
+dwRowsAVX512_tail_store:
+	VMOVUPS Z0, K1, (DI)                         // store the partial vector's columns only
+	LEAQ (DI)(CX*4), DI                          // output cursor to the next row
+	JMP dwRowsAVX512_rowend                      // row done
+dwRowsAVX512_rowend:
+	ADDQ R13, SI                                 // source of the next output row
+	DECQ DX                                      // one row done
+	JMP dwRowsAVX512_row                         // next row
+dwRowsAVX512_done:
+	VZEROUPPER                                   // avoid AVX/SSE transition stalls
+	RET                                          // return
+
+// func copyRowsAVX512(dst *float32, dstStride int, src *float32, srcStride int, n, rows int)
+
+TEXT ·copyRowsAVX512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI                           // destination row
+	MOVQ dstStride+8(FP), R8                     // destination stride (elements)
+	SHLQ $2, R8                                  // … in bytes
+	MOVQ src+16(FP), SI                          // source row
+	MOVQ srcStride+24(FP), R9                    // source stride (elements)
+	SHLQ $2, R9                                  // … in bytes
+	MOVQ n+32(FP), R10                           // floats per row
+	MOVQ rows+40(FP), DX                         // rows left
+	MOVQ R10, CX                                 // row length
+	ANDQ $15, CX                                 // floats in the last, partial vector
+	MOVQ $1, AX                                  // mask = (1<<tail) - 1
+	SHLQ CX, AX                                  // 1<<tail
+	DECQ AX                                      // tail lanes set
+	KMOVW AX, K1                                 // load/store mask of the partial vector
+copyRowsAVX512_row:
+	TESTQ DX, DX                                 // rows left?
+	JLE copyRowsAVX512_done                      // no
+	XORQ BX, BX                                  // byte offset in the row
+	MOVQ R10, CX                                 // floats left in the row
+copyRowsAVX512_vec:
+	CMPQ CX, $16                                 // a full vector left?
+	JL copyRowsAVX512_tail                       // no
+	VMOVUPS (SI)(BX*1), Z0                       // load 16
+	VMOVUPS Z0, (DI)(BX*1)                       // store 16
+	ADDQ $64, BX                                 // next vector
+	SUBQ $16, CX                                 // floats done
+	JMP copyRowsAVX512_vec                       // again
+copyRowsAVX512_tail:
+	TESTQ CX, CX                                 // a partial vector left?
+	JLE copyRowsAVX512_next                      // no
+	VMOVUPS (SI)(BX*1), K1, Z0                   // load the row's last floats only (masked: never past src)
+	VMOVUPS Z0, K1, (DI)(BX*1)                   // store them only
+copyRowsAVX512_next:
+	ADDQ R9, SI                                  // next source row
+	ADDQ R8, DI                                  // next destination row
+	DECQ DX                                      // one row done
+	JMP copyRowsAVX512_row                       // next row
+copyRowsAVX512_done:
+	VZEROUPPER                                   // avoid AVX/SSE transition stalls
+	RET                                          // return

@@ -23,3 +23,38 @@ func deinterleave2Generic(even, odd, src []float32, n int) {
 		odd[i] = src[2*i+1]
 	}
 }
+
+// dwRowsGeneric is the direct row kernel's reference: for each row r < oh and column j < ow,
+// y[r·ow+j] = e(bias + Σ_t w[t]·src[r·rowStep+offs[t]+j]).
+func dwRowsGeneric(y []float32, ow, oh int, src []float32, rowStep int, offs []int, w []float32, bias float32, e *dwEpi) {
+	for r := 0; r < oh; r++ {
+		out := y[r*ow : (r+1)*ow]
+		for j := range out {
+			s := bias
+			for t, off := range offs {
+				s += w[t] * src[r*rowStep+off+j]
+			}
+			out[j] = e.apply(s)
+		}
+	}
+}
+
+// apply is one element of the fused activation, in the order the assembly computes it.
+func (e *dwEpi) apply(v float32) float32 {
+	switch e.mode {
+	case dwClamp:
+		return min(max(v, e.lo), e.hi)
+	case dwHardSigmoid:
+		return min(max(e.a*v+e.b, e.lo), e.hi)
+	case dwHardSwish:
+		return v * min(max(e.a*v+e.b, e.lo), e.hi)
+	}
+	return v
+}
+
+// copyRowsGeneric copies rows runs of n floats: dst[r·dstStride+j] = src[r·srcStride+j] for r < rows, j < n.
+func copyRowsGeneric(dst []float32, dstStride int, src []float32, srcStride int, n, rows int) {
+	for r := 0; r < rows; r++ {
+		copy(dst[r*dstStride:r*dstStride+n], src[r*srcStride:r*srcStride+n])
+	}
+}

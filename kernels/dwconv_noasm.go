@@ -9,3 +9,16 @@ func dwTaps(out []float32, n int, buf []float32, offs []int, w []float32, bias f
 
 // deinterleave2 sets even[i] = src[2i], odd[i] = src[2i+1] for i < n with the Go loop.
 func deinterleave2(even, odd, src []float32, n int) { deinterleave2Generic(even, odd, src, n) }
+
+// dwRowsVector reports whether dwRows runs vector code; the Go twin is slower than the tap-loop path's.
+func dwRowsVector() bool { return false }
+
+// dwRows computes oh output rows of ow columns straight into y with the Go loop.
+func dwRows(y []float32, ow, oh int, src []float32, rowStep int, offs []int, w []float32, bias float32, e *dwEpi) {
+	dwRowsGeneric(y, ow, oh, src, rowStep, offs, w, bias, e)
+}
+
+// copyRows copies rows runs of n floats with the Go loop.
+func copyRows(dst []float32, dstStride int, src []float32, srcStride int, n, rows int) {
+	copyRowsGeneric(dst, dstStride, src, srcStride, n, rows)
+}

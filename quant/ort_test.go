@@ -39,12 +39,14 @@ func runORT(t *testing.T, m *ir.Model, in map[string]*ir.Tensor) map[string]*ir.
 
 // TestDynamicMatchesORT runs the dynamically quantized models in ONNX Runtime and in hone. Both quantize the
 // activations with DynamicQuantizeLinear's formula and multiply the same integers exactly, so the outputs may
-// differ only by float rounding of the scale products and the float ops around them.
+// differ by float rounding of the scale products and the float ops around them — and, in deep models, by one
+// activation quantization step where a float difference of 1 ulp upstream (LayerNorm, Erf, Softmax) moves a value
+// across a rounding boundary. bert_tiny's activations span about ±4, so one step is 8/255 ≈ 0.03.
 func TestDynamicMatchesORT(t *testing.T) {
 	for _, tc := range []struct {
 		name, out string
 		tol       float64 // max |hone − ORT|
-	}{{"mlp", "y", 1e-5}, {"bert_tiny", "hidden", 1e-5}} {
+	}{{"mlp", "y", 1e-5}, {"bert_tiny", "hidden", 0.03}} {
 		t.Run(tc.name, func(t *testing.T) {
 			q, _, err := Dynamic(loadModel(t, tc.name), DynamicConfig{})
 			if err != nil {
@@ -54,7 +56,7 @@ func TestDynamicMatchesORT(t *testing.T) {
 			h, o := runHone(t, q, io)[tc.out], runORT(t, q, io)[tc.out]
 			a := compare(o, h)
 			t.Logf("%s dynamic: hone vs ORT top-1 %.3f, SQNR %.1f dB, max |Δ| %.3g", tc.name, a.Top1, a.SQNR, a.MaxAbs)
-			if a.Top1 < 1 || a.MaxAbs > tc.tol {
+			if a.Top1 < 1 || a.MaxAbs > tc.tol || a.SQNR < 40 {
 				t.Errorf("hone and ORT disagree: top-1 %.3f, max |Δ| %.3g > %.0g", a.Top1, a.MaxAbs, tc.tol)
 			}
 		})

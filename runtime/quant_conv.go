@@ -148,6 +148,12 @@ func (c *qConv) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	H, W, OH, OW := inSz[1], inSz[2], outSz[1], outSz[2]
 	cg, mg, P := C/c.group, M/c.group, OH*OW
 	kk := cg * k[1] * k[2]
+	if cg == 1 && mg == 1 {
+		if err := c.depthwise(ctx, in, w, y, &out, xd, flip, zx[0], N, C, H, W, OH, OW, k, s, d, pb); err != nil {
+			return nil, err
+		}
+		return []*ir.Tensor{y}, nil
+	}
 	kp, size := kernels.QPackedASize(P, kk)
 	// A 1×1, stride-1, unpadded, ungrouped convolution reads the NHWC image itself as A when its rows need no
 	// padding to the kernel's multiple of 4.
@@ -303,4 +309,69 @@ func (c *qConv) requant(ctx *Ctx, in []*ir.Tensor, out *kernels.QOutput, M int, 
 		out.Bias = bt.I32()
 	}
 	return ctx.allocRaw(yt, shape...), nil // every element is written
+}
+
+// depthwise runs a convolution with one input and one output channel per group directly: a GEMM per group would
+// have one column, so almost all of its 32-wide panel would be padding. Taps outside the image are skipped (they
+// hold the zero point, so they add nothing), and each sum is requantized as the GEMM epilogue does.
+func (c *qConv) depthwise(ctx *Ctx, in []*ir.Tensor, w, y *ir.Tensor, out *kernels.QOutput, xd []uint8, flip uint8, zx int32,
+	N, C, H, W, OH, OW int, k, s, d, pb [3]int) error {
+	_, _, _, izw := c.idx()
+	wd, shift, err := qWeights(w)
+	if err != nil {
+		return err
+	}
+	zw, err := qZeroVector(nnInput(in, izw), w.DType, C, shift, "W")
+	if err != nil {
+		return err
+	}
+	taps := k[1] * k[2]
+	wv := make([]int32, C*taps)
+	for i := range wv {
+		wv[i] = int32(wd[i]) - zw[min(i/taps, len(zw)-1)]
+	}
+	lo, hi := int32(0), int32(255)
+	if y.DType == ir.Int8 {
+		lo, hi = -128, 127
+	}
+	ctx.Par.Run(N*C, func(nc int) {
+		ch := nc % C
+		src := xd[nc*H*W : (nc+1)*H*W]
+		kw := wv[ch*taps : (ch+1)*taps]
+		var bias int32
+		var scale float32
+		if c.qlinear {
+			scale = out.Scale[min(ch, len(out.Scale)-1)]
+			if out.Bias != nil {
+				bias = out.Bias[ch]
+			}
+		}
+		for oh := 0; oh < OH; oh++ {
+			for ow := 0; ow < OW; ow++ {
+				var acc int32
+				for a := 0; a < k[1]; a++ {
+					ih := oh*s[1] - pb[1] + a*d[1]
+					if ih < 0 || ih >= H {
+						continue
+					}
+					row := src[ih*W : (ih+1)*W]
+					for b := 0; b < k[2]; b++ {
+						if iw := ow*s[2] - pb[2] + b*d[2]; iw >= 0 && iw < W {
+							acc += (int32(row[iw]^flip) - zx) * kw[a*k[2]+b]
+						}
+					}
+				}
+				o := nc*OH*OW + oh*OW + ow
+				switch {
+				case !c.qlinear:
+					y.I32()[o] = acc
+				case y.DType == ir.Uint8:
+					y.U8()[o] = uint8(kernels.QRequantize(acc+bias, scale, out.ZeroPoint, lo, hi))
+				default:
+					y.I8()[o] = int8(kernels.QRequantize(acc+bias, scale, out.ZeroPoint, lo, hi))
+				}
+			}
+		}
+	})
+	return nil
 }

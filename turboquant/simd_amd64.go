@@ -22,10 +22,17 @@ func axpyF32AVX512(y []float32, a float32, x []float32)
 //go:noescape
 func scoreCodesAVX512(out, q []float32, codes []uint16, norms []float32, groups, bits int, table *[16]float32)
 
-// accumCodesAVX512 is accumCodesGeneric for bits ≤ 4 and groups ≥ 1 with the table padded to 16 entries.
+// scoreBlocksAVX512 is scoreCodesGeneric for len(out) a positive multiple of 16, bits ≤ 4 and groups ≥ 1, with the
+// table padded to 16 entries. It scores 16 tokens per pass (see the .s file).
 //
 //go:noescape
-func accumCodesAVX512(acc, w []float32, codes []uint16, groups, bits int, table *[16]float32)
+func scoreBlocksAVX512(out, q []float32, codes []uint16, norms []float32, groups, bits int, table *[16]float32)
+
+// accumBlocksAVX512 is accumCodesGeneric for bits ≤ 4, groups ≥ 1 and len(w) ≥ 1 with the table padded to 16
+// entries. The sums are formed per block of tokens before they reach acc, so they round differently.
+//
+//go:noescape
+func accumBlocksAVX512(acc, w []float32, codes []uint16, groups, bits int, table *[16]float32)
 
 func dotF32Impl(a, b []float32) float32 {
 	n := len(a) &^ 15
@@ -58,7 +65,14 @@ func scoreCodesImpl(out, q []float32, codes []uint16, norms []float32, groups, b
 	_ = norms[len(out)-1]
 	var t [16]float32
 	copy(t[:], table)
-	scoreCodesAVX512(out, q, codes, norms, groups, bits, &t)
+	// Whole blocks of 16 tokens go to the blocked kernel, the rest one token at a time.
+	m := len(out) &^ 15
+	if m > 0 {
+		scoreBlocksAVX512(out[:m], q, codes, norms, groups, bits, &t)
+	}
+	if m < len(out) {
+		scoreCodesAVX512(out[m:], q, codes[m*groups*bits:], norms[m:], groups, bits, &t)
+	}
 }
 
 func accumCodesImpl(acc, w []float32, codes []uint16, groups, bits int, table []float32) {
@@ -70,5 +84,5 @@ func accumCodesImpl(acc, w []float32, codes []uint16, groups, bits int, table []
 	_ = codes[len(w)*groups*bits-1]
 	var t [16]float32
 	copy(t[:], table)
-	accumCodesAVX512(acc, w, codes, groups, bits, &t)
+	accumBlocksAVX512(acc, w, codes, groups, bits, &t)
 }

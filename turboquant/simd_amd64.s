@@ -126,45 +126,458 @@ splane:
 	VZEROUPPER
 	RET
 
-// func accumCodesAVX512(acc, w []float32, codes []uint16, groups, bits int, table *[16]float32)
-TEXT ·accumCodesAVX512(SB), NOSPLIT, $0-96
-	MOVQ         acc_base+0(FP), R8   // acc, groups·16 floats
-	MOVQ         w_base+24(FP), R9    // weights
-	MOVQ         w_len+32(FP), CX     // number of vectors (≥ 1)
-	MOVQ         codes_base+48(FP), SI // codes
-	MOVQ         groups+72(FP), R10   // groups (≥ 1)
-	MOVQ         bits+80(FP), R11     // bits (1…4)
-	MOVQ         table+88(FP), AX     // centroid table
-	VMOVUPS      (AX), Z31            // Z31 = table
-	MOVL         $1, AX
-	VPBROADCASTD AX, Z30              // Z30 = 1 in every lane
+// DECb(m0, …) sets Z17 to the centroids of one group of 16 coordinates whose b bit planes are the words at m0, …:
+// plane p sets bit p of each lane's index (constants 1, 2, 4, 8 in Z27–Z30), then VPERMPS looks the indices up in
+// the table held in Z31. The index is built in Z16; K1–K4 hold the planes.
+#define DEC1(m0) \
+	KMOVW       m0, K1        \ // plane 0
+	VMOVDQA32.Z Z27, K1, Z16  \ // idx = bit 0
+	VPERMPS     Z31, Z16, Z17   // table[idx]
 
-avec:
-	VBROADCASTSS (R9), Z3 // w[i] in every lane
-	MOVQ         R8, R12  // acc cursor
-	MOVQ         R10, R13 // groups left
+#define DEC2(m0, m1) \
+	KMOVW       m0, K1         \ // plane 0
+	KMOVW       m1, K2         \ // plane 1
+	VMOVDQA32.Z Z27, K1, Z16   \ // idx = bit 0
+	VPORD       Z28, Z16, K2, Z16 \ // idx |= 2 where plane 1 is set
+	VPERMPS     Z31, Z16, Z17    // table[idx]
+
+#define DEC3(m0, m1, m2) \
+	KMOVW       m0, K1         \ // plane 0
+	KMOVW       m1, K2         \ // plane 1
+	KMOVW       m2, K3         \ // plane 2
+	VMOVDQA32.Z Z27, K1, Z16   \ // idx = bit 0
+	VPORD       Z28, Z16, K2, Z16 \ // idx |= 2 where plane 1 is set
+	VPORD       Z29, Z16, K3, Z16 \ // idx |= 4 where plane 2 is set
+	VPERMPS     Z31, Z16, Z17    // table[idx]
+
+#define DEC4(m0, m1, m2, m3) \
+	KMOVW       m0, K1         \ // plane 0
+	KMOVW       m1, K2         \ // plane 1
+	KMOVW       m2, K3         \ // plane 2
+	KMOVW       m3, K4         \ // plane 3
+	VMOVDQA32.Z Z27, K1, Z16   \ // idx = bit 0
+	VPORD       Z28, Z16, K2, Z16 \ // idx |= 2 where plane 1 is set
+	VPORD       Z29, Z16, K3, Z16 \ // idx |= 4 where plane 2 is set
+	VPORD       Z30, Z16, K4, Z16 \ // idx |= 8 where plane 3 is set
+	VPERMPS     Z31, Z16, Z17    // table[idx]
+
+// CONSTS loads the table pointed to by AX into Z31 and the plane bits 1, 2, 4, 8 into Z27–Z30 (clobbers AX).
+#define CONSTS \
+	VMOVUPS      (AX), Z31 \ // centroid table
+	MOVL         $1, AX    \
+	VPBROADCASTD AX, Z27   \ // 1 in every lane
+	MOVL         $2, AX    \
+	VPBROADCASTD AX, Z28   \ // 2
+	MOVL         $4, AX    \
+	VPBROADCASTD AX, Z29   \ // 4
+	MOVL         $8, AX    \
+	VPBROADCASTD AX, Z30     // 8
+
+// HSUM2(op, a, b, dst) folds a and b so that dst holds half of each one's lanes, summed: op picks the halves
+// (VSHUFF32X4 for 256- and 128-bit halves, VSHUFPS for pairs and singles within each 128-bit lane).
+#define HSUM2(op, lo, hi, a, b, dst) \
+	op     lo, b, a, Z16 \ // a's first halves beside b's
+	op     hi, b, a, Z17 \ // a's second halves beside b's
+	VADDPS Z17, Z16, dst   // pairwise sums
+
+// order16 undoes the transposition's lane order: lane 4k+m of the reduced vector holds token k+4m.
+DATA order16<>+0(SB)/4, $0
+DATA order16<>+4(SB)/4, $4
+DATA order16<>+8(SB)/4, $8
+DATA order16<>+12(SB)/4, $12
+DATA order16<>+16(SB)/4, $1
+DATA order16<>+20(SB)/4, $5
+DATA order16<>+24(SB)/4, $9
+DATA order16<>+28(SB)/4, $13
+DATA order16<>+32(SB)/4, $2
+DATA order16<>+36(SB)/4, $6
+DATA order16<>+40(SB)/4, $10
+DATA order16<>+44(SB)/4, $14
+DATA order16<>+48(SB)/4, $3
+DATA order16<>+52(SB)/4, $7
+DATA order16<>+56(SB)/4, $11
+DATA order16<>+60(SB)/4, $15
+GLOBL order16<>(SB), RODATA|NOPTR, $64
+
+// func scoreBlocksAVX512(out, q []float32, codes []uint16, norms []float32, groups, bits int, table *[16]float32)
+//
+// Sixteen tokens at a time, one accumulator register each: for every group the query's 16 floats are loaded once
+// and the 16 tokens' codes decoded against them, so there is no per-token loop and no per-token horizontal sum;
+// the 16 accumulators are reduced together by a transposition (45 shuffles and adds for 16 sums).
+TEXT ·scoreBlocksAVX512(SB), NOSPLIT, $0-120
+	MOVQ out_base+0(FP), DI    // out
+	MOVQ out_len+8(FP), CX     // tokens, a multiple of 16 (≥ 16)
+	SHRQ $4, CX                // blocks of 16
+	MOVQ q_base+24(FP), R8     // q, groups·16 floats
+	MOVQ codes_base+48(FP), SI // codes, groups·bits words per token
+	MOVQ norms_base+72(FP), R9 // norms
+	MOVQ groups+96(FP), R10    // groups (≥ 1)
+	MOVQ bits+104(FP), R11     // bits (1…4)
+	MOVQ table+112(FP), AX     // centroid table
+	CONSTS
+	VMOVUPS order16<>(SB), Z26 // lane order of the reduction
+	MOVQ    R10, BX
+	IMULQ   R11, BX            // words per token
+	SHLQ    $1, BX             // BX = stride s in bytes
+	SHLQ    $1, R11            // R11 = bytes per group's planes
+	SHLQ    $6, R10
+	ADDQ    R8, R10            // R10 = end of q
+	LEAQ    (BX)(BX*2), DX     // DX = 3s
+	LEAQ    (BX)(BX*4), R12    // R12 = 5s
+	LEAQ    (DX)(BX*4), R13    // R13 = 7s
+
+sblock:
+	VPXORD Z0, Z0, Z0 // sixteen accumulators, one per token
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   SI, AX // AX = token 0's planes of this group
+	MOVQ   R8, R15 // query cursor
+
+sgroup:
+	VMOVUPS (R15), Z18       // this group's 16 query floats
+	LEAQ    (AX)(BX*8), R14  // R14 = token 9's planes: tokens 9, 11, 13, 15 are addressed from it
+	ADDQ    BX, R14
+	CMPQ    R11, $6          // bit width dispatch, predictable: it is fixed for the call
+	JEQ     sdec3
+	CMPQ    R11, $4
+	JEQ     sdec2
+	CMPQ    R11, $8
+	JEQ     sdec4
+sdec1:
+	DEC1(0(AX)) // token 0: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z0 // acc0 += q·centroid
+	DEC1(0(AX)(BX*1)) // token 1: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z1 // acc1 += q·centroid
+	DEC1(0(AX)(BX*2)) // token 2: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z2 // acc2 += q·centroid
+	DEC1(0(AX)(DX*1)) // token 3: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z3 // acc3 += q·centroid
+	DEC1(0(AX)(BX*4)) // token 4: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z4 // acc4 += q·centroid
+	DEC1(0(AX)(R12*1)) // token 5: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z5 // acc5 += q·centroid
+	DEC1(0(AX)(DX*2)) // token 6: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z6 // acc6 += q·centroid
+	DEC1(0(AX)(R13*1)) // token 7: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z7 // acc7 += q·centroid
+	DEC1(0(AX)(BX*8)) // token 8: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z8 // acc8 += q·centroid
+	DEC1(0(R14)) // token 9: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z9 // acc9 += q·centroid
+	DEC1(0(AX)(R12*2)) // token 10: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z10 // acc10 += q·centroid
+	DEC1(0(R14)(BX*2)) // token 11: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z11 // acc11 += q·centroid
+	DEC1(0(AX)(DX*4)) // token 12: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z12 // acc12 += q·centroid
+	DEC1(0(R14)(BX*4)) // token 13: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z13 // acc13 += q·centroid
+	DEC1(0(AX)(R13*2)) // token 14: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z14 // acc14 += q·centroid
+	DEC1(0(R14)(DX*2)) // token 15: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z15 // acc15 += q·centroid
+	JMP snext
+sdec2:
+	DEC2(0(AX), 2(AX)) // token 0: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z0 // acc0 += q·centroid
+	DEC2(0(AX)(BX*1), 2(AX)(BX*1)) // token 1: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z1 // acc1 += q·centroid
+	DEC2(0(AX)(BX*2), 2(AX)(BX*2)) // token 2: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z2 // acc2 += q·centroid
+	DEC2(0(AX)(DX*1), 2(AX)(DX*1)) // token 3: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z3 // acc3 += q·centroid
+	DEC2(0(AX)(BX*4), 2(AX)(BX*4)) // token 4: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z4 // acc4 += q·centroid
+	DEC2(0(AX)(R12*1), 2(AX)(R12*1)) // token 5: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z5 // acc5 += q·centroid
+	DEC2(0(AX)(DX*2), 2(AX)(DX*2)) // token 6: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z6 // acc6 += q·centroid
+	DEC2(0(AX)(R13*1), 2(AX)(R13*1)) // token 7: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z7 // acc7 += q·centroid
+	DEC2(0(AX)(BX*8), 2(AX)(BX*8)) // token 8: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z8 // acc8 += q·centroid
+	DEC2(0(R14), 2(R14)) // token 9: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z9 // acc9 += q·centroid
+	DEC2(0(AX)(R12*2), 2(AX)(R12*2)) // token 10: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z10 // acc10 += q·centroid
+	DEC2(0(R14)(BX*2), 2(R14)(BX*2)) // token 11: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z11 // acc11 += q·centroid
+	DEC2(0(AX)(DX*4), 2(AX)(DX*4)) // token 12: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z12 // acc12 += q·centroid
+	DEC2(0(R14)(BX*4), 2(R14)(BX*4)) // token 13: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z13 // acc13 += q·centroid
+	DEC2(0(AX)(R13*2), 2(AX)(R13*2)) // token 14: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z14 // acc14 += q·centroid
+	DEC2(0(R14)(DX*2), 2(R14)(DX*2)) // token 15: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z15 // acc15 += q·centroid
+	JMP snext
+sdec3:
+	DEC3(0(AX), 2(AX), 4(AX)) // token 0: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z0 // acc0 += q·centroid
+	DEC3(0(AX)(BX*1), 2(AX)(BX*1), 4(AX)(BX*1)) // token 1: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z1 // acc1 += q·centroid
+	DEC3(0(AX)(BX*2), 2(AX)(BX*2), 4(AX)(BX*2)) // token 2: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z2 // acc2 += q·centroid
+	DEC3(0(AX)(DX*1), 2(AX)(DX*1), 4(AX)(DX*1)) // token 3: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z3 // acc3 += q·centroid
+	DEC3(0(AX)(BX*4), 2(AX)(BX*4), 4(AX)(BX*4)) // token 4: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z4 // acc4 += q·centroid
+	DEC3(0(AX)(R12*1), 2(AX)(R12*1), 4(AX)(R12*1)) // token 5: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z5 // acc5 += q·centroid
+	DEC3(0(AX)(DX*2), 2(AX)(DX*2), 4(AX)(DX*2)) // token 6: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z6 // acc6 += q·centroid
+	DEC3(0(AX)(R13*1), 2(AX)(R13*1), 4(AX)(R13*1)) // token 7: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z7 // acc7 += q·centroid
+	DEC3(0(AX)(BX*8), 2(AX)(BX*8), 4(AX)(BX*8)) // token 8: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z8 // acc8 += q·centroid
+	DEC3(0(R14), 2(R14), 4(R14)) // token 9: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z9 // acc9 += q·centroid
+	DEC3(0(AX)(R12*2), 2(AX)(R12*2), 4(AX)(R12*2)) // token 10: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z10 // acc10 += q·centroid
+	DEC3(0(R14)(BX*2), 2(R14)(BX*2), 4(R14)(BX*2)) // token 11: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z11 // acc11 += q·centroid
+	DEC3(0(AX)(DX*4), 2(AX)(DX*4), 4(AX)(DX*4)) // token 12: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z12 // acc12 += q·centroid
+	DEC3(0(R14)(BX*4), 2(R14)(BX*4), 4(R14)(BX*4)) // token 13: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z13 // acc13 += q·centroid
+	DEC3(0(AX)(R13*2), 2(AX)(R13*2), 4(AX)(R13*2)) // token 14: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z14 // acc14 += q·centroid
+	DEC3(0(R14)(DX*2), 2(R14)(DX*2), 4(R14)(DX*2)) // token 15: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z15 // acc15 += q·centroid
+	JMP snext
+sdec4:
+	DEC4(0(AX), 2(AX), 4(AX), 6(AX)) // token 0: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z0 // acc0 += q·centroid
+	DEC4(0(AX)(BX*1), 2(AX)(BX*1), 4(AX)(BX*1), 6(AX)(BX*1)) // token 1: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z1 // acc1 += q·centroid
+	DEC4(0(AX)(BX*2), 2(AX)(BX*2), 4(AX)(BX*2), 6(AX)(BX*2)) // token 2: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z2 // acc2 += q·centroid
+	DEC4(0(AX)(DX*1), 2(AX)(DX*1), 4(AX)(DX*1), 6(AX)(DX*1)) // token 3: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z3 // acc3 += q·centroid
+	DEC4(0(AX)(BX*4), 2(AX)(BX*4), 4(AX)(BX*4), 6(AX)(BX*4)) // token 4: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z4 // acc4 += q·centroid
+	DEC4(0(AX)(R12*1), 2(AX)(R12*1), 4(AX)(R12*1), 6(AX)(R12*1)) // token 5: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z5 // acc5 += q·centroid
+	DEC4(0(AX)(DX*2), 2(AX)(DX*2), 4(AX)(DX*2), 6(AX)(DX*2)) // token 6: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z6 // acc6 += q·centroid
+	DEC4(0(AX)(R13*1), 2(AX)(R13*1), 4(AX)(R13*1), 6(AX)(R13*1)) // token 7: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z7 // acc7 += q·centroid
+	DEC4(0(AX)(BX*8), 2(AX)(BX*8), 4(AX)(BX*8), 6(AX)(BX*8)) // token 8: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z8 // acc8 += q·centroid
+	DEC4(0(R14), 2(R14), 4(R14), 6(R14)) // token 9: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z9 // acc9 += q·centroid
+	DEC4(0(AX)(R12*2), 2(AX)(R12*2), 4(AX)(R12*2), 6(AX)(R12*2)) // token 10: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z10 // acc10 += q·centroid
+	DEC4(0(R14)(BX*2), 2(R14)(BX*2), 4(R14)(BX*2), 6(R14)(BX*2)) // token 11: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z11 // acc11 += q·centroid
+	DEC4(0(AX)(DX*4), 2(AX)(DX*4), 4(AX)(DX*4), 6(AX)(DX*4)) // token 12: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z12 // acc12 += q·centroid
+	DEC4(0(R14)(BX*4), 2(R14)(BX*4), 4(R14)(BX*4), 6(R14)(BX*4)) // token 13: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z13 // acc13 += q·centroid
+	DEC4(0(AX)(R13*2), 2(AX)(R13*2), 4(AX)(R13*2), 6(AX)(R13*2)) // token 14: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z14 // acc14 += q·centroid
+	DEC4(0(R14)(DX*2), 2(R14)(DX*2), 4(R14)(DX*2), 6(R14)(DX*2)) // token 15: Z17 = centroids
+	VFMADD231PS Z18, Z17, Z15 // acc15 += q·centroid
+
+
+snext:
+	ADDQ R11, AX  // next group's planes
+	ADDQ $64, R15 // next group's query floats
+	CMPQ R15, R10 // all groups done?
+	JNE  sgroup
+	HSUM2(VSHUFF32X4, $0x44, $0xee, Z0, Z1, Z0) // level 1: 256-bit halves, tokens (0,1)
+	HSUM2(VSHUFF32X4, $0x44, $0xee, Z2, Z3, Z1) // (2,3)
+	HSUM2(VSHUFF32X4, $0x44, $0xee, Z4, Z5, Z2) // (4,5)
+	HSUM2(VSHUFF32X4, $0x44, $0xee, Z6, Z7, Z3) // (6,7)
+	HSUM2(VSHUFF32X4, $0x44, $0xee, Z8, Z9, Z4) // (8,9)
+	HSUM2(VSHUFF32X4, $0x44, $0xee, Z10, Z11, Z5) // (10,11)
+	HSUM2(VSHUFF32X4, $0x44, $0xee, Z12, Z13, Z6) // (12,13)
+	HSUM2(VSHUFF32X4, $0x44, $0xee, Z14, Z15, Z7) // (14,15)
+	HSUM2(VSHUFF32X4, $0x88, $0xdd, Z0, Z1, Z0) // level 2: 128-bit lanes, tokens 0–3 one per lane
+	HSUM2(VSHUFF32X4, $0x88, $0xdd, Z2, Z3, Z1) // tokens 4–7
+	HSUM2(VSHUFF32X4, $0x88, $0xdd, Z4, Z5, Z2) // tokens 8–11
+	HSUM2(VSHUFF32X4, $0x88, $0xdd, Z6, Z7, Z3) // tokens 12–15
+	HSUM2(VSHUFPS, $0x44, $0xee, Z0, Z1, Z0) // level 3: pairs within each lane, tokens k and 4+k in lane k
+	HSUM2(VSHUFPS, $0x44, $0xee, Z2, Z3, Z1) // tokens 8+k and 12+k in lane k
+	HSUM2(VSHUFPS, $0x88, $0xdd, Z0, Z1, Z0) // level 4: lane k holds tokens k, 4+k, 8+k, 12+k
+	VPERMPS Z0, Z26, Z0         // token order
+	VMULPS  (R9), Z0, Z0        // times the norms
+	VMOVUPS Z0, (DI)            // 16 scores
+	ADDQ    $64, DI             // next outputs
+	ADDQ    $64, R9             // next norms
+	LEAQ    (SI)(BX*8), SI      // next block: 16 tokens on
+	LEAQ    (SI)(BX*8), SI
+	DECQ    CX                  // one block done
+	JNZ     sblock
+	VZEROUPPER
+	RET
+
+// func accumBlocksAVX512(acc, w []float32, codes []uint16, groups, bits int, table *[16]float32)
+//
+// Tokens in blocks of 64 (their codes stay in L1); within a block each group is one register accumulated over the
+// block's tokens, four at a time into four registers to hide the FMA latency, and added to acc once per block.
+TEXT ·accumBlocksAVX512(SB), NOSPLIT, $0-96
+	MOVQ acc_base+0(FP), R8    // acc, groups·16 floats
+	MOVQ w_base+24(FP), R9     // weights
+	MOVQ w_len+32(FP), CX      // tokens (≥ 1)
+	LEAQ (R9)(CX*4), CX        // CX = end of weights
+	MOVQ codes_base+48(FP), SI // codes
+	MOVQ groups+72(FP), R10    // groups (≥ 1)
+	MOVQ bits+80(FP), R11      // bits (1…4)
+	MOVQ table+88(FP), AX      // centroid table
+	CONSTS
+	MOVQ  R10, BX
+	IMULQ R11, BX              // words per token
+	SHLQ  $1, BX               // BX = stride s in bytes
+	SHLQ  $1, R11              // R11 = bytes per group's planes
+	SHLQ  $6, R10
+	ADDQ  R8, R10              // R10 = end of acc
+	LEAQ  (BX)(BX*2), DX       // DX = 3s
+
+ablock:
+	LEAQ  256(R9), R12 // block end: 64 weights on …
+	CMPQ  R12, CX
+	CMOVQGT CX, R12    // … or the last weight
+	MOVQ  SI, AX       // AX = first token's planes of this group
+	MOVQ  R8, R13      // acc cursor
 
 agroup:
-	VPXORD Z1, Z1, Z1          // idx = 0
-	MOVQ   R11, R14            // p = bits
+	VPXORD Z0, Z0, Z0 // four partial sums
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	MOVQ   AX, R15    // token cursor
+	MOVQ   R9, DI     // weight cursor
+	CMPQ   R11, $6    // bit width dispatch
+	JEQ    a3
+	CMPQ   R11, $4
+	JEQ    a2
+	CMPQ   R11, $8
+	JEQ    a4
+a1:
+	LEAQ 12(DI), R14 // four weights left?
+	CMPQ R14, R12
+	JGE  a1one
+	DEC1(0(R15)) // token +0
+	VFMADD231PS.BCST 0(DI), Z17, Z0 // sum0 += w·centroid
+	DEC1(0(R15)(BX*1)) // token +1
+	VFMADD231PS.BCST 4(DI), Z17, Z1 // sum1 += w·centroid
+	DEC1(0(R15)(BX*2)) // token +2
+	VFMADD231PS.BCST 8(DI), Z17, Z2 // sum2 += w·centroid
+	DEC1(0(R15)(DX*1)) // token +3
+	VFMADD231PS.BCST 12(DI), Z17, Z3 // sum3 += w·centroid
+	LEAQ (R15)(BX*4), R15 // four tokens on
+	ADDQ $16, DI
+	JMP  a1
+a1one:
+	CMPQ DI, R12 // a weight left?
+	JGE  anext
+	DEC1(0(R15)) // one token
+	VFMADD231PS.BCST (DI), Z17, Z0 // sum0 += w·centroid
+	ADDQ BX, R15 // next token
+	ADDQ $4, DI
+	JMP  a1one
 
-aplane:
-	DECQ   R14                 // p--
-	VPADDD Z1, Z1, Z1          // idx <<= 1
-	KMOVW  (SI)(R14*2), K1     // lanes whose bit p is set
-	VPADDD Z30, Z1, K1, Z1     // idx += 1 in those lanes
-	TESTQ  R14, R14            // planes left?
-	JNZ    aplane
-	LEAQ        (SI)(R11*2), SI // next group's planes
-	VPERMPS     Z31, Z1, Z2     // table[idx]
-	VMOVUPS     (R12), Z4       // acc[g]
-	VFMADD231PS Z2, Z3, Z4      // acc += w·centroid
-	VMOVUPS     Z4, (R12)       // store acc[g]
-	ADDQ        $64, R12        // next group of acc
-	DECQ        R13             // one group done
-	JNZ         agroup
-	ADDQ        $4, R9          // next weight
-	DECQ        CX              // one vector done
-	JNZ         avec
+a2:
+	LEAQ 12(DI), R14 // four weights left?
+	CMPQ R14, R12
+	JGE  a2one
+	DEC2(0(R15), 2(R15)) // token +0
+	VFMADD231PS.BCST 0(DI), Z17, Z0 // sum0 += w·centroid
+	DEC2(0(R15)(BX*1), 2(R15)(BX*1)) // token +1
+	VFMADD231PS.BCST 4(DI), Z17, Z1 // sum1 += w·centroid
+	DEC2(0(R15)(BX*2), 2(R15)(BX*2)) // token +2
+	VFMADD231PS.BCST 8(DI), Z17, Z2 // sum2 += w·centroid
+	DEC2(0(R15)(DX*1), 2(R15)(DX*1)) // token +3
+	VFMADD231PS.BCST 12(DI), Z17, Z3 // sum3 += w·centroid
+	LEAQ (R15)(BX*4), R15 // four tokens on
+	ADDQ $16, DI
+	JMP  a2
+a2one:
+	CMPQ DI, R12 // a weight left?
+	JGE  anext
+	DEC2(0(R15), 2(R15)) // one token
+	VFMADD231PS.BCST (DI), Z17, Z0 // sum0 += w·centroid
+	ADDQ BX, R15 // next token
+	ADDQ $4, DI
+	JMP  a2one
+
+a3:
+	LEAQ 12(DI), R14 // four weights left?
+	CMPQ R14, R12
+	JGE  a3one
+	DEC3(0(R15), 2(R15), 4(R15)) // token +0
+	VFMADD231PS.BCST 0(DI), Z17, Z0 // sum0 += w·centroid
+	DEC3(0(R15)(BX*1), 2(R15)(BX*1), 4(R15)(BX*1)) // token +1
+	VFMADD231PS.BCST 4(DI), Z17, Z1 // sum1 += w·centroid
+	DEC3(0(R15)(BX*2), 2(R15)(BX*2), 4(R15)(BX*2)) // token +2
+	VFMADD231PS.BCST 8(DI), Z17, Z2 // sum2 += w·centroid
+	DEC3(0(R15)(DX*1), 2(R15)(DX*1), 4(R15)(DX*1)) // token +3
+	VFMADD231PS.BCST 12(DI), Z17, Z3 // sum3 += w·centroid
+	LEAQ (R15)(BX*4), R15 // four tokens on
+	ADDQ $16, DI
+	JMP  a3
+a3one:
+	CMPQ DI, R12 // a weight left?
+	JGE  anext
+	DEC3(0(R15), 2(R15), 4(R15)) // one token
+	VFMADD231PS.BCST (DI), Z17, Z0 // sum0 += w·centroid
+	ADDQ BX, R15 // next token
+	ADDQ $4, DI
+	JMP  a3one
+
+a4:
+	LEAQ 12(DI), R14 // four weights left?
+	CMPQ R14, R12
+	JGE  a4one
+	DEC4(0(R15), 2(R15), 4(R15), 6(R15)) // token +0
+	VFMADD231PS.BCST 0(DI), Z17, Z0 // sum0 += w·centroid
+	DEC4(0(R15)(BX*1), 2(R15)(BX*1), 4(R15)(BX*1), 6(R15)(BX*1)) // token +1
+	VFMADD231PS.BCST 4(DI), Z17, Z1 // sum1 += w·centroid
+	DEC4(0(R15)(BX*2), 2(R15)(BX*2), 4(R15)(BX*2), 6(R15)(BX*2)) // token +2
+	VFMADD231PS.BCST 8(DI), Z17, Z2 // sum2 += w·centroid
+	DEC4(0(R15)(DX*1), 2(R15)(DX*1), 4(R15)(DX*1), 6(R15)(DX*1)) // token +3
+	VFMADD231PS.BCST 12(DI), Z17, Z3 // sum3 += w·centroid
+	LEAQ (R15)(BX*4), R15 // four tokens on
+	ADDQ $16, DI
+	JMP  a4
+a4one:
+	CMPQ DI, R12 // a weight left?
+	JGE  anext
+	DEC4(0(R15), 2(R15), 4(R15), 6(R15)) // one token
+	VFMADD231PS.BCST (DI), Z17, Z0 // sum0 += w·centroid
+	ADDQ BX, R15 // next token
+	ADDQ $4, DI
+	JMP  a4one
+
+anext:
+	VADDPS  Z1, Z0, Z0  // fold the partial sums
+	VADDPS  Z3, Z2, Z2
+	VADDPS  Z2, Z0, Z0
+	VADDPS  (R13), Z0, Z0 // into acc
+	VMOVUPS Z0, (R13)
+	ADDQ    $64, R13    // next group of acc
+	ADDQ    R11, AX     // next group's planes
+	CMPQ    R13, R10    // all groups done?
+	JNE     agroup
+	MOVQ    BX, R14
+	SHLQ    $6, R14
+	ADDQ    R14, SI     // next block's codes: 64 tokens on
+	MOVQ    R12, R9     // next block's weights
+	CMPQ    R9, CX      // all tokens done?
+	JLT     ablock
 	VZEROUPPER
 	RET

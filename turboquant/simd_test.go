@@ -95,3 +95,74 @@ func TestSIMDMatchesGeneric(t *testing.T) {
 		}
 	}
 }
+
+// TestCodeKernelsBlocks checks the code kernels at token counts that exercise the 16-token score blocks, their
+// tails, and the 64-token accumulation blocks, against sums taken straight from the indices, with guard values after
+// every output. Each kernel variant present on the machine runs (AVX-512 and the pure-Go twin).
+func TestCodeKernelsBlocks(t *testing.T) {
+	saved := useAVX512
+	defer func() { useAVX512 = saved }()
+	rng := rand.New(rand.NewPCG(5, 6))
+	rnd := func(n int) []float32 {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		return x
+	}
+	for _, simd := range []bool{saved, false} {
+		useAVX512 = simd
+		for bits := 1; bits <= 8; bits++ {
+			for _, groups := range []int{1, 3, 8} {
+				for _, nvec := range []int{1, 15, 16, 17, 33, 64, 65, 130} {
+					d := groups * 16
+					idx := make([]uint8, nvec*d)
+					for i := range idx {
+						idx[i] = uint8(rng.IntN(1 << bits))
+					}
+					w := groups * bits
+					codes := make([]uint16, nvec*w)
+					for v := 0; v < nvec; v++ {
+						packPlanes(codes[v*w:], idx[v*d:(v+1)*d], bits)
+					}
+					table := rnd(1 << bits)
+					for i := 0; i < len(table)/2; i++ { // TurboQuant tables are antisymmetric; test both kinds
+						if bits%2 == 0 {
+							table[len(table)-1-i] = -table[i]
+						}
+					}
+					q, norms, wts := rnd(d), rnd(nvec), rnd(nvec)
+					got := append(make([]float32, nvec), 42) // guard
+					scoreCodes(got[:nvec], q, codes, norms, groups, bits, table)
+					acc := append(rnd(d), 42)
+					want := append([]float32(nil), acc...)
+					accumCodes(acc[:d], wts, codes, groups, bits, table)
+					var mag float64
+					for v := 0; v < nvec; v++ {
+						var s float64
+						for j := 0; j < d; j++ {
+							c := float64(table[idx[v*d+j]])
+							s += float64(q[j]) * c
+							want[j] += wts[v] * float32(c)
+							mag += math.Abs(float64(wts[v]) * c)
+						}
+						if e := float64(norms[v]) * s; math.Abs(float64(got[v])-e) > 1e-5*float64(d)+1e-5*math.Abs(e) {
+							t.Fatalf("%s score bits=%d groups=%d n=%d: token %d = %v, want %v", implName(simd), bits, groups, nvec, v, got[v], e)
+						}
+					}
+					if got[nvec] != 42 || acc[d] != 42 {
+						t.Fatalf("%s bits=%d groups=%d n=%d: guard overwritten", implName(simd), bits, groups, nvec)
+					}
+					for j := 0; j < d; j++ {
+						if math.Abs(float64(acc[j]-want[j])) > 1e-5*mag/float64(d)+1e-5 {
+							t.Fatalf("%s accum bits=%d groups=%d n=%d: acc[%d] = %v, want %v", implName(simd), bits, groups, nvec, j, acc[j], want[j])
+						}
+					}
+				}
+			}
+		}
+		if !saved {
+			break
+		}
+	}
+}

@@ -124,8 +124,9 @@ func TestBenchHTMLRendersInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The latency boxes are filled with plotutil's first two colours; finding many pixels of each proves the
-	// plots were painted, not just laid out. Blank pages and broken images have none.
+	// The plots draw with plotutil's first two colours (latency boxes, throughput lines, accuracy points); finding
+	// pixels of each proves the plots were painted, not just laid out. Blank pages and broken images have none. Box
+	// widths follow the measured latency spread, so the bound is on presence, not area.
 	var white, first, second int
 	b := img.Bounds()
 	for y := b.Min.Y; y < b.Max.Y; y++ {
@@ -143,7 +144,7 @@ func TestBenchHTMLRendersInChromium(t *testing.T) {
 	}
 	total := b.Dx() * b.Dy()
 	t.Logf("screenshot %dx%d: %.1f%% white, %d px of colour 0, %d px of colour 1", b.Dx(), b.Dy(), 100*float64(white)/float64(total), first, second)
-	if first < 100 || second < 100 {
+	if first < 30 || second < 30 {
 		t.Errorf("plot colours barely present (%d, %d pixels): plots not painted", first, second)
 	}
 	if white > total*98/100 {

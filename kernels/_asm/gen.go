@@ -173,6 +173,211 @@ func genDW(a *asm) {
 	dwTaps(a, "dwTapsAVX512", "Z", 64)
 	dwTaps(a, "dwTapsAVX2", "Y", 32)
 	deinterleave(a)
+	dwRows(a, "dwRows9AVX512", 9)
+	dwRows(a, "dwRows25AVX512", 25)
+	dwRows(a, "dwRowsAVX512", 0)
+	copyRows(a)
+}
+
+// copyRows writes copyRowsAVX512: rows strided copies of n floats (see copyRowsGeneric), 16 at a time with a
+// masked last vector, so filling a channel's padded plane is one call instead of one memmove per row.
+func copyRows(a *asm) {
+	const name = "copyRowsAVX512"
+	a.raw("\n// func %s(dst *float32, dstStride int, src *float32, srcStride int, n, rows int)\n", name)
+	a.text(name, 48)
+	a.i("MOVQ dst+0(FP), DI", "destination row")
+	a.i("MOVQ dstStride+8(FP), R8", "destination stride (elements)")
+	a.i("SHLQ $2, R8", "… in bytes")
+	a.i("MOVQ src+16(FP), SI", "source row")
+	a.i("MOVQ srcStride+24(FP), R9", "source stride (elements)")
+	a.i("SHLQ $2, R9", "… in bytes")
+	a.i("MOVQ n+32(FP), R10", "floats per row")
+	a.i("MOVQ rows+40(FP), DX", "rows left")
+	a.i("MOVQ R10, CX", "row length")
+	a.i("ANDQ $15, CX", "floats in the last, partial vector")
+	a.i("MOVQ $1, AX", "mask = (1<<tail) - 1")
+	a.i("SHLQ CX, AX", "1<<tail")
+	a.i("DECQ AX", "tail lanes set")
+	a.i("KMOVW AX, K1", "load/store mask of the partial vector")
+	a.label(name + "_row")
+	a.i("TESTQ DX, DX", "rows left?")
+	a.i("JLE %s_done", "no", name)
+	a.i("XORQ BX, BX", "byte offset in the row")
+	a.i("MOVQ R10, CX", "floats left in the row")
+	a.label(name + "_vec")
+	a.i("CMPQ CX, $16", "a full vector left?")
+	a.i("JL %s_tail", "no", name)
+	a.i("VMOVUPS (SI)(BX*1), Z0", "load 16")
+	a.i("VMOVUPS Z0, (DI)(BX*1)", "store 16")
+	a.i("ADDQ $64, BX", "next vector")
+	a.i("SUBQ $16, CX", "floats done")
+	a.i("JMP %s_vec", "again", name)
+	a.label(name + "_tail")
+	a.i("TESTQ CX, CX", "a partial vector left?")
+	a.i("JLE %s_next", "no", name)
+	a.i("VMOVUPS (SI)(BX*1), K1, Z0", "load the row's last floats only (masked: never past src)")
+	a.i("VMOVUPS Z0, K1, (DI)(BX*1)", "store them only")
+	a.label(name + "_next")
+	a.i("ADDQ R9, SI", "next source row")
+	a.i("ADDQ R8, DI", "next destination row")
+	a.i("DECQ DX", "one row done")
+	a.i("JMP %s_row", "next row", name)
+	a.label(name + "_done")
+	a.i("VZEROUPPER", "avoid AVX/SSE transition stalls")
+	a.i("RET", "return")
+}
+
+// dwRows writes a direct depthwise row kernel (see dwRowsGeneric): for each of oh output rows r and column
+// j < ow, y[r·ow+j] = act(bias + Σ_t w[t]·src[r·rowStep+offs[t]+j]). Columns go 64 at a time, then 16, then one
+// masked vector, so a row of any width is one pass with the activation fused before the store. taps > 0 unrolls
+// that many taps (9: weights held in Z16–Z24; others broadcast per tap); taps == 0 loops over ntaps.
+func dwRows(a *asm, name string, taps int) {
+	a.raw("\n// func %s(y *float32, ow, oh int, src *float32, rowStep int, offs *int, w *float32, ntaps int, bias float32, mode int, ea, eb, lo, hi float32)\n", name)
+	a.text(name, 96)
+	a.i("MOVQ y+0(FP), DI", "output row cursor (rows are contiguous, ow apart)")
+	a.i("MOVQ oh+16(FP), DX", "rows left")
+	a.i("MOVQ src+24(FP), SI", "source of output row 0")
+	a.i("MOVQ rowStep+32(FP), R13", "source elements per output row")
+	a.i("SHLQ $2, R13", "… in bytes")
+	a.i("MOVQ offs+40(FP), R8", "tap offsets (elements)")
+	a.i("MOVQ w+48(FP), R9", "tap weights")
+	a.i("MOVQ ntaps+56(FP), R10", "tap count")
+	a.i("VBROADCASTSS bias+64(FP), Z10", "bias in every lane")
+	a.i("MOVQ mode+72(FP), R12", "0 none, 1 clamp, 2 hard sigmoid, 3 hard swish")
+	a.i("VBROADCASTSS ea+80(FP), Z5", "slope of the hard sigmoid/swish gate")
+	a.i("VBROADCASTSS eb+84(FP), Z6", "offset of the gate")
+	a.i("VBROADCASTSS lo+88(FP), Z7", "clamp low")
+	a.i("VBROADCASTSS hi+92(FP), Z8", "clamp high")
+	a.i("MOVQ ow+8(FP), CX", "row width")
+	a.i("ANDQ $15, CX", "columns in the last, partial vector")
+	a.i("MOVQ $1, AX", "mask = (1<<tail) - 1")
+	a.i("SHLQ CX, AX", "1<<tail")
+	a.i("DECQ AX", "tail lanes set")
+	a.i("KMOVW AX, K1", "store mask of the partial vector")
+	if taps == 9 {
+		for t := 0; t < 9; t++ {
+			a.i("VBROADCASTSS %d(R9), Z%d", "weight of tap %d, kept in a register", 4*t, 16+t, t)
+		}
+	}
+	a.label(name + "_row")
+	a.i("TESTQ DX, DX", "rows left?")
+	a.i("JLE %s_done", "no", name)
+	a.i("MOVQ SI, BX", "source column cursor")
+	a.i("MOVQ ow+8(FP), CX", "columns left in this row")
+	blocks := []struct {
+		suffix string
+		nv     int
+		masked bool
+		half   bool // 8-lane registers: a tail of ≤ 8 columns (7×7 layers) costs half a 16-lane vector
+	}{{"b4", 4, false, false}, {"b1", 1, false, false}, {"tail8", 1, true, true}, {"tail", 1, true, false}}
+	for bi, blk := range blocks {
+		lbl := name + "_" + blk.suffix
+		next := name + "_rowend"
+		if bi+1 < len(blocks) {
+			next = name + "_" + blocks[bi+1].suffix
+		}
+		a.label(lbl)
+		switch {
+		case blk.half:
+			a.i("TESTQ CX, CX", "a partial vector left?")
+			a.i("JLE %s_rowend", "no", name)
+			a.i("CMPQ CX, $8", "does it fit 8 lanes?")
+			a.i("JG %s", "no", next)
+		case blk.masked:
+			a.i("TESTQ CX, CX", "a partial vector left?")
+			a.i("JLE %s", "no", next)
+		default:
+			a.i("CMPQ CX, $%d", "%d full vectors left?", 16*blk.nv, blk.nv)
+			a.i("JL %s", "no", next)
+		}
+		R := "Z"
+		if blk.half {
+			R = "Y"
+		}
+		for v := 0; v < blk.nv; v++ {
+			a.i("VMOVAPS %s10, %s%d", "accumulator %d starts at the bias", R, R, v, v)
+		}
+		tapFMA := func(wreg string) {
+			for v := 0; v < blk.nv; v++ {
+				a.i("VFMADD231PS %d(BX)(R11*4), %s, %s%d", "acc %d += w·src (unaligned: taps are column shifts)", 64*v, wreg, R, v, v)
+			}
+		}
+		if taps > 0 {
+			for t := 0; t < taps; t++ {
+				a.i("MOVQ %d(R8), R11", "offset of tap %d", 8*t, t)
+				wreg := fmt.Sprintf("%s%d", R, 16+t)
+				if taps != 9 {
+					wreg = R + "4"
+					a.i("VBROADCASTSS %d(R9), %s4", "weight of tap %d", 4*t, R, t)
+				}
+				tapFMA(wreg)
+			}
+		} else {
+			a.i("XORQ AX, AX", "tap index")
+			a.label(lbl + "_tap")
+			a.i("MOVQ (R8)(AX*8), R11", "offset of this tap")
+			a.i("VBROADCASTSS (R9)(AX*4), %s4", "weight of this tap", R)
+			tapFMA(R + "4")
+			a.i("INCQ AX", "next tap")
+			a.i("CMPQ AX, R10", "more taps?")
+			a.i("JL %s_tap", "yes", lbl)
+		}
+		dwEpilogue(a, lbl, blk.nv, R)
+		for v := 0; v < blk.nv; v++ {
+			if blk.masked {
+				a.i("VMOVUPS %s%d, K1, (DI)", "store the partial vector's columns only", R, v)
+			} else {
+				a.i("VMOVUPS Z%d, %d(DI)", "store 16 outputs", v, 64*v)
+			}
+		}
+		if blk.masked {
+			a.i("LEAQ (DI)(CX*4), DI", "output cursor to the next row")
+			a.i("JMP %s_rowend", "row done", name)
+		} else {
+			a.i("ADDQ $%d, BX", "next source columns", 64*blk.nv)
+			a.i("ADDQ $%d, DI", "next output columns", 64*blk.nv)
+			a.i("SUBQ $%d, CX", "columns done", 16*blk.nv)
+			a.i("JMP %s", "again", lbl)
+		}
+	}
+	a.label(name + "_rowend")
+	a.i("ADDQ R13, SI", "source of the next output row")
+	a.i("DECQ DX", "one row done")
+	a.i("JMP %s_row", "next row", name)
+	a.label(name + "_done")
+	a.i("VZEROUPPER", "avoid AVX/SSE transition stalls")
+	a.i("RET", "return")
+}
+
+// dwEpilogue applies the fused activation to accumulators Z0..Z(nv-1). Operand order keeps NaN: VMAXPS/VMINPS
+// return their second source (the value) when either is NaN, like Go's min and max.
+func dwEpilogue(a *asm, lbl string, nv int, R string) {
+	a.i("CMPQ R12, $1", "which activation?")
+	a.i("JB %s_store", "none", lbl)
+	a.i("JE %s_clamp", "clamp (Relu, Clip)", lbl)
+	for v := 0; v < nv; v++ {
+		a.i("VMOVAPS %s6, %s%d", "gate = eb …", R, R, 11+v)
+		a.i("VFMADD231PS %s%d, %s5, %s%d", "… + ea·x", R, v, R, R, 11+v)
+		a.i("VMAXPS %s%d, %s7, %s%d", "gate ≥ 0", R, 11+v, R, R, 11+v)
+		a.i("VMINPS %s%d, %s8, %s%d", "gate ≤ 1", R, 11+v, R, R, 11+v)
+	}
+	a.i("CMPQ R12, $3", "hard swish?")
+	a.i("JE %s_swish", "yes", lbl)
+	for v := 0; v < nv; v++ {
+		a.i("VMOVAPS %s%d, %s%d", "hard sigmoid: the gate itself", R, 11+v, R, v)
+	}
+	a.i("JMP %s_store", "store", lbl)
+	a.label(lbl + "_swish")
+	for v := 0; v < nv; v++ {
+		a.i("VMULPS %s%d, %s%d, %s%d", "x·gate", R, 11+v, R, v, R, v)
+	}
+	a.i("JMP %s_store", "store", lbl)
+	a.label(lbl + "_clamp")
+	for v := 0; v < nv; v++ {
+		a.i("VMAXPS %s%d, %s7, %s%d", "max(x, lo)", R, v, R, R, v)
+		a.i("VMINPS %s%d, %s8, %s%d", "min(…, hi)", R, v, R, R, v)
+	}
+	a.label(lbl + "_store")
 }
 
 // deinterleave writes deinterleave2AVX512/AVX2: even[i] = src[2i], odd[i] = src[2i+1] for i < n (n a multiple of
