@@ -47,8 +47,9 @@ func Static(m *ir.Model, data Samples, cfg StaticConfig) (*ir.Model, *Report, er
 	if data == nil || data.Len() == 0 {
 		return nil, nil, ErrNoCalibrationData
 	}
-	// DequantizeLinear's axis (per-channel weights) is opset 13. Opset 11 and 12 models whose ops read the same in
-	// 13 (PP-OCR's exports, for one) are moved up; others must be converted first.
+	// DequantizeLinear's axis (per-channel weights) is opset 13: older models (PP-OCR's exports, for one) are
+	// converted first.
+	orig := m
 	upgraded, err := upgradeTo13(m)
 	if err != nil {
 		return nil, nil, err
@@ -79,9 +80,9 @@ func Static(m *ir.Model, data Samples, cfg StaticConfig) (*ir.Model, *Report, er
 		return nil, nil, fmt.Errorf("quant: static: %w", err)
 	}
 	g.ValueInfo = map[string]*ir.ValueInfo{}
-	rep := &Report{Mode: "static", BytesFloat: initBytes(m.Graph)}
+	rep := &Report{Mode: "static", BytesFloat: initBytes(orig.Graph)}
 	if upgraded != nil {
-		rep.Notes = append(rep.Notes, "default-domain opset raised to 13 (no op in the model changed meaning)")
+		rep.Notes = append(rep.Notes, fmt.Sprintf("default-domain opset raised from %d to 13 (ops whose form changed were converted)", orig.Opset("")))
 	}
 
 	// The activations to calibrate: every non-constant float input and output of a node to quantize.
@@ -114,10 +115,24 @@ func Static(m *ir.Model, data Samples, cfg StaticConfig) (*ir.Model, *Report, er
 	if err := calibrate(out, data, acts, cfg); err != nil {
 		return nil, nil, err
 	}
+	// A value never seen as float32 is integer shape arithmetic (PP-OCR rec's Concat of Cast shape pieces): the
+	// node that reads or writes it stays as it is.
+	targets = slices.DeleteFunc(targets, func(n *ir.Node) bool {
+		for _, v := range append(slices.Clone(n.Inputs), n.Outputs[0]) {
+			if s, ok := acts[v]; ok && !s.seen {
+				rep.keep(n, "%q is not float32", v)
+				return true
+			}
+		}
+		return false
+	})
+	if len(targets) == 0 {
+		return nil, nil, fmt.Errorf("quant: static: no float Conv, Gemm, MatMul, Add or pooling node to quantize")
+	}
 	params := map[string]Params{}
 	for name, s := range acts {
 		if !s.seen {
-			return nil, nil, fmt.Errorf("quant: static: activation %q was never computed during calibration", name)
+			continue
 		}
 		lo, hi := s.rangeFor(cfg.Calibrator, cfg.Percentile)
 		params[name] = ComputeParams(lo, hi, -128, 127, Asymmetric)
@@ -388,43 +403,6 @@ func (e *qdqEmitter) dequant(base string, q *ir.Tensor, scales []float32, axis i
 	}
 	e.g.Nodes = append([]*ir.Node{dn}, e.g.Nodes...)
 	return d
-}
-
-// opset13Changed lists the ops whose inputs, attributes or meaning differ between opsets 11–12 and 13 (axes or
-// split sizes moved from attributes to inputs; Softmax and its kin no longer flatten to 2-D), plus subgraph ops,
-// whose bodies would need the same check.
-var opset13Changed = map[string]bool{
-	"Split": true, "Squeeze": true, "Unsqueeze": true, "ReduceSum": true,
-	"Softmax": true, "LogSoftmax": true, "Hardmax": true, "If": true, "Loop": true, "Scan": true,
-}
-
-// upgradeTo13 returns a copy of m declaring default-domain opset 13 when it declares 11 or 12 and uses none of
-// opset13Changed, nil when it already declares 13 or later, and an error otherwise.
-func upgradeTo13(m *ir.Model) (*ir.Model, error) {
-	have := m.Opset("")
-	if have == 0 || have >= 13 {
-		return nil, nil
-	}
-	if have >= 11 {
-		blocked := ""
-		for _, n := range m.Graph.Nodes {
-			if (n.Domain == "" || n.Domain == "ai.onnx") && opset13Changed[n.OpType] {
-				blocked = n.OpType
-				break
-			}
-		}
-		if blocked == "" {
-			out := m.Clone()
-			for i, o := range out.Opsets {
-				if o.Domain == "" || o.Domain == "ai.onnx" {
-					out.Opsets[i].Version = 13
-				}
-			}
-			return out, nil
-		}
-		return nil, fmt.Errorf("quant: static mode needs opset 13 or later; the model declares %d and uses %s, whose form changed in 13 (convert it first)", have, blocked)
-	}
-	return nil, requireOpset(m, 13, "static")
 }
 
 // opSince is the opset that introduced each op a lossless pass may create in the default domain, where that is

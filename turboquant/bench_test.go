@@ -79,3 +79,41 @@ func BenchmarkAttention(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCodeKernels times the two attention kernels alone over 4096 tokens of 128-dim codes.
+func BenchmarkCodeKernels(b *testing.B) {
+	saved := useAVX512
+	defer func() { useAVX512 = saved }()
+	const n, groups = 4096, 8
+	for _, bits := range []int{2, 3, 4} {
+		rng := rand.New(rand.NewPCG(7, 7))
+		codes := make([]uint16, n*groups*bits+4)
+		for i := range codes {
+			codes[i] = uint16(rng.Uint32())
+		}
+		codes = codes[:n*groups*bits]
+		cb, _ := SphereCodebook(128, bits)
+		q, w, out := make([]float32, 128), make([]float32, n), make([]float32, n)
+		for i := range w {
+			w[i] = rng.Float32()
+		}
+		for _, simd := range []bool{saved, false} {
+			useAVX512 = simd
+			b.Run(fmt.Sprintf("score/b=%d/%s", bits, implName(simd)), func(b *testing.B) {
+				b.SetBytes(int64(2 * len(codes)))
+				for i := 0; i < b.N; i++ {
+					scoreCodes(out, q, codes, w, groups, bits, cb.c32)
+				}
+			})
+			b.Run(fmt.Sprintf("accum/b=%d/%s", bits, implName(simd)), func(b *testing.B) {
+				b.SetBytes(int64(2 * len(codes)))
+				for i := 0; i < b.N; i++ {
+					accumCodes(out[:128], w, codes, groups, bits, cb.c32)
+				}
+			})
+			if !saved {
+				break
+			}
+		}
+	}
+}

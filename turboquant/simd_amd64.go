@@ -7,6 +7,9 @@ import "golang.org/x/sys/cpu"
 // useAVX512 selects the AVX-512 routines; tests switch it off to run the pure-Go twins on the same machine.
 var useAVX512 = cpu.X86.HasAVX512F
 
+// hasGFNI gates the block kernels, which build indices with GF2P8AFFINEQB (AVX-512 with GFNI).
+var hasGFNI = cpu.X86.HasAVX512GFNI
+
 // dotF32AVX512 is dotF32Generic over len(a) rounded down to a multiple of 16.
 //
 //go:noescape
@@ -23,16 +26,17 @@ func axpyF32AVX512(y []float32, a float32, x []float32)
 func scoreCodesAVX512(out, q []float32, codes []uint16, norms []float32, groups, bits int, table *[16]float32)
 
 // scoreBlocksAVX512 is scoreCodesGeneric for len(out) a positive multiple of 16, bits ≤ 4 and groups ≥ 1, with the
-// table padded to 16 entries. It scores 16 tokens per pass (see the .s file).
+// constants from newCodeConsts. It scores 16 tokens per pass (see the .s file). It reads 8 bytes from each group's
+// first word, so the codes' capacity must reach 4−bits words past the last group.
 //
 //go:noescape
-func scoreBlocksAVX512(out, q []float32, codes []uint16, norms []float32, groups, bits int, table *[16]float32)
+func scoreBlocksAVX512(out, q []float32, codes []uint16, norms []float32, groups, bits int, c *codeConsts)
 
-// accumBlocksAVX512 is accumCodesGeneric for bits ≤ 4, groups ≥ 1 and len(w) ≥ 1 with the table padded to 16
-// entries. The sums are formed per block of tokens before they reach acc, so they round differently.
+// accumBlocksAVX512 is accumCodesGeneric for bits ≤ 4, groups ≥ 1 and len(w) ≥ 1 with the constants from
+// newCodeConsts, reading past the codes as scoreBlocksAVX512 does. The sums are formed per block of tokens before they reach acc, so they round differently.
 //
 //go:noescape
-func accumBlocksAVX512(acc, w []float32, codes []uint16, groups, bits int, table *[16]float32)
+func accumBlocksAVX512(acc, w []float32, codes []uint16, groups, bits int, c *codeConsts)
 
 func dotF32Impl(a, b []float32) float32 {
 	n := len(a) &^ 15
@@ -54,8 +58,44 @@ func axpyF32Impl(y []float32, a float32, x []float32) {
 	axpyF32Generic(y[n:], a, x[n:])
 }
 
+// codeConsts are the block kernels' constants: the centroid table padded to 16 entries, and per qword the 8×8 bit
+// matrix that assembles a lane's index from the transposed plane bytes (see DEC in the .s file).
+type codeConsts struct {
+	table [16]float32
+	m     [8]uint64
+}
+
+func newCodeConsts(table []float32, bits int) *codeConsts {
+	c := new(codeConsts)
+	copy(c.table[:], table)
+	// After the transposition, bit 7−2p of a lane's byte is plane p's low byte (lanes 0–7) and bit 6−2p its high
+	// byte (lanes 8–15). Result bit k of the affine step is the parity of matrix byte 7−k with the input, so byte
+	// 7−p selects plane p's bit; bytes for planes ≥ bits stay zero and drop whatever was read past the group.
+	var lo, hi uint64
+	for p := 0; p < bits; p++ {
+		lo |= uint64(1<<(7-2*p)) << (8 * (7 - p))
+		hi |= uint64(1<<(6-2*p)) << (8 * (7 - p))
+	}
+	for i := range c.m {
+		c.m[i] = lo
+		if i >= 4 {
+			c.m[i] = hi
+		}
+	}
+	return c
+}
+
+// blockSafe is how many of n tokens the block kernels may read: they read up to 4−bits words past a token's last
+// group, which must lie inside the codes' capacity.
+func blockSafe(n int, codes []uint16, groups, bits int) int {
+	if cap(codes) >= n*groups*bits+4-bits {
+		return n
+	}
+	return n - 1
+}
+
 func scoreCodesImpl(out, q []float32, codes []uint16, norms []float32, groups, bits int, table []float32) {
-	if !useAVX512 || bits > 4 || groups == 0 || len(out) == 0 {
+	if !useAVX512 || !hasGFNI || bits > 4 || groups == 0 || len(out) == 0 {
 		scoreCodesGeneric(out, q, codes, norms, groups, bits, table)
 		return
 	}
@@ -63,26 +103,29 @@ func scoreCodesImpl(out, q []float32, codes []uint16, norms []float32, groups, b
 	_ = q[groups*16-1]
 	_ = codes[len(out)*groups*bits-1]
 	_ = norms[len(out)-1]
-	var t [16]float32
-	copy(t[:], table)
+	c := newCodeConsts(table, bits)
 	// Whole blocks of 16 tokens go to the blocked kernel, the rest one token at a time.
-	m := len(out) &^ 15
+	m := blockSafe(len(out), codes, groups, bits) &^ 15
 	if m > 0 {
-		scoreBlocksAVX512(out[:m], q, codes, norms, groups, bits, &t)
+		scoreBlocksAVX512(out[:m], q, codes, norms, groups, bits, c)
 	}
 	if m < len(out) {
-		scoreCodesAVX512(out[m:], q, codes[m*groups*bits:], norms[m:], groups, bits, &t)
+		scoreCodesAVX512(out[m:], q, codes[m*groups*bits:], norms[m:], groups, bits, &c.table)
 	}
 }
 
 func accumCodesImpl(acc, w []float32, codes []uint16, groups, bits int, table []float32) {
-	if !useAVX512 || bits > 4 || groups == 0 || len(w) == 0 {
+	if !useAVX512 || !hasGFNI || bits > 4 || groups == 0 || len(w) == 0 {
 		accumCodesGeneric(acc, w, codes, groups, bits, table)
 		return
 	}
 	_ = acc[groups*16-1]
 	_ = codes[len(w)*groups*bits-1]
-	var t [16]float32
-	copy(t[:], table)
-	accumBlocksAVX512(acc, w, codes, groups, bits, &t)
+	m := blockSafe(len(w), codes, groups, bits)
+	if m > 0 {
+		accumBlocksAVX512(acc, w[:m], codes, groups, bits, newCodeConsts(table, bits))
+	}
+	if m < len(w) {
+		accumCodesGeneric(acc, w[m:], codes[m*groups*bits:], groups, bits, table)
+	}
 }

@@ -126,52 +126,33 @@ splane:
 	VZEROUPPER
 	RET
 
-// DECb(m0, …) sets Z17 to the centroids of one group of 16 coordinates whose b bit planes are the words at m0, …:
-// plane p sets bit p of each lane's index (constants 1, 2, 4, 8 in Z27–Z30), then VPERMPS looks the indices up in
-// the table held in Z31. The index is built in Z16; K1–K4 hold the planes.
-#define DEC1(m0) \
-	KMOVW       m0, K1        \ // plane 0
-	VMOVDQA32.Z Z27, K1, Z16  \ // idx = bit 0
-	VPERMPS     Z31, Z16, Z17   // table[idx]
+// DEC(m) sets Z17 to the centroids of one group of 16 coordinates whose bit planes start at m, with GFNI instead
+// of per-plane masks. The 8 bytes at m (planes 0–3, low byte = lanes 0–7, high byte = lanes 8–15; bytes past the
+// group's planes are ignored) are broadcast as an 8×8 bit matrix and multiplied by the unit byte 1<<(l mod 8) placed
+// in dword lane l (Z27): byte 4l then holds bit l mod 8 of every plane byte, a bit transposition. A second constant
+// matrix (Z28: low-byte planes for lanes 0–7, high-byte planes for 8–15, zero rows past the bit width) moves the
+// lane's own bits into index order, and VPERMPS looks the indices up in the table held in Z31.
+#define DEC(m) \
+	VGF2P8AFFINEQB.BCST $0, m, Z27, Z16 \ // byte 4l: bit l mod 8 of each plane byte
+	VGF2P8AFFINEQB      $0, Z28, Z16, Z16 \ // dword l: lane l's index
+	VPERMPS             Z31, Z16, Z17       // table[idx]
 
-#define DEC2(m0, m1) \
-	KMOVW       m0, K1         \ // plane 0
-	KMOVW       m1, K2         \ // plane 1
-	VMOVDQA32.Z Z27, K1, Z16   \ // idx = bit 0
-	VPORD       Z28, Z16, K2, Z16 \ // idx |= 2 where plane 1 is set
-	VPERMPS     Z31, Z16, Z17    // table[idx]
-
-#define DEC3(m0, m1, m2) \
-	KMOVW       m0, K1         \ // plane 0
-	KMOVW       m1, K2         \ // plane 1
-	KMOVW       m2, K3         \ // plane 2
-	VMOVDQA32.Z Z27, K1, Z16   \ // idx = bit 0
-	VPORD       Z28, Z16, K2, Z16 \ // idx |= 2 where plane 1 is set
-	VPORD       Z29, Z16, K3, Z16 \ // idx |= 4 where plane 2 is set
-	VPERMPS     Z31, Z16, Z17    // table[idx]
-
-#define DEC4(m0, m1, m2, m3) \
-	KMOVW       m0, K1         \ // plane 0
-	KMOVW       m1, K2         \ // plane 1
-	KMOVW       m2, K3         \ // plane 2
-	KMOVW       m3, K4         \ // plane 3
-	VMOVDQA32.Z Z27, K1, Z16   \ // idx = bit 0
-	VPORD       Z28, Z16, K2, Z16 \ // idx |= 2 where plane 1 is set
-	VPORD       Z29, Z16, K3, Z16 \ // idx |= 4 where plane 2 is set
-	VPORD       Z30, Z16, K4, Z16 \ // idx |= 8 where plane 3 is set
-	VPERMPS     Z31, Z16, Z17    // table[idx]
-
-// CONSTS loads the table pointed to by AX into Z31 and the plane bits 1, 2, 4, 8 into Z27–Z30 (clobbers AX).
+// CONSTS loads the kernel constants pointed to by AX: the table into Z31, the bit selectors into Z28; and the unit
+// bytes into Z27.
 #define CONSTS \
-	VMOVUPS      (AX), Z31 \ // centroid table
-	MOVL         $1, AX    \
-	VPBROADCASTD AX, Z27   \ // 1 in every lane
-	MOVL         $2, AX    \
-	VPBROADCASTD AX, Z28   \ // 2
-	MOVL         $4, AX    \
-	VPBROADCASTD AX, Z29   \ // 4
-	MOVL         $8, AX    \
-	VPBROADCASTD AX, Z30     // 8
+	VMOVUPS (AX), Z31        \ // centroid table
+	VMOVUPS 64(AX), Z28      \ // index-assembly matrices
+	VMOVUPS unitbytes<>(SB), Z27 // dword l = 1 << (l mod 8)
+
+DATA unitbytes<>+0(SB)/8, $0x0000000200000001
+DATA unitbytes<>+8(SB)/8, $0x0000000800000004
+DATA unitbytes<>+16(SB)/8, $0x0000002000000010
+DATA unitbytes<>+24(SB)/8, $0x0000008000000040
+DATA unitbytes<>+32(SB)/8, $0x0000000200000001
+DATA unitbytes<>+40(SB)/8, $0x0000000800000004
+DATA unitbytes<>+48(SB)/8, $0x0000002000000010
+DATA unitbytes<>+56(SB)/8, $0x0000008000000040
+GLOBL unitbytes<>(SB), RODATA|NOPTR, $64
 
 // HSUM2(op, a, b, dst) folds a and b so that dst holds half of each one's lanes, summed: op picks the halves
 // (VSHUFF32X4 for 256- and 128-bit halves, VSHUFPS for pairs and singles within each 128-bit lane).
@@ -199,7 +180,7 @@ DATA order16<>+56(SB)/4, $11
 DATA order16<>+60(SB)/4, $15
 GLOBL order16<>(SB), RODATA|NOPTR, $64
 
-// func scoreBlocksAVX512(out, q []float32, codes []uint16, norms []float32, groups, bits int, table *[16]float32)
+// func scoreBlocksAVX512(out, q []float32, codes []uint16, norms []float32, groups, bits int, c *codeConsts)
 //
 // Sixteen tokens at a time, one accumulator register each: for every group the query's 16 floats are loaded once
 // and the 16 tokens' codes decoded against them, so there is no per-token loop and no per-token horizontal sum;
@@ -213,7 +194,7 @@ TEXT ·scoreBlocksAVX512(SB), NOSPLIT, $0-120
 	MOVQ norms_base+72(FP), R9 // norms
 	MOVQ groups+96(FP), R10    // groups (≥ 1)
 	MOVQ bits+104(FP), R11     // bits (1…4)
-	MOVQ table+112(FP), AX     // centroid table
+	MOVQ c+112(FP), AX         // constants
 	CONSTS
 	VMOVUPS order16<>(SB), Z26 // lane order of the reduction
 	MOVQ    R10, BX
@@ -250,148 +231,38 @@ sgroup:
 	VMOVUPS (R15), Z18       // this group's 16 query floats
 	LEAQ    (AX)(BX*8), R14  // R14 = token 9's planes: tokens 9, 11, 13, 15 are addressed from it
 	ADDQ    BX, R14
-	CMPQ    R11, $6          // bit width dispatch, predictable: it is fixed for the call
-	JEQ     sdec3
-	CMPQ    R11, $4
-	JEQ     sdec2
-	CMPQ    R11, $8
-	JEQ     sdec4
-sdec1:
-	DEC1(0(AX)) // token 0: Z17 = centroids
+	DEC((AX)) // token 0: Z17 = centroids
 	VFMADD231PS Z18, Z17, Z0 // acc0 += q·centroid
-	DEC1(0(AX)(BX*1)) // token 1: Z17 = centroids
+	DEC((AX)(BX*1)) // token 1: Z17 = centroids
 	VFMADD231PS Z18, Z17, Z1 // acc1 += q·centroid
-	DEC1(0(AX)(BX*2)) // token 2: Z17 = centroids
+	DEC((AX)(BX*2)) // token 2: Z17 = centroids
 	VFMADD231PS Z18, Z17, Z2 // acc2 += q·centroid
-	DEC1(0(AX)(DX*1)) // token 3: Z17 = centroids
+	DEC((AX)(DX*1)) // token 3: Z17 = centroids
 	VFMADD231PS Z18, Z17, Z3 // acc3 += q·centroid
-	DEC1(0(AX)(BX*4)) // token 4: Z17 = centroids
+	DEC((AX)(BX*4)) // token 4: Z17 = centroids
 	VFMADD231PS Z18, Z17, Z4 // acc4 += q·centroid
-	DEC1(0(AX)(R12*1)) // token 5: Z17 = centroids
+	DEC((AX)(R12*1)) // token 5: Z17 = centroids
 	VFMADD231PS Z18, Z17, Z5 // acc5 += q·centroid
-	DEC1(0(AX)(DX*2)) // token 6: Z17 = centroids
+	DEC((AX)(DX*2)) // token 6: Z17 = centroids
 	VFMADD231PS Z18, Z17, Z6 // acc6 += q·centroid
-	DEC1(0(AX)(R13*1)) // token 7: Z17 = centroids
+	DEC((AX)(R13*1)) // token 7: Z17 = centroids
 	VFMADD231PS Z18, Z17, Z7 // acc7 += q·centroid
-	DEC1(0(AX)(BX*8)) // token 8: Z17 = centroids
+	DEC((AX)(BX*8)) // token 8: Z17 = centroids
 	VFMADD231PS Z18, Z17, Z8 // acc8 += q·centroid
-	DEC1(0(R14)) // token 9: Z17 = centroids
+	DEC((R14)) // token 9: Z17 = centroids
 	VFMADD231PS Z18, Z17, Z9 // acc9 += q·centroid
-	DEC1(0(AX)(R12*2)) // token 10: Z17 = centroids
+	DEC((AX)(R12*2)) // token 10: Z17 = centroids
 	VFMADD231PS Z18, Z17, Z10 // acc10 += q·centroid
-	DEC1(0(R14)(BX*2)) // token 11: Z17 = centroids
+	DEC((R14)(BX*2)) // token 11: Z17 = centroids
 	VFMADD231PS Z18, Z17, Z11 // acc11 += q·centroid
-	DEC1(0(AX)(DX*4)) // token 12: Z17 = centroids
+	DEC((AX)(DX*4)) // token 12: Z17 = centroids
 	VFMADD231PS Z18, Z17, Z12 // acc12 += q·centroid
-	DEC1(0(R14)(BX*4)) // token 13: Z17 = centroids
+	DEC((R14)(BX*4)) // token 13: Z17 = centroids
 	VFMADD231PS Z18, Z17, Z13 // acc13 += q·centroid
-	DEC1(0(AX)(R13*2)) // token 14: Z17 = centroids
+	DEC((AX)(R13*2)) // token 14: Z17 = centroids
 	VFMADD231PS Z18, Z17, Z14 // acc14 += q·centroid
-	DEC1(0(R14)(DX*2)) // token 15: Z17 = centroids
+	DEC((R14)(DX*2)) // token 15: Z17 = centroids
 	VFMADD231PS Z18, Z17, Z15 // acc15 += q·centroid
-	JMP snext
-sdec2:
-	DEC2(0(AX), 2(AX)) // token 0: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z0 // acc0 += q·centroid
-	DEC2(0(AX)(BX*1), 2(AX)(BX*1)) // token 1: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z1 // acc1 += q·centroid
-	DEC2(0(AX)(BX*2), 2(AX)(BX*2)) // token 2: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z2 // acc2 += q·centroid
-	DEC2(0(AX)(DX*1), 2(AX)(DX*1)) // token 3: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z3 // acc3 += q·centroid
-	DEC2(0(AX)(BX*4), 2(AX)(BX*4)) // token 4: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z4 // acc4 += q·centroid
-	DEC2(0(AX)(R12*1), 2(AX)(R12*1)) // token 5: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z5 // acc5 += q·centroid
-	DEC2(0(AX)(DX*2), 2(AX)(DX*2)) // token 6: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z6 // acc6 += q·centroid
-	DEC2(0(AX)(R13*1), 2(AX)(R13*1)) // token 7: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z7 // acc7 += q·centroid
-	DEC2(0(AX)(BX*8), 2(AX)(BX*8)) // token 8: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z8 // acc8 += q·centroid
-	DEC2(0(R14), 2(R14)) // token 9: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z9 // acc9 += q·centroid
-	DEC2(0(AX)(R12*2), 2(AX)(R12*2)) // token 10: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z10 // acc10 += q·centroid
-	DEC2(0(R14)(BX*2), 2(R14)(BX*2)) // token 11: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z11 // acc11 += q·centroid
-	DEC2(0(AX)(DX*4), 2(AX)(DX*4)) // token 12: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z12 // acc12 += q·centroid
-	DEC2(0(R14)(BX*4), 2(R14)(BX*4)) // token 13: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z13 // acc13 += q·centroid
-	DEC2(0(AX)(R13*2), 2(AX)(R13*2)) // token 14: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z14 // acc14 += q·centroid
-	DEC2(0(R14)(DX*2), 2(R14)(DX*2)) // token 15: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z15 // acc15 += q·centroid
-	JMP snext
-sdec3:
-	DEC3(0(AX), 2(AX), 4(AX)) // token 0: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z0 // acc0 += q·centroid
-	DEC3(0(AX)(BX*1), 2(AX)(BX*1), 4(AX)(BX*1)) // token 1: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z1 // acc1 += q·centroid
-	DEC3(0(AX)(BX*2), 2(AX)(BX*2), 4(AX)(BX*2)) // token 2: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z2 // acc2 += q·centroid
-	DEC3(0(AX)(DX*1), 2(AX)(DX*1), 4(AX)(DX*1)) // token 3: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z3 // acc3 += q·centroid
-	DEC3(0(AX)(BX*4), 2(AX)(BX*4), 4(AX)(BX*4)) // token 4: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z4 // acc4 += q·centroid
-	DEC3(0(AX)(R12*1), 2(AX)(R12*1), 4(AX)(R12*1)) // token 5: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z5 // acc5 += q·centroid
-	DEC3(0(AX)(DX*2), 2(AX)(DX*2), 4(AX)(DX*2)) // token 6: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z6 // acc6 += q·centroid
-	DEC3(0(AX)(R13*1), 2(AX)(R13*1), 4(AX)(R13*1)) // token 7: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z7 // acc7 += q·centroid
-	DEC3(0(AX)(BX*8), 2(AX)(BX*8), 4(AX)(BX*8)) // token 8: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z8 // acc8 += q·centroid
-	DEC3(0(R14), 2(R14), 4(R14)) // token 9: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z9 // acc9 += q·centroid
-	DEC3(0(AX)(R12*2), 2(AX)(R12*2), 4(AX)(R12*2)) // token 10: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z10 // acc10 += q·centroid
-	DEC3(0(R14)(BX*2), 2(R14)(BX*2), 4(R14)(BX*2)) // token 11: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z11 // acc11 += q·centroid
-	DEC3(0(AX)(DX*4), 2(AX)(DX*4), 4(AX)(DX*4)) // token 12: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z12 // acc12 += q·centroid
-	DEC3(0(R14)(BX*4), 2(R14)(BX*4), 4(R14)(BX*4)) // token 13: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z13 // acc13 += q·centroid
-	DEC3(0(AX)(R13*2), 2(AX)(R13*2), 4(AX)(R13*2)) // token 14: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z14 // acc14 += q·centroid
-	DEC3(0(R14)(DX*2), 2(R14)(DX*2), 4(R14)(DX*2)) // token 15: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z15 // acc15 += q·centroid
-	JMP snext
-sdec4:
-	DEC4(0(AX), 2(AX), 4(AX), 6(AX)) // token 0: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z0 // acc0 += q·centroid
-	DEC4(0(AX)(BX*1), 2(AX)(BX*1), 4(AX)(BX*1), 6(AX)(BX*1)) // token 1: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z1 // acc1 += q·centroid
-	DEC4(0(AX)(BX*2), 2(AX)(BX*2), 4(AX)(BX*2), 6(AX)(BX*2)) // token 2: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z2 // acc2 += q·centroid
-	DEC4(0(AX)(DX*1), 2(AX)(DX*1), 4(AX)(DX*1), 6(AX)(DX*1)) // token 3: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z3 // acc3 += q·centroid
-	DEC4(0(AX)(BX*4), 2(AX)(BX*4), 4(AX)(BX*4), 6(AX)(BX*4)) // token 4: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z4 // acc4 += q·centroid
-	DEC4(0(AX)(R12*1), 2(AX)(R12*1), 4(AX)(R12*1), 6(AX)(R12*1)) // token 5: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z5 // acc5 += q·centroid
-	DEC4(0(AX)(DX*2), 2(AX)(DX*2), 4(AX)(DX*2), 6(AX)(DX*2)) // token 6: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z6 // acc6 += q·centroid
-	DEC4(0(AX)(R13*1), 2(AX)(R13*1), 4(AX)(R13*1), 6(AX)(R13*1)) // token 7: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z7 // acc7 += q·centroid
-	DEC4(0(AX)(BX*8), 2(AX)(BX*8), 4(AX)(BX*8), 6(AX)(BX*8)) // token 8: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z8 // acc8 += q·centroid
-	DEC4(0(R14), 2(R14), 4(R14), 6(R14)) // token 9: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z9 // acc9 += q·centroid
-	DEC4(0(AX)(R12*2), 2(AX)(R12*2), 4(AX)(R12*2), 6(AX)(R12*2)) // token 10: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z10 // acc10 += q·centroid
-	DEC4(0(R14)(BX*2), 2(R14)(BX*2), 4(R14)(BX*2), 6(R14)(BX*2)) // token 11: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z11 // acc11 += q·centroid
-	DEC4(0(AX)(DX*4), 2(AX)(DX*4), 4(AX)(DX*4), 6(AX)(DX*4)) // token 12: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z12 // acc12 += q·centroid
-	DEC4(0(R14)(BX*4), 2(R14)(BX*4), 4(R14)(BX*4), 6(R14)(BX*4)) // token 13: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z13 // acc13 += q·centroid
-	DEC4(0(AX)(R13*2), 2(AX)(R13*2), 4(AX)(R13*2), 6(AX)(R13*2)) // token 14: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z14 // acc14 += q·centroid
-	DEC4(0(R14)(DX*2), 2(R14)(DX*2), 4(R14)(DX*2), 6(R14)(DX*2)) // token 15: Z17 = centroids
-	VFMADD231PS Z18, Z17, Z15 // acc15 += q·centroid
-
 
 snext:
 	ADDQ R11, AX  // next group's planes
@@ -425,7 +296,7 @@ snext:
 	VZEROUPPER
 	RET
 
-// func accumBlocksAVX512(acc, w []float32, codes []uint16, groups, bits int, table *[16]float32)
+// func accumBlocksAVX512(acc, w []float32, codes []uint16, groups, bits int, c *codeConsts)
 //
 // Tokens in blocks of 64 (their codes stay in L1); within a block each group is one register accumulated over the
 // block's tokens, four at a time into four registers to hide the FMA latency, and added to acc once per block.
@@ -437,7 +308,7 @@ TEXT ·accumBlocksAVX512(SB), NOSPLIT, $0-96
 	MOVQ codes_base+48(FP), SI // codes
 	MOVQ groups+72(FP), R10    // groups (≥ 1)
 	MOVQ bits+80(FP), R11      // bits (1…4)
-	MOVQ table+88(FP), AX      // centroid table
+	MOVQ c+88(FP), AX          // constants
 	CONSTS
 	MOVQ  R10, BX
 	IMULQ R11, BX              // words per token
@@ -461,107 +332,30 @@ agroup:
 	VPXORD Z3, Z3, Z3
 	MOVQ   AX, R15    // token cursor
 	MOVQ   R9, DI     // weight cursor
-	CMPQ   R11, $6    // bit width dispatch
-	JEQ    a3
-	CMPQ   R11, $4
-	JEQ    a2
-	CMPQ   R11, $8
-	JEQ    a4
-a1:
+aquad:
 	LEAQ 12(DI), R14 // four weights left?
 	CMPQ R14, R12
-	JGE  a1one
-	DEC1(0(R15)) // token +0
-	VFMADD231PS.BCST 0(DI), Z17, Z0 // sum0 += w·centroid
-	DEC1(0(R15)(BX*1)) // token +1
+	JGE  aone
+	DEC((R15)) // token +0
+	VFMADD231PS.BCST (DI), Z17, Z0 // sum0 += w·centroid
+	DEC((R15)(BX*1)) // token +1
 	VFMADD231PS.BCST 4(DI), Z17, Z1 // sum1 += w·centroid
-	DEC1(0(R15)(BX*2)) // token +2
+	DEC((R15)(BX*2)) // token +2
 	VFMADD231PS.BCST 8(DI), Z17, Z2 // sum2 += w·centroid
-	DEC1(0(R15)(DX*1)) // token +3
+	DEC((R15)(DX*1)) // token +3
 	VFMADD231PS.BCST 12(DI), Z17, Z3 // sum3 += w·centroid
 	LEAQ (R15)(BX*4), R15 // four tokens on
 	ADDQ $16, DI
-	JMP  a1
-a1one:
-	CMPQ DI, R12 // a weight left?
-	JGE  anext
-	DEC1(0(R15)) // one token
-	VFMADD231PS.BCST (DI), Z17, Z0 // sum0 += w·centroid
-	ADDQ BX, R15 // next token
-	ADDQ $4, DI
-	JMP  a1one
+	JMP  aquad
 
-a2:
-	LEAQ 12(DI), R14 // four weights left?
-	CMPQ R14, R12
-	JGE  a2one
-	DEC2(0(R15), 2(R15)) // token +0
-	VFMADD231PS.BCST 0(DI), Z17, Z0 // sum0 += w·centroid
-	DEC2(0(R15)(BX*1), 2(R15)(BX*1)) // token +1
-	VFMADD231PS.BCST 4(DI), Z17, Z1 // sum1 += w·centroid
-	DEC2(0(R15)(BX*2), 2(R15)(BX*2)) // token +2
-	VFMADD231PS.BCST 8(DI), Z17, Z2 // sum2 += w·centroid
-	DEC2(0(R15)(DX*1), 2(R15)(DX*1)) // token +3
-	VFMADD231PS.BCST 12(DI), Z17, Z3 // sum3 += w·centroid
-	LEAQ (R15)(BX*4), R15 // four tokens on
-	ADDQ $16, DI
-	JMP  a2
-a2one:
+aone:
 	CMPQ DI, R12 // a weight left?
 	JGE  anext
-	DEC2(0(R15), 2(R15)) // one token
+	DEC((R15)) // one token
 	VFMADD231PS.BCST (DI), Z17, Z0 // sum0 += w·centroid
 	ADDQ BX, R15 // next token
 	ADDQ $4, DI
-	JMP  a2one
-
-a3:
-	LEAQ 12(DI), R14 // four weights left?
-	CMPQ R14, R12
-	JGE  a3one
-	DEC3(0(R15), 2(R15), 4(R15)) // token +0
-	VFMADD231PS.BCST 0(DI), Z17, Z0 // sum0 += w·centroid
-	DEC3(0(R15)(BX*1), 2(R15)(BX*1), 4(R15)(BX*1)) // token +1
-	VFMADD231PS.BCST 4(DI), Z17, Z1 // sum1 += w·centroid
-	DEC3(0(R15)(BX*2), 2(R15)(BX*2), 4(R15)(BX*2)) // token +2
-	VFMADD231PS.BCST 8(DI), Z17, Z2 // sum2 += w·centroid
-	DEC3(0(R15)(DX*1), 2(R15)(DX*1), 4(R15)(DX*1)) // token +3
-	VFMADD231PS.BCST 12(DI), Z17, Z3 // sum3 += w·centroid
-	LEAQ (R15)(BX*4), R15 // four tokens on
-	ADDQ $16, DI
-	JMP  a3
-a3one:
-	CMPQ DI, R12 // a weight left?
-	JGE  anext
-	DEC3(0(R15), 2(R15), 4(R15)) // one token
-	VFMADD231PS.BCST (DI), Z17, Z0 // sum0 += w·centroid
-	ADDQ BX, R15 // next token
-	ADDQ $4, DI
-	JMP  a3one
-
-a4:
-	LEAQ 12(DI), R14 // four weights left?
-	CMPQ R14, R12
-	JGE  a4one
-	DEC4(0(R15), 2(R15), 4(R15), 6(R15)) // token +0
-	VFMADD231PS.BCST 0(DI), Z17, Z0 // sum0 += w·centroid
-	DEC4(0(R15)(BX*1), 2(R15)(BX*1), 4(R15)(BX*1), 6(R15)(BX*1)) // token +1
-	VFMADD231PS.BCST 4(DI), Z17, Z1 // sum1 += w·centroid
-	DEC4(0(R15)(BX*2), 2(R15)(BX*2), 4(R15)(BX*2), 6(R15)(BX*2)) // token +2
-	VFMADD231PS.BCST 8(DI), Z17, Z2 // sum2 += w·centroid
-	DEC4(0(R15)(DX*1), 2(R15)(DX*1), 4(R15)(DX*1), 6(R15)(DX*1)) // token +3
-	VFMADD231PS.BCST 12(DI), Z17, Z3 // sum3 += w·centroid
-	LEAQ (R15)(BX*4), R15 // four tokens on
-	ADDQ $16, DI
-	JMP  a4
-a4one:
-	CMPQ DI, R12 // a weight left?
-	JGE  anext
-	DEC4(0(R15), 2(R15), 4(R15), 6(R15)) // one token
-	VFMADD231PS.BCST (DI), Z17, Z0 // sum0 += w·centroid
-	ADDQ BX, R15 // next token
-	ADDQ $4, DI
-	JMP  a4one
+	JMP  aone
 
 anext:
 	VADDPS  Z1, Z0, Z0  // fold the partial sums

@@ -1,5 +1,7 @@
 package turboquant
 
+import mbits "math/bits"
+
 func dotF32Generic(a, b []float32) float32 {
 	b = b[:len(a)]
 	// Four partial sums break the add dependency chain, as the vector code does.
@@ -44,7 +46,101 @@ func unpackGroup(c []uint16, bits int) (lo, hi uint64) {
 	return lo, hi
 }
 
+// walsh expands a 2^bits-entry table as table[k] = c0 + Σ_S coef[S]·(2·x_S(k) − 1) over non-empty plane sets S,
+// where x_S(k) is the XOR of k's bits in S: the Walsh–Hadamard transform with each character written as a parity.
+// TurboQuant's tables are antisymmetric (table[2^b−1−k] = −table[k]), so the even sets and c0 vanish exactly and
+// only 2^(b−1) sets remain; sets is the list of those with a non-zero coefficient.
+func walsh(table []float32, bits int) (c0 float64, sets []int, coef []float64) {
+	n := 1 << bits
+	for S := 0; S < n; S++ {
+		var a float64
+		for k := 0; k < n; k++ {
+			if bitsOnes(k&S)%2 == bitsOnes(S)%2 {
+				a += float64(table[k]) // character Π_(i∈S) (2·bit_i − 1) is +1
+			} else {
+				a -= float64(table[k])
+			}
+		}
+		a /= float64(n)
+		if S == 0 {
+			c0 = a
+			continue
+		}
+		if bitsOnes(S)%2 == 0 {
+			a = -a // even sets: the character is 1 − 2·x_S
+		}
+		if a != 0 {
+			sets, coef = append(sets, S), append(coef, a)
+		}
+	}
+	return c0, sets, coef
+}
+
+func bitsOnes(x int) int { return mbits.OnesCount(uint(x)) }
+
+// planeXors sets xs[S] to the XOR of the planes in S, for every S < 2^len(w).
+func planeXors(xs *[16]uint16, w []uint16) {
+	xs[0] = 0
+	for p, v := range w {
+		for S := 0; S < 1<<p; S++ {
+			xs[S|1<<p] = xs[S] ^ v
+		}
+	}
+}
+
+// scoreCodesGeneric computes the scores through the Walsh expansion: with P_S = Σ_(j: x_S(j)=1) q_j, a token's
+// score is c0·Σq + Σ_S coef_S·(2·P_S − Σq). P_S is a sum of table lookups, one per byte of the XORed planes, in
+// tables of the 256 subset sums of 8 query coordinates (product-quantization "fast scan" with 8-lane bit masks as
+// indices). That is 2^(b−1) lookups per 8 coordinates for TurboQuant's tables instead of 8 index extractions.
 func scoreCodesGeneric(out, q []float32, codes []uint16, norms []float32, groups, bits int, table []float32) {
+	c0, sets, coef := walsh(table, bits)
+	if bits > 4 || len(sets) > 8 {
+		scoreCodesDirect(out, q, codes, norms, groups, bits, table)
+		return
+	}
+	lut := make([]float32, groups*512)
+	var sumq float64
+	for b := 0; b < groups*2; b++ {
+		t := (*[256]float32)(lut[b*256:])
+		for m := 1; m < 256; m++ {
+			low := m & -m
+			t[m] = t[m&(m-1)] + q[b*8+mbits.TrailingZeros(uint(low))]
+		}
+		sumq += float64(t[255])
+	}
+	base := c0 * sumq
+	for _, a := range coef {
+		base -= a * sumq
+	}
+	var cf [8]float32
+	var set [8]uint8
+	for i, S := range sets {
+		cf[i], set[i] = float32(2*coef[i]), uint8(S)
+	}
+	ns := len(sets)
+	stride := groups * bits
+	var xs [16]uint16
+	for i := range out {
+		c := codes[i*stride : (i+1)*stride]
+		var acc [8]float32
+		for g := 0; g < groups; g++ {
+			planeXors(&xs, c[g*bits:(g+1)*bits])
+			t := (*[512]float32)(lut[g*512:])
+			for k, S := range set[:ns] {
+				x := xs[S&15]
+				acc[k&7] += t[uint8(x)] + t[256+int(x>>8)]
+			}
+		}
+		s := float32(base)
+		for k := range ns {
+			s += cf[k&7] * acc[k&7]
+		}
+		out[i] = norms[i] * s
+	}
+}
+
+// scoreCodesDirect decodes every index; it serves tables without a short Walsh expansion (bits > 4).
+func scoreCodesDirect(out, q []float32, codes []uint16, norms []float32, groups, bits int, table []float32) {
 	stride := groups * bits
 	for i := range out {
 		c := codes[i*stride : (i+1)*stride]
@@ -60,7 +156,70 @@ func scoreCodesGeneric(out, q []float32, codes []uint16, norms []float32, groups
 	}
 }
 
+// accumCodesGeneric is the transpose of scoreCodesGeneric's scheme: acc_j += Σ_t w_t·table[code_t(j)] =
+// c0·W + Σ_S coef_S·(2·A_S(j) − W) with W = Σ_t w_t and A_S(j) = Σ_(t: x_S(t,j)=1) w_t. Each token adds its weight
+// to one histogram bin per plane-set byte; the bins are spread back onto the 8 coordinates of each byte at the end.
 func accumCodesGeneric(acc, w []float32, codes []uint16, groups, bits int, table []float32) {
+	c0, sets, coef := walsh(table, bits)
+	if bits > 4 || len(sets) > 8 || len(w) < 64 {
+		// The histograms cost 2^(b−1)·groups·512 bins to spread, worth it only over many tokens.
+		accumCodesDirect(acc, w, codes, groups, bits, table)
+		return
+	}
+	ns := len(sets)
+	hist := make([]float32, ns*groups*512)
+	var set [8]uint8
+	for i, S := range sets {
+		set[i] = uint8(S)
+	}
+	stride := groups * bits
+	var xs [16]uint16
+	var wsum float64
+	for i, wi := range w {
+		wsum += float64(wi)
+		c := codes[i*stride : (i+1)*stride]
+		for g := 0; g < groups; g++ {
+			planeXors(&xs, c[g*bits:(g+1)*bits])
+			for k, S := range set[:ns] {
+				h := (*[512]float32)(hist[(k*groups+g)*512:])
+				x := xs[S&15]
+				h[uint8(x)] += wi
+				h[256+int(x>>8)] += wi
+			}
+		}
+	}
+	W := float32(wsum)
+	base := float32(c0) * W
+	for _, a := range coef {
+		base -= float32(a) * W
+	}
+	for j := range acc[:groups*16] {
+		acc[j] += base
+	}
+	for k := range ns {
+		a2 := float32(2 * coef[k])
+		for g := 0; g < groups; g++ {
+			for half := 0; half < 2; half++ {
+				h := (*[256]float32)(hist[(k*groups+g)*512+half*256:])
+				var lane [8]float32
+				for m := 1; m < 256; m++ {
+					v := h[m]
+					for l := range lane {
+						if m>>l&1 != 0 {
+							lane[l] += v
+						}
+					}
+				}
+				for l, v := range lane {
+					acc[g*16+half*8+l] += a2 * v
+				}
+			}
+		}
+	}
+}
+
+// accumCodesDirect decodes every index; it serves short token runs and tables without a short Walsh expansion.
+func accumCodesDirect(acc, w []float32, codes []uint16, groups, bits int, table []float32) {
 	stride := groups * bits
 	for i, wi := range w {
 		c := codes[i*stride : (i+1)*stride]

@@ -24,6 +24,7 @@ func newQuantizeCmd() *cobra.Command {
 		calib     string
 		calName   string
 		pct       float64
+		pre       string
 	)
 	cmd := &cobra.Command{
 		Use:   "quantize MODEL -o OUT --mode dynamic",
@@ -59,7 +60,7 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 			case "fp16", "bf16":
 				q, rep, err = quant.Half(m, quant.HalfConfig{BFloat16: mode == "bf16", KeepIOTypes: keepIO, Exclude: exclude})
 			case "static":
-				q, rep, err = quantizeStatic(cmd, m, calib, calName, pct, exclude)
+				q, rep, err = quantizeStatic(cmd, m, calib, pre, calName, pct, exclude)
 			default:
 				return fmt.Errorf("quantize: unknown --mode %q (want dynamic, static, fp16 or bf16)", mode)
 			}
@@ -75,7 +76,8 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 	f := cmd.Flags()
 	f.StringVarP(&out, "output", "o", "", "where to write the quantized model")
 	f.StringVar(&mode, "mode", "dynamic", "dynamic, static, fp16 or bf16")
-	f.StringVar(&calib, "calib", "", "static: directory of calibration samples (.npy for a one-input model, .npz naming each input)")
+	f.StringVar(&calib, "calib", "", "static: directory of calibration samples (.npy for a one-input model, .npz naming each input, or PNG/JPEG images)")
+	f.StringVar(&pre, "preprocess", "", "static: how images become input, e.g. resize=224,mean=0.485,0.456,0.406,std=0.229,0.224,0.225,layout=nchw (keys: resize, mean, std, scale, layout, order)")
 	f.StringVar(&calName, "calibrator", "minmax", "static: minmax, percentile, entropy or mse")
 	f.Float64Var(&pct, "percentile", 99.99, "static: percentile kept by --calibrator percentile")
 	f.BoolVar(&keepIO, "keep-io-types", false, "fp16/bf16: keep float32 model inputs and outputs, with Casts at the boundary")
@@ -86,7 +88,7 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 }
 
 // quantizeStatic runs static quantization with a progress bar on stderr while calibrating.
-func quantizeStatic(cmd *cobra.Command, m *ir.Model, dir, calName string, pct float64, exclude []string) (*ir.Model, *quant.Report, error) {
+func quantizeStatic(cmd *cobra.Command, m *ir.Model, dir, preSpec, calName string, pct float64, exclude []string) (*ir.Model, *quant.Report, error) {
 	if dir == "" {
 		return nil, nil, fmt.Errorf("quantize: --mode static needs --calib DIR")
 	}
@@ -94,11 +96,7 @@ func quantizeStatic(cmd *cobra.Command, m *ir.Model, dir, calName string, pct fl
 	if err != nil {
 		return nil, nil, err
 	}
-	input := ""
-	if ins := m.Graph.RealInputs(); len(ins) == 1 {
-		input = ins[0].Name
-	}
-	data, err := quant.OpenDir(dir, input)
+	data, err := openCalib(m, dir, preSpec)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -113,6 +111,26 @@ func quantizeStatic(cmd *cobra.Command, m *ir.Model, dir, calName string, pct fl
 		}
 	}
 	return quant.Static(m, data, quant.StaticConfig{Calibrator: cal, Percentile: pct, Exclude: exclude, Progress: progress})
+}
+
+// openCalib opens a calibration folder: images (decoded and preprocessed per preSpec) when it holds any PNG or
+// JPEG, else .npy/.npz samples.
+func openCalib(m *ir.Model, dir, preSpec string) (quant.Samples, error) {
+	if quant.HasImages(dir) {
+		pre, err := quant.ParsePreprocess(preSpec)
+		if err != nil {
+			return nil, err
+		}
+		return quant.OpenImages(dir, m, pre)
+	}
+	if preSpec != "" {
+		return nil, fmt.Errorf("quantize: --preprocess applies to images, and %s holds no PNG or JPEG file", dir)
+	}
+	input := ""
+	if ins := m.Graph.RealInputs(); len(ins) == 1 {
+		input = ins[0].Name
+	}
+	return quant.OpenDir(dir, input)
 }
 
 // writeQuantReport prints what was quantized and the sizes: initializer bytes and file bytes before and after.
