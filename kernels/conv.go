@@ -23,24 +23,88 @@ func (p *ConvParams) pointwise() bool {
 		p.PadTop == 0 && p.PadLeft == 0 && p.PadBottom == 0 && p.PadRight == 0 && p.OH == p.H && p.OW == p.W
 }
 
-// ConvWeights are convolution weights packed once for Conv2D.
+// ConvWeights are convolution weights packed once for Conv2D. Each of the two GEMM forms is packed on first
+// use, so a layer whose output size is known at pack time holds only the form it runs.
 type ConvWeights struct {
 	p      ConvParams
-	w      []float32  // OIHW copy: the depthwise taps and the reference path
-	groups []*PackedA // per group: (M/Group) × (C/Group·KH·KW) packed for the GEMM micro-kernel
+	w      []float32 // OIHW copy: the depthwise taps and the reference path
+	kern   *ukernel  // the micro-kernel both forms are packed for
+	aOnce  sync.Once
+	groups []*PackedA // per group: (M/Group) × (C/Group·KH·KW) packed as the GEMM's A (output channels as rows)
+	tOnce  sync.Once
+	wT     *PackedB // Group 1 only: Wᵀ (C·KH·KW × M) packed as the GEMM's B (output channels as columns)
 }
 
-// PackConvWeights packs OIHW weights (M × C/Group × KH × KW) for p.
+// PackConvWeights packs OIHW weights (M × C/Group × KH × KW) for p. When p carries the output size (OH, OW > 0)
+// only the GEMM form Conv2D will pick for that size is packed now; the other is packed if a later call needs it.
 func PackConvWeights(p ConvParams, w []float32) *ConvWeights {
-	cw := &ConvWeights{p: p, w: append([]float32(nil), w...)}
+	cw := &ConvWeights{p: p, w: append([]float32(nil), w...), kern: kernelFor(level)}
 	if p.depthwise() || p.Group <= 0 {
 		return cw
 	}
-	mg, kg := p.M/p.Group, p.C/p.Group*p.KH*p.KW
-	for g := 0; g < p.Group; g++ {
-		cw.groups = append(cw.groups, PackA(false, mg, kg, cw.w[g*mg*kg:], kg))
+	if p.OH > 0 && p.OW > 0 && transposedBetter(&p, cw.kern) {
+		cw.packedT()
+	} else {
+		cw.packedA()
 	}
 	return cw
+}
+
+// packedA returns the per-group weights packed as A panels.
+func (cw *ConvWeights) packedA() []*PackedA {
+	cw.aOnce.Do(func() {
+		p := cw.p
+		mg, kg := p.M/p.Group, p.C/p.Group*p.KH*p.KW
+		for g := 0; g < p.Group; g++ {
+			pa := &PackedA{M: mg, K: kg, kern: cw.kern, data: make([]float32, kg*roundUp(mg, cw.kern.mr))}
+			if kg > 0 && mg > 0 {
+				packA(cw.w[g*mg*kg:], kg, false, 1, 0, mg, 0, kg, cw.kern.mr, pa.data)
+			}
+			cw.groups = append(cw.groups, pa)
+		}
+	})
+	return cw.groups
+}
+
+// packedT returns Wᵀ packed as B panels (Group 1 only).
+func (cw *ConvWeights) packedT() *PackedB {
+	cw.tOnce.Do(func() {
+		p := cw.p
+		k := p.C * p.KH * p.KW
+		pb := &PackedB{K: k, N: p.M, kern: cw.kern, data: make([]float32, k*roundUp(p.M, cw.kern.nr))}
+		if k > 0 && p.M > 0 {
+			packB(cw.w, k, true, 0, k, 0, p.M, cw.kern.nr, pb.data)
+		}
+		cw.wT = pb
+	})
+	return cw.wT
+}
+
+// rowsComputed is how many rows the micro-kernels compute for an m-row operand: whole mr-row panels, and for the
+// last partial panel the smallest edge kernel that covers it.
+func rowsComputed(kern *ukernel, m int) int {
+	full := m / kern.mr * kern.mr
+	if rem := m - full; rem > 0 {
+		_, rows := kern.forRows(rem)
+		full += rows
+	}
+	return full
+}
+
+// transposedBetter reports whether p should run as the transposed product Yᵀ = colᵀ·Wᵀ (output pixels as GEMM
+// rows, channels as columns) instead of Y = W·col. Columns are computed in whole nr-wide tiles but rows in
+// mr-row panels with narrower edge kernels, so the pixel count belongs on the rows when it is far from a
+// multiple of nr: on AVX-512 a 7×7 image (49 pixels) costs 64 columns but only 52 rows, 14×14 (196) costs
+// 224 columns but exactly 196 rows. The transposed form pays one extra pass to write Y back channel-major,
+// so it must save at least 5 % of the micro-kernel work.
+func transposedBetter(p *ConvParams, kern *ukernel) bool {
+	if p.Group != 1 {
+		return false
+	}
+	ohw := p.OH * p.OW
+	normal := rowsComputed(kern, p.M) * roundUp(ohw, kern.nr)
+	trans := rowsComputed(kern, ohw) * roundUp(p.M, kern.nr)
+	return trans*20 < normal*19
 }
 
 // Conv2D computes y = act(conv(x, w) + bias) for NCHW x (N×C×H×W) into y (N×M×OH×OW).
@@ -57,17 +121,22 @@ func Conv2D(r Runner, p ConvParams, x []float32, w *ConvWeights, bias []float32,
 		depthwiseConv(r, p, x, w.w, bias, act, y)
 		return
 	}
-	if len(w.groups) != p.Group {
+	if q := w.p; q.M != p.M || q.C != p.C || q.KH != p.KH || q.KW != p.KW || q.Group != p.Group {
 		// Packed for another geometry: correct but slow beats wrong.
 		conv2DGeneric(p, x, w.w, bias, act, y)
 		return
 	}
+	if transposedBetter(&p, w.kern) {
+		convTransposed(r, p, x, w, bias, act, y)
+		return
+	}
+	groups := w.packedA()
 	cg, mg := p.C/p.Group, p.M/p.Group
 	hw, ohw := p.H*p.W, p.OH*p.OW
 	if p.pointwise() {
 		for n := 0; n < p.N; n++ {
 			for g := 0; g < p.Group; g++ {
-				pa := w.groups[g]
+				pa := groups[g]
 				as := aSource{packed: pa.data}
 				bs := bSource{b: x[(n*p.C+g*cg)*hw:], ldb: hw}
 				ep := convEpilogue(bias, g*mg, mg, act)
@@ -76,7 +145,7 @@ func Conv2D(r Runner, p ConvParams, x []float32, w *ConvWeights, bias []float32,
 		}
 		return
 	}
-	kern := w.groups[0].kern
+	kern := w.kern
 	kdim := cg * p.KH * p.KW
 	if full := kdim * roundUp(ohw, kern.nr); full*4 <= convFullBytes && mg*kdim*4 > convFullMinWeights {
 		// Deep layers (ResNet's 14×14 and 7×7 stages) have few pixels and many weights: im2col the whole image
@@ -94,7 +163,7 @@ func Conv2D(r Runner, p ConvParams, x []float32, w *ConvWeights, bias []float32,
 					cols := min(chunk*kern.nr, ohw-j0)
 					im2colPanels(&p, xg, cg, j0, cols, kern.nr, (*buf)[j0*kdim:])
 				})
-				pa := w.groups[g]
+				pa := groups[g]
 				as := aSource{packed: pa.data}
 				bs := bSource{packed: *buf}
 				gemm(r, kern, mg, ohw, kdim, &as, &bs, 0, y[(n*p.M+g*mg)*ohw:], ohw, convEpilogue(bias, g*mg, mg, act))
@@ -118,12 +187,58 @@ func Conv2D(r Runner, p ConvParams, x []float32, w *ConvWeights, bias []float32,
 		buf := colPool.Get().(*[]float32)
 		*buf = grow(*buf, kdim*roundUp(cols, kern.nr))
 		im2colPanels(&p, x[(n*p.C+g*cg)*hw:(n*p.C+(g+1)*cg)*hw], cg, col0, cols, kern.nr, *buf)
-		pa := w.groups[g]
+		pa := groups[g]
 		as := aSource{packed: pa.data}
 		bs := bSource{packed: *buf}
 		gemmTask(kern, 0, mg, 0, cols, kdim, &as, &bs, 0, y[(n*p.M+g*mg)*ohw+col0:], ohw, convEpilogue(bias, g*mg, mg, act))
 		colPool.Put(buf)
 	})
+}
+
+// convTransposed computes a Group-1 convolution as Yᵀ = colᵀ·Wᵀ: the im2col matrix is cut into mr-pixel A panels,
+// the weights are the packed B, and Yᵀ (pixels ×
+// channels) lands in scratch. One pass then writes it channel-major into y, adding the bias and applying the
+// activation on the way.
+func convTransposed(r Runner, p ConvParams, x []float32, w *ConvWeights, bias []float32, act Activation, y []float32) {
+	kern, pb := w.kern, w.packedT()
+	hw, ohw, kdim := p.H*p.W, p.OH*p.OW, pb.K
+	yt := colPool.Get().(*[]float32)
+	*yt = grow(*yt, ohw*p.M)
+	col := colPool.Get().(*[]float32)
+	*col = grow(*col, kdim*roundUp(ohw, kern.mr))
+	// Channel blocks for the write-back: at least 4 KiB of output each, so hand-offs stay cheap.
+	chBlock := max(1, min(p.M, 1024/max(ohw, 1)))
+	for n := 0; n < p.N; n++ {
+		// Packing colᵀ once up front (a plain transpose for 1×1 layers) beats letting every GEMM task pack
+		// its own copy of the rows it reads.
+		xn := x[n*p.C*hw : (n+1)*p.C*hw]
+		panels := ceilDiv(ohw, kern.mr)
+		chunk := ceilDiv(panels, min(panels, 8))
+		r.Run(ceilDiv(panels, chunk), func(t int) {
+			j0 := t * chunk * kern.mr
+			cols := min(chunk*kern.mr, ohw-j0)
+			im2colPanels(&p, xn, p.C, j0, cols, kern.mr, (*col)[j0*kdim:])
+		})
+		as := aSource{packed: *col}
+		bs := bSource{packed: pb.data}
+		gemm(r, kern, ohw, p.M, kdim, &as, &bs, 0, *yt, p.M, nil)
+		yn, t := y[n*p.M*ohw:(n+1)*p.M*ohw], *yt
+		r.Run(ceilDiv(p.M, chBlock), func(blk int) {
+			for m := blk * chBlock; m < min(p.M, (blk+1)*chBlock); m++ {
+				row := yn[m*ohw : (m+1)*ohw]
+				var b float32
+				if bias != nil {
+					b = bias[m]
+				}
+				for i := range row {
+					row[i] = t[i*p.M+m] + b
+				}
+				act.Apply(row)
+			}
+		})
+	}
+	colPool.Put(yt)
+	colPool.Put(col)
 }
 
 // convTileBytes bounds one im2col tile; half of a 1 MiB L2 leaves room for the packed weights.

@@ -36,6 +36,12 @@ func TestConv2D(t *testing.T) {
 		convCase(1, 3, 30, 29, 8, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1),    // 7×7/2 stem (ResNet): strided im2col gather
 		convCase(1, 2, 9, 8, 3, 3, 3, 3, 3, 1, 1, 4, 5, 0, 2, 1),      // stride 3, padding wider than the kernel
 		convCase(1, 4, 15, 25, 4, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 4),    // depthwise 5×5 s1 where the tap reads overrun the plane (PP-OCR det at 480×800)
+		// Transposed product (pixels as GEMM rows) on every level: small images, many channels.
+		convCase(2, 48, 7, 7, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),    // ResNet layer4-like 3×3 on 7×7, 2 images
+		convCase(1, 40, 7, 7, 96, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),    // MobileNet-like pointwise on 7×7
+		convCase(1, 96, 14, 14, 64, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),  // pointwise on 14×14 (196 pixels)
+		convCase(1, 16, 14, 14, 128, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1), // 3×3/2 down to 7×7
+		convCase(1, 300, 5, 5, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),   // K = 2700 spans kc blocks; 25 pixels (edge rows)
 	}
 	acts := []Activation{{}, {Kind: ActRelu}, {Kind: ActHardSwish}, {Kind: ActClip, Alpha: -0.2, Beta: 0.3}, {Kind: ActHardSigmoid, Alpha: 0.2, Beta: 0.5}}
 	rng := rand.New(rand.NewPCG(7, 8))
@@ -101,6 +107,63 @@ func TestDeinterleave2(t *testing.T) {
 			}
 			if even[n] != 42 || odd[n] != 43 {
 				t.Fatalf("n=%d: wrote past the outputs", n)
+			}
+		}
+	})
+}
+
+// TestConvTransposedChoice pins which convolutions run as Yᵀ = colᵀ·Wᵀ: the cost model counts the rows and
+// columns the micro-kernels actually compute (mr-row panels with edge kernels, whole nr-wide tiles).
+func TestConvTransposedChoice(t *testing.T) {
+	avx512Shape := &ukernel{mr: 12, nr: 32, edges: []edgeKernel{{rows: 4}, {rows: 8}}}
+	cases := []struct {
+		name string
+		kern *ukernel
+		p    ConvParams
+		want bool
+	}{
+		{"resnet 512x7x7", avx512Shape, convCase(1, 512, 7, 7, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), true},      // 52·512 vs 512·64
+		{"resnet 256x14x14", avx512Shape, convCase(1, 256, 14, 14, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), true},  // 196·256 vs 256·224
+		{"resnet 64x56x56", avx512Shape, convCase(1, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), false},    // 3136 = 98·32
+		{"resnet 128x28x28", avx512Shape, convCase(1, 128, 28, 28, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), false}, // 800/784: under 5 %
+		{"mobilenet 960to160 7x7", avx512Shape, convCase(1, 960, 7, 7, 160, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1), true},
+		{"mobilenet 144to24 56x56", avx512Shape, convCase(1, 144, 56, 56, 24, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1), false},
+		{"few channels 7x7", avx512Shape, convCase(1, 8, 7, 7, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), false}, // 52·32 vs 8·64
+		{"grouped", avx512Shape, convCase(1, 512, 7, 7, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2), false},
+		{"generic 4x8 on 7x7", genericKernel, convCase(1, 64, 7, 7, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), true}, // 52·64 vs 64·56
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := transposedBetter(&c.p, c.kern); got != c.want {
+				t.Errorf("transposedBetter = %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+// TestConvWeightsLazyForms packs weights for one output size and runs another that needs the other GEMM form
+// (and packs with no size at all): the missing form must be packed on demand, not fall back or go wrong.
+func TestConvWeightsLazyForms(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	small := convCase(1, 32, 7, 7, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1)
+	large := convCase(1, 32, 40, 40, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1)
+	noSize := small
+	noSize.H, noSize.W, noSize.OH, noSize.OW = 0, 0, 0, 0
+	w := randSlice(rng, 64*32*9)
+	forImpls(t, func(t *testing.T) {
+		kern := kernelFor(level)
+		if !transposedBetter(&small, kern) || transposedBetter(&large, kern) {
+			t.Fatalf("%s: cases no longer pick different forms", level)
+		}
+		for _, packFor := range []ConvParams{small, large, noSize} {
+			cw := PackConvWeights(packFor, w)
+			for _, p := range []ConvParams{small, large, small} {
+				x := randSlice(rng, p.C*p.H*p.W)
+				want := make([]float32, p.M*p.OH*p.OW)
+				conv2DGeneric(p, x, w, nil, Activation{Kind: ActRelu}, want)
+				got := make([]float32, len(want))
+				Conv2D(goRunner(2), p, x, cw, nil, Activation{Kind: ActRelu}, got)
+				checkClose(t, fmt.Sprintf("packed for %dx%d, run %dx%d", packFor.OH, packFor.OW, p.OH, p.OW), got, want, 1e-4)
 			}
 		}
 	})

@@ -38,6 +38,8 @@ type ukernel struct {
 	// edges compute only the first rows of an mr-row panel, for the last panel of a matrix whose row count is not
 	// a multiple of mr; sorted by rows.
 	edges []edgeKernel
+	// row computes a 1×nr tile from a single A row (a 1-row panel, i.e. a[p] for p < kc): the GEMV kernel.
+	row kernelFn
 }
 
 type kernelFn func(kc int, a, b, c []float32, ldc int, acc bool, ep *tileEp)
@@ -87,6 +89,8 @@ func (k *ukernel) forRows(mm int) (kernelFn, int) {
 // a small 4×8 tile keeps the padding waste on edge tiles low.
 var genericKernel = &ukernel{mr: 4, nr: 8, fn: func(kc int, a, b, c []float32, ldc int, acc bool, ep *tileEp) {
 	microGeneric(4, 8, kc, a, b, c, ldc, acc, ep)
+}, row: func(kc int, a, b, c []float32, ldc int, acc bool, ep *tileEp) {
+	microGeneric(1, 8, kc, a, b, c, ldc, acc, ep)
 }}
 
 // aSource is the left operand: either raw (a, lda, trans, alpha) or pre-packed into mr-row panels over the full K.
@@ -313,17 +317,23 @@ func packA(a []float32, lda int, trans bool, alpha float32, ic, mc, pc, kc, mr i
 		if rows < mr {
 			clear(pan)
 		}
+		i0 := ic + ip*mr
+		if trans {
+			// op(A)ᵀ is row-major here: each k step's mr values are contiguous in A.
+			for p := 0; p < kc; p++ {
+				src := a[(pc+p)*lda+i0 : (pc+p)*lda+i0+rows]
+				dst := pan[p*mr : p*mr+rows]
+				for r, v := range src {
+					dst[r] = alpha * v
+				}
+			}
+			continue
+		}
 		for r := 0; r < rows; r++ {
-			i := ic + ip*mr + r
-			if trans {
-				for p := 0; p < kc; p++ {
-					pan[p*mr+r] = alpha * a[(pc+p)*lda+i]
-				}
-			} else {
-				src := a[i*lda+pc : i*lda+pc+kc]
-				for p, v := range src {
-					pan[p*mr+r] = alpha * v
-				}
+			i := i0 + r
+			src := a[i*lda+pc : i*lda+pc+kc]
+			for p, v := range src {
+				pan[p*mr+r] = alpha * v
 			}
 		}
 	}

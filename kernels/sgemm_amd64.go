@@ -35,6 +35,17 @@ func sgemmKernel4x16AVX2(kc int, a, b, c *float32, ldc int, flags int, bias *flo
 //go:noescape
 func sgemmKernel2x16AVX2(kc int, a, b, c *float32, ldc int, flags int, bias *float32, lo, hi float32)
 
+// sgemmKernel1x32AVX512 is the AVX-512 GEMV kernel: microGeneric(1, 32, kc, a, b, c, ldc, acc, ep), a being one
+// row of kc values.
+//
+//go:noescape
+func sgemmKernel1x32AVX512(kc int, a, b, c *float32, ldc int, flags int, bias *float32, lo, hi float32)
+
+// sgemmKernel1x16AVX2 is the AVX2 GEMV kernel: microGeneric(1, 16, kc, a, b, c, ldc, acc, ep).
+//
+//go:noescape
+func sgemmKernel1x16AVX2(kc int, a, b, c *float32, ldc int, flags int, bias *float32, lo, hi float32)
+
 // asmKernel wraps a micro-kernel that writes rows×nr values of C from mr-row A panels. The bounds checks up
 // front keep the assembly from reading or writing outside the slices.
 func asmKernel(rows, mr, nr int, f func(kc int, a, b, c *float32, ldc int, flags int, bias *float32, lo, hi float32)) kernelFn {
@@ -61,9 +72,11 @@ func asmKernel(rows, mr, nr int, f func(kc int, a, b, c *float32, ldc int, flags
 
 var (
 	avx512Kernel = &ukernel{mr: 12, nr: 32, fn: asmKernel(12, 12, 32, sgemmKernel12x32AVX512), edges: []edgeKernel{
-		{4, asmKernel(4, 12, 32, sgemmKernel4x32AVX512)}, {8, asmKernel(8, 12, 32, sgemmKernel8x32AVX512)}}}
+		{4, asmKernel(4, 12, 32, sgemmKernel4x32AVX512)}, {8, asmKernel(8, 12, 32, sgemmKernel8x32AVX512)}},
+		row: asmKernel(1, 1, 32, sgemmKernel1x32AVX512)}
 	avx2Kernel = &ukernel{mr: 6, nr: 16, fn: asmKernel(6, 6, 16, sgemmKernel6x16AVX2), edges: []edgeKernel{
-		{2, asmKernel(2, 6, 16, sgemmKernel2x16AVX2)}, {4, asmKernel(4, 6, 16, sgemmKernel4x16AVX2)}}}
+		{2, asmKernel(2, 6, 16, sgemmKernel2x16AVX2)}, {4, asmKernel(4, 6, 16, sgemmKernel4x16AVX2)}},
+		row: asmKernel(1, 1, 16, sgemmKernel1x16AVX2)}
 )
 
 // kernelFor returns the micro-kernel for a SIMD level.

@@ -937,6 +937,180 @@ sgemmKernel4x32AVX512_write:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls in Go code
 	RET                                          // return
 
+// func sgemmKernel1x32AVX512(kc int, a, b, c *float32, ldc int, flags int, bias *float32, lo, hi float32)
+// Computes the 1×32 tile C = Ap·Bp (flags&1: C += Ap·Bp), then adds bias[row] (flags&2) and clamps to [lo, hi]
+// (flags&4); Ap holds kc groups of 1 row values (the first 1 used), Bp kc rows of 32.
+
+TEXT ·sgemmKernel1x32AVX512(SB), NOSPLIT, $0-64
+	MOVQ kc+0(FP), CX                            // k loop count
+	MOVQ a+8(FP), SI                             // A panel cursor
+	MOVQ b+16(FP), DI                            // B panel cursor
+	MOVQ c+24(FP), DX                            // C tile row pointer
+	MOVQ ldc+32(FP), R8                          // C row stride in elements
+	SHLQ $2, R8                                  // C row stride in bytes
+	VPXORD Z0, Z0, Z0                            // clear accumulator
+	VPXORD Z1, Z1, Z1                            // clear accumulator
+	MOVQ DX, R9                                  // R9 walks the C rows for prefetching
+	PREFETCHT0 (R9)                              // pull C row 0 toward L1 while the k loop runs
+	ADDQ R8, R9                                  // next C row
+	CMPQ CX, $4                                  // enough k steps for the 4× unrolled loop?
+	JL sgemmKernel1x32AVX512_tail                // no: single steps
+sgemmKernel1x32AVX512_loop4:
+	PREFETCHT0 1024(DI)                          // B panel a few steps ahead
+	VMOVUPS 0(DI), Z26                           // B row k+0, vector 0
+	VMOVUPS 64(DI), Z27                          // B row k+0, vector 1
+	VBROADCASTSS 0(SI), Z28                      // A[row 0][k+0] in every lane
+	VFMADD231PS Z28, Z26, Z0                     // acc(0,0) += a·b
+	VFMADD231PS Z28, Z27, Z1                     // acc(0,1) += a·b
+	VMOVUPS 128(DI), Z26                         // B row k+1, vector 0
+	VMOVUPS 192(DI), Z27                         // B row k+1, vector 1
+	VBROADCASTSS 4(SI), Z28                      // A[row 0][k+1] in every lane
+	VFMADD231PS Z28, Z26, Z0                     // acc(0,0) += a·b
+	VFMADD231PS Z28, Z27, Z1                     // acc(0,1) += a·b
+	VMOVUPS 256(DI), Z26                         // B row k+2, vector 0
+	VMOVUPS 320(DI), Z27                         // B row k+2, vector 1
+	VBROADCASTSS 8(SI), Z28                      // A[row 0][k+2] in every lane
+	VFMADD231PS Z28, Z26, Z0                     // acc(0,0) += a·b
+	VFMADD231PS Z28, Z27, Z1                     // acc(0,1) += a·b
+	VMOVUPS 384(DI), Z26                         // B row k+3, vector 0
+	VMOVUPS 448(DI), Z27                         // B row k+3, vector 1
+	VBROADCASTSS 12(SI), Z28                     // A[row 0][k+3] in every lane
+	VFMADD231PS Z28, Z26, Z0                     // acc(0,0) += a·b
+	VFMADD231PS Z28, Z27, Z1                     // acc(0,1) += a·b
+	ADDQ $16, SI                                 // advance A by 4 k steps
+	ADDQ $512, DI                                // advance B by 4 k steps
+	SUBQ $4, CX                                  // 4 k steps done
+	CMPQ CX, $4                                  // another unrolled round?
+	JGE sgemmKernel1x32AVX512_loop4              // yes
+sgemmKernel1x32AVX512_tail:
+	TESTQ CX, CX                                 // k steps left?
+	JZ sgemmKernel1x32AVX512_store               // none
+sgemmKernel1x32AVX512_loop1:
+	VMOVUPS 0(DI), Z26                           // B row k+0, vector 0
+	VMOVUPS 64(DI), Z27                          // B row k+0, vector 1
+	VBROADCASTSS 0(SI), Z28                      // A[row 0][k+0] in every lane
+	VFMADD231PS Z28, Z26, Z0                     // acc(0,0) += a·b
+	VFMADD231PS Z28, Z27, Z1                     // acc(0,1) += a·b
+	ADDQ $4, SI                                  // advance A by one k step
+	ADDQ $128, DI                                // advance B by one k step
+	DECQ CX                                      // one k step done
+	JNZ sgemmKernel1x32AVX512_loop1              // more
+sgemmKernel1x32AVX512_store:
+	MOVQ flags+40(FP), R9                        // bit 0 acc, bit 1 bias, bit 2 clamp
+	TESTQ $1, R9                                 // accumulate into C?
+	JZ sgemmKernel1x32AVX512_bias                // no
+	MOVQ DX, R10                                 // R10 walks the C rows
+	VADDPS 0(R10), Z0, Z0                        // add old C(0,0)
+	VADDPS 64(R10), Z1, Z1                       // add old C(0,1)
+sgemmKernel1x32AVX512_bias:
+	TESTQ $2, R9                                 // add a per-row bias?
+	JZ sgemmKernel1x32AVX512_clamp               // no
+	MOVQ bias+48(FP), R10                        // bias of the tile's first row
+	VBROADCASTSS 0(R10), Z26                     // bias of row 0
+	VADDPS Z26, Z0, Z0                           // C(0,0) += bias
+	VADDPS Z26, Z1, Z1                           // C(0,1) += bias
+sgemmKernel1x32AVX512_clamp:
+	TESTQ $4, R9                                 // clamp?
+	JZ sgemmKernel1x32AVX512_write               // no
+	VBROADCASTSS lo+56(FP), Z27                  // lower bound in every lane
+	VBROADCASTSS hi+60(FP), Z28                  // upper bound in every lane
+	VMAXPS Z0, Z27, Z0                           // max(lo, x); x second so NaN passes through
+	VMINPS Z0, Z28, Z0                           // min(hi, x); x second so NaN passes through
+	VMAXPS Z1, Z27, Z1                           // max(lo, x); x second so NaN passes through
+	VMINPS Z1, Z28, Z1                           // min(hi, x); x second so NaN passes through
+sgemmKernel1x32AVX512_write:
+	VMOVUPS Z0, 0(DX)                            // store C(0,0)
+	VMOVUPS Z1, 64(DX)                           // store C(0,1)
+	VZEROUPPER                                   // avoid AVX/SSE transition stalls in Go code
+	RET                                          // return
+
+// func sgemmKernel1x16AVX2(kc int, a, b, c *float32, ldc int, flags int, bias *float32, lo, hi float32)
+// Computes the 1×16 tile C = Ap·Bp (flags&1: C += Ap·Bp), then adds bias[row] (flags&2) and clamps to [lo, hi]
+// (flags&4); Ap holds kc groups of 1 row values (the first 1 used), Bp kc rows of 16.
+
+TEXT ·sgemmKernel1x16AVX2(SB), NOSPLIT, $0-64
+	MOVQ kc+0(FP), CX                            // k loop count
+	MOVQ a+8(FP), SI                             // A panel cursor
+	MOVQ b+16(FP), DI                            // B panel cursor
+	MOVQ c+24(FP), DX                            // C tile row pointer
+	MOVQ ldc+32(FP), R8                          // C row stride in elements
+	SHLQ $2, R8                                  // C row stride in bytes
+	VXORPS Y0, Y0, Y0                            // clear accumulator
+	VXORPS Y1, Y1, Y1                            // clear accumulator
+	MOVQ DX, R9                                  // R9 walks the C rows for prefetching
+	PREFETCHT0 (R9)                              // pull C row 0 toward L1 while the k loop runs
+	ADDQ R8, R9                                  // next C row
+	CMPQ CX, $4                                  // enough k steps for the 4× unrolled loop?
+	JL sgemmKernel1x16AVX2_tail                  // no: single steps
+sgemmKernel1x16AVX2_loop4:
+	PREFETCHT0 512(DI)                           // B panel a few steps ahead
+	VMOVUPS 0(DI), Y12                           // B row k+0, vector 0
+	VMOVUPS 32(DI), Y13                          // B row k+0, vector 1
+	VBROADCASTSS 0(SI), Y14                      // A[row 0][k+0] in every lane
+	VFMADD231PS Y14, Y12, Y0                     // acc(0,0) += a·b
+	VFMADD231PS Y14, Y13, Y1                     // acc(0,1) += a·b
+	VMOVUPS 64(DI), Y12                          // B row k+1, vector 0
+	VMOVUPS 96(DI), Y13                          // B row k+1, vector 1
+	VBROADCASTSS 4(SI), Y14                      // A[row 0][k+1] in every lane
+	VFMADD231PS Y14, Y12, Y0                     // acc(0,0) += a·b
+	VFMADD231PS Y14, Y13, Y1                     // acc(0,1) += a·b
+	VMOVUPS 128(DI), Y12                         // B row k+2, vector 0
+	VMOVUPS 160(DI), Y13                         // B row k+2, vector 1
+	VBROADCASTSS 8(SI), Y14                      // A[row 0][k+2] in every lane
+	VFMADD231PS Y14, Y12, Y0                     // acc(0,0) += a·b
+	VFMADD231PS Y14, Y13, Y1                     // acc(0,1) += a·b
+	VMOVUPS 192(DI), Y12                         // B row k+3, vector 0
+	VMOVUPS 224(DI), Y13                         // B row k+3, vector 1
+	VBROADCASTSS 12(SI), Y14                     // A[row 0][k+3] in every lane
+	VFMADD231PS Y14, Y12, Y0                     // acc(0,0) += a·b
+	VFMADD231PS Y14, Y13, Y1                     // acc(0,1) += a·b
+	ADDQ $16, SI                                 // advance A by 4 k steps
+	ADDQ $256, DI                                // advance B by 4 k steps
+	SUBQ $4, CX                                  // 4 k steps done
+	CMPQ CX, $4                                  // another unrolled round?
+	JGE sgemmKernel1x16AVX2_loop4                // yes
+sgemmKernel1x16AVX2_tail:
+	TESTQ CX, CX                                 // k steps left?
+	JZ sgemmKernel1x16AVX2_store                 // none
+sgemmKernel1x16AVX2_loop1:
+	VMOVUPS 0(DI), Y12                           // B row k+0, vector 0
+	VMOVUPS 32(DI), Y13                          // B row k+0, vector 1
+	VBROADCASTSS 0(SI), Y14                      // A[row 0][k+0] in every lane
+	VFMADD231PS Y14, Y12, Y0                     // acc(0,0) += a·b
+	VFMADD231PS Y14, Y13, Y1                     // acc(0,1) += a·b
+	ADDQ $4, SI                                  // advance A by one k step
+	ADDQ $64, DI                                 // advance B by one k step
+	DECQ CX                                      // one k step done
+	JNZ sgemmKernel1x16AVX2_loop1                // more
+sgemmKernel1x16AVX2_store:
+	MOVQ flags+40(FP), R9                        // bit 0 acc, bit 1 bias, bit 2 clamp
+	TESTQ $1, R9                                 // accumulate into C?
+	JZ sgemmKernel1x16AVX2_bias                  // no
+	MOVQ DX, R10                                 // R10 walks the C rows
+	VADDPS 0(R10), Y0, Y0                        // add old C(0,0)
+	VADDPS 32(R10), Y1, Y1                       // add old C(0,1)
+sgemmKernel1x16AVX2_bias:
+	TESTQ $2, R9                                 // add a per-row bias?
+	JZ sgemmKernel1x16AVX2_clamp                 // no
+	MOVQ bias+48(FP), R10                        // bias of the tile's first row
+	VBROADCASTSS 0(R10), Y12                     // bias of row 0
+	VADDPS Y12, Y0, Y0                           // C(0,0) += bias
+	VADDPS Y12, Y1, Y1                           // C(0,1) += bias
+sgemmKernel1x16AVX2_clamp:
+	TESTQ $4, R9                                 // clamp?
+	JZ sgemmKernel1x16AVX2_write                 // no
+	VBROADCASTSS lo+56(FP), Y13                  // lower bound in every lane
+	VBROADCASTSS hi+60(FP), Y14                  // upper bound in every lane
+	VMAXPS Y0, Y13, Y0                           // max(lo, x); x second so NaN passes through
+	VMINPS Y0, Y14, Y0                           // min(hi, x); x second so NaN passes through
+	VMAXPS Y1, Y13, Y1                           // max(lo, x); x second so NaN passes through
+	VMINPS Y1, Y14, Y1                           // min(hi, x); x second so NaN passes through
+sgemmKernel1x16AVX2_write:
+	VMOVUPS Y0, 0(DX)                            // store C(0,0)
+	VMOVUPS Y1, 32(DX)                           // store C(0,1)
+	VZEROUPPER                                   // avoid AVX/SSE transition stalls in Go code
+	RET                                          // return
+
 // func sgemmKernel6x16AVX2(kc int, a, b, c *float32, ldc int, flags int, bias *float32, lo, hi float32)
 // Computes the 6×16 tile C = Ap·Bp (flags&1: C += Ap·Bp), then adds bias[row] (flags&2) and clamps to [lo, hi]
 // (flags&4); Ap holds kc groups of 6 row values (the first 6 used), Bp kc rows of 16.

@@ -79,6 +79,14 @@ func TestMicroKernels(t *testing.T) {
 						e.fn(kc, a, b, got, ldc, acc, ep)
 						checkClose(t, fmt.Sprintf("edge %d rows", e.rows), got, want, 1e-5)
 					}
+					if kern.row != nil {
+						// The GEMV kernel reads a plain row: A value p at a[p].
+						got := append([]float32(nil), c...)
+						want := append([]float32(nil), c...)
+						microGenericRows(1, 1, kern.nr, kc, a, b, want, ldc, acc, ep)
+						kern.row(kc, a, b, got, ldc, acc, ep)
+						checkClose(t, "row kernel", got, want, 1e-5)
+					}
 				})
 			}
 		}
@@ -149,7 +157,7 @@ func TestSgemmPacked(t *testing.T) {
 		}
 	})
 	forImpls(t, func(t *testing.T) {
-		for _, sz := range [][3]int{{1, 1, 1}, {13, 31, 17}, {70, 90, 300}, {300, 64, 27}, {5, 7, 0}} {
+		for _, sz := range [][3]int{{1, 1, 1}, {13, 31, 17}, {70, 90, 300}, {300, 64, 27}, {5, 7, 0}, {1, 70, 300}, {1, 1000, 40}, {1, 64, 1}, {1, 3, 0}} {
 			m, n, k := sz[0], sz[1], sz[2]
 			for _, ep := range []*Epilogue{nil, {Bias: randSlice(rng, max(m, n)), BiasPerRow: true, Act: Activation{Kind: ActRelu}},
 				{Bias: randSlice(rng, n), Act: Activation{Kind: ActClip, Alpha: -0.5, Beta: 0.5}}} {

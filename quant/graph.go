@@ -52,11 +52,20 @@ func constTensor(g *ir.Graph, prod map[string]*ir.Node, name string) *ir.Tensor 
 	return nil
 }
 
-// initBytes sums the storage of every initializer, the part of a model file that quantization shrinks.
+// initBytes sums the storage of every initializer and Constant node value, the part of a model file that
+// quantization shrinks (exporters such as paddle2onnx store every weight as a Constant node).
 func initBytes(g *ir.Graph) int64 {
 	var n int64
 	for _, t := range g.Initializers {
 		n += int64(t.NumBytes())
+	}
+	for _, nd := range g.Nodes {
+		if nd.OpType != "Constant" || (nd.Domain != "" && nd.Domain != "ai.onnx") {
+			continue
+		}
+		if a := nd.Attr("value"); a != nil && a.T != nil {
+			n += int64(a.T.NumBytes())
+		}
 	}
 	return n
 }

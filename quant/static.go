@@ -31,6 +31,9 @@ type StaticConfig struct {
 // qdqOps are the op types Static puts Q/DQ pairs around (ORT's QDQ registry, minus ops hone has no int8 use for).
 var qdqOps = []string{"Conv", "Gemm", "MatMul", "Add", "Mul", "MaxPool", "AveragePool", "GlobalAveragePool", "Concat"}
 
+// boundedOps produce values in a fixed range ([0, 1]), which calibration keeps whole.
+var boundedOps = map[string]bool{"Sigmoid": true, "HardSigmoid": true, "Softmax": true}
+
 // ErrNoCalibrationData is returned when the calibration set is empty.
 var ErrNoCalibrationData = errors.New("quant: static mode needs calibration data, and the set is empty")
 
@@ -135,6 +138,13 @@ func Static(m *ir.Model, data Samples, cfg StaticConfig) (*ir.Model, *Report, er
 			continue
 		}
 		lo, hi := s.rangeFor(cfg.Calibrator, cfg.Percentile)
+		// Sigmoid-like outputs are bounded by construction, so they have no outliers to clip: a histogram
+		// calibrator would only cut into the bulk (Entropy clipped PP-OCR's HardSigmoid SE gates from [0, 0.7] to
+		// [0, 0.12] and cls fell to chance). PyTorch likewise gives these ops fixed [0, 1] parameters
+		// (FixedQParamsObserver) instead of calibrating them; the observed range is kept here, which is within it.
+		if pn := prod[name]; pn != nil && boundedOps[pn.OpType] {
+			lo, hi = s.lo, s.hi
+		}
 		params[name] = ComputeParams(lo, hi, -128, 127, Asymmetric)
 	}
 	// MaxPool only selects among its inputs, so its output keeps the input's parameters (as ORT does): the

@@ -49,7 +49,7 @@ func nnBuildConv(b *BuildCtx) (Kernel, error) {
 		}
 		c.w, c.wShape = wf, w.Shape
 		if len(w.Shape) == 3 || len(w.Shape) == 4 {
-			c.packed = kernels.PackConvWeights(c.params2D(w.Shape, nil), wf)
+			c.packed = kernels.PackConvWeights(c.params2D(w.Shape, c.staticGeom(b, w.Shape)), wf)
 		}
 	}
 	if bt := nnConst(b, 2); bt != nil {
@@ -74,6 +74,26 @@ func (c *nnConv) checkWeights(ws []int) error {
 		return Invalidf("kernel_shape %v does not match weights of shape %v", c.win.Kernel, ws)
 	}
 	return nil
+}
+
+// staticGeom resolves the window for X's static spatial shape, or returns nil when it is not fully known (or does
+// not resolve; run reports that). With it the weights are packed only in the GEMM form that output size runs.
+func (c *nnConv) staticGeom(b *BuildCtx, ws []int) *nnGeom {
+	if len(b.Types) == 0 || !b.Types[0].HasShape || len(b.Types[0].Shape) != len(ws) {
+		return nil
+	}
+	in := make([]int, len(ws)-2)
+	for i, d := range b.Types[0].Shape[2:] {
+		if !d.Known() {
+			return nil
+		}
+		in[i] = int(d.Size)
+	}
+	g, err := c.win.resolve(in, ws[2:])
+	if err != nil {
+		return nil
+	}
+	return &g
 }
 
 // params2D fills kernels.ConvParams for a 1-D (as H=1) or 2-D convolution; g may be nil at pack time.

@@ -297,3 +297,24 @@ func FuzzLoadCache(f *testing.F) {
 		_ = c.Attention(out, make([]float32, c.cfg.Dim))
 	})
 }
+
+// TestExp32 checks the softmax exponential against math.Exp over the range softmax uses, including the underflow
+// edge, at the documented relative error.
+func TestExp32(t *testing.T) {
+	for i := 0; i <= 200000; i++ {
+		x := -float32(i) * 0.0005 // 0 … −100
+		got, want := float64(exp32(x)), math.Exp(float64(x))
+		if want < 1.2e-38 {
+			if got != 0 && math.Abs(got-want) > 5e-7*want+1e-44 {
+				t.Fatalf("exp32(%v) = %v, want %v or 0", x, got, want)
+			}
+			continue
+		}
+		if math.Abs(got-want) > 5e-7*want {
+			t.Fatalf("exp32(%v) = %v, want %v (rel %.2g)", x, got, want, math.Abs(got-want)/want)
+		}
+	}
+	if got := exp32(float32(math.Inf(-1))); got != 0 {
+		t.Errorf("exp32(-Inf) = %v, want 0", got)
+	}
+}

@@ -20,14 +20,9 @@ func dotF32AVX512(a, b []float32) float32
 //go:noescape
 func axpyF32AVX512(y []float32, a float32, x []float32)
 
-// scoreCodesAVX512 is scoreCodesGeneric for bits ≤ 4 and groups ≥ 1 with the table padded to 16 entries.
-//
-//go:noescape
-func scoreCodesAVX512(out, q []float32, codes []uint16, norms []float32, groups, bits int, table *[16]float32)
-
 // scoreBlocksAVX512 is scoreCodesGeneric for len(out) a positive multiple of 16, bits ≤ 4 and groups ≥ 1, with the
 // constants from newCodeConsts. It scores 16 tokens per pass (see the .s file). It reads 8 bytes from each group's
-// first word, so the codes' capacity must reach 4−bits words past the last group.
+// first word, so 4−bits words past the last group must be readable.
 //
 //go:noescape
 func scoreBlocksAVX512(out, q []float32, codes []uint16, norms []float32, groups, bits int, c *codeConsts)
@@ -85,15 +80,6 @@ func newCodeConsts(table []float32, bits int) *codeConsts {
 	return c
 }
 
-// blockSafe is how many of n tokens the block kernels may read: they read up to 4−bits words past a token's last
-// group, which must lie inside the codes' capacity.
-func blockSafe(n int, codes []uint16, groups, bits int) int {
-	if cap(codes) >= n*groups*bits+4-bits {
-		return n
-	}
-	return n - 1
-}
-
 func scoreCodesImpl(out, q []float32, codes []uint16, norms []float32, groups, bits int, table []float32) {
 	if !useAVX512 || !hasGFNI || bits > 4 || groups == 0 || len(out) == 0 {
 		scoreCodesGeneric(out, q, codes, norms, groups, bits, table)
@@ -104,14 +90,20 @@ func scoreCodesImpl(out, q []float32, codes []uint16, norms []float32, groups, b
 	_ = codes[len(out)*groups*bits-1]
 	_ = norms[len(out)-1]
 	c := newCodeConsts(table, bits)
-	// Whole blocks of 16 tokens go to the blocked kernel, the rest one token at a time.
-	m := blockSafe(len(out), codes, groups, bits) &^ 15
+	// The last 1…16 tokens are copied into a padded block, which covers both the partial block and the kernel's
+	// read past the final group. Every token is then scored by the same kernel and the same lane reduction, so a
+	// score does not depend on its position or on the slice's capacity.
+	stride := groups * bits
+	m := (len(out) - 1) &^ 15
 	if m > 0 {
 		scoreBlocksAVX512(out[:m], q, codes, norms, groups, bits, c)
 	}
-	if m < len(out) {
-		scoreCodesAVX512(out[m:], q, codes[m*groups*bits:], norms[m:], groups, bits, &c.table)
-	}
+	var o, nrm [16]float32
+	tail := make([]uint16, 16*stride+4)
+	copy(tail, codes[m*stride:len(out)*stride])
+	copy(nrm[:], norms[m:len(out)])
+	scoreBlocksAVX512(o[:], q, tail[:16*stride], nrm[:], groups, bits, c)
+	copy(out[m:], o[:])
 }
 
 func accumCodesImpl(acc, w []float32, codes []uint16, groups, bits int, table []float32) {
@@ -121,11 +113,15 @@ func accumCodesImpl(acc, w []float32, codes []uint16, groups, bits int, table []
 	}
 	_ = acc[groups*16-1]
 	_ = codes[len(w)*groups*bits-1]
-	m := blockSafe(len(w), codes, groups, bits)
+	// The final token goes alone through a padded copy (the kernel reads past a token's last group), always, so
+	// that the result does not depend on the slice's capacity.
+	stride := groups * bits
+	c := newCodeConsts(table, bits)
+	m := len(w) - 1
 	if m > 0 {
-		accumBlocksAVX512(acc, w[:m], codes, groups, bits, newCodeConsts(table, bits))
+		accumBlocksAVX512(acc, w[:m], codes, groups, bits, c)
 	}
-	if m < len(w) {
-		accumCodesGeneric(acc, w[m:], codes[m*groups*bits:], groups, bits, table)
-	}
+	last := make([]uint16, stride+4)
+	copy(last, codes[m*stride:(m+1)*stride])
+	accumBlocksAVX512(acc, w[m:], last[:stride], groups, bits, c)
 }

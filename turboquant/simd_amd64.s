@@ -80,52 +80,6 @@ axpydone:
 	VZEROUPPER
 	RET
 
-// func scoreCodesAVX512(out, q []float32, codes []uint16, norms []float32, groups, bits int, table *[16]float32)
-TEXT ·scoreCodesAVX512(SB), NOSPLIT, $0-120
-	MOVQ         out_base+0(FP), DI   // out
-	MOVQ         out_len+8(FP), CX    // number of vectors (≥ 1)
-	MOVQ         q_base+24(FP), R8    // q, groups·16 floats
-	MOVQ         codes_base+48(FP), SI // codes, groups·bits words per vector
-	MOVQ         norms_base+72(FP), R9 // norms
-	MOVQ         groups+96(FP), R10   // groups (≥ 1)
-	MOVQ         bits+104(FP), R11    // bits (1…4)
-	MOVQ         table+112(FP), AX    // centroid table
-	VMOVUPS      (AX), Z31            // Z31 = table, indexed by VPERMPS
-	MOVL         $1, AX
-	VPBROADCASTD AX, Z30              // Z30 = 1 in every lane
-
-svec:
-	VPXORD Z0, Z0, Z0 // acc = 0
-	MOVQ   R8, R12    // q cursor
-	MOVQ   R10, R13   // groups left
-
-sgroup:
-	VPXORD Z1, Z1, Z1          // idx = 0
-	MOVQ   R11, R14            // p = bits
-
-splane:
-	DECQ   R14                 // p--
-	VPADDD Z1, Z1, Z1          // idx <<= 1
-	KMOVW  (SI)(R14*2), K1     // lanes whose bit p is set
-	VPADDD Z30, Z1, K1, Z1     // idx += 1 in those lanes
-	TESTQ  R14, R14            // planes left?
-	JNZ    splane
-	LEAQ        (SI)(R11*2), SI  // next group's planes
-	VPERMPS     Z31, Z1, Z2      // centroid of each lane: table[idx]
-	VFMADD231PS (R12), Z2, Z0    // acc += q·centroid
-	ADDQ        $64, R12         // next 16 query floats
-	DECQ        R13              // one group done
-	JNZ         sgroup
-	REDUCE16
-	VMULSS      (R9), X0, X0     // scale by the vector's norm
-	VMOVSS      X0, (DI)         // out[i]
-	ADDQ        $4, R9           // next norm
-	ADDQ        $4, DI           // next output
-	DECQ        CX               // one vector done
-	JNZ         svec
-	VZEROUPPER
-	RET
-
 // DEC(m) sets Z17 to the centroids of one group of 16 coordinates whose bit planes start at m, with GFNI instead
 // of per-plane masks. The 8 bytes at m (planes 0–3, low byte = lanes 0–7, high byte = lanes 8–15; bytes past the
 // group's planes are ignored) are broadcast as an 8×8 bit matrix and multiplied by the unit byte 1<<(l mod 8) placed

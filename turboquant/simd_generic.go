@@ -78,23 +78,13 @@ func walsh(table []float32, bits int) (c0 float64, sets []int, coef []float64) {
 
 func bitsOnes(x int) int { return mbits.OnesCount(uint(x)) }
 
-// planeXors sets xs[S] to the XOR of the planes in S, for every S < 2^len(w).
-func planeXors(xs *[16]uint16, w []uint16) {
-	xs[0] = 0
-	for p, v := range w {
-		for S := 0; S < 1<<p; S++ {
-			xs[S|1<<p] = xs[S] ^ v
-		}
-	}
-}
-
 // scoreCodesGeneric computes the scores through the Walsh expansion: with P_S = Σ_(j: x_S(j)=1) q_j, a token's
 // score is c0·Σq + Σ_S coef_S·(2·P_S − Σq). P_S is a sum of table lookups, one per byte of the XORed planes, in
 // tables of the 256 subset sums of 8 query coordinates (product-quantization "fast scan" with 8-lane bit masks as
 // indices). That is 2^(b−1) lookups per 8 coordinates for TurboQuant's tables instead of 8 index extractions.
 func scoreCodesGeneric(out, q []float32, codes []uint16, norms []float32, groups, bits int, table []float32) {
 	c0, sets, coef := walsh(table, bits)
-	if bits > 4 || len(sets) > 8 {
+	if !oddSets(c0, sets, bits) {
 		scoreCodesDirect(out, q, codes, norms, groups, bits, table)
 		return
 	}
@@ -112,31 +102,45 @@ func scoreCodesGeneric(out, q []float32, codes []uint16, norms []float32, groups
 	for _, a := range coef {
 		base -= a * sumq
 	}
-	var cf [8]float32
-	var set [8]uint8
-	for i, S := range sets {
-		cf[i], set[i] = float32(2*coef[i]), uint8(S)
+	var cf [4]float32
+	for i := range coef {
+		cf[i] = float32(2 * coef[i])
 	}
-	ns := len(sets)
 	stride := groups * bits
-	var xs [16]uint16
 	for i := range out {
-		c := codes[i*stride : (i+1)*stride]
-		var acc [8]float32
+		c := codes[i*stride : (i+1)*stride : (i+1)*stride]
+		// One accumulator per plane set: sets 1, 2, 4 and 7 (planes 0, 1, 2 and their XOR) for 3 bits.
+		var a0, a1, a2, a3 float32
 		for g := 0; g < groups; g++ {
-			planeXors(&xs, c[g*bits:(g+1)*bits])
 			t := (*[512]float32)(lut[g*512:])
-			for k, S := range set[:ns] {
-				x := xs[S&15]
-				acc[k&7] += t[uint8(x)] + t[256+int(x>>8)]
+			w := c[g*bits : g*bits+bits]
+			w0, w1 := w[0], w[1]
+			a0 += t[uint8(w0)] + t[256+int(w0>>8)]
+			a1 += t[uint8(w1)] + t[256+int(w1>>8)]
+			if bits == 3 {
+				w2 := w[2]
+				x := w0 ^ w1 ^ w2
+				a2 += t[uint8(w2)] + t[256+int(w2>>8)]
+				a3 += t[uint8(x)] + t[256+int(x>>8)]
 			}
 		}
-		s := float32(base)
-		for k := range ns {
-			s += cf[k&7] * acc[k&7]
-		}
-		out[i] = norms[i] * s
+		out[i] = norms[i] * (float32(base) + cf[0]*a0 + cf[1]*a1 + cf[2]*a2 + cf[3]*a3)
 	}
+}
+
+// oddSets reports whether the Walsh expansion has the shape the fast paths are written for: TurboQuant's
+// antisymmetric 2- or 3-bit tables, whose only sets are the single planes and, for 3 bits, all three.
+func oddSets(c0 float64, sets []int, bits int) bool {
+	want := map[int][]int{2: {1, 2}, 3: {1, 2, 4, 7}}[bits]
+	if c0 != 0 || len(sets) != len(want) {
+		return false
+	}
+	for i, S := range sets {
+		if S != want[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // scoreCodesDirect decodes every index; it serves tables without a short Walsh expansion (bits > 4).
@@ -161,30 +165,34 @@ func scoreCodesDirect(out, q []float32, codes []uint16, norms []float32, groups,
 // to one histogram bin per plane-set byte; the bins are spread back onto the 8 coordinates of each byte at the end.
 func accumCodesGeneric(acc, w []float32, codes []uint16, groups, bits int, table []float32) {
 	c0, sets, coef := walsh(table, bits)
-	if bits > 4 || len(sets) > 8 || len(w) < 64 {
+	if !oddSets(c0, sets, bits) || len(w) < 64 {
 		// The histograms cost 2^(b−1)·groups·512 bins to spread, worth it only over many tokens.
 		accumCodesDirect(acc, w, codes, groups, bits, table)
 		return
 	}
 	ns := len(sets)
-	hist := make([]float32, ns*groups*512)
-	var set [8]uint8
-	for i, S := range sets {
-		set[i] = uint8(S)
-	}
+	hist := make([]float32, groups*4*512) // room for 4 sets whatever ns is, so one array type covers a group
 	stride := groups * bits
-	var xs [16]uint16
 	var wsum float64
 	for i, wi := range w {
 		wsum += float64(wi)
-		c := codes[i*stride : (i+1)*stride]
+		c := codes[i*stride : (i+1)*stride : (i+1)*stride]
 		for g := 0; g < groups; g++ {
-			planeXors(&xs, c[g*bits:(g+1)*bits])
-			for k, S := range set[:ns] {
-				h := (*[512]float32)(hist[(k*groups+g)*512:])
-				x := xs[S&15]
-				h[uint8(x)] += wi
-				h[256+int(x>>8)] += wi
+			// Histograms per plane set, laid out [group][set][512] so one token's bins sit together.
+			h := (*[4 * 512]float32)(hist[g*4*512:])
+			w := c[g*bits : g*bits+bits]
+			w0, w1 := w[0], w[1]
+			h[uint8(w0)] += wi
+			h[256+int(w0>>8)] += wi
+			h[512+int(uint8(w1))] += wi
+			h[768+int(w1>>8)] += wi
+			if bits == 3 {
+				w2 := w[2]
+				x := w0 ^ w1 ^ w2
+				h[1024+int(uint8(w2))] += wi
+				h[1280+int(w2>>8)] += wi
+				h[1536+int(uint8(x))] += wi
+				h[1792+int(x>>8)] += wi
 			}
 		}
 	}
@@ -200,17 +208,15 @@ func accumCodesGeneric(acc, w []float32, codes []uint16, groups, bits int, table
 		a2 := float32(2 * coef[k])
 		for g := 0; g < groups; g++ {
 			for half := 0; half < 2; half++ {
-				h := (*[256]float32)(hist[(k*groups+g)*512+half*256:])
-				var lane [8]float32
-				for m := 1; m < 256; m++ {
-					v := h[m]
-					for l := range lane {
-						if m>>l&1 != 0 {
-							lane[l] += v
+				h := (*[256]float32)(hist[(g*4+k)*512+half*256:])
+				for l := 0; l < 8; l++ {
+					// Bins with bit l set come in runs of 2^l starting at odd multiples of 2^l.
+					var v float32
+					for run := 1 << l; run < 256; run += 2 << l {
+						for _, x := range h[run : run+1<<l] {
+							v += x
 						}
 					}
-				}
-				for l, v := range lane {
 					acc[g*16+half*8+l] += a2 * v
 				}
 			}

@@ -105,7 +105,8 @@ func Version() string {
 }
 
 // Options configure a session. ONNX Runtime always runs the graph sequentially with one
-// inter-op thread, so that its timings compare with hone's single-stream executor.
+// inter-op thread, so that its timings compare with hone's single-stream executor, and its thread
+// pools never spin-wait for work (see spinConfig).
 type Options struct {
 	// Threads is the number of intra-op threads; 0 lets ONNX Runtime choose (one per core).
 	Threads int
@@ -185,6 +186,11 @@ func newSession(name string, opts Options,
 	if err := so.SetExecutionMode(ortgo.ExecutionModeSequential); err != nil {
 		return nil, fmt.Errorf("ort: %s: execution mode: %w", name, err)
 	}
+	for _, kv := range spinConfig {
+		if err := so.AddSessionConfigEntry(kv[0], kv[1]); err != nil {
+			return nil, fmt.Errorf("ort: %s: config %s: %w", name, kv[0], err)
+		}
+	}
 	ins, outs, err := info(so)
 	if err != nil {
 		return nil, fmt.Errorf("ort: %s: %w", name, err)
@@ -213,6 +219,15 @@ func newSession(name string, opts Options,
 		return nil, fmt.Errorf("ort: %s: %w", name, err)
 	}
 	return s, nil
+}
+
+// spinConfig turns off spin-waiting in ONNX Runtime's intra- and inter-op thread pools. By default its
+// idle workers keep spinning for a while after each Run; when hone and ONNX Runtime are timed round-robin
+// in one process (hone bench) those spinning threads take the cores hone's workers need, which makes hone
+// look slower than it is. With spinning off, each side gets the machine alone during its own runs.
+var spinConfig = [][2]string{
+	{"session.intra_op.allow_spinning", "0"},
+	{"session.inter_op.allow_spinning", "0"},
 }
 
 func supported(dt ir.DType) bool {

@@ -34,7 +34,9 @@ hits all alike) and reports file size, parameters, p50/p99 latency, throughput a
 and Go heap, each variant measured alone in a child process), accuracy with --eval, and every figure's ratio
 against the first column. --eval takes a .npz (one array per model input, plus "labels"; without labels the
 score is top-1 agreement with the first model) or "mnist" for the embedded held-out digits. --html writes a
-self-contained report with plots. ONNX Runtime (--backend ort) needs a binary built with -tags ort.`,
+self-contained report with plots. ONNX Runtime (--backend ort) needs a binary built with -tags ort; its thread
+pools run with spin-waiting off (session.intra_op/inter_op.allow_spinning = 0), so that between its own runs its
+idle threads do not take the cores hone's workers need while the two are timed in turn.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sh, err := bench.ParseShapes(shapes)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"image"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,9 +99,48 @@ func TestQuantizeStaticCLI(t *testing.T) {
 		{"quantize", in, "-o", out + "2", "--mode", "static"},
 		{"quantize", in, "-o", out + "3", "--mode", "static", "--calib", empty},
 		{"quantize", in, "-o", out + "4", "--mode", "static", "--calib", calib, "--calibrator", "kl"},
+		{"quantize", in, "-o", out + "5", "--mode", "static", "--calib", calib, "--preprocess", "resize=28"},
 	} {
 		if _, err := runCLI(t, args...); err == nil {
 			t.Errorf("%v accepted", args)
 		}
+	}
+}
+
+// TestQuantizeStaticImagesCLI calibrates PP-OCR's cls model on a folder of PNGs with PaddleOCR's preprocessing,
+// and rejects a malformed --preprocess spec.
+func TestQuantizeStaticImagesCLI(t *testing.T) {
+	in := filepath.Join("..", "..", ".cache", "assets", "ocr", "ch_ppocr_mobile_v2.0_cls_infer.onnx")
+	if _, err := os.Stat(in); err != nil {
+		t.Skipf("%s missing: run scripts/fetch-assets.sh", in)
+	}
+	dir := t.TempDir()
+	calib := filepath.Join(dir, "imgs")
+	if err := os.Mkdir(calib, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		img := image.NewRGBA(image.Rect(0, 0, 100+40*i, 30))
+		for j := range img.Pix {
+			img.Pix[j] = uint8(j*(i+3) + j/97)
+		}
+		f, err := os.Create(filepath.Join(calib, fmt.Sprintf("%d.png", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := png.Encode(f, img); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	out := filepath.Join(dir, "q.onnx")
+	res, err := runCLI(t, "quantize", in, "-o", out, "--mode", "static", "--calib", calib,
+		"--preprocess", "resize=48,192,mean=0.5,std=0.5,order=bgr")
+	if err != nil || !strings.Contains(res, "calibrator minmax over 3 samples") || !strings.Contains(res, "raised from 9 to 13") ||
+		strings.Contains(res, "weights: 0 ") {
+		t.Fatalf("%v\n%s", err, res)
+	}
+	if _, err := runCLI(t, "quantize", in, "-o", out+"2", "--mode", "static", "--calib", calib, "--preprocess", "resize=48,192,std=0"); err == nil {
+		t.Error("std=0 accepted")
 	}
 }

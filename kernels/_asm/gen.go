@@ -51,6 +51,10 @@ func genSgemm(a *asm) {
 	// fewer rows computed, so M = 64 or 16 wastes no flops on padding rows.
 	microKernel(a, "sgemmKernel8x32AVX512", 8, 12, 2, "Z", 64, 26)
 	microKernel(a, "sgemmKernel4x32AVX512", 4, 12, 2, "Z", 64, 26)
+	// One-row kernels for matrix-vector products (batch-1 fully connected layers): the A "panel" is the input
+	// row itself, so a GEMV streams each packed weight panel once and does no padding flops.
+	microKernel(a, "sgemmKernel1x32AVX512", 1, 1, 2, "Z", 64, 26)
+	microKernel(a, "sgemmKernel1x16AVX2", 1, 1, 2, "Y", 32, 12)
 	microKernel(a, "sgemmKernel6x16AVX2", 6, 6, 2, "Y", 32, 12)
 	microKernel(a, "sgemmKernel4x16AVX2", 4, 6, 2, "Y", 32, 12)
 	microKernel(a, "sgemmKernel2x16AVX2", 2, 6, 2, "Y", 32, 12)
