@@ -95,17 +95,22 @@ func rowsComputed(kern *ukernel, m int) int {
 // rows, channels as columns) instead of Y = W·col. Columns are computed in whole nr-wide tiles but rows in
 // mr-row panels with narrower edge kernels, so the pixel count belongs on the rows when it is far from a
 // multiple of nr: on AVX-512 a 7×7 image (49 pixels) costs 64 columns but only 52 rows, 14×14 (196) costs
-// 224 columns but exactly 196 rows. The transposed form pays one extra pass to write Y back channel-major,
-// so it must save at least 5 % of the micro-kernel work.
+// 224 columns but exactly 196 rows. The transposed form pays one extra pass to write Y back channel-major
+// (convWriteBackCost per output), so with it counted it must save at least 5 % of the work.
 func transposedBetter(p *ConvParams, kern *ukernel) bool {
-	if p.Group != 1 {
+	if p.Group != 1 || !convTransposedOn {
 		return false
 	}
-	ohw := p.OH * p.OW
-	normal := rowsComputed(kern, p.M) * roundUp(ohw, kern.nr)
-	trans := rowsComputed(kern, ohw) * roundUp(p.M, kern.nr)
+	ohw, k := p.OH*p.OW, p.C*p.KH*p.KW
+	normal := rowsComputed(kern, p.M) * roundUp(ohw, kern.nr) * k
+	trans := rowsComputed(kern, ohw)*roundUp(p.M, kern.nr)*k + convWriteBackCost*ohw*p.M
 	return trans*20 < normal*19
 }
+
+// convWriteBackCost is the transposed form's write-back of one output element in micro-kernel multiply-adds
+// per lane. Measured on Zen 4: a 96→576 1×1 layer on 14×14 (K = 96) ran 1.4× slower transposed despite 12 %
+// fewer flops, while 960→160 on 7×7 (K = 960) ran 1.1× faster; about 60 fits both.
+const convWriteBackCost = 64
 
 // Conv2D computes y = act(conv(x, w) + bias) for NCHW x (N×C×H×W) into y (N×M×OH×OW).
 // bias may be nil. w must have been packed for the same channel, kernel and group geometry.
@@ -206,8 +211,9 @@ func convTransposed(r Runner, p ConvParams, x []float32, w *ConvWeights, bias []
 	*yt = grow(*yt, ohw*p.M)
 	col := colPool.Get().(*[]float32)
 	*col = grow(*col, kdim*roundUp(ohw, kern.mr))
-	// Channel blocks for the write-back: at least 4 KiB of output each, so hand-offs stay cheap.
-	chBlock := max(1, min(p.M, 1024/max(ohw, 1)))
+	// Channel blocks for the write-back: 16 KiB of output or at least 16 channels each, so hand-offs stay cheap
+	// and each pixel's read of Yᵀ covers a run of channels.
+	chBlock := min(p.M, max(16, 4096/max(ohw, 1)))
 	for n := 0; n < p.N; n++ {
 		// Packing colᵀ once up front (a plain transpose for 1×1 layers) beats letting every GEMM task pack
 		// its own copy of the rows it reads.
@@ -217,21 +223,30 @@ func convTransposed(r Runner, p ConvParams, x []float32, w *ConvWeights, bias []
 		r.Run(ceilDiv(panels, chunk), func(t int) {
 			j0 := t * chunk * kern.mr
 			cols := min(chunk*kern.mr, ohw-j0)
-			im2colPanels(&p, xn, p.C, j0, cols, kern.mr, (*col)[j0*kdim:])
+			if p.pointwise() {
+				// colᵀ is xᵀ: each channel's mr pixels are one contiguous copy.
+				packA(xn, hw, true, 1, j0, cols, 0, kdim, kern.mr, (*col)[j0*kdim:])
+			} else {
+				im2colPanels(&p, xn, p.C, j0, cols, kern.mr, (*col)[j0*kdim:])
+			}
 		})
 		as := aSource{packed: *col}
 		bs := bSource{packed: pb.data}
 		gemm(r, kern, ohw, p.M, kdim, &as, &bs, 0, *yt, p.M, nil)
 		yn, t := y[n*p.M*ohw:(n+1)*p.M*ohw], *yt
 		r.Run(ceilDiv(p.M, chBlock), func(blk int) {
-			for m := blk * chBlock; m < min(p.M, (blk+1)*chBlock); m++ {
-				row := yn[m*ohw : (m+1)*ohw]
-				var b float32
-				if bias != nil {
-					b = bias[m]
+			m0, m1 := blk*chBlock, min(p.M, (blk+1)*chBlock)
+			// Pixel-major: each pixel's channels are contiguous in Yᵀ, and the block's output rows stay in L1.
+			for i := 0; i < ohw; i++ {
+				src := t[i*p.M+m0 : i*p.M+m1]
+				for j, v := range src {
+					yn[(m0+j)*ohw+i] = v
 				}
-				for i := range row {
-					row[i] = t[i*p.M+m] + b
+			}
+			for m := m0; m < m1; m++ {
+				row := yn[m*ohw : (m+1)*ohw]
+				if bias != nil {
+					AddScalar(row, row, bias[m])
 				}
 				act.Apply(row)
 			}
@@ -240,6 +255,9 @@ func convTransposed(r Runner, p ConvParams, x []float32, w *ConvWeights, bias []
 	colPool.Put(yt)
 	colPool.Put(col)
 }
+
+// convTransposedOn enables the transposed form; benchmarks turn it off to measure what it saves.
+var convTransposedOn = true
 
 // convTileBytes bounds one im2col tile; half of a 1 MiB L2 leaves room for the packed weights.
 var convTileBytes = 512 << 10

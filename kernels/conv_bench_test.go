@@ -18,6 +18,8 @@ func BenchmarkConv2D(b *testing.B) {
 		{"resnet3x3_128x28x28", convCase(1, 128, 28, 28, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1)},
 		{"resnet3x3_256x14x14", convCase(1, 256, 14, 14, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1)},
 		{"resnet3x3_512x7x7", convCase(1, 512, 7, 7, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1)},
+		{"pointwise_960to160x7x7", convCase(1, 960, 7, 7, 160, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+		{"pointwise_96to576x14x14", convCase(1, 96, 14, 14, 576, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
 		{"dw3x3_144x56x56_s1", convCase(1, 144, 56, 56, 144, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 144)},
 		{"dw3x3_96x112x112_s2", convCase(1, 96, 112, 112, 96, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 96)},
 		{"dw5x5_240x14x14_s1", convCase(1, 240, 14, 14, 240, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 240)},
@@ -37,6 +39,16 @@ func BenchmarkConv2D(b *testing.B) {
 					cw := PackConvWeights(p, w)
 					r := goRunner(threads)
 					loopCPU(b, flops, func() { Conv2D(r, p, x, cw, bias, Activation{Kind: ActRelu}, y) })
+				})
+			}
+			if transposedBetter(&p, kernelFor(lv)) {
+				// The same layer as W·col, to show what the transposed form saves.
+				b.Run(fmt.Sprintf("%s/%s/threads=1/untransposed", l.name, lv), func(b *testing.B) {
+					defer setImpl(lv)()
+					convTransposedOn = false
+					defer func() { convTransposedOn = true }()
+					cw := PackConvWeights(p, w)
+					loopCPU(b, flops, func() { Conv2D(nil, p, x, cw, bias, Activation{Kind: ActRelu}, y) })
 				})
 			}
 		}

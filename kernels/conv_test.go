@@ -36,7 +36,7 @@ func TestConv2D(t *testing.T) {
 		convCase(1, 3, 30, 29, 8, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1),    // 7×7/2 stem (ResNet): strided im2col gather
 		convCase(1, 2, 9, 8, 3, 3, 3, 3, 3, 1, 1, 4, 5, 0, 2, 1),      // stride 3, padding wider than the kernel
 		convCase(1, 4, 15, 25, 4, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 4),    // depthwise 5×5 s1 where the tap reads overrun the plane (PP-OCR det at 480×800)
-		// Transposed product (pixels as GEMM rows) on every level: small images, many channels.
+		// Small images with many channels: the transposed product (pixels as GEMM rows) where it pays.
 		convCase(2, 48, 7, 7, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),    // ResNet layer4-like 3×3 on 7×7, 2 images
 		convCase(1, 40, 7, 7, 96, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),    // MobileNet-like pointwise on 7×7
 		convCase(1, 96, 14, 14, 64, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),  // pointwise on 14×14 (196 pixels)
@@ -127,10 +127,12 @@ func TestConvTransposedChoice(t *testing.T) {
 		{"resnet 64x56x56", avx512Shape, convCase(1, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), false},    // 3136 = 98·32
 		{"resnet 128x28x28", avx512Shape, convCase(1, 128, 28, 28, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), false}, // 800/784: under 5 %
 		{"mobilenet 960to160 7x7", avx512Shape, convCase(1, 960, 7, 7, 160, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1), true},
+		{"mobilenet 96to576 14x14", avx512Shape, convCase(1, 96, 14, 14, 576, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1), false}, // K = 96: write-back dominates
 		{"mobilenet 144to24 56x56", avx512Shape, convCase(1, 144, 56, 56, 24, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1), false},
 		{"few channels 7x7", avx512Shape, convCase(1, 8, 7, 7, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), false}, // 52·32 vs 8·64
 		{"grouped", avx512Shape, convCase(1, 512, 7, 7, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2), false},
-		{"generic 4x8 on 7x7", genericKernel, convCase(1, 64, 7, 7, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), true}, // 52·64 vs 64·56
+		{"generic 4x8 on 7x7", genericKernel, convCase(1, 64, 7, 7, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), false}, // 52·64 vs 64·56
+		{"generic 4x8 on 5x5", genericKernel, convCase(1, 128, 5, 5, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), true}, // 28·64 vs 64·32
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -145,11 +147,11 @@ func TestConvTransposedChoice(t *testing.T) {
 // (and packs with no size at all): the missing form must be packed on demand, not fall back or go wrong.
 func TestConvWeightsLazyForms(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
-	small := convCase(1, 32, 7, 7, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1)
-	large := convCase(1, 32, 40, 40, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1)
+	small := convCase(1, 128, 5, 5, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1)
+	large := convCase(1, 128, 32, 32, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1)
 	noSize := small
 	noSize.H, noSize.W, noSize.OH, noSize.OW = 0, 0, 0, 0
-	w := randSlice(rng, 64*32*9)
+	w := randSlice(rng, 64*128*9)
 	forImpls(t, func(t *testing.T) {
 		kern := kernelFor(level)
 		if !transposedBetter(&small, kern) || transposedBetter(&large, kern) {

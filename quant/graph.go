@@ -136,11 +136,13 @@ func requireOpset(m *ir.Model, v int64, mode string) error {
 // Report says what a quantization pass changed.
 type Report struct {
 	Mode       string
-	Quantized  []string // nodes rewritten, in graph order
-	KeptFloat  []Kept   // candidate nodes left in floating point, with the reason
-	BytesFloat int64    // initializer bytes before
-	BytesQuant int64    // initializer bytes after
-	Notes      []string // anything else worth telling the user (values clamped, …)
+	Quantized  []string    // nodes rewritten, in graph order
+	KeptFloat  []Kept      // candidate nodes left in floating point, with the reason
+	BytesFloat int64       // initializer bytes before
+	BytesQuant int64       // initializer bytes after
+	Notes      []string    // anything else worth telling the user (values clamped, …)
+	Eval       *EvalResult // static mode with evaluation data: the result measured against the float model
+	GuardFloat []string    // nodes the accuracy guard kept in float (also in KeptFloat, with their SQNR)
 }
 
 // Kept is a node the pass chose not to quantize.

@@ -97,16 +97,6 @@ func compare(a, b *ir.Tensor) agreement {
 	return agreement{Top1: float64(same) / float64(rows), SQNR: 10 * math.Log10(sig/math.Max(noise, 1e-30)), MaxAbs: maxAbs}
 }
 
-func argmax(v []float64) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
-}
-
 // fileRatio is the size of file a over file b.
 func fileRatio(t testing.TB, a, b string) float64 {
 	t.Helper()

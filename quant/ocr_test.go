@@ -272,3 +272,46 @@ func TestStaticOCR(t *testing.T) {
 		})
 	}
 }
+
+// TestGuardOCRRec runs the accuracy guard on PP-OCRv4 rec, whose fully int8 model changes about one character
+// in ten: with a 1 % bound on top-1 agreement over 16 rendered lines (the guard's evaluation set), it must keep
+// layers float until the agreement is ≥ 99 %, and the result is then measured again on 16 other lines.
+func TestGuardOCRRec(t *testing.T) {
+	c := ocrCases(t)["rec"]
+	path := filepath.Join("..", ".cache", "assets", "ocr", c.file+".onnx")
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("%s missing: run scripts/fetch-assets.sh", path)
+	}
+	m, err := onnx.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newTextRenderer(t, 2)
+	var held []image.Image
+	for i := 0; i < 16; i++ {
+		held = append(held, r.line(t, 320, 48, false))
+	}
+	start := time.Now()
+	q, rep, err := Static(m, imageSet{c.calib, c.pre}, StaticConfig{Eval: imageSet{c.eval, c.pre}, MaxAccuracyDrop: 0.01,
+		Guard: func(s string) { t.Log(s) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s: kept float %v", time.Since(start).Round(time.Millisecond), rep.GuardFloat)
+	fp, err := runtime.Compile(m, runtime.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	qp, err := runtime.Compile(q, runtime.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	onEval := c.fidelity(t, "rec", fp, qp)
+	c.eval = held
+	onHeld := c.fidelity(t, "rec", fp, qp)
+	t.Logf("top-1 agreement: %.4f on the guard's lines, %.4f on held-out lines; %d of %d layers int8", onEval, onHeld,
+		len(rep.Quantized), len(rep.Quantized)+len(rep.GuardFloat))
+	if onEval < 0.99 || rep.Eval == nil || rep.Eval.Top1 != onEval {
+		t.Errorf("guard's lines: agreement %.4f, report %v", onEval, rep.Eval)
+	}
+}

@@ -3,6 +3,7 @@ package quant
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 
@@ -26,6 +27,16 @@ type StaticConfig struct {
 	Exclude    []string
 	// Progress, if set, is called after each calibration run with the runs done and the total.
 	Progress func(done, total int)
+
+	// Eval, if set, is data the result is measured on against the float model (guard.go): top-1 agreement, SQNR
+	// and cosine of the first output, plus top-1 accuracy when Labels holds one class per sample.
+	Eval   Samples
+	Labels []int64
+	// MaxAccuracyDrop, if positive, is the largest drop allowed on Eval (a fraction: 0.003 is 0.3 points of
+	// top-1 accuracy with Labels, else of top-1 agreement lost); the most sensitive layers stay float until it holds.
+	MaxAccuracyDrop float64
+	// Guard, if set, is told what the accuracy guard measured, as it goes.
+	Guard func(msg string)
 }
 
 // qdqOps are the op types Static puts Q/DQ pairs around (ORT's QDQ registry, minus ops hone has no int8 use for).
@@ -42,20 +53,45 @@ var ErrNoCalibrationData = errors.New("quant: static mode needs calibration data
 // output of a quantized op), weights int8 symmetric per output channel, Conv/Gemm biases int32 with scale
 // s_in·s_w. Before calibrating it folds BatchNormalization and similar into the weights (opt's lossless passes,
 // standard ONNX ops only). Calibration streams: each sample runs once for the ranges and, for the histogram
-// calibrators, once more for the histograms.
+// calibrators, once more for the histograms. With cfg.Eval it also measures the result against the float model,
+// and with cfg.MaxAccuracyDrop it keeps the most sensitive layers in float until the drop is within bounds (guard.go).
 func Static(m *ir.Model, data Samples, cfg StaticConfig) (*ir.Model, *Report, error) {
-	if err := checkInput(m, cfg.Exclude); err != nil {
+	if cfg.MaxAccuracyDrop > 0 && (cfg.Eval == nil || cfg.Eval.Len() == 0) {
+		return nil, nil, errors.New("quant: --max-accuracy-drop needs evaluation data (--eval)")
+	}
+	sp, err := prepareStatic(m, data, cfg)
+	if err != nil {
 		return nil, nil, err
 	}
+	if cfg.Eval == nil {
+		return sp.emit(nil)
+	}
+	return guard(m, sp, cfg)
+}
+
+// staticPrep is a model made ready for QDQ emission: opset-upgraded, optimised and calibrated. emit writes a
+// quantized copy and leaves it as it is, so the accuracy guard can emit it many times with different layers kept
+// in float while calibrating only once.
+type staticPrep struct {
+	m      *ir.Model // the optimised float model
+	cand   []int     // indices in m.Graph.Nodes of the nodes to quantize
+	params map[string]Params
+	rep    Report // what preparation decided (notes, nodes kept float, float bytes)
+}
+
+func prepareStatic(m *ir.Model, data Samples, cfg StaticConfig) (*staticPrep, error) {
+	if err := checkInput(m, cfg.Exclude); err != nil {
+		return nil, err
+	}
 	if data == nil || data.Len() == 0 {
-		return nil, nil, ErrNoCalibrationData
+		return nil, ErrNoCalibrationData
 	}
 	// DequantizeLinear's axis (per-channel weights) is opset 13: older models (PP-OCR's exports, for one) are
 	// converted first.
 	orig := m
 	upgraded, err := upgradeTo13(m)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if upgraded != nil {
 		m = upgraded
@@ -73,26 +109,28 @@ func Static(m *ir.Model, data Samples, cfg StaticConfig) (*ir.Model, *Report, er
 	g := out.Graph
 	opsets := opsetMap(m)
 	if err := ir.InferGraph(g, opsets); err != nil {
-		return nil, nil, fmt.Errorf("quant: static: %w", err)
+		return nil, fmt.Errorf("quant: static: %w", err)
 	}
 	if _, err := opt.Run(g, opsets, opt.Options{Level: opt.LevelAll, Validate: true,
 		Supported: func(domain, op string) bool {
 			// The output must load in ONNX Runtime: no hone-domain ops, and none newer than the model's opset.
 			return domain != ir.DomainHone && !(domain == "" && opsets[""] < opSince[op])
 		}}); err != nil {
-		return nil, nil, fmt.Errorf("quant: static: %w", err)
+		return nil, fmt.Errorf("quant: static: %w", err)
 	}
 	g.ValueInfo = map[string]*ir.ValueInfo{}
-	rep := &Report{Mode: "static", BytesFloat: initBytes(orig.Graph)}
+	sp := &staticPrep{m: out, params: map[string]Params{}}
+	rep := &sp.rep
+	rep.Mode, rep.BytesFloat = "static", initBytes(orig.Graph)
 	if upgraded != nil {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("default-domain opset raised from %d to 13 (ops whose form changed were converted)", orig.Opset("")))
 	}
 
 	// The activations to calibrate: every non-constant float input and output of a node to quantize.
 	prod := g.Producers()
-	var targets []*ir.Node
+	var targets []int
 	acts := map[string]*stat{}
-	for _, n := range g.Nodes {
+	for i, n := range g.Nodes {
 		if !slices.Contains(qdqOps, n.OpType) || (n.Domain != "" && n.Domain != "ai.onnx") {
 			continue
 		}
@@ -104,7 +142,7 @@ func Static(m *ir.Model, data Samples, cfg StaticConfig) (*ir.Model, *Report, er
 			rep.keep(n, "weight is not a constant")
 			continue
 		}
-		targets = append(targets, n)
+		targets = append(targets, i)
 		for i, v := range n.Inputs {
 			if v != "" && constTensor(g, prod, v) == nil && !(isWeightInput(n, i)) {
 				acts[v] = &stat{}
@@ -113,14 +151,15 @@ func Static(m *ir.Model, data Samples, cfg StaticConfig) (*ir.Model, *Report, er
 		acts[n.Outputs[0]] = &stat{}
 	}
 	if len(targets) == 0 {
-		return nil, nil, fmt.Errorf("quant: static: no Conv, Gemm, MatMul, Add or pooling node to quantize")
+		return nil, fmt.Errorf("quant: static: no Conv, Gemm, MatMul, Add or pooling node to quantize")
 	}
 	if err := calibrate(out, data, acts, cfg); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	// A value never seen as float32 is integer shape arithmetic (PP-OCR rec's Concat of Cast shape pieces): the
 	// node that reads or writes it stays as it is.
-	targets = slices.DeleteFunc(targets, func(n *ir.Node) bool {
+	sp.cand = slices.DeleteFunc(targets, func(i int) bool {
+		n := g.Nodes[i]
 		for _, v := range append(slices.Clone(n.Inputs), n.Outputs[0]) {
 			if s, ok := acts[v]; ok && !s.seen {
 				rep.keep(n, "%q is not float32", v)
@@ -129,10 +168,9 @@ func Static(m *ir.Model, data Samples, cfg StaticConfig) (*ir.Model, *Report, er
 		}
 		return false
 	})
-	if len(targets) == 0 {
-		return nil, nil, fmt.Errorf("quant: static: no float Conv, Gemm, MatMul, Add or pooling node to quantize")
+	if len(sp.cand) == 0 {
+		return nil, fmt.Errorf("quant: static: no float Conv, Gemm, MatMul, Add or pooling node to quantize")
 	}
-	params := map[string]Params{}
 	for name, s := range acts {
 		if !s.seen {
 			continue
@@ -145,8 +183,29 @@ func Static(m *ir.Model, data Samples, cfg StaticConfig) (*ir.Model, *Report, er
 		if pn := prod[name]; pn != nil && boundedOps[pn.OpType] {
 			lo, hi = s.lo, s.hi
 		}
-		params[name] = ComputeParams(lo, hi, -128, 127, Asymmetric)
+		sp.params[name] = ComputeParams(lo, hi, -128, 127, Asymmetric)
 	}
+	rep.Notes = append(rep.Notes, fmt.Sprintf("calibrator %s over %d samples, %d activations", cfg.Calibrator, data.Len(), len(acts)))
+	return sp, nil
+}
+
+// emit writes the QDQ model with every candidate quantized except those in float (indices into sp.cand's graph),
+// which the report lists with their reason.
+func (sp *staticPrep) emit(float map[int]string) (*ir.Model, *Report, error) {
+	out := sp.m.Clone()
+	g := out.Graph
+	rep := sp.rep
+	rep.KeptFloat = slices.Clone(rep.KeptFloat)
+	rep.Notes = slices.Clone(rep.Notes)
+	var targets []*ir.Node
+	for _, i := range sp.cand {
+		if why, ok := float[i]; ok {
+			rep.keep(g.Nodes[i], "%s", why)
+			continue
+		}
+		targets = append(targets, g.Nodes[i])
+	}
+	params := maps.Clone(sp.params)
 	// MaxPool only selects among its inputs, so its output keeps the input's parameters (as ORT does): the
 	// pooled integers are then the input's integers and the runtime can pool int8 directly.
 	for _, n := range targets {
@@ -155,8 +214,7 @@ func Static(m *ir.Model, data Samples, cfg StaticConfig) (*ir.Model, *Report, er
 		}
 	}
 	removeActivations(g, targets, params)
-	prod = g.Producers()
-	e := &qdqEmitter{g: g, nm: newNamer(g), prod: prod, params: params, dq: map[string]string{},
+	e := &qdqEmitter{g: g, nm: newNamer(g), prod: g.Producers(), params: params, dq: map[string]string{},
 		scales: map[float32]string{}, zeros: map[int32]string{}}
 	for _, n := range targets {
 		if err := e.quantize(n); err != nil {
@@ -169,8 +227,7 @@ func Static(m *ir.Model, data Samples, cfg StaticConfig) (*ir.Model, *Report, er
 		return nil, nil, fmt.Errorf("quant: static: %w", err)
 	}
 	rep.BytesQuant = initBytes(g)
-	rep.Notes = append(rep.Notes, fmt.Sprintf("calibrator %s over %d samples, %d activations", cfg.Calibrator, data.Len(), len(acts)))
-	return out, rep, nil
+	return out, &rep, nil
 }
 
 // isWeightInput reports whether input i of n is a weight or bias that gets its own (static) quantization.

@@ -228,7 +228,10 @@ func (c *Cache) Scores(out, q []float32) error {
 func (c *Cache) scores(out, q []float32) {
 	d := c.cfg.Dim
 	if c.n > 0 {
-		tmp := make([]float32, c.n)
+		var tmp []float32 // second channel group's scores, only for fractional rates
+		if len(c.kq.segs) > 1 {
+			tmp = make([]float32, c.n)
+		}
 		for s, sg := range c.kq.segs {
 			dst := out[:c.n]
 			if s > 0 {

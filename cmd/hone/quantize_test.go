@@ -100,6 +100,8 @@ func TestQuantizeStaticCLI(t *testing.T) {
 		{"quantize", in, "-o", out + "3", "--mode", "static", "--calib", empty},
 		{"quantize", in, "-o", out + "4", "--mode", "static", "--calib", calib, "--calibrator", "kl"},
 		{"quantize", in, "-o", out + "5", "--mode", "static", "--calib", calib, "--preprocess", "resize=28"},
+		{"quantize", in, "-o", out + "6", "--mode", "static", "--calib", calib, "--max-accuracy-drop", "0.01"},
+		{"quantize", in, "-o", out + "7", "--mode", "static", "--calib", calib, "--eval", calib, "--max-accuracy-drop", "2"},
 	} {
 		if _, err := runCLI(t, args...); err == nil {
 			t.Errorf("%v accepted", args)
@@ -142,5 +144,45 @@ func TestQuantizeStaticImagesCLI(t *testing.T) {
 	}
 	if _, err := runCLI(t, "quantize", in, "-o", out+"2", "--mode", "static", "--calib", calib, "--preprocess", "resize=48,192,std=0"); err == nil {
 		t.Error("std=0 accepted")
+	}
+}
+
+// TestQuantizeGuardCLI runs --eval with labels and --max-accuracy-drop on MNIST (300 held-out digits as .npy with a
+// labels.txt): the report must give the measured accuracy within the bound. A labels.txt whose count does not
+// match the samples is an error.
+func TestQuantizeGuardCLI(t *testing.T) {
+	dir := t.TempDir()
+	in := mnistFile(t)
+	x, y, err := assets.MNISTHeldOut()
+	if err != nil {
+		t.Fatal(err)
+	}
+	eval := filepath.Join(dir, "eval")
+	if err := os.Mkdir(eval, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	row := x.NumBytes() / x.Shape[0]
+	var labels strings.Builder
+	for i := 0; i < 300; i++ {
+		s, _ := ir.FromBytes(ir.Float32, []int{1, 1, 28, 28}, x.Bytes()[i*row:(i+1)*row])
+		if err := npy.WriteFile(filepath.Join(eval, fmt.Sprintf("%03d.npy", i)), s); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintln(&labels, y[i])
+	}
+	if err := os.WriteFile(filepath.Join(eval, "labels.txt"), []byte(labels.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "q.onnx")
+	res, err := runCLI(t, "quantize", in, "-o", out, "--mode", "static", "--calib", eval, "--eval", eval, "--max-accuracy-drop", "0.003")
+	if err != nil || !strings.Contains(res, "accuracy vs float: 300 samples") || !strings.Contains(res, "vs float") {
+		t.Fatalf("%v\n%s", err, res)
+	}
+	if err := os.WriteFile(filepath.Join(eval, "labels.txt"), []byte("1\n2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runCLI(t, "quantize", in, "-o", out+"2", "--mode", "static", "--calib", eval, "--eval", eval); err == nil ||
+		!strings.Contains(err.Error(), "2 labels for 300 samples") {
+		t.Errorf("short labels.txt: %v", err)
 	}
 }
