@@ -357,6 +357,10 @@ func (p *Plan) exec(inputs, outer map[string]*ir.Tensor, hook StepHook) ([]*ir.T
 	}
 	defer func() { ar.finish(); p.arenas.Put(ar) }()
 	ctx := &Ctx{Par: p.workers.runner(), Threads: p.threads, outer: scope, arena: ar}
+	if ctx.Par != nil {
+		activeRuns.Add(1)
+		defer activeRuns.Add(-1)
+	}
 	in := make([]*ir.Tensor, 0, 8)
 	for i := range p.steps {
 		st := &p.steps[i]
@@ -452,32 +456,86 @@ type workerPool struct {
 
 var shared struct {
 	sync.Mutex
-	jobs    chan func()
+	jobs    chan *parLoop
 	workers int
 }
+
+// activeRuns counts multi-threaded plan runs in progress. Between two parallel loops of one run a helper spins
+// (bounded by helperSpinNs) instead of parking, the way ONNX Runtime's pool does: a parked goroutine is woken by a
+// futex and then has to be stolen onto an idle P, tens of microseconds on a busy machine, which a CNN with ~100
+// loops per run pays on every loop while the caller does the first tasks alone. With no run in progress helpers
+// park at once, so an idle process never spins.
+var activeRuns atomic.Int32
+
+// helperSpinNs bounds how long a helper waits for the next loop before parking: longer than the sequential
+// stretches between a CNN's parallel loops (small ops, graph bookkeeping), short enough that a run ending or
+// stalling frees the core quickly. Benchmarks set it to 0 to compare with park-only helpers.
+var helperSpinNs int64 = 100_000
 
 func newWorkerPool(n int) *workerPool { return &workerPool{n: n} }
 
 // ensureWorkers starts shared workers until n-1 exist.
-func ensureWorkers(n int) chan func() {
+func ensureWorkers(n int) chan *parLoop {
 	shared.Lock()
 	defer shared.Unlock()
 	if shared.jobs == nil {
-		shared.jobs = make(chan func(), 256)
+		shared.jobs = make(chan *parLoop, 256)
 	}
 	for shared.workers < n-1 {
 		shared.workers++
-		go func() {
-			for f := range shared.jobs {
-				f()
-			}
-		}()
+		go helper(shared.jobs)
 	}
 	return shared.jobs
 }
 
+// helper runs loops handed to it; after each one it polls for the next while a run is active, then parks.
+func helper(jobs chan *parLoop) {
+	for l := range jobs {
+		l.help()
+		for until := nanotime() + helperSpinNs; activeRuns.Load() > 0 && nanotime() < until; {
+			select {
+			case l := <-jobs:
+				l.help()
+				until = nanotime() + helperSpinNs
+			default:
+				// Yield so goroutines queued on this P (GC workers, another plan's caller) are not starved.
+				runtime.Gosched()
+			}
+		}
+	}
+}
+
 // kernelPanic carries a panic from a worker goroutine back to the goroutine that started the loop.
 type kernelPanic struct{ v any }
+
+// parLoop is one parallel loop: tasks 0..n-1 are claimed from next by the caller and the helpers it enlisted.
+type parLoop struct {
+	n        int
+	fn       func(i int)
+	next     atomic.Int64
+	wg       sync.WaitGroup
+	panicked atomic.Pointer[kernelPanic]
+}
+
+var loopPool = sync.Pool{New: func() any { return new(parLoop) }}
+
+// work claims and runs tasks until none are left; a panic stops the hand-out and is kept for the caller.
+func (l *parLoop) work() {
+	defer func() {
+		if r := recover(); r != nil {
+			l.panicked.CompareAndSwap(nil, &kernelPanic{r})
+			l.next.Store(int64(l.n)) // stop handing out work
+		}
+	}()
+	for i := int(l.next.Add(1) - 1); i < l.n; i = int(l.next.Add(1) - 1) {
+		l.fn(i)
+	}
+}
+
+func (l *parLoop) help() {
+	defer l.wg.Done()
+	l.work()
+}
 
 // runner returns a kernels.Runner that spreads fn(0..n-1) over the pool; the caller's goroutine works too.
 // A panic in fn is re-raised on the caller's goroutine, where the executor turns it into an error.
@@ -493,33 +551,25 @@ func (w *workerPool) runner() func(n int, fn func(i int)) {
 			}
 			return
 		}
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		var panicked atomic.Pointer[kernelPanic]
-		take := func() int { return int(next.Add(1) - 1) }
-		work := func() {
-			defer func() {
-				if r := recover(); r != nil {
-					panicked.CompareAndSwap(nil, &kernelPanic{r})
-					next.Store(int64(n)) // stop handing out work
-				}
-			}()
-			for i := take(); i < n; i = take() {
-				fn(i)
-			}
-		}
+		l := loopPool.Get().(*parLoop)
+		l.n, l.fn = n, fn
+		l.next.Store(0)
+		l.panicked.Store(nil)
 		helpers := min(w.n-1, n-1)
-		wg.Add(helpers)
+		l.wg.Add(helpers)
 		for h := 0; h < helpers; h++ {
 			select {
-			case jobs <- func() { defer wg.Done(); work() }:
+			case jobs <- l:
 			default: // pool busy (nested parallelism): the caller does the work
-				wg.Done()
+				l.wg.Done()
 			}
 		}
-		work()
-		wg.Wait()
-		if p := panicked.Load(); p != nil {
+		l.work()
+		l.wg.Wait()
+		p := l.panicked.Load()
+		l.fn = nil
+		loopPool.Put(l)
+		if p != nil {
 			panic(p.v)
 		}
 	}

@@ -3,6 +3,7 @@ package turboquant
 import (
 	"fmt"
 	"math"
+	"sync"
 )
 
 // CacheConfig describes a quantized KV cache.
@@ -26,6 +27,8 @@ type CacheConfig struct {
 // tokens stay in float32. Key scores divide out the mse variant's known shrinkage 1 − D_mse(b) per channel group, so
 // that groups at different bit widths are weighed alike; values keep the MSE-optimal reconstruction. Attention is computed on the codes directly: the query is rotated once per channel group
 // and scored against centroid tables, and values are accumulated in the rotated basis and rotated back once.
+// Scores and Attention may run concurrently with each other (each call takes pooled scratch and allocates nothing
+// once warm); Append must not run concurrently with anything. A Cache must not be copied.
 type Cache struct {
 	cfg    CacheConfig
 	kq, vq *Quantizer // nil until the outlier channels are known
@@ -39,6 +42,65 @@ type Cache struct {
 	wk, wv       []float32 // ring of Window keys / values
 	wstart, wlen int
 	sc           *qscratch
+	pool         sync.Pool // *attnScratch: Attention and Scores allocate nothing, and concurrent readers are safe
+}
+
+// attnScratch is one reader's buffers for Scores and Attention.
+type attnScratch struct {
+	p, tmp []float32 // scores, then weights; a second channel group's scores. Both padded to whole 16-token blocks
+	w      []float32 // value weights of one channel group
+	rot    []float32 // rotated query or value accumulator, the rotated-back result, the rotation's temporary
+}
+
+// padTokens is how many tokens' room the coded storage keeps past its end, so that the score kernel can run whole
+// 16-token blocks and read past the last group (4 more words) straight from the cache.
+const padTokens = 16
+
+// scratch returns buffers for a cache of n tokens.
+func (c *Cache) scratch(n int) *attnScratch {
+	sc, _ := c.pool.Get().(*attnScratch)
+	if sc == nil {
+		g := c.cfg.Dim + 16
+		sc = &attnScratch{rot: make([]float32, 3*g)}
+	}
+	if m := (n + 15) &^ 15; cap(sc.p) < m {
+		// Grow with headroom: a decoding loop adds one token per call.
+		sc.p, sc.tmp, sc.w = make([]float32, m+m/4+16), nil, nil
+	}
+	if c.kq != nil && len(c.kq.segs) > 1 && cap(sc.tmp) < cap(sc.p) {
+		sc.tmp = make([]float32, cap(sc.p))
+	}
+	if cap(sc.w) < cap(sc.p) {
+		sc.w = make([]float32, cap(sc.p))
+	}
+	return sc
+}
+
+// reserve returns s with room for extra more elements, growing geometrically.
+func reserve[T any](s []T, extra int) []T {
+	if cap(s)-len(s) >= extra {
+		return s
+	}
+	g := make([]T, len(s), 2*len(s)+extra)
+	copy(g, s)
+	return g
+}
+
+// padStorage gives the coded storage its padTokens of room, for caches whose slices were built elsewhere (Load).
+func (c *Cache) padStorage() {
+	for _, p := range []struct {
+		q     *Quantizer
+		codes [][]uint16
+		norms [][]float32
+	}{{c.kq, c.kc, c.kn}, {c.vq, c.vc, c.vn}} {
+		if p.q == nil || c.kp != nil && p.q == c.kq {
+			continue
+		}
+		for s, sg := range p.q.segs {
+			p.codes[s] = reserve(p.codes[s], padTokens*sg.q.CodeWords()+4)
+			p.norms[s] = reserve(p.norms[s], padTokens)
+		}
+	}
 }
 
 // NewCache validates cfg and returns an empty cache.
@@ -201,13 +263,14 @@ func (c *Cache) quantize(k, v []float32) error {
 			continue
 		}
 		w := sg.q.CodeWords()
-		c.kc[s] = append(c.kc[s], make([]uint16, w)...)
-		c.kn[s] = append(c.kn[s], c.kq.encodeSeg(s, c.kc[s][c.n*w:], k, sc))
+		// The room past the end is zeroed by make and never written, so the new code's words start at zero.
+		c.kc[s] = reserve(c.kc[s], (1+padTokens)*w+4)[:(c.n+1)*w]
+		c.kn[s] = append(reserve(c.kn[s], 1+padTokens), c.kq.encodeSeg(s, c.kc[s][c.n*w:], k, sc))
 	}
 	for s, sg := range c.vq.segs {
 		w := sg.q.CodeWords()
-		c.vc[s] = append(c.vc[s], make([]uint16, w)...)
-		c.vn[s] = append(c.vn[s], c.vq.encodeSeg(s, c.vc[s][c.n*w:], v, sc))
+		c.vc[s] = reserve(c.vc[s], (1+padTokens)*w+4)[:(c.n+1)*w]
+		c.vn[s] = append(reserve(c.vn[s], 1+padTokens), c.vq.encodeSeg(s, c.vc[s][c.n*w:], v, sc))
 	}
 	c.n++
 	return nil
@@ -221,29 +284,31 @@ func (c *Cache) Scores(out, q []float32) error {
 	if len(out) != c.Len() {
 		return fmt.Errorf("turboquant: %d scores for a cache of %d tokens: %w", len(out), c.Len(), ErrInvalid)
 	}
-	c.scores(out, q)
+	sc := c.scratch(len(out))
+	defer c.pool.Put(sc)
+	p := sc.p[:len(out)]
+	c.scores(p, q, sc)
+	copy(out, p)
 	return nil
 }
 
-func (c *Cache) scores(out, q []float32) {
+// scores writes the scores to out, a prefix of sc.p: the kernels may write whole 16-token blocks past its end.
+func (c *Cache) scores(out, q []float32, sc *attnScratch) {
 	d := c.cfg.Dim
 	if c.n > 0 {
-		var tmp []float32 // second channel group's scores, only for fractional rates
-		if len(c.kq.segs) > 1 {
-			tmp = make([]float32, c.n)
-		}
 		for s, sg := range c.kq.segs {
 			dst := out[:c.n]
 			if s > 0 {
-				dst = tmp
+				dst = sc.tmp[:c.n] // second channel group's scores, only for fractional rates
 			}
 			if c.kp != nil {
 				c.kp[s].scores(dst, gather(sg.ch, q), c.kc[s], c.ks[s], c.kn[s], c.kr[s])
 			} else {
-				scoreCodes(dst, rotateSub(sg, q), c.kc[s], c.kn[s], sg.q.groups, sg.q.bits, sg.q.unbiased)
+				ry := rotateSubInto(sc.rot, sg, q)
+				scoreCodesPadded(dst, ry, c.kc[s], c.kn[s], sg.q.groups, sg.q.bits, sg.q.tunb)
 			}
 			if s > 0 {
-				for i, v := range tmp {
+				for i, v := range dst {
 					out[i] += v
 				}
 			}
@@ -266,8 +331,13 @@ func gather(ch []int, q []float32) []float32 {
 
 // rotateSub gathers a segment's channels of q and rotates them, padded to the segment's group size.
 func rotateSub(sg segment, q []float32) []float32 {
+	return rotateSubInto(make([]float32, 3*sg.q.groups*16), sg, q)
+}
+
+// rotateSubInto is rotateSub with the result and its temporaries in buf (3·groups·16 floats).
+func rotateSubInto(buf []float32, sg segment, q []float32) []float32 {
 	g := sg.q.groups * 16
-	buf := make([]float32, 3*g)
+	clear(buf[:g]) // the padding past the segment's channels scores against code 0 and must be zero
 	sub := buf[g : g+len(sg.ch)]
 	for i, ch := range sg.ch {
 		sub[i] = q[ch]
@@ -286,28 +356,30 @@ func (c *Cache) Attention(out, q []float32) error {
 	if _, err := checkVec(q, d); err != nil {
 		return fmt.Errorf("query: %w", err)
 	}
-	for i := range out {
-		out[i] = 0
-	}
+	clear(out)
 	n := c.Len()
 	if n == 0 {
 		return nil
 	}
-	p := make([]float32, n)
-	c.scores(p, q)
-	softmaxScaled(p, float32(1/math.Sqrt(float64(d))))
+	sc := c.scratch(n)
+	defer c.pool.Put(sc)
+	p := sc.p[:n]
+	c.scores(p, q, sc)
+	// Unnormalized weights; the d outputs are divided by their sum at the end instead of the n weights.
+	sum := expWeights(p, float32(1/math.Sqrt(float64(d))))
 	if c.n > 0 {
-		w := make([]float32, c.n)
+		w := sc.w[:c.n]
 		for s, sg := range c.vq.segs {
 			g := sg.q.groups * 16
-			buf := make([]float32, 3*g)
-			acc := buf[:g]
-			for i := range w {
-				w[i] = p[i] * c.vn[s][i]
+			acc := sc.rot[:g]
+			clear(acc)
+			vn := c.vn[s][:c.n]
+			for i, v := range vn {
+				w[i] = p[i] * v
 			}
-			accumCodes(acc, w, c.vc[s], sg.q.groups, sg.q.bits, sg.q.cb.c32)
-			res := buf[g : g+len(sg.ch)]
-			sg.q.rot.inverse(res, acc[:len(sg.ch)], buf[2*g:])
+			accumCodesImpl(acc, w, c.vc[s], sg.q.groups, sg.q.bits, sg.q.tc32)
+			res := sc.rot[g : g+len(sg.ch)]
+			sg.q.rot.inverse(res, acc[:len(sg.ch)], sc.rot[2*g:])
 			for i, ch := range sg.ch {
 				out[ch] += res[i]
 			}
@@ -317,59 +389,30 @@ func (c *Cache) Attention(out, q []float32) error {
 		j := (c.wstart + i) % c.cfg.Window
 		axpyF32(out, p[c.n+i], c.wv[j*d:(j+1)*d])
 	}
+	inv := 1 / sum
+	for i := range out {
+		out[i] *= inv
+	}
 	return nil
-}
-
-// softmaxScaled replaces x by softmax(scale·x), subtracting the maximum first for range safety. The exponentials
-// use exp32, which costs a fraction of math.Exp: at 32k tokens math.Exp alone took as long as the quantized kernels.
-func softmaxScaled(x []float32, scale float32) {
-	m := float32(math.Inf(-1))
-	for _, v := range x {
-		m = max(m, v)
-	}
-	var sum float64
-	for i, v := range x {
-		e := exp32((v - m) * scale)
-		x[i] = e
-		sum += float64(e)
-	}
-	inv := float32(1 / sum)
-	for i := range x {
-		x[i] *= inv
-	}
-}
-
-// exp32 is e^x for x ≤ 0 (softmax arguments) with relative error below 5e-7 (a few float32 ulp): x·log2(e) = n + f with n an integer
-// and |f| ≤ 1/2, 2^f from its Taylor series in y = f·ln 2 to degree 6 (remainder |y|⁷/7! < 1.3e-7), and 2^n set
-// in the exponent field. Results below the normal range flush to zero, which a softmax weight of < 1e-38 is.
-func exp32(x float32) float32 {
-	// The reduction runs in float64: rounding x·log2(e) to float32 would cost up to ulp(126)·ln 2 ≈ 5e-6.
-	t := float64(x) * math.Log2E
-	if !(t >= -126) { // also catches NaN
-		if t != t {
-			return x
-		}
-		return 0
-	}
-	n := math.Floor(t + 0.5)
-	y := float32((t - n) * math.Ln2)
-	p := 1 + y*(1+y*(1.0/2+y*(1.0/6+y*(1.0/24+y*(1.0/120+y*(1.0/720))))))
-	return p * math.Float32frombits(uint32(int32(n)+127)<<23)
 }
 
 // AttentionF32 is the float32 reference: softmax(q·Kᵀ/√d)·V with K and V row-major n×d. It uses the same vector
 // kernels as the quantized path, so benchmarks compare like with like.
 func AttentionF32(out, q, keys, values []float32, d int) {
 	n := len(keys) / d
-	p := make([]float32, n)
+	pp := getF32(n) // pooled like the quantized path's scratch, so neither side pays an allocation
+	defer f32Pool.Put(pp)
+	p := *pp
 	for i := range p {
 		p[i] = dotF32(q, keys[i*d:(i+1)*d])
 	}
-	softmaxScaled(p, float32(1/math.Sqrt(float64(d))))
-	for i := range out {
-		out[i] = 0
-	}
+	sum := expWeights(p, float32(1/math.Sqrt(float64(d))))
+	clear(out)
 	for i, w := range p {
 		axpyF32(out, w, values[i*d:(i+1)*d])
+	}
+	inv := 1 / sum
+	for i := range out {
+		out[i] *= inv
 	}
 }

@@ -16,7 +16,8 @@ type MSE struct {
 	d, bits, groups int
 	rot             rotation
 	cb              *Codebook
-	unbiased        []float32 // centroids / (1 − D_mse): scoring with them removes the mse variant's shrinkage
+	unbiased        []float32  // centroids / (1 − D_mse): scoring with them removes the mse variant's shrinkage
+	tc32, tunb      *codeTable // kernel forms of cb.c32 and unbiased
 }
 
 // NewMSE builds a d-dimensional, b-bit TurboQuant_mse quantizer; seed fixes the rotation.
@@ -30,6 +31,7 @@ func NewMSE(d, bits int, kind RotationKind, seed uint64) (*MSE, error) {
 	for i, c := range cb.Centroids {
 		q.unbiased[i] = float32(c / (1 - cb.DMSE(d)))
 	}
+	q.tc32, q.tunb = newCodeTable(cb.c32, bits), newCodeTable(q.unbiased, bits)
 	return q, nil
 }
 

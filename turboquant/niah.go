@@ -114,7 +114,9 @@ func NIAH(cfg NIAHConfig) (NIAHResult, error) {
 		for i := range needle {
 			needle[i] += float32(alpha) * q[i]
 		}
-		c.scores(quant, q)
+		if err := c.Scores(quant, q); err != nil {
+			return res, err
+		}
 		ns, err := c.scoreKey(q, needle)
 		if err != nil {
 			return res, err

@@ -195,6 +195,7 @@ func LoadCache(r io.Reader) (*Cache, error) {
 			}
 		}
 		c.n = int(n)
+		c.padStorage()
 	}
 	d := c.cfg.Dim
 	for i := 0; i < int(wlen); i++ {

@@ -53,75 +53,78 @@ func axpyF32Impl(y []float32, a float32, x []float32) {
 	axpyF32Generic(y[n:], a, x[n:])
 }
 
-// codeConsts are the block kernels' constants: the centroid table padded to 16 entries, and per qword the 8×8 bit
-// matrix that assembles a lane's index from the transposed plane bytes (see DEC in the .s file).
-type codeConsts struct {
-	table [16]float32
-	m     [8]uint64
-}
-
-func newCodeConsts(table []float32, bits int) *codeConsts {
-	c := new(codeConsts)
-	copy(c.table[:], table)
-	// After the transposition, bit 7−2p of a lane's byte is plane p's low byte (lanes 0–7) and bit 6−2p its high
-	// byte (lanes 8–15). Result bit k of the affine step is the parity of matrix byte 7−k with the input, so byte
-	// 7−p selects plane p's bit; bytes for planes ≥ bits stay zero and drop whatever was read past the group.
-	var lo, hi uint64
-	for p := 0; p < bits; p++ {
-		lo |= uint64(1<<(7-2*p)) << (8 * (7 - p))
-		hi |= uint64(1<<(6-2*p)) << (8 * (7 - p))
-	}
-	for i := range c.m {
-		c.m[i] = lo
-		if i >= 4 {
-			c.m[i] = hi
-		}
-	}
-	return c
-}
-
-func scoreCodesImpl(out, q []float32, codes []uint16, norms []float32, groups, bits int, table []float32) {
+func scoreCodesImpl(out, q []float32, codes []uint16, norms []float32, groups, bits int, t *codeTable) {
 	if !useAVX512 || !hasGFNI || bits > 4 || groups == 0 || len(out) == 0 {
-		scoreCodesGeneric(out, q, codes, norms, groups, bits, table)
+		scoreCodesGeneric(out, q, codes, norms, groups, bits, t)
 		return
 	}
 	// Bounds the assembly relies on.
 	_ = q[groups*16-1]
 	_ = codes[len(out)*groups*bits-1]
 	_ = norms[len(out)-1]
-	c := newCodeConsts(table, bits)
 	// The last 1…16 tokens are copied into a padded block, which covers both the partial block and the kernel's
 	// read past the final group. Every token is then scored by the same kernel and the same lane reduction, so a
 	// score does not depend on its position or on the slice's capacity.
 	stride := groups * bits
 	m := (len(out) - 1) &^ 15
 	if m > 0 {
-		scoreBlocksAVX512(out[:m], q, codes, norms, groups, bits, c)
+		scoreBlocksAVX512(out[:m], q, codes, norms, groups, bits, &t.cc)
 	}
 	var o, nrm [16]float32
-	tail := make([]uint16, 16*stride+4)
+	var buf [16*8*4 + 4]uint16 // stack room for 16 tokens of up to 128 coordinates at 4 bits
+	tail := buf[:]
+	if 16*stride+4 > len(buf) {
+		tail = make([]uint16, 16*stride+4)
+	} else {
+		clear(tail[:16*stride+4])
+	}
 	copy(tail, codes[m*stride:len(out)*stride])
 	copy(nrm[:], norms[m:len(out)])
-	scoreBlocksAVX512(o[:], q, tail[:16*stride], nrm[:], groups, bits, c)
+	scoreBlocksAVX512(o[:], q, tail[:16*stride], nrm[:], groups, bits, &t.cc)
 	copy(out[m:], o[:])
 }
 
-func accumCodesImpl(acc, w []float32, codes []uint16, groups, bits int, table []float32) {
+// scoreCodesPadded is scoreCodesImpl for callers that own the memory past their slices, such as the Cache: it
+// scores whole blocks of 16 tokens straight from codes, writing up to 15 scores into out's capacity and reading
+// norms that far and codes 4 words further, so that no token goes through a padded copy. The extra scores are
+// meaningless. Without that capacity it falls back to scoreCodesImpl.
+func scoreCodesPadded(out, q []float32, codes []uint16, norms []float32, groups, bits int, t *codeTable) {
+	stride := groups * bits
+	m := (len(out) + 15) &^ 15
+	if !useAVX512 || !hasGFNI || bits > 4 || groups == 0 || len(out) == 0 ||
+		cap(out) < m || cap(norms) < m || cap(codes) < m*stride+4 {
+		scoreCodesImpl(out, q, codes, norms, groups, bits, t)
+		return
+	}
+	_ = q[groups*16-1]
+	scoreBlocksAVX512(out[:m], q, codes[:m*stride+4], norms[:m], groups, bits, &t.cc)
+}
+
+func accumCodesImpl(acc, w []float32, codes []uint16, groups, bits int, t *codeTable) {
 	if !useAVX512 || !hasGFNI || bits > 4 || groups == 0 || len(w) == 0 {
-		accumCodesGeneric(acc, w, codes, groups, bits, table)
+		accumCodesGeneric(acc, w, codes, groups, bits, t)
 		return
 	}
 	_ = acc[groups*16-1]
 	_ = codes[len(w)*groups*bits-1]
-	// The final token goes alone through a padded copy (the kernel reads past a token's last group), always, so
-	// that the result does not depend on the slice's capacity.
 	stride := groups * bits
-	c := newCodeConsts(table, bits)
+	if cap(codes) >= len(w)*stride+4 {
+		// The kernel's read past the last token stays inside memory the slice owns.
+		accumBlocksAVX512(acc, w, codes[:len(w)*stride+4], groups, bits, &t.cc)
+		return
+	}
+	// The final token goes alone through a padded copy (the kernel reads past a token's last group).
 	m := len(w) - 1
 	if m > 0 {
-		accumBlocksAVX512(acc, w[:m], codes, groups, bits, c)
+		accumBlocksAVX512(acc, w[:m], codes, groups, bits, &t.cc)
 	}
-	last := make([]uint16, stride+4)
+	var buf [8*4 + 4]uint16
+	last := buf[:]
+	if stride+4 > len(buf) {
+		last = make([]uint16, stride+4)
+	} else {
+		clear(last[:stride+4])
+	}
 	copy(last, codes[m*stride:(m+1)*stride])
-	accumBlocksAVX512(acc, w[m:], last[:stride], groups, bits, c)
+	accumBlocksAVX512(acc, w[m:], last[:stride], groups, bits, &t.cc)
 }

@@ -1,6 +1,9 @@
 package turboquant
 
-import mbits "math/bits"
+import (
+	mbits "math/bits"
+	"sync"
+)
 
 func dotF32Generic(a, b []float32) float32 {
 	b = b[:len(a)]
@@ -82,13 +85,15 @@ func bitsOnes(x int) int { return mbits.OnesCount(uint(x)) }
 // score is c0·Σq + Σ_S coef_S·(2·P_S − Σq). P_S is a sum of table lookups, one per byte of the XORed planes, in
 // tables of the 256 subset sums of 8 query coordinates (product-quantization "fast scan" with 8-lane bit masks as
 // indices). That is 2^(b−1) lookups per 8 coordinates for TurboQuant's tables instead of 8 index extractions.
-func scoreCodesGeneric(out, q []float32, codes []uint16, norms []float32, groups, bits int, table []float32) {
-	c0, sets, coef := walsh(table, bits)
-	if !oddSets(c0, sets, bits) {
-		scoreCodesDirect(out, q, codes, norms, groups, bits, table)
+func scoreCodesGeneric(out, q []float32, codes []uint16, norms []float32, groups, bits int, tab *codeTable) {
+	if !tab.walshShape {
+		scoreCodesDirect(out, q, codes, norms, groups, bits, tab.t)
 		return
 	}
-	lut := make([]float32, groups*512)
+	c0, coef := tab.c0, tab.coef
+	lutp := getF32(groups * 512)
+	defer f32Pool.Put(lutp)
+	lut := *lutp
 	var sumq float64
 	for b := 0; b < groups*2; b++ {
 		t := (*[256]float32)(lut[b*256:])
@@ -163,15 +168,16 @@ func scoreCodesDirect(out, q []float32, codes []uint16, norms []float32, groups,
 // accumCodesGeneric is the transpose of scoreCodesGeneric's scheme: acc_j += Σ_t w_t·table[code_t(j)] =
 // c0·W + Σ_S coef_S·(2·A_S(j) − W) with W = Σ_t w_t and A_S(j) = Σ_(t: x_S(t,j)=1) w_t. Each token adds its weight
 // to one histogram bin per plane-set byte; the bins are spread back onto the 8 coordinates of each byte at the end.
-func accumCodesGeneric(acc, w []float32, codes []uint16, groups, bits int, table []float32) {
-	c0, sets, coef := walsh(table, bits)
-	if !oddSets(c0, sets, bits) || len(w) < 64 {
+func accumCodesGeneric(acc, w []float32, codes []uint16, groups, bits int, tab *codeTable) {
+	if !tab.walshShape || len(w) < 64 {
 		// The histograms cost 2^(b−1)·groups·512 bins to spread, worth it only over many tokens.
-		accumCodesDirect(acc, w, codes, groups, bits, table)
+		accumCodesDirect(acc, w, codes, groups, bits, tab.t)
 		return
 	}
-	ns := len(sets)
-	hist := make([]float32, groups*4*512) // room for 4 sets whatever ns is, so one array type covers a group
+	c0, coef, ns := tab.c0, tab.coef, len(tab.sets)
+	histp := getF32(groups * 4 * 512) // room for 4 sets whatever ns is, so one array type covers a group
+	defer f32Pool.Put(histp)
+	hist := *histp
 	stride := groups * bits
 	var wsum float64
 	for i, wi := range w {
@@ -238,4 +244,20 @@ func accumCodesDirect(acc, w []float32, codes []uint16, groups, bits int, table 
 			}
 		}
 	}
+}
+
+// f32Pool recycles the Go kernels' lookup tables and histograms (16–64 KiB at d = 128), which would otherwise be
+// allocated on every attention call.
+var f32Pool sync.Pool
+
+// getF32 returns a pooled slice of n zeros.
+func getF32(n int) *[]float32 {
+	p, _ := f32Pool.Get().(*[]float32)
+	if p == nil || cap(*p) < n {
+		s := make([]float32, n)
+		return &s
+	}
+	*p = (*p)[:n]
+	clear(*p)
+	return p
 }
