@@ -23,6 +23,11 @@ func (c *inferCtx) inferNode(n *Node) ([]Type, error) {
 			return c.inferConv(n, in, false)
 		case OpFusedGemm:
 			return inferGemm(n, in)
+		case OpQLookup:
+			if len(in) < 2 {
+				return nil, nil
+			}
+			return []Type{{DType: in[1].DType, Shape: x.Shape, HasShape: x.HasShape}}, nil
 		}
 		return nil, nil
 	}

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"unsafe"
@@ -230,6 +231,8 @@ func QGemmPacked(r Runner, a *QPackedA, za []int32, b *QPackedB, out *QOutput) e
 		cols := min(qgemmNR, n-j0)
 		var tile [qgemmMR * qgemmNR]int32
 		var zaRow [qgemmMR]int32
+		var e qepi
+		e.init(out, j0, cols)
 		for rb := ch * blocksPerTask; rb < min(rowBlocks, (ch+1)*blocksPerTask); rb++ {
 			i0 := rb * qgemmMR
 			rows := min(qgemmMR, m-i0)
@@ -241,37 +244,47 @@ func QGemmPacked(r Runner, a *QPackedA, za []int32, b *QPackedB, out *QOutput) e
 			if rowSum != nil {
 				rs = rowSum[i0 : i0+rows]
 			}
-			qepilogue(out, b, tile[:], rs, zaRow[:rows], i0, j0, cols, int32(k))
+			qepilogue(&e, out, b, tile[:], rs, zaRow[:rows], i0, j0, cols, int32(k))
 		}
 	})
 	return nil
 }
 
-// qepilogue applies the zero-point compensation to one tile of raw sums and writes it out. rowSum is nil when
-// every zb is 0. Requantized outputs go through the (vectorised) row routine into a 32-byte row, which is then
-// copied, or scattered down the columns when the output is transposed.
-func qepilogue(out *QOutput, b *QPackedB, tile []int32, rowSum, za []int32, i0, j0, cols int, k int32) {
-	colSum, zb := b.colSum[j0:j0+cols], b.zb[j0:j0+cols]
-	var scale [qgemmNR]float32
+// qepi is one task's epilogue state for one B panel: the per-column multipliers and the correction
+// bias − za·colSum, computed once and recomputed only when the row zero point changes (per tensor: once per task).
+type qepi struct {
+	scale  [qgemmNR]float32
+	corr   [qgemmNR]int32
+	haveZa bool
+	lastZa int32
+	row8   [qgemmNR]uint8
+	tile8  [qgemmMR * qgemmNR]uint8
+}
+
+func (e *qepi) init(out *QOutput, j0, cols int) {
 	if out.I32 == nil {
 		for j := range cols {
-			scale[j] = qscale(out.Scale, j0+j)
+			e.scale[j] = qscale(out.Scale, j0+j)
 		}
 	}
+	e.haveZa = false
+}
+
+// qepilogue applies the zero-point compensation to one tile of raw sums and writes it out. rowSum is nil when
+// every zb is 0. Requantized outputs go through the (vectorised) row routine into a 32-byte row, which is then
+// copied, or, transposed, gathered into a tile whose columns are stored as 8-byte words.
+func qepilogue(e *qepi, out *QOutput, b *QPackedB, tile []int32, rowSum, za []int32, i0, j0, cols int, k int32) {
+	colSum, zb := b.colSum[j0:j0+cols], b.zb[j0:j0+cols]
 	var bias []int32
 	if out.Bias != nil {
 		bias = out.Bias[j0 : j0+cols]
 	}
-	// corr = bias − za·colSum, recomputed only when the row's zero point changes (per-tensor: once per tile).
-	var corr [qgemmNR]int32
-	haveZa := false
-	var lastZa int32
-	var row8 [qgemmNR]uint8
+	scale, corr, row8, tile8 := &e.scale, &e.corr, &e.row8, &e.tile8
 	requant := qrequantFor(qlevel)
 	for i := range za {
 		t := tile[i*qgemmNR : (i+1)*qgemmNR]
-		if zai := za[i]; !haveZa || zai != lastZa {
-			haveZa, lastZa = true, zai
+		if zai := za[i]; !e.haveZa || zai != e.lastZa {
+			e.haveZa, e.lastZa = true, zai
 			for j := range cols {
 				corr[j] = -zai * colSum[j]
 			}
@@ -311,6 +324,15 @@ func qepilogue(out *QOutput, b *QPackedB, tile []int32, rowSum, za []int32, i0, 
 			lo, hi, d = -128, 127, qBytes(out.I8)
 		}
 		zp := out.ZeroPoint
+		if step != 1 && len(za) == qgemmMR {
+			// A full tile stored transposed: requantize every row into tile8, then write each column's 8 rows
+			// as one 8-byte word (qTranspose8) instead of 8 byte stores a plane apart.
+			requant(t, corr[:], scale[:], tile8[i*qgemmNR:(i+1)*qgemmNR], float32(lo-zp), float32(hi-zp), zp)
+			if i == qgemmMR-1 {
+				qStoreTransposed(d, tile8[:], j0*out.Ldc+i0, out.Ldc, cols)
+			}
+			continue
+		}
 		requant(t, corr[:], scale[:], row8[:], float32(lo-zp), float32(hi-zp), zp)
 		if step == 1 {
 			copy(d[off:off+cols], row8[:cols])
@@ -320,6 +342,41 @@ func qepilogue(out *QOutput, b *QPackedB, tile []int32, rowSum, za []int32, i0, 
 		for j, v := range row8[:cols] {
 			d[off+j*step] = v
 		}
+	}
+}
+
+// qStoreTransposed writes the 8×32 byte tile (row-major: row i is output row i0+i) transposed: column j's 8
+// bytes go to d[off+j·ldc:], for j < cols, where off is the position of (i0, j0).
+func qStoreTransposed(d, tile []uint8, off, ldc, cols int) {
+	for blk := 0; blk*8 < cols; blk++ {
+		var w [8]uint64
+		for i := range w {
+			w[i] = binary.LittleEndian.Uint64(tile[i*qgemmNR+blk*8:])
+		}
+		qTranspose8(&w)
+		for c := 0; c < 8 && blk*8+c < cols; c++ {
+			o := off + (blk*8+c)*ldc
+			binary.LittleEndian.PutUint64(d[o:o+8], w[c])
+		}
+	}
+}
+
+// qTranspose8 transposes an 8×8 byte matrix held as 8 little-endian words (byte c of w[r] is element (r, c)):
+// swap the off-diagonal 4×4 blocks, then the 2×2 blocks inside each, then single bytes (the recursive block
+// transpose, each level done with shifts and masks on whole words).
+func qTranspose8(w *[8]uint64) {
+	const lo32, m2, m1 = 0x00000000FFFFFFFF, 0x0000FFFF0000FFFF, 0x00FF00FF00FF00FF
+	for r := 0; r < 4; r++ {
+		a, b := w[r], w[r+4]
+		w[r], w[r+4] = a&lo32|b<<32, a>>32|b&^lo32
+	}
+	for _, r := range [4]int{0, 1, 4, 5} {
+		a, b := w[r], w[r+2]
+		w[r], w[r+2] = a&m2|(b&m2)<<16, (a>>16)&m2|b&^m2
+	}
+	for r := 0; r < 8; r += 2 {
+		a, b := w[r], w[r+1]
+		w[r], w[r+1] = a&m1|(b&m1)<<8, (a>>8)&m1|b&^m1
 	}
 }
 

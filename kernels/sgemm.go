@@ -142,46 +142,78 @@ func gemm(r Runner, kern *ukernel, m, n, k int, as *aSource, bs *bSource, beta f
 		}
 		return
 	}
-	rt, ct := taskGrid(m, n, k, kern, as.packed != nil, bs.packed != nil)
-	if r == nil {
-		rt, ct = 1, 1
+	rt, ct := 1, 1
+	if r != nil {
+		rt, ct = taskGrid(m, n, k, kern, as.packed != nil, bs.packed != nil, runtime.GOMAXPROCS(0))
 	}
-	// Task boundaries are multiples of mr/nr so pre-packed panels are never split.
-	rowStep := roundUp(ceilDiv(m, rt), kern.mr)
-	colStep := roundUp(ceilDiv(n, ct), kern.nr)
-	rt, ct = ceilDiv(m, rowStep), ceilDiv(n, colStep)
+	// Tasks own whole mr-row and nr-column panels (pre-packed panels are never split), dealt out evenly: stripe i
+	// of rt gets panels [i·P/rt, (i+1)·P/rt), so no thread is left with a short remainder stripe.
+	rowPanels, colPanels := ceilDiv(m, kern.mr), ceilDiv(n, kern.nr)
 	r.Run(rt*ct, func(t int) {
-		i0, j0 := (t/ct)*rowStep, (t%ct)*colStep
-		gemmTask(kern, i0, min(i0+rowStep, m), j0, min(j0+colStep, n), k, as, bs, beta, c, ldc, ep)
+		ti, tj := t/ct, t%ct
+		i0, i1 := ti*rowPanels/rt*kern.mr, min(m, (ti+1)*rowPanels/rt*kern.mr)
+		j0, j1 := tj*colPanels/ct*kern.nr, min(n, (tj+1)*colPanels/ct*kern.nr)
+		gemmTask(kern, i0, i1, j0, j1, k, as, bs, beta, c, ldc, ep)
 	})
 }
 
-// taskGrid picks how many row and column stripes to cut C into: about two tasks per thread GOMAXPROCS allows (the
-// Runner balances them), but each at least 2 MFLOP. Every task packs the parts of A and B it reads, so the cut
-// avoids duplicating work: with B pre-packed only A is packed, and row stripes pack disjoint rows of A; with A
-// pre-packed, column stripes pack disjoint columns of B; otherwise both are cut so stripes stay square-ish.
-func taskGrid(m, n, k int, kern *ukernel, aPacked, bPacked bool) (rows, cols int) {
-	tasks := min(16, 2*runtime.GOMAXPROCS(0), max(1, 2*m*n*k>>21))
-	rows, cols = 1, 1
-	canRows := func() bool { return m/(rows+1) >= kern.mr }
-	canCols := func() bool { return n/(cols+1) >= kern.nr }
-	for rows*cols < tasks {
-		preferRows := m/rows >= n/cols
-		switch {
-		case bPacked && !aPacked:
-			preferRows = true
-		case aPacked && !bPacked:
-			preferRows = false
-		}
-		switch {
-		case preferRows && canRows():
-			rows++
-		case canCols():
-			cols++
-		case canRows():
-			rows++
-		default:
-			return rows, cols
+// Task-grid cost model, in micro-kernel multiply-adds: packing one element of A or B costs about packMACs
+// (a strided load and a store against mr·nr FMAs per k step shared by a tile), and handing a task to a thread
+// about taskMACs (~2 µs of claiming, scratch and cache warm-up at ~100 GFLOP/s).
+const (
+	packMACs = 8
+	taskMACs = 100_000
+)
+
+// taskGrid picks how many row and column stripes to cut C into for threads workers that claim tasks in order.
+// Every task packs the parts of A and B it reads (unless pre-packed), so cuts duplicate packing work: row
+// stripes each pack all their columns of B, column stripes all their rows of A. Among grids of at most 16 tasks
+// it takes the one whose greedy schedule over the threads finishes first under that cost model, counting edge
+// panels as whole ones (the micro-kernel computes them so) — for the small-N layers of CNNs (N = 49…784) this
+// often means cutting rows and columns both, since a few nr-wide column panels do not divide evenly.
+func taskGrid(m, n, k int, kern *ukernel, aPacked, bPacked bool, threads int) (rows, cols int) {
+	rowPanels, colPanels := ceilDiv(m, kern.mr), ceilDiv(n, kern.nr)
+	if threads <= 1 || rowPanels*colPanels <= 1 || m*n*k < 2*taskMACs {
+		return 1, 1
+	}
+	// At most 16 tasks, so more than 16 threads never change the schedule; the search stays a few µs.
+	var finishes [16]int
+	threads = min(threads, len(finishes))
+	maxTasks := min(16, 4*threads)
+	best := -1
+	finish := finishes[:threads]
+	for rt := 1; rt <= min(rowPanels, maxTasks); rt++ {
+		for ct := 1; ct <= min(colPanels, maxTasks/rt); ct++ {
+			clear(finish)
+			for t := 0; t < rt*ct; t++ {
+				ti, tj := t/ct, t%ct
+				rp := (ti+1)*rowPanels/rt - ti*rowPanels/rt
+				cp := (tj+1)*colPanels/ct - tj*colPanels/ct
+				cost := taskMACs + rp*cp*kern.mr*kern.nr*k
+				if !aPacked {
+					cost += packMACs * rp * kern.mr * k
+				}
+				if !bPacked {
+					cost += packMACs * cp * kern.nr * k
+				}
+				w := t // one task per thread while they last
+				if t >= threads {
+					w = 0 // then the thread that frees up first claims the next one
+					for i := range finish {
+						if finish[i] < finish[w] {
+							w = i
+						}
+					}
+				}
+				finish[w] += cost
+			}
+			span := 0
+			for _, f := range finish {
+				span = max(span, f)
+			}
+			if best < 0 || span < best {
+				best, rows, cols = span, rt, ct
+			}
 		}
 	}
 	return rows, cols

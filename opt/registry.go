@@ -22,9 +22,10 @@ func Passes(level Level) []Pass {
 	ps := []Pass{
 		foldConstantNode,
 		eliminateIdentity,
+		foldQDQScale,
 	}
 	if level >= LevelExtended { // QDQ fusions see the DequantizeLinear nodes before fold_shape folds small ones
-		ps = append(ps, fuseQDQConv, fuseQDQGemm, fuseQDQMaxPool)
+		ps = append(ps, fuseQDQConv, fuseQDQGemm, fuseQDQMatMul, fuseQDQMaxPool, fuseQDQLookup)
 	}
 	ps = append(ps, foldShape)
 	if level >= LevelExtended {

@@ -222,6 +222,8 @@ func (sp *staticPrep) emit(float map[int]string) (*ir.Model, *Report, error) {
 		}
 		rep.Quantized = append(rep.Quantized, n.String())
 	}
+	moveInt8(g)
+	shortenQuantized(g, targets, e.nm)
 	g.RemoveUnused()
 	if err := g.Sort(nil); err != nil {
 		return nil, nil, fmt.Errorf("quant: static: %w", err)
@@ -415,6 +417,9 @@ func (e *qdqEmitter) quantize(n *ir.Node) error {
 			n.Inputs[i] = e.activation(v)
 		}
 	}
+	if n.OpType == "MatMul" {
+		return e.quantizeMatMulWeight(n)
+	}
 	if n.OpType == "Conv" || n.OpType == "Gemm" {
 		w := constTensor(e.g, e.prod, n.Inputs[1])
 		if w == nil || w.DType != ir.Float32 || w.Rank() < 2 {
@@ -437,26 +442,25 @@ func (e *qdqEmitter) quantize(n *ir.Node) error {
 		for i, p := range ps {
 			wScales[i] = p.Scale
 		}
-		n.Inputs[1] = e.dequant("w", wq, wScales, axis)
+		var wScaleName string
+		n.Inputs[1], wScaleName = e.dequant("w", wq, wScales, axis)
 		bias := n.Input(2)
 		plain := n.OpType == "Conv" || (n.AttrFloat("alpha", 1) == 1 && n.AttrFloat("beta", 1) == 1)
 		if b := constTensor(e.g, e.prod, bias); b != nil && b.DType == ir.Float32 && inQuantized && plain && b.Len() == len(ps) {
 			bq := ir.New(ir.Int32, b.Shape...)
-			bs := make([]float32, len(ps))
 			for c, x := range b.F32() {
 				s := float64(sIn.Scale) * float64(wScales[c])
-				bs[c] = float32(s)
 				bq.I32()[c] = int32(math.Max(math.MinInt32, math.Min(math.MaxInt32, math.RoundToEven(float64(x)/s))))
 			}
-			n.Inputs[2] = e.dequant("b", bq, bs, 0)
+			n.Inputs[2] = e.biasDequant(bq, e.scales[sIn.Scale], wScaleName, len(ps) > 1)
 		}
 	}
 	return nil
 }
 
 // dequant stores an already-quantized constant (zero point 0) with a DequantizeLinear, per-axis when scales has
-// several values.
-func (e *qdqEmitter) dequant(base string, q *ir.Tensor, scales []float32, axis int) string {
+// several values. It returns the DequantizeLinear's output and the name of its scale.
+func (e *qdqEmitter) dequant(base string, q *ir.Tensor, scales []float32, axis int) (string, string) {
 	qn := e.init(base, q)
 	st := ir.Scalar(scales[0])
 	if len(scales) > 1 {
@@ -469,9 +473,53 @@ func (e *qdqEmitter) dequant(base string, q *ir.Tensor, scales []float32, axis i
 		dn.Attrs = []*ir.Attr{{Name: "axis", Type: ir.AttrInt, I: int64(axis)}}
 	}
 	e.g.Nodes = append([]*ir.Node{dn}, e.g.Nodes...)
+	return d, sn
+}
+
+// biasDequant stores an int32 bias whose scale is s_in·s_w, the product of two scales the model already holds
+// (the input activation's and the weights'), as DequantizeLinear(b, Mul(sIn, sW)) instead of storing the product:
+// the float32 product of two float32 values is the float64 product rounded once, so the scale is bit-identical
+// to the one the bias was quantized with. hone's and ONNX Runtime's constant folding turn the Mul back into an
+// initializer before their QDQ fusions look at it. It saves 4 bytes per output channel (MNIST's CNN: about 330 of
+// 55 KB, part of holding the 0.26× file bound).
+func (e *qdqEmitter) biasDequant(q *ir.Tensor, sIn, sW string, perChannel bool) string {
+	qn := e.init("b", q)
+	s, d := e.nm.value("bs"), e.nm.value("bd")
+	mul := &ir.Node{OpType: "Mul", Inputs: []string{sIn, sW}, Outputs: []string{s}}
+	dn := &ir.Node{OpType: "DequantizeLinear", Inputs: []string{qn, s}, Outputs: []string{d}}
+	if perChannel {
+		dn.Attrs = []*ir.Attr{{Name: "axis", Type: ir.AttrInt, I: 0}}
+	}
+	e.g.Nodes = append([]*ir.Node{mul, dn}, e.g.Nodes...)
 	return d
 }
 
 // opSince is the opset that introduced each op a lossless pass may create in the default domain, where that is
 // later than the opsets static mode accepts.
 var opSince = map[string]int64{"HardSwish": 14}
+
+// quantizeMatMulWeight stores a MatMul's constant float32 [K, N] weight as int8, symmetric, one scale per column
+// (axis 1, as ORT's quantize_static does per channel), behind a DequantizeLinear. The runtime's QDQ fusion then
+// turns DQ → MatMul → Q into QLinearMatMul, whose 1-D b_scale is exactly per column. Other weight forms (batched
+// constants, vectors) stay float.
+func (e *qdqEmitter) quantizeMatMulWeight(n *ir.Node) error {
+	w := constTensor(e.g, e.prod, n.Input(1))
+	if w == nil || w.DType != ir.Float32 || w.Rank() != 2 {
+		return nil
+	}
+	ps, err := PerChannel(w.F32(), w.Shape, 1, -127, 127, Symmetric)
+	if err != nil {
+		return fmt.Errorf("quant: %s: %w", n, err)
+	}
+	cols := w.Shape[1]
+	wq := ir.New(ir.Int8, w.Shape...)
+	for i, x := range w.F32() {
+		wq.I8()[i] = int8(Quantize(x, ps[i%cols], -127, 127))
+	}
+	scales := make([]float32, len(ps))
+	for i, p := range ps {
+		scales[i] = p.Scale
+	}
+	n.Inputs[1], _ = e.dequant("w", wq, scales, 1)
+	return nil
+}

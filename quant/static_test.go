@@ -47,10 +47,11 @@ func rows(x *ir.Tensor, n int) *ir.Tensor {
 
 // TestStaticMNIST quantizes the embedded MNIST CNN with each calibrator (calibrating on 200 held-out digits) and
 // measures top-1 on all 2000 held-out digits against the float model: the drop must stay within 0.3 points for
-// every calibrator. Size: the initializers must be ≤ 0.26× the float ones. The file itself measures 0.263× for
-// this small model (210 KB of weights), where the QDQ graph's per-node bytes (~28 nodes, ~2 KB however short the
-// names) and the int32 bias with its per-channel scale (twice the float bias) are a percent of the total; the
-// check holds it at 0.265 so any growth shows, and the 0.26× file bound is held on ResNet-18 (TestStaticResNetSize).
+// every calibrator. Size: the file must be ≤ 0.26× the float one (the bound) and so must the initializers.
+// On this small model (210 KB of weights, 0.246× of which are the int8 weights themselves) that leaves about
+// 2.9 KB for the QDQ graph, the per-channel scales and the int32 biases: the emitter runs MaxPool and Flatten on
+// the integers (int8_moves.go), derives each bias scale from the two scales it is the product of (biasDequant)
+// and gives the float values only QuantizeLinear reads short names; it measures 0.2594×.
 func TestStaticMNIST(t *testing.T) {
 	m, x, y := mnist(t)
 	fp := top1(runHone(t, m, map[string]*ir.Tensor{"input": x})["logits"], y)
@@ -77,13 +78,13 @@ func TestStaticMNIST(t *testing.T) {
 			}
 			ratio := fileRatio(t, path, fpPath)
 			acc := top1(runHone(t, q, map[string]*ir.Tensor{"input": x})["logits"], y)
-			t.Logf("MNIST static int8 (%s): top-1 %.2f%% vs fp32 %.2f%% (drop %.2f points); file %.3f× fp32; %v",
+			t.Logf("MNIST static int8 (%s): top-1 %.2f%% vs fp32 %.2f%% (drop %.2f points); file %.4f× fp32; %v",
 				cal, 100*acc, 100*fp, 100*(fp-acc), ratio, rep.Notes)
 			if fp-acc > 0.003 {
 				t.Errorf("accuracy drop %.2f points > 0.3", 100*(fp-acc))
 			}
-			if ratio > 0.265 || rep.Ratio() > 0.26 {
-				t.Errorf("file ratio %.3f > 0.265 or initializer ratio %.3f > 0.26", ratio, rep.Ratio())
+			if ratio > 0.26 || rep.Ratio() > 0.26 {
+				t.Errorf("file ratio %.4f or initializer ratio %.4f > 0.26", ratio, rep.Ratio())
 			}
 		})
 	}

@@ -67,6 +67,7 @@ func Compile(m *ir.Model, opts Options) (*Plan, error) {
 	}
 	g := m.Graph.Clone()
 	if !opts.NoOptimize {
+		widenHalf(g) // float16 models compute in float32 between their I/O Casts (f16_widen.go)
 		if err := optimize(g, opsets, opts.Disable); err != nil {
 			return nil, err
 		}
@@ -508,16 +509,17 @@ func helper(jobs chan *parLoop) {
 // kernelPanic carries a panic from a worker goroutine back to the goroutine that started the loop.
 type kernelPanic struct{ v any }
 
-// parLoop is one parallel loop: tasks 0..n-1 are claimed from next by the caller and the helpers it enlisted.
+// parLoop is one parallel loop: tasks 0..n-1 are claimed from next by the caller and by the helpers that took
+// one of its seats. A loop is handed to helpers through the shared queue and never reused, so a helper that
+// dequeues it after it finished only finds no seat left.
 type parLoop struct {
 	n        int
 	fn       func(i int)
 	next     atomic.Int64
+	seats    atomic.Int32 // helper places not yet taken
 	wg       sync.WaitGroup
 	panicked atomic.Pointer[kernelPanic]
 }
-
-var loopPool = sync.Pool{New: func() any { return new(parLoop) }}
 
 // work claims and runs tasks until none are left; a panic stops the hand-out and is kept for the caller.
 func (l *parLoop) work() {
@@ -532,7 +534,19 @@ func (l *parLoop) work() {
 	}
 }
 
+// help joins the loop if a seat is left. The caller withdraws the seats no helper took once it has run out of
+// tasks itself, so it waits only for helpers that are running a task: a loop started inside another loop's task
+// (or while every helper serves another plan) cannot wait on a helper that is itself blocked.
 func (l *parLoop) help() {
+	for {
+		s := l.seats.Load()
+		if s <= 0 {
+			return
+		}
+		if l.seats.CompareAndSwap(s, s-1) {
+			break
+		}
+	}
 	defer l.wg.Done()
 	l.work()
 }
@@ -551,25 +565,22 @@ func (w *workerPool) runner() func(n int, fn func(i int)) {
 			}
 			return
 		}
-		l := loopPool.Get().(*parLoop)
-		l.n, l.fn = n, fn
-		l.next.Store(0)
-		l.panicked.Store(nil)
+		l := &parLoop{n: n, fn: fn}
 		helpers := min(w.n-1, n-1)
+		l.seats.Store(int32(helpers))
 		l.wg.Add(helpers)
+	enlist:
 		for h := 0; h < helpers; h++ {
 			select {
 			case jobs <- l:
-			default: // pool busy (nested parallelism): the caller does the work
-				l.wg.Done()
+			default: // queue full: the seats left are withdrawn below
+				break enlist
 			}
 		}
 		l.work()
+		l.wg.Add(-int(l.seats.Swap(0)))
 		l.wg.Wait()
-		p := l.panicked.Load()
-		l.fn = nil
-		loopPool.Put(l)
-		if p != nil {
+		if p := l.panicked.Load(); p != nil {
 			panic(p.v)
 		}
 	}

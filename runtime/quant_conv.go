@@ -208,18 +208,13 @@ func (c *qConv) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	return []*ir.Tensor{y}, nil
 }
 
-// qToNHWC transposes one image's c planes of hw bytes into pixel-major order, xor-ing each byte with flip, in
-// blocks of pixels so both sides stay in cache.
+// qToNHWC transposes one image's c planes of hw bytes into pixel-major order, xor-ing each byte with flip
+// (kernels.QToNHWC), in blocks of pixels split across threads so both sides stay in cache.
 func qToNHWC(ctx *Ctx, dst, src []uint8, c, hw int, flip uint8) {
-	const blk = 64
+	const blk = 256
 	ctx.Par.Run((hw+blk-1)/blk, func(b int) {
 		p0, p1 := b*blk, min(hw, (b+1)*blk)
-		for ch := 0; ch < c; ch++ {
-			plane := src[ch*hw+p0 : ch*hw+p1]
-			for i, v := range plane {
-				dst[(p0+i)*c+ch] = v ^ flip
-			}
-		}
+		kernels.QToNHWC(dst[p0*c:p1*c], src[p0:], c, p1-p0, hw, flip)
 	})
 }
 
@@ -334,6 +329,10 @@ func (c *qConv) depthwise(ctx *Ctx, in []*ir.Tensor, w, y *ir.Tensor, out *kerne
 	if y.DType == ir.Int8 {
 		lo, hi = -128, 127
 	}
+	if c.qlinear && C > 1 && qDepthwiseExact(wv, taps) {
+		c.depthwiseFloat(ctx, wv, y, out, xd, flip, zx, N, C, H, W, OH, OW, k, s, d, pb, lo, hi)
+		return nil
+	}
 	ctx.Par.Run(N*C, func(nc int) {
 		ch := nc % C
 		src := xd[nc*H*W : (nc+1)*H*W]
@@ -374,4 +373,57 @@ func (c *qConv) depthwise(ctx *Ctx, in []*ir.Tensor, w, y *ir.Tensor, out *kerne
 		}
 	})
 	return nil
+}
+
+// qDepthwiseExact reports whether every partial sum of a depthwise channel, Σ (x − zx)·(w − zw), is an integer
+// of magnitude below 2²⁴: then float32 computes it exactly in any order, and the vectorised float32 depthwise
+// kernel gives the same accumulator as the integer loop. |x − zx| ≤ 255 for 8-bit data.
+func qDepthwiseExact(wv []int32, taps int) bool {
+	for ch := 0; ch < len(wv)/taps; ch++ {
+		var bound int64
+		for _, v := range wv[ch*taps : (ch+1)*taps] {
+			bound += 255 * int64(max(v, -v))
+		}
+		if bound >= 1<<24 {
+			return false
+		}
+	}
+	return true
+}
+
+// depthwiseFloat runs QLinearConv's depthwise case on the float32 depthwise kernel (AVX-512 where available):
+// the input minus its zero point and the weights minus theirs become float32 exactly, qDepthwiseExact
+// guarantees the accumulation is exact, and each channel's sums are requantized with its integer bias and
+// multiplier as the GEMM epilogue does (kernels.QRequantizeSums).
+func (c *qConv) depthwiseFloat(ctx *Ctx, wv []int32, y *ir.Tensor, out *kernels.QOutput, xd []uint8, flip uint8, zx int32,
+	N, C, H, W, OH, OW int, k, s, d, pb [3]int, lo, hi int32) {
+	xt := ctx.allocRaw(ir.Float32, N*C*H*W)
+	defer ctx.recycle(xt)
+	xf := xt.F32()
+	// flip 0x80 means int8 data whose zero point was moved by +128 with it: read the bytes as int8 instead.
+	ctx.Par.Run(N*C, func(nc int) {
+		kernels.QDequantize(xf[nc*H*W:(nc+1)*H*W], xd[nc*H*W:(nc+1)*H*W], flip != 0, float32(zx-int32(flip)), 1)
+	})
+	wf := make([]float32, len(wv))
+	for i, v := range wv {
+		wf[i] = float32(v)
+	}
+	p := kernels.ConvParams{N: N, C: C, H: H, W: W, M: C, KH: k[1], KW: k[2], StrideH: s[1], StrideW: s[2],
+		DilH: d[1], DilW: d[2], PadTop: pb[1], PadLeft: pb[2], Group: C, OH: OH, OW: OW}
+	p.PadBottom = max(0, (OH-1)*s[1]+(k[1]-1)*d[1]+1-H-pb[1])
+	p.PadRight = max(0, (OW-1)*s[2]+(k[2]-1)*d[2]+1-W-pb[2])
+	at := ctx.allocRaw(ir.Float32, N*C*OH*OW)
+	defer ctx.recycle(at)
+	acc := at.F32()
+	kernels.Conv2D(ctx.Par, p, xf, kernels.PackConvWeights(p, wf), nil, kernels.Activation{}, acc)
+	yb := y.Bytes()
+	P := OH * OW
+	ctx.Par.Run(N*C, func(nc int) {
+		ch := nc % C
+		var bias int32
+		if out.Bias != nil {
+			bias = out.Bias[ch]
+		}
+		kernels.QRequantizeSums(yb[nc*P:(nc+1)*P], acc[nc*P:(nc+1)*P], bias, out.Scale[min(ch, len(out.Scale)-1)], out.ZeroPoint, lo, hi)
+	})
 }

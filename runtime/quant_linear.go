@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/hone-ml/hone/ir"
+	"github.com/hone-ml/hone/kernels"
 )
 
 // qRange is the representable range of an integer dtype that QuantizeLinear may produce.
@@ -318,42 +319,16 @@ func qDynamicParams(x []float32) (float32, uint8) {
 
 // qQuantizeU8 quantizes x to uint8 with one scale and zero point.
 func qQuantizeU8(y []uint8, x []float32, scale float32, zp uint8) {
-	z := float64(zp)
-	for i, v := range x {
-		y[i] = uint8(qSaturate(math.RoundToEven(float64(v/scale))+z, 0, 255))
-	}
+	kernels.QQuantize(y, x, scale, int32(zp), 0, 255, false)
 }
 
-// qQuantize8 is QuantizeLinear's per-tensor float32 → 8-bit path: the same formula as the general one with the
-// clamp done first (the bounds are integers, so clamping before rounding changes nothing) and round-half-even by
-// adding and subtracting 1.5·2²³, exact in float32 for the clamped |v| ≤ 383. The result's byte is stored, which
-// is the two's-complement int8 for lo = −128.
+// qQuantize8 is QuantizeLinear's per-tensor float32 → 8-bit path (the general formula, vectorised; see
+// kernels.QQuantize). The result's byte is stored, which is the two's-complement int8 for lo = −128.
 func qQuantize8(y []uint8, x []float32, scale float32, zp, lo, hi int32) {
-	const magic = 12582912 // 1.5·2²³
-	flo, fhi := float32(lo-zp), float32(hi-zp)
-	nan := uint8(max(lo, min(hi, 0))) // qSaturate's NaN result
-	y = y[:len(x)]
-	for i, v := range x {
-		f := v / scale
-		if f != f {
-			y[i] = nan
-			continue
-		}
-		f = min(max(f, flo), fhi)
-		y[i] = uint8(int32((f+magic)-magic) + zp)
-	}
+	kernels.QQuantize(y, x, scale, zp, lo, hi, false)
 }
 
 // qDequantize8 is DequantizeLinear's per-tensor 8-bit → float32 path: y = (float32(x) − zp)·scale.
 func qDequantize8(y []float32, x []uint8, signed bool, zp, scale float32) {
-	y = y[:len(x)]
-	if signed {
-		for i, v := range x {
-			y[i] = (float32(int8(v)) - zp) * scale
-		}
-		return
-	}
-	for i, v := range x {
-		y[i] = (float32(v) - zp) * scale
-	}
+	kernels.QDequantize(y, x, signed, zp, scale)
 }

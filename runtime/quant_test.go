@@ -199,6 +199,11 @@ func TestConvIntegerVsFloatConv(t *testing.T) {
 		// Contiguous im2col runs clipped on both sides, and a window wider than the padded image row.
 		{xdt: ir.Uint8, wdt: ir.Int8, n: 1, c: 16, h: 6, w: 3, m: 9, k: 5, group: 1, strides: []int64{2, 1}, pads: []int64{2, 2, 1, 2}, dil: []int64{1, 1}},
 		{xdt: ir.Int8, wdt: ir.Int8, n: 1, c: 4, h: 2, w: 2, m: 3, k: 5, group: 1, strides: []int64{1, 1}, pads: []int64{3, 4, 3, 4}, dil: []int64{1, 1}},
+		// Depthwise layers as PP-OCR's det has them (int8, 3×3 and 5×5, stride 1 and 2, rows wider than a vector),
+		// which QLinearConv runs on the float32 depthwise kernel: the sums must still be the exact integers.
+		{xdt: ir.Int8, wdt: ir.Int8, n: 2, c: 24, h: 19, w: 37, m: 24, k: 5, group: 24, strides: []int64{2, 2}, pads: []int64{2, 2, 2, 2}, dil: []int64{1, 1}, perChannel: true},
+		{xdt: ir.Int8, wdt: ir.Int8, n: 1, c: 16, h: 33, w: 40, m: 16, k: 3, group: 16, strides: []int64{1, 1}, pads: []int64{1, 1, 1, 1}, dil: []int64{1, 1}},
+		{xdt: ir.Uint8, wdt: ir.Int8, n: 1, c: 5, h: 21, w: 18, m: 5, k: 3, group: 5, strides: []int64{2, 1}, pads: []int64{0, 2, 1, 0}, dil: []int64{2, 1}, perChannel: true},
 	}
 	for i, c := range cases {
 		t.Run(fmt.Sprintf("%d-%s-%s", i, c.xdt, c.wdt), func(t *testing.T) {

@@ -1,0 +1,44 @@
+//go:build !purego
+
+package kernels
+
+// qquantizeAVX512 is qquantizeGeneric over n elements (a multiple of 16) with AVX-512F, for mode 0 (divide),
+// 1 (multiply) or 2 (integer sums plus bias, multiplied); nan is the byte a NaN quotient stores.
+//
+//go:noescape
+func qquantizeAVX512(y *uint8, x *float32, n int, scale, flo, fhi float32, zp int32, nan int32, mode int, bias int32)
+
+// qdequantizeAVX512 is qdequantizeGeneric over n elements (a multiple of 16) with AVX-512F; signed is 0 or 1.
+//
+//go:noescape
+func qdequantizeAVX512(y *float32, x *uint8, n int, signed int, zp, scale float32)
+
+// qconvVector reports whether the conversions have a vector path at the current integer level (tests switch
+// qlevel to the generic one to check the twin). The AVX2 machines without AVX-512 take the twin.
+func qconvVector() bool { return qlevel == qimplVNNI }
+
+// qquantizeVec converts the longest multiple-of-16 prefix of x and returns its length.
+func qquantizeVec(y []uint8, x []float32, mode qconvMode, bias int32, scale float32, zp, lo, hi int32) int {
+	n := len(x) &^ 15
+	if n == 0 || !qconvVector() {
+		return 0
+	}
+	_ = y[n-1]
+	qquantizeAVX512(&y[0], &x[0], n, scale, float32(lo-zp), float32(hi-zp), zp, max(lo, min(hi, 0)), int(mode), bias)
+	return n
+}
+
+// qdequantizeVec converts the longest multiple-of-16 prefix of x and returns its length.
+func qdequantizeVec(y []float32, x []uint8, signed bool, zp, scale float32) int {
+	n := len(x) &^ 15
+	if n == 0 || !qconvVector() {
+		return 0
+	}
+	_ = y[n-1]
+	s := 0
+	if signed {
+		s = 1
+	}
+	qdequantizeAVX512(&y[0], &x[0], n, s, zp, scale)
+	return n
+}

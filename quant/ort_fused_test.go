@@ -1,0 +1,176 @@
+//go:build ort
+
+package quant
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/hone-ml/hone/internal/irtest"
+	"github.com/hone-ml/hone/ir"
+	"github.com/hone-ml/hone/runtime"
+)
+
+// fusedOps compiles q as hone runs it by default and fails unless the QDQ fusions turned its Conv layers into
+// QLinearConv: the comparisons below are about the integer kernels, not the DQ → float → Q simulation.
+func fusedOps(t *testing.T, q *ir.Model) map[string]int {
+	t.Helper()
+	p, err := runtime.Compile(q, runtime.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := irtest.OpCount(p.Graph)
+	if ops["QLinearConv"] == 0 || ops["Conv"] != 0 {
+		t.Fatalf("compiled graph %v: the Conv layers were not fused into QLinearConv", ops)
+	}
+	return ops
+}
+
+// firstConvQ returns the integer output of the QuantizeLinear right after q's first Conv (through its Relu, if
+// any): the first tensor both runtimes compute from the same integers with the same integer convolution.
+func firstConvQ(t *testing.T, q *ir.Model) string {
+	t.Helper()
+	cons := q.Graph.Consumers()
+	for _, n := range q.Graph.Nodes {
+		if n.OpType != "Conv" {
+			continue
+		}
+		v := n.Outputs[0]
+		for range 2 {
+			c := cons[v]
+			if len(c) != 1 {
+				break
+			}
+			if c[0].OpType == "QuantizeLinear" {
+				return c[0].Outputs[0]
+			}
+			v = c[0].Outputs[0]
+		}
+		break
+	}
+	t.Fatal("no QuantizeLinear after the first Conv")
+	return ""
+}
+
+// TestStaticFusedMatchesORT runs hone's static QDQ models on hone's fused integer path and in ONNX Runtime (which
+// fuses the same DQ → op → Q patterns into its own QLinear kernels). Top-1 must agree on ≥ 99.5 % of the inputs.
+// Where both compute the same integers from the same integers — the first convolution, whose input is the model
+// input quantized by the same formula — every element may differ by at most one step (a float32 requantization
+// product rounding the other way); later layers see hone's float Add/HardSwish versus ORT's QLinearAdd, so only
+// the logits' agreement is bounded there, and the largest difference is logged.
+func TestStaticFusedMatchesORT(t *testing.T) {
+	t.Run("mnist", func(t *testing.T) {
+		m, x, y := mnist(t)
+		q, _, err := Static(m, BatchSamples{"input": rows(x, 200)}, StaticConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("fused ops: %v", fusedOps(t, q))
+		compareWithORT(t, q, map[string]*ir.Tensor{"input": x}, "logits", y)
+	})
+	t.Run("resnet18", func(t *testing.T) {
+		m := loadModel(t, "resnet18")
+		r := rand.New(rand.NewPCG(11, 12))
+		calib, eval := resnetInputs(r, 8), resnetInputs(r, 16)
+		q, _, err := Static(m, BatchSamples{"input": calib}, StaticConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("fused ops: %v", fusedOps(t, q))
+		compareWithORT(t, q, map[string]*ir.Tensor{"input": eval}, "logits", nil)
+	})
+}
+
+// resnetInputs returns n ImageNet-normalised images of smooth random colour fields (blocks of 16×16 pixels with
+// noise), which give ResNet-18 confident, varied logits unlike white noise.
+func resnetInputs(r *rand.Rand, n int) *ir.Tensor {
+	const s = 224
+	v := make([]float32, n*3*s*s)
+	for i := 0; i < n; i++ {
+		for c := 0; c < 3; c++ {
+			var blocks [14][14]float64
+			for a := range blocks {
+				for b := range blocks[a] {
+					blocks[a][b] = r.Float64()
+				}
+			}
+			for h := 0; h < s; h++ {
+				for w := 0; w < s; w++ {
+					px := blocks[h/16][w/16] + 0.05*r.NormFloat64()
+					v[((i*3+c)*s+h)*s+w] = float32((px - 0.45) / 0.225)
+				}
+			}
+		}
+	}
+	return ir.FromFloat32([]int{n, 3, s, s}, v)
+}
+
+// compareWithORT adds the first convolution's integer output to q's outputs, runs hone and ORT, checks that
+// integer tensor to within one step and the logits' top-1 agreement (and accuracy against labels, if given).
+func compareWithORT(t *testing.T, q *ir.Model, in map[string]*ir.Tensor, out string, labels []int64) {
+	t.Helper()
+	q = q.Clone()
+	first := firstConvQ(t, q)
+	q.Graph.Outputs = append(q.Graph.Outputs, &ir.ValueInfo{Name: first, Type: ir.Type{DType: ir.Int8}})
+	h, o := runHone(t, q, in), runORT(t, q, in)
+	hi, oi := h[first].Float64s(), o[first].Float64s()
+	var worst float64
+	diff := 0
+	for i := range hi {
+		d := math.Abs(hi[i] - oi[i])
+		worst = max(worst, d)
+		if d != 0 {
+			diff++
+		}
+	}
+	a := compare(o[out], h[out])
+	t.Logf("first conv (%s): %d of %d integers differ, max |Δ| %g steps; %s: top-1 agreement %.4f, SQNR %.1f dB, max |Δ| %.4g",
+		first, diff, len(hi), worst, out, a.Top1, a.SQNR, a.MaxAbs)
+	if labels != nil {
+		t.Logf("top-1 accuracy: hone %.4f, ORT %.4f", top1(h[out], labels), top1(o[out], labels))
+	}
+	if worst > 1 {
+		t.Errorf("first conv output differs by %g quantization steps; want ≤ 1", worst)
+	}
+	if a.Top1 < 0.995 {
+		t.Errorf("top-1 agreement %.4f < 0.995", a.Top1)
+	}
+}
+
+// TestStaticMatMulFusedMatchesORT quantizes bert_tiny statically (its Linear layers are MatMul with a constant
+// [K, N] weight, attention is MatMul of two activations), checks that hone runs every MatMul as QLinearMatMul,
+// and compares the hidden states with ONNX Runtime on the same QDQ model. The graphs differ in the float ops
+// around the integer products (LayerNorm, Softmax, Erf; ORT fuses some into its own kernels), so agreement is
+// bounded by a few steps of the output activation's scale rather than exactly.
+func TestStaticMatMulFusedMatchesORT(t *testing.T) {
+	m, in := loadModel(t, "bert_tiny"), loadIO(t, "bert_tiny")
+	q, _, err := Static(m, BatchSamples{"input_ids": in["input_ids"], "attention_mask": in["attention_mask"]}, StaticConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := runtime.Compile(q, runtime.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every MatMul whose output the QDQ model quantizes must run as QLinearMatMul: the 8 Linear layers. The
+	// attention products feed Div and Transpose in float, so there is no Q to fuse (ORT keeps them float too).
+	cons, want := q.Graph.Consumers(), 0
+	for _, n := range q.Graph.Nodes {
+		if c := cons[n.Outputs[0]]; n.OpType == "MatMul" && len(c) == 1 && c[0].OpType == "QuantizeLinear" {
+			want++
+		}
+	}
+	ops := irtest.OpCount(p.Graph)
+	t.Logf("compiled ops: %v", ops)
+	if want != 8 || ops["QLinearMatMul"] != want {
+		t.Errorf("compiled graph has %d QLinearMatMul; the QDQ model has %d MatMul → Q (want 8)", ops["QLinearMatMul"], want)
+	}
+	h, o := runHone(t, q, in)["hidden"], runORT(t, q, in)["hidden"]
+	f := runHone(t, m, in)["hidden"]
+	a, hf, of := compare(o, h), compare(f, h), compare(f, o)
+	t.Logf("hone vs ORT: SQNR %.1f dB, max |Δ| %.4f; vs fp32: hone %.1f dB, ORT %.1f dB", a.SQNR, a.MaxAbs, hf.SQNR, of.SQNR)
+	if a.SQNR < 30 || hf.SQNR < of.SQNR-3 {
+		t.Errorf("hone vs ORT SQNR %.1f dB < 30, or hone's fidelity to fp32 (%.1f dB) more than 3 dB below ORT's (%.1f dB)", a.SQNR, hf.SQNR, of.SQNR)
+	}
+}

@@ -1,0 +1,127 @@
+package runtime
+
+import (
+	"slices"
+
+	"github.com/hone-ml/hone/ir"
+)
+
+// widenHalf rewrites a float16 graph to compute in float32, keeping its float16 inputs and outputs: float16
+// initializers and constant attributes become float32 once, at plan time; Casts to float16 and float16 dtype
+// attributes become float32; a Cast to float32 follows each float16 graph input and a Cast to float16 precedes
+// each float16 graph output. hone's NN kernels compute in float32 anyway, so running a float16 model op by op
+// converted every weight and every activation on every call (8–22× slower than the float32 model); widened, the
+// model runs the float32 kernels and fusions directly. What changes is rounding only: values between ops are
+// no longer rounded to float16, as when ONNX Runtime's CPU provider inserts float32 Casts around its many ops
+// without float16 kernels. Graphs with subgraphs (If, Loop, Scan) are left as they are. It reports whether it
+// changed g.
+func widenHalf(g *ir.Graph) bool {
+	if !hasHalf(g) {
+		return false
+	}
+	for _, n := range g.Nodes {
+		for _, a := range n.Attrs {
+			if a.G != nil || len(a.Graphs) > 0 {
+				return false
+			}
+		}
+	}
+	prod := g.Producers()
+	for _, o := range g.Outputs {
+		if o.Type.DType == ir.Float16 && prod[o.Name] == nil {
+			return false // an input or initializer passed straight through: nothing to compute
+		}
+	}
+	for _, name := range slices.Clone(g.InitOrder) {
+		if t := g.Initializers[name]; t != nil && t.DType == ir.Float16 {
+			g.SetInitializer(name, halfToF32(t))
+		}
+	}
+	for name, t := range g.Initializers { // initializers missing from InitOrder (built by hand)
+		if t.DType == ir.Float16 {
+			g.SetInitializer(name, halfToF32(t))
+		}
+	}
+	for _, n := range g.Nodes {
+		for _, a := range n.Attrs {
+			switch {
+			case a.T != nil && a.T.DType == ir.Float16:
+				a.T = halfToF32(a.T)
+			case a.Type == ir.AttrInt && a.I == int64(ir.Float16) && ((n.OpType == "Cast" && a.Name == "to") || a.Name == "dtype"):
+				a.I = int64(ir.Float32)
+			}
+		}
+	}
+	var head, tail []*ir.Node
+	for _, in := range g.Inputs {
+		if in.Type.DType != ir.Float16 || g.Initializers[in.Name] != nil {
+			continue
+		}
+		w := g.FreshValueName(in.Name + "_f32")
+		for _, n := range g.Nodes {
+			for i, v := range n.Inputs {
+				if v == in.Name {
+					n.Inputs[i] = w
+				}
+			}
+		}
+		head = append(head, &ir.Node{OpType: "Cast", Inputs: []string{in.Name}, Outputs: []string{w},
+			Attrs: []*ir.Attr{{Name: "to", Type: ir.AttrInt, I: int64(ir.Float32)}}})
+	}
+	for _, out := range g.Outputs {
+		if out.Type.DType != ir.Float16 {
+			continue
+		}
+		w := g.FreshValueName(out.Name + "_f32")
+		for _, n := range g.Nodes {
+			for i, v := range n.Outputs {
+				if v == out.Name {
+					n.Outputs[i] = w
+				}
+			}
+			for i, v := range n.Inputs {
+				if v == out.Name {
+					n.Inputs[i] = w
+				}
+			}
+		}
+		tail = append(tail, &ir.Node{OpType: "Cast", Inputs: []string{w}, Outputs: []string{out.Name},
+			Attrs: []*ir.Attr{{Name: "to", Type: ir.AttrInt, I: int64(ir.Float16)}}})
+	}
+	g.Nodes = append(append(head, g.Nodes...), tail...)
+	for _, vi := range g.ValueInfo {
+		if vi.Type.DType == ir.Float16 {
+			vi.Type.DType = ir.Float32
+		}
+	}
+	return true
+}
+
+// hasHalf reports whether g has a float16 initializer, graph input or output, or Cast to float16.
+func hasHalf(g *ir.Graph) bool {
+	for _, t := range g.Initializers {
+		if t.DType == ir.Float16 {
+			return true
+		}
+	}
+	for _, v := range append(slices.Clone(g.Inputs), g.Outputs...) {
+		if v.Type.DType == ir.Float16 {
+			return true
+		}
+	}
+	for _, n := range g.Nodes {
+		if n.OpType == "Cast" && n.AttrInt("to", 0) == int64(ir.Float16) {
+			return true
+		}
+	}
+	return false
+}
+
+func halfToF32(t *ir.Tensor) *ir.Tensor {
+	out := ir.New(ir.Float32, t.Shape...)
+	dst := out.F32()
+	for i, v := range t.Bits16() {
+		dst[i] = ir.HalfToFloat(v)
+	}
+	return out
+}

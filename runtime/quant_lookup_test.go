@@ -1,0 +1,95 @@
+package runtime
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/hone-ml/hone/internal/irtest"
+	"github.com/hone-ml/hone/ir"
+)
+
+// qdqHardSwishModel is PP-OCR's quantized HardSwish as hone's static quantizer writes it: x → Q → DQ → Add 3 →
+// Clip [0, 6] → Q → DQ → Mul by the DQ'd input → Div 6 → Q, then DQ → Add shift → Q (a folded bias), ending in
+// a float output through a last DQ. With twoSources the Mul reads a second quantized input instead, which no
+// byte table can express.
+func qdqHardSwishModel(twoSources bool) *ir.Model {
+	b := irtest.New("qdq_hardswish")
+	x := b.Input("x", ir.Float32, 2, 3, 5, 7)
+	s1, z1 := b.Init("s1", ir.Scalar(0.043)), b.Init("z1", qInt8Scalar(-9))
+	s2, z2 := b.Init("s2", ir.Scalar(6.0/255)), b.Init("z2", qInt8Scalar(-128))
+	s3, z3 := b.Init("s3", ir.Scalar(0.031)), b.Init("z3", qInt8Scalar(-40))
+	s4, z4 := b.Init("s4", ir.Scalar(0.037)), b.Init("z4", qInt8Scalar(3))
+	c3, c0, c6 := b.Init("c3", ir.FromFloat32([]int{1}, []float32{3})), b.Init("c0", ir.Scalar(0)), b.Init("c6", ir.Scalar(6))
+	shift := b.Init("shift", ir.FromFloat32([]int{1}, []float32{0.27}))
+	d1 := b.Op("DequantizeLinear", []string{b.Op("QuantizeLinear", []string{x, s1, z1}), s1, z1})
+	gate := b.Op("Clip", []string{b.Op("Add", []string{d1, c3}), c0, c6})
+	g := b.Op("DequantizeLinear", []string{b.Op("QuantizeLinear", []string{gate, s2, z2}), s2, z2})
+	other := d1
+	if twoSources {
+		x2 := b.Input("x2", ir.Float32, 2, 3, 5, 7)
+		other = b.Op("DequantizeLinear", []string{b.Op("QuantizeLinear", []string{x2, s1, z1}), s1, z1})
+	}
+	hs := b.Op("Div", []string{b.Op("Mul", []string{other, g}), c6})
+	h := b.Op("DequantizeLinear", []string{b.Op("QuantizeLinear", []string{hs, s3, z3}), s3, z3})
+	y := b.Op("QuantizeLinear", []string{b.Op("Add", []string{h, shift}), s4, z4})
+	b.Output(b.Op("DequantizeLinear", []string{y, s4, z4}))
+	return b.Model(13)
+}
+
+func qInt8Scalar(v int8) *ir.Tensor {
+	t := ir.New(ir.Int8)
+	t.I8()[0] = v
+	return t
+}
+
+// TestQLookupFusionExact compiles the quantized HardSwish with and without the optimizer: the fused graph must
+// hold one QLookup and no float elementwise op, and its output must equal the op-by-op QDQ simulation bit for
+// bit on inputs covering every integer of the input scale (plus halves, which land on rounding ties). With two
+// quantized sources the rewrite must not fire.
+func TestQLookupFusionExact(t *testing.T) {
+	for _, two := range []bool{false, true} {
+		m := qdqHardSwishModel(two)
+		sim, err := Compile(m.Clone(), Options{NoOptimize: true, Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fused, err := Compile(m.Clone(), Options{Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ops := irtest.OpCount(fused.Graph)
+		if want := !two; (ops["QLookup"] == 1 && ops["Mul"] == 0 && ops["Clip"] == 0 && ops["Div"] == 0) != want {
+			t.Fatalf("two sources %v: compiled ops %v; want fused=%v", two, ops, want)
+		}
+		r := rand.New(rand.NewPCG(3, 3))
+		feeds := map[string]*ir.Tensor{}
+		for _, name := range []string{"x", "x2"} {
+			v := make([]float32, 2*3*5*7)
+			for i := range v {
+				v[i] = float32(float64(r.IntN(600)-300)*0.5*0.043) + float32(r.NormFloat64()*1e-3*float64(i%2))
+			}
+			v[0], v[1] = float32(math.Inf(1)), float32(math.NaN())
+			feeds[name] = ir.FromFloat32([]int{2, 3, 5, 7}, v)
+		}
+		if !two {
+			delete(feeds, "x2")
+		}
+		want, err := sim.Run(feeds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := fused.Run(feeds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, w := range want {
+			wf, gf := w.F32(), got[name].F32()
+			for i := range wf {
+				if math.Float32bits(wf[i]) != math.Float32bits(gf[i]) {
+					t.Fatalf("two sources %v: element %d = %g, simulation %g", two, i, gf[i], wf[i])
+				}
+			}
+		}
+	}
+}
