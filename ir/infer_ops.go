@@ -23,6 +23,12 @@ func (c *inferCtx) inferNode(n *Node) ([]Type, error) {
 			return c.inferConv(n, in, false)
 		case OpFusedGemm:
 			return inferGemm(n, in)
+		case OpQConvFloat:
+			t, err := c.inferConv(n, in, false)
+			if len(t) == 1 {
+				t[0].DType = Float32
+			}
+			return t, err
 		case OpQLookup:
 			if len(in) < 2 {
 				return nil, nil

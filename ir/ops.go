@@ -17,4 +17,9 @@ const (
 	// indexed by the raw byte): y[i] = table[byte(x[i])], y of the table's dtype. opt's fuse_qdq_lookup emits it for
 	// DQ → elementwise float ops → Q regions of one quantized input.
 	OpQLookup = "QLookup"
+	// OpQConvFloat is a convolution of quantized data with a float32 result: inputs x, w, B (int32 or absent),
+	// x_scale, x_zero_point, w_scale, w_zero_point (QLinearConv's, reordered so x, w and B sit where Conv has them);
+	// y = float32(Σ (x − zx)(w − zw) + B)·(x_scale·w_scale). opt's fuse_qdq_conv_float emits it for DQ → Conv
+	// whose output stays float.
+	OpQConvFloat = "QConvFloat"
 )

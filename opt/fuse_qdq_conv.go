@@ -48,6 +48,19 @@ type qdqConv struct {
 }
 
 func qdqConvMatch(c *Ctx, n *ir.Node) (qdqConv, bool) {
+	m, ok := qdqConvInputs(c, n)
+	if !ok {
+		return m, false
+	}
+	if m.q, m.y, m.removed, ok = qOutput(c, n.Outputs[0]); !ok {
+		return m, false
+	}
+	return m, true
+}
+
+// qdqConvInputs matches the dequantized inputs of a Conv: x per-tensor 8-bit, w constant int8 with zero points 0
+// (per tensor or per output channel), the optional bias constant int32 with scale x_scale·w_scale.
+func qdqConvInputs(c *Ctx, n *ir.Node) (qdqConv, bool) {
 	var m qdqConv
 	if len(n.Inputs) < 2 || len(n.Inputs) > 3 || len(n.Outputs) != 1 {
 		return m, false
@@ -76,9 +89,6 @@ func qdqConvMatch(c *Ctx, n *ir.Node) (qdqConv, bool) {
 			!biasScaleMatches(m.b.Scale, m.x.Scale, m.w.Scale, M) {
 			return m, false
 		}
-	}
-	if m.q, m.y, m.removed, ok = qOutput(c, n.Outputs[0]); !ok {
-		return m, false
 	}
 	return m, true
 }

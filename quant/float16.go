@@ -105,10 +105,13 @@ func Half(m *ir.Model, cfg HalfConfig) (*ir.Model, *Report, error) {
 	h := &half16{dt: dt}
 	nm := newNamer(g)
 
+	wide := beyondHalf(g, dt)
 	low := map[*ir.Node]bool{}
 	for _, n := range g.Nodes {
 		blocked := slices.Contains(halfBlocked, n.OpType) || slices.Contains(cfg.Exclude, n.Name) ||
 			(n.Domain != "" && n.Domain != "ai.onnx")
+		tooWide := slices.ContainsFunc(append(slices.Clone(n.Inputs), n.Outputs...), func(v string) bool { return wide[v] })
+		blocked = blocked || tooWide
 		touches := false
 		for _, v := range append(slices.Clone(n.Inputs), n.Outputs...) {
 			touches = touches || isF32(v)
@@ -120,7 +123,9 @@ func Half(m *ir.Model, cfg HalfConfig) (*ir.Model, *Report, error) {
 		case !touches:
 		case blocked:
 			why := "blocked op type"
-			if slices.Contains(cfg.Exclude, n.Name) {
+			if tooWide {
+				why = "a constant input exceeds float16's range (±65504)"
+			} else if slices.Contains(cfg.Exclude, n.Name) {
 				why = "excluded"
 			} else if n.Domain != "" && n.Domain != "ai.onnx" {
 				why = "custom domain"
@@ -254,6 +259,38 @@ func Half(m *ir.Model, cfg HalfConfig) (*ir.Model, *Report, error) {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%d weight values clamped into float16's finite range", h.clamped))
 	}
 	return out, rep, nil
+}
+
+// beyondHalf returns the float32 constants (initializers and Constant outputs) holding a finite value beyond
+// float16's range, when converting to float16. Clamping such a weight changes what the model computes, not just
+// its rounding: PP-OCRv4 det's head has a BatchNormalization whose running variance is 1e7–1e8 (its input's
+// scale is about 1e4); clamped to 65504, that layer's output grew up to 39× and det's probability map lost a third
+// of its text pixels (IoU 0.65 against float32). The nodes that read them stay float32, exactly, with Casts around.
+func beyondHalf(g *ir.Graph, dt ir.DType) map[string]bool {
+	wide := map[string]bool{}
+	if dt != ir.Float16 {
+		return wide // bfloat16 has float32's exponent range
+	}
+	over := func(t *ir.Tensor) bool {
+		if t == nil || t.DType != ir.Float32 {
+			return false
+		}
+		for _, v := range t.F32() {
+			if a := math.Abs(float64(v)); a > halfMax && !math.IsInf(a, 0) {
+				return true
+			}
+		}
+		return false
+	}
+	for name, t := range g.Initializers {
+		wide[name] = over(t)
+	}
+	for _, n := range g.Nodes {
+		if a := n.Attr("value"); n.OpType == "Constant" && a != nil && len(n.Outputs) == 1 {
+			wide[n.Outputs[0]] = over(a.T)
+		}
+	}
+	return wide
 }
 
 func castNode(nm *namer, in, out string, to ir.DType) *ir.Node {

@@ -2,6 +2,7 @@ package quant
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/hone-ml/hone/internal/irtest"
@@ -148,5 +149,42 @@ func TestHalfBlocked(t *testing.T) {
 	}
 	if _, _, err := Half(m, HalfConfig{Exclude: []string{"nope"}}); err == nil {
 		t.Error("unknown exclude accepted")
+	}
+}
+
+// TestHalfBeyondRange converts a Conv → BatchNormalization whose running variance (1e8) float16 cannot hold, as
+// in PP-OCRv4 det's head: the BatchNormalization must stay float32 (reported, with Casts around it) instead of
+// having its variance clamped to 65504, and the output must match float32 within float16's rounding. Clamping
+// would scale the output by √(1e8/65504) ≈ 39.
+func TestHalfBeyondRange(t *testing.T) {
+	b := irtest.New("bn")
+	x := b.Input("x", ir.Float32, 1, 2, 3, 3)
+	w := b.Init("w", irtest.Rand(1, 2, 2, 1, 1))
+	conv := b.Op("Conv", []string{x, w})
+	bn := b.Op("BatchNormalization", []string{conv, b.Init("g", irtest.F32([]int{2}, 1, 0.8)),
+		b.Init("beta", irtest.F32([]int{2}, 0.1, -0.2)), b.Init("mean", irtest.F32([]int{2}, 3, -5)),
+		b.Init("var", irtest.F32([]int{2}, 1e8, 4e7))}, irtest.Float("epsilon", 1e-5))
+	b.Output(bn)
+	b.G.Outputs[0].Type = irtest.Type(ir.Float32, 1, 2, 3, 3)
+	m := b.Model(13)
+	q, rep, err := Half(m, HalfConfig{KeepIOTypes: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.KeptFloat) != 1 || !strings.Contains(rep.KeptFloat[0].Node, "BatchNormalization") {
+		t.Errorf("kept float %v, want the BatchNormalization", rep.KeptFloat)
+	}
+	if q.Graph.Initializers["var"].DType != ir.Float32 || q.Graph.Initializers["w"].DType != ir.Float16 {
+		t.Errorf("var is %s, w is %s", q.Graph.Initializers["var"].DType, q.Graph.Initializers["w"].DType)
+	}
+	// Inputs of magnitude 1e4, the scale the variance implies.
+	xin := irtest.Rand(4, 1, 2, 3, 3)
+	for i := range xin.F32() {
+		xin.F32()[i] *= 1e4
+	}
+	in := map[string]*ir.Tensor{"x": xin}
+	want, got := runHone(t, m, in)[bn], runHone(t, q, in)[bn]
+	if d := compare(want, got); d.SQNR < 50 {
+		t.Errorf("SQNR %.1f dB vs float32 (max |Δ| %.3g)", d.SQNR, d.MaxAbs)
 	}
 }

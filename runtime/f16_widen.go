@@ -15,7 +15,7 @@ import (
 // no longer rounded to float16, as when ONNX Runtime's CPU provider inserts float32 Casts around its many ops
 // without float16 kernels. Graphs with subgraphs (If, Loop, Scan) are left as they are. It reports whether it
 // changed g.
-func widenHalf(g *ir.Graph) bool {
+func widenHalf(g *ir.Graph, opsets map[string]int64) bool {
 	if !hasHalf(g) {
 		return false
 	}
@@ -30,6 +30,21 @@ func widenHalf(g *ir.Graph) bool {
 	for _, o := range g.Outputs {
 		if o.Type.DType == ir.Float16 && prod[o.Name] == nil {
 			return false // an input or initializer passed straight through: nothing to compute
+		}
+	}
+	// A Cast between float16 and float32 inside the graph (a float16 converter puts them around the ops it keeps
+	// in float32) becomes a copy once both sides are float32: it turns into Identity, which the optimizer drops.
+	// Types come from inference on a copy, as the rewrite below changes them.
+	typed := g.Clone()
+	if ir.InferGraph(typed, opsets) == nil {
+		for _, n := range g.Nodes {
+			to := n.AttrInt("to", 0)
+			if n.OpType != "Cast" || n.Domain != "" || len(n.Inputs) != 1 || (to != int64(ir.Float16) && to != int64(ir.Float32)) {
+				continue
+			}
+			if t, ok := typed.TypeOfValue(n.Inputs[0]); ok && (t.DType == ir.Float16 || t.DType == ir.Float32) {
+				n.OpType, n.Attrs = "Identity", nil
+			}
 		}
 	}
 	for _, name := range slices.Clone(g.InitOrder) {

@@ -7,13 +7,14 @@ import "github.com/hone-ml/hone/ir"
 // int4, uint4 and int32 where the op allows it); the integer GEMM/convolution ops run on kernels.QGemm. QGemm is
 // ONNX Runtime's contrib op, which hone's QDQ fusion emits for quantized Gemm layers.
 var quantOps = map[string]Builder{
-	"QuantizeLinear":                   qBuildQuantize,
-	"DequantizeLinear":                 qBuildDequantize,
-	"DynamicQuantizeLinear":            qBuildDynamicQuantize,
-	"MatMulInteger":                    qBuildMatMulInteger,
-	"QLinearMatMul":                    qBuildQLinearMatMul,
-	"ConvInteger":                      qBuildConvInteger,
-	"QLinearConv":                      qBuildQLinearConv,
-	"com.microsoft:QGemm":              qBuildQGemm,
-	ir.DomainHone + ":" + ir.OpQLookup: qBuildLookup,
+	"QuantizeLinear":                      qBuildQuantize,
+	"DequantizeLinear":                    qBuildDequantize,
+	"DynamicQuantizeLinear":               qBuildDynamicQuantize,
+	"MatMulInteger":                       qBuildMatMulInteger,
+	"QLinearMatMul":                       qBuildQLinearMatMul,
+	"ConvInteger":                         qBuildConvInteger,
+	"QLinearConv":                         qBuildQLinearConv,
+	"com.microsoft:QGemm":                 qBuildQGemm,
+	ir.DomainHone + ":" + ir.OpQLookup:    qBuildLookup,
+	ir.DomainHone + ":" + ir.OpQConvFloat: qBuildConvFloat,
 }

@@ -67,7 +67,7 @@ func Compile(m *ir.Model, opts Options) (*Plan, error) {
 	}
 	g := m.Graph.Clone()
 	if !opts.NoOptimize {
-		widenHalf(g) // float16 models compute in float32 between their I/O Casts (f16_widen.go)
+		widenHalf(g, opsets) // float16 models compute in float32 between their I/O Casts (f16_widen.go)
 		if err := optimize(g, opsets, opts.Disable); err != nil {
 			return nil, err
 		}
@@ -499,8 +499,10 @@ func helper(jobs chan *parLoop) {
 				l.help()
 				until = nanotime() + helperSpinNs
 			default:
-				// Yield so goroutines queued on this P (GC workers, another plan's caller) are not starved.
+				// Yield so goroutines queued on this P (GC workers, another plan's caller) are not starved, and
+				// the core to other threads when the machine is oversubscribed.
 				runtime.Gosched()
+				osYield()
 			}
 		}
 	}

@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"sync"
+
 	"github.com/hone-ml/hone/ir"
 	"github.com/hone-ml/hone/kernels"
 )
@@ -15,27 +17,35 @@ type qConv struct {
 	win     nnWindow
 	group   int
 	qlinear bool
+	float   bool                // hone's QConvFloat: float32 output, x_scale·w_scale per channel, no output quantization
 	packed  []*kernels.QPackedB // per group, when W and its zero point are constants
 	wShape  []int
 }
 
 // Input positions per op.
 func (c *qConv) idx() (x, w, zx, zw int) {
+	if c.float {
+		return 0, 1, 4, 6
+	}
 	if c.qlinear {
 		return 0, 3, 2, 5
 	}
 	return 0, 1, 2, 3
 }
 
-func qBuildConvInteger(b *BuildCtx) (Kernel, error) { return qBuildConv(b, false) }
-func qBuildQLinearConv(b *BuildCtx) (Kernel, error) { return qBuildConv(b, true) }
+func qBuildConvInteger(b *BuildCtx) (Kernel, error) { return qBuildConv(b, false, false) }
 
-func qBuildConv(b *BuildCtx, qlinear bool) (Kernel, error) {
+// qBuildConvFloat compiles hone's QConvFloat (see ir.OpQConvFloat): the integer convolution with the GEMM's
+// dequantizing epilogue, float32(S + B)·(x_scale·w_scale).
+func qBuildConvFloat(b *BuildCtx) (Kernel, error)   { return qBuildConv(b, false, true) }
+func qBuildQLinearConv(b *BuildCtx) (Kernel, error) { return qBuildConv(b, true, false) }
+
+func qBuildConv(b *BuildCtx, qlinear, float bool) (Kernel, error) {
 	win, err := nnParseWindow(b.Node)
 	if err != nil {
 		return nil, err
 	}
-	c := &qConv{win: win, group: int(b.Node.AttrInt("group", 1)), qlinear: qlinear}
+	c := &qConv{win: win, group: int(b.Node.AttrInt("group", 1)), qlinear: qlinear, float: float}
 	if c.group <= 0 {
 		return nil, Invalidf("group %d must be positive", c.group)
 	}
@@ -136,11 +146,16 @@ func (c *qConv) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	out := kernels.QOutput{}
 	outShape := append([]int{N, M}, g.Out...)
 	var y *ir.Tensor
-	if c.qlinear {
+	switch {
+	case c.float:
+		if y, err = c.dequantOut(ctx, in, &out, M, outShape); err != nil {
+			return nil, err
+		}
+	case c.qlinear:
 		if y, err = c.requant(ctx, in, &out, M, outShape); err != nil {
 			return nil, err
 		}
-	} else {
+	default:
 		y = ctx.allocRaw(ir.Int32, outShape...) // every element is written
 	}
 	k, s, d := nnTo3(ws[2:], 1), nnTo3(g.S, 1), nnTo3(g.D, 1)
@@ -177,6 +192,10 @@ func (c *qConv) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 			if !direct {
 				a.Data = col
 				ctx.Par.Run(OH, func(oh int) {
+					if cg == C && d[2] == 1 {
+						qIm2colOutRow(col[oh*OW*kp:(oh+1)*OW*kp], kp, nhwc, oh*s[1]-pb[1], -pb[2], s[2], OW, H, W, C, k[1], k[2], d[1], pad)
+						return
+					}
 					for ow := 0; ow < OW; ow++ {
 						row := col[(oh*OW+ow)*kp : (oh*OW+ow)*kp+kk]
 						qIm2colRow(row, nhwc, oh*s[1]-pb[1], ow*s[2]-pb[2], H, W, C, gi*cg, cg, k[1], k[2], d[1], d[2], pad)
@@ -193,6 +212,8 @@ func (c *qConv) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 			}
 			base := (n*M + gi*mg) * P
 			switch {
+			case c.float:
+				o.F32 = y.F32()[base : base+mg*P]
 			case !c.qlinear:
 				o.I32 = y.I32()[base : base+mg*P]
 			case y.DType == ir.Uint8:
@@ -257,10 +278,71 @@ func qIm2colRow(row, x []uint8, ih0, iw0, h, w, c, c0, cg, kh, kw, dh, dw int, p
 	}
 }
 
+// qIm2colOutRow fills the im2col rows (stride kp) of one output row of ow pixels for an ungrouped convolution
+// without horizontal dilation: pixel j's window starts at (ih0, iw0 + j·sw). Each kernel row's taps are one run
+// of kw·c bytes of the NHWC image when the window lies inside it, which small kernels over few channels (the
+// 3-channel stem: 9 bytes) copy faster byte by byte than through a memmove call; windows over the edge go
+// through qIm2colRow.
+func qIm2colOutRow(dst []uint8, kp int, x []uint8, ih0, iw0, sw, ow, h, w, c, kh, kw, dh int, pad uint8) {
+	run := kw * c
+	for j := 0; j < ow; j++ {
+		iw := iw0 + j*sw
+		row := dst[j*kp : j*kp+kh*run]
+		if iw < 0 || iw+kw > w {
+			qIm2colRow(row, x, ih0, iw, h, w, c, 0, c, kh, kw, dh, 1, pad)
+			continue
+		}
+		for a := 0; a < kh; a++ {
+			seg := row[a*run : (a+1)*run]
+			ih := ih0 + a*dh
+			if ih < 0 || ih >= h {
+				qFill(seg, pad)
+				continue
+			}
+			src := x[(ih*w+iw)*c : (ih*w+iw)*c+run]
+			if run > 32 {
+				copy(seg, src)
+				continue
+			}
+			for i := range seg {
+				seg[i] = src[i]
+			}
+		}
+	}
+}
+
 func qFill(b []uint8, v uint8) {
 	for i := range b {
 		b[i] = v
 	}
+}
+
+// dequantOut reads QConvFloat's scales and bias into out (multiplier x_scale·w_scale per output channel, the
+// int32 bias added before it) and allocates the float32 output.
+func (c *qConv) dequantOut(ctx *Ctx, in []*ir.Tensor, out *kernels.QOutput, M int, shape []int) (*ir.Tensor, error) {
+	xs, err := qScalarF32(nnInput(in, 3), "x_scale")
+	if err != nil {
+		return nil, err
+	}
+	wsc := nnInput(in, 5)
+	if wsc == nil || !nnIsFloat(wsc.DType) || (wsc.Len() != 1 && wsc.Len() != M) {
+		return nil, Invalidf("w_scale must be a float scalar or have %d values", M)
+	}
+	wf, err := nnF32(wsc)
+	if err != nil {
+		return nil, err
+	}
+	out.Scale = make([]float32, M)
+	for j := range out.Scale {
+		out.Scale[j] = xs * wf[min(j, len(wf)-1)]
+	}
+	if bt := nnInput(in, 2); bt != nil {
+		if bt.DType != ir.Int32 || bt.Len() != M {
+			return nil, Invalidf("bias must be int32 with %d values, got %s", M, bt)
+		}
+		out.Bias = bt.I32()
+	}
+	return ctx.allocRaw(ir.Float32, shape...), nil // every element is written
 }
 
 // requant reads QLinearConv's scales, zero point and bias into out and allocates the output.
@@ -339,7 +421,7 @@ func (c *qConv) depthwise(ctx *Ctx, in []*ir.Tensor, w, y *ir.Tensor, out *kerne
 		kw := wv[ch*taps : (ch+1)*taps]
 		var bias int32
 		var scale float32
-		if c.qlinear {
+		if c.qlinear || c.float {
 			scale = out.Scale[min(ch, len(out.Scale)-1)]
 			if out.Bias != nil {
 				bias = out.Bias[ch]
@@ -362,6 +444,8 @@ func (c *qConv) depthwise(ctx *Ctx, in []*ir.Tensor, w, y *ir.Tensor, out *kerne
 				}
 				o := nc*OH*OW + oh*OW + ow
 				switch {
+				case c.float:
+					y.F32()[o] = float32(acc+bias) * scale
 				case !c.qlinear:
 					y.I32()[o] = acc
 				case y.DType == ir.Uint8:
@@ -394,36 +478,54 @@ func qDepthwiseExact(wv []int32, taps int) bool {
 // depthwiseFloat runs QLinearConv's depthwise case on the float32 depthwise kernel (AVX-512 where available):
 // the input minus its zero point and the weights minus theirs become float32 exactly, qDepthwiseExact
 // guarantees the accumulation is exact, and each channel's sums are requantized with its integer bias and
-// multiplier as the GEMM epilogue does (kernels.QRequantizeSums).
+// multiplier as the GEMM epilogue does (kernels.QRequantizeSums). Work goes in chunks of channels small enough
+// that their float planes stay in cache between the conversion, the convolution and the requantization.
 func (c *qConv) depthwiseFloat(ctx *Ctx, wv []int32, y *ir.Tensor, out *kernels.QOutput, xd []uint8, flip uint8, zx int32,
 	N, C, H, W, OH, OW int, k, s, d, pb [3]int, lo, hi int32) {
-	xt := ctx.allocRaw(ir.Float32, N*C*H*W)
-	defer ctx.recycle(xt)
-	xf := xt.F32()
-	// flip 0x80 means int8 data whose zero point was moved by +128 with it: read the bytes as int8 instead.
-	ctx.Par.Run(N*C, func(nc int) {
-		kernels.QDequantize(xf[nc*H*W:(nc+1)*H*W], xd[nc*H*W:(nc+1)*H*W], flip != 0, float32(zx-int32(flip)), 1)
-	})
 	wf := make([]float32, len(wv))
 	for i, v := range wv {
 		wf[i] = float32(v)
 	}
-	p := kernels.ConvParams{N: N, C: C, H: H, W: W, M: C, KH: k[1], KW: k[2], StrideH: s[1], StrideW: s[2],
-		DilH: d[1], DilW: d[2], PadTop: pb[1], PadLeft: pb[2], Group: C, OH: OH, OW: OW}
-	p.PadBottom = max(0, (OH-1)*s[1]+(k[1]-1)*d[1]+1-H-pb[1])
-	p.PadRight = max(0, (OW-1)*s[2]+(k[2]-1)*d[2]+1-W-pb[2])
-	at := ctx.allocRaw(ir.Float32, N*C*OH*OW)
-	defer ctx.recycle(at)
-	acc := at.F32()
-	kernels.Conv2D(ctx.Par, p, xf, kernels.PackConvWeights(p, wf), nil, kernels.Activation{}, acc)
+	taps := len(wv) / C
+	const budget = 1 << 20 // bytes of float planes per chunk
+	chunks := max(1, min(C/2, (C*max(H*W, OH*OW)*4+budget-1)/budget))
 	yb := y.Bytes()
-	P := OH * OW
-	ctx.Par.Run(N*C, func(nc int) {
-		ch := nc % C
-		var bias int32
-		if out.Bias != nil {
-			bias = out.Bias[ch]
+	HW, P := H*W, OH*OW
+	// flip 0x80 means int8 data whose zero point was moved by +128 with it: read the bytes as int8 instead.
+	zf := float32(zx - int32(flip))
+	ctx.Par.Run(N*chunks, func(t int) {
+		n, ch := t/chunks, t%chunks
+		c0, c1 := ch*C/chunks, (ch+1)*C/chunks // at least 2 channels, so the kernel sees a depthwise layer
+		cn := c1 - c0
+		sc := qDWPool.Get().(*qDWScratch)
+		defer qDWPool.Put(sc)
+		sc.x, sc.acc = grow32(sc.x, cn*HW), grow32(sc.acc, cn*P)
+		base := n*C + c0
+		kernels.QDequantize(sc.x, xd[base*HW:(base+cn)*HW], flip != 0, zf, 1)
+		p := kernels.ConvParams{N: 1, C: cn, H: H, W: W, M: cn, KH: k[1], KW: k[2], StrideH: s[1], StrideW: s[2],
+			DilH: d[1], DilW: d[2], PadTop: pb[1], PadLeft: pb[2], Group: cn, OH: OH, OW: OW}
+		p.PadBottom = max(0, (OH-1)*s[1]+(k[1]-1)*d[1]+1-H-pb[1])
+		p.PadRight = max(0, (OW-1)*s[2]+(k[2]-1)*d[2]+1-W-pb[2])
+		kernels.Conv2D(nil, p, sc.x, kernels.PackConvWeights(p, wf[c0*taps:c1*taps]), nil, kernels.Activation{}, sc.acc)
+		for i := 0; i < cn; i++ {
+			var bias int32
+			if out.Bias != nil {
+				bias = out.Bias[c0+i]
+			}
+			o := (base + i) * P
+			kernels.QRequantizeSums(yb[o:o+P], sc.acc[i*P:(i+1)*P], bias, out.Scale[min(c0+i, len(out.Scale)-1)], out.ZeroPoint, lo, hi)
 		}
-		kernels.QRequantizeSums(yb[nc*P:(nc+1)*P], acc[nc*P:(nc+1)*P], bias, out.Scale[min(ch, len(out.Scale)-1)], out.ZeroPoint, lo, hi)
 	})
+}
+
+// qDWScratch holds one depthwise task's float planes.
+type qDWScratch struct{ x, acc []float32 }
+
+var qDWPool = sync.Pool{New: func() any { return new(qDWScratch) }}
+
+func grow32(b []float32, n int) []float32 {
+	if cap(b) < n {
+		return make([]float32, n)
+	}
+	return b[:n]
 }

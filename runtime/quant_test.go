@@ -329,6 +329,11 @@ func TestQuantOpsBadInput(t *testing.T) {
 		{"quantize-int-input", nnNode("QuantizeLinear", []string{"x", "s"}, []string{"y"}), map[string]*ir.Tensor{"x": u8(2), "s": ir.Scalar(1)}},
 		{"dequantize-float-input", nnNode("DequantizeLinear", []string{"x", "s"}, []string{"y"}), map[string]*ir.Tensor{"x": ir.New(ir.Float32, 2), "s": ir.Scalar(1)}},
 		{"dynamic-missing", nnNode("DynamicQuantizeLinear", []string{"x"}, []string{"y", "s", "z"}), map[string]*ir.Tensor{"x": ir.New(ir.Float64, 2)}},
+		{"lookup-short-table", qHoneNode(ir.OpQLookup, "x", "t"), map[string]*ir.Tensor{"x": u8(4), "t": u8(255)}},
+		{"lookup-float-input", qHoneNode(ir.OpQLookup, "x", "t"), map[string]*ir.Tensor{"x": ir.New(ir.Float32, 4), "t": u8(256)}},
+		{"convfloat-no-scale", qHoneNode(ir.OpQConvFloat, "x", "w"), map[string]*ir.Tensor{"x": u8(1, 2, 4, 4), "w": ir.New(ir.Int8, 3, 2, 1, 1)}},
+		{"convfloat-bias", qHoneNode(ir.OpQConvFloat, "x", "w", "b", "xs", "xz", "ws"),
+			map[string]*ir.Tensor{"x": u8(1, 2, 4, 4), "w": ir.New(ir.Int8, 3, 2, 1, 1), "b": ir.New(ir.Float32, 3), "xs": ir.Scalar(1), "xz": u8(), "ws": ir.Scalar(1)}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -381,4 +386,11 @@ func TestMaxPool8VsFloat(t *testing.T) {
 			})
 		}
 	}
+}
+
+// qHoneNode is a hone-domain node reading ins, for the bad-input cases.
+func qHoneNode(op string, ins ...string) *ir.Node {
+	n := nnNode(op, ins, []string{"y"})
+	n.Domain = ir.DomainHone
+	return n
 }
