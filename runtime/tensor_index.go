@@ -23,6 +23,22 @@ func tIndices(t *ir.Tensor, dim int) ([]int, error) {
 	return out, nil
 }
 
+// tAxisIndices validates the data and index operands shared by Gather, GatherElements and ScatterElements
+// (storage, a movable dtype, the axis) and resolves the indices along that axis.
+func tAxisIndices(data, idx *ir.Tensor, axis int64, extra ...*ir.Tensor) (a int, ids []int, err error) {
+	if err := tCheckStorage(append([]*ir.Tensor{data, idx}, extra...)...); err != nil {
+		return 0, nil, err
+	}
+	if err := tMovable(data.DType); err != nil {
+		return 0, nil, err
+	}
+	if a, err = tAxis(axis, len(data.Shape)); err != nil {
+		return 0, nil, err
+	}
+	ids, err = tIndices(idx, data.Shape[a])
+	return a, ids, err
+}
+
 func tGather(b *BuildCtx) (Kernel, error) {
 	axis := b.Node.AttrInt("axis", 0)
 	return KernelFunc(func(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
@@ -30,21 +46,11 @@ func tGather(b *BuildCtx) (Kernel, error) {
 			return nil, err
 		}
 		data, idx := in[0], in[1]
-		if err := tCheckStorage(data, idx); err != nil {
-			return nil, err
-		}
-		if err := tMovable(data.DType); err != nil {
-			return nil, err
-		}
-		a, err := tAxis(axis, len(data.Shape))
+		a, ids, err := tAxisIndices(data, idx, axis)
 		if err != nil {
 			return nil, err
 		}
 		dim := data.Shape[a]
-		ids, err := tIndices(idx, dim)
-		if err != nil {
-			return nil, err
-		}
 		shape := append(append(append([]int(nil), data.Shape[:a]...), idx.Shape...), data.Shape[a+1:]...)
 		out := ctx.Alloc(data.DType, shape...)
 		outer, inner := tProd(data.Shape[:a]), tProd(data.Shape[a+1:])
@@ -99,17 +105,7 @@ func tGatherElements(b *BuildCtx) (Kernel, error) {
 			return nil, err
 		}
 		data, idx := in[0], in[1]
-		if err := tCheckStorage(data, idx); err != nil {
-			return nil, err
-		}
-		if err := tMovable(data.DType); err != nil {
-			return nil, err
-		}
-		a, err := tAxis(axis, len(data.Shape))
-		if err != nil {
-			return nil, err
-		}
-		ids, err := tIndices(idx, data.Shape[a])
+		a, ids, err := tAxisIndices(data, idx, axis)
 		if err != nil {
 			return nil, err
 		}
@@ -306,20 +302,10 @@ func tScatterElements(b *BuildCtx) (Kernel, error) {
 			return nil, err
 		}
 		data, idx, upd := in[0], in[1], in[2]
-		if err := tCheckStorage(data, idx, upd); err != nil {
-			return nil, err
-		}
-		if err := tMovable(data.DType); err != nil {
-			return nil, err
-		}
 		if upd.DType != data.DType || len(upd.Shape) != len(idx.Shape) || upd.Len() != idx.Len() {
 			return nil, Invalidf("updates %v must match indices %v and data dtype %s", upd, idx.Shape, data.DType)
 		}
-		a, err := tAxis(axis, len(data.Shape))
-		if err != nil {
-			return nil, err
-		}
-		ids, err := tIndices(idx, data.Shape[a])
+		a, ids, err := tAxisIndices(data, idx, axis, upd)
 		if err != nil {
 			return nil, err
 		}
