@@ -258,6 +258,23 @@ type Model struct {
 // KV is a metadata entry.
 type KV struct{ Key, Value string }
 
+// OpsetMap maps each declared domain ("" for the default ONNX domain, which "ai.onnx" also names) to its
+// version; a model that declares no default opset is taken as opset 21, the newest hone handles.
+func (m *Model) OpsetMap() map[string]int64 {
+	opsets := map[string]int64{}
+	for _, o := range m.Opsets {
+		d := o.Domain
+		if d == "ai.onnx" {
+			d = ""
+		}
+		opsets[d] = o.Version
+	}
+	if _, ok := opsets[""]; !ok {
+		opsets[""] = 21
+	}
+	return opsets
+}
+
 // Opset returns the declared version for a domain ("" and "ai.onnx" are the same), or 0.
 func (m *Model) Opset(domain string) int64 {
 	if domain == "ai.onnx" {

@@ -12,17 +12,7 @@ func InferShapes(m *Model) error {
 	if m == nil || m.Graph == nil {
 		return fmt.Errorf("ir: model has no graph")
 	}
-	opsets := map[string]int64{}
-	for _, o := range m.Opsets {
-		d := o.Domain
-		if d == "ai.onnx" {
-			d = ""
-		}
-		opsets[d] = o.Version
-	}
-	if _, ok := opsets[""]; !ok {
-		opsets[""] = 21
-	}
+	opsets := m.OpsetMap()
 	return InferGraph(m.Graph, opsets)
 }
 

@@ -259,32 +259,11 @@ func (mm *nnMatMul) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if a.DType != b.DType {
 		return nil, Invalidf("A is %s, B is %s", a.DType, b.DType)
 	}
-	if a.Rank() == 0 || b.Rank() == 0 {
-		return nil, Invalidf("MatMul operands must have rank ≥ 1, got %v and %v", a.Shape, b.Shape)
-	}
-	as, bs := a.Shape, b.Shape
-	if a.Rank() == 1 {
-		as = []int{1, as[0]}
-	}
-	if b.Rank() == 1 {
-		bs = []int{bs[0], 1}
-	}
-	M, K := as[len(as)-2], as[len(as)-1]
-	K2, N := bs[len(bs)-2], bs[len(bs)-1]
-	if K != K2 {
-		return nil, Invalidf("inner dimensions differ: A %v, B %v", a.Shape, b.Shape)
-	}
-	batch, err := nnBroadcastShapes(as[:len(as)-2], bs[:len(bs)-2])
+	ms, err := nnMatMulShapes(a, b)
 	if err != nil {
 		return nil, err
 	}
-	final := append([]int(nil), batch...) // output shape with the 1-D operands' dims dropped
-	if a.Rank() > 1 {
-		final = append(final, M)
-	}
-	if b.Rank() > 1 {
-		final = append(final, N)
-	}
+	as, bs, M, K, N, batch, final := ms.as, ms.bs, ms.M, ms.K, ms.N, ms.batch, ms.final
 	nb := nnProd(batch)
 	aOff, bOff := nnBatchOffsets(as[:len(as)-2], batch, M*K), nnBatchOffsets(bs[:len(bs)-2], batch, K*N)
 	if !nnIsFloat(a.DType) {
@@ -396,4 +375,46 @@ func nnBatchOffsets(own, batch []int, mat int) []int {
 		}
 	}
 	return out
+}
+
+// nnMatShapes is the NumPy-matmul geometry of two operands: 1-D operands promoted to matrices, the broadcast batch
+// shape, and the output shape with the promoted dims dropped again.
+type nnMatShapes struct {
+	as, bs       []int // operand shapes as matrices (rank ≥ 2)
+	M, K, N      int
+	batch, final []int
+}
+
+// nnMatMulShapes resolves the geometry shared by MatMul, MatMulInteger and QLinearMatMul.
+func nnMatMulShapes(a, b *ir.Tensor) (nnMatShapes, error) {
+	var s nnMatShapes
+	if a.Rank() == 0 || b.Rank() == 0 {
+		return s, Invalidf("MatMul operands must have rank ≥ 1, got %v and %v", a.Shape, b.Shape)
+	}
+	s.as, s.bs = a.Shape, b.Shape
+	if a.Rank() == 1 {
+		s.as = []int{1, s.as[0]}
+	}
+	if b.Rank() == 1 {
+		s.bs = []int{s.bs[0], 1}
+	}
+	var k2 int
+	s.M, s.K = s.as[len(s.as)-2], s.as[len(s.as)-1]
+	k2, s.N = s.bs[len(s.bs)-2], s.bs[len(s.bs)-1]
+	if s.K != k2 {
+		return s, Invalidf("inner dimensions differ: A %v, B %v", a.Shape, b.Shape)
+	}
+	batch, err := nnBroadcastShapes(s.as[:len(s.as)-2], s.bs[:len(s.bs)-2])
+	if err != nil {
+		return s, err
+	}
+	s.batch = batch
+	s.final = append([]int(nil), batch...)
+	if a.Rank() > 1 {
+		s.final = append(s.final, s.M)
+	}
+	if b.Rank() > 1 {
+		s.final = append(s.final, s.N)
+	}
+	return s, nil
 }

@@ -50,17 +50,7 @@ func Compile(m *ir.Model, opts Options) (*Plan, error) {
 	if m == nil || m.Graph == nil {
 		return nil, errors.New("runtime: model has no graph")
 	}
-	opsets := map[string]int64{}
-	for _, o := range m.Opsets {
-		d := o.Domain
-		if d == "ai.onnx" {
-			d = ""
-		}
-		opsets[d] = o.Version
-	}
-	if _, ok := opsets[""]; !ok {
-		opsets[""] = 21
-	}
+	opsets := m.OpsetMap()
 	threads := opts.Threads
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)

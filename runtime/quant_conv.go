@@ -324,11 +324,7 @@ func (c *qConv) dequantOut(ctx *Ctx, in []*ir.Tensor, out *kernels.QOutput, M in
 	if err != nil {
 		return nil, err
 	}
-	wsc := nnInput(in, 5)
-	if wsc == nil || !nnIsFloat(wsc.DType) || (wsc.Len() != 1 && wsc.Len() != M) {
-		return nil, Invalidf("w_scale must be a float scalar or have %d values", M)
-	}
-	wf, err := nnF32(wsc)
+	wf, err := qChannelScales(nnInput(in, 5), M, "w_scale")
 	if err != nil {
 		return nil, err
 	}
@@ -355,11 +351,7 @@ func (c *qConv) requant(ctx *Ctx, in []*ir.Tensor, out *kernels.QOutput, M int, 
 	if err != nil {
 		return nil, err
 	}
-	wsc := nnInput(in, 4)
-	if wsc == nil || !nnIsFloat(wsc.DType) || (wsc.Len() != 1 && wsc.Len() != M) {
-		return nil, Invalidf("w_scale must be a float scalar or have %d values", M)
-	}
-	wf, err := nnF32(wsc)
+	wf, err := qChannelScales(nnInput(in, 4), M, "w_scale")
 	if err != nil {
 		return nil, err
 	}

@@ -89,11 +89,7 @@ func (q *qGemm) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	bsc := nnInput(in, 4)
-	if bsc == nil || !nnIsFloat(bsc.DType) || (bsc.Len() != 1 && bsc.Len() != N) {
-		return nil, Invalidf("b_scale must be a float scalar or have %d values", N)
-	}
-	bf, err := nnF32(bsc)
+	bf, err := qChannelScales(nnInput(in, 4), N, "b_scale")
 	if err != nil {
 		return nil, err
 	}

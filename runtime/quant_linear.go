@@ -332,3 +332,11 @@ func qQuantize8(y []uint8, x []float32, scale float32, zp, lo, hi int32) {
 func qDequantize8(y []float32, x []uint8, signed bool, zp, scale float32) {
 	kernels.QDequantize(y, x, signed, zp, scale)
 }
+
+// qChannelScales reads a per-channel scale input (a float scalar or n values) as float32.
+func qChannelScales(t *ir.Tensor, n int, name string) ([]float32, error) {
+	if t == nil || !nnIsFloat(t.DType) || (t.Len() != 1 && t.Len() != n) {
+		return nil, Invalidf("%s must be a float scalar or have %d values", name, n)
+	}
+	return nnF32(t)
+}

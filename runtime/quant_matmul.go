@@ -126,32 +126,11 @@ func (q *qMatMul) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if a == nil || b == nil {
 		return nil, Invalidf("needs inputs A and B")
 	}
-	if a.Rank() == 0 || b.Rank() == 0 {
-		return nil, Invalidf("operands must have rank ≥ 1, got %v and %v", a.Shape, b.Shape)
-	}
-	as, bs := a.Shape, b.Shape
-	if a.Rank() == 1 {
-		as = []int{1, as[0]}
-	}
-	if b.Rank() == 1 {
-		bs = []int{bs[0], 1}
-	}
-	M, K := as[len(as)-2], as[len(as)-1]
-	K2, N := bs[len(bs)-2], bs[len(bs)-1]
-	if K != K2 {
-		return nil, Invalidf("inner dimensions differ: A %v, B %v", a.Shape, b.Shape)
-	}
-	batch, err := nnBroadcastShapes(as[:len(as)-2], bs[:len(bs)-2])
+	ms, err := nnMatMulShapes(a, b)
 	if err != nil {
 		return nil, err
 	}
-	final := append([]int(nil), batch...)
-	if a.Rank() > 1 {
-		final = append(final, M)
-	}
-	if b.Rank() > 1 {
-		final = append(final, N)
-	}
+	as, bs, M, K, N, batch, final := ms.as, ms.bs, ms.M, ms.K, ms.N, ms.batch, ms.final
 	ad, ashift, err := qActivations(a)
 	if err != nil {
 		return nil, err
@@ -171,11 +150,7 @@ func (q *qMatMul) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		if err != nil {
 			return nil, err
 		}
-		bsc := nnInput(in, 4)
-		if bsc == nil || !nnIsFloat(bsc.DType) || (bsc.Len() != 1 && bsc.Len() != N) {
-			return nil, Invalidf("b_scale must be a float scalar or have %d values", N)
-		}
-		bf, err := nnF32(bsc)
+		bf, err := qChannelScales(nnInput(in, 4), N, "b_scale")
 		if err != nil {
 			return nil, err
 		}
