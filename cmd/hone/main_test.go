@@ -88,7 +88,14 @@ func TestRunWritesOutputs(t *testing.T) {
 	if len(v) != 10 {
 		t.Fatalf("logits shape %v", logits.Shape)
 	}
-	t.Logf("digit labelled %d classified %d", labels[0], best)
+	ref, err := assets.MNISTReference()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// PyTorch's prediction for the same digit, recorded when the model was trained.
+	if int64(best) != ref.Predictions[0] {
+		t.Errorf("digit labelled %d: hone run says %d, PyTorch said %d", labels[0], best, ref.Predictions[0])
+	}
 }
 
 func TestBadInputsGiveErrors(t *testing.T) {
