@@ -51,17 +51,28 @@ func QDequantize(y []float32, x []uint8, signed bool, zp, scale float32) {
 }
 
 // QToNHWC transposes n pixels of c planes (plane ch starts at src[ch·stride]) into pixel-major order in dst:
-// dst[p·c+ch] = src[ch·stride+p] ^ flip, the layout the integer convolution's im2col reads. Blocks of 8
-// channels × 8 pixels move as eight 8-byte words through qTranspose8; the edges go byte by byte.
+// dst[p·c+ch] = src[ch·stride+p] ^ flip, the layout the integer convolution's im2col reads. Blocks of 16
+// channels × 64 pixels go through the vector routine where there is one; the rest through qtoNHWCGeneric.
 func QToNHWC(dst, src []uint8, c, n, stride int, flip uint8) {
 	if c <= 0 || n <= 0 {
 		return
 	}
 	_, _ = dst[c*n-1], src[(c-1)*stride+n-1]
+	c16, n64 := qtoNHWCVec(dst, src, c, n, stride, flip)
+	qtoNHWCGeneric(dst, src, c, stride, flip, 0, c16, n64, n)
+	qtoNHWCGeneric(dst, src, c, stride, flip, c16, c, 0, n)
+}
+
+// qtoNHWCGeneric is QToNHWC's pure-Go twin over channels [ch0, ch1) and pixels [p0, p1): blocks of 8 channels ×
+// 8 pixels move as eight 8-byte words through qTranspose8; the edges go byte by byte.
+func qtoNHWCGeneric(dst, src []uint8, c, stride int, flip uint8, ch0, ch1, p0, p1 int) {
+	if ch0 >= ch1 || p0 >= p1 {
+		return
+	}
 	f := uint64(flip) * 0x0101010101010101
-	c8, n8 := c&^7, n&^7
-	for ch := 0; ch < c8; ch += 8 {
-		for p := 0; p < n8; p += 8 {
+	c8, n8 := ch0+(ch1-ch0)&^7, p0+(p1-p0)&^7
+	for ch := ch0; ch < c8; ch += 8 {
+		for p := p0; p < n8; p += 8 {
 			var w [8]uint64
 			for r := range w {
 				w[r] = binary.LittleEndian.Uint64(src[(ch+r)*stride+p:]) ^ f
@@ -71,15 +82,15 @@ func QToNHWC(dst, src []uint8, c, n, stride int, flip uint8) {
 				binary.LittleEndian.PutUint64(dst[(p+r)*c+ch:], w[r])
 			}
 		}
-		for p := n8; p < n; p++ {
+		for p := n8; p < p1; p++ {
 			for r := 0; r < 8; r++ {
 				dst[p*c+ch+r] = src[(ch+r)*stride+p] ^ flip
 			}
 		}
 	}
-	for ch := c8; ch < c; ch++ {
-		for p, v := range src[ch*stride : ch*stride+n] {
-			dst[p*c+ch] = v ^ flip
+	for ch := c8; ch < ch1; ch++ {
+		for p, v := range src[ch*stride+p0 : ch*stride+p1] {
+			dst[(p0+p)*c+ch] = v ^ flip
 		}
 	}
 }

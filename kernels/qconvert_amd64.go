@@ -2,6 +2,8 @@
 
 package kernels
 
+import "golang.org/x/sys/cpu"
+
 // qquantizeAVX512 is qquantizeGeneric over n elements (a multiple of 16) with AVX-512F, for mode 0 (divide),
 // 1 (multiply) or 2 (integer sums plus bias, multiplied); nan is the byte a NaN quotient stores.
 //
@@ -41,4 +43,28 @@ func qdequantizeVec(y []float32, x []uint8, signed bool, zp, scale float32) int 
 	}
 	qdequantizeAVX512(&y[0], &x[0], n, s, zp, scale)
 	return n
+}
+
+// qtoNHWCAVX512 is qtoNHWCGeneric over 16 channels (planes stride bytes apart from src) and nblk·64 pixels, with
+// AVX-512BW: each block of 16 planes × 64 pixels is transposed by four rounds of unpacks (bytes, words, dwords,
+// quadwords) within the 128-bit lanes, which leave each pixel's 16 channels in one lane.
+//
+//go:noescape
+func qtoNHWCAVX512(dst *uint8, src *uint8, c int, stride int, nblk int, flip uint8)
+
+// qhasBW reports AVX-512BW, which the byte unpacks of qtoNHWCAVX512 need beyond AVX-512F.
+var qhasBW = cpu.X86.HasAVX512BW
+
+// qtoNHWCVec transposes channels [0, c16) × pixels [0, n64) for QToNHWC and returns c16 and n64 (both 0 when it
+// did nothing): the multiples of 16 channels and 64 pixels.
+func qtoNHWCVec(dst, src []uint8, c, n, stride int, flip uint8) (c16, n64 int) {
+	c16, n64 = c&^15, n&^63
+	if c16 == 0 || n64 == 0 || !qconvVector() || !qhasBW {
+		return 0, 0
+	}
+	// QToNHWC has checked that the last channel's last pixel and the last output byte exist.
+	for ch := 0; ch < c16; ch += 16 {
+		qtoNHWCAVX512(&dst[ch], &src[ch*stride], c, stride, n64/64, flip)
+	}
+	return c16, n64
 }

@@ -7,3 +7,6 @@ func qquantizeVec([]uint8, []float32, qconvMode, int32, float32, int32, int32, i
 
 // qdequantizeVec converts nothing: this build has no assembly.
 func qdequantizeVec([]float32, []uint8, bool, float32, float32) int { return 0 }
+
+// qtoNHWCVec transposes nothing: this build has no assembly.
+func qtoNHWCVec([]uint8, []uint8, int, int, int, uint8) (int, int) { return 0, 0 }

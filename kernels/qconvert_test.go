@@ -177,33 +177,44 @@ func TestQRequantizeSums(t *testing.T) {
 	}
 }
 
-// TestQToNHWC checks the blocked transpose against the definition over channel and pixel counts around the
-// 8×8 blocks, with a plane stride larger than the pixel count and guard bytes after the output.
+// TestQToNHWC checks the blocked transpose at every level against the definition over channel and pixel counts
+// around the 8×8 and 16×64 blocks, with a plane stride larger than the pixel count and guard bytes around the
+// output.
 func TestQToNHWC(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
-	for _, c := range []int{1, 3, 7, 8, 9, 16, 24, 33} {
-		for _, n := range []int{1, 7, 8, 9, 64, 71} {
-			for _, flip := range []uint8{0, 0x80} {
-				stride := n + 5
-				src := make([]uint8, c*stride)
-				for i := range src {
-					src[i] = uint8(r.IntN(256))
-				}
-				dst := make([]uint8, c*n+1)
-				dst[c*n] = 0x77
-				QToNHWC(dst[:c*n], src, c, n, stride, flip)
-				for p := 0; p < n; p++ {
-					for ch := 0; ch < c; ch++ {
-						if want := src[ch*stride+p] ^ flip; dst[p*c+ch] != want {
-							t.Fatalf("c%d n%d flip%#x: dst[%d,%d] = %d, want %d", c, n, flip, p, ch, dst[p*c+ch], want)
-						}
-					}
-				}
-				if dst[c*n] != 0x77 {
-					t.Fatalf("c%d n%d: wrote past the end", c, n)
+	for _, l := range qimpls() {
+		restore := setQImpl(l)
+		for _, c := range []int{1, 3, 7, 8, 9, 16, 24, 33, 64, 72} {
+			for _, n := range []int{1, 7, 8, 9, 64, 71, 128, 200} {
+				for _, flip := range []uint8{0, 0x80} {
+					qcheckToNHWC(t, r, l, c, n, flip)
 				}
 			}
 		}
+		restore()
+	}
+}
+
+func qcheckToNHWC(t *testing.T, r *rand.Rand, l qimpl, c, n int, flip uint8) {
+	t.Helper()
+	stride := n + 5
+	src := make([]uint8, c*stride)
+	for i := range src {
+		src[i] = uint8(r.IntN(256))
+	}
+	buf := make([]uint8, c*n+2)
+	buf[0], buf[c*n+1] = 0x77, 0x77
+	dst := buf[1 : c*n+1]
+	QToNHWC(dst, src, c, n, stride, flip)
+	for p := 0; p < n; p++ {
+		for ch := 0; ch < c; ch++ {
+			if want := src[ch*stride+p] ^ flip; dst[p*c+ch] != want {
+				t.Fatalf("%s c%d n%d flip%#x: dst[%d,%d] = %d, want %d", l, c, n, flip, p, ch, dst[p*c+ch], want)
+			}
+		}
+	}
+	if buf[0] != 0x77 || buf[c*n+1] != 0x77 {
+		t.Fatalf("%s c%d n%d: wrote outside the output", l, c, n)
 	}
 }
 
@@ -238,5 +249,21 @@ func TestQLookup(t *testing.T) {
 			}
 		}
 		restore()
+	}
+}
+
+// BenchmarkQToNHWC sets the levels side by side on the integer convolution's shape: a 256-pixel block of 64
+// planes of 56×56 pixels.
+func BenchmarkQToNHWC(b *testing.B) {
+	const c, n, hw = 64, 256, 56 * 56
+	src, dst := make([]uint8, c*hw), make([]uint8, c*n)
+	for _, l := range qimpls() {
+		b.Run(l.String(), func(b *testing.B) {
+			defer setQImpl(l)()
+			b.SetBytes(c * n)
+			for b.Loop() {
+				QToNHWC(dst, src, c, n, hw, 0x80)
+			}
+		})
 	}
 }

@@ -1,7 +1,6 @@
 package kernels
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 	"unsafe"
@@ -93,7 +92,7 @@ func QPackB(k, n int, b []int8, ldb int, zb []int32) (*QPackedB, error) {
 			p.zbZero = false
 		}
 	}
-	for kk := 0; kk < k; kk++ {
+	for kk := 0; kk < k && n > 0; kk++ { // n = 0: b may be empty however many rows k says
 		row := b[kk*ldb : kk*ldb+n]
 		for j, v := range row {
 			panel, col := j/qgemmNR, j%qgemmNR
@@ -176,6 +175,12 @@ func QGemm(r Runner, m int, a []uint8, lda int, za []int32, b *QPackedB, out *QO
 		return fmt.Errorf("kernels: QGemm: %d×%d matrix A does not fit %d values with stride %d", m, k, len(a), lda)
 	}
 	kp, size := QPackedASize(m, k)
+	if (lda == kp || k == 0) && len(a) >= size {
+		// A already has the kernel's layout (rows at stride kp, room for the last row block), or K = 0 and it
+		// is never read: no copy. Bytes past column k in a row meet B's zero padding rows, and rows past m are
+		// never stored.
+		return QGemmPacked(r, &QPackedA{M: m, K: k, Kp: kp, Data: a}, za, b, out)
+	}
 	ap := &QPackedA{M: m, K: k, Kp: kp, Data: make([]uint8, size)}
 	r.Run((m+qgemmMR-1)/qgemmMR, func(rb int) {
 		for i := rb * qgemmMR; i < min(m, (rb+1)*qgemmMR); i++ {
@@ -224,6 +229,9 @@ func QGemmPacked(r Runner, a *QPackedA, za []int32, b *QPackedB, out *QOutput) e
 	const blocksPerTask = 8
 	chunks := (rowBlocks + blocksPerTask - 1) / blocksPerTask
 	micro := qmicroFor(qlevel)
+	// Full tiles of an int32 row-major output with one A zero point and no row-sum term need nothing but the
+	// constant per-column correction: the micro-kernel starts from it and stores straight into C.
+	direct := out.I32 != nil && !out.Trans && rowSum == nil && len(za) == 1
 	r.Run(panels*chunks, func(t int) {
 		p, ch := t%panels, t/panels
 		bp := b.data[p*kp*qgemmNR : (p+1)*kp*qgemmNR]
@@ -233,13 +241,20 @@ func QGemmPacked(r Runner, a *QPackedA, za []int32, b *QPackedB, out *QOutput) e
 		var zaRow [qgemmMR]int32
 		var e qepi
 		e.init(out, j0, cols)
+		if direct {
+			e.setZa(b, out, za[0], j0, cols)
+		}
 		for rb := ch * blocksPerTask; rb < min(rowBlocks, (ch+1)*blocksPerTask); rb++ {
 			i0 := rb * qgemmMR
 			rows := min(qgemmMR, m-i0)
+			if direct && rows == qgemmMR && cols == qgemmNR {
+				micro(kp, a.Data[i0*kp:(i0+qgemmMR)*kp], bp, out.I32[i0*out.Ldc+j0:], out.Ldc, e.corr[:])
+				continue
+			}
 			for i := range rows {
 				zaRow[i] = za[min(i0+i, len(za)-1)]
 			}
-			micro(kp, a.Data[i0*kp:(i0+qgemmMR)*kp], bp, tile[:])
+			micro(kp, a.Data[i0*kp:(i0+qgemmMR)*kp], bp, tile[:], qgemmNR, qzeroInit[:])
 			var rs []int32
 			if rowSum != nil {
 				rs = rowSum[i0 : i0+rows]
@@ -258,8 +273,13 @@ type qepi struct {
 	haveZa bool
 	lastZa int32
 	row8   [qgemmNR]uint8
-	tile8  [qgemmMR * qgemmNR]uint8
+	fbias  [qgemmNR]float32
+	tile8  [qgemmNR * qgemmMR]uint8 // a transposed tile of fewer than qgemmNR columns, before its copy out
+	tile32 [qgemmNR * qgemmMR]int32 // the same for int32 and float32 (as bits) outputs
 }
+
+// qzeroInit starts the micro-kernel's sums at zero for tiles that go through qepilogue.
+var qzeroInit [qgemmNR]int32
 
 func (e *qepi) init(out *QOutput, j0, cols int) {
 	if out.I32 == nil {
@@ -267,35 +287,72 @@ func (e *qepi) init(out *QOutput, j0, cols int) {
 			e.scale[j] = qscale(out.Scale, j0+j)
 		}
 	}
+	if out.FBias != nil {
+		copy(e.fbias[:cols], out.FBias[j0:j0+cols])
+	}
 	e.haveZa = false
 }
 
-// qepilogue applies the zero-point compensation to one tile of raw sums and writes it out. rowSum is nil when
-// every zb is 0. Requantized outputs go through the (vectorised) row routine into a 32-byte row, which is then
-// copied, or, transposed, gathered into a tile whose columns are stored as 8-byte words.
-func qepilogue(e *qepi, out *QOutput, b *QPackedB, tile []int32, rowSum, za []int32, i0, j0, cols int, k int32) {
-	colSum, zb := b.colSum[j0:j0+cols], b.zb[j0:j0+cols]
-	var bias []int32
-	if out.Bias != nil {
-		bias = out.Bias[j0 : j0+cols]
+// setZa computes the correction bias_j − za·colSum_j for the panel's columns starting at j0.
+func (e *qepi) setZa(b *QPackedB, out *QOutput, za int32, j0, cols int) {
+	e.haveZa, e.lastZa = true, za
+	for j, cs := range b.colSum[j0 : j0+cols] {
+		e.corr[j] = -za * cs
 	}
-	scale, corr, row8, tile8 := &e.scale, &e.corr, &e.row8, &e.tile8
+	if out.Bias != nil {
+		for j, v := range out.Bias[j0 : j0+cols] {
+			e.corr[j] += v
+		}
+	}
+}
+
+// qepilogue applies the zero-point compensation to one tile of raw sums and writes it out. rowSum is nil when
+// every zb is 0. Requantized outputs go through the vectorised row routine into a 32-byte row, which is then
+// copied; a full tile with one zero point stored transposed goes through the tile routine instead, which writes
+// each column's 8 rows as one 8-byte run (not 8 byte stores a plane apart).
+func qepilogue(e *qepi, out *QOutput, b *QPackedB, tile []int32, rowSum, za []int32, i0, j0, cols int, k int32) {
+	if rowSum != nil {
+		zb := b.zb[j0 : j0+cols]
+		for i, zai := range za {
+			t := tile[i*qgemmNR : i*qgemmNR+cols]
+			for j := range t {
+				t[j] += zb[j] * (k*zai - rowSum[i])
+			}
+		}
+	}
+	scale, corr, row8 := &e.scale, &e.corr, &e.row8
+	lo, hi := int32(0), int32(255)
+	d := out.U8
+	if out.I8 != nil {
+		lo, hi, d = -128, 127, qBytes(out.I8)
+	}
+	zp := out.ZeroPoint
+	flo, fhi := float32(lo-zp), float32(hi-zp)
+	if out.Trans && len(za) == qgemmMR && qsame(za) {
+		if !e.haveZa || za[0] != e.lastZa {
+			e.setZa(b, out, za[0], j0, cols)
+		}
+		off, rq := j0*out.Ldc+i0, qrequantTileFor(qlevel)
+		if d == nil {
+			qepilogueTrans32(e, out, tile, off, cols)
+			return
+		}
+		if cols == qgemmNR {
+			rq(tile, corr[:], scale[:], d[off:], out.Ldc, flo, fhi, zp)
+			return
+		}
+		rq(tile, corr[:], scale[:], e.tile8[:], qgemmMR, flo, fhi, zp)
+		for j := range cols {
+			o := off + j*out.Ldc
+			copy(d[o:o+qgemmMR], e.tile8[j*qgemmMR:(j+1)*qgemmMR])
+		}
+		return
+	}
 	requant := qrequantFor(qlevel)
 	for i := range za {
 		t := tile[i*qgemmNR : (i+1)*qgemmNR]
 		if zai := za[i]; !e.haveZa || zai != e.lastZa {
-			e.haveZa, e.lastZa = true, zai
-			for j := range cols {
-				corr[j] = -zai * colSum[j]
-			}
-			for j, v := range bias {
-				corr[j] += v
-			}
-		}
-		if rowSum != nil {
-			for j := range cols {
-				t[j] += zb[j] * (k*za[i] - rowSum[i])
-			}
+			e.setZa(b, out, zai, j0, cols)
 		}
 		row := i0 + i
 		off, step := row*out.Ldc+j0, 1
@@ -318,22 +375,7 @@ func qepilogue(e *qepi, out *QOutput, b *QPackedB, tile []int32, rowSum, za []in
 			}
 			continue
 		}
-		lo, hi := int32(0), int32(255)
-		d := out.U8
-		if out.U8 == nil {
-			lo, hi, d = -128, 127, qBytes(out.I8)
-		}
-		zp := out.ZeroPoint
-		if step != 1 && len(za) == qgemmMR {
-			// A full tile stored transposed: requantize every row into tile8, then write each column's 8 rows
-			// as one 8-byte word (qTranspose8) instead of 8 byte stores a plane apart.
-			requant(t, corr[:], scale[:], tile8[i*qgemmNR:(i+1)*qgemmNR], float32(lo-zp), float32(hi-zp), zp)
-			if i == qgemmMR-1 {
-				qStoreTransposed(d, tile8[:], j0*out.Ldc+i0, out.Ldc, cols)
-			}
-			continue
-		}
-		requant(t, corr[:], scale[:], row8[:], float32(lo-zp), float32(hi-zp), zp)
+		requant(t, corr[:], scale[:], row8[:], flo, fhi, zp)
 		if step == 1 {
 			copy(d[off:off+cols], row8[:cols])
 			continue
@@ -345,20 +387,36 @@ func qepilogue(e *qepi, out *QOutput, b *QPackedB, tile []int32, rowSum, za []in
 	}
 }
 
-// qStoreTransposed writes the 8×32 byte tile (row-major: row i is output row i0+i) transposed: column j's 8
-// bytes go to d[off+j·ldc:], for j < cols, where off is the position of (i0, j0).
-func qStoreTransposed(d, tile []uint8, off, ldc, cols int) {
-	for blk := 0; blk*8 < cols; blk++ {
-		var w [8]uint64
-		for i := range w {
-			w[i] = binary.LittleEndian.Uint64(tile[i*qgemmNR+blk*8:])
-		}
-		qTranspose8(&w)
-		for c := 0; c < 8 && blk*8+c < cols; c++ {
-			o := off + (blk*8+c)*ldc
-			binary.LittleEndian.PutUint64(d[o:o+8], w[c])
+// qepilogueTrans32 stores a full tile of int32 or float32 results transposed (see qtileTrans32Generic), from
+// element offset off; a tile of fewer than qgemmNR columns goes through e.tile32 first.
+func qepilogueTrans32(e *qepi, out *QOutput, tile []int32, off, cols int) {
+	mode, d := qtileInt, out.I32
+	if out.F32 != nil {
+		mode, d = qtileFloat, qInt32s(out.F32)
+		if out.FBias != nil {
+			mode = qtileFloatBias
 		}
 	}
+	tr := qtileTrans32For(qlevel)
+	if cols == qgemmNR {
+		tr(tile, e.corr[:], e.scale[:], e.fbias[:], d[off:], out.Ldc, mode)
+		return
+	}
+	tr(tile, e.corr[:], e.scale[:], e.fbias[:], e.tile32[:], qgemmMR, mode)
+	for j := range cols {
+		o := off + j*out.Ldc
+		copy(d[o:o+qgemmMR], e.tile32[j*qgemmMR:(j+1)*qgemmMR])
+	}
+}
+
+// qsame reports whether every value of s equals the first.
+func qsame(s []int32) bool {
+	for _, v := range s {
+		if v != s[0] {
+			return false
+		}
+	}
+	return true
 }
 
 // qTranspose8 transposes an 8×8 byte matrix held as 8 little-endian words (byte c of w[r] is element (r, c)):
@@ -386,6 +444,14 @@ func qBytes(s []int8) []uint8 {
 		return nil
 	}
 	return unsafe.Slice((*uint8)(unsafe.Pointer(&s[0])), len(s))
+}
+
+// qInt32s views a float32 slice as int32 (same size), so the transposing epilogue stores float results as bits.
+func qInt32s(s []float32) []int32 {
+	if len(s) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*int32)(unsafe.Pointer(&s[0])), len(s))
 }
 
 func qscale(s []float32, j int) float32 {

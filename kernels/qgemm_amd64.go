@@ -16,23 +16,61 @@ var qmaxImpl = func() qimpl {
 	return qimplGeneric
 }()
 
-// qgemmKernel8x32VNNI is the AVX-512 VNNI micro-kernel: qmicroGeneric(kp, a, b, c) with kg = kp/4 groups, the
-// 8 rows of a at stride kp, and 16 zmm accumulators (two per row) fed by VPDPBUSD.
+// qgemmKernel8x32VNNI is the AVX-512 VNNI micro-kernel: qmicroGeneric(kp, a, b, c, ldc, init) with kg = kp/4
+// groups, the 8 rows of a at stride kp, and 16 zmm accumulators (two per row) fed by VPDPBUSD.
 //
 //go:noescape
-func qgemmKernel8x32VNNI(kg int, a *uint8, kp int, b *int8, c *int32)
+func qgemmKernel8x32VNNI(kg int, a *uint8, kp int, b *int8, c *int32, ldc int, init *int32)
 
-// qgemmKernel1x32AVX2 is the AVX2 micro-kernel for one row: c[j] = Σ_k a[k]·b[k/4*128+j*4+k%4] for j < 32, over
-// kg groups of 4 k. Bytes are widened to int16 and multiplied with VPMADDWD, which is exact (VPMADDUBSW would
-// saturate 255·127 + 255·127 at int16).
+// qgemmKernel1x32AVX2 is the AVX2 micro-kernel for one row: c[j] = init[j] + Σ_k a[k]·b[k/4*128+j*4+k%4] for
+// j < 32, over kg groups of 4 k. Bytes are widened to int16 and multiplied with VPMADDWD, which is exact
+// (VPMADDUBSW would saturate 255·127 + 255·127 at int16).
 //
 //go:noescape
-func qgemmKernel1x32AVX2(kg int, a *uint8, b *int8, c *int32)
+func qgemmKernel1x32AVX2(kg int, a *uint8, b *int8, c *int32, init *int32)
 
 // qrequantRowAVX512 is qrequantRowGeneric over n elements (a multiple of 16) with AVX-512F.
 //
 //go:noescape
 func qrequantRowAVX512(t *int32, corr *int32, scale *float32, d *uint8, n int, flo, fhi float32, zp int32)
+
+// qrequantTileTransAVX512 is qrequantTileTransGeneric with AVX-512F: the requantizing of qrequantRowAVX512 on
+// all 8 rows, then an 8×16 byte transpose per half so each column's 8 rows leave as one 8-byte store.
+//
+//go:noescape
+func qrequantTileTransAVX512(t *int32, corr *int32, scale *float32, d *uint8, ldd int, flo, fhi float32, zp int32)
+
+// qrequantTileFor returns the transposing tile epilogue for an integer SIMD level.
+func qrequantTileFor(l qimpl) func(t, corr []int32, scale []float32, d []uint8, ldd int, flo, fhi float32, zp int32) {
+	if l == qimplVNNI {
+		return qrequantTileTransVec
+	}
+	return qrequantTileTransGeneric
+}
+
+func qrequantTileTransVec(t, corr []int32, scale []float32, d []uint8, ldd int, flo, fhi float32, zp int32) {
+	_, _, _, _ = t[qgemmMR*qgemmNR-1], corr[qgemmNR-1], scale[qgemmNR-1], d[(qgemmNR-1)*ldd+qgemmMR-1]
+	qrequantTileTransAVX512(&t[0], &corr[0], &scale[0], &d[0], ldd, flo, fhi, zp)
+}
+
+// qtileTrans32AVX512 is qtileTrans32Generic with AVX-512F: each half's 8 rows of 16 values are transposed by two
+// rounds of unpacks within the 128-bit lanes, after which every column's 8 rows are two 16-byte stores.
+//
+//go:noescape
+func qtileTrans32AVX512(t *int32, corr *int32, scale *float32, fbias *float32, d *int32, ldd int, mode int)
+
+// qtileTrans32For returns the transposing int32/float32 tile epilogue for an integer SIMD level.
+func qtileTrans32For(l qimpl) func(t, corr []int32, scale, fbias []float32, d []int32, ldd int, mode qtileMode) {
+	if l == qimplVNNI {
+		return qtileTrans32Vec
+	}
+	return qtileTrans32Generic
+}
+
+func qtileTrans32Vec(t, corr []int32, scale, fbias []float32, d []int32, ldd int, mode qtileMode) {
+	_, _, _, _, _ = t[qgemmMR*qgemmNR-1], corr[qgemmNR-1], scale[qgemmNR-1], fbias[qgemmNR-1], d[(qgemmNR-1)*ldd+qgemmMR-1]
+	qtileTrans32AVX512(&t[0], &corr[0], &scale[0], &fbias[0], &d[0], ldd, int(mode))
+}
 
 // qrequantFor returns the requantizing epilogue for an integer SIMD level: the AVX-512 one on VNNI machines
 // (which have AVX-512F).
@@ -54,21 +92,29 @@ func qrequantRowVec(t, corr []int32, scale []float32, d []uint8, flo, fhi float3
 	}
 }
 
-func qmicroVNNI(kp int, a []uint8, b []int8, c []int32) {
+func qmicroVNNI(kp int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
+	if kp == 0 { // K = 0: nothing to point the assembly at
+		qmicroGeneric(kp, a, b, c, ldc, init)
+		return
+	}
 	// Bounds checks up front keep the assembly inside the slices.
-	_, _, _ = a[qgemmMR*kp-1], b[kp*qgemmNR-1], c[qgemmMR*qgemmNR-1]
-	qgemmKernel8x32VNNI(kp/qgemmKU, &a[0], kp, &b[0], &c[0])
+	_, _, _, _ = a[qgemmMR*kp-1], b[kp*qgemmNR-1], c[(qgemmMR-1)*ldc+qgemmNR-1], init[qgemmNR-1]
+	qgemmKernel8x32VNNI(kp/qgemmKU, &a[0], kp, &b[0], &c[0], ldc, &init[0])
 }
 
-func qmicroAVX2(kp int, a []uint8, b []int8, c []int32) {
-	_, _, _ = a[qgemmMR*kp-1], b[kp*qgemmNR-1], c[qgemmMR*qgemmNR-1]
+func qmicroAVX2(kp int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
+	if kp == 0 {
+		qmicroGeneric(kp, a, b, c, ldc, init)
+		return
+	}
+	_, _, _, _ = a[qgemmMR*kp-1], b[kp*qgemmNR-1], c[(qgemmMR-1)*ldc+qgemmNR-1], init[qgemmNR-1]
 	for i := 0; i < qgemmMR; i++ {
-		qgemmKernel1x32AVX2(kp/qgemmKU, &a[i*kp], &b[0], &c[i*qgemmNR])
+		qgemmKernel1x32AVX2(kp/qgemmKU, &a[i*kp], &b[0], &c[i*ldc], &init[0])
 	}
 }
 
 // qmicroFor returns the micro-kernel for an integer SIMD level.
-func qmicroFor(l qimpl) func(kp int, a []uint8, b []int8, c []int32) {
+func qmicroFor(l qimpl) func(kp int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
 	switch l {
 	case qimplVNNI:
 		return qmicroVNNI

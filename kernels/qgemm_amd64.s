@@ -2,32 +2,55 @@
 
 #include "textflag.h"
 
-// func qgemmKernel8x32VNNI(kg int, a *uint8, kp int, b *int8, c *int32)
-TEXT ·qgemmKernel8x32VNNI(SB), NOSPLIT, $0-40
+// func qgemmKernel8x32VNNI(kg int, a *uint8, kp int, b *int8, c *int32, ldc int, init *int32)
+TEXT ·qgemmKernel8x32VNNI(SB), NOSPLIT, $0-56
 	MOVQ kg+0(FP), CX                            // CX = groups of 4 k left
 	MOVQ a+8(FP), SI                             // SI = row 0 of A at the current group
 	MOVQ kp+16(FP), BX                           // BX = A row stride in bytes
 	MOVQ b+24(FP), DI                            // DI = packed B panel
-	MOVQ c+32(FP), DX                            // DX = 8×32 int32 tile
+	MOVQ c+32(FP), DX                            // DX = row 0 of the 8×32 int32 output
+	MOVQ ldc+40(FP), R8                          // R8 = output row stride in int32s …
+	SHLQ $2, R8                                  // … in bytes
+	MOVQ init+48(FP), AX                         // AX = the 32 starting values shared by every row
+	// Fetch the output tile's lines now: an int32 output is usually far from cache, and without this the
+	// 16 stores at the end wait for their lines (about a tenth of a 1024³ product's time).
+	LEAQ (R8)(R8*2), R9                          // R9 = 3 output rows in bytes
+	LEAQ (DX)(R8*4), R10                         // R10 = output row 4
+	PREFETCHT0 (DX)                              // row 0, columns 0–15
+	PREFETCHT0 64(DX)                            // row 0, columns 16–31
+	PREFETCHT0 (DX)(R8*1)                        // row 1, columns 0–15
+	PREFETCHT0 64(DX)(R8*1)                      // row 1, columns 16–31
+	PREFETCHT0 (DX)(R8*2)                        // row 2, columns 0–15
+	PREFETCHT0 64(DX)(R8*2)                      // row 2, columns 16–31
+	PREFETCHT0 (DX)(R9*1)                        // row 3, columns 0–15
+	PREFETCHT0 64(DX)(R9*1)                      // row 3, columns 16–31
+	PREFETCHT0 (R10)                             // row 4, columns 0–15
+	PREFETCHT0 64(R10)                           // row 4, columns 16–31
+	PREFETCHT0 (R10)(R8*1)                       // row 5, columns 0–15
+	PREFETCHT0 64(R10)(R8*1)                     // row 5, columns 16–31
+	PREFETCHT0 (R10)(R8*2)                       // row 6, columns 0–15
+	PREFETCHT0 64(R10)(R8*2)                     // row 6, columns 16–31
+	PREFETCHT0 (R10)(R9*1)                       // row 7, columns 0–15
+	PREFETCHT0 64(R10)(R9*1)                     // row 7, columns 16–31
 	LEAQ (BX)(BX*2), R9                          // R9 = 3·stride
 	LEAQ (SI)(BX*4), R11                         // R11 = row 4 of A
-	VPXORD Z0, Z0, Z0                            // zero accumulator 0 (row 0, columns 0–15)
-	VPXORD Z1, Z1, Z1                            // zero accumulator 1 (row 0, columns 16–31)
-	VPXORD Z2, Z2, Z2                            // zero accumulator 2 (row 1, columns 0–15)
-	VPXORD Z3, Z3, Z3                            // zero accumulator 3 (row 1, columns 16–31)
-	VPXORD Z4, Z4, Z4                            // zero accumulator 4 (row 2, columns 0–15)
-	VPXORD Z5, Z5, Z5                            // zero accumulator 5 (row 2, columns 16–31)
-	VPXORD Z6, Z6, Z6                            // zero accumulator 6 (row 3, columns 0–15)
-	VPXORD Z7, Z7, Z7                            // zero accumulator 7 (row 3, columns 16–31)
-	VPXORD Z8, Z8, Z8                            // zero accumulator 8 (row 4, columns 0–15)
-	VPXORD Z9, Z9, Z9                            // zero accumulator 9 (row 4, columns 16–31)
-	VPXORD Z10, Z10, Z10                         // zero accumulator 10 (row 5, columns 0–15)
-	VPXORD Z11, Z11, Z11                         // zero accumulator 11 (row 5, columns 16–31)
-	VPXORD Z12, Z12, Z12                         // zero accumulator 12 (row 6, columns 0–15)
-	VPXORD Z13, Z13, Z13                         // zero accumulator 13 (row 6, columns 16–31)
-	VPXORD Z14, Z14, Z14                         // zero accumulator 14 (row 7, columns 0–15)
-	VPXORD Z15, Z15, Z15                         // zero accumulator 15 (row 7, columns 16–31)
-	TESTQ CX, CX                                 // K = 0: store zeros
+	VMOVDQU32 (AX), Z0                           // accumulator 0 (row 0, columns 0–15) = init 0–15
+	VMOVDQU32 64(AX), Z1                         // accumulator 1 (row 0, columns 16–31) = init 16–31
+	VMOVDQA32 Z0, Z2                             // row 1, columns 0–15
+	VMOVDQA32 Z1, Z3                             // row 1, columns 16–31
+	VMOVDQA32 Z0, Z4                             // row 2, columns 0–15
+	VMOVDQA32 Z1, Z5                             // row 2, columns 16–31
+	VMOVDQA32 Z0, Z6                             // row 3, columns 0–15
+	VMOVDQA32 Z1, Z7                             // row 3, columns 16–31
+	VMOVDQA32 Z0, Z8                             // row 4, columns 0–15
+	VMOVDQA32 Z1, Z9                             // row 4, columns 16–31
+	VMOVDQA32 Z0, Z10                            // row 5, columns 0–15
+	VMOVDQA32 Z1, Z11                            // row 5, columns 16–31
+	VMOVDQA32 Z0, Z12                            // row 6, columns 0–15
+	VMOVDQA32 Z1, Z13                            // row 6, columns 16–31
+	VMOVDQA32 Z0, Z14                            // row 7, columns 0–15
+	VMOVDQA32 Z1, Z15                            // row 7, columns 16–31
+	TESTQ CX, CX                                 // K = 0: store the starting values
 	JZ vnni_store
 vnni_loop:
 	VMOVDQU32 (DI), Z16                          // B columns 0–15, 4 k each (int8)
@@ -59,34 +82,37 @@ vnni_loop:
 	ADDQ $4, SI                                  // next group of A rows 0–3
 	ADDQ $4, R11                                 // next group of A rows 4–7
 	ADDQ $128, DI                                // next group of B
-	DECQ CX
-	JNZ vnni_loop
+	DECQ CX                                      // one group done
+	JNZ vnni_loop                                // until none is left
 vnni_store:
-	VMOVDQU32 Z0, 0(DX)                          // tile row 0, columns 0–15
-	VMOVDQU32 Z1, 64(DX)                         // tile row 0, columns 16–31
-	VMOVDQU32 Z2, 128(DX)                        // tile row 1, columns 0–15
-	VMOVDQU32 Z3, 192(DX)                        // tile row 1, columns 16–31
-	VMOVDQU32 Z4, 256(DX)                        // tile row 2, columns 0–15
-	VMOVDQU32 Z5, 320(DX)                        // tile row 2, columns 16–31
-	VMOVDQU32 Z6, 384(DX)                        // tile row 3, columns 0–15
-	VMOVDQU32 Z7, 448(DX)                        // tile row 3, columns 16–31
-	VMOVDQU32 Z8, 512(DX)                        // tile row 4, columns 0–15
-	VMOVDQU32 Z9, 576(DX)                        // tile row 4, columns 16–31
-	VMOVDQU32 Z10, 640(DX)                       // tile row 5, columns 0–15
-	VMOVDQU32 Z11, 704(DX)                       // tile row 5, columns 16–31
-	VMOVDQU32 Z12, 768(DX)                       // tile row 6, columns 0–15
-	VMOVDQU32 Z13, 832(DX)                       // tile row 6, columns 16–31
-	VMOVDQU32 Z14, 896(DX)                       // tile row 7, columns 0–15
-	VMOVDQU32 Z15, 960(DX)                       // tile row 7, columns 16–31
+	LEAQ (R8)(R8*2), R9                          // R9 = 3 output rows in bytes
+	LEAQ (DX)(R8*4), R10                         // R10 = output row 4
+	VMOVDQU32 Z0, (DX)                           // row 0, columns 0–15
+	VMOVDQU32 Z1, 64(DX)                         // row 0, columns 16–31
+	VMOVDQU32 Z2, (DX)(R8*1)                     // row 1, columns 0–15
+	VMOVDQU32 Z3, 64(DX)(R8*1)                   // row 1, columns 16–31
+	VMOVDQU32 Z4, (DX)(R8*2)                     // row 2, columns 0–15
+	VMOVDQU32 Z5, 64(DX)(R8*2)                   // row 2, columns 16–31
+	VMOVDQU32 Z6, (DX)(R9*1)                     // row 3, columns 0–15
+	VMOVDQU32 Z7, 64(DX)(R9*1)                   // row 3, columns 16–31
+	VMOVDQU32 Z8, (R10)                          // row 4, columns 0–15
+	VMOVDQU32 Z9, 64(R10)                        // row 4, columns 16–31
+	VMOVDQU32 Z10, (R10)(R8*1)                   // row 5, columns 0–15
+	VMOVDQU32 Z11, 64(R10)(R8*1)                 // row 5, columns 16–31
+	VMOVDQU32 Z12, (R10)(R8*2)                   // row 6, columns 0–15
+	VMOVDQU32 Z13, 64(R10)(R8*2)                 // row 6, columns 16–31
+	VMOVDQU32 Z14, (R10)(R9*1)                   // row 7, columns 0–15
+	VMOVDQU32 Z15, 64(R10)(R9*1)                 // row 7, columns 16–31
 	VZEROUPPER                                   // leave no dirty upper state for SSE code
 	RET
 
-// func qgemmKernel1x32AVX2(kg int, a *uint8, b *int8, c *int32)
-TEXT ·qgemmKernel1x32AVX2(SB), NOSPLIT, $0-32
+// func qgemmKernel1x32AVX2(kg int, a *uint8, b *int8, c *int32, init *int32)
+TEXT ·qgemmKernel1x32AVX2(SB), NOSPLIT, $0-40
 	MOVQ kg+0(FP), CX                            // CX = groups of 4 k left
 	MOVQ a+8(FP), SI                             // SI = the A row at the current group
 	MOVQ b+16(FP), DI                            // DI = packed B panel
 	MOVQ c+24(FP), DX                            // DX = 32 int32 outputs
+	MOVQ init+32(FP), R8                         // R8 = 32 starting values (AX is the loop's scratch)
 	VPXOR Y0, Y0, Y0                             // acc 0: columns 0–3, two partial sums each
 	VPXOR Y1, Y1, Y1                             // acc 1: columns 4–7, two partial sums each
 	VPXOR Y2, Y2, Y2                             // acc 2: columns 8–11, two partial sums each
@@ -133,15 +159,19 @@ avx2_loop:
 avx2_reduce:
 	VPHADDD Y1, Y0, Y0                           // columns 0,1,4,5 | 2,3,6,7
 	VPERMQ $0xD8, Y0, Y0                         // reorder qwords to columns 0–7
+	VPADDD 0(R8), Y0, Y0                         // + starting values 0–7
 	VMOVDQU Y0, 0(DX)                            // store
 	VPHADDD Y3, Y2, Y2                           // columns 8,9,12,13 | 10,11,14,15
 	VPERMQ $0xD8, Y2, Y2                         // reorder qwords to columns 8–15
+	VPADDD 32(R8), Y2, Y2                        // + starting values 8–15
 	VMOVDQU Y2, 32(DX)                           // store
 	VPHADDD Y5, Y4, Y4                           // columns 16,17,20,21 | 18,19,22,23
 	VPERMQ $0xD8, Y4, Y4                         // reorder qwords to columns 16–23
+	VPADDD 64(R8), Y4, Y4                        // + starting values 16–23
 	VMOVDQU Y4, 64(DX)                           // store
 	VPHADDD Y7, Y6, Y6                           // columns 24,25,28,29 | 26,27,30,31
 	VPERMQ $0xD8, Y6, Y6                         // reorder qwords to columns 24–31
+	VPADDD 96(R8), Y6, Y6                        // + starting values 24–31
 	VMOVDQU Y6, 96(DX)                           // store
 	VZEROUPPER
 	RET
@@ -178,5 +208,267 @@ rq_loop:
 	DECQ CX
 	JNZ rq_loop
 rq_done:
+	VZEROUPPER                                   // leave no dirty upper state for SSE code
+	RET
+
+// func qrequantTileTransAVX512(t *int32, corr *int32, scale *float32, d *uint8, ldd int, flo, fhi float32, zp int32)
+TEXT ·qrequantTileTransAVX512(SB), NOSPLIT, $0-52
+	MOVQ t+0(FP), SI                             // SI = 8×32 raw sums, row stride 128 bytes
+	MOVQ corr+8(FP), R8                          // R8 = per-column correction
+	MOVQ scale+16(FP), R9                        // R9 = per-column multiplier
+	MOVQ d+24(FP), DI                            // DI = column 0's 8 output bytes
+	MOVQ ldd+32(FP), BX                          // BX = bytes from one column's run to the next
+	MOVL flo+40(FP), AX                          // lower clamp (lo − zp), float32 bits
+	VPBROADCASTD AX, Z28                         // … in every lane
+	MOVL fhi+44(FP), AX                          // upper clamp (hi − zp), float32 bits
+	VPBROADCASTD AX, Z29                         // … in every lane
+	MOVL zp+48(FP), AX                           // zero point
+	VPBROADCASTD AX, Z30                         // … in every lane
+	MOVQ $2, CX                                  // two halves of 16 columns
+rt_half:
+	VMOVDQU32 (R8), Z20                          // the half's 16 corrections
+	VMOVDQU32 (R9), Z22                          // the half's 16 multipliers
+	VPADDD 0(SI), Z20, Z8                        // row 0: sums + correction
+	VPADDD 128(SI), Z20, Z9                      // row 1
+	VPADDD 256(SI), Z20, Z10                     // row 2
+	VPADDD 384(SI), Z20, Z11                     // row 3
+	VPADDD 512(SI), Z20, Z12                     // row 4
+	VPADDD 640(SI), Z20, Z13                     // row 5
+	VPADDD 768(SI), Z20, Z14                     // row 6
+	VPADDD 896(SI), Z20, Z15                     // row 7
+	VCVTDQ2PS Z8, Z8                             // rows to float32, as qrequantRowAVX512 does
+	VCVTDQ2PS Z9, Z9                             // row 1
+	VCVTDQ2PS Z10, Z10                           // row 2
+	VCVTDQ2PS Z11, Z11                           // row 3
+	VCVTDQ2PS Z12, Z12                           // row 4
+	VCVTDQ2PS Z13, Z13                           // row 5
+	VCVTDQ2PS Z14, Z14                           // row 6
+	VCVTDQ2PS Z15, Z15                           // row 7
+	VMULPS Z22, Z8, Z8                           // × multiplier
+	VMULPS Z22, Z9, Z9                           // row 1
+	VMULPS Z22, Z10, Z10                         // row 2
+	VMULPS Z22, Z11, Z11                         // row 3
+	VMULPS Z22, Z12, Z12                         // row 4
+	VMULPS Z22, Z13, Z13                         // row 5
+	VMULPS Z22, Z14, Z14                         // row 6
+	VMULPS Z22, Z15, Z15                         // row 7
+	VMAXPS Z28, Z8, Z8                           // clamp below (a NaN becomes the bound, as in the row routine)
+	VMAXPS Z28, Z9, Z9                           // row 1
+	VMAXPS Z28, Z10, Z10                         // row 2
+	VMAXPS Z28, Z11, Z11                         // row 3
+	VMAXPS Z28, Z12, Z12                         // row 4
+	VMAXPS Z28, Z13, Z13                         // row 5
+	VMAXPS Z28, Z14, Z14                         // row 6
+	VMAXPS Z28, Z15, Z15                         // row 7
+	VMINPS Z29, Z8, Z8                           // clamp above
+	VMINPS Z29, Z9, Z9                           // row 1
+	VMINPS Z29, Z10, Z10                         // row 2
+	VMINPS Z29, Z11, Z11                         // row 3
+	VMINPS Z29, Z12, Z12                         // row 4
+	VMINPS Z29, Z13, Z13                         // row 5
+	VMINPS Z29, Z14, Z14                         // row 6
+	VMINPS Z29, Z15, Z15                         // row 7
+	VCVTPS2DQ.RN_SAE Z8, Z8                      // round half to even
+	VCVTPS2DQ.RN_SAE Z9, Z9                      // row 1
+	VCVTPS2DQ.RN_SAE Z10, Z10                    // row 2
+	VCVTPS2DQ.RN_SAE Z11, Z11                    // row 3
+	VCVTPS2DQ.RN_SAE Z12, Z12                    // row 4
+	VCVTPS2DQ.RN_SAE Z13, Z13                    // row 5
+	VCVTPS2DQ.RN_SAE Z14, Z14                    // row 6
+	VCVTPS2DQ.RN_SAE Z15, Z15                    // row 7
+	VPADDD Z30, Z8, Z8                           // + zero point: now in [lo, hi]
+	VPADDD Z30, Z9, Z9                           // row 1
+	VPADDD Z30, Z10, Z10                         // row 2
+	VPADDD Z30, Z11, Z11                         // row 3
+	VPADDD Z30, Z12, Z12                         // row 4
+	VPADDD Z30, Z13, Z13                         // row 5
+	VPADDD Z30, Z14, Z14                         // row 6
+	VPADDD Z30, Z15, Z15                         // row 7
+	VPMOVDB Z8, X0                               // row 0's 16 bytes (low byte of each lane)
+	VPMOVDB Z9, X1                               // row 1
+	VPMOVDB Z10, X2                              // row 2
+	VPMOVDB Z11, X3                              // row 3
+	VPMOVDB Z12, X4                              // row 4
+	VPMOVDB Z13, X5                              // row 5
+	VPMOVDB Z14, X6                              // row 6
+	VPMOVDB Z15, X7                              // row 7
+	VPUNPCKLBW X1, X0, X8                        // columns 0–7, rows 0,1 interleaved (a 16-bit pair per column)
+	VPUNPCKHBW X1, X0, X9                        // columns 8–15, rows 0,1
+	VPUNPCKLBW X3, X2, X10                       // columns 0–7, rows 2,3
+	VPUNPCKHBW X3, X2, X11                       // columns 8–15, rows 2,3
+	VPUNPCKLBW X5, X4, X12                       // columns 0–7, rows 4,5
+	VPUNPCKHBW X5, X4, X13                       // columns 8–15, rows 4,5
+	VPUNPCKLBW X7, X6, X14                       // columns 0–7, rows 6,7
+	VPUNPCKHBW X7, X6, X15                       // columns 8–15, rows 6,7
+	VPUNPCKLWD X10, X8, X0                       // columns 0–3, rows 0–3 (a 32-bit run per column)
+	VPUNPCKHWD X10, X8, X1                       // columns 4–7, rows 0–3
+	VPUNPCKLWD X11, X9, X2                       // columns 8–11, rows 0–3
+	VPUNPCKHWD X11, X9, X3                       // columns 12–15, rows 0–3
+	VPUNPCKLWD X14, X12, X4                      // columns 0–3, rows 4–7
+	VPUNPCKHWD X14, X12, X5                      // columns 4–7, rows 4–7
+	VPUNPCKLWD X15, X13, X6                      // columns 8–11, rows 4–7
+	VPUNPCKHWD X15, X13, X7                      // columns 12–15, rows 4–7
+	VPUNPCKLDQ X4, X0, X8                        // columns 0,1, rows 0–7 (a 64-bit run per column)
+	VPUNPCKHDQ X4, X0, X9                        // columns 2,3
+	VPUNPCKLDQ X5, X1, X10                       // columns 4,5
+	VPUNPCKHDQ X5, X1, X11                       // columns 6,7
+	VPUNPCKLDQ X6, X2, X12                       // columns 8,9
+	VPUNPCKHDQ X6, X2, X13                       // columns 10,11
+	VPUNPCKLDQ X7, X3, X14                       // columns 12,13
+	VPUNPCKHDQ X7, X3, X15                       // columns 14,15
+	VMOVQ X8, (DI)                               // column 0's 8 rows
+	VPEXTRQ $1, X8, (DI)(BX*1)                   // column 1
+	LEAQ (DI)(BX*2), DI                          // two columns on
+	VMOVQ X9, (DI)                               // column 2
+	VPEXTRQ $1, X9, (DI)(BX*1)                   // column 3
+	LEAQ (DI)(BX*2), DI                          // two columns on
+	VMOVQ X10, (DI)                              // column 4
+	VPEXTRQ $1, X10, (DI)(BX*1)                  // column 5
+	LEAQ (DI)(BX*2), DI                          // two columns on
+	VMOVQ X11, (DI)                              // column 6
+	VPEXTRQ $1, X11, (DI)(BX*1)                  // column 7
+	LEAQ (DI)(BX*2), DI                          // two columns on
+	VMOVQ X12, (DI)                              // column 8
+	VPEXTRQ $1, X12, (DI)(BX*1)                  // column 9
+	LEAQ (DI)(BX*2), DI                          // two columns on
+	VMOVQ X13, (DI)                              // column 10
+	VPEXTRQ $1, X13, (DI)(BX*1)                  // column 11
+	LEAQ (DI)(BX*2), DI                          // two columns on
+	VMOVQ X14, (DI)                              // column 12
+	VPEXTRQ $1, X14, (DI)(BX*1)                  // column 13
+	LEAQ (DI)(BX*2), DI                          // two columns on
+	VMOVQ X15, (DI)                              // column 14
+	VPEXTRQ $1, X15, (DI)(BX*1)                  // column 15
+	LEAQ (DI)(BX*2), DI                          // the next half's column 0
+	ADDQ $64, SI                                 // the next 16 columns of sums
+	ADDQ $64, R8                                 // … of corrections
+	ADDQ $64, R9                                 // … of multipliers
+	DECQ CX                                      // one half done
+	JNZ rt_half                                  // until none is left
+	VZEROUPPER                                   // leave no dirty upper state for SSE code
+	RET
+
+// func qtileTrans32AVX512(t *int32, corr *int32, scale *float32, fbias *float32, d *int32, ldd int, mode int)
+TEXT ·qtileTrans32AVX512(SB), NOSPLIT, $0-56
+	MOVQ t+0(FP), SI                             // SI = 8×32 raw sums, row stride 128 bytes
+	MOVQ corr+8(FP), R8                          // R8 = per-column correction
+	MOVQ scale+16(FP), R9                        // R9 = per-column multiplier (modes 1, 2)
+	MOVQ fbias+24(FP), R10                       // R10 = per-column float bias (mode 2)
+	MOVQ d+32(FP), AX                            // AX = column 0's 8 output values
+	MOVQ ldd+40(FP), BX                          // BX = elements from one column's run to the next …
+	SHLQ $2, BX                                  // … in bytes
+	MOVQ mode+48(FP), DX                         // DX = 0: int32, 1: float32, 2: float32 plus bias
+	MOVQ $2, CX                                  // two halves of 16 columns
+t32_half:
+	VMOVDQU32 (R8), Z20                          // the half's 16 corrections
+	VPADDD 0(SI), Z20, Z0                        // row 0: sums + correction
+	VPADDD 128(SI), Z20, Z1                      // row 1: sums + correction
+	VPADDD 256(SI), Z20, Z2                      // row 2: sums + correction
+	VPADDD 384(SI), Z20, Z3                      // row 3: sums + correction
+	VPADDD 512(SI), Z20, Z4                      // row 4: sums + correction
+	VPADDD 640(SI), Z20, Z5                      // row 5: sums + correction
+	VPADDD 768(SI), Z20, Z6                      // row 6: sums + correction
+	VPADDD 896(SI), Z20, Z7                      // row 7: sums + correction
+	TESTQ DX, DX                                 // mode 0?
+	JZ t32_transpose                             // int32 output: done
+	VMOVUPS (R9), Z21                            // the half's 16 multipliers
+	VCVTDQ2PS Z0, Z0                             // row 0 to float32 (round to nearest even, as Go converts)
+	VCVTDQ2PS Z1, Z1                             // row 1 to float32 (round to nearest even, as Go converts)
+	VCVTDQ2PS Z2, Z2                             // row 2 to float32 (round to nearest even, as Go converts)
+	VCVTDQ2PS Z3, Z3                             // row 3 to float32 (round to nearest even, as Go converts)
+	VCVTDQ2PS Z4, Z4                             // row 4 to float32 (round to nearest even, as Go converts)
+	VCVTDQ2PS Z5, Z5                             // row 5 to float32 (round to nearest even, as Go converts)
+	VCVTDQ2PS Z6, Z6                             // row 6 to float32 (round to nearest even, as Go converts)
+	VCVTDQ2PS Z7, Z7                             // row 7 to float32 (round to nearest even, as Go converts)
+	VMULPS Z21, Z0, Z0                           // row 0 × multiplier
+	VMULPS Z21, Z1, Z1                           // row 1 × multiplier
+	VMULPS Z21, Z2, Z2                           // row 2 × multiplier
+	VMULPS Z21, Z3, Z3                           // row 3 × multiplier
+	VMULPS Z21, Z4, Z4                           // row 4 × multiplier
+	VMULPS Z21, Z5, Z5                           // row 5 × multiplier
+	VMULPS Z21, Z6, Z6                           // row 6 × multiplier
+	VMULPS Z21, Z7, Z7                           // row 7 × multiplier
+	CMPQ DX, $2                                  // mode 2?
+	JNE t32_transpose                            // no float bias
+	VMOVUPS (R10), Z22                           // the half's 16 float biases
+	VADDPS Z22, Z0, Z0                           // row 0 + bias
+	VADDPS Z22, Z1, Z1                           // row 1 + bias
+	VADDPS Z22, Z2, Z2                           // row 2 + bias
+	VADDPS Z22, Z3, Z3                           // row 3 + bias
+	VADDPS Z22, Z4, Z4                           // row 4 + bias
+	VADDPS Z22, Z5, Z5                           // row 5 + bias
+	VADDPS Z22, Z6, Z6                           // row 6 + bias
+	VADDPS Z22, Z7, Z7                           // row 7 + bias
+t32_transpose:
+	VPUNPCKLDQ Z1, Z0, Z8                        // rows 0,1 paired, columns 0,1 of each lane
+	VPUNPCKHDQ Z1, Z0, Z9                        // columns 2,3 of each lane
+	VPUNPCKLDQ Z3, Z2, Z10                       // rows 2,3 paired, columns 0,1 of each lane
+	VPUNPCKHDQ Z3, Z2, Z11                       // columns 2,3 of each lane
+	VPUNPCKLDQ Z5, Z4, Z12                       // rows 4,5 paired, columns 0,1 of each lane
+	VPUNPCKHDQ Z5, Z4, Z13                       // columns 2,3 of each lane
+	VPUNPCKLDQ Z7, Z6, Z14                       // rows 6,7 paired, columns 0,1 of each lane
+	VPUNPCKHDQ Z7, Z6, Z15                       // columns 2,3 of each lane
+	VPUNPCKLQDQ Z10, Z8, Z24                     // rows 0–3 of column 0 of each lane
+	VPUNPCKHQDQ Z10, Z8, Z25                     // rows 0–3 of column 1 of each lane
+	VPUNPCKLQDQ Z11, Z9, Z26                     // rows 0–3 of column 2 of each lane
+	VPUNPCKHQDQ Z11, Z9, Z27                     // rows 0–3 of column 3 of each lane
+	VPUNPCKLQDQ Z14, Z12, Z28                    // rows 4–7 of column 0 of each lane
+	VPUNPCKHQDQ Z14, Z12, Z29                    // rows 4–7 of column 1 of each lane
+	VPUNPCKLQDQ Z15, Z13, Z30                    // rows 4–7 of column 2 of each lane
+	VPUNPCKHQDQ Z15, Z13, Z31                    // rows 4–7 of column 3 of each lane
+	VEXTRACTI32X4 $0, Z24, (AX)                  // column 0, rows 0–3
+	VEXTRACTI32X4 $0, Z28, 16(AX)                // column 0, rows 4–7
+	ADDQ BX, AX                                  // next column
+	VEXTRACTI32X4 $0, Z25, (AX)                  // column 1, rows 0–3
+	VEXTRACTI32X4 $0, Z29, 16(AX)                // column 1, rows 4–7
+	ADDQ BX, AX                                  // next column
+	VEXTRACTI32X4 $0, Z26, (AX)                  // column 2, rows 0–3
+	VEXTRACTI32X4 $0, Z30, 16(AX)                // column 2, rows 4–7
+	ADDQ BX, AX                                  // next column
+	VEXTRACTI32X4 $0, Z27, (AX)                  // column 3, rows 0–3
+	VEXTRACTI32X4 $0, Z31, 16(AX)                // column 3, rows 4–7
+	ADDQ BX, AX                                  // next column
+	VEXTRACTI32X4 $1, Z24, (AX)                  // column 4, rows 0–3
+	VEXTRACTI32X4 $1, Z28, 16(AX)                // column 4, rows 4–7
+	ADDQ BX, AX                                  // next column
+	VEXTRACTI32X4 $1, Z25, (AX)                  // column 5, rows 0–3
+	VEXTRACTI32X4 $1, Z29, 16(AX)                // column 5, rows 4–7
+	ADDQ BX, AX                                  // next column
+	VEXTRACTI32X4 $1, Z26, (AX)                  // column 6, rows 0–3
+	VEXTRACTI32X4 $1, Z30, 16(AX)                // column 6, rows 4–7
+	ADDQ BX, AX                                  // next column
+	VEXTRACTI32X4 $1, Z27, (AX)                  // column 7, rows 0–3
+	VEXTRACTI32X4 $1, Z31, 16(AX)                // column 7, rows 4–7
+	ADDQ BX, AX                                  // next column
+	VEXTRACTI32X4 $2, Z24, (AX)                  // column 8, rows 0–3
+	VEXTRACTI32X4 $2, Z28, 16(AX)                // column 8, rows 4–7
+	ADDQ BX, AX                                  // next column
+	VEXTRACTI32X4 $2, Z25, (AX)                  // column 9, rows 0–3
+	VEXTRACTI32X4 $2, Z29, 16(AX)                // column 9, rows 4–7
+	ADDQ BX, AX                                  // next column
+	VEXTRACTI32X4 $2, Z26, (AX)                  // column 10, rows 0–3
+	VEXTRACTI32X4 $2, Z30, 16(AX)                // column 10, rows 4–7
+	ADDQ BX, AX                                  // next column
+	VEXTRACTI32X4 $2, Z27, (AX)                  // column 11, rows 0–3
+	VEXTRACTI32X4 $2, Z31, 16(AX)                // column 11, rows 4–7
+	ADDQ BX, AX                                  // next column
+	VEXTRACTI32X4 $3, Z24, (AX)                  // column 12, rows 0–3
+	VEXTRACTI32X4 $3, Z28, 16(AX)                // column 12, rows 4–7
+	ADDQ BX, AX                                  // next column
+	VEXTRACTI32X4 $3, Z25, (AX)                  // column 13, rows 0–3
+	VEXTRACTI32X4 $3, Z29, 16(AX)                // column 13, rows 4–7
+	ADDQ BX, AX                                  // next column
+	VEXTRACTI32X4 $3, Z26, (AX)                  // column 14, rows 0–3
+	VEXTRACTI32X4 $3, Z30, 16(AX)                // column 14, rows 4–7
+	ADDQ BX, AX                                  // next column
+	VEXTRACTI32X4 $3, Z27, (AX)                  // column 15, rows 0–3
+	VEXTRACTI32X4 $3, Z31, 16(AX)                // column 15, rows 4–7
+	ADDQ BX, AX                                  // next column
+	ADDQ $64, SI                                 // the next 16 columns of sums
+	ADDQ $64, R8                                 // … of corrections
+	ADDQ $64, R9                                 // … of multipliers
+	ADDQ $64, R10                                // … of float biases
+	DECQ CX                                      // one half done
+	JNZ t32_half                                 // until none is left
 	VZEROUPPER                                   // leave no dirty upper state for SSE code
 	RET

@@ -1,18 +1,24 @@
 package kernels
 
+import "math"
+
 // qmicroGeneric is the pure-Go twin of the integer micro-kernels: for the qgemmMR rows of a (row stride kp, kp a
-// multiple of 4) and one packed panel b (see QPackedB) it sets c[i*qgemmNR+j] = Σ_k a[i*kp+k]·b[k/4*128+j*4+k%4].
-func qmicroGeneric(kp int, a []uint8, b []int8, c []int32) {
-	_, _ = a[qgemmMR*kp-1], c[qgemmMR*qgemmNR-1]
-	for i := range c[:qgemmMR*qgemmNR] {
-		c[i] = 0
+// multiple of 4) and one packed panel b (see QPackedB) it sets, for j < qgemmNR,
+//
+//	c[i*ldc+j] = init[j] + Σ_k a[i*kp+k]·b[k/4*128+j*4+k%4]
+//
+// init carries the zero-point correction when the tile goes straight to an int32 output, zeros otherwise.
+func qmicroGeneric(kp int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
+	_, _ = c[(qgemmMR-1)*ldc+qgemmNR-1], init[qgemmNR-1]
+	for i := 0; i < qgemmMR; i++ {
+		copy(c[i*ldc:i*ldc+qgemmNR], init[:qgemmNR])
 	}
 	for g := 0; g < kp/qgemmKU; g++ {
 		bg := b[g*qgemmNR*qgemmKU : (g+1)*qgemmNR*qgemmKU]
 		for i := 0; i < qgemmMR; i++ {
 			a4 := a[i*kp+g*qgemmKU : i*kp+g*qgemmKU+4]
 			a0, a1, a2, a3 := int32(a4[0]), int32(a4[1]), int32(a4[2]), int32(a4[3])
-			ci := c[i*qgemmNR : (i+1)*qgemmNR]
+			ci := c[i*ldc : i*ldc+qgemmNR]
 			for j := range ci {
 				b4 := bg[j*4 : j*4+4]
 				ci[j] += a0*int32(b4[0]) + a1*int32(b4[1]) + a2*int32(b4[2]) + a3*int32(b4[3])
@@ -41,5 +47,50 @@ func qrequantRowGeneric(t, corr []int32, scale []float32, d []uint8, flo, fhi fl
 			f = fhi
 		}
 		d[j] = uint8(int32((f+magic)-magic) + zp)
+	}
+}
+
+// qrequantTileTransGeneric is the pure-Go twin of the transposing tile epilogue: it requantizes the qgemmMR×qgemmNR
+// tile t (row-major) as qrequantRowGeneric does each row and stores it transposed, row i of column j at
+// d[j*ldd+i], so every column's qgemmMR rows land as one run (a channel's pixels in an NCHW output).
+func qrequantTileTransGeneric(t, corr []int32, scale []float32, d []uint8, ldd int, flo, fhi float32, zp int32) {
+	_ = d[(qgemmNR-1)*ldd+qgemmMR-1]
+	var row [qgemmNR]uint8
+	for i := range qgemmMR {
+		qrequantRowGeneric(t[i*qgemmNR:(i+1)*qgemmNR], corr, scale, row[:], flo, fhi, zp)
+		for j, v := range row {
+			d[j*ldd+i] = v
+		}
+	}
+}
+
+// qtileMode says what the 32-bit transposing epilogue stores.
+type qtileMode int
+
+const (
+	qtileInt       qtileMode = iota // int32 t + corr
+	qtileFloat                      // float32(t + corr)·scale, as float32 bits
+	qtileFloatBias                  // float32(t + corr)·scale + fbias, as float32 bits
+)
+
+// qtileTrans32Generic is the pure-Go twin of the transposing int32/float32 tile epilogue: for each element of
+// the qgemmMR×qgemmNR tile t it computes the value mode names and stores it at d[j*ldd+i] (row i of column j),
+// so every column's qgemmMR rows land as one run. Float results are stored as their bits (d views the float32
+// output); the explicit float32 conversions keep the product rounded before the bias is added, as the vector
+// code does.
+func qtileTrans32Generic(t, corr []int32, scale, fbias []float32, d []int32, ldd int, mode qtileMode) {
+	_ = d[(qgemmNR-1)*ldd+qgemmMR-1]
+	for i := range qgemmMR {
+		for j, v := range t[i*qgemmNR : (i+1)*qgemmNR] {
+			s := v + corr[j]
+			if mode != qtileInt {
+				f := float32(float32(s) * scale[j])
+				if mode == qtileFloatBias {
+					f += fbias[j]
+				}
+				s = int32(math.Float32bits(f))
+			}
+			d[j*ldd+i] = s
+		}
 	}
 }

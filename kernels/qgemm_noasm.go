@@ -6,9 +6,21 @@ package kernels
 const qmaxImpl = qimplGeneric
 
 // qmicroFor returns the pure-Go micro-kernel.
-func qmicroFor(qimpl) func(kp int, a []uint8, b []int8, c []int32) { return qmicroGeneric }
+func qmicroFor(qimpl) func(kp int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
+	return qmicroGeneric
+}
 
 // qrequantFor returns the pure-Go requantizing epilogue.
 func qrequantFor(qimpl) func(t, corr []int32, scale []float32, d []uint8, flo, fhi float32, zp int32) {
 	return qrequantRowGeneric
+}
+
+// qrequantTileFor returns the pure-Go transposing tile epilogue.
+func qrequantTileFor(qimpl) func(t, corr []int32, scale []float32, d []uint8, ldd int, flo, fhi float32, zp int32) {
+	return qrequantTileTransGeneric
+}
+
+// qtileTrans32For returns the pure-Go transposing int32/float32 tile epilogue.
+func qtileTrans32For(qimpl) func(t, corr []int32, scale, fbias []float32, d []int32, ldd int, mode qtileMode) {
+	return qtileTrans32Generic
 }

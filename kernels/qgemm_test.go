@@ -278,3 +278,260 @@ func TestQGemmTransposed(t *testing.T) {
 		t.Error("short transposed output accepted")
 	}
 }
+
+// TestQGemmOutputs runs every SIMD level over every output kind (int32 with a bias, uint8, int8, float32), row-major
+// and transposed, with an output stride wider than the rows, one or per-row A zero points and zero or per-column B
+// zero points, on shapes with full and partial tiles, and compares each element with the definition. It covers
+// the paths that skip the generic epilogue: int32 tiles stored by the micro-kernel itself and transposed byte
+// tiles.
+func TestQGemmOutputs(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, l := range qimpls() {
+		restore := setQImpl(l)
+		for _, sz := range [][3]int{{8, 32, 4}, {16, 64, 36}, {13, 45, 29}, {24, 96, 256}, {9, 33, 1}, {9, 33, 0}} {
+			m, n, k := sz[0], sz[1], sz[2]
+			a, _ := qrand(r, m*k)
+			_, b := qrand(r, k*n)
+			bias, fbias, scale := make([]int32, n), make([]float32, n), make([]float32, n)
+			for j := range n {
+				bias[j] = int32(r.IntN(4000) - 2000)
+				fbias[j] = float32(r.NormFloat64())
+				scale[j] = float32(r.Float64()*2e-3 + 1e-5)
+			}
+			for _, perRow := range []bool{false, true} {
+				for _, zbOn := range []bool{false, true} {
+					za, zb := []int32{int32(r.IntN(256))}, []int32{0}
+					if perRow {
+						za = make([]int32, m)
+						for i := range za {
+							za[i] = int32(r.IntN(256))
+						}
+					}
+					if zbOn {
+						zb = make([]int32, n)
+						for j := range zb {
+							zb[j] = int32(r.IntN(256) - 128)
+						}
+					}
+					pb, err := QPackB(k, n, b, n, zb)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want := qgemmRef(m, n, k, a, k, za, b, n, zb)
+					for _, trans := range []bool{false, true} {
+						for _, kind := range []string{"i32", "u8", "i8", "f32"} {
+							name := fmt.Sprintf("%s/%dx%dx%d/perRow=%v/zb=%v/trans=%v/%s", l, m, n, k, perRow, zbOn, trans, kind)
+							t.Run(name, func(t *testing.T) {
+								qcheckOutput(t, m, n, k, a, za, pb, want, bias, fbias, scale, trans, kind)
+							})
+						}
+					}
+				}
+			}
+		}
+		restore()
+	}
+}
+
+// qcheckOutput runs one QGemm into an output of the given kind with a stride 3 wider than needed and guard
+// values everywhere the product must not write, then checks every element against want (the raw sums).
+func qcheckOutput(t *testing.T, m, n, k int, a []uint8, za []int32, pb *QPackedB, want, bias []int32, fbias, scale []float32, trans bool, kind string) {
+	rows, cols := m, n
+	if trans {
+		rows, cols = n, m
+	}
+	ldc := cols + 3
+	size := rows * ldc
+	at := func(i, j int) int {
+		if trans {
+			return j*ldc + i
+		}
+		return i*ldc + j
+	}
+	o := &QOutput{Ldc: ldc, Trans: trans, Bias: bias, Scale: scale}
+	const guard = 0x5a
+	switch kind {
+	case "i32":
+		o.I32 = make([]int32, size)
+		o.Scale = nil
+		for i := range o.I32 {
+			o.I32[i] = guard
+		}
+	case "u8":
+		o.U8, o.ZeroPoint = make([]uint8, size), 100
+		for i := range o.U8 {
+			o.U8[i] = guard
+		}
+	case "i8":
+		o.I8, o.ZeroPoint = make([]int8, size), -9
+		for i := range o.I8 {
+			o.I8[i] = guard
+		}
+	case "f32":
+		o.F32, o.FBias = make([]float32, size), fbias
+		for i := range o.F32 {
+			o.F32[i] = guard
+		}
+	}
+	// Two workers: tiles of one output are written concurrently, as the runtime's pool does.
+	if err := QGemm(goRunner(2), m, a, k, za, pb, o); err != nil {
+		t.Fatal(err)
+	}
+	written := make([]bool, size)
+	for i := range m {
+		for j := range n {
+			p := at(i, j)
+			written[p] = true
+			s := want[i*n+j] + bias[j]
+			var got, exp float64
+			switch kind {
+			case "i32":
+				got, exp = float64(o.I32[p]), float64(s)
+			case "u8":
+				got, exp = float64(o.U8[p]), float64(QRequantize(s, scale[j], 100, 0, 255))
+			case "i8":
+				got, exp = float64(o.I8[p]), float64(QRequantize(s, scale[j], -9, -128, 127))
+			case "f32":
+				got, exp = float64(o.F32[p]), float64(float32(s)*scale[j]+fbias[j])
+			}
+			if got != exp {
+				t.Fatalf("C[%d,%d] = %g, want %g", i, j, got, exp)
+			}
+		}
+	}
+	for p, w := range written {
+		if w {
+			continue
+		}
+		ok := true
+		switch kind {
+		case "i32":
+			ok = o.I32[p] == guard
+		case "u8":
+			ok = o.U8[p] == guard
+		case "i8":
+			ok = o.I8[p] == guard
+		case "f32":
+			ok = o.F32[p] == guard
+		}
+		if !ok {
+			t.Fatalf("wrote element %d outside the product", p)
+		}
+	}
+}
+
+// TestQMicroTwins compares each micro-kernel with the pure-Go twin on random bytes, starting values and a
+// strided output with guards between the rows, including K = 0 and K not a multiple of 16.
+func TestQMicroTwins(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, l := range qimpls()[1:] {
+		for _, kp := range []int{0, 4, 8, 36, 260} {
+			a, _ := qrand(r, qgemmMR*kp+1)
+			_, b := qrand(r, kp*qgemmNR+1)
+			init := make([]int32, qgemmNR)
+			for j := range init {
+				init[j] = int32(r.Uint32())
+			}
+			ldc := qgemmNR + 5
+			got, want := make([]int32, qgemmMR*ldc), make([]int32, qgemmMR*ldc)
+			for i := range got {
+				got[i], want[i] = -7, -7
+			}
+			qmicroFor(l)(kp, a, b, got, ldc, init)
+			qmicroGeneric(kp, a, b, want, ldc, init)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("%s kp=%d: c[%d] = %d, want %d", l, kp, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// TestQRequantTileTwins compares each transposing tile epilogue with the twin and with QRequantize on ties,
+// random sums and saturation, for both byte ranges, with columns ldd bytes apart and guards between them.
+func TestQRequantTileTwins(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	tile, corr, scale := make([]int32, qgemmMR*qgemmNR), make([]int32, qgemmNR), make([]float32, qgemmNR)
+	for _, rng := range [][2]int32{{0, 255}, {-128, 127}} {
+		for _, zp := range []int32{0, 128, -5} {
+			for rep := range 20 {
+				for j := range corr {
+					corr[j] = int32(r.IntN(2000) - 1000)
+					scale[j] = []float32{0.5, 0.25, float32(r.Float64() * 1e-2)}[rep%3]
+				}
+				for i := range tile {
+					tile[i] = int32(r.IntN(1<<14) - 1<<13)
+					if rep%3 < 2 {
+						tile[i] = int32(r.IntN(1200) - 600)
+					}
+				}
+				for _, ldd := range []int{qgemmMR, qgemmMR + 3} {
+					for _, l := range qimpls() {
+						d := make([]uint8, qgemmNR*ldd)
+						for i := range d {
+							d[i] = 0xa5
+						}
+						qrequantTileFor(l)(tile, corr, scale, d, ldd, float32(rng[0]-zp), float32(rng[1]-zp), zp)
+						for p, v := range d {
+							i, j := p%ldd, p/ldd
+							if i >= qgemmMR {
+								if v != 0xa5 {
+									t.Fatalf("%s: wrote the gap at byte %d", l, p)
+								}
+								continue
+							}
+							w := QRequantize(tile[i*qgemmNR+j]+corr[j], scale[j], zp, rng[0], rng[1])
+							got := int32(v)
+							if rng[0] < 0 {
+								got = int32(int8(v))
+							}
+							if got != w {
+								t.Fatalf("%s range %v zp %d: (%d,%d) → %d, want %d", l, rng, zp, i, j, got, w)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestQTileTrans32Twins compares each transposing int32/float32 tile epilogue with the twin, bit for bit, in all
+// three modes, with columns ldd values apart and guards between them.
+func TestQTileTrans32Twins(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	tile, corr := make([]int32, qgemmMR*qgemmNR), make([]int32, qgemmNR)
+	scale, fbias := make([]float32, qgemmNR), make([]float32, qgemmNR)
+	for rep := range 10 {
+		for i := range tile {
+			tile[i] = int32(r.Uint32()) >> (rep % 3 * 8)
+		}
+		for j := range corr {
+			corr[j] = int32(r.IntN(1<<20) - 1<<19)
+			scale[j] = float32(r.NormFloat64() * 1e-3)
+			fbias[j] = float32(r.NormFloat64())
+		}
+		for _, mode := range []qtileMode{qtileInt, qtileFloat, qtileFloatBias} {
+			for _, ldd := range []int{qgemmMR, qgemmMR + 5} {
+				want := make([]int32, qgemmNR*ldd)
+				for i := range want {
+					want[i] = -99
+				}
+				qtileTrans32Generic(tile, corr, scale, fbias, want, ldd, mode)
+				for _, l := range qimpls()[1:] {
+					got := make([]int32, qgemmNR*ldd)
+					for i := range got {
+						got[i] = -99
+					}
+					qtileTrans32For(l)(tile, corr, scale, fbias, got, ldd, mode)
+					for i := range want {
+						if got[i] != want[i] {
+							t.Fatalf("%s mode %d ldd %d: d[%d] = %#x, want %#x", l, mode, ldd, i, got[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
