@@ -35,6 +35,8 @@ type ConvWeights struct {
 	wT     *PackedB // Group 1 only: Wᵀ (C·KH·KW × M) packed as the GEMM's B (output channels as columns)
 	wOnce  sync.Once
 	wino   *winoWeights // 3×3 stride-1 layers: Winograd-transformed weights (winograd.go)
+	dOnce  sync.Once
+	wd     []float32 // convDirect layers: weights in 16-channel blocks for convRows (convdirect.go)
 }
 
 // PackConvWeights packs OIHW weights (M × C/Group × KH × KW) for p. When p carries the output size (OH, OW > 0)
@@ -42,6 +44,10 @@ type ConvWeights struct {
 func PackConvWeights(p ConvParams, w []float32) *ConvWeights {
 	cw := &ConvWeights{p: p, w: append([]float32(nil), w...), kern: kernelFor(level)}
 	if p.depthwise() || p.Group <= 0 {
+		return cw
+	}
+	if p.OH > 0 && p.OW > 0 && convDirectFits(&p) {
+		cw.direct()
 		return cw
 	}
 	if winogradFits(&p) {
@@ -135,6 +141,10 @@ func Conv2D(r Runner, p ConvParams, x []float32, w *ConvWeights, bias []float32,
 	if q := w.p; q.M != p.M || q.C != p.C || q.KH != p.KH || q.KW != p.KW || q.Group != p.Group {
 		// Packed for another geometry: correct but slow beats wrong.
 		conv2DGeneric(p, x, w.w, bias, act, y)
+		return
+	}
+	if convDirectFits(&p) {
+		convDirect(r, p, x, w.direct(), bias, act, y)
 		return
 	}
 	if winogradFits(&p) {

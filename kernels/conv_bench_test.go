@@ -23,6 +23,10 @@ func BenchmarkConv2D(b *testing.B) {
 		{"dw3x3_144x56x56_s1", convCase(1, 144, 56, 56, 144, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 144)},
 		{"dw3x3_96x112x112_s2", convCase(1, 96, 112, 112, 96, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 96)},
 		{"dw5x5_240x14x14_s1", convCase(1, 240, 14, 14, 240, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 240)},
+		{"stem3x3s2_3to32x224x224", convCase(1, 3, 224, 224, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1)},
+		{"pointwise_32to16x112x112", convCase(1, 32, 112, 112, 16, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+		{"pointwise_24to144x56x56", convCase(1, 24, 56, 56, 144, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+		{"pointwise_320to1280x7x7", convCase(1, 320, 7, 7, 1280, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
 	}
 	for _, l := range layers {
 		p := l.p
@@ -39,6 +43,16 @@ func BenchmarkConv2D(b *testing.B) {
 					cw := PackConvWeights(p, w)
 					r := goRunner(threads)
 					loopCPU(b, flops, func() { Conv2D(r, p, x, cw, bias, Activation{Kind: ActRelu}, y) })
+				})
+			}
+			if func() bool { defer setImpl(lv)(); return convDirectFits(&p) }() {
+				// The same layer through im2col and the GEMM, to show what the direct kernel saves.
+				b.Run(fmt.Sprintf("%s/%s/threads=1/im2col", l.name, lv), func(b *testing.B) {
+					defer setImpl(lv)()
+					convDirectOn = false
+					defer func() { convDirectOn = true }()
+					cw := PackConvWeights(p, w)
+					loopCPU(b, flops, func() { Conv2D(nil, p, x, cw, bias, Activation{Kind: ActRelu}, y) })
 				})
 			}
 			if transposedBetter(&p, kernelFor(lv)) {

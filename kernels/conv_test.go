@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -42,6 +43,15 @@ func TestConv2D(t *testing.T) {
 		convCase(1, 96, 14, 14, 64, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),  // pointwise on 14×14 (196 pixels)
 		convCase(1, 16, 14, 14, 128, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1), // 3×3/2 down to 7×7
 		convCase(1, 300, 5, 5, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),   // K = 2700 spans kc blocks; 25 pixels (edge rows)
+		// Few taps and whole 16-channel blocks: the direct kernel (convDirect) instead of im2col.
+		convCase(1, 3, 30, 34, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1),   // MobileNet-like stem: 3→32, 3×3/2
+		convCase(2, 2, 9, 16, 16, 3, 3, 1, 1, 1, 1, 1, 0, 0, 2, 1),    // stride 1, asymmetric pads, 2 images
+		convCase(1, 1, 12, 40, 48, 5, 5, 2, 1, 2, 1, 2, 2, 1, 1, 1),   // 5×5, mixed stride, dilation; 3 blocks
+		convCase(1, 3, 5, 5, 16, 3, 3, 2, 2, 1, 1, 0, 1, 1, 0, 1),     // tiny: 3×3 output
+		convCase(2, 16, 20, 20, 32, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),  // pointwise K = 16: in place, 2 column bands
+		convCase(1, 24, 4, 8, 48, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),    // pointwise K = 24, one short band
+		convCase(1, 1100, 8, 12, 16, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1), // pointwise K = 1100: 48-column bands
+		convCase(2, 20, 5, 7, 32, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),    // pointwise, 35 pixels: masked last vector
 	}
 	acts := []Activation{{}, {Kind: ActRelu}, {Kind: ActHardSwish}, {Kind: ActClip, Alpha: -0.2, Beta: 0.3}, {Kind: ActHardSigmoid, Alpha: 0.2, Beta: 0.5}}
 	rng := rand.New(rand.NewPCG(7, 8))
@@ -66,6 +76,50 @@ func TestConv2D(t *testing.T) {
 						t.Fatal("wrote past y")
 					}
 				})
+			}
+		}
+	})
+}
+
+// TestConvRows checks the 16-channel direct row kernel against its Go twin: widths around the 16-column vector,
+// 1–27 taps, clamped or not, input that ends at the last value read, guards between channels' outputs and after
+// the last, NaN inputs kept.
+func TestConvRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 14))
+	forImpls(t, func(t *testing.T) {
+		for _, ow := range []int{1, 7, 15, 16, 17, 31, 33, 56, 112} {
+			for _, taps := range []int{1, 9, 27} {
+				for _, clamp := range []bool{false, true} {
+					oh := 1 + (ow+taps)%3
+					rowStep := ow + 5
+					yStride := oh*ow + 3
+					// The last tap reads exactly to src's end: the masked last vector must not need more.
+					src := randSlice(rng, (oh-1)*rowStep+49+ow)
+					src[rng.IntN(len(src))] = float32(math.NaN())
+					offs := make([]int, taps)
+					for i := range offs {
+						offs[i] = rng.IntN(50)
+					}
+					offs[taps-1] = 49
+					w, bias := randSlice(rng, 16*taps), randSlice(rng, 16)
+					want := make([]float32, 15*yStride+oh*ow)
+					convRowsGeneric(want, yStride, ow, oh, src, rowStep, offs, w, bias, clamp, -0.3, 0.4)
+					full, got := dwGuarded(len(want), 2)
+					for m := 0; m < 15; m++ {
+						for j := oh * ow; j < yStride; j++ {
+							want[m*yStride+j] = dwGuard // the gap between channels must keep its guard
+							got[m*yStride+j] = dwGuard
+						}
+					}
+					convRows(got, yStride, ow, oh, src, rowStep, offs, w, bias, clamp, -0.3, 0.4)
+					dwCheckGuards(t, "convRows", full, 2, len(want))
+					for i := range want {
+						if math.Float32bits(want[i]) == math.Float32bits(dwGuard) && math.Float32bits(got[i]) != math.Float32bits(dwGuard) {
+							t.Fatalf("ow=%d: wrote the gap between channels at %d", ow, i)
+						}
+					}
+					checkClose(t, fmt.Sprintf("ow=%d oh=%d taps=%d clamp=%v", ow, oh, taps, clamp), got, want, 1e-5)
+				}
 			}
 		}
 	})
@@ -168,5 +222,32 @@ func TestConvWeightsLazyForms(t *testing.T) {
 				checkClose(t, fmt.Sprintf("packed for %dx%d, run %dx%d", packFor.OH, packFor.OW, p.OH, p.OW), got, want, 1e-4)
 			}
 		}
+	})
+}
+
+// FuzzConvRows compares the 16-channel direct row kernel with its Go twin on fuzzed widths, rows, taps and clamps.
+func FuzzConvRows(f *testing.F) {
+	f.Add(uint8(56), uint8(2), uint8(27), true, uint64(1))
+	f.Add(uint8(17), uint8(1), uint8(16), false, uint64(2))
+	f.Fuzz(func(t *testing.T, ow8, oh8, taps8 uint8, clamp bool, seed uint64) {
+		ow, oh, taps := 1+int(ow8)%130, 1+int(oh8)%4, 1+int(taps8)%40
+		rng := rand.New(rand.NewPCG(seed, 3))
+		rowStep, yStride := ow+int(seed%9), oh*ow+int(seed%5)
+		src := randSlice(rng, (oh-1)*rowStep+40+ow)
+		offs := make([]int, taps)
+		for i := range offs {
+			offs[i] = rng.IntN(41)
+		}
+		w, bias := randSlice(rng, 16*taps), randSlice(rng, 16)
+		want := make([]float32, 15*yStride+oh*ow)
+		convRowsGeneric(want, yStride, ow, oh, src, rowStep, offs, w, bias, clamp, -0.2, 0.3)
+		full, got := dwGuarded(len(want), 1)
+		copy(got, want) // the gaps between channels are not written: give both the same contents there
+		for m := 0; m < 16; m++ {
+			clear(got[m*yStride : m*yStride+oh*ow])
+		}
+		convRows(got, yStride, ow, oh, src, rowStep, offs, w, bias, clamp, -0.2, 0.3)
+		dwCheckGuards(t, "convRows", full, 1, len(want))
+		checkClose(t, "convRows", got, want, 1e-5)
 	})
 }

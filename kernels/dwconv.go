@@ -86,8 +86,13 @@ const dwTargetTasks = 32
 // The input is laid out once per channel in the StrideH×StrideW phase planes described at depthwisePlanes, whose
 // zero padding makes every tap an unconditional shifted load; only the image rows a band reads are filled, and
 // only their data positions are written (see dwDirect). Work is cut into channel chunks, and into row bands when
-// there are fewer channels than tasks, so 2 threads stay balanced from 112×112 down to 7×7 layers.
+// there are fewer channels than tasks, so 2 threads stay balanced from 112×112 down to 7×7 layers. 3×3 stride-2
+// layers skip the planes (depthwiseS2K3).
 func depthwiseDirect(r Runner, p ConvParams, x, w, bias []float32, act Activation, y []float32) {
+	if dwS2K3Fits(&p) {
+		depthwiseS2K3(r, p, x, w, bias, act, y)
+		return
+	}
 	sh, sw := p.StrideH, p.StrideW
 	wq := p.OW + (p.KW-1)*p.DilW/sw
 	hq := p.OH + (p.KH-1)*p.DilH/sh
@@ -158,6 +163,76 @@ func depthwiseDirect(r Runner, p ConvParams, x, w, bias []float32, act Activatio
 			dwRows(dst, p.OW, r1-r0, planes[r0*wq:], wq, offs, w[c*taps:(c+1)*taps], b, &epi)
 			if !fused {
 				act.Apply(dst)
+			}
+		}
+	})
+}
+
+// dwZeroRow stands in for the input rows above and below the image in depthwiseS2K3.
+var dwZeroRow [4096]float32
+
+// dwS2K3Fits reports whether depthwiseS2K3 runs p: 3×3, stride 2, undilated, with one column of left padding (the
+// PyTorch and Paddle form of MobileNet's downsampling layers) or none (TensorFlow's SAME on even sizes), rows no
+// wider than dwZeroRow.
+func dwS2K3Fits(p *ConvParams) bool {
+	return p.KH == 3 && p.KW == 3 && p.StrideH == 2 && p.StrideW == 2 && p.DilH == 1 && p.DilW == 1 &&
+		(p.PadLeft == 0 || p.PadLeft == 1) && p.W <= len(dwZeroRow)
+}
+
+// depthwiseS2K3 runs a 3×3 stride-2 depthwise convolution with dwS2K3, which reads the input rows in place and
+// splits even and odd columns in registers: the phase planes depthwiseDirect fills cost more than the taps at
+// stride 2, where every input value is used only 2.25 times. Rows whose taps reach above or below the image
+// read dwZeroRow instead. Tasks are cut as in depthwiseDirect.
+func depthwiseS2K3(r Runner, p ConvParams, x, w, bias []float32, act Activation, y []float32) {
+	epi, fused := fusedEpi(act)
+	nc := p.N * p.C
+	chunk, bands := nc, 1
+	if r != nil {
+		if nc < dwTargetTasks {
+			bands = min(p.OH, ceilDiv(dwTargetTasks, nc))
+		}
+		chunk = ceilDiv(nc, min(nc, dwTargetTasks))
+	}
+	bandRows := ceilDiv(p.OH, bands)
+	bands = ceilDiv(p.OH, bandRows)
+	chunks := ceilDiv(nc, chunk)
+	// Output rows [inLo, inHi) read three image rows; the rest touch the top or bottom padding.
+	inLo, inHi := ceilDiv(p.PadTop, 2), (p.H-1+p.PadTop)/2
+	r.Run(chunks*bands, func(task int) {
+		r0 := task % bands * bandRows
+		r1 := min(p.OH, r0+bandRows)
+		lo := min(max(r0, inLo), r1)
+		hi := min(max(lo, inHi), r1)
+		t0 := task / bands * chunk
+		for t := t0; t < min(nc, t0+chunk); t++ {
+			c := t % p.C
+			in := x[t*p.H*p.W : (t+1)*p.H*p.W]
+			var b float32
+			if bias != nil {
+				b = bias[c]
+			}
+			wc := w[c*9 : c*9+9]
+			dst := y[t*p.OH*p.OW : (t+1)*p.OH*p.OW]
+			var rows [3][]float32
+			for oh := r0; oh < r1; oh++ {
+				if oh == lo && hi > lo {
+					for k := range rows {
+						rows[k] = in[(2*lo-p.PadTop+k)*p.W:]
+					}
+					dwS2K3(dst[lo*p.OW:hi*p.OW], p.OW, hi-lo, &rows, 2*p.W, p.W, p.PadLeft, wc, b, &epi)
+					oh = hi - 1
+					continue
+				}
+				for k := range rows {
+					rows[k] = dwZeroRow[:p.W]
+					if ih := 2*oh - p.PadTop + k; ih >= 0 && ih < p.H {
+						rows[k] = in[ih*p.W : (ih+1)*p.W]
+					}
+				}
+				dwS2K3(dst[oh*p.OW:(oh+1)*p.OW], p.OW, 1, &rows, 2*p.W, p.W, p.PadLeft, wc, b, &epi)
+			}
+			if !fused {
+				act.Apply(dst[r0*p.OW : r1*p.OW])
 			}
 		}
 	})

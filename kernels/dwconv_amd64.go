@@ -120,3 +120,33 @@ func deinterleave2(even, odd, src []float32, n int) {
 	}
 	deinterleave2Generic(even[m:], odd[m:], src[2*m:], n-m)
 }
+
+// dwS2K3AVX512 is dwS2K3Generic for one column of left padding, with the rows as pointers and the activation given
+// as mode (dwEpi). masks packs the last block's lane masks: its first and second 16 loaded input columns (bits
+// 0–15, 16–31) and its stored outputs (bits 32–47). Every block but the last loads 32 whole input columns per row.
+// shift = 1 says each row pointer is one column into the image, whose first column (at -1) stands in for the pad.
+//
+//go:noescape
+func dwS2K3AVX512(y *float32, ow, oh int, r0, r1, r2 *float32, inStep, masks, shift int, w *float32, bias float32, mode int, ea, eb, lo, hi float32)
+
+// dwS2K3 computes oh rows of a 3×3 stride-2 depthwise convolution with padLeft (0 or 1) columns of left padding
+// straight from the input rows (see dwS2K3Generic). Each rows[k] must hold (oh-1)·inStep + iw values.
+func dwS2K3(y []float32, ow, oh int, rows *[3][]float32, inStep, iw, padLeft int, w []float32, bias float32, e *dwEpi) {
+	// Without left padding output j reads columns 2j…2j+2: from one column in, that is the padded form's
+	// 2j-1…2j+1, over iw-1 columns.
+	shift := 1 - padLeft
+	last := (ow - 1) / 16 // the masked block; the ones before it must read whole input columns
+	if level != implAVX512 || ow <= 0 || oh <= 0 || padLeft < 0 || padLeft > 1 || iw-shift < max(1, 32*last) {
+		dwS2K3Generic(y, ow, oh, rows, inStep, iw, padLeft, w, bias, e)
+		return
+	}
+	_, _ = y[oh*ow-1], w[8]
+	for _, row := range rows {
+		_ = row[(oh-1)*inStep+iw-1] // the assembly reads at most this far (masked past it)
+	}
+	lanes := func(n int) int { return 1<<min(max(n, 0), 16) - 1 }
+	rem := iw - shift - 32*last
+	masks := lanes(rem) | lanes(rem-16)<<16 | lanes(ow-16*last)<<32
+	dwS2K3AVX512(&y[0], ow, oh, &rows[0][shift], &rows[1][shift], &rows[2][shift], inStep, masks, shift, &w[0], bias,
+		int(e.mode), e.a, e.b, e.lo, e.hi)
+}

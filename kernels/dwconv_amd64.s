@@ -1274,6 +1274,183 @@ dwRowsAVX512_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
 	RET                                          // return
 
+// func dwS2K3AVX512(y *float32, ow, oh int, r0, r1, r2 *float32, inStep, masks, shift int, w *float32, bias float32, mode int, ea, eb, lo, hi float32)
+
+TEXT ·dwS2K3AVX512(SB), NOSPLIT, $0-112
+	MOVQ y+0(FP), DI                             // output cursor (rows are contiguous, ow apart)
+	MOVQ oh+16(FP), DX                           // rows left
+	MOVQ r0+24(FP), R8                           // input row of kernel row 0
+	MOVQ r1+32(FP), R9                           // input row of kernel row 1
+	MOVQ r2+40(FP), R10                          // input row of kernel row 2
+	MOVQ inStep+48(FP), R13                      // input elements per output row
+	SHLQ $2, R13                                 // … in bytes
+	MOVQ masks+56(FP), AX                        // last block's masks: A loads | B loads<<16 | store<<32
+	KMOVW AX, K2                                 // columns of the first loaded vector
+	SHRQ $16, AX                                 // next mask
+	KMOVW AX, K3                                 // columns of the second loaded vector
+	SHRQ $16, AX                                 // next mask
+	KMOVW AX, K1                                 // outputs stored
+	MOVQ w+72(FP), R11                           // the 9 weights
+	VBROADCASTSS 0(R11), Z16                     // weight of tap 0, kept in a register
+	VBROADCASTSS 4(R11), Z17                     // weight of tap 1, kept in a register
+	VBROADCASTSS 8(R11), Z18                     // weight of tap 2, kept in a register
+	VBROADCASTSS 12(R11), Z19                    // weight of tap 3, kept in a register
+	VBROADCASTSS 16(R11), Z20                    // weight of tap 4, kept in a register
+	VBROADCASTSS 20(R11), Z21                    // weight of tap 5, kept in a register
+	VBROADCASTSS 24(R11), Z22                    // weight of tap 6, kept in a register
+	VBROADCASTSS 28(R11), Z23                    // weight of tap 7, kept in a register
+	VBROADCASTSS 32(R11), Z24                    // weight of tap 8, kept in a register
+	VBROADCASTSS bias+80(FP), Z10                // bias in every lane
+	MOVQ mode+88(FP), R12                        // 0 none, 1 clamp, 2 hard sigmoid, 3 hard swish
+	VBROADCASTSS ea+96(FP), Z5                   // slope of the hard sigmoid/swish gate
+	VBROADCASTSS eb+100(FP), Z6                  // offset of the gate
+	VBROADCASTSS lo+104(FP), Z7                  // clamp low
+	VBROADCASTSS hi+108(FP), Z8                  // clamp high
+	VMOVDQU32 idxEven<>(SB), Z25                 // lane indices 0,2,…,30: even columns
+	VMOVDQU32 idxOdd<>(SB), Z26                  // lane indices 1,3,…,31: odd columns
+dwS2K3AVX512_row:
+	TESTQ DX, DX                                 // rows left?
+	JLE dwS2K3AVX512_done                        // no
+	XORQ BX, BX                                  // byte offset of the block's first input column
+	MOVQ ow+8(FP), CX                            // outputs left in this row
+	TESTQ $1, shift+64(FP)                       // rows start one column in (no left pad)?
+	JNZ dwS2K3AVX512_shifted                     // yes
+	VXORPS Z27, Z27, Z27                         // kernel row 0's carried odd column: the left pad
+	VXORPS Z28, Z28, Z28                         // kernel row 1's carried odd column: the left pad
+	VXORPS Z29, Z29, Z29                         // kernel row 2's carried odd column: the left pad
+	JMP dwS2K3AVX512_blk                         // first block
+dwS2K3AVX512_shifted:
+	VBROADCASTSS -4(R8), Z27                     // kernel row 0's carried column: the image's first, just before the row pointer
+	VBROADCASTSS -4(R9), Z28                     // kernel row 1's carried column: the image's first, just before the row pointer
+	VBROADCASTSS -4(R10), Z29                    // kernel row 2's carried column: the image's first, just before the row pointer
+dwS2K3AVX512_blk:
+	CMPQ CX, $16                                 // more than this block left?
+	JLE dwS2K3AVX512_last                        // no: the masked last block
+	VMOVUPS (R8)(BX*1), Z1                       // input columns 32b…32b+15 of kernel row 0
+	VMOVUPS 64(R8)(BX*1), Z2                     // columns 32b+16…32b+31
+	VMOVAPS Z25, Z3                              // even indices (VPERMI2PS overwrites them)
+	VPERMI2PS Z2, Z1, Z3                         // columns 2j
+	VMOVAPS Z26, Z4                              // odd indices
+	VPERMI2PS Z2, Z1, Z4                         // columns 2j+1
+	VALIGND $15, Z27, Z4, Z9                     // columns 2j-1: the carried column, then the odd ones shifted a lane
+	VMOVAPS Z10, Z0                              // acc starts at the bias
+	VFMADD231PS Z9, Z16, Z0                      // + w[0]·x[2j-1]
+	VFMADD231PS Z3, Z17, Z0                      // + w·x[2j]
+	VFMADD231PS Z4, Z18, Z0                      // + w·x[2j+1]
+	VMOVAPS Z4, Z27                              // carry the odd columns: the next block's 2j-1 starts with the last
+	VMOVUPS (R9)(BX*1), Z1                       // input columns 32b…32b+15 of kernel row 1
+	VMOVUPS 64(R9)(BX*1), Z2                     // columns 32b+16…32b+31
+	VMOVAPS Z25, Z3                              // even indices (VPERMI2PS overwrites them)
+	VPERMI2PS Z2, Z1, Z3                         // columns 2j
+	VMOVAPS Z26, Z4                              // odd indices
+	VPERMI2PS Z2, Z1, Z4                         // columns 2j+1
+	VALIGND $15, Z28, Z4, Z9                     // columns 2j-1: the carried column, then the odd ones shifted a lane
+	VMULPS Z9, Z19, Z12                          // kernel row 1: its own accumulator, so the chains overlap
+	VFMADD231PS Z3, Z20, Z12                     // + w·x[2j]
+	VFMADD231PS Z4, Z21, Z12                     // + w·x[2j+1]
+	VMOVAPS Z4, Z28                              // carry the odd columns: the next block's 2j-1 starts with the last
+	VMOVUPS (R10)(BX*1), Z1                      // input columns 32b…32b+15 of kernel row 2
+	VMOVUPS 64(R10)(BX*1), Z2                    // columns 32b+16…32b+31
+	VMOVAPS Z25, Z3                              // even indices (VPERMI2PS overwrites them)
+	VPERMI2PS Z2, Z1, Z3                         // columns 2j
+	VMOVAPS Z26, Z4                              // odd indices
+	VPERMI2PS Z2, Z1, Z4                         // columns 2j+1
+	VALIGND $15, Z29, Z4, Z9                     // columns 2j-1: the carried column, then the odd ones shifted a lane
+	VMULPS Z9, Z22, Z13                          // kernel row 2: its own accumulator, so the chains overlap
+	VFMADD231PS Z3, Z23, Z13                     // + w·x[2j]
+	VFMADD231PS Z4, Z24, Z13                     // + w·x[2j+1]
+	VMOVAPS Z4, Z29                              // carry the odd columns: the next block's 2j-1 starts with the last
+	VADDPS Z12, Z0, Z0                           // sum the kernel rows
+	VADDPS Z13, Z0, Z0                           // …
+	CMPQ R12, $1                                 // which activation?
+	JB dwS2K3AVX512_blk_store                    // none
+	JE dwS2K3AVX512_blk_clamp                    // clamp (Relu, Clip)
+	VMOVAPS Z6, Z11                              // gate = eb …
+	VFMADD231PS Z0, Z5, Z11                      // … + ea·x
+	VMAXPS Z11, Z7, Z11                          // gate ≥ 0
+	VMINPS Z11, Z8, Z11                          // gate ≤ 1
+	CMPQ R12, $3                                 // hard swish?
+	JE dwS2K3AVX512_blk_swish                    // yes
+	VMOVAPS Z11, Z0                              // hard sigmoid: the gate itself
+	JMP dwS2K3AVX512_blk_store                   // store
+dwS2K3AVX512_blk_swish:
+	VMULPS Z11, Z0, Z0                           // x·gate
+	JMP dwS2K3AVX512_blk_store                   // store
+dwS2K3AVX512_blk_clamp:
+	VMAXPS Z0, Z7, Z0                            // max(x, lo)
+	VMINPS Z0, Z8, Z0                            // min(…, hi)
+dwS2K3AVX512_blk_store:
+	VMOVUPS Z0, (DI)                             // store 16 outputs
+	ADDQ $128, BX                                // 32 input columns on
+	ADDQ $64, DI                                 // 16 outputs on
+	SUBQ $16, CX                                 // outputs done
+	JMP dwS2K3AVX512_blk                         // next block
+dwS2K3AVX512_last:
+	VMOVUPS.Z (R8)(BX*1), K2, Z1                 // input columns 32b…32b+15 in the image (masked: never past the row)
+	VMOVUPS.Z 64(R8)(BX*1), K3, Z2               // columns 32b+16…32b+31 in the image
+	VMOVAPS Z25, Z3                              // even indices (VPERMI2PS overwrites them)
+	VPERMI2PS Z2, Z1, Z3                         // columns 2j
+	VMOVAPS Z26, Z4                              // odd indices
+	VPERMI2PS Z2, Z1, Z4                         // columns 2j+1
+	VALIGND $15, Z27, Z4, Z9                     // columns 2j-1: the carried column, then the odd ones shifted a lane
+	VMOVAPS Z10, Z0                              // acc starts at the bias
+	VFMADD231PS Z9, Z16, Z0                      // + w[0]·x[2j-1]
+	VFMADD231PS Z3, Z17, Z0                      // + w·x[2j]
+	VFMADD231PS Z4, Z18, Z0                      // + w·x[2j+1]
+	VMOVAPS Z4, Z27                              // carry the odd columns: the next block's 2j-1 starts with the last
+	VMOVUPS.Z (R9)(BX*1), K2, Z1                 // input columns 32b…32b+15 in the image (masked: never past the row)
+	VMOVUPS.Z 64(R9)(BX*1), K3, Z2               // columns 32b+16…32b+31 in the image
+	VMOVAPS Z25, Z3                              // even indices (VPERMI2PS overwrites them)
+	VPERMI2PS Z2, Z1, Z3                         // columns 2j
+	VMOVAPS Z26, Z4                              // odd indices
+	VPERMI2PS Z2, Z1, Z4                         // columns 2j+1
+	VALIGND $15, Z28, Z4, Z9                     // columns 2j-1: the carried column, then the odd ones shifted a lane
+	VMULPS Z9, Z19, Z12                          // kernel row 1: its own accumulator, so the chains overlap
+	VFMADD231PS Z3, Z20, Z12                     // + w·x[2j]
+	VFMADD231PS Z4, Z21, Z12                     // + w·x[2j+1]
+	VMOVAPS Z4, Z28                              // carry the odd columns: the next block's 2j-1 starts with the last
+	VMOVUPS.Z (R10)(BX*1), K2, Z1                // input columns 32b…32b+15 in the image (masked: never past the row)
+	VMOVUPS.Z 64(R10)(BX*1), K3, Z2              // columns 32b+16…32b+31 in the image
+	VMOVAPS Z25, Z3                              // even indices (VPERMI2PS overwrites them)
+	VPERMI2PS Z2, Z1, Z3                         // columns 2j
+	VMOVAPS Z26, Z4                              // odd indices
+	VPERMI2PS Z2, Z1, Z4                         // columns 2j+1
+	VALIGND $15, Z29, Z4, Z9                     // columns 2j-1: the carried column, then the odd ones shifted a lane
+	VMULPS Z9, Z22, Z13                          // kernel row 2: its own accumulator, so the chains overlap
+	VFMADD231PS Z3, Z23, Z13                     // + w·x[2j]
+	VFMADD231PS Z4, Z24, Z13                     // + w·x[2j+1]
+	VMOVAPS Z4, Z29                              // carry the odd columns: the next block's 2j-1 starts with the last
+	VADDPS Z12, Z0, Z0                           // sum the kernel rows
+	VADDPS Z13, Z0, Z0                           // …
+	CMPQ R12, $1                                 // which activation?
+	JB dwS2K3AVX512_last_store                   // none
+	JE dwS2K3AVX512_last_clamp                   // clamp (Relu, Clip)
+	VMOVAPS Z6, Z11                              // gate = eb …
+	VFMADD231PS Z0, Z5, Z11                      // … + ea·x
+	VMAXPS Z11, Z7, Z11                          // gate ≥ 0
+	VMINPS Z11, Z8, Z11                          // gate ≤ 1
+	CMPQ R12, $3                                 // hard swish?
+	JE dwS2K3AVX512_last_swish                   // yes
+	VMOVAPS Z11, Z0                              // hard sigmoid: the gate itself
+	JMP dwS2K3AVX512_last_store                  // store
+dwS2K3AVX512_last_swish:
+	VMULPS Z11, Z0, Z0                           // x·gate
+	JMP dwS2K3AVX512_last_store                  // store
+dwS2K3AVX512_last_clamp:
+	VMAXPS Z0, Z7, Z0                            // max(x, lo)
+	VMINPS Z0, Z8, Z0                            // min(…, hi)
+dwS2K3AVX512_last_store:
+	VMOVUPS Z0, K1, (DI)                         // store the row's last outputs only
+	LEAQ (DI)(CX*4), DI                          // output cursor to the next row
+	ADDQ R13, R8                                 // next output row's input rows
+	ADDQ R13, R9                                 // …
+	ADDQ R13, R10                                // …
+	DECQ DX                                      // one row done
+	JMP dwS2K3AVX512_row                         // next row
+dwS2K3AVX512_done:
+	VZEROUPPER                                   // avoid AVX/SSE transition stalls
+	RET                                          // return
+
 // func copyRowsAVX512(dst *float32, dstStride int, src *float32, srcStride int, n, rows int)
 
 TEXT ·copyRowsAVX512(SB), NOSPLIT, $0-48

@@ -58,3 +58,23 @@ func copyRowsGeneric(dst []float32, dstStride int, src []float32, srcStride int,
 		copy(dst[r*dstStride:r*dstStride+n], src[r*srcStride:r*srcStride+n])
 	}
 }
+
+// dwS2K3Generic is the 3×3 stride-2 row kernel's reference: for each row r < oh and column j < ow,
+// y[r·ow+j] = e(bias + Σ_{kh,kw<3} w[kh·3+kw]·in(kh, r, 2j+kw-padLeft)), where in(kh, r, c) is
+// rows[kh][r·inStep+c] for 0 ≤ c < iw and zero outside (the padding).
+func dwS2K3Generic(y []float32, ow, oh int, rows *[3][]float32, inStep, iw, padLeft int, w []float32, bias float32, e *dwEpi) {
+	for r := 0; r < oh; r++ {
+		out := y[r*ow : (r+1)*ow]
+		for j := range out {
+			s := bias
+			for kh, row := range rows {
+				for kw := 0; kw < 3; kw++ {
+					if c := 2*j + kw - padLeft; c >= 0 && c < iw {
+						s += w[kh*3+kw] * row[r*inStep+c]
+					}
+				}
+			}
+			out[j] = e.apply(s)
+		}
+	}
+}

@@ -22,3 +22,8 @@ func dwRows(y []float32, ow, oh int, src []float32, rowStep int, offs []int, w [
 func copyRows(dst []float32, dstStride int, src []float32, srcStride int, n, rows int) {
 	copyRowsGeneric(dst, dstStride, src, srcStride, n, rows)
 }
+
+// dwS2K3 computes 3×3 stride-2 depthwise output rows with the Go loop.
+func dwS2K3(y []float32, ow, oh int, rows *[3][]float32, inStep, iw, padLeft int, w []float32, bias float32, e *dwEpi) {
+	dwS2K3Generic(y, ow, oh, rows, inStep, iw, padLeft, w, bias, e)
+}

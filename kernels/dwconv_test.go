@@ -68,6 +68,12 @@ func TestDepthwiseDirect(t *testing.T) {
 		convCase(1, 2, 5, 37, 2, 1, 5, 1, 4, 1, 1, 0, 2, 0, 2, 2),       // 1×5 kernel, stride 4 columns
 		convCase(3, 2, 8, 8, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2),        // batch 3
 		convCase(1, 96, 112, 112, 96, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 96), // MobileNetV2 features.2
+		convCase(1, 3, 9, 33, 3, 3, 3, 2, 2, 1, 1, 0, 1, 0, 1, 3),       // 3×3 s2 kernel: 17 outputs, 2 blocks
+		convCase(1, 2, 8, 64, 2, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 2),       // … 31 outputs, no bottom/right pad
+		convCase(1, 2, 7, 65, 2, 3, 3, 2, 2, 1, 1, 2, 1, 2, 3, 2),       // … pads past the kernel's reach
+		convCase(2, 5, 3, 2, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 5),        // … tiny: only edge rows
+		convCase(1, 4, 12, 64, 4, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 4),      // … TensorFlow SAME: no left pad
+		convCase(1, 2, 9, 35, 2, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, 2),       // … unpadded, odd width
 	}
 	acts := []Activation{{}, {Kind: ActRelu}, {Kind: ActClip, Alpha: -0.3, Beta: 0.4},
 		{Kind: ActHardSigmoid, Alpha: 0.2, Beta: 0.5}, {Kind: ActHardSwish}, {Kind: ActSigmoid}}
@@ -180,6 +186,64 @@ func TestCopyRows(t *testing.T) {
 				dwCheckGuards(t, "copyRows", full, 1, len(dst))
 			}
 		}
+	})
+}
+
+// TestDwS2K3 checks the 3×3 stride-2 row kernel against its Go twin: widths around the 16-output blocks, input
+// rows exactly as long as the kernel may read (so an unmasked overread would leave the slice), left padding of 0
+// and 1 and right padding of 0–3 columns, every epilogue, NaN guards after the output and NaN inputs.
+func TestDwS2K3(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 4))
+	forImpls(t, func(t *testing.T) {
+		for _, ow := range []int{1, 2, 7, 8, 15, 16, 17, 28, 31, 32, 33, 56, 57, 112} {
+			for pads := 0; pads < 8; pads++ {
+				pl, pr := pads/4, pads%4
+				iw := 2*(ow-1) + 3 - pl - pr // input width that gives ow outputs with pads (pl, pr)
+				if iw < 1 {
+					continue
+				}
+				for ei, e := range dwEpis {
+					oh := 1 + (ow+pr+ei)%3
+					inStep := 2*iw + ei%2
+					var rows [3][]float32
+					for k := range rows {
+						rows[k] = randSlice(rng, (oh-1)*inStep+iw)
+					}
+					rows[ei%3][rng.IntN(iw)] = float32(math.NaN())
+					w := randSlice(rng, 9)
+					want := make([]float32, oh*ow)
+					dwS2K3Generic(want, ow, oh, &rows, inStep, iw, pl, w, 0.25, &e)
+					full, got := dwGuarded(oh*ow, 1)
+					dwS2K3(got, ow, oh, &rows, inStep, iw, pl, w, 0.25, &e)
+					dwCheckGuards(t, "dwS2K3", full, 1, oh*ow)
+					checkClose(t, fmt.Sprintf("ow=%d iw=%d pl=%d oh=%d epi=%d", ow, iw, pl, oh, ei), got, want, 1e-5)
+				}
+			}
+		}
+	})
+}
+
+// FuzzDwS2K3 compares the 3×3 stride-2 row kernel with its Go twin on fuzzed widths, row counts and epilogues.
+func FuzzDwS2K3(f *testing.F) {
+	f.Add(uint8(56), uint8(112), uint8(2), uint8(1), uint64(1))
+	f.Add(uint8(17), uint8(33), uint8(1), uint8(3), uint64(2))
+	f.Add(uint8(32), uint8(64), uint8(2), uint8(2), uint64(0x100))
+	f.Fuzz(func(t *testing.T, ow8, iw8, oh8, mode8 uint8, seed uint64) {
+		ow, iw, oh, pl := 1+int(ow8)%150, 1+int(iw8), 1+int(oh8)%4, int(seed>>8)%2
+		e := dwEpis[int(mode8)%len(dwEpis)]
+		rng := rand.New(rand.NewPCG(seed, 2))
+		inStep := iw + int(seed%5)
+		var rows [3][]float32
+		for k := range rows {
+			rows[k] = randSlice(rng, (oh-1)*inStep+iw)
+		}
+		w := randSlice(rng, 9)
+		want := make([]float32, oh*ow)
+		dwS2K3Generic(want, ow, oh, &rows, inStep, iw, pl, w, -0.5, &e)
+		full, got := dwGuarded(oh*ow, 3)
+		dwS2K3(got, ow, oh, &rows, inStep, iw, pl, w, -0.5, &e)
+		dwCheckGuards(t, "dwS2K3", full, 3, oh*ow)
+		checkClose(t, "dwS2K3", got, want, 1e-5)
 	})
 }
 

@@ -31,6 +31,7 @@ func main() {
 	files := map[string]func(*asm){
 		"kernels/sgemm_amd64.s":       genSgemm,
 		"kernels/dwconv_amd64.s":      genDW,
+		"kernels/convdirect_amd64.s":  convRows,
 		"kernels/elementwise_amd64.s": genVec,
 	}
 	for name, f := range files {
@@ -180,7 +181,207 @@ func genDW(a *asm) {
 	dwRows(a, "dwRows9AVX512", 9)
 	dwRows(a, "dwRows25AVX512", 25)
 	dwRows(a, "dwRowsAVX512", 0)
+	dwS2K3(a)
 	copyRows(a)
+}
+
+// convRows writes convRows16AVX512, a direct convolution row kernel for 16 output channels at once (see
+// convRowsGeneric): for each output row and block of 16 columns, 16 accumulators (one per channel) start at the
+// bias, and every tap loads one input vector and adds it times the channel's weight, broadcast from the packed
+// weights by the FMA itself. Only a clamp (Relu, Clip) is fused: it needs no registers beyond the accumulators.
+func convRows(a *asm) {
+	const name = "convRows16AVX512"
+	a.raw("\n// func %s(y *float32, yStride, ow, oh int, src *float32, rowStep int, offs *int, w *float32, ntaps int, bias *float32, clamp int, lo, hi float32)\n", name)
+	a.text(name, 96)
+	a.i("MOVQ y+0(FP), DI", "output row cursor of channel 0 (rows are contiguous, ow apart)")
+	a.i("MOVQ yStride+8(FP), R12", "elements between channels' outputs")
+	a.i("SHLQ $2, R12", "… in bytes")
+	a.i("MOVQ oh+24(FP), DX", "rows left")
+	a.i("MOVQ src+32(FP), SI", "plane position of output row 0")
+	a.i("MOVQ rowStep+40(FP), R13", "plane elements per output row")
+	a.i("SHLQ $2, R13", "… in bytes")
+	a.i("MOVQ offs+48(FP), R8", "tap offsets (elements)")
+	a.i("MOVQ ntaps+64(FP), R10", "tap count")
+	a.i("VBROADCASTSS lo+88(FP), Z17", "clamp low")
+	a.i("VBROADCASTSS hi+92(FP), Z18", "clamp high")
+	a.i("MOVQ ow+16(FP), CX", "row width")
+	a.i("ANDQ $15, CX", "columns in the last, partial vector")
+	a.i("MOVQ $1, AX", "mask = (1<<tail) - 1")
+	a.i("SHLQ CX, AX", "1<<tail")
+	a.i("DECQ AX", "tail lanes set")
+	a.i("KMOVW AX, K1", "store mask of the partial vector")
+	a.label(name + "_row")
+	a.i("TESTQ DX, DX", "rows left?")
+	a.i("JLE %s_done", "no", name)
+	a.i("MOVQ SI, BX", "plane column cursor")
+	a.i("MOVQ DI, R14", "output column cursor")
+	a.i("MOVQ ow+16(FP), CX", "columns left in this row")
+	a.label(name + "_blk")
+	a.i("CMPQ CX, $16", "a full vector of columns left?")
+	a.i("JL %s_part", "no: the masked last one, if any", name)
+	convRowsBlock(a, name+"_full", false)
+	a.i("ADDQ $64, BX", "next input columns")
+	a.i("ADDQ $64, R14", "next output columns")
+	a.i("SUBQ $16, CX", "columns done")
+	a.i("JMP %s_blk", "next block", name)
+	a.label(name + "_part")
+	a.i("TESTQ CX, CX", "columns left?")
+	a.i("JLE %s_rowend", "no", name)
+	convRowsBlock(a, name+"_part", true)
+	a.label(name + "_rowend")
+	a.i("ADDQ R13, SI", "plane position of the next output row")
+	a.i("MOVQ ow+16(FP), AX", "row width")
+	a.i("LEAQ (DI)(AX*4), DI", "next output row")
+	a.i("DECQ DX", "one row done")
+	a.i("JMP %s_row", "next row", name)
+	a.label(name + "_done")
+	a.i("VZEROUPPER", "avoid AVX/SSE transition stalls")
+	a.i("RET", "return")
+}
+
+// dwS2K3 writes dwS2K3AVX512, the 3×3 stride-2 depthwise row kernel (see dwS2K3Generic). It reads the input rows
+// themselves instead of phase planes: each block of 16 outputs loads 32 input columns per kernel row and splits
+// them in registers into even (2j) and odd (2j+1) columns; the 2j-1 column is the odd vector shifted one lane with
+// the previous block's last odd column (zero at the left pad) carried in. Masks for the last block (input loads,
+// output store) come precomputed in masks, so every other block runs unmasked.
+// convRowsBlock writes one block of convRows16AVX512: 16 channels × 16 columns at BX (input) and R14 (output).
+// The masked form (the row's last columns, K1) loads and stores only those, so a row may end anywhere in memory.
+func convRowsBlock(a *asm, lbl string, masked bool) {
+	a.i("MOVQ bias+72(FP), AX", "16 biases")
+	for m := 0; m < 16; m++ {
+		a.i("VBROADCASTSS %d(AX), Z%d", "channel %d's accumulator starts at its bias", 4*m, m, m)
+	}
+	a.i("MOVQ w+56(FP), R9", "weights of tap 0: 16 channels")
+	a.i("XORQ AX, AX", "tap index")
+	a.label(lbl + "_tap")
+	a.i("MOVQ (R8)(AX*8), R11", "offset of this tap")
+	if masked {
+		a.i("VMOVUPS.Z (BX)(R11*4), K1, Z16", "the row's last columns of this tap's input (masked: never past them)")
+	} else {
+		a.i("VMOVUPS (BX)(R11*4), Z16", "16 columns of this tap's input")
+	}
+	for m := 0; m < 16; m++ {
+		a.i("VFMADD231PS.BCST %d(R9), Z16, Z%d", "channel %d += w·x", 4*m, m, m)
+	}
+	a.i("ADDQ $64, R9", "next tap's weights")
+	a.i("INCQ AX", "next tap")
+	a.i("CMPQ AX, R10", "more taps?")
+	a.i("JL %s_tap", "yes", lbl)
+	a.i("TESTQ $1, clamp+80(FP)", "fused clamp?")
+	a.i("JZ %s_store", "no", lbl)
+	for m := 0; m < 16; m++ {
+		a.i("VMAXPS Z%d, Z17, Z%d", "max(x, lo)", m, m)
+		a.i("VMINPS Z%d, Z18, Z%d", "min(…, hi)", m, m)
+	}
+	a.label(lbl + "_store")
+	a.i("MOVQ R14, R11", "channel 0's output")
+	for m := 0; m < 16; m++ {
+		if masked {
+			a.i("VMOVUPS Z%d, K1, (R11)", "store channel %d's last columns only", m, m)
+		} else {
+			a.i("VMOVUPS Z%d, (R11)", "store channel %d", m, m)
+		}
+		if m < 15 {
+			a.i("ADDQ R12, R11", "next channel")
+		}
+	}
+}
+
+func dwS2K3(a *asm) {
+	const name = "dwS2K3AVX512"
+	a.raw("\n// func %s(y *float32, ow, oh int, r0, r1, r2 *float32, inStep, masks, shift int, w *float32, bias float32, mode int, ea, eb, lo, hi float32)\n", name)
+	a.text(name, 112)
+	a.i("MOVQ y+0(FP), DI", "output cursor (rows are contiguous, ow apart)")
+	a.i("MOVQ oh+16(FP), DX", "rows left")
+	a.i("MOVQ r0+24(FP), R8", "input row of kernel row 0")
+	a.i("MOVQ r1+32(FP), R9", "input row of kernel row 1")
+	a.i("MOVQ r2+40(FP), R10", "input row of kernel row 2")
+	a.i("MOVQ inStep+48(FP), R13", "input elements per output row")
+	a.i("SHLQ $2, R13", "… in bytes")
+	a.i("MOVQ masks+56(FP), AX", "last block's masks: A loads | B loads<<16 | store<<32")
+	a.i("KMOVW AX, K2", "columns of the first loaded vector")
+	a.i("SHRQ $16, AX", "next mask")
+	a.i("KMOVW AX, K3", "columns of the second loaded vector")
+	a.i("SHRQ $16, AX", "next mask")
+	a.i("KMOVW AX, K1", "outputs stored")
+	a.i("MOVQ w+72(FP), R11", "the 9 weights")
+	for t := 0; t < 9; t++ {
+		a.i("VBROADCASTSS %d(R11), Z%d", "weight of tap %d, kept in a register", 4*t, 16+t, t)
+	}
+	a.i("VBROADCASTSS bias+80(FP), Z10", "bias in every lane")
+	a.i("MOVQ mode+88(FP), R12", "0 none, 1 clamp, 2 hard sigmoid, 3 hard swish")
+	a.i("VBROADCASTSS ea+96(FP), Z5", "slope of the hard sigmoid/swish gate")
+	a.i("VBROADCASTSS eb+100(FP), Z6", "offset of the gate")
+	a.i("VBROADCASTSS lo+104(FP), Z7", "clamp low")
+	a.i("VBROADCASTSS hi+108(FP), Z8", "clamp high")
+	a.i("VMOVDQU32 idxEven<>(SB), Z25", "lane indices 0,2,…,30: even columns")
+	a.i("VMOVDQU32 idxOdd<>(SB), Z26", "lane indices 1,3,…,31: odd columns")
+	a.label(name + "_row")
+	a.i("TESTQ DX, DX", "rows left?")
+	a.i("JLE %s_done", "no", name)
+	a.i("XORQ BX, BX", "byte offset of the block's first input column")
+	a.i("MOVQ ow+8(FP), CX", "outputs left in this row")
+	a.i("TESTQ $1, shift+64(FP)", "rows start one column in (no left pad)?")
+	a.i("JNZ %s_shifted", "yes", name)
+	for k := 0; k < 3; k++ {
+		a.i("VXORPS Z%d, Z%d, Z%d", "kernel row %d's carried odd column: the left pad", 27+k, 27+k, 27+k, k)
+	}
+	a.i("JMP %s_blk", "first block", name)
+	a.label(name + "_shifted")
+	for k, row := range []string{"R8", "R9", "R10"} {
+		a.i("VBROADCASTSS -4(%s), Z%d", "kernel row %d's carried column: the image's first, just before the row pointer", row, 27+k, k)
+	}
+	body := func(masked bool) {
+		accs := []int{0, 12, 13}
+		for k, row := range []string{"R8", "R9", "R10"} {
+			if masked {
+				a.i("VMOVUPS.Z (%s)(BX*1), K2, Z1", "input columns 32b…32b+15 in the image (masked: never past the row)", row)
+				a.i("VMOVUPS.Z 64(%s)(BX*1), K3, Z2", "columns 32b+16…32b+31 in the image", row)
+			} else {
+				a.i("VMOVUPS (%s)(BX*1), Z1", "input columns 32b…32b+15 of kernel row %d", row, k)
+				a.i("VMOVUPS 64(%s)(BX*1), Z2", "columns 32b+16…32b+31", row)
+			}
+			a.i("VMOVAPS Z25, Z3", "even indices (VPERMI2PS overwrites them)")
+			a.i("VPERMI2PS Z2, Z1, Z3", "columns 2j")
+			a.i("VMOVAPS Z26, Z4", "odd indices")
+			a.i("VPERMI2PS Z2, Z1, Z4", "columns 2j+1")
+			a.i("VALIGND $15, Z%d, Z4, Z9", "columns 2j-1: the carried column, then the odd ones shifted a lane", 27+k)
+			if k == 0 {
+				a.i("VMOVAPS Z10, Z0", "acc starts at the bias")
+				a.i("VFMADD231PS Z9, Z16, Z0", "+ w[0]·x[2j-1]")
+			} else {
+				a.i("VMULPS Z9, Z%d, Z%d", "kernel row %d: its own accumulator, so the chains overlap", 16+3*k, accs[k], k)
+			}
+			a.i("VFMADD231PS Z3, Z%d, Z%d", "+ w·x[2j]", 17+3*k, accs[k])
+			a.i("VFMADD231PS Z4, Z%d, Z%d", "+ w·x[2j+1]", 18+3*k, accs[k])
+			a.i("VMOVAPS Z4, Z%d", "carry the odd columns: the next block's 2j-1 starts with the last", 27+k)
+		}
+		a.i("VADDPS Z12, Z0, Z0", "sum the kernel rows")
+		a.i("VADDPS Z13, Z0, Z0", "…")
+	}
+	a.label(name + "_blk")
+	a.i("CMPQ CX, $16", "more than this block left?")
+	a.i("JLE %s_last", "no: the masked last block", name)
+	body(false)
+	dwEpilogue(a, name+"_blk", 1, "Z")
+	a.i("VMOVUPS Z0, (DI)", "store 16 outputs")
+	a.i("ADDQ $128, BX", "32 input columns on")
+	a.i("ADDQ $64, DI", "16 outputs on")
+	a.i("SUBQ $16, CX", "outputs done")
+	a.i("JMP %s_blk", "next block", name)
+	a.label(name + "_last")
+	body(true)
+	dwEpilogue(a, name+"_last", 1, "Z")
+	a.i("VMOVUPS Z0, K1, (DI)", "store the row's last outputs only")
+	a.i("LEAQ (DI)(CX*4), DI", "output cursor to the next row")
+	a.i("ADDQ R13, R8", "next output row's input rows")
+	a.i("ADDQ R13, R9", "…")
+	a.i("ADDQ R13, R10", "…")
+	a.i("DECQ DX", "one row done")
+	a.i("JMP %s_row", "next row", name)
+	a.label(name + "_done")
+	a.i("VZEROUPPER", "avoid AVX/SSE transition stalls")
+	a.i("RET", "return")
 }
 
 // copyRows writes copyRowsAVX512: rows strided copies of n floats (see copyRowsGeneric), 16 at a time with a
