@@ -192,8 +192,17 @@ func (e *qlut) float(v string) ([256]float32, bool) {
 		if len(n.Inputs) != 2 {
 			return out, false
 		}
-		a, ok1 := e.float(n.Inputs[0])
-		b, ok2 := e.float(n.Inputs[1])
+		// The tensor operand first: it fixes the source's rank, against which a constant operand is checked
+		// (PP-OCR's learnable scales are Mul(scale, x)).
+		var a, b [256]float32
+		var ok1, ok2 bool
+		if f32Const(e.c, n.Inputs[0]) != nil {
+			b, ok2 = e.float(n.Inputs[1])
+			a, ok1 = e.float(n.Inputs[0])
+		} else {
+			a, ok1 = e.float(n.Inputs[0])
+			b, ok2 = e.float(n.Inputs[1])
+		}
 		if !ok1 || !ok2 {
 			return out, false
 		}

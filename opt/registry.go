@@ -25,7 +25,8 @@ func Passes(level Level) []Pass {
 		foldQDQScale,
 	}
 	if level >= LevelExtended { // QDQ fusions see the DequantizeLinear nodes before fold_shape folds small ones
-		ps = append(ps, fuseQDQConv, fuseQDQGemm, fuseQDQMatMul, fuseQDQMaxPool, fuseQDQLookup, fuseQDQConvFloat)
+		ps = append(ps, fuseQDQConv, fuseQDQGemm, fuseQDQMatMul, fuseQDQMaxPool, fuseQDQLookup, fuseQDQBinary, fuseQDQGAP,
+			fuseQDQConcat, fuseQDQResize, fuseQDQConvFloat)
 	}
 	ps = append(ps, foldShape)
 	if level >= LevelExtended {

@@ -397,6 +397,11 @@ func (r *nnResize) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 			taps[ax] = &t
 		}
 	}
+	if r.coord != "tf_crop_and_resize" {
+		if y := qResizeNearest8(ctx, x, outSize, taps); y != nil { // 8-bit nearest: bytes, not float32
+			return []*ir.Tensor{y}, nil
+		}
+	}
 	cur, err := nnF32(x)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"encoding/binary"
 	"sync"
 
 	"github.com/hone-ml/hone/ir"
@@ -169,13 +170,25 @@ func (c *qConv) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		}
 		return []*ir.Tensor{y}, nil
 	}
-	kp, size := kernels.QPackedASize(P, kk)
+	kp, _ := kernels.QPackedASize(P, kk)
 	// A 1×1, stride-1, unpadded, ungrouped convolution reads the NHWC image itself as A when its rows need no
 	// padding to the kernel's multiple of 4.
 	direct := c.group == 1 && k[1] == 1 && k[2] == 1 && s[1] == 1 && s[2] == 1 && pb[1] == 0 && pb[2] == 0 &&
 		OH == H && OW == W && kp == C
+	// Otherwise im2col and GEMM alternate over bands of output rows whose im2col block stays in cache, instead of
+	// writing the whole im2col matrix (22 MB for det's 96→24 3×3 at 160×160) to memory and reading it back.
+	band := OH
+	if !direct {
+		band = max(1, min(OH, qConvBandBytes/max(OW*kp, 1)))
+	}
+	_, size := kernels.QPackedASize(band*OW, kk)
 	// Scratch needs no zeroing: A's padding columns meet B's zero rows, and its padding rows are never stored.
-	nt := ctx.allocRaw(ir.Uint8, max(H*W*C, size))
+	// Read directly, the image also needs room for the kernel's last partial row block.
+	nsz := H * W * C
+	if direct {
+		nsz = max(nsz, size)
+	}
+	nt := ctx.allocRaw(ir.Uint8, nsz)
 	defer ctx.recycle(nt)
 	nhwc := nt.U8()
 	var col []uint8
@@ -188,41 +201,47 @@ func (c *qConv) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	for n := 0; n < N; n++ {
 		qToNHWC(ctx, nhwc, xd[n*C*H*W:(n+1)*C*H*W], C, H*W, flip)
 		for gi := 0; gi < c.group; gi++ {
-			a := &kernels.QPackedA{M: P, K: kk, Kp: kp, Data: nhwc}
-			if !direct {
-				a.Data = col
-				ctx.Par.Run(OH, func(oh int) {
-					if cg == C && d[2] == 1 {
-						qIm2colOutRow(col[oh*OW*kp:(oh+1)*OW*kp], kp, nhwc, oh*s[1]-pb[1], -pb[2], s[2], OW, H, W, C, k[1], k[2], d[1], pad)
-						return
-					}
-					for ow := 0; ow < OW; ow++ {
-						row := col[(oh*OW+ow)*kp : (oh*OW+ow)*kp+kk]
-						qIm2colRow(row, nhwc, oh*s[1]-pb[1], ow*s[2]-pb[2], H, W, C, gi*cg, cg, k[1], k[2], d[1], d[2], pad)
-					}
-				})
-			}
-			o := out
-			o.Ldc, o.Trans = P, true
-			if o.Bias != nil {
-				o.Bias = o.Bias[gi*mg : (gi+1)*mg]
-			}
-			if len(o.Scale) > 1 {
-				o.Scale = o.Scale[gi*mg : (gi+1)*mg]
-			}
-			base := (n*M + gi*mg) * P
-			switch {
-			case c.float:
-				o.F32 = y.F32()[base : base+mg*P]
-			case !c.qlinear:
-				o.I32 = y.I32()[base : base+mg*P]
-			case y.DType == ir.Uint8:
-				o.U8 = y.U8()[base : base+mg*P]
-			default:
-				o.I8 = y.I8()[base : base+mg*P]
-			}
-			if err := kernels.QGemmPacked(ctx.Par, a, zx, packed[gi], &o); err != nil {
-				return nil, Invalidf("%v", err)
+			for oh0 := 0; oh0 < OH; oh0 += band {
+				oh1 := min(OH, oh0+band)
+				p0, rows := oh0*OW, (oh1-oh0)*OW
+				a := &kernels.QPackedA{M: rows, K: kk, Kp: kp, Data: nhwc}
+				if !direct {
+					a.Data = col
+					ctx.Par.Run(oh1-oh0, func(r int) {
+						oh := oh0 + r
+						dst := col[r*OW*kp : (r+1)*OW*kp]
+						if cg == C && d[2] == 1 {
+							qIm2colOutRow(dst, kp, nhwc, oh*s[1]-pb[1], -pb[2], s[2], OW, H, W, C, k[1], k[2], d[1], pad)
+							return
+						}
+						for ow := 0; ow < OW; ow++ {
+							qIm2colRow(dst[ow*kp:ow*kp+kk], nhwc, oh*s[1]-pb[1], ow*s[2]-pb[2], H, W, C, gi*cg, cg, k[1], k[2], d[1], d[2], pad)
+						}
+					})
+				}
+				o := out
+				o.Ldc, o.Trans = P, true
+				if o.Bias != nil {
+					o.Bias = o.Bias[gi*mg : (gi+1)*mg]
+				}
+				if len(o.Scale) > 1 {
+					o.Scale = o.Scale[gi*mg : (gi+1)*mg]
+				}
+				// The band's (pixel, channel) element lands at channel·P + pixel from its first pixel on.
+				lo, hi := (n*M+gi*mg)*P+p0, (n*M+gi*mg+mg)*P
+				switch {
+				case c.float:
+					o.F32 = y.F32()[lo:hi]
+				case !c.qlinear:
+					o.I32 = y.I32()[lo:hi]
+				case y.DType == ir.Uint8:
+					o.U8 = y.U8()[lo:hi]
+				default:
+					o.I8 = y.I8()[lo:hi]
+				}
+				if err := kernels.QGemmPacked(ctx.Par, a, zx, packed[gi], &o); err != nil {
+					return nil, Invalidf("%v", err)
+				}
 			}
 		}
 	}
@@ -300,16 +319,34 @@ func qIm2colOutRow(dst []uint8, kp int, x []uint8, ih0, iw0, sw, ow, h, w, c, kh
 				continue
 			}
 			src := x[(ih*w+iw)*c : (ih*w+iw)*c+run]
-			if run > 32 {
-				copy(seg, src)
-				continue
-			}
-			for i := range seg {
-				seg[i] = src[i]
-			}
+			qCopySmall(seg, src)
 		}
 	}
 }
+
+// qCopySmall copies src to dst (same length): runs over 32 bytes through copy, shorter ones as 8-byte words, the
+// last word overlapping the one before, which is faster than a memmove call or a byte loop for the stem's 9-byte
+// runs; under 8 bytes, byte by byte.
+func qCopySmall(dst, src []uint8) {
+	n := len(src)
+	switch {
+	case n > 32:
+		copy(dst, src)
+	case n >= 8:
+		dst = dst[:n]
+		for i := 0; i < n-8; i += 8 {
+			binary.LittleEndian.PutUint64(dst[i:], binary.LittleEndian.Uint64(src[i:]))
+		}
+		binary.LittleEndian.PutUint64(dst[n-8:], binary.LittleEndian.Uint64(src[n-8:]))
+	default:
+		for i := range src {
+			dst[i] = src[i]
+		}
+	}
+}
+
+// qConvBandBytes bounds one band's im2col block: well inside a core's L2, so the GEMM reads it from cache.
+const qConvBandBytes = 256 << 10
 
 func qFill(b []uint8, v uint8) {
 	for i := range b {
@@ -403,7 +440,7 @@ func (c *qConv) depthwise(ctx *Ctx, in []*ir.Tensor, w, y *ir.Tensor, out *kerne
 	if y.DType == ir.Int8 {
 		lo, hi = -128, 127
 	}
-	if c.qlinear && C > 1 && qDepthwiseExact(wv, taps) {
+	if (c.qlinear || c.float) && C > 1 && qDepthwiseExact(wv, taps) {
 		c.depthwiseFloat(ctx, wv, y, out, xd, flip, zx, N, C, H, W, OH, OW, k, s, d, pb, lo, hi)
 		return nil
 	}
@@ -467,10 +504,10 @@ func qDepthwiseExact(wv []int32, taps int) bool {
 	return true
 }
 
-// depthwiseFloat runs QLinearConv's depthwise case on the float32 depthwise kernel (AVX-512 where available):
-// the input minus its zero point and the weights minus theirs become float32 exactly, qDepthwiseExact
-// guarantees the accumulation is exact, and each channel's sums are requantized with its integer bias and
-// multiplier as the GEMM epilogue does (kernels.QRequantizeSums). Work goes in chunks of channels small enough
+// depthwiseFloat runs QLinearConv's and QConvFloat's depthwise case on the float32 depthwise kernel (AVX-512
+// where available): the input minus its zero point and the weights minus theirs become float32 exactly,
+// qDepthwiseExact guarantees the accumulation is exact, and each channel's sums are requantized (or, for
+// QConvFloat, dequantized) with its integer bias and multiplier as the GEMM epilogue does (kernels.QRequantizeSums). Work goes in chunks of channels small enough
 // that their float planes stay in cache between the conversion, the convolution and the requantization.
 func (c *qConv) depthwiseFloat(ctx *Ctx, wv []int32, y *ir.Tensor, out *kernels.QOutput, xd []uint8, flip uint8, zx int32,
 	N, C, H, W, OH, OW int, k, s, d, pb [3]int, lo, hi int32) {
@@ -482,6 +519,10 @@ func (c *qConv) depthwiseFloat(ctx *Ctx, wv []int32, y *ir.Tensor, out *kernels.
 	const budget = 1 << 20 // bytes of float planes per chunk
 	chunks := max(1, min(C/2, (C*max(H*W, OH*OW)*4+budget-1)/budget))
 	yb := y.Bytes()
+	var yf []float32
+	if c.float {
+		yf = y.F32()
+	}
 	HW, P := H*W, OH*OW
 	// flip 0x80 means int8 data whose zero point was moved by +128 with it: read the bytes as int8 instead.
 	zf := float32(zx - int32(flip))
@@ -504,8 +545,15 @@ func (c *qConv) depthwiseFloat(ctx *Ctx, wv []int32, y *ir.Tensor, out *kernels.
 			if out.Bias != nil {
 				bias = out.Bias[c0+i]
 			}
-			o := (base + i) * P
-			kernels.QRequantizeSums(yb[o:o+P], sc.acc[i*P:(i+1)*P], bias, out.Scale[min(c0+i, len(out.Scale)-1)], out.ZeroPoint, lo, hi)
+			o, scale := (base+i)*P, out.Scale[min(c0+i, len(out.Scale)-1)]
+			if c.float { // QConvFloat: float32(S + B)·scale, as the GEMM's dequantizing epilogue computes it
+				dst := yf[o : o+P]
+				for j, v := range sc.acc[i*P : (i+1)*P] {
+					dst[j] = float32(int32(v)+bias) * scale
+				}
+				continue
+			}
+			kernels.QRequantizeSums(yb[o:o+P], sc.acc[i*P:(i+1)*P], bias, scale, out.ZeroPoint, lo, hi)
 		}
 	})
 }

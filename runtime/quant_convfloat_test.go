@@ -90,3 +90,42 @@ func TestQConvFloatVsSimulation(t *testing.T) {
 		})
 	}
 }
+
+// TestQConvFloatDepthwiseExact checks QConvFloat's depthwise path (the float32 depthwise kernel on exact integer
+// sums) bit for bit against its definition, float32(S + bias)·(x_scale·w_scale), with S from ConvInteger.
+func TestQConvFloatDepthwiseExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	for _, c := range []struct{ ch, k, stride, h, w int }{{24, 3, 1, 17, 40}, {16, 5, 2, 21, 19}} {
+		t.Run(fmt.Sprintf("c%d_k%d_s%d", c.ch, c.k, c.stride), func(t *testing.T) {
+			x, w := qRandInt(r, ir.Int8, 2, c.ch, c.h, c.w), qRandInt(r, ir.Int8, c.ch, 1, c.k, c.k)
+			zx, zw := qInt8Scalar(-7), ir.New(ir.Int8, c.ch)
+			wsv, bias := make([]float32, c.ch), make([]int32, c.ch)
+			for i := range wsv {
+				wsv[i], bias[i] = float32(0.001+0.01*r.Float64()), int32(r.IntN(20000)-10000)
+			}
+			xs := float32(0.019)
+			p := int64(c.k / 2)
+			attrs := []*ir.Attr{nnAInt("group", int64(c.ch)), nnAInts("pads", p, p, p, p), nnAInts("strides", int64(c.stride), int64(c.stride))}
+			sums, err := nnRun(13, nnNode("ConvInteger", []string{"x", "w", "zx", "zw"}, []string{"y"}, attrs...),
+				map[string]*ir.Tensor{"w": w, "zx": zx, "zw": zw}, map[string]*ir.Tensor{"x": x})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := &ir.Node{Name: "n0", OpType: ir.OpQConvFloat, Domain: ir.DomainHone, Inputs: []string{"x", "w", "b", "xs", "zx", "ws", "zw"},
+				Outputs: []string{"y"}, Attrs: attrs}
+			out, err := nnRun(13, n, map[string]*ir.Tensor{"w": w, "b": ir.FromInt32([]int{c.ch}, bias), "xs": ir.Scalar(xs), "zx": zx,
+				"ws": ir.FromFloat32([]int{c.ch}, wsv), "zw": zw}, map[string]*ir.Tensor{"x": x})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, got := sums["y"].I32(), out["y"].F32()
+			per := len(s) / (2 * c.ch)
+			for i := range s {
+				ch := i / per % c.ch
+				if want := float32(s[i]+bias[ch]) * (xs * wsv[ch]); math.Float32bits(got[i]) != math.Float32bits(want) {
+					t.Fatalf("element %d = %g, want %g", i, got[i], want)
+				}
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -91,5 +92,46 @@ func TestQLookupFusionExact(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestQLookupConstantFirst checks the lookup fusion of PP-OCR's learnable affine block, DQ → Mul(scale, x) →
+// Add(x, bias) → Q, whose constant comes first and has shape [1]: one QLookup, equal to the chain on every byte.
+func TestQLookupConstantFirst(t *testing.T) {
+	b := irtest.New("affine")
+	x := b.Input("x", ir.Int8, 1, 2, 16, 8)
+	s, z := b.Init("s", ir.Scalar(0.031)), b.Init("z", qInt8Scalar(3))
+	d := b.Op("DequantizeLinear", []string{x, s, z})
+	m := b.Op("Mul", []string{b.Init("a", ir.FromFloat32([]int{1}, []float32{0.77})), d})
+	a := b.Op("Add", []string{m, b.Init("c", ir.FromFloat32([]int{1}, []float32{-0.21}))})
+	b.Output(b.Op("QuantizeLinear", []string{a, b.Init("ys", ir.Scalar(0.027)), z}))
+	model := &ir.Model{Graph: b.G, Opsets: []ir.OpsetImport{{Domain: "", Version: 13}}}
+	xt := ir.New(ir.Int8, 1, 2, 16, 8)
+	for i := range xt.I8() {
+		xt.I8()[i] = int8(i) // every byte once
+	}
+	feeds := map[string]*ir.Tensor{"x": xt}
+	sim, err := Compile(model.Clone(), Options{NoOptimize: true, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fused, err := Compile(model.Clone(), Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ops := irtest.OpCount(fused.Graph); ops["QLookup"] != 1 || ops["Mul"] != 0 || ops["DequantizeLinear"] != 0 {
+		t.Fatalf("compiled ops %v", ops)
+	}
+	want, err := sim.Run(feeds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := fused.Run(feeds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := b.G.Outputs[0].Name
+	if fmt.Sprint(got[name].Float64s()) != fmt.Sprint(want[name].Float64s()) {
+		t.Fatalf("fused %v, chain %v", got[name].Float64s(), want[name].Float64s())
 	}
 }

@@ -1,6 +1,10 @@
 package runtime
 
-import "github.com/hone-ml/hone/ir"
+import (
+	"encoding/binary"
+
+	"github.com/hone-ml/hone/ir"
+)
 
 // qMaxPool8 is MaxPool on 8-bit integer planes (what fuse_qdq_maxpool leaves between quantized convolutions),
 // computed on the bytes instead of through float32 and back: max commutes with the monotone dequantization, so
@@ -61,4 +65,78 @@ func qMaxPool8(ctx *Ctx, x *ir.Tensor, g nnGeom) *ir.Tensor {
 		}
 	})
 	return y
+}
+
+// qBuildGlobalAvgPool compiles ONNX Runtime's QLinearGlobalAveragePool (com.microsoft; inputs X, x_scale,
+// x_zero_point, y_scale, y_zero_point; NCHW only), which opt's fuse_qdq_gap makes of DQ → GlobalAveragePool → Q:
+// y = Q(x_scale·Σ(x − zx)/plane). The integer sum is exact where the float chain rounds each dequantized value to
+// float32 before summing, so a mean sitting on a rounding boundary may land one step away from the chain's.
+func qBuildGlobalAvgPool(b *BuildCtx) (Kernel, error) {
+	if b.Node.AttrInt("channels_last", 0) != 0 {
+		return nil, Unsupportedf("channels_last")
+	}
+	return KernelFunc(func(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
+		x := nnInput(in, 0)
+		if x == nil {
+			return nil, Invalidf("needs input X")
+		}
+		if x.Rank() < 3 {
+			return nil, Invalidf("input of shape %v needs at least 3 dims", x.Shape)
+		}
+		px, err := q8Params(x.DType, nnInput(in, 1), nnInput(in, 2), "X")
+		if err != nil {
+			return nil, err
+		}
+		ydt := x.DType
+		if yz := nnInput(in, 4); yz != nil {
+			ydt = yz.DType
+		}
+		py, err := q8Params(ydt, nnInput(in, 3), nnInput(in, 4), "Y")
+		if err != nil {
+			return nil, err
+		}
+		shape := append([]int(nil), x.Shape...)
+		for i := 2; i < len(shape); i++ {
+			shape[i] = 1
+		}
+		nc, plane := x.Shape[0]*x.Shape[1], nnProd(x.Shape[2:])
+		y := ctx.allocRaw(ydt, shape...)
+		mean := make([]float32, nc)
+		var flip uint8
+		zx := int64(px.zp)
+		if x.DType == ir.Int8 {
+			flip, zx = 0x80, zx+128 // read int8 bytes as uint8 v + 128; the zero point moves with them
+		}
+		xb := x.Bytes()
+		nnParallel(ctx, nc, plane, func(j int) {
+			s := int64(qSumBytes(xb[j*plane:(j+1)*plane], flip)) - zx*int64(plane)
+			mean[j] = float32(float64(s) * float64(px.scale) / float64(plane))
+		})
+		py.quant(y.Bytes(), mean)
+		return []*ir.Tensor{y}, nil
+	}), nil
+}
+
+// qSumBytes returns Σ (b[i] ^ flip) as unsigned bytes. Eight bytes at a time go through one 64-bit word: its odd
+// and even bytes add into four 16-bit lanes each, which 128 words cannot overflow (128·2·255 < 2¹⁶).
+func qSumBytes(b []uint8, flip uint8) uint64 {
+	const lanes = 0x00FF00FF00FF00FF
+	f := uint64(flip) * 0x0101010101010101
+	var total uint64
+	for len(b) >= 8 {
+		var acc uint64
+		n := min(len(b)/8, 128)
+		for i := 0; i < n; i++ {
+			w := binary.LittleEndian.Uint64(b[i*8:]) ^ f
+			acc += w&lanes + (w>>8)&lanes
+		}
+		b = b[n*8:]
+		for ; acc != 0; acc >>= 16 {
+			total += acc & 0xFFFF
+		}
+	}
+	for _, v := range b {
+		total += uint64(v ^ flip)
+	}
+	return total
 }

@@ -199,6 +199,15 @@ func TestConvIntegerVsFloatConv(t *testing.T) {
 		// Contiguous im2col runs clipped on both sides, and a window wider than the padded image row.
 		{xdt: ir.Uint8, wdt: ir.Int8, n: 1, c: 16, h: 6, w: 3, m: 9, k: 5, group: 1, strides: []int64{2, 1}, pads: []int64{2, 2, 1, 2}, dil: []int64{1, 1}},
 		{xdt: ir.Int8, wdt: ir.Int8, n: 1, c: 4, h: 2, w: 2, m: 3, k: 5, group: 1, strides: []int64{1, 1}, pads: []int64{3, 4, 3, 4}, dil: []int64{1, 1}},
+		// 1×1 over many channels (sums still below 2²⁴, so the float reference stays exact), over several GEMM
+		// row blocks, and strided (through im2col).
+		{xdt: ir.Int8, wdt: ir.Int8, n: 1, c: 320, h: 3, w: 5, m: 8, k: 1, group: 1, strides: []int64{1, 1}, pads: []int64{0, 0, 0, 0}, dil: []int64{1, 1}, perChannel: true},
+		{xdt: ir.Uint8, wdt: ir.Int8, n: 2, c: 12, h: 33, w: 35, m: 20, k: 1, group: 1, strides: []int64{1, 1}, pads: []int64{0, 0, 0, 0}, dil: []int64{1, 1}, perChannel: true},
+		{xdt: ir.Int8, wdt: ir.Int8, n: 1, c: 12, h: 9, w: 9, m: 20, k: 1, group: 1, strides: []int64{2, 2}, pads: []int64{0, 0, 0, 0}, dil: []int64{1, 1}},
+		// Large enough that im2col and the GEMM alternate over bands of output rows (qConvBandBytes): bands of
+		// whole 8-row blocks, and bands whose pixel count is no multiple of 8 with a shorter last band.
+		{xdt: ir.Int8, wdt: ir.Int8, n: 1, c: 96, h: 40, w: 40, m: 24, k: 3, group: 1, strides: []int64{1, 1}, pads: []int64{1, 1, 1, 1}, dil: []int64{1, 1}, perChannel: true},
+		{xdt: ir.Uint8, wdt: ir.Int8, n: 2, c: 64, h: 30, w: 37, m: 40, k: 3, group: 1, strides: []int64{1, 1}, pads: []int64{1, 1, 1, 1}, dil: []int64{1, 1}},
 		// Depthwise layers as PP-OCR's det has them (int8, 3×3 and 5×5, stride 1 and 2, rows wider than a vector),
 		// which QLinearConv runs on the float32 depthwise kernel: the sums must still be the exact integers.
 		{xdt: ir.Int8, wdt: ir.Int8, n: 2, c: 24, h: 19, w: 37, m: 24, k: 5, group: 24, strides: []int64{2, 2}, pads: []int64{2, 2, 2, 2}, dil: []int64{1, 1}, perChannel: true},
