@@ -236,12 +236,13 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("serve: model %q: %w", m.Name, err))
 		return
 	}
-	resp, err := s.runInfer(r, m, req)
+	resp, st, err := s.runInfer(r, m, req)
 	inferErr = err
 	if err != nil {
 		writeError(w, err)
 		return
 	}
+	w.Header().Set(api.HeaderServerTiming, api.FormatServerTiming(st.Queue, st.Compute))
 	out, hl, err := api.EncodeInferResponse(resp)
 	if err != nil {
 		writeError(w, fmt.Errorf("serve: model %q: encoding response: %w", m.Name, err))
@@ -272,26 +273,26 @@ func timeoutParam(p api.Parameters) (time.Duration, error) {
 	return time.Duration(min(us, int64(time.Duration(1<<62)/time.Microsecond))) * time.Microsecond, nil
 }
 
-func (s *Server) runInfer(r *http.Request, m *Model, req *api.InferRequest) (*api.InferResponse, error) {
+func (s *Server) runInfer(r *http.Request, m *Model, req *api.InferRequest) (*api.InferResponse, BatchStats, error) {
 	inputs := make(map[string]*ir.Tensor, len(req.Inputs))
 	for i := range req.Inputs {
 		t, err := toTensor(&req.Inputs[i], s.maxElements())
 		if err != nil {
-			return nil, fmt.Errorf("serve: model %q: %w", m.Name, err)
+			return nil, BatchStats{}, fmt.Errorf("serve: model %q: %w", m.Name, err)
 		}
 		inputs[req.Inputs[i].Name] = t
 	}
 	timeout, err := timeoutParam(req.Parameters)
 	if err != nil {
-		return nil, fmt.Errorf("serve: model %q: %w", m.Name, err)
+		return nil, BatchStats{}, fmt.Errorf("serve: model %q: %w", m.Name, err)
 	}
 	outs, err := m.selectOutputs(req.Outputs)
 	if err != nil {
-		return nil, err
+		return nil, BatchStats{}, err
 	}
-	res, _, err := m.Infer(r.Context(), inputs, timeout)
+	res, st, err := m.Infer(r.Context(), inputs, timeout)
 	if err != nil {
-		return nil, fmt.Errorf("serve: %w", err)
+		return nil, BatchStats{}, fmt.Errorf("serve: %w", err)
 	}
 	binAll := req.Parameters.Bool(api.ParamBinaryOutput)
 	resp := &api.InferResponse{ModelName: m.Name, ModelVersion: m.Version, ID: req.ID, Outputs: []api.ResponseOutput{}}
@@ -314,11 +315,11 @@ func (s *Server) runInfer(r *http.Request, m *Model, req *api.InferRequest) (*ap
 				ro.Raw = []byte{}
 			}
 		} else if ro.Data, err = api.EncodeData(ro.Datatype, t.Bytes(), strs); err != nil {
-			return nil, fmt.Errorf("serve: model %q: output %q: %w", m.Name, o.name, err)
+			return nil, BatchStats{}, fmt.Errorf("serve: model %q: output %q: %w", m.Name, o.name, err)
 		}
 		resp.Outputs = append(resp.Outputs, ro)
 	}
-	return resp, nil
+	return resp, st, nil
 }
 
 type wantOutput struct {

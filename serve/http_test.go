@@ -336,3 +336,24 @@ func TestConfigStatsAndMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestServerTiming checks the Server-Timing header: a lone request waits max_queue_delay for company before
+// its batch runs, so its queue time is at least that, and the server's time nests inside the client's.
+func TestServerTiming(t *testing.T) {
+	const delay = 20 * time.Millisecond
+	_, hs := newTestServer(t, Config{MaxBatchSize: 8, MaxQueueDelay: Duration(delay)}, Options{})
+	digits, _ := mnistDigits(t, 1)
+	start := time.Now()
+	resp, body := do(t, "POST", hs.URL+"/v2/models/mnist/infer", jsonInfer(digits[0]), nil)
+	total := time.Since(start)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	queue, compute, err := api.ParseServerTiming(resp.Header.Get(api.HeaderServerTiming))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if queue < delay-time.Millisecond || compute <= 0 || queue+compute > total {
+		t.Errorf("queue %v, compute %v, client saw %v: want queue ≥ %v, compute > 0, their sum ≤ the client's", queue, compute, total, delay)
+	}
+}

@@ -72,11 +72,15 @@ each sending its next request as soon as the last one returns. Data travels as b
 			defer cancel()
 			go func() { <-ctx.Done(); att.Stop() }()
 			var m vegeta.Metrics
+			var srv, compute []time.Duration // queue + compute and compute in the server's batcher, from Server-Timing
 			for res := range att.Attack(vegeta.NewStaticTargeter(target), pacer, duration, "loadtest") {
 				m.Add(res)
+				if q, c, err := api.ParseServerTiming(res.Headers.Get(api.HeaderServerTiming)); err == nil && res.Code == http.StatusOK {
+					srv, compute = append(srv, q+c), append(compute, c)
+				}
 			}
 			m.Close()
-			printLoadtest(cmd, model, rate, concurrency, batch, &m)
+			printLoadtest(cmd, model, rate, concurrency, batch, &m, srv, compute)
 			if m.Success < 1 && len(m.Errors) > 0 {
 				return fmt.Errorf("loadtest: %.1f%% of requests failed: %s", 100*(1-m.Success), m.Errors[0])
 			}
@@ -93,7 +97,7 @@ each sending its next request as soon as the last one returns. Data travels as b
 	return cmd
 }
 
-func printLoadtest(cmd *cobra.Command, model string, rate, conc, batch int, m *vegeta.Metrics) {
+func printLoadtest(cmd *cobra.Command, model string, rate, conc, batch int, m *vegeta.Metrics, srv, compute []time.Duration) {
 	w := cmd.OutOrStdout()
 	mode := fmt.Sprintf("closed loop, %d clients", conc)
 	if rate > 0 {
@@ -104,6 +108,11 @@ func printLoadtest(cmd *cobra.Command, model string, rate, conc, batch int, m *v
 	fmt.Fprintf(w, "throughput %.1f req/s (%.1f inferences/s)\n", m.Throughput, m.Throughput*float64(batch))
 	fmt.Fprintf(w, "latency    p50 %v  p90 %v  p99 %v  max %v\n", m.Latencies.P50.Round(time.Microsecond),
 		m.Latencies.P90.Round(time.Microsecond), m.Latencies.P99.Round(time.Microsecond), m.Latencies.Max.Round(time.Microsecond))
+	if len(srv) > 0 {
+		// The server's share: what the rest of the latency above adds is transport, HTTP and the client.
+		fmt.Fprintf(w, "server     p50 %v  p90 %v  p99 %v  (queue + compute, from Server-Timing)  compute p99 %v\n",
+			quantile(srv, 50), quantile(srv, 90), quantile(srv, 99), quantile(compute, 99))
+	}
 	codes := make([]string, 0, len(m.StatusCodes))
 	for c, n := range m.StatusCodes {
 		codes = append(codes, fmt.Sprintf("%s×%d", c, n))
@@ -116,6 +125,12 @@ func printLoadtest(cmd *cobra.Command, model string, rate, conc, batch int, m *v
 		}
 		fmt.Fprintf(w, "error      %s\n", e)
 	}
+}
+
+// quantile sorts d and returns its p-th percentile.
+func quantile(d []time.Duration, p int) time.Duration {
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	return d[min(len(d)-1, len(d)*p/100)].Round(time.Microsecond)
 }
 
 // randomRequest builds a request for every model input: uniform [0,1) floats, small non-negative integers.

@@ -25,7 +25,8 @@ func newServeCmd() *cobra.Command {
 		Short: "Serve models over the Open Inference Protocol v2 (KServe/Triton) with dynamic batching",
 		Long: `Serve loads ONNX models and answers the Open Inference Protocol v2 over HTTP (/v2/…) and gRPC
 (inference.GRPCInferenceService plus grpc.health.v1), with Prometheus metrics on /metrics and an image
-classification endpoint on /predict.
+classification endpoint on /predict. Each HTTP inference reply carries a Server-Timing header with the
+request's queue and compute time in the batcher (hone loadtest reports their percentiles).
 
 A model given as a file is served under its file stem (resnet18.onnx → resnet18), configured by STEM.yaml
 beside it when present, else by the --max-batch-size/--max-queue-delay/… flags. A model repository holds
