@@ -52,6 +52,12 @@ func TestConv2D(t *testing.T) {
 		convCase(1, 24, 4, 8, 48, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),    // pointwise K = 24, one short band
 		convCase(1, 1100, 8, 12, 16, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1), // pointwise K = 1100: 48-column bands
 		convCase(2, 20, 5, 7, 32, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),    // pointwise, 35 pixels: masked last vector
+		// Many taps on rows of 14+ outputs: convDirect too (convDirectMinWidth); 128+ channels 3×3/1 go Winograd.
+		convCase(1, 3, 40, 38, 64, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1),    // ResNet stem 7×7/2, 147 taps
+		convCase(1, 40, 16, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),   // 360 taps, 14-wide rows
+		convCase(2, 64, 30, 29, 48, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1),   // ResNet-like 3×3/2, 576 taps, 2 images
+		convCase(1, 64, 15, 17, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),   // 576 taps, stride 1, odd sizes
+		convCase(1, 128, 15, 17, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), // Winograd from Conv2D: odd sizes
 	}
 	acts := []Activation{{}, {Kind: ActRelu}, {Kind: ActHardSwish}, {Kind: ActClip, Alpha: -0.2, Beta: 0.3}, {Kind: ActHardSigmoid, Alpha: 0.2, Beta: 0.5}}
 	rng := rand.New(rand.NewPCG(7, 8))
@@ -88,7 +94,7 @@ func TestConvRows(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 14))
 	forImpls(t, func(t *testing.T) {
 		for _, ow := range []int{1, 7, 15, 16, 17, 31, 33, 56, 112} {
-			for _, taps := range []int{1, 9, 27} {
+			for _, taps := range []int{1, 9, 27, 147} {
 				for _, clamp := range []bool{false, true} {
 					oh := 1 + (ow+taps)%3
 					rowStep := ow + 5

@@ -9,15 +9,22 @@ const convDirectMaxTaps = 32
 // convDirectOn enables convDirect; benchmarks turn it off to compare with im2col and the GEMM.
 var convDirectOn = true
 
+// convDirectMinWidth is the output width from which convDirect beats im2col and the GEMM on windowed layers of
+// any depth. BenchmarkConv2D and BenchmarkWinograd (im2col variants) on the Zen 4 EPYC, 1 thread, GFLOP/s per
+// CPU second, im2col vs convDirect: 7×7/2 stem 3→64 on 224² 41 vs 91, 3×3/2 64→128 on 56² 56 vs 75, 3×3/2
+// 128→256 on 28² 53 vs 70, 3×3 16×80² 41 vs 96, 32×40² 55 vs 79, 24→96×40² 82 vs 91, 64×56² 72 vs 86,
+// 128×28² 71 vs 91, 256×14² 73 vs 90; but 7-wide outputs lose (3×3/2 256→512 on 14²: 59 vs 42, 512×7² 70 vs 42).
+const convDirectMinWidth = 14
+
 // convDirectFits reports whether Conv2D runs p with convDirect: a Group-1 layer with whole blocks of 16 output
 // channels, on a CPU with the kernel's vector code, that is either pointwise (read in place, so it skips the
-// GEMM's B packing and its 12-row panels: 1.05–1.6× the GEMM's throughput measured on K = 16–960) or has at most
-// convDirectMaxTaps taps.
+// GEMM's B packing and its 12-row panels: 1.05–1.6× the GEMM's throughput measured on K = 16–960), has at most
+// convDirectMaxTaps taps, or has output rows at least convDirectMinWidth wide.
 func convDirectFits(p *ConvParams) bool {
 	if !convDirectOn || !convRowsVector() || p.Group != 1 || p.M%16 != 0 {
 		return false
 	}
-	return p.pointwise() || p.C*p.KH*p.KW <= convDirectMaxTaps
+	return p.pointwise() || p.C*p.KH*p.KW <= convDirectMaxTaps || p.OW >= convDirectMinWidth
 }
 
 // convDirect computes a convolution without im2col, with wp from ConvWeights.direct. A windowed layer's input is

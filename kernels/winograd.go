@@ -34,11 +34,14 @@ func winogradFits(p *ConvParams) bool {
 		p.Group == 1 && min(p.C, p.M) >= winoMinCh && p.OH*p.OW >= winoMinPixels
 }
 
-// winoMinCh and winoMinPixels encode BenchmarkWinograd on the Zen 4 EPYC, 1 thread, best of 3 (im2col vs
-// Winograd): 256×14×14 2.40 vs 3.02 ms (wins); 128×28×28 2.78 vs 2.76 ms (tie); 64×56×56 3.24 vs 2.93 ms,
-// 32×40×40 0.72 vs 0.50 ms, 16×80×80 1.04 vs 0.67 ms and 512×7×7 4.4 vs 2.9 ms (lose).
+// winoMinCh and winoMinPixels encode BenchmarkWinograd on the Zen 4 EPYC, median of 3, GFLOP/s (im2col vs
+// Winograd with the block-wide transforms, 1 thread, per CPU second): 128×28×28 71 vs 97, 256×14×14 73 vs 121
+// (win); 24→96×40×40 82 vs 86, 32×40×40 55 vs 63 (too close on a shared machine); 16×80×80 35 vs 27 and
+// 512×7×7 67 vs 49 (lose: 16 tiles fill half a 32-wide panel and re-read 16 U[e] each). Layers of 14+-wide
+// outputs go to convDirect otherwise, which measured (convDirect vs Winograd, 1 / 2 threads) 91/139 vs 81/104 on
+// 64×56×56 (so 64 channels stay out), 92/158 vs 95/175 on 128×28×28 and 90/156 vs 113/196 on 256×14×14.
 var (
-	winoMinCh     = 256
+	winoMinCh     = 128
 	winoMinPixels = 14 * 14
 )
 
@@ -79,13 +82,15 @@ var winoChunkBytes = 1 << 20
 
 // winogradConv computes y = act(conv(x, w) + bias) for a layer winogradFits accepts. Work goes in blocks of
 // tile rows: input transform (tasks over channels), the 16 GEMMs (one task each), output transform (tasks over
-// output channels). The transforms run a whole tile row at a time as vector operations over its tiles (tile tx
-// reads input columns 2tx…2tx+3, i.e. even[tx], odd[tx], even[tx+1], odd[tx+1] of the row split into even and
-// odd columns), so they use the SIMD elementwise kernels instead of a scalar loop per tile.
+// output channels). The transforms run over all tiles of a block at once as vector operations (tile tx reads
+// input columns 2tx…2tx+3, i.e. even[tx], odd[tx], even[tx+1], odd[tx+1] of the row split into even and odd
+// columns), so they use the SIMD elementwise kernels on vectors of a few hundred tiles: per tile row, on 7…28
+// tiles, call overhead and scalar tails cost more than the GEMMs.
 func winogradConv(r Runner, p ConvParams, x []float32, ww *winoWeights, bias []float32, act Activation, y []float32) {
 	kern := ww.kern
 	th, tw := ceilDiv(p.OH, 2), ceilDiv(p.OW, 2)
 	rowsPer := max(1, min(th, winoChunkBytes/(4*winoA2*p.C*tw)))
+	rowsPer = ceilDiv(th, ceilDiv(th, rowsPer)) // even blocks: 28 tile rows as 4×7, not 9+9+9+1
 	maxTiles := rowsPer * tw
 	vs := p.C * roundUp(maxTiles, kern.nr) // one V[e]: the block's tiles in nr-column panels over K = C
 	msz := p.M * maxTiles                  // one M[e]: M × tiles, row-major
@@ -104,11 +109,9 @@ func winogradConv(r Runner, p ConvParams, x []float32, ww *winoWeights, bias []f
 			tiles := (ty1 - ty0) * tw
 			r.Run(ceilDiv(p.C, cBlk), func(t int) {
 				s := winoScratchPool.Get().(*[]float32)
-				*s = grow(*s, 32*(tw+1))
+				*s = grow(*s, 20*tiles)
 				for c := t * cBlk; c < min(p.C, (t+1)*cBlk); c++ {
-					for ty := ty0; ty < ty1; ty++ {
-						winoInputRow(&p, xn[c*hw:(c+1)*hw], ty, tw, *s, v[c*kern.nr:], vs, (ty-ty0)*tw, p.C*kern.nr, kern.nr)
-					}
+					winoInputBlock(&p, xn[c*hw:(c+1)*hw], ty0, ty1, tw, *s, v[c*kern.nr:], vs, p.C*kern.nr, kern.nr)
 				}
 				winoScratchPool.Put(s)
 			})
@@ -120,16 +123,14 @@ func winogradConv(r Runner, p ConvParams, x []float32, ww *winoWeights, bias []f
 			oh0, oh1 := ty0*2, min(p.OH, ty1*2)
 			r.Run(ceilDiv(p.M, mBlk), func(t int) {
 				s := winoScratchPool.Get().(*[]float32)
-				*s = grow(*s, 12*tw)
+				*s = grow(*s, 10*tiles)
 				for m := t * mBlk; m < min(p.M, (t+1)*mBlk); m++ {
 					var b float32
 					if bias != nil {
 						b = bias[m]
 					}
 					plane := yn[m*ohw : (m+1)*ohw]
-					for ty := ty0; ty < ty1; ty++ {
-						winoOutputRow(&p, mo[m*tiles+(ty-ty0)*tw:], msz, tw, b, *s, plane, ty)
-					}
+					winoOutputBlock(&p, mo[m*tiles:], msz, ty0, ty1, tw, b, *s, plane)
 					act.Apply(plane[oh0*p.OW : oh1*p.OW])
 				}
 				winoScratchPool.Put(s)
@@ -140,49 +141,62 @@ func winogradConv(r Runner, p ConvParams, x []float32, ww *winoWeights, bias []f
 	colPool.Put(mbuf)
 }
 
-// winoScratchPool holds the per-task row buffers of the transforms.
+// winoScratchPool holds the per-task buffers of the transforms.
 var winoScratchPool = sync.Pool{New: func() any { return new([]float32) }}
 
-// winoInputRow computes V = Bᵀ·d·B, Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], for the tw tiles of tile row
-// ty of one channel plane, and writes V[e] of tile i0+tx to v[e*vs + (i/nr)*pstride + i%nr] (the packed B
-// panels; v already points at this channel's row of the panel). s holds 32·(tw+1) floats of scratch.
-func winoInputRow(p *ConvParams, plane []float32, ty, tw int, s, v []float32, vs, i0, pstride, nr int) {
-	n := tw + 1
-	ev, od, cols := s[:8*n], s[8*n:16*n], s[16*n:16*n+16*tw]
-	// Split the 4 input rows into even and odd columns (relative to the padded origin), zero outside the image.
+// winoInputBlock computes V = Bᵀ·d·B, Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], for the tiles of tile rows
+// [ty0, ty1) of one channel plane (tile i = (ty−ty0)·tw + tx) and writes V[e] of tile i to
+// v[e*vs + (i/nr)*pstride + i%nr] (the packed B panels; v already points at this channel's row of the panel).
+// s holds 20·tiles floats of scratch.
+func winoInputBlock(p *ConvParams, plane []float32, ty0, ty1, tw int, s, v []float32, vs, pstride, nr int) {
+	nt := (ty1 - ty0) * tw
+	// e0, o0, e1, o1: input columns 2tx, 2tx+1, 2tx+2, 2tx+3 (relative to the padded origin) of every tile.
+	e0, o0, e1, o1 := s[:nt], s[nt:2*nt], s[2*nt:3*nt], s[3*nt:4*nt]
+	cols := s[4*nt : 20*nt] // d·B: row a, column j of every tile at cols[(a*4+j)*nt:]
 	for a := 0; a < winoAlpha; a++ {
-		e, o := ev[a*n:(a+1)*n], od[a*n:(a+1)*n]
-		c := cols[a*4*tw : (a+1)*4*tw]
-		ih := ty*2 - p.PadTop + a
-		if ih < 0 || ih >= p.H {
-			clear(c)
-			continue
-		}
-		row := plane[ih*p.W : (ih+1)*p.W]
-		for k := 0; k < n; k++ {
-			iw := 2*k - p.PadLeft
-			e[k], o[k] = 0, 0
-			if iw >= 0 && iw < p.W {
-				e[k] = row[iw]
+		for ty := ty0; ty < ty1; ty++ {
+			base := (ty - ty0) * tw
+			ih := ty*2 - p.PadTop + a
+			if ih < 0 || ih >= p.H {
+				clear(e0[base : base+tw])
+				clear(o0[base : base+tw])
+				clear(e1[base : base+tw])
+				clear(o1[base : base+tw])
+				continue
 			}
-			if iw+1 >= 0 && iw+1 < p.W {
-				o[k] = row[iw+1]
+			row := plane[ih*p.W : (ih+1)*p.W]
+			// Column pair k is tile k's (e0, o0) and tile k−1's (e1, o1).
+			for k := 0; k <= tw; k++ {
+				iw := 2*k - p.PadLeft
+				var ev, od float32
+				if iw >= 0 && iw < p.W {
+					ev = row[iw]
+				}
+				if iw+1 >= 0 && iw+1 < p.W {
+					od = row[iw+1]
+				}
+				if k < tw {
+					e0[base+k], o0[base+k] = ev, od
+				}
+				if k > 0 {
+					e1[base+k-1], o1[base+k-1] = ev, od
+				}
 			}
 		}
 		// d·B per row: columns d0-d2, d1+d2, d2-d1, d1-d3 of each tile, as vectors over tiles.
-		Sub(c[:tw], e[:tw], e[1:])
-		Add(c[tw:2*tw], o[:tw], e[1:])
-		Sub(c[2*tw:3*tw], e[1:], o[:tw])
-		Sub(c[3*tw:], o[:tw], o[1:])
+		c := cols[a*4*nt : (a+1)*4*nt]
+		Sub(c[:nt], e0, e1)
+		Add(c[nt:2*nt], o0, e1)
+		Sub(c[2*nt:3*nt], e1, o0)
+		Sub(c[3*nt:], o0, o1)
 	}
 	// Bᵀ·(d·B): the same combination down the 4 rows, written panel run by panel run.
 	for j := 0; j < winoAlpha; j++ {
-		r0, r1 := cols[j*tw:(j+1)*tw], cols[(4+j)*tw:(5+j)*tw]
-		r2, r3 := cols[(8+j)*tw:(9+j)*tw], cols[(12+j)*tw:(13+j)*tw]
-		for k := 0; k < tw; {
-			i := i0 + k
-			run := min(tw-k, nr-i%nr)
-			off := (i/nr)*pstride + i%nr
+		r0, r1 := cols[j*nt:(j+1)*nt], cols[(4+j)*nt:(5+j)*nt]
+		r2, r3 := cols[(8+j)*nt:(9+j)*nt], cols[(12+j)*nt:(13+j)*nt]
+		for k := 0; k < nt; {
+			run := min(nt-k, nr-k%nr)
+			off := (k/nr)*pstride + k%nr
 			Sub(v[(0*4+j)*vs+off:(0*4+j)*vs+off+run], r0[k:k+run], r2[k:k+run])
 			Add(v[(1*4+j)*vs+off:(1*4+j)*vs+off+run], r1[k:k+run], r2[k:k+run])
 			Sub(v[(2*4+j)*vs+off:(2*4+j)*vs+off+run], r2[k:k+run], r1[k:k+run])
@@ -192,38 +206,42 @@ func winoInputRow(p *ConvParams, plane []float32, ty, tw int, s, v []float32, vs
 	}
 }
 
-// winoOutputRow computes Y = Aᵀ·M·A + bias, Aᵀ = [1 1 1 0; 0 1 -1 -1], for the tw tiles of tile row ty of one
-// output channel and writes output rows 2ty and 2ty+1 of plane (clipped to OH × OW). M[e] of tile tx is
-// mm[e*ms+tx]. s holds 12·tw floats of scratch.
-func winoOutputRow(p *ConvParams, mm []float32, ms, tw int, bias float32, s, plane []float32, ty int) {
-	t := s[:8*tw] // Aᵀ·M: rows 0 and 1, columns j, each a vector over tiles
+// winoOutputBlock computes Y = Aᵀ·M·A + bias, Aᵀ = [1 1 1 0; 0 1 -1 -1], for the tiles of tile rows [ty0, ty1)
+// of one output channel and writes output rows 2ty0 … 2ty1−1 of plane (clipped to OH × OW). M[e] of tile i is
+// mm[e*ms+i]. s holds 10·tiles floats of scratch.
+func winoOutputBlock(p *ConvParams, mm []float32, ms, ty0, ty1, tw int, bias float32, s, plane []float32) {
+	nt := (ty1 - ty0) * tw
+	t := s[:8*nt] // Aᵀ·M: rows 0 and 1, columns j, each a vector over tiles
 	for j := 0; j < winoAlpha; j++ {
-		m0, m1 := mm[j*ms:j*ms+tw], mm[(4+j)*ms:(4+j)*ms+tw]
-		m2, m3 := mm[(8+j)*ms:(8+j)*ms+tw], mm[(12+j)*ms:(12+j)*ms+tw]
-		t0, t1 := t[j*tw:(j+1)*tw], t[(4+j)*tw:(5+j)*tw]
+		m0, m1 := mm[j*ms:j*ms+nt], mm[(4+j)*ms:(4+j)*ms+nt]
+		m2, m3 := mm[(8+j)*ms:(8+j)*ms+nt], mm[(12+j)*ms:(12+j)*ms+nt]
+		t0, t1 := t[j*nt:(j+1)*nt], t[(4+j)*nt:(5+j)*nt]
 		Add(t0, m0, m1)
 		Add(t0, t0, m2)
 		Sub(t1, m1, m2)
 		Sub(t1, t1, m3)
 	}
-	y0, y1 := s[8*tw:10*tw], s[10*tw:12*tw]
+	y0, y1 := s[8*nt:9*nt], s[9*nt:10*nt]
 	for i := 0; i < 2; i++ {
-		oh := ty*2 + i
-		if oh >= p.OH {
-			break
-		}
-		c := t[i*4*tw : (i+1)*4*tw]
-		Add(y0, c[:tw], c[tw:2*tw])
-		Add(y0, y0, c[2*tw:3*tw])
-		Sub(y1, c[tw:2*tw], c[2*tw:3*tw])
-		Sub(y1, y1, c[3*tw:])
-		row := plane[oh*p.OW : (oh+1)*p.OW]
-		// Interleave the even and odd output columns, adding the bias on the way.
-		for k := 0; k < p.OW/2; k++ {
-			row[2*k], row[2*k+1] = y0[k]+bias, y1[k]+bias
-		}
-		if p.OW%2 == 1 {
-			row[p.OW-1] = y0[tw-1] + bias
+		c := t[i*4*nt : (i+1)*4*nt]
+		Add(y0, c[:nt], c[nt:2*nt])
+		Add(y0, y0, c[2*nt:3*nt])
+		Sub(y1, c[nt:2*nt], c[2*nt:3*nt])
+		Sub(y1, y1, c[3*nt:])
+		for ty := ty0; ty < ty1; ty++ {
+			oh := ty*2 + i
+			if oh >= p.OH {
+				break
+			}
+			row := plane[oh*p.OW : (oh+1)*p.OW]
+			z0, z1 := y0[(ty-ty0)*tw:(ty-ty0+1)*tw], y1[(ty-ty0)*tw:(ty-ty0+1)*tw]
+			// Interleave the even and odd output columns, adding the bias on the way.
+			for k := 0; k < p.OW/2; k++ {
+				row[2*k], row[2*k+1] = z0[k]+bias, z1[k]+bias
+			}
+			if p.OW%2 == 1 {
+				row[p.OW-1] = z0[tw-1] + bias
+			}
 		}
 	}
 }

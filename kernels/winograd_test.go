@@ -55,15 +55,16 @@ func TestWinograd(t *testing.T) {
 	})
 }
 
-// TestWinogradFits pins the dispatch rule: only wide 3×3 stride-1 layers on images of 14×14 or more.
+// TestWinogradFits pins the dispatch rule: only 3×3 stride-1 layers of 128+ channels on images of 14×14 or more.
 func TestWinogradFits(t *testing.T) {
 	cases := []struct {
 		p    ConvParams
 		want bool
 	}{
 		{convCase(1, 256, 14, 14, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), true},
-		{convCase(1, 512, 7, 7, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), false},   // too few pixels
-		{convCase(1, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), false},   // too few channels
+		{convCase(1, 512, 7, 7, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), false}, // too few pixels
+		{convCase(1, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), false}, // too few channels
+		{convCase(1, 128, 28, 28, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), true},
 		{convCase(1, 256, 28, 28, 256, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1), false}, // stride 2
 		{convCase(1, 256, 14, 14, 256, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1), false}, // dilated
 		{convCase(1, 256, 14, 14, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2), false}, // grouped
