@@ -78,3 +78,53 @@ func TestCalibratorRanges(t *testing.T) {
 		t.Error("unknown calibrator accepted")
 	}
 }
+
+// TestCalibratorSparseAndOneSided checks the histogram calibrators' two guards: a tensor with fewer than
+// minHistValues values per bin keeps its observed range (Entropy on a few hundred squeeze-and-excitation values
+// clipped them 4×), and a tensor whose negative side is short (HardSwish's output, here −0.375…0 and an
+// exponential tail to 9.9) has its negative values counted as zeros and its positive side measured with nearly
+// all 256 levels.
+func TestCalibratorSparseAndOneSided(t *testing.T) {
+	exp := func(n int) []float32 {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(-math.Log(1 - (float64(i)+0.5)/float64(n)))
+		}
+		return x
+	}
+	sparse := &stat{}
+	x := exp(1000)
+	sparse.observeRange(x)
+	sparse.observeHist(x, 2048)
+	for _, cal := range []Calibrator{CalEntropy, CalPercentile, CalMSE} {
+		if lo, hi := sparse.rangeFor(cal, 99.9); lo != sparse.lo || hi != sparse.hi {
+			t.Errorf("%s on %d values: range [%g, %g], want the observed [%g, %g]", cal, len(x), lo, hi, sparse.lo, sparse.hi)
+		}
+	}
+
+	hs := &stat{}
+	x = exp(10000)
+	for i := 0; i < 5000; i++ {
+		x = append(x, -0.375*float32(i)/5000)
+	}
+	hs.observeRange(x)
+	hs.observeHist(x, 2048)
+	if !hs.oneSided() {
+		t.Fatalf("range [%g, %g] not one-sided", hs.lo, hs.hi)
+	}
+	if hs.hist[0] < 5000 {
+		t.Errorf("bin 0 holds %g values, want the 5000 negative ones at least", hs.hist[0])
+	}
+	if got := hs.stepsFor(1024); got < 230 || got > 256 { // t ≈ 4.95: 256·4.95/(4.95+0.375) ≈ 238
+		t.Errorf("levels for [0, %.2f]: %d, want about 238", 1024*hs.width, got)
+	}
+	sym := &stat{lo: -2, hi: 2, width: 2.0 / 2048}
+	if got := sym.stepsFor(2048); got != 128 {
+		t.Errorf("levels for a symmetric range: %d, want 128", got)
+	}
+	lo, hi := hs.rangeFor(CalEntropy, 0)
+	if lo != hs.lo || hi <= 0 {
+		t.Errorf("entropy range [%g, %g]: want the whole negative side kept", lo, hi)
+	}
+	t.Logf("one-sided entropy range [%g, %g] of [%g, %g]", lo, hi, hs.lo, hs.hi)
+}

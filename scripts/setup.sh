@@ -5,7 +5,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-pkgs=(python3-torch python3-torchvision python3-onnx python3-numpy libonnx-testdata libopenblas-dev protobuf-compiler chromium)
+pkgs=(python3-torch python3-torchvision python3-onnx python3-numpy libonnx-testdata libopenblas-dev protobuf-compiler chromium
+	fonts-dejavu-core fonts-liberation fonts-droid-fallback) # fonts: the OCR fidelity tests render text
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 command -v npm >/dev/null 2>&1 || missing+=(npm) # the machine's Node.js may bring its own npm
