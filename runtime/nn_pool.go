@@ -280,19 +280,30 @@ func nnMax32(x []float32) float32 {
 }
 
 // nnMaxPool2D is MaxPool over planes of H×W without dilation or indices (ResNet's 3×3/2 stem pool), done
-// separably: a vectorised column maximum over the window's rows (kernels.Max), then a short row scan per output.
+// separably: a vectorised column maximum over the window's rows (kernels.Max), then a vectorised row pass over the
+// outputs whose windows lie inside the row (kernels.MaxPoolRow) and a short scan for the padded edge outputs.
 // Ties and NaN behave as in the general loop: the first in-range tap seeds the maximum and later ones replace it
-// only if greater (kernels.Max's rule), so a NaN seed stays and later NaNs are ignored.
+// only if greater (the rule of both kernels), so a NaN seed stays and later NaNs are ignored. Separable order
+// matches that loop except where a NaN tops a column, so output rows whose column maxima hold a NaN are redone
+// tap by tap.
 func nnMaxPool2D(ctx *Ctx, x, y []float32, planes, H, W, OH, OW, KH, KW, SH, SW, PH, PW int) {
 	colLo, colHi := make([]int, OW), make([]int, OW)
 	for ow := range colLo {
 		lo, hi := nnTapRange(ow*SW-PW, 1, KW, 0, W)
 		colLo[ow], colHi[ow] = ow*SW-PW+lo, ow*SW-PW+hi
 	}
+	// Outputs [inLo, inHi) have every tap inside the row and go to kernels.MaxPoolRow; the rest are edges.
+	inLo := min((PW+SW-1)/SW, OW)
+	inHi := max(min((W+PW-KW)/SW+1, OW), inLo)
+	if W+PW < KW || inLo == inHi {
+		inLo, inHi = OW, OW // no interior: the edge scan does every output
+	}
 	negInf := float32(math.Inf(-1))
 	nnParallel(ctx, planes, OH*OW*KH*KW, func(j int) {
 		src, dst := x[j*H*W:(j+1)*H*W], y[j*OH*OW:(j+1)*OH*OW]
-		colMax := make([]float32, W)
+		// One spare slot past the row lets the stride-2 kernel finish its ragged tail with a full vector; the
+		// spare only reaches windows it discards.
+		colMax := make([]float32, W+1)
 		for oh := 0; oh < OH; oh++ {
 			ih0 := oh*SH - PH
 			lo, hi := nnTapRange(ih0, 1, KH, 0, H)
@@ -305,9 +316,34 @@ func nnMaxPool2D(ctx *Ctx, x, y []float32, planes, H, W, OH, OW, KH, KW, SH, SW,
 			}
 			copy(colMax, src[(ih0+lo)*W:(ih0+lo+1)*W])
 			for kh := lo + 1; kh < hi; kh++ {
-				kernels.Max(colMax, src[(ih0+kh)*W:(ih0+kh+1)*W], colMax)
+				kernels.Max(colMax[:W], src[(ih0+kh)*W:(ih0+kh+1)*W], colMax)
 			}
-			for ow := range drow {
+			if kernels.AnyNaN(colMax[:W]) {
+				// A NaN on a window's top row sticks in its column maximum and would hide the rows below it from the
+				// windows it does not seed; redo this row tap by tap in row-major order, as the general loop does.
+				for ow := range drow {
+					best, seen := negInf, false
+					for ih := ih0 + lo; ih < ih0+hi; ih++ {
+						for _, v := range src[ih*W+colLo[ow] : ih*W+colHi[ow]] {
+							if !seen || v > best {
+								best, seen = v, true
+							}
+						}
+					}
+					drow[ow] = best
+				}
+				continue
+			}
+			if inLo < inHi {
+				kernels.MaxPoolRow(drow[inLo:inHi], colMax[inLo*SW-PW:], KW, SW)
+			}
+			for ow := 0; ow < OW; ow++ {
+				if ow == inLo {
+					ow = inHi // done above
+					if ow == OW {
+						break
+					}
+				}
 				c0, c1 := colLo[ow], colHi[ow]
 				if c0 >= c1 {
 					drow[ow] = negInf

@@ -1,0 +1,21 @@
+package kernels
+
+// MaxPoolRow computes dst[i] as the maximum of the k taps src[i*stride+t], t = 0…k-1, folded in order with Max's
+// rule: tap 0 seeds the maximum and a later tap replaces it only when greater, so a NaN seed stays and later NaNs
+// are ignored (the same answer as the runtime's general pooling loop). src must hold (len(dst)-1)*stride+k values
+// and k must be at least 1. Strides 1 and 2 run vectorised; others use the Go loop.
+func MaxPoolRow(dst, src []float32, k, stride int) {
+	if len(dst) == 0 {
+		return
+	}
+	_ = src[(len(dst)-1)*stride+k-1] // bounds check up front, so the assembly never reads past src
+	i := maxPoolRowAsm(dst, src, k, stride)
+	maxPoolRowGeneric(dst[i:], src[i*stride:], k, stride)
+}
+
+// AnyNaN reports whether x holds a NaN. Pooling fast paths use it to fall back to an exact loop on the rare rows
+// where NaN order rules differ from theirs.
+func AnyNaN(x []float32) bool {
+	i := anyNaNAsm(x)
+	return i < 0 || anyNaNGeneric(x[i:])
+}

@@ -1,0 +1,25 @@
+package kernels
+
+// maxPoolRowGeneric is the Go twin of MaxPoolRow and the reference for its assembly.
+func maxPoolRowGeneric(dst, src []float32, k, stride int) {
+	for i := range dst {
+		w := src[i*stride : i*stride+k]
+		best := w[0]
+		for _, v := range w[1:] {
+			if v > best {
+				best = v
+			}
+		}
+		dst[i] = best
+	}
+}
+
+// anyNaNGeneric is the Go twin of AnyNaN.
+func anyNaNGeneric(x []float32) bool {
+	for _, v := range x {
+		if v != v {
+			return true
+		}
+	}
+	return false
+}

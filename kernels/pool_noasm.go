@@ -1,0 +1,9 @@
+//go:build !amd64 || purego
+
+package kernels
+
+// maxPoolRowAsm does nothing in this build: the Go twin handles every output.
+func maxPoolRowAsm(dst, src []float32, k, stride int) int { return 0 }
+
+// anyNaNAsm does nothing in this build: the Go twin checks every value.
+func anyNaNAsm(x []float32) int { return 0 }
