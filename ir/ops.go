@@ -15,7 +15,8 @@ const (
 	OpFusedGemm = "FusedGemm"
 	// OpQLookup maps each byte of an 8-bit tensor (input 0) through a 256-entry table of the same width (input 1,
 	// indexed by the raw byte): y[i] = table[byte(x[i])], y of the table's dtype. opt's fuse_qdq_lookup emits it for
-	// DQ → elementwise float ops → Q regions of one quantized input.
+	// DQ → elementwise float ops → Q regions of one quantized input. A float32 table of shape [C, 256] holds one
+	// table per channel (axis 1 of x): fuse_qdq_lookup_float's DQ → per-channel float ops regions.
 	OpQLookup = "QLookup"
 	// OpQConvFloat is a convolution of quantized data with a float32 result: inputs x, w, B (int32 or absent),
 	// x_scale, x_zero_point, w_scale, w_zero_point (QLinearConv's, reordered so x, w and B sit where Conv has them);

@@ -88,9 +88,15 @@ func qtoNHWCGeneric(dst, src []uint8, c, stride int, flip uint8, ch0, ch1, p0, p
 			}
 		}
 	}
-	for ch := c8; ch < ch1; ch++ {
-		for p, v := range src[ch*stride+p0 : ch*stride+p1] {
-			dst[(p0+p)*c+ch] = v ^ flip
+	// The last (< 8) channels go pixel by pixel, each pixel's bytes written together: channel by channel, the
+	// 3-channel stem image took three byte-strided passes over dst (a third of its convolution's time).
+	if c8 < ch1 {
+		src = src[c8*stride:]
+		for p := p0; p < p1; p++ {
+			d := dst[p*c+c8 : p*c+ch1]
+			for i := range d {
+				d[i] = src[i*stride+p] ^ flip
+			}
 		}
 	}
 }

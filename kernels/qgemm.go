@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"sync"
 	"unsafe"
 )
 
@@ -237,10 +238,20 @@ func QGemmPacked(r Runner, a *QPackedA, za []int32, b *QPackedB, out *QOutput) e
 		bp := b.data[p*kp*qgemmNR : (p+1)*kp*qgemmNR]
 		j0 := p * qgemmNR
 		cols := min(qgemmNR, n-j0)
-		var tile [qgemmMR * qgemmNR]int32
-		var zaRow [qgemmMR]int32
-		var e qepi
+		// The tile and epilogue state escape through the micro-kernel's function value, so they come from a pool
+		// rather than a fresh heap allocation (about 3 KB) per task.
+		sc := qtaskPool.Get().(*qtask)
+		defer qtaskPool.Put(sc)
+		tile, zaRow, e := &sc.tile, &sc.zaRow, &sc.e
 		e.init(out, j0, cols)
+		// A last panel of 24 or fewer columns (every panel when N = 24, det's common width) runs a kernel
+		// that skips the unused lanes; the tile's columns past cols then hold stale values the epilogue drops.
+		mk := micro
+		if cols < qgemmNR && qnarrowOn {
+			if nk, _ := qmicroNarrowFor(qlevel, cols); nk != nil {
+				mk = nk
+			}
+		}
 		if direct {
 			e.setZa(b, out, za[0], j0, cols)
 		}
@@ -254,16 +265,28 @@ func QGemmPacked(r Runner, a *QPackedA, za []int32, b *QPackedB, out *QOutput) e
 			for i := range rows {
 				zaRow[i] = za[min(i0+i, len(za)-1)]
 			}
-			micro(kp, a.Data[i0*kp:(i0+qgemmMR)*kp], bp, tile[:], qgemmNR, qzeroInit[:])
+			mk(kp, a.Data[i0*kp:(i0+qgemmMR)*kp], bp, tile[:], qgemmNR, qzeroInit[:])
 			var rs []int32
 			if rowSum != nil {
 				rs = rowSum[i0 : i0+rows]
 			}
-			qepilogue(&e, out, b, tile[:], rs, zaRow[:rows], i0, j0, cols, int32(k))
+			qepilogue(e, out, b, tile[:], rs, zaRow[:rows], i0, j0, cols, int32(k))
 		}
 	})
 	return nil
 }
+
+// qnarrowOn enables the narrow micro-kernels for short last panels; benchmarks turn it off to compare.
+var qnarrowOn = true
+
+// qtask is one QGemmPacked task's scratch: the micro-kernel's tile, the row zero points and the epilogue state.
+type qtask struct {
+	tile  [qgemmMR * qgemmNR]int32
+	zaRow [qgemmMR]int32
+	e     qepi
+}
+
+var qtaskPool = sync.Pool{New: func() any { return new(qtask) }}
 
 // qepi is one task's epilogue state for one B panel: the per-column multipliers and the correction
 // bias − za·colSum, computed once and recomputed only when the row zero point changes (per tensor: once per task).
@@ -342,9 +365,10 @@ func qepilogue(e *qepi, out *QOutput, b *QPackedB, tile []int32, rowSum, za []in
 			return
 		}
 		rq(tile, corr[:], scale[:], e.tile8[:], qgemmMR, flo, fhi, zp)
+		// Each column's rows move as one fixed-size array (a single 8-byte move): a copy call per column costs
+		// more than the store, and det's 24-channel layers take this path for every tile.
 		for j := range cols {
-			o := off + j*out.Ldc
-			copy(d[o:o+qgemmMR], e.tile8[j*qgemmMR:(j+1)*qgemmMR])
+			*(*[qgemmMR]uint8)(d[off+j*out.Ldc:]) = *(*[qgemmMR]uint8)(e.tile8[j*qgemmMR:])
 		}
 		return
 	}
@@ -403,9 +427,8 @@ func qepilogueTrans32(e *qepi, out *QOutput, tile []int32, off, cols int) {
 		return
 	}
 	tr(tile, e.corr[:], e.scale[:], e.fbias[:], e.tile32[:], qgemmMR, mode)
-	for j := range cols {
-		o := off + j*out.Ldc
-		copy(d[o:o+qgemmMR], e.tile32[j*qgemmMR:(j+1)*qgemmMR])
+	for j := range cols { // array moves, not copy calls, as in qepilogue
+		*(*[qgemmMR]int32)(d[off+j*out.Ldc:]) = *(*[qgemmMR]int32)(e.tile32[j*qgemmMR:])
 	}
 }
 

@@ -41,3 +41,27 @@ func BenchmarkQGemm(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkQGemmNarrow times det's 96→24 3×3 convolution GEMM (25600 pixels × K 864 × N 24, and the stem's
+// N 16) with the narrow last-panel kernels on and off, requantized and stored transposed as QLinearConv does.
+func BenchmarkQGemmNarrow(b *testing.B) {
+	for _, sz := range [][3]int{{25600, 864, 24}, {102400, 28, 16}} {
+		m, k, n := sz[0], sz[1], sz[2]
+		r := rand.New(rand.NewPCG(1, 1))
+		a, _ := qrand(r, m*k)
+		_, w := qrand(r, k*n)
+		pb, _ := QPackB(k, n, w, n, []int32{0})
+		d := make([]int8, m*n)
+		for _, on := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%dx%dx%d/narrow=%v", m, k, n, on), func(b *testing.B) {
+				old := qnarrowOn
+				qnarrowOn = on
+				defer func() { qnarrowOn = old }()
+				b.SetBytes(int64(m * n * k))
+				for i := 0; i < b.N; i++ {
+					_ = QGemm(nil, m, a, k, []int32{128}, pb, &QOutput{I8: d, Ldc: m, Trans: true, Scale: []float32{0.001}})
+				}
+			})
+		}
+	}
+}

@@ -9,16 +9,22 @@ import "math"
 //
 // init carries the zero-point correction when the tile goes straight to an int32 output, zeros otherwise.
 func qmicroGeneric(kp int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
-	_, _ = c[(qgemmMR-1)*ldc+qgemmNR-1], init[qgemmNR-1]
+	qmicroGenericN(qgemmNR, kp, a, b, c, ldc, init)
+}
+
+// qmicroGenericN is qmicroGeneric for the panel's first w columns only (the twin of the narrow kernels): c's
+// columns w and up are left as they were.
+func qmicroGenericN(w, kp int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
+	_, _ = c[(qgemmMR-1)*ldc+w-1], init[w-1]
 	for i := 0; i < qgemmMR; i++ {
-		copy(c[i*ldc:i*ldc+qgemmNR], init[:qgemmNR])
+		copy(c[i*ldc:i*ldc+w], init[:w])
 	}
 	for g := 0; g < kp/qgemmKU; g++ {
 		bg := b[g*qgemmNR*qgemmKU : (g+1)*qgemmNR*qgemmKU]
 		for i := 0; i < qgemmMR; i++ {
 			a4 := a[i*kp+g*qgemmKU : i*kp+g*qgemmKU+4]
 			a0, a1, a2, a3 := int32(a4[0]), int32(a4[1]), int32(a4[2]), int32(a4[3])
-			ci := c[i*ldc : i*ldc+qgemmNR]
+			ci := c[i*ldc : i*ldc+w]
 			for j := range ci {
 				b4 := bg[j*4 : j*4+4]
 				ci[j] += a0*int32(b4[0]) + a1*int32(b4[1]) + a2*int32(b4[2]) + a3*int32(b4[3])

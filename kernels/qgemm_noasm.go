@@ -10,6 +10,11 @@ func qmicroFor(qimpl) func(kp int, a []uint8, b []int8, c []int32, ldc int, init
 	return qmicroGeneric
 }
 
+// qmicroNarrowFor has no narrow kernels to offer: the pure-Go one computes whole panels.
+func qmicroNarrowFor(qimpl, int) (func(kp int, a []uint8, b []int8, c []int32, ldc int, init []int32), int) {
+	return nil, qgemmNR
+}
+
 // qrequantFor returns the pure-Go requantizing epilogue.
 func qrequantFor(qimpl) func(t, corr []int32, scale []float32, d []uint8, flo, fhi float32, zp int32) {
 	return qrequantRowGeneric

@@ -448,6 +448,53 @@ func TestQMicroTwins(t *testing.T) {
 	}
 }
 
+// TestQMicroNarrowTwins compares the narrow micro-kernels (the first 16 or 24 columns of a panel) with the
+// twin, and checks that they leave the output's other columns as they were.
+func TestQMicroNarrowTwins(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	for _, l := range qimpls() {
+		for _, cols := range []int{1, 8, 16, 17, 24} {
+			micro, w := qmicroNarrowFor(l, cols)
+			if micro == nil {
+				continue
+			}
+			if w < cols {
+				t.Fatalf("%s: kernel of width %d for %d columns", l, w, cols)
+			}
+			for _, kp := range []int{0, 4, 8, 36, 260} {
+				a, _ := qrand(r, qgemmMR*kp+1)
+				_, b := qrand(r, kp*qgemmNR+1)
+				init := make([]int32, qgemmNR)
+				for j := range init {
+					init[j] = int32(r.Uint32())
+				}
+				ldc := qgemmNR + 5
+				got, want := make([]int32, qgemmMR*ldc), make([]int32, qgemmMR*ldc)
+				for i := range got {
+					got[i], want[i] = -7, -7
+				}
+				micro(kp, a, b, got, ldc, init)
+				qmicroGenericN(w, kp, a, b, want, ldc, init)
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("%s w=%d kp=%d: c[%d] = %d, want %d", l, w, kp, i, got[i], want[i])
+					}
+					if i%ldc >= w && got[i] != -7 {
+						t.Fatalf("%s w=%d kp=%d: c[%d] written", l, w, kp, i)
+					}
+				}
+				full := make([]int32, qgemmMR*ldc)
+				qmicroGeneric(kp, a, b, full, ldc, init)
+				for i := range full {
+					if i%ldc < w && full[i] != got[i] {
+						t.Fatalf("%s w=%d kp=%d: c[%d] = %d, the full twin has %d", l, w, kp, i, got[i], full[i])
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestQRequantTileTwins compares each transposing tile epilogue with the twin and with QRequantize on ties,
 // random sums and saturation, for both byte ranges, with columns ldd bytes apart and guards between them.
 func TestQRequantTileTwins(t *testing.T) {

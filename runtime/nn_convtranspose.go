@@ -14,6 +14,7 @@ type nnConvT struct {
 	outShape []int
 	wShape   []int
 	packed   []*kernels.PackedA // per group: Wᵀ (M/group·kvol × C/group), when W is constant
+	w        []float32          // the constant W itself, for runTiled's few-row path
 	bias     []float32
 }
 
@@ -41,7 +42,7 @@ func nnBuildConvTranspose(b *BuildCtx) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.wShape = w.Shape
+		c.wShape, c.w = w.Shape, wf
 		c.packed = c.pack(w.Shape, wf)
 	}
 	if bt := nnConst(b, 2); bt != nil && nnIsFloat(bt.DType) {
@@ -142,7 +143,7 @@ func (c *nnConvT) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	ws, packed := c.wShape, c.packed
+	ws, packed, wf := c.wShape, c.packed, c.w
 	if packed == nil {
 		wt, err := nnFloatInput(in, 1, "W")
 		if err != nil {
@@ -151,8 +152,7 @@ func (c *nnConvT) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		if err := c.checkWeights(wt.Shape); err != nil {
 			return nil, err
 		}
-		wf, err := nnF32(wt)
-		if err != nil {
+		if wf, err = nnF32(wt); err != nil {
 			return nil, err
 		}
 		ws, packed = wt.Shape, c.pack(wt.Shape, wf)
@@ -186,7 +186,7 @@ func (c *nnConvT) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	}
 	if tiles(g) {
 		o := nnAllocRaw(ctx, x.DType, append([]int{N, M}, g.Out...)...) // every element is written once
-		c.runTiled(ctx, g, N, C, M, xf, packed, bias, o.F)
+		c.runTiled(ctx, g, N, C, M, xf, packed, wf, bias, o.F)
 		return []*ir.Tensor{o.done()}, nil
 	}
 	o := nnAlloc(ctx, x.DType, append([]int{N, M}, g.Out...)...)
@@ -260,14 +260,20 @@ func tiles(g nnGeom) bool {
 // runTiled computes a tiling transposed convolution a band of input rows at a time: the GEMM col = Wᵀ·X for
 // the band (M/group·KH·KW rows), then each output row copies its taps' values with the bias added. The band
 // keeps col in cache and needs no output-sized scratch.
-func (c *nnConvT) runTiled(ctx *Ctx, g nnGeom, N, C, M int, x []float32, packed []*kernels.PackedA, bias, y []float32) {
+func (c *nnConvT) runTiled(ctx *Ctx, g nnGeom, N, C, M int, x []float32, packed []*kernels.PackedA, w, bias, y []float32) {
 	in2, k2 := nnTo3(g.In, 1), nnTo3(g.K, 1)
 	H, W, KH, KW := in2[1], in2[2], k2[1], k2[2]
 	OH, OW := H*KH, W*KW
 	inPlane, kvol := H*W, KH*KW
 	cg, mg := C/c.group, M/c.group
-	band := max(1, min(H, (1<<17)/max(1, W*mg*kvol))) // about 512 KiB of col per band
-	colT := ctx.allocRaw(ir.Float32, mg*kvol*band*W)
+	rows := mg * kvol
+	band := max(1, min(H, (1<<17)/max(1, W*rows))) // about 512 KiB of col per band
+	few := rows <= nnConvTFewRows && cg > 0
+	size := rows * band * W
+	if few {
+		size += band * W // the products' scratch
+	}
+	colT := ctx.allocRaw(ir.Float32, size)
 	defer ctx.recycle(colT)
 	col := colT.F32()
 	for nb := 0; nb < N; nb++ {
@@ -276,27 +282,71 @@ func (c *nnConvT) runTiled(ctx *Ctx, g nnGeom, N, C, M int, x []float32, packed 
 			for h0 := 0; h0 < H; h0 += band {
 				h1 := min(H, h0+band)
 				n := (h1 - h0) * W
-				kernels.SgemmPackedA(ctx.Par, packed[grp], n, xg[h0*W:], inPlane, col, n, nil)
-				nnParallel(ctx, mg, kvol*n, func(m int) {
+				if few {
+					convTFewRows(ctx, col[:rows*n], col[rows*band*W:][:n], w[grp*cg*rows:(grp+1)*cg*rows], rows, cg, xg[h0*W:], inPlane, n)
+				} else {
+					kernels.SgemmPackedA(ctx.Par, packed[grp], n, xg[h0*W:], inPlane, col, n, nil)
+				}
+				// One task per (channel, input row): a one-channel head still spreads over the threads.
+				bh := h1 - h0
+				nnParallel(ctx, mg*bh, kvol*W, func(t int) {
+					m, ih := t/bh, h0+t%bh
 					ch := nb*M + grp*mg + m
 					var b float32
 					if bias != nil {
 						b = bias[grp*mg+m]
 					}
 					dst := y[ch*OH*OW : (ch+1)*OH*OW]
-					for ih := h0; ih < h1; ih++ {
-						for kh := 0; kh < KH; kh++ {
-							orow := dst[(ih*KH+kh)*OW : (ih*KH+kh+1)*OW]
-							for kw := 0; kw < KW; kw++ {
-								src := col[(m*kvol+kh*KW+kw)*n+(ih-h0)*W:][:W]
-								for iw, v := range src {
-									orow[iw*KW+kw] = v + b
-								}
+					for kh := 0; kh < KH; kh++ {
+						orow := dst[(ih*KH+kh)*OW : (ih*KH+kh+1)*OW]
+						src := col[(m*kvol+kh*KW)*n+(ih-h0)*W:]
+						if KW == 2 {
+							convTInterleave2(orow[:2*W], src[:W], src[n:n+W], b)
+							continue
+						}
+						for kw := 0; kw < KW; kw++ {
+							for iw, v := range src[kw*n : kw*n+W] {
+								orow[iw*KW+kw] = v + b
 							}
 						}
 					}
 				})
 			}
 		}
+	}
+}
+
+// nnConvTFewRows bounds the rows of col (M/group·KH·KW) that runTiled computes as weighted sums of input planes
+// instead of through the GEMM. DB text-detection heads end in a 2×2/stride-2 transposed convolution to one
+// channel: 4 rows, for which the GEMM's 12-row tiles run a third full and its per-run packing of X (24 channels
+// of 320×320) costs more than the arithmetic.
+const nnConvTFewRows = 8
+
+// convTFewRows computes col (rows × n, row stride n) = Wᵀ·X for n pixels of cg input planes x (plane stride
+// ldx), where w is the group's row-major cg × rows weight block: row r is Σ_c w[c·rows + r]·x_c. It works on
+// chunks of pixels that keep each row's partial sums in L1, with tmp (n values) holding one product at a time.
+func convTFewRows(ctx *Ctx, col, tmp, w []float32, rows, cg int, x []float32, ldx, n int) {
+	const chunk = 1024
+	ctx.Par.Run((n+chunk-1)/chunk, func(t int) {
+		p0, p1 := t*chunk, min(n, (t+1)*chunk)
+		tp := tmp[p0:p1]
+		for r := 0; r < rows; r++ {
+			dst := col[r*n+p0 : r*n+p1]
+			kernels.MulScalar(dst, x[p0:p1], w[r])
+			for ch := 1; ch < cg; ch++ {
+				kernels.MulScalar(tp, x[ch*ldx+p0:ch*ldx+p1], w[ch*rows+r])
+				kernels.Add(dst, dst, tp)
+			}
+		}
+	})
+}
+
+// convTInterleave2 writes dst[2i] = a[i] + b and dst[2i+1] = c[i] + b (len(dst) = 2·len(a) = 2·len(c)): a
+// kernel-width-2 output row from its two taps' columns, one pair per step instead of KW strided passes.
+func convTInterleave2(dst, a, c []float32, b float32) {
+	c = c[:len(a)]
+	for i, v := range a {
+		p := dst[2*i : 2*i+2 : 2*i+2]
+		p[0], p[1] = v+b, c[i]+b
 	}
 }

@@ -135,3 +135,82 @@ func TestQLookupConstantFirst(t *testing.T) {
 		t.Fatalf("fused %v, chain %v", got[name].Float64s(), want[name].Float64s())
 	}
 }
+
+// TestQLookupFloatFusion compiles DQ → per-channel Add → Sub scalar (constant first) → per-channel Mul →
+// BatchNormalization → Relu with and without the optimizer, for int8 and uint8 data over two images: the fused
+// plan must hold one per-channel float QLookup and no float op, and agree with the op-by-op chain within a few
+// ulps (its table is computed in float32 the same way, bar the fused multiply-adds).
+func TestQLookupFloatFusion(t *testing.T) {
+	for _, dt := range []ir.DType{ir.Int8, ir.Uint8} {
+		t.Run(dt.String(), func(t *testing.T) {
+			b := irtest.New("qdq_lookup_float")
+			x := b.Input("x", ir.Float32, 2, 4, 5, 7)
+			s, z := b.Init("s", ir.Scalar(0.043)), b.Init("z", ir.New(dt))
+			d := b.Op("DequantizeLinear", []string{b.Op("QuantizeLinear", []string{x, s, z}), s, z})
+			a := b.Op("Add", []string{d, b.Init("k", irtest.Rand(1, 1, 4, 1, 1))})
+			sub := b.Op("Sub", []string{b.Init("c", ir.Scalar(0.3)), a})
+			mul := b.Op("Mul", []string{sub, b.Init("m", irtest.Rand(2, 4, 1, 1))})
+			norm := b.Op("BatchNormalization", []string{mul, b.Init("g", irtest.Rand(3, 4)), b.Init("beta", irtest.Rand(4, 4)),
+				b.Init("mean", irtest.Rand(5, 4)), b.Init("var", irtest.RandPos(6, 0.5, 2, 4))}, irtest.Float("epsilon", 1e-3))
+			b.Output(b.Op("Relu", []string{norm}))
+			m := b.Model(13)
+			sim, err := Compile(m.Clone(), Options{NoOptimize: true, Threads: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fused, err := Compile(m.Clone(), Options{Threads: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ops := irtest.OpCount(fused.Graph)
+			if ops["QLookup"] != 1 || ops["DequantizeLinear"]+ops["Add"]+ops["Sub"]+ops["Mul"]+ops["BatchNormalization"]+ops["Relu"] != 0 {
+				t.Fatalf("compiled ops %v, want one QLookup and no float op", ops)
+			}
+			r := rand.New(rand.NewPCG(5, 5))
+			v := make([]float32, 2*4*5*7)
+			for i := range v {
+				v[i] = float32(r.IntN(300)-150) * 0.043
+			}
+			feeds := map[string]*ir.Tensor{"x": ir.FromFloat32([]int{2, 4, 5, 7}, v)}
+			for run := 0; run < 2; run++ { // the second run sees recycled arena buffers
+				want, err := sim.Run(feeds)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := fused.Run(feeds)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for name, w := range want {
+					wf, gf := w.F32(), got[name].F32()
+					for i := range wf {
+						if d := math.Abs(float64(wf[i] - gf[i])); d > 1e-5*max(1, math.Abs(float64(wf[i]))) {
+							t.Fatalf("element %d = %g, chain %g", i, gf[i], wf[i])
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestQLookupFloatErrors checks that a per-channel float table that does not match the input's channels is an
+// error naming the shapes, not a panic.
+func TestQLookupFloatErrors(t *testing.T) {
+	k, err := qBuildLookup(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := &Ctx{}
+	for _, c := range []struct {
+		x, table *ir.Tensor
+	}{
+		{ir.New(ir.Int8, 1, 3, 2, 2), ir.New(ir.Float32, 4, 256)},
+		{ir.New(ir.Int8, 6), ir.New(ir.Float32, 6, 256)},
+		{ir.New(ir.Uint8, 1, 3, 2), ir.New(ir.Float32, 3, 255)},
+	} {
+		if _, err := k.Run(ctx, []*ir.Tensor{c.x, c.table}); err == nil {
+			t.Errorf("x %v, table %v: no error", c.x.Shape, c.table.Shape)
+		}
+	}
+}

@@ -1,11 +1,16 @@
 package runtime
 
-import "github.com/hone-ml/hone/ir"
+import (
+	"encoding/binary"
+
+	"github.com/hone-ml/hone/ir"
+)
 
 // qResizeNearest8 is Resize's path for 8-bit data (what opt's fuse_qdq_resize leaves in the quantized feature
 // pyramid) when only the last two axes change and both are nearest-neighbour gathers (one tap of weight 1, none
 // outside the input): each output row is gathered from its source row in bytes, or copied from the row before
-// when both read the same source row (every other row of a 2× upsample). It returns nil where it does not apply,
+// when both read the same source row (every other row of a 2× upsample); rows of a 2×, 4× or 8× upsample repeat
+// each byte with one store. It returns nil where it does not apply,
 // and Resize takes its general path through float32.
 func qResizeNearest8(ctx *Ctx, x *ir.Tensor, outSize []int, taps []*nnTaps) *ir.Tensor {
 	rank := x.Rank()
@@ -27,6 +32,7 @@ func qResizeNearest8(ctx *Ctx, x *ir.Tensor, outSize []int, taps []*nnTaps) *ir.
 	}
 	H, W, OH, OW := x.Shape[rank-2], x.Shape[rank-1], outSize[rank-2], outSize[rank-1]
 	iy, ix := qNearestIndex(taps[rank-2], OH), qNearestIndex(taps[rank-1], OW)
+	up := qUpsampleFactor(ix, W)
 	y := ctx.allocRaw(x.DType, outSize...) // every element is written
 	xb, yb := x.Bytes(), y.Bytes()
 	nnParallel(ctx, nnProd(x.Shape[:rank-2]), OH*OW, func(p int) {
@@ -38,12 +44,53 @@ func qResizeNearest8(ctx *Ctx, x *ir.Tensor, outSize []int, taps []*nnTaps) *ir.
 				continue
 			}
 			row := src[iy[oh]*W : (iy[oh]+1)*W]
+			if up != 0 {
+				qRepeatBytes(d, row, up)
+				continue
+			}
 			for ow, i := range ix {
 				d[ow] = row[i]
 			}
 		}
 	})
 	return y
+}
+
+// qUpsampleFactor returns k when the gather ix repeats each of w inputs k times in order (ix[o] = o/k) and k is
+// 2, 4 or 8 (the feature pyramid's nearest upsamples), else 0.
+func qUpsampleFactor(ix []int, w int) int {
+	if w == 0 || len(ix)%w != 0 {
+		return 0
+	}
+	k := len(ix) / w
+	if k != 2 && k != 4 && k != 8 {
+		return 0
+	}
+	for o, i := range ix {
+		if i != o/k {
+			return 0
+		}
+	}
+	return k
+}
+
+// qRepeatBytes writes each byte of row k times into d (len(d) = k·len(row), k = 2, 4 or 8), one store per
+// source byte instead of k gathers.
+func qRepeatBytes(d, row []uint8, k int) {
+	switch k {
+	case 2:
+		for i, v := range row {
+			binary.LittleEndian.PutUint16(d[2*i:], uint16(v)*0x0101)
+		}
+	case 4:
+		for i, v := range row {
+			binary.LittleEndian.PutUint32(d[4*i:], uint32(v)*0x01010101)
+		}
+	case 8:
+		for i, v := range row {
+			binary.LittleEndian.PutUint64(d[8*i:], uint64(v)*0x0101010101010101)
+		}
+	}
 }
 
 // qNearestIndex returns the source index of each of n outputs along an axis (nil taps: the axis is unchanged).

@@ -11,7 +11,7 @@ import (
 
 // TestQResizeNearestFusion compiles DQ → Resize(nearest) → Q with the Q on the input's own parameters: the
 // optimizer must leave one Resize on the integers (no DequantizeLinear) with the chain's output exactly, for a
-// 2× upsample (rows copied), non-integer scales and sizes, and each coordinate and rounding mode the byte path
+// 2×, 4× and 8× upsamples (rows copied, bytes repeated), non-integer scales and sizes, and each coordinate and rounding mode the byte path
 // serves. A linear Resize must stay float.
 func TestQResizeNearestFusion(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 14))
@@ -23,6 +23,8 @@ func TestQResizeNearestFusion(t *testing.T) {
 		mode        string
 	}{
 		{[]int64{1, 5, 7, 9}, []float32{1, 1, 2, 2}, nil, "asymmetric", "floor", "nearest"},
+		{[]int64{2, 3, 5, 6}, []float32{1, 1, 4, 4}, nil, "asymmetric", "floor", "nearest"},
+		{[]int64{1, 3, 3, 5}, []float32{1, 1, 8, 8}, nil, "asymmetric", "floor", "nearest"},
 		{[]int64{2, 3, 6, 5}, []float32{1, 1, 1.7, 0.6}, nil, "half_pixel", "round_prefer_floor", "nearest"},
 		{[]int64{1, 2, 5, 4}, nil, []int64{1, 2, 9, 11}, "align_corners", "round_prefer_ceil", "nearest"},
 		{[]int64{3, 8, 8}, []float32{1, 2, 1}, nil, "pytorch_half_pixel", "ceil", "nearest"},

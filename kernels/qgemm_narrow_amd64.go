@@ -1,0 +1,50 @@
+//go:build !purego
+
+package kernels
+
+import "golang.org/x/sys/cpu"
+
+// qgemmKernel8x16VNNI is qgemmKernel8x32VNNI for the panel's first 16 columns: qmicroGenericN(16, …), with 8 zmm
+// accumulators; c's columns 16–31 are not touched.
+//
+//go:noescape
+func qgemmKernel8x16VNNI(kg int, a *uint8, kp int, b *int8, c *int32, ldc int, init *int32)
+
+// qgemmKernel8x24VNNI is qgemmKernel8x32VNNI for the panel's first 24 columns: qmicroGenericN(24, …), with 8 zmm
+// and 8 ymm accumulators; c's columns 24–31 are not touched.
+//
+//go:noescape
+func qgemmKernel8x24VNNI(kg int, a *uint8, kp int, b *int8, c *int32, ldc int, init *int32)
+
+func qmicroVNNI16(kp int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
+	if kp == 0 {
+		qmicroGenericN(16, kp, a, b, c, ldc, init)
+		return
+	}
+	_, _, _, _ = a[qgemmMR*kp-1], b[kp*qgemmNR-1], c[(qgemmMR-1)*ldc+15], init[15]
+	qgemmKernel8x16VNNI(kp/qgemmKU, &a[0], kp, &b[0], &c[0], ldc, &init[0])
+}
+
+func qmicroVNNI24(kp int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
+	if kp == 0 {
+		qmicroGenericN(24, kp, a, b, c, ldc, init)
+		return
+	}
+	_, _, _, _ = a[qgemmMR*kp-1], b[kp*qgemmNR-1], c[(qgemmMR-1)*ldc+23], init[23]
+	qgemmKernel8x24VNNI(kp/qgemmKU, &a[0], kp, &b[0], &c[0], ldc, &init[0])
+}
+
+// qmicroNarrowFor returns a micro-kernel for a panel of cols < qgemmNR columns that computes only the first w ≥
+// cols of them, or nil where the level has none (the full kernel then serves).
+func qmicroNarrowFor(l qimpl, cols int) (micro func(kp int, a []uint8, b []int8, c []int32, ldc int, init []int32), w int) {
+	if l != qimplVNNI || !cpu.X86.HasAVX512VL { // the ymm VPDPBUSD is AVX512VL
+		return nil, qgemmNR
+	}
+	switch {
+	case cols <= 16:
+		return qmicroVNNI16, 16
+	case cols <= 24:
+		return qmicroVNNI24, 24
+	}
+	return nil, qgemmNR
+}
