@@ -47,6 +47,14 @@ func MulAddScalar(dst, a []float32, s, t float32) {
 	unary(opMulAddScalar, dst, a[:len(dst)], s, t)
 }
 
+// Axpy computes dst[i] += a[i]*s over len(dst) elements (a weighted sum of planes in one pass). Like
+// MulAddScalar, the assembly fuses the multiply-add, so results may differ from the Go twin in the last bit.
+func Axpy(dst, a []float32, s float32) {
+	a = a[:len(dst)]
+	i := axpyAsm(dst, a, s)
+	axpyGeneric(dst[i:], a[i:], s)
+}
+
 // binOp names an elementwise binary loop.
 type binOp uint8
 

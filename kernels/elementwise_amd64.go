@@ -39,6 +39,16 @@ func divAVX2(dst, a, b *float32, n int)
 //go:noescape
 func maxAVX2(dst, a, b *float32, n int)
 
+// axpyAVX512 is axpyGeneric (dst[i] += a[i]·s, fused) for n a multiple of 16.
+//
+//go:noescape
+func axpyAVX512(dst, a *float32, n int, s float32)
+
+// axpyAVX2 is axpyGeneric (fused) for n a multiple of 8.
+//
+//go:noescape
+func axpyAVX2(dst, a *float32, n int, s float32)
+
 //go:noescape
 func addScalarAVX512(dst, x *float32, n int, alpha, beta float32)
 
@@ -139,6 +149,24 @@ func binaryAsm(op binOp, dst, a, b []float32) int {
 	case implAVX2:
 		if m = n &^ 7; m > 0 {
 			binAVX2[op](&dst[0], &a[0], &b[0], m)
+		}
+	}
+	return m
+}
+
+// axpyAsm is binaryAsm for Axpy; len(a) == len(dst).
+func axpyAsm(dst, a []float32, s float32) int {
+	n := len(dst)
+	a = a[:n]
+	var m int
+	switch level {
+	case implAVX512:
+		if m = n &^ 15; m > 0 {
+			axpyAVX512(&dst[0], &a[0], m, s)
+		}
+	case implAVX2:
+		if m = n &^ 7; m > 0 {
+			axpyAVX2(&dst[0], &a[0], m, s)
 		}
 	}
 	return m

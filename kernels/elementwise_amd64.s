@@ -1487,6 +1487,45 @@ erfAVX512_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
 	RET                                          // return
 
+// func axpyAVX512(dst, a *float32, n int, s float32)
+
+TEXT ·axpyAVX512(SB), NOSPLIT, $0-28
+	MOVQ dst+0(FP), DI                           // destination, also the addend
+	MOVQ a+8(FP), SI                             // scaled operand
+	MOVQ n+16(FP), CX                            // elements left (a multiple of 16)
+	VBROADCASTSS s+24(FP), Z4                    // s in every lane
+	XORQ BX, BX                                  // byte offset
+axpyAVX512_loop4:
+	CMPQ CX, $64                                 // 4 vectors left?
+	JL axpyAVX512_loop1                          // no: one at a time
+	VMOVUPS 0(SI)(BX*1), Z0                      // load a
+	VMOVUPS 64(SI)(BX*1), Z1                     // load a
+	VMOVUPS 128(SI)(BX*1), Z2                    // load a
+	VMOVUPS 192(SI)(BX*1), Z3                    // load a
+	VFMADD213PS 0(DI)(BX*1), Z4, Z0              // a·s + dst
+	VFMADD213PS 64(DI)(BX*1), Z4, Z1             // a·s + dst
+	VFMADD213PS 128(DI)(BX*1), Z4, Z2            // a·s + dst
+	VFMADD213PS 192(DI)(BX*1), Z4, Z3            // a·s + dst
+	VMOVUPS Z0, 0(DI)(BX*1)                      // store
+	VMOVUPS Z1, 64(DI)(BX*1)                     // store
+	VMOVUPS Z2, 128(DI)(BX*1)                    // store
+	VMOVUPS Z3, 192(DI)(BX*1)                    // store
+	ADDQ $256, BX                                // advance 4 vectors
+	SUBQ $64, CX                                 // elements done
+	JMP axpyAVX512_loop4                         // next round
+axpyAVX512_loop1:
+	TESTQ CX, CX                                 // done?
+	JZ axpyAVX512_done                           // yes
+	VMOVUPS (SI)(BX*1), Z0                       // load a
+	VFMADD213PS (DI)(BX*1), Z4, Z0               // a·s + dst
+	VMOVUPS Z0, (DI)(BX*1)                       // store
+	ADDQ $64, BX                                 // advance one vector
+	SUBQ $16, CX                                 // elements done
+	JMP axpyAVX512_loop1                         // next vector
+axpyAVX512_done:
+	VZEROUPPER                                   // avoid AVX/SSE transition stalls
+	RET                                          // return
+
 // func addAVX2(dst, a, b *float32, n int)
 
 TEXT ·addAVX2(SB), NOSPLIT, $0-32
@@ -2302,5 +2341,44 @@ erfAVX2_loop1:
 	SUBQ $8, CX                                  // elements done
 	JMP erfAVX2_loop1                            // next vector
 erfAVX2_done:
+	VZEROUPPER                                   // avoid AVX/SSE transition stalls
+	RET                                          // return
+
+// func axpyAVX2(dst, a *float32, n int, s float32)
+
+TEXT ·axpyAVX2(SB), NOSPLIT, $0-28
+	MOVQ dst+0(FP), DI                           // destination, also the addend
+	MOVQ a+8(FP), SI                             // scaled operand
+	MOVQ n+16(FP), CX                            // elements left (a multiple of 8)
+	VBROADCASTSS s+24(FP), Y4                    // s in every lane
+	XORQ BX, BX                                  // byte offset
+axpyAVX2_loop4:
+	CMPQ CX, $32                                 // 4 vectors left?
+	JL axpyAVX2_loop1                            // no: one at a time
+	VMOVUPS 0(SI)(BX*1), Y0                      // load a
+	VMOVUPS 32(SI)(BX*1), Y1                     // load a
+	VMOVUPS 64(SI)(BX*1), Y2                     // load a
+	VMOVUPS 96(SI)(BX*1), Y3                     // load a
+	VFMADD213PS 0(DI)(BX*1), Y4, Y0              // a·s + dst
+	VFMADD213PS 32(DI)(BX*1), Y4, Y1             // a·s + dst
+	VFMADD213PS 64(DI)(BX*1), Y4, Y2             // a·s + dst
+	VFMADD213PS 96(DI)(BX*1), Y4, Y3             // a·s + dst
+	VMOVUPS Y0, 0(DI)(BX*1)                      // store
+	VMOVUPS Y1, 32(DI)(BX*1)                     // store
+	VMOVUPS Y2, 64(DI)(BX*1)                     // store
+	VMOVUPS Y3, 96(DI)(BX*1)                     // store
+	ADDQ $128, BX                                // advance 4 vectors
+	SUBQ $32, CX                                 // elements done
+	JMP axpyAVX2_loop4                           // next round
+axpyAVX2_loop1:
+	TESTQ CX, CX                                 // done?
+	JZ axpyAVX2_done                             // yes
+	VMOVUPS (SI)(BX*1), Y0                       // load a
+	VFMADD213PS (DI)(BX*1), Y4, Y0               // a·s + dst
+	VMOVUPS Y0, (DI)(BX*1)                       // store
+	ADDQ $32, BX                                 // advance one vector
+	SUBQ $8, CX                                  // elements done
+	JMP axpyAVX2_loop1                           // next vector
+axpyAVX2_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
 	RET                                          // return

@@ -9,6 +9,14 @@ func addGeneric(dst, a, b []float32) {
 	}
 }
 
+// axpyGeneric is Axpy's pure-Go twin.
+func axpyGeneric(dst, a []float32, s float32) {
+	a = a[:len(dst)]
+	for i := range dst {
+		dst[i] += a[i] * s
+	}
+}
+
 func subGeneric(dst, a, b []float32) {
 	for i := range dst {
 		dst[i] = a[i] - b[i]

@@ -7,3 +7,6 @@ func binaryAsm(op binOp, dst, a, b []float32) int { return 0 }
 
 // unaryAsm does nothing in this build: the Go twin handles every element.
 func unaryAsm(op unOp, dst, x []float32, alpha, beta float32) int { return 0 }
+
+// axpyAsm does nothing in this build: the Go twin handles every element.
+func axpyAsm(dst, a []float32, s float32) int { return 0 }

@@ -56,6 +56,19 @@ func TestBinaryKernels(t *testing.T) {
 	}
 }
 
+// TestAxpy runs every SIMD variant of Axpy (dst = a + b·s) against its Go twin; the assembly's fused multiply-add
+// rounds once, so results may differ from the twin by an ulp of b·s.
+func TestAxpy(t *testing.T) {
+	const s = -1.7
+	for _, l := range impls() {
+		t.Run(l.String(), func(t *testing.T) {
+			kerneltest.Binary(t, kerneltest.Lengths(8, 16), kerneltest.Uniform(-10, 10), kerneltest.Tolerance{Rel: 1e-6, Abs: 2e-6},
+				func(dst, a, b []float32) { defer setImpl(l)(); copy(dst, a); Axpy(dst, b, s) },
+				func(dst, a, b []float32) { copy(dst, a); axpyGeneric(dst, b, s) })
+		})
+	}
+}
+
 // TestActivationSpecials checks the IEEE corners every variant must share with the scalar formulas.
 func TestActivationSpecials(t *testing.T) {
 	nan, inf := float32(math.NaN()), float32(math.Inf(1))

@@ -160,6 +160,9 @@ func (o *QOutput) check(m, n int) error {
 type QPackedA struct {
 	M, K, Kp int
 	Data     []uint8
+	// Lda, when set (a positive multiple of 4), is the row stride instead of Kp: below Kp rows overlap, so a
+	// convolution's A can be read as windows of one buffer (QLinearConv's row-window layout).
+	Lda int
 }
 
 // QPackedASize returns Kp and the number of bytes a QPackedA of m rows and k columns needs.
@@ -197,7 +200,14 @@ func QGemmPacked(r Runner, a *QPackedA, za []int32, b *QPackedB, out *QOutput) e
 	if a.K != k || a.Kp != b.kp {
 		return fmt.Errorf("kernels: QGemm: A has %d columns (stride %d) but B has %d rows", a.K, a.Kp, k)
 	}
-	if _, size := QPackedASize(m, k); m < 0 || len(a.Data) < size {
+	kp, lda := a.Kp, a.Kp
+	if a.Lda != 0 {
+		lda = a.Lda
+	}
+	if lda < 0 || lda%qgemmKU != 0 || lda == 0 && kp > 0 {
+		return fmt.Errorf("kernels: QGemm: packed A's row stride %d is no positive multiple of %d", lda, qgemmKU)
+	}
+	if m < 0 || m > 0 && len(a.Data) < ((m+qgemmMR-1)/qgemmMR*qgemmMR-1)*lda+kp {
 		return fmt.Errorf("kernels: QGemm: packed A of %d bytes cannot hold %d×%d", len(a.Data), m, k)
 	}
 	if len(za) != 1 && len(za) != m {
@@ -211,7 +221,6 @@ func QGemmPacked(r Runner, a *QPackedA, za []int32, b *QPackedB, out *QOutput) e
 	}
 	rowBlocks := (m + qgemmMR - 1) / qgemmMR
 	panels := (n + qgemmNR - 1) / qgemmNR
-	kp := a.Kp
 	// Row sums of A are needed only for the zb·Σa term; symmetric weights (zb = 0, hone's default) skip them.
 	var rowSum []int32
 	if !b.zbZero {
@@ -219,7 +228,7 @@ func QGemmPacked(r Runner, a *QPackedA, za []int32, b *QPackedB, out *QOutput) e
 		r.Run(rowBlocks, func(rb int) {
 			for i := rb * qgemmMR; i < min(m, (rb+1)*qgemmMR); i++ {
 				var s int32
-				for _, v := range a.Data[i*kp : i*kp+k] {
+				for _, v := range a.Data[i*lda : i*lda+k] {
 					s += int32(v)
 				}
 				rowSum[i] = s
@@ -259,13 +268,13 @@ func QGemmPacked(r Runner, a *QPackedA, za []int32, b *QPackedB, out *QOutput) e
 			i0 := rb * qgemmMR
 			rows := min(qgemmMR, m-i0)
 			if direct && rows == qgemmMR && cols == qgemmNR {
-				micro(kp, a.Data[i0*kp:(i0+qgemmMR)*kp], bp, out.I32[i0*out.Ldc+j0:], out.Ldc, e.corr[:])
+				micro(kp, lda, a.Data[i0*lda:(i0+qgemmMR-1)*lda+kp], bp, out.I32[i0*out.Ldc+j0:], out.Ldc, e.corr[:])
 				continue
 			}
 			for i := range rows {
 				zaRow[i] = za[min(i0+i, len(za)-1)]
 			}
-			mk(kp, a.Data[i0*kp:(i0+qgemmMR)*kp], bp, tile[:], qgemmNR, qzeroInit[:])
+			mk(kp, lda, a.Data[i0*lda:(i0+qgemmMR-1)*lda+kp], bp, tile[:], qgemmNR, qzeroInit[:])
 			var rs []int32
 			if rowSum != nil {
 				rs = rowSum[i0 : i0+rows]

@@ -16,7 +16,7 @@ var qmaxImpl = func() qimpl {
 	return qimplGeneric
 }()
 
-// qgemmKernel8x32VNNI is the AVX-512 VNNI micro-kernel: qmicroGeneric(kp, a, b, c, ldc, init) with kg = kp/4
+// qgemmKernel8x32VNNI is the AVX-512 VNNI micro-kernel: qmicroGeneric(kp, lda, a, b, c, ldc, init) with kg = kp/4
 // groups, the 8 rows of a at stride kp, and 16 zmm accumulators (two per row) fed by VPDPBUSD.
 //
 //go:noescape
@@ -92,29 +92,29 @@ func qrequantRowVec(t, corr []int32, scale []float32, d []uint8, flo, fhi float3
 	}
 }
 
-func qmicroVNNI(kp int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
+func qmicroVNNI(kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
 	if kp == 0 { // K = 0: nothing to point the assembly at
-		qmicroGeneric(kp, a, b, c, ldc, init)
+		qmicroGeneric(kp, lda, a, b, c, ldc, init)
 		return
 	}
 	// Bounds checks up front keep the assembly inside the slices.
-	_, _, _, _ = a[qgemmMR*kp-1], b[kp*qgemmNR-1], c[(qgemmMR-1)*ldc+qgemmNR-1], init[qgemmNR-1]
-	qgemmKernel8x32VNNI(kp/qgemmKU, &a[0], kp, &b[0], &c[0], ldc, &init[0])
+	_, _, _, _ = a[(qgemmMR-1)*lda+kp-1], b[kp*qgemmNR-1], c[(qgemmMR-1)*ldc+qgemmNR-1], init[qgemmNR-1]
+	qgemmKernel8x32VNNI(kp/qgemmKU, &a[0], lda, &b[0], &c[0], ldc, &init[0])
 }
 
-func qmicroAVX2(kp int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
+func qmicroAVX2(kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
 	if kp == 0 {
-		qmicroGeneric(kp, a, b, c, ldc, init)
+		qmicroGeneric(kp, lda, a, b, c, ldc, init)
 		return
 	}
-	_, _, _, _ = a[qgemmMR*kp-1], b[kp*qgemmNR-1], c[(qgemmMR-1)*ldc+qgemmNR-1], init[qgemmNR-1]
+	_, _, _, _ = a[(qgemmMR-1)*lda+kp-1], b[kp*qgemmNR-1], c[(qgemmMR-1)*ldc+qgemmNR-1], init[qgemmNR-1]
 	for i := 0; i < qgemmMR; i++ {
-		qgemmKernel1x32AVX2(kp/qgemmKU, &a[i*kp], &b[0], &c[i*ldc], &init[0])
+		qgemmKernel1x32AVX2(kp/qgemmKU, &a[i*lda], &b[0], &c[i*ldc], &init[0])
 	}
 }
 
 // qmicroFor returns the micro-kernel for an integer SIMD level.
-func qmicroFor(l qimpl) func(kp int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
+func qmicroFor(l qimpl) func(kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
 	switch l {
 	case qimplVNNI:
 		return qmicroVNNI

@@ -2,19 +2,19 @@ package kernels
 
 import "math"
 
-// qmicroGeneric is the pure-Go twin of the integer micro-kernels: for the qgemmMR rows of a (row stride kp, kp a
-// multiple of 4) and one packed panel b (see QPackedB) it sets, for j < qgemmNR,
+// qmicroGeneric is the pure-Go twin of the integer micro-kernels: for the qgemmMR rows of a (kp columns, kp a
+// multiple of 4, rows lda ≥ kp bytes apart) and one packed panel b (see QPackedB) it sets, for j < qgemmNR,
 //
-//	c[i*ldc+j] = init[j] + Σ_k a[i*kp+k]·b[k/4*128+j*4+k%4]
+//	c[i*ldc+j] = init[j] + Σ_{k<kp} a[i*lda+k]·b[k/4*128+j*4+k%4]
 //
 // init carries the zero-point correction when the tile goes straight to an int32 output, zeros otherwise.
-func qmicroGeneric(kp int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
-	qmicroGenericN(qgemmNR, kp, a, b, c, ldc, init)
+func qmicroGeneric(kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
+	qmicroGenericN(qgemmNR, kp, lda, a, b, c, ldc, init)
 }
 
 // qmicroGenericN is qmicroGeneric for the panel's first w columns only (the twin of the narrow kernels): c's
 // columns w and up are left as they were.
-func qmicroGenericN(w, kp int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
+func qmicroGenericN(w, kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
 	_, _ = c[(qgemmMR-1)*ldc+w-1], init[w-1]
 	for i := 0; i < qgemmMR; i++ {
 		copy(c[i*ldc:i*ldc+w], init[:w])
@@ -22,7 +22,7 @@ func qmicroGenericN(w, kp int, a []uint8, b []int8, c []int32, ldc int, init []i
 	for g := 0; g < kp/qgemmKU; g++ {
 		bg := b[g*qgemmNR*qgemmKU : (g+1)*qgemmNR*qgemmKU]
 		for i := 0; i < qgemmMR; i++ {
-			a4 := a[i*kp+g*qgemmKU : i*kp+g*qgemmKU+4]
+			a4 := a[i*lda+g*qgemmKU : i*lda+g*qgemmKU+4]
 			a0, a1, a2, a3 := int32(a4[0]), int32(a4[1]), int32(a4[2]), int32(a4[3])
 			ci := c[i*ldc : i*ldc+w]
 			for j := range ci {

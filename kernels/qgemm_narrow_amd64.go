@@ -16,27 +16,27 @@ func qgemmKernel8x16VNNI(kg int, a *uint8, kp int, b *int8, c *int32, ldc int, i
 //go:noescape
 func qgemmKernel8x24VNNI(kg int, a *uint8, kp int, b *int8, c *int32, ldc int, init *int32)
 
-func qmicroVNNI16(kp int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
+func qmicroVNNI16(kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
 	if kp == 0 {
-		qmicroGenericN(16, kp, a, b, c, ldc, init)
+		qmicroGenericN(16, kp, lda, a, b, c, ldc, init)
 		return
 	}
-	_, _, _, _ = a[qgemmMR*kp-1], b[kp*qgemmNR-1], c[(qgemmMR-1)*ldc+15], init[15]
-	qgemmKernel8x16VNNI(kp/qgemmKU, &a[0], kp, &b[0], &c[0], ldc, &init[0])
+	_, _, _, _ = a[(qgemmMR-1)*lda+kp-1], b[kp*qgemmNR-1], c[(qgemmMR-1)*ldc+15], init[15]
+	qgemmKernel8x16VNNI(kp/qgemmKU, &a[0], lda, &b[0], &c[0], ldc, &init[0])
 }
 
-func qmicroVNNI24(kp int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
+func qmicroVNNI24(kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
 	if kp == 0 {
-		qmicroGenericN(24, kp, a, b, c, ldc, init)
+		qmicroGenericN(24, kp, lda, a, b, c, ldc, init)
 		return
 	}
-	_, _, _, _ = a[qgemmMR*kp-1], b[kp*qgemmNR-1], c[(qgemmMR-1)*ldc+23], init[23]
-	qgemmKernel8x24VNNI(kp/qgemmKU, &a[0], kp, &b[0], &c[0], ldc, &init[0])
+	_, _, _, _ = a[(qgemmMR-1)*lda+kp-1], b[kp*qgemmNR-1], c[(qgemmMR-1)*ldc+23], init[23]
+	qgemmKernel8x24VNNI(kp/qgemmKU, &a[0], lda, &b[0], &c[0], ldc, &init[0])
 }
 
 // qmicroNarrowFor returns a micro-kernel for a panel of cols < qgemmNR columns that computes only the first w ≥
 // cols of them, or nil where the level has none (the full kernel then serves).
-func qmicroNarrowFor(l qimpl, cols int) (micro func(kp int, a []uint8, b []int8, c []int32, ldc int, init []int32), w int) {
+func qmicroNarrowFor(l qimpl, cols int) (micro func(kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []int32), w int) {
 	if l != qimplVNNI || !cpu.X86.HasAVX512VL { // the ymm VPDPBUSD is AVX512VL
 		return nil, qgemmNR
 	}

@@ -6,12 +6,12 @@ package kernels
 const qmaxImpl = qimplGeneric
 
 // qmicroFor returns the pure-Go micro-kernel.
-func qmicroFor(qimpl) func(kp int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
+func qmicroFor(qimpl) func(kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
 	return qmicroGeneric
 }
 
 // qmicroNarrowFor has no narrow kernels to offer: the pure-Go one computes whole panels.
-func qmicroNarrowFor(qimpl, int) (func(kp int, a []uint8, b []int8, c []int32, ldc int, init []int32), int) {
+func qmicroNarrowFor(qimpl, int) (func(kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []int32), int) {
 	return nil, qgemmNR
 }
 

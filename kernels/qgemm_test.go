@@ -83,6 +83,59 @@ func TestQGemmImpls(t *testing.T) {
 	}
 }
 
+// TestQGemmPackedLda reads A as overlapping windows of one buffer (QPackedA.Lda below K: the row-window layout
+// of QLinearConv) in every SIMD variant and checks the product against the reference on the same rows, with
+// per-row A and per-column B zero points (so the row sums read the windows too) and with neither.
+func TestQGemmPackedLda(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	for _, l := range qimpls() {
+		restore := setQImpl(l)
+		for _, sz := range [][4]int{{1, 24, 12, 4}, {8, 24, 36, 12}, {13, 16, 72, 24}, {21, 40, 36, 12}, {16, 5, 8, 8}} {
+			for _, zero := range []bool{true, false} {
+				m, n, k, lda := sz[0], sz[1], sz[2], sz[3]
+				t.Run(fmt.Sprintf("%s/%dx%dx%d/lda%d/zero%v", l, m, n, k, lda, zero), func(t *testing.T) {
+					buf, _ := qrand(r, ((m+qgemmMR-1)/qgemmMR*qgemmMR-1)*lda+k)
+					_, b := qrand(r, k*n)
+					za, zb := []int32{int32(r.IntN(256))}, []int32{0}
+					if !zero {
+						za = make([]int32, m)
+						for i := range za {
+							za[i] = int32(r.IntN(256))
+						}
+						zb = make([]int32, n)
+						for j := range zb {
+							zb[j] = int32(r.IntN(256) - 128)
+						}
+					}
+					pb, err := QPackB(k, n, b, n, zb)
+					if err != nil {
+						t.Fatal(err)
+					}
+					rows := make([]uint8, m*k) // the windows written out as a plain matrix for the reference
+					for i := 0; i < m; i++ {
+						copy(rows[i*k:], buf[i*lda:i*lda+k])
+					}
+					want := qgemmRef(m, n, k, rows, k, za, b, n, zb)
+					got := make([]int32, m*n)
+					if err := QGemmPacked(nil, &QPackedA{M: m, K: k, Kp: k, Data: buf, Lda: lda}, za, pb, &QOutput{I32: got, Ldc: n}); err != nil {
+						t.Fatal(err)
+					}
+					for i := range want {
+						if got[i] != want[i] {
+							t.Fatalf("C[%d,%d] = %d, want %d", i/n, i%n, got[i], want[i])
+						}
+					}
+					short := &QPackedA{M: m, K: k, Kp: k, Data: buf[:len(buf)-1], Lda: lda}
+					if err := QGemmPacked(nil, short, za, pb, &QOutput{I32: got, Ldc: n}); err == nil {
+						t.Fatal("a buffer one byte short of the last row block was accepted")
+					}
+				})
+			}
+		}
+		restore()
+	}
+}
+
 // TestQGemmRequantize checks the uint8/int8/float epilogues against the formula with per-column scales, a bias
 // and a zero point, including saturation at both ends.
 func TestQGemmRequantize(t *testing.T) {
@@ -437,8 +490,8 @@ func TestQMicroTwins(t *testing.T) {
 			for i := range got {
 				got[i], want[i] = -7, -7
 			}
-			qmicroFor(l)(kp, a, b, got, ldc, init)
-			qmicroGeneric(kp, a, b, want, ldc, init)
+			qmicroFor(l)(kp, kp, a, b, got, ldc, init)
+			qmicroGeneric(kp, kp, a, b, want, ldc, init)
 			for i := range want {
 				if got[i] != want[i] {
 					t.Fatalf("%s kp=%d: c[%d] = %d, want %d", l, kp, i, got[i], want[i])
@@ -473,8 +526,8 @@ func TestQMicroNarrowTwins(t *testing.T) {
 				for i := range got {
 					got[i], want[i] = -7, -7
 				}
-				micro(kp, a, b, got, ldc, init)
-				qmicroGenericN(w, kp, a, b, want, ldc, init)
+				micro(kp, kp, a, b, got, ldc, init)
+				qmicroGenericN(w, kp, kp, a, b, want, ldc, init)
 				for i := range want {
 					if got[i] != want[i] {
 						t.Fatalf("%s w=%d kp=%d: c[%d] = %d, want %d", l, w, kp, i, got[i], want[i])
@@ -484,7 +537,7 @@ func TestQMicroNarrowTwins(t *testing.T) {
 					}
 				}
 				full := make([]int32, qgemmMR*ldc)
-				qmicroGeneric(kp, a, b, full, ldc, init)
+				qmicroGeneric(kp, kp, a, b, full, ldc, init)
 				for i := range full {
 					if i%ldc < w && full[i] != got[i] {
 						t.Fatalf("%s w=%d kp=%d: c[%d] = %d, the full twin has %d", l, w, kp, i, got[i], full[i])

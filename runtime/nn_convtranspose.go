@@ -270,9 +270,6 @@ func (c *nnConvT) runTiled(ctx *Ctx, g nnGeom, N, C, M int, x []float32, packed 
 	band := max(1, min(H, (1<<17)/max(1, W*rows))) // about 512 KiB of col per band
 	few := rows <= nnConvTFewRows && cg > 0
 	size := rows * band * W
-	if few {
-		size += band * W // the products' scratch
-	}
 	colT := ctx.allocRaw(ir.Float32, size)
 	defer ctx.recycle(colT)
 	col := colT.F32()
@@ -283,7 +280,7 @@ func (c *nnConvT) runTiled(ctx *Ctx, g nnGeom, N, C, M int, x []float32, packed 
 				h1 := min(H, h0+band)
 				n := (h1 - h0) * W
 				if few {
-					convTFewRows(ctx, col[:rows*n], col[rows*band*W:][:n], w[grp*cg*rows:(grp+1)*cg*rows], rows, cg, xg[h0*W:], inPlane, n)
+					convTFewRows(ctx, col[:rows*n], w[grp*cg*rows:(grp+1)*cg*rows], rows, cg, xg[h0*W:], inPlane, n)
 				} else {
 					kernels.SgemmPackedA(ctx.Par, packed[grp], n, xg[h0*W:], inPlane, col, n, nil)
 				}
@@ -324,18 +321,21 @@ const nnConvTFewRows = 8
 
 // convTFewRows computes col (rows × n, row stride n) = Wᵀ·X for n pixels of cg input planes x (plane stride
 // ldx), where w is the group's row-major cg × rows weight block: row r is Σ_c w[c·rows + r]·x_c. It works on
-// chunks of pixels that keep each row's partial sums in L1, with tmp (n values) holding one product at a time.
-func convTFewRows(ctx *Ctx, col, tmp, w []float32, rows, cg int, x []float32, ldx, n int) {
+// chunks of pixels that keep every row's partial sums in L1 while each plane's chunk is read once and added to
+// all rows, one fused multiply-add pass per row.
+func convTFewRows(ctx *Ctx, col, w []float32, rows, cg int, x []float32, ldx, n int) {
 	const chunk = 1024
 	ctx.Par.Run((n+chunk-1)/chunk, func(t int) {
 		p0, p1 := t*chunk, min(n, (t+1)*chunk)
-		tp := tmp[p0:p1]
-		for r := 0; r < rows; r++ {
-			dst := col[r*n+p0 : r*n+p1]
-			kernels.MulScalar(dst, x[p0:p1], w[r])
-			for ch := 1; ch < cg; ch++ {
-				kernels.MulScalar(tp, x[ch*ldx+p0:ch*ldx+p1], w[ch*rows+r])
-				kernels.Add(dst, dst, tp)
+		for ch := 0; ch < cg; ch++ {
+			xc := x[ch*ldx+p0 : ch*ldx+p1]
+			for r := 0; r < rows; r++ {
+				dst := col[r*n+p0 : r*n+p1]
+				if ch == 0 {
+					kernels.MulScalar(dst, xc, w[r])
+				} else {
+					kernels.Axpy(dst, xc, w[ch*rows+r])
+				}
 			}
 		}
 	})

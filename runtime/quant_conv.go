@@ -21,6 +21,9 @@ type qConv struct {
 	float   bool                // hone's QConvFloat: float32 output, x_scale·w_scale per channel, no output quantization
 	packed  []*kernels.QPackedB // per group, when W and its zero point are constants
 	wShape  []int
+	// packedRW is packed (one group) with the taps in (kw, kh, c) order, for the row-window layout: set for
+	// constant ungrouped 2-D weights over a multiple of 4 channels and wider than one tap.
+	packedRW *kernels.QPackedB
 }
 
 // Input positions per op.
@@ -52,16 +55,24 @@ func qBuildConv(b *BuildCtx, qlinear, float bool) (Kernel, error) {
 	}
 	_, iw, _, izw := c.idx()
 	if w := nnConst(b, iw); w != nil && (!nnHasInput(b.Node, izw) || nnConst(b, izw) != nil) {
-		if c.packed, err = c.pack(w, nnConst(b, izw)); err != nil {
+		if c.packed, err = c.pack(w, nnConst(b, izw), false); err != nil {
 			return nil, err
 		}
 		c.wShape = w.Shape
+		if c.group == 1 && w.Rank() == 4 && w.Shape[1]%4 == 0 && w.Shape[3] > 1 {
+			rw, err := c.pack(w, nnConst(b, izw), true)
+			if err != nil {
+				return nil, err
+			}
+			c.packedRW = rw[0]
+		}
 	}
 	return KernelFunc(c.run), nil
 }
 
-// pack checks the weights' shape and packs each group's W^T with its zero points (scalar or per output channel).
-func (c *qConv) pack(w, zp *ir.Tensor) ([]*kernels.QPackedB, error) {
+// pack checks the weights' shape and packs each group's W^T with its zero points (scalar or per output channel),
+// its rows in (kh, kw, c) order, or in (kw, kh, c) order for the row-window layout when rowWin is set.
+func (c *qConv) pack(w, zp *ir.Tensor, rowWin bool) ([]*kernels.QPackedB, error) {
 	if w.Rank() != 3 && w.Rank() != 4 {
 		return nil, Unsupportedf("weights of shape %v: only 1-D and 2-D convolutions are supported", w.Shape)
 	}
@@ -82,14 +93,20 @@ func (c *qConv) pack(w, zp *ir.Tensor) ([]*kernels.QPackedB, error) {
 	}
 	mg, k := M/c.group, w.Len()/max(M, 1)
 	cg, taps := w.Shape[1], k/max(w.Shape[1], 1) // taps = KH·KW
+	kw := w.Shape[w.Rank()-1]
+	kh := taps / max(kw, 1)
 	out := make([]*kernels.QPackedB, c.group)
 	wt := make([]int8, k*mg)
 	for g := range out {
-		// Row (tap, ch) of W^T, matching the (kh, kw, c) order of the NHWC im2col.
+		// Row (tap, ch) of W^T, matching the (kh, kw, c) order of the NHWC im2col, or (kw, kh, c).
 		for m := 0; m < mg; m++ {
 			for ch := 0; ch < cg; ch++ {
 				for t := 0; t < taps; t++ {
-					wt[(t*cg+ch)*mg+m] = wd[(g*mg+m)*k+ch*taps+t]
+					r := t
+					if rowWin {
+						r = t%kw*kh + t/kw
+					}
+					wt[(r*cg+ch)*mg+m] = wd[(g*mg+m)*k+ch*taps+t]
 				}
 			}
 		}
@@ -113,7 +130,7 @@ func (c *qConv) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	packed, ws := c.packed, c.wShape
 	if packed == nil {
 		var err error
-		if packed, err = c.pack(w, nnInput(in, izw)); err != nil {
+		if packed, err = c.pack(w, nnInput(in, izw), false); err != nil {
 			return nil, err
 		}
 		ws = w.Shape
@@ -170,6 +187,13 @@ func (c *qConv) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		}
 		return []*ir.Tensor{y}, nil
 	}
+	// Wide enough rows keep the row-window layout's per-row last blocks (rounded up to 8 pixels) nearly full.
+	if qRowWindowsOn && c.packedRW != nil && len(ws) == 4 && s[2] == 1 && d[2] == 1 && (OW%8 == 0 || OW >= 40) {
+		if err := c.runRowWindows(ctx, y, &out, xd, flip, zx, N, C, M, H, W, OH, OW, k, s, d, pb); err != nil {
+			return nil, err
+		}
+		return []*ir.Tensor{y}, nil
+	}
 	kp, _ := kernels.QPackedASize(P, kk)
 	// A 1×1, stride-1, unpadded, ungrouped convolution reads the NHWC image itself as A when its rows need no
 	// padding to the kernel's multiple of 4.
@@ -188,6 +212,12 @@ func (c *qConv) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if direct {
 		nsz = max(nsz, size)
 	}
+	// A 3-channel 3-wide kernel (the image stem) gathers its im2col rows from the NCHW planes themselves: the NHWC
+	// transpose and then the im2col copy of its 9-byte runs cost twice as much as the gather.
+	planes := C == 3 && k[2] == 3 && c.group == 1 && d[2] == 1
+	if planes {
+		nsz = 0
+	}
 	nt := ctx.allocRaw(ir.Uint8, nsz)
 	defer ctx.recycle(nt)
 	nhwc := nt.U8()
@@ -199,7 +229,10 @@ func (c *qConv) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	}
 	pad := uint8(zx[0])
 	for n := 0; n < N; n++ {
-		qToNHWC(ctx, nhwc, xd[n*C*H*W:(n+1)*C*H*W], C, H*W, flip)
+		xn := xd[n*C*H*W : (n+1)*C*H*W]
+		if !planes {
+			qToNHWC(ctx, nhwc, xn, C, H*W, flip)
+		}
 		for gi := 0; gi < c.group; gi++ {
 			for oh0 := 0; oh0 < OH; oh0 += band {
 				oh1 := min(OH, oh0+band)
@@ -210,6 +243,10 @@ func (c *qConv) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 					ctx.Par.Run(oh1-oh0, func(r int) {
 						oh := oh0 + r
 						dst := col[r*OW*kp : (r+1)*OW*kp]
+						if planes {
+							qIm2col3Planes(dst, kp, xn, oh*s[1]-pb[1], -pb[2], s[2], OW, H, W, k[1], d[1], pad, flip)
+							return
+						}
 						if cg == C && d[2] == 1 {
 							qIm2colOutRow(dst, kp, nhwc, oh*s[1]-pb[1], -pb[2], s[2], OW, H, W, C, k[1], k[2], d[1], pad)
 							return
@@ -246,6 +283,88 @@ func (c *qConv) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		}
 	}
 	return []*ir.Tensor{y}, nil
+}
+
+// qRowWindowsOn enables runRowWindows; benchmarks turn it off to compare with im2col.
+var qRowWindowsOn = true
+
+// runRowWindows computes an ungrouped convolution with horizontal stride and dilation 1 without im2col. For each
+// output row it lays the kh input rows that row reads side by side (the row window: pixel j holds their C
+// channels each at image column j − left padding), so output pixel ow's taps in (kw, kh, c) order — packedRW's
+// order — are the kw·kh·C bytes from window pixel ow on, and the GEMM reads A as windows kh·C bytes apart
+// (QPackedA.Lda). The row window is a kw-th of the im2col rows it replaces: det's 96→24 3×3 layers spent a
+// third of their time writing im2col.
+func (c *qConv) runRowWindows(ctx *Ctx, y *ir.Tensor, out *kernels.QOutput, xd []uint8, flip uint8, zx []int32,
+	N, C, M, H, W, OH, OW int, k, s, d, pb [3]int) error {
+	kh, kw := k[1], k[2]
+	lda, kk, wv, P := kh*C, kh*kw*C, OW+kw-1, OH*OW
+	// The GEMM reads whole 8-pixel blocks: room for the last one's windows past the row's end (never stored).
+	vsz := max(wv*lda, (OW+8)*lda+kk)
+	band := max(1, min(OH, qConvBandBytes/vsz))
+	if band > ctx.Threads {
+		band -= band % max(ctx.Threads, 1)
+	}
+	nt := ctx.allocRaw(ir.Uint8, H*W*C)
+	defer ctx.recycle(nt)
+	vt := ctx.allocRaw(ir.Uint8, band*vsz)
+	defer ctx.recycle(vt)
+	nhwc, vb := nt.U8(), vt.U8()
+	errs := make([]error, band)
+	for n := 0; n < N; n++ {
+		qToNHWC(ctx, nhwc, xd[n*C*H*W:(n+1)*C*H*W], C, H*W, flip)
+		for oh0 := 0; oh0 < OH; oh0 += band {
+			oh1 := min(OH, oh0+band)
+			ctx.Par.Run(oh1-oh0, func(r int) {
+				oh := oh0 + r
+				v := vb[r*vsz : (r+1)*vsz]
+				qRowWindow(v, nhwc, oh*s[1]-pb[1], -pb[2], wv, H, W, C, kh, d[1], uint8(zx[0]))
+				o := *out
+				o.Ldc, o.Trans = P, true
+				lo, hi := n*M*P+oh*OW, (n+1)*M*P
+				switch {
+				case c.float:
+					o.F32 = y.F32()[lo:hi]
+				case !c.qlinear:
+					o.I32 = y.I32()[lo:hi]
+				case y.DType == ir.Uint8:
+					o.U8 = y.U8()[lo:hi]
+				default:
+					o.I8 = y.I8()[lo:hi]
+				}
+				a := &kernels.QPackedA{M: OW, K: kk, Kp: kk, Data: v, Lda: lda}
+				errs[r] = kernels.QGemmPacked(nil, a, zx, c.packedRW, &o)
+			})
+			for _, err := range errs[:oh1-oh0] {
+				if err != nil {
+					return Invalidf("%v", err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// qRowWindow fills the row window v (wv pixels of kh·c bytes) from the NHWC image x of h×w pixels: pixel j holds
+// image rows ih0, ih0+dh, … at column iw0+j, c channels each; rows and columns outside the image hold the zero
+// point pad, so those taps add nothing to Σ (a − za)·b.
+func qRowWindow(v, x []uint8, ih0, iw0, wv, h, w, c, kh, dh int, pad uint8) {
+	lda := kh * c
+	j0 := min(wv, max(0, -iw0))
+	j1 := max(j0, min(wv, w-iw0))
+	qFill(v[:j0*lda], pad)
+	qFill(v[j1*lda:wv*lda], pad)
+	for a := 0; a < kh; a++ {
+		ih := ih0 + a*dh
+		for j := j0; j < j1; j++ {
+			dst := v[j*lda+a*c : j*lda+a*c+c]
+			if ih < 0 || ih >= h {
+				qFill(dst, pad)
+				continue
+			}
+			o := (ih*w + iw0 + j) * c
+			qCopySmall(dst, x[o:o+c])
+		}
+	}
 }
 
 // qToNHWC transposes one image's c planes of hw bytes into pixel-major order, xor-ing each byte with flip
@@ -320,6 +439,44 @@ func qIm2colOutRow(dst []uint8, kp int, x []uint8, ih0, iw0, sw, ow, h, w, c, kh
 			}
 			src := x[(ih*w+iw)*c : (ih*w+iw)*c+run]
 			qCopySmall(seg, src)
+		}
+	}
+}
+
+// qIm2col3Planes fills the im2col rows (stride kp, taps in (kh, kw, channel) order) of one output row of ow
+// pixels for an ungrouped kernel of kh×3 taps over the 3 planes of an h×w NCHW image x, each byte xor-ed with
+// flip: pixel j's window starts at (ih0, iw0 + j·sw), kernel rows dh apart. Inside the image a kernel row's 9
+// bytes are gathered into one 8-byte word and a byte; taps outside get pad (already flipped, like zx).
+func qIm2col3Planes(dst []uint8, kp int, x []uint8, ih0, iw0, sw, ow, h, w, kh, dh int, pad, flip uint8) {
+	hw := h * w
+	x0, x1, x2 := x[:hw], x[hw:2*hw], x[2*hw:3*hw]
+	f := uint64(flip) * 0x0101010101010101
+	for j := 0; j < ow; j++ {
+		iw := iw0 + j*sw
+		row := dst[j*kp : j*kp+kh*9]
+		for a := 0; a < kh; a++ {
+			seg := row[a*9 : a*9+9]
+			ih := ih0 + a*dh
+			if ih < 0 || ih >= h {
+				qFill(seg, pad)
+				continue
+			}
+			o := ih*w + iw
+			if iw < 0 || iw+3 > w {
+				for b := 0; b < 3; b++ {
+					if iw+b < 0 || iw+b >= w {
+						seg[3*b], seg[3*b+1], seg[3*b+2] = pad, pad, pad
+					} else {
+						seg[3*b], seg[3*b+1], seg[3*b+2] = x0[o+b]^flip, x1[o+b]^flip, x2[o+b]^flip
+					}
+				}
+				continue
+			}
+			p0, p1, p2 := x0[o:o+3], x1[o:o+3], x2[o:o+3]
+			v := uint64(p0[0]) | uint64(p1[0])<<8 | uint64(p2[0])<<16 | uint64(p0[1])<<24 | uint64(p1[1])<<32 |
+				uint64(p2[1])<<40 | uint64(p0[2])<<48 | uint64(p1[2])<<56
+			binary.LittleEndian.PutUint64(seg, v^f)
+			seg[8] = p2[2] ^ flip
 		}
 	}
 }

@@ -26,6 +26,7 @@ func BenchmarkQLinearConv(b *testing.B) {
 		{"1x1_384to384_20", 384, 20, 20, 384, 1, 1, 0, 1},
 		{"stem_3to16_640_s2", 3, 640, 640, 16, 3, 2, 1, 1},
 		{"3x3_96to24_160", 96, 160, 160, 24, 3, 1, 1, 1},
+		{"3x3_64to64_56", 64, 56, 56, 64, 3, 1, 1, 1}, // ResNet-18 layer1
 		{"dw3x3_16_320", 16, 320, 320, 16, 3, 1, 1, 16},
 	} {
 		b.Run(c.name, func(b *testing.B) {
@@ -46,11 +47,16 @@ func BenchmarkQLinearConv(b *testing.B) {
 				b.Fatal(err)
 			}
 			feeds := map[string]*ir.Tensor{"x": x}
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if _, err := p.Run(feeds); err != nil {
-					b.Fatal(fmt.Sprint(err))
-				}
+			for _, rw := range []bool{true, false} {
+				b.Run(fmt.Sprintf("rowwin=%v", rw), func(b *testing.B) {
+					defer func(on bool) { qRowWindowsOn = on }(qRowWindowsOn)
+					qRowWindowsOn = rw
+					for i := 0; i < b.N; i++ {
+						if _, err := p.Run(feeds); err != nil {
+							b.Fatal(fmt.Sprint(err))
+						}
+					}
+				})
 			}
 		})
 	}

@@ -208,6 +208,17 @@ func TestConvIntegerVsFloatConv(t *testing.T) {
 		// whole 8-row blocks, and bands whose pixel count is no multiple of 8 with a shorter last band.
 		{xdt: ir.Int8, wdt: ir.Int8, n: 1, c: 96, h: 40, w: 40, m: 24, k: 3, group: 1, strides: []int64{1, 1}, pads: []int64{1, 1, 1, 1}, dil: []int64{1, 1}, perChannel: true},
 		{xdt: ir.Uint8, wdt: ir.Int8, n: 2, c: 64, h: 30, w: 37, m: 40, k: 3, group: 1, strides: []int64{1, 1}, pads: []int64{1, 1, 1, 1}, dil: []int64{1, 1}},
+		// 3 channels × 3-wide kernels (the image stem) gather im2col straight from the NCHW planes: stride 2 with
+		// both edges padded, odd sizes, row dilation, and padding wider than the image.
+		{xdt: ir.Int8, wdt: ir.Int8, n: 2, c: 3, h: 13, w: 17, m: 16, k: 3, group: 1, strides: []int64{2, 2}, pads: []int64{1, 1, 1, 1}, dil: []int64{1, 1}, perChannel: true},
+		{xdt: ir.Uint8, wdt: ir.Int8, n: 1, c: 3, h: 40, w: 41, m: 8, k: 3, group: 1, strides: []int64{1, 2}, pads: []int64{0, 2, 1, 0}, dil: []int64{2, 1}},
+		{xdt: ir.Int8, wdt: ir.Int8, n: 1, c: 3, h: 2, w: 2, m: 5, k: 3, group: 1, strides: []int64{1, 1}, pads: []int64{2, 3, 2, 3}, dil: []int64{1, 1}},
+		// Row windows instead of im2col (ungrouped, horizontal stride 1, outputs a multiple of 8 or at least 40
+		// wide): strided and dilated rows, asymmetric padding, a 5-wide kernel, per-tensor and per-channel
+		// weight zero points (the GEMM's row sums then read the windows too).
+		{xdt: ir.Int8, wdt: ir.Int8, n: 2, c: 8, h: 5, w: 16, m: 6, k: 3, group: 1, strides: []int64{2, 1}, pads: []int64{1, 1, 1, 1}, dil: []int64{1, 1}},
+		{xdt: ir.Uint8, wdt: ir.Int8, n: 1, c: 4, h: 9, w: 8, m: 33, k: 3, group: 1, strides: []int64{1, 1}, pads: []int64{0, 2, 1, 0}, dil: []int64{2, 1}, perChannel: true},
+		{xdt: ir.Int8, wdt: ir.Int8, n: 1, c: 12, h: 6, w: 43, m: 24, k: 5, group: 1, strides: []int64{1, 1}, pads: []int64{2, 2, 2, 2}, dil: []int64{1, 1}, perChannel: true},
 		// Depthwise layers as PP-OCR's det has them (int8, 3×3 and 5×5, stride 1 and 2, rows wider than a vector),
 		// which QLinearConv runs on the float32 depthwise kernel: the sums must still be the exact integers.
 		{xdt: ir.Int8, wdt: ir.Int8, n: 2, c: 24, h: 19, w: 37, m: 24, k: 5, group: 24, strides: []int64{2, 2}, pads: []int64{2, 2, 2, 2}, dil: []int64{1, 1}, perChannel: true},

@@ -795,7 +795,49 @@ func genVec(a *asm) {
 		for _, op := range unaryOps {
 			unary(a, v, op.name, op.unroll, op.body)
 		}
+		axpy(a, v)
 	}
+}
+
+// axpy emits dst[i] += a[i]·s (one fused rounding) for n (a multiple of the lane count) elements: a weighted sum
+// of planes accumulates in one pass instead of a multiply pass and an add pass.
+func axpy(a *asm, v vecISA) {
+	fn := "axpy" + v.suffix
+	lanes := v.vb / 4
+	a.raw("\n// func %s(dst, a *float32, n int, s float32)\n", fn)
+	a.text(fn, 28)
+	a.i("MOVQ dst+0(FP), DI", "destination, also the addend")
+	a.i("MOVQ a+8(FP), SI", "scaled operand")
+	a.i("MOVQ n+16(FP), CX", "elements left (a multiple of %d)", lanes)
+	a.i("VBROADCASTSS s+24(FP), %s", "s in every lane", v.r(4))
+	a.i("XORQ BX, BX", "byte offset")
+	a.label(fn + "_loop4")
+	a.i("CMPQ CX, $%d", "4 vectors left?", 4*lanes)
+	a.i("JL %s_loop1", "no: one at a time", fn)
+	for u := 0; u < 4; u++ {
+		a.i("VMOVUPS %d(SI)(BX*1), %s", "load a", u*v.vb, v.r(u))
+	}
+	for u := 0; u < 4; u++ {
+		a.i("VFMADD213PS %d(DI)(BX*1), %s, %s", "a·s + dst", u*v.vb, v.r(4), v.r(u))
+	}
+	for u := 0; u < 4; u++ {
+		a.i("VMOVUPS %s, %d(DI)(BX*1)", "store", v.r(u), u*v.vb)
+	}
+	a.i("ADDQ $%d, BX", "advance 4 vectors", 4*v.vb)
+	a.i("SUBQ $%d, CX", "elements done", 4*lanes)
+	a.i("JMP %s_loop4", "next round", fn)
+	a.label(fn + "_loop1")
+	a.i("TESTQ CX, CX", "done?")
+	a.i("JZ %s_done", "yes", fn)
+	a.i("VMOVUPS (SI)(BX*1), %s", "load a", v.r(0))
+	a.i("VFMADD213PS (DI)(BX*1), %s, %s", "a·s + dst", v.r(4), v.r(0))
+	a.i("VMOVUPS %s, (DI)(BX*1)", "store", v.r(0))
+	a.i("ADDQ $%d, BX", "advance one vector", v.vb)
+	a.i("SUBQ $%d, CX", "elements done", lanes)
+	a.i("JMP %s_loop1", "next vector", fn)
+	a.label(fn + "_done")
+	a.i("VZEROUPPER", "avoid AVX/SSE transition stalls")
+	a.i("RET", "return")
 }
 
 // binary emits dst[i] = a[i] op b[i] for n (a multiple of the lane count) elements.
