@@ -313,11 +313,25 @@ var ocrFloor = map[string]map[Calibrator]float64{
 	"cls": {CalMinMax: 0.99, CalEntropy: 0.99, CalPercentile: 0.965, CalMSE: 0.99},
 }
 
+// ocrFloorBC is ocrFloor with bias correction (StaticConfig.BiasCorrect), run when HONE_OCR_BIAS_CORRECT=1. It
+// moves rec toward the bound but not to it (regression floors ~0.02 under), lifts cls Percentile to it and costs
+// det some IoU (its 6 calibration pages are few to estimate means on), which is why it is an option, not default.
+var ocrFloorBC = map[string]map[Calibrator]float64{
+	// measured MinMax 0.964 (without: 0.976; 6 calibration pages): bound 0.95 met; others not yet measured
+	"det": {CalMinMax: 0.95, CalEntropy: 0.95, CalPercentile: 0.95, CalMSE: 0.95},
+	// measured 0.958, 0.959, 0.966, 0.961 (without: 0.952, 0.800, 0.961, 0.955): bound 0.99 NOT met
+	"rec": {CalMinMax: 0.94, CalEntropy: 0.94, CalPercentile: 0.945, CalMSE: 0.94},
+	// measured MinMax 0.995 (as without), Percentile 0.995 (without: 0.985): bound met; Entropy and MSE not yet
+	// measured with bias correction (floors as without)
+	"cls": {CalMinMax: 0.99, CalEntropy: 0.99, CalPercentile: 0.99, CalMSE: 0.99},
+}
+
 // TestStaticOCR quantizes PP-OCRv4 det and rec and PP-OCR mobile cls statically (calibrating on rendered text,
 // evaluating on other rendered text) and compares int8 with fp32, both run by hone with its integer fusions:
 // det's probability-map IoU at 0.3 and rec's per-step and cls's top-1 agreement must reach ocrFloor. MinMax (the
 // default calibrator) runs always; HONE_OCR_CALIBRATORS=all adds Entropy, Percentile and MSE (each costs a
-// two-pass calibration of every model, too slow for the package's 3-minute budget on a shared machine).
+// two-pass calibration of every model, too slow for the package's 3-minute budget on a shared machine), and
+// HONE_OCR_BIAS_CORRECT=1 runs each calibrator with bias correction too (one more quantized pass per layer).
 func TestStaticOCR(t *testing.T) {
 	cases := ocrCases(t)
 	cals := []Calibrator{CalMinMax}
@@ -339,10 +353,25 @@ func TestStaticOCR(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			type variant struct {
+				cal Calibrator
+				bc  bool
+			}
+			var vs []variant
 			for _, cal := range cals {
-				t.Run(string(cal), func(t *testing.T) {
+				vs = append(vs, variant{cal, false})
+				if os.Getenv("HONE_OCR_BIAS_CORRECT") == "1" {
+					vs = append(vs, variant{cal, true})
+				}
+			}
+			for _, v := range vs {
+				cal, floors, sub := v.cal, ocrFloor, string(v.cal)
+				if v.bc {
+					floors, sub = ocrFloorBC, sub+"+biascorrect"
+				}
+				t.Run(sub, func(t *testing.T) {
 					start := time.Now()
-					qm, rep, err := Static(m, imageSet{c.calib, c.pre}, StaticConfig{Calibrator: cal})
+					qm, rep, err := Static(m, imageSet{c.calib, c.pre}, StaticConfig{Calibrator: cal, BiasCorrect: v.bc})
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -355,9 +384,9 @@ func TestStaticOCR(t *testing.T) {
 					if name == "det" {
 						what = "probability-map IoU@0.3"
 					}
-					t.Logf("%s %s: %s %.4f over %d images (%d nodes quantized, %s)", name, cal, what, f, len(c.eval),
+					t.Logf("%s %s: %s %.4f over %d images (%d nodes quantized, %s)", name, sub, what, f, len(c.eval),
 						len(rep.Quantized), time.Since(start).Round(time.Millisecond))
-					if floor := ocrFloor[name][cal]; f < floor {
+					if floor := floors[name][cal]; f < floor {
 						t.Errorf("%s %.4f < %.2f", what, f, floor)
 					}
 				})

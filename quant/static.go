@@ -37,6 +37,13 @@ type StaticConfig struct {
 	MaxAccuracyDrop float64
 	// Guard, if set, is told what the accuracy guard measured, as it goes.
 	Guard func(msg string)
+	// Equalize applies cross-layer equalization (equalize.go) to Conv pairs joined by Relu-like ops before
+	// calibrating; the float function is unchanged.
+	Equalize bool
+	// BiasCorrect subtracts from each quantized Conv's and Gemm's bias the shift quantization makes in its
+	// output channels' means on the calibration data (biascorrect.go): one more pass of the quantized model per
+	// layer. The biases are corrected for the fully quantized model; layers the guard then keeps float keep them.
+	BiasCorrect bool
 }
 
 // qdqOps are the op types Static puts Q/DQ pairs around (ORT's QDQ registry, minus ops hone has no int8 use for).
@@ -130,6 +137,9 @@ func prepareStatic(m *ir.Model, data Samples, cfg StaticConfig) (*staticPrep, er
 	rep.Mode, rep.BytesFloat = "static", initBytes(orig.Graph)
 	if upgraded != nil {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("default-domain opset raised from %d to 13 (ops whose form changed were converted)", orig.Opset("")))
+	}
+	if cfg.Equalize {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("cross-layer equalization: %d Conv pairs rescaled", equalize(g)))
 	}
 
 	// The activations to calibrate: every non-constant float input and output of a node to quantize.
@@ -225,6 +235,13 @@ func prepareStatic(m *ir.Model, data Samples, cfg StaticConfig) (*staticPrep, er
 	rep.Notes = append(rep.Notes, fmt.Sprintf("calibrator %s over %d samples, %d activations", cfg.Calibrator, data.Len(), len(acts)))
 	if pointwise > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%d Add/Mul of one tensor and constants left float (folded into their reader's quantization)", pointwise))
+	}
+	if cfg.BiasCorrect {
+		n, err := sp.biasCorrect(data, 1)
+		if err != nil {
+			return nil, err
+		}
+		rep.Notes = append(rep.Notes, fmt.Sprintf("bias correction: %d Conv/Gemm biases corrected", n))
 	}
 	return sp, nil
 }

@@ -20,16 +20,18 @@ import (
 // newQuantizeCmd is `hone quantize MODEL -o OUT --mode …`, plus the `explain` subcommand.
 func newQuantizeCmd() *cobra.Command {
 	var (
-		out, mode string
-		perTensor bool
-		keepIO    bool
-		exclude   []string
-		calib     string
-		calName   string
-		pct       float64
-		pre       string
-		evalDir   string
-		maxDrop   float64
+		out, mode   string
+		perTensor   bool
+		keepIO      bool
+		equalize    bool
+		biasCorrect bool
+		exclude     []string
+		calib       string
+		calName     string
+		pct         float64
+		pre         string
+		evalDir     string
+		maxDrop     float64
 	)
 	cmd := &cobra.Command{
 		Use:   "quantize MODEL -o OUT --mode dynamic",
@@ -70,7 +72,7 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 			case "fp16", "bf16":
 				q, rep, err = quant.Half(m, quant.HalfConfig{BFloat16: mode == "bf16", KeepIOTypes: keepIO, Exclude: exclude})
 			case "static":
-				q, rep, err = quantizeStatic(cmd, m, staticFlags{calib, pre, calName, pct, exclude, evalDir, maxDrop})
+				q, rep, err = quantizeStatic(cmd, m, staticFlags{calib, pre, calName, pct, exclude, evalDir, maxDrop, equalize, biasCorrect})
 			default:
 				return fmt.Errorf("quantize: unknown --mode %q (want dynamic, static, fp16 or bf16)", mode)
 			}
@@ -92,6 +94,8 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 	f.Float64Var(&pct, "percentile", 99.99, "static: percentile kept by --calibrator percentile")
 	f.StringVar(&evalDir, "eval", "", "static: directory of evaluation samples (as --calib; labels.txt for top-1 accuracy) to measure the result on")
 	f.Float64Var(&maxDrop, "max-accuracy-drop", 0, "static with --eval: keep the most sensitive layers float until the drop is ≤ this fraction (0 = off)")
+	f.BoolVar(&equalize, "equalize", false, "static: cross-layer equalization of Conv pairs joined by Relu-like ops before calibrating (float function unchanged)")
+	f.BoolVar(&biasCorrect, "bias-correct", false, "static: subtract the shift quantization makes in each Conv/Gemm output channel's mean on the calibration data from its bias (one more quantized pass per layer)")
 	f.BoolVar(&keepIO, "keep-io-types", false, "fp16/bf16: keep float32 model inputs and outputs, with Casts at the boundary")
 	f.BoolVar(&perTensor, "per-tensor", false, "one weight scale per tensor instead of per output channel")
 	f.StringSliceVar(&exclude, "exclude", nil, "node names to keep in floating point")
@@ -106,6 +110,7 @@ type staticFlags struct {
 	exclude                []string
 	eval                   string
 	maxDrop                float64
+	equalize, biasCorrect  bool
 }
 
 // quantizeStatic runs static quantization with a progress bar on stderr while calibrating, and the accuracy
@@ -128,7 +133,8 @@ func quantizeStatic(cmd *cobra.Command, m *ir.Model, sf staticFlags) (*ir.Model,
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg := quant.StaticConfig{Calibrator: cal, Percentile: sf.percentile, Exclude: sf.exclude, MaxAccuracyDrop: sf.maxDrop}
+	cfg := quant.StaticConfig{Calibrator: cal, Percentile: sf.percentile, Exclude: sf.exclude, MaxAccuracyDrop: sf.maxDrop,
+		Equalize: sf.equalize, BiasCorrect: sf.biasCorrect}
 	if sf.eval != "" {
 		if cfg.Eval, err = openCalib(m, sf.eval, sf.pre); err != nil {
 			return nil, nil, fmt.Errorf("quantize: --eval: %w", err)

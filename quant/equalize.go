@@ -1,0 +1,153 @@
+package quant
+
+import (
+	"math"
+
+	"github.com/hone-ml/hone/ir"
+)
+
+// homogeneous are the ops between two convolutions that cross-layer equalization may scale through, each channel
+// by its own s: f(x/s) = f(x)/s for every s > 0 (pooling works channel by channel). HardSwish, Clip(0, 6), Sigmoid
+// and the like are not, so a pair joined by one of them is left as it is.
+var homogeneous = map[string]bool{"Relu": true, "LeakyRelu": true, "Identity": true, "MaxPool": true,
+	"AveragePool": true, "GlobalAveragePool": true}
+
+// eqPair is a convolution A whose output channel i reaches only input channel i of convolution B, through ops of
+// homogeneous only.
+type eqPair struct{ a, b *ir.Node }
+
+// equalizePairs finds the pairs cross-layer equalization applies to in g.
+func equalizePairs(g *ir.Graph) []eqPair {
+	prod, cons := g.Producers(), g.Consumers()
+	own := func(n *ir.Node, i int) *ir.Tensor { // a float32 constant input read by n alone
+		v := n.Input(i)
+		t := constTensor(g, prod, v)
+		if t == nil || t.DType != ir.Float32 || len(cons[v]) != 1 || g.IsGraphOutput(v) {
+			return nil
+		}
+		return t
+	}
+	var pairs []eqPair
+	for _, a := range g.Nodes {
+		if a.OpType != "Conv" || (a.Domain != "" && a.Domain != "ai.onnx") || len(a.Outputs) != 1 {
+			continue
+		}
+		wa := own(a, 1)
+		if wa == nil || wa.Rank() < 3 || wa.Len() == 0 {
+			continue
+		}
+		if a.Input(2) != "" {
+			if ba := own(a, 2); ba == nil || ba.Len() != wa.Shape[0] {
+				continue
+			}
+		}
+		v := a.Outputs[0]
+		var b *ir.Node
+		for len(cons[v]) == 1 && !g.IsGraphOutput(v) {
+			c := cons[v][0]
+			if c.OpType == "Conv" && c.Input(0) == v {
+				b = c
+				break
+			}
+			if !homogeneous[c.OpType] || len(c.Outputs) != 1 || c.Input(0) != v {
+				break
+			}
+			v = c.Outputs[0]
+		}
+		if b == nil || (b.Domain != "" && b.Domain != "ai.onnx") {
+			continue
+		}
+		wb := own(b, 1)
+		if wb == nil || wb.Rank() != wa.Rank() || wb.Len() == 0 || int64(wb.Shape[1])*b.AttrInt("group", 1) != int64(wa.Shape[0]) {
+			continue
+		}
+		pairs = append(pairs, eqPair{a, b})
+	}
+	return pairs
+}
+
+// equalize applies cross-layer equalization (Nagel et al. 2019, "Data-Free Quantization Through Weight
+// Equalization and Bias Correction", §4.1) to g's pairs: output channel i of A is divided by s_i and input
+// channel i of B multiplied by it, with s_i = √(r1_i/r2_i) for the channels' weight ranges r1_i, r2_i, so both
+// ranges become √(r1_i·r2_i). The float function is unchanged (A's bias is divided too, and the ops between are
+// positively homogeneous); the per-tensor activation between them gets channels of more even range. Sweeps
+// repeat because a convolution can be B of one pair and A of the next. It returns the number of pairs.
+func equalize(g *ir.Graph) int {
+	pairs := equalizePairs(g)
+	prod := g.Producers()
+	// Every weight is rewritten into a fresh tensor once (tensors are shared with the model it was cloned from).
+	fresh := map[string]*ir.Tensor{}
+	tensor := func(v string) *ir.Tensor {
+		if t, ok := fresh[v]; ok {
+			return t
+		}
+		t := constTensor(g, prod, v).Clone()
+		fresh[v] = t
+		return t
+	}
+	for sweep := 0; sweep < 20 && len(pairs) > 0; sweep++ {
+		moved := 0.0
+		for _, p := range pairs {
+			wa, wb := tensor(p.a.Input(1)), tensor(p.b.Input(1))
+			var ba []float32
+			if p.a.Input(2) != "" {
+				ba = tensor(p.a.Input(2)).F32()
+			}
+			moved = max(moved, equalizePair(wa, wb, ba, int(p.b.AttrInt("group", 1))))
+		}
+		if moved < 1e-3 {
+			break
+		}
+	}
+	for v, t := range fresh {
+		if _, ok := g.Initializers[v]; ok {
+			g.SetInitializer(v, t)
+		} else {
+			prod[v].Attr("value").T = t
+		}
+	}
+	return len(pairs)
+}
+
+// equalizePair rescales one pair in place: wa is A's weight [C, ...], ba its bias (or nil), wb B's weight
+// [M, C/group, ...]. It returns the largest |log s_i|, how far this step moved.
+func equalizePair(wa, wb *ir.Tensor, ba []float32, group int) float64 {
+	a, b := wa.F32(), wb.F32()
+	c := wa.Shape[0]
+	ka := len(a) / c
+	m, cg := wb.Shape[0], wb.Shape[1]
+	kb := len(b) / (m * cg)
+	mg := m / group // B's output channels per group
+	moved := 0.0
+	for i := 0; i < c; i++ {
+		grp, j := i/cg, i%cg // input channel i is column j of group grp's output channels
+		var r1, r2 float32
+		for _, w := range a[i*ka : (i+1)*ka] {
+			r1 = max(r1, abs32(w))
+		}
+		for o := grp * mg; o < (grp+1)*mg; o++ {
+			for _, w := range b[(o*cg+j)*kb : (o*cg+j+1)*kb] {
+				r2 = max(r2, abs32(w))
+			}
+		}
+		if r1 == 0 || r2 == 0 {
+			continue // a dead channel: nothing to balance
+		}
+		s := float32(math.Sqrt(float64(r1) / float64(r2)))
+		moved = max(moved, math.Abs(math.Log(float64(s))))
+		for k := i * ka; k < (i+1)*ka; k++ {
+			a[k] /= s
+		}
+		if ba != nil {
+			ba[i] /= s
+		}
+		for o := grp * mg; o < (grp+1)*mg; o++ {
+			for k := (o*cg + j) * kb; k < (o*cg+j+1)*kb; k++ {
+				b[k] *= s
+			}
+		}
+	}
+	return moved
+}
+
+func abs32(x float32) float32 { return float32(math.Abs(float64(x))) }
