@@ -2,13 +2,10 @@ package quant
 
 import (
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/hone-ml/hone/internal/irtest"
 	"github.com/hone-ml/hone/ir"
-	"github.com/hone-ml/hone/onnx"
 )
 
 // eqGraph is pointwise Conv → act → depthwise Conv → Relu → pointwise Conv (grouped in two), with channel ranges
@@ -93,14 +90,7 @@ func TestEqualizeOCR(t *testing.T) {
 	for _, name := range []string{"det", "rec", "cls"} {
 		c := cases[name]
 		t.Run(name, func(t *testing.T) {
-			path := filepath.Join("..", ".cache", "assets", "ocr", c.file+".onnx")
-			if _, err := os.Stat(path); err != nil {
-				t.Skipf("%s missing: run scripts/fetch-assets.sh", path)
-			}
-			m, err := onnx.Load(path)
-			if err != nil {
-				t.Fatal(err)
-			}
+			m := c.load(t)
 			e := m.Clone()
 			n := equalize(e.Graph)
 			convs := irtest.OpCount(e.Graph)["Conv"]

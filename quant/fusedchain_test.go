@@ -2,13 +2,10 @@ package quant
 
 import (
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hone-ml/hone/ir"
-	"github.com/hone-ml/hone/onnx"
 	"github.com/hone-ml/hone/runtime"
 )
 
@@ -27,14 +24,7 @@ func TestOCRFusedMatchesChain(t *testing.T) {
 	for _, name := range []string{"det", "rec", "cls"} {
 		c := cases[name]
 		t.Run(name, func(t *testing.T) {
-			path := filepath.Join("..", ".cache", "assets", "ocr", c.file+".onnx")
-			if _, err := os.Stat(path); err != nil {
-				t.Skipf("%s missing: run scripts/fetch-assets.sh", path)
-			}
-			m, err := onnx.Load(path)
-			if err != nil {
-				t.Fatal(err)
-			}
+			m := c.load(t)
 			qm, _, err := Static(m, imageSet{c.calib[:4], c.pre}, StaticConfig{})
 			if err != nil {
 				t.Fatal(err)

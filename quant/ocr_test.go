@@ -226,6 +226,26 @@ type ocrCase struct {
 	calib, eval []image.Image
 }
 
+// path is where scripts/fetch-assets.sh puts the case's model.
+func (c *ocrCase) path() string {
+	return filepath.Join("..", ".cache", "assets", "ocr", c.file+".onnx")
+}
+
+// load reads the case's PP-OCR model from the asset cache, skipping the test when scripts/fetch-assets.sh has not
+// run (CI runs it first).
+func (c *ocrCase) load(t *testing.T) *ir.Model {
+	t.Helper()
+	path := c.path()
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("%s missing: run scripts/fetch-assets.sh", path)
+	}
+	m, err := onnx.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 func ocrCases(t *testing.T) map[string]*ocrCase {
 	// Calibration and evaluation images come from different random streams and draw disjoint phrases.
 	rc, re := newTextRenderer(t, 1, 0), newTextRenderer(t, 3, 1)
@@ -341,14 +361,7 @@ func TestStaticOCR(t *testing.T) {
 	for _, name := range []string{"det", "rec", "cls"} {
 		c := cases[name]
 		t.Run(name, func(t *testing.T) {
-			path := filepath.Join("..", ".cache", "assets", "ocr", c.file+".onnx")
-			if _, err := os.Stat(path); err != nil {
-				t.Skipf("%s missing: run scripts/fetch-assets.sh", path)
-			}
-			m, err := onnx.Load(path)
-			if err != nil {
-				t.Fatal(err)
-			}
+			m := c.load(t)
 			fp, err := runtime.Compile(m, runtime.Options{Threads: 1})
 			if err != nil {
 				t.Fatal(err)
@@ -447,14 +460,7 @@ func TestHalfOCR(t *testing.T) {
 	for _, name := range []string{"det", "rec"} {
 		c := cases[name]
 		t.Run(name, func(t *testing.T) {
-			path := filepath.Join("..", ".cache", "assets", "ocr", c.file+".onnx")
-			if _, err := os.Stat(path); err != nil {
-				t.Skipf("%s missing: run scripts/fetch-assets.sh", path)
-			}
-			m, err := onnx.Load(path)
-			if err != nil {
-				t.Fatal(err)
-			}
+			m := c.load(t)
 			h, rep, err := Half(m, HalfConfig{KeepIOTypes: true})
 			if err != nil {
 				t.Fatal(err)

@@ -2,7 +2,6 @@ package quant
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -166,14 +165,7 @@ func TestStaticOCRSize(t *testing.T) {
 	for _, name := range []string{"det", "rec", "cls"} {
 		c := cases[name]
 		t.Run(name, func(t *testing.T) {
-			path := filepath.Join("..", ".cache", "assets", "ocr", c.file+".onnx")
-			if _, err := os.Stat(path); err != nil {
-				t.Skipf("%s missing: run scripts/fetch-assets.sh", path)
-			}
-			m, err := onnx.Load(path)
-			if err != nil {
-				t.Fatal(err)
-			}
+			m := c.load(t)
 			q, _, err := Static(m, imageSet{c.calib[:2], c.pre}, StaticConfig{})
 			if err != nil {
 				t.Fatal(err)
@@ -183,7 +175,7 @@ func TestStaticOCRSize(t *testing.T) {
 				t.Fatal(err)
 			}
 			onnxCheck(t, qp)
-			ratio := fileRatio(t, qp, path)
+			ratio := fileRatio(t, qp, c.path())
 			t.Logf("%s static int8: file %.4f× fp32", name, ratio)
 			if ratio > bound[name] {
 				t.Errorf("file ratio %.4f > %.4f", ratio, bound[name])
@@ -199,7 +191,7 @@ func TestStaticOCRSize(t *testing.T) {
 			if err := onnx.Save(h, hp); err != nil {
 				t.Fatal(err)
 			}
-			ratio = fileRatio(t, hp, path)
+			ratio = fileRatio(t, hp, c.path())
 			t.Logf("%s fp16: file %.4f× fp32", name, ratio)
 			if ratio > 0.51 {
 				t.Errorf("fp16 file ratio %.4f > 0.51", ratio)
