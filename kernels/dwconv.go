@@ -108,16 +108,7 @@ func depthwiseDirect(r Runner, p ConvParams, x, w, bias []float32, act Activatio
 	}
 	epi, fused := fusedEpi(act)
 	nc := p.N * p.C
-	chunk, bands := nc, 1
-	if r != nil {
-		if nc < dwTargetTasks {
-			bands = min(p.OH, ceilDiv(dwTargetTasks, nc))
-		}
-		chunk = ceilDiv(nc, min(nc, dwTargetTasks))
-	}
-	bandRows := ceilDiv(p.OH, bands)
-	bands = ceilDiv(p.OH, bandRows)
-	chunks := ceilDiv(nc, chunk)
+	chunk, chunks, bands, bandRows := dwTasks(r, nc, p.OH)
 	r.Run(chunks*bands, func(task int) {
 		r0 := task % bands * bandRows
 		r1 := min(p.OH, r0+bandRows)
@@ -179,6 +170,22 @@ func dwS2K3Fits(p *ConvParams) bool {
 		(p.PadLeft == 0 || p.PadLeft == 1) && p.W <= len(dwZeroRow)
 }
 
+// dwTasks cuts a depthwise convolution of nc planes with oh output rows into chunks × bands tasks: chunks of
+// chunk planes, and, when there are fewer planes than dwTargetTasks, bands of bandRows output rows so every
+// worker still gets work. Without a runner it is one task.
+func dwTasks(r Runner, nc, oh int) (chunk, chunks, bands, bandRows int) {
+	chunk, bands = nc, 1
+	if r != nil {
+		if nc < dwTargetTasks {
+			bands = min(oh, ceilDiv(dwTargetTasks, nc))
+		}
+		chunk = ceilDiv(nc, min(nc, dwTargetTasks))
+	}
+	bandRows = ceilDiv(oh, bands)
+	bands = ceilDiv(oh, bandRows)
+	return chunk, ceilDiv(nc, chunk), bands, bandRows
+}
+
 // depthwiseS2K3 runs a 3×3 stride-2 depthwise convolution with dwS2K3, which reads the input rows in place and
 // splits even and odd columns in registers: the phase planes depthwiseDirect fills cost more than the taps at
 // stride 2, where every input value is used only 2.25 times. Rows whose taps reach above or below the image
@@ -186,16 +193,7 @@ func dwS2K3Fits(p *ConvParams) bool {
 func depthwiseS2K3(r Runner, p ConvParams, x, w, bias []float32, act Activation, y []float32) {
 	epi, fused := fusedEpi(act)
 	nc := p.N * p.C
-	chunk, bands := nc, 1
-	if r != nil {
-		if nc < dwTargetTasks {
-			bands = min(p.OH, ceilDiv(dwTargetTasks, nc))
-		}
-		chunk = ceilDiv(nc, min(nc, dwTargetTasks))
-	}
-	bandRows := ceilDiv(p.OH, bands)
-	bands = ceilDiv(p.OH, bandRows)
-	chunks := ceilDiv(nc, chunk)
+	chunk, chunks, bands, bandRows := dwTasks(r, nc, p.OH)
 	// Output rows [inLo, inHi) read three image rows; the rest touch the top or bottom padding.
 	inLo, inHi := ceilDiv(p.PadTop, 2), (p.H-1+p.PadTop)/2
 	r.Run(chunks*bands, func(task int) {

@@ -266,16 +266,7 @@ func (c *qConv) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 				}
 				// The band's (pixel, channel) element lands at channel·P + pixel from its first pixel on.
 				lo, hi := (n*M+gi*mg)*P+p0, (n*M+gi*mg+mg)*P
-				switch {
-				case c.float:
-					o.F32 = y.F32()[lo:hi]
-				case !c.qlinear:
-					o.I32 = y.I32()[lo:hi]
-				case y.DType == ir.Uint8:
-					o.U8 = y.U8()[lo:hi]
-				default:
-					o.I8 = y.I8()[lo:hi]
-				}
+				c.target(&o, y, lo, hi)
 				if err := kernels.QGemmPacked(ctx.Par, a, zx, packed[gi], &o); err != nil {
 					return nil, Invalidf("%v", err)
 				}
@@ -283,6 +274,21 @@ func (c *qConv) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		}
 	}
 	return []*ir.Tensor{y}, nil
+}
+
+// target points o at y's elements [lo, hi) in the output's representation: float (QConvFloat), int32
+// (ConvInteger) or requantized uint8/int8 (QLinearConv).
+func (c *qConv) target(o *kernels.QOutput, y *ir.Tensor, lo, hi int) {
+	switch {
+	case c.float:
+		o.F32 = y.F32()[lo:hi]
+	case !c.qlinear:
+		o.I32 = y.I32()[lo:hi]
+	case y.DType == ir.Uint8:
+		o.U8 = y.U8()[lo:hi]
+	default:
+		o.I8 = y.I8()[lo:hi]
+	}
 }
 
 // qRowWindowsOn enables runRowWindows; benchmarks turn it off to compare with im2col.
@@ -321,16 +327,7 @@ func (c *qConv) runRowWindows(ctx *Ctx, y *ir.Tensor, out *kernels.QOutput, xd [
 				o := *out
 				o.Ldc, o.Trans = P, true
 				lo, hi := n*M*P+oh*OW, (n+1)*M*P
-				switch {
-				case c.float:
-					o.F32 = y.F32()[lo:hi]
-				case !c.qlinear:
-					o.I32 = y.I32()[lo:hi]
-				case y.DType == ir.Uint8:
-					o.U8 = y.U8()[lo:hi]
-				default:
-					o.I8 = y.I8()[lo:hi]
-				}
+				c.target(&o, y, lo, hi)
 				a := &kernels.QPackedA{M: OW, K: kk, Kp: kk, Data: v, Lda: lda}
 				errs[r] = kernels.QGemmPacked(nil, a, zx, c.packedRW, &o)
 			})

@@ -239,11 +239,6 @@ func convRows(a *asm) {
 	a.i("RET", "return")
 }
 
-// dwS2K3 writes dwS2K3AVX512, the 3×3 stride-2 depthwise row kernel (see dwS2K3Generic). It reads the input rows
-// themselves instead of phase planes: each block of 16 outputs loads 32 input columns per kernel row and splits
-// them in registers into even (2j) and odd (2j+1) columns; the 2j-1 column is the odd vector shifted one lane with
-// the previous block's last odd column (zero at the left pad) carried in. Masks for the last block (input loads,
-// output store) come precomputed in masks, so every other block runs unmasked.
 // convRowsBlock writes one block of convRows16AVX512: 16 channels × 16 columns at BX (input) and R14 (output).
 // The masked form (the row's last columns, K1) loads and stores only those, so a row may end anywhere in memory.
 func convRowsBlock(a *asm, lbl string, masked bool) {
@@ -287,6 +282,11 @@ func convRowsBlock(a *asm, lbl string, masked bool) {
 	}
 }
 
+// dwS2K3 writes dwS2K3AVX512, the 3×3 stride-2 depthwise row kernel (see dwS2K3Generic). It reads the input rows
+// themselves instead of phase planes: each block of 16 outputs loads 32 input columns per kernel row and splits
+// them in registers into even (2j) and odd (2j+1) columns; the 2j-1 column is the odd vector shifted one lane with
+// the previous block's last odd column (zero at the left pad) carried in. Masks for the last block (input loads,
+// output store) come precomputed in masks, so every other block runs unmasked.
 func dwS2K3(a *asm) {
 	const name = "dwS2K3AVX512"
 	a.raw("\n// func %s(y *float32, ow, oh int, r0, r1, r2 *float32, inStep, masks, shift int, w *float32, bias float32, mode int, ea, eb, lo, hi float32)\n", name)
