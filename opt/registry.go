@@ -22,6 +22,7 @@ func Passes(level Level) []Pass {
 	ps := []Pass{
 		foldConstantNode,
 		eliminateIdentity,
+		foldQDQCast, // before fold_qdq_scale, whose Mul may read a Cast's result
 		foldQDQScale,
 	}
 	if level >= LevelExtended { // QDQ fusions see the DequantizeLinear nodes before fold_shape folds small ones

@@ -244,7 +244,7 @@ steps:
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _, err := quant.Static(p, cal, quant.StaticConfig{Calibrator: quant.CalPercentile, Percentile: 99.99})
+	want, _, err := quant.Static(p, cal, quant.StaticConfig{Calibrator: quant.CalPercentile, Percentile: 99.999})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -257,7 +257,7 @@ func (s Step) apply(m *ir.Model, calib quant.Samples, progress func(done, total 
 			cal := quant.Calibrator(cmpOr(s.Calibrator, string(quant.CalMinMax)))
 			pct := s.Percentile
 			if pct == 0 {
-				pct = 99.99
+				pct = 99.999
 			}
 			out, rep, err = quant.Static(m, calib, quant.StaticConfig{Calibrator: cal, Percentile: pct, Exclude: s.Exclude, Progress: progress})
 		}

@@ -22,7 +22,7 @@ type Samples interface {
 // StaticConfig configures Static.
 type StaticConfig struct {
 	Calibrator Calibrator // default CalMinMax, as ORT's
-	Percentile float64    // for CalPercentile; default 99.99
+	Percentile float64    // for CalPercentile; default 99.999, as ORT's
 	Bins       int        // histogram bins; default 2048
 	Exclude    []string
 	// Progress, if set, is called after each calibration run with the runs done and the total.
@@ -86,10 +86,11 @@ type staticPrep struct {
 	// outQ are outputs of candidates read only by a pointwise region (HardSwish's Add/Clip/Mul/Div): they get a
 	// Q/DQ pair of their own, which the runtime fuses into the integer op and a lookup of the region. Leaving
 	// them float instead (Conv+HardSwish as one unit, quantized once after the HardSwish) measured more faithful
-	// on PP-OCR (rec per-step agreement 0.961 vs 0.948 with MinMax, cls 0.995 vs 0.985 with Percentile) but
+	// on PP-OCR (rec per-step agreement 0.961 vs 0.948 with MinMax, cls 0.995 vs 0.985 with Percentile at 99.99) but
 	// 15–20 % slower, as the convolutions then write float and the HardSwish runs in float.
-	outQ []string
-	rep  Report // what preparation decided (notes, nodes kept float, float bytes)
+	outQ    []string
+	rep     Report   // what preparation decided (notes, nodes kept float, float bytes)
+	exclude []string // node names to keep float (StaticConfig.Exclude)
 }
 
 func prepareStatic(m *ir.Model, data Samples, cfg StaticConfig) (*staticPrep, error) {
@@ -113,7 +114,7 @@ func prepareStatic(m *ir.Model, data Samples, cfg StaticConfig) (*staticPrep, er
 		cfg.Calibrator = CalMinMax
 	}
 	if cfg.Percentile == 0 {
-		cfg.Percentile = 99.99
+		cfg.Percentile = 99.999
 	}
 	if cfg.Bins == 0 {
 		cfg.Bins = 2048
@@ -132,7 +133,7 @@ func prepareStatic(m *ir.Model, data Samples, cfg StaticConfig) (*staticPrep, er
 		return nil, fmt.Errorf("quant: static: %w", err)
 	}
 	g.ValueInfo = map[string]*ir.ValueInfo{}
-	sp := &staticPrep{m: out, params: map[string]Params{}}
+	sp := &staticPrep{m: out, params: map[string]Params{}, exclude: cfg.Exclude}
 	rep := &sp.rep
 	rep.Mode, rep.BytesFloat = "static", initBytes(orig.Graph)
 	if upgraded != nil {
@@ -301,6 +302,11 @@ func (sp *staticPrep) emit(float map[int]string) (*ir.Model, *Report, error) {
 			}
 		}
 	}
+	if k, err := e.convTransposeWeights(sp.exclude); err != nil {
+		return nil, nil, err
+	} else if k > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d ConvTranspose weights stored int8 (weights only; the op runs in float)", k))
+	}
 	moveInt8(g)
 	g.RemoveUnused()
 	if err := g.Sort(nil); err != nil {
@@ -432,7 +438,10 @@ func removeActivations(g *ir.Graph, targets []*ir.Node, params map[string]Params
 // float one and on a small model (MNIST's CNN: 210 KB of weights) names and per-node overhead are a few percent:
 // value names are short and fresh, scale and zero-point scalars are shared by every activation with the same
 // value, the inserted nodes have no names (ONNX allows that), and the all-zero zero points of symmetric weights
-// and int32 biases are left out (DequantizeLinear's default is 0).
+// and int32 biases are left out (DequantizeLinear's default is 0). On models with many narrow layers (PP-OCRv4
+// det, rec) the per-channel weight scales and int32 biases are 5 % of the file: it stores the scales as float16
+// and the biases that fit as int16 or int8, each behind a Cast (compact.go: halfScales, narrowInts), which hone's
+// fold_qdq_cast and ONNX Runtime's constant folding turn back into initializers before their QDQ fusions.
 type qdqEmitter struct {
 	g      *ir.Graph
 	nm     *namer
@@ -508,51 +517,88 @@ func (e *qdqEmitter) quantize(n *ir.Node) error {
 		if n.OpType == "Gemm" && n.AttrInt("transB", 0) == 0 {
 			axis = 1
 		}
-		ps, err := PerChannel(w.F32(), w.Shape, axis, -127, 127, Symmetric)
+		wq, ws, err := quantizeWeight(w, axis)
 		if err != nil {
 			return fmt.Errorf("quant: %s: %w", n, err)
 		}
-		wq := ir.New(ir.Int8, w.Shape...)
-		inner := ir.NumElements(w.Shape[axis+1:])
-		for i, x := range w.F32() {
-			wq.I8()[i] = int8(Quantize(x, ps[(i/inner)%w.Shape[axis]], -127, 127))
-		}
-		wScales = make([]float32, len(ps))
-		for i, p := range ps {
-			wScales[i] = p.Scale
-		}
+		wScales = ws.scales
 		var wScaleName string
-		n.Inputs[1], wScaleName = e.dequant("w", wq, wScales, axis)
+		n.Inputs[1], wScaleName = e.dequant("w", wq, ws, axis)
 		bias := n.Input(2)
 		plain := n.OpType == "Conv" || (n.AttrFloat("alpha", 1) == 1 && n.AttrFloat("beta", 1) == 1)
-		if b := constTensor(e.g, e.prod, bias); b != nil && b.DType == ir.Float32 && inQuantized && plain && b.Len() == len(ps) {
+		if b := constTensor(e.g, e.prod, bias); b != nil && b.DType == ir.Float32 && inQuantized && plain && b.Len() == len(wScales) {
 			bq := ir.New(ir.Int32, b.Shape...)
 			for c, x := range b.F32() {
 				s := float64(sIn.Scale) * float64(wScales[c])
 				bq.I32()[c] = int32(math.Max(math.MinInt32, math.Min(math.MaxInt32, math.RoundToEven(float64(x)/s))))
 			}
-			n.Inputs[2] = e.biasDequant(bq, e.scales[sIn.Scale], wScaleName, len(ps) > 1)
+			n.Inputs[2] = e.biasDequant(bq, e.scales[sIn.Scale], wScaleName, len(wScales) > 1)
 		}
 	}
 	return nil
 }
 
-// dequant stores an already-quantized constant (zero point 0) with a DequantizeLinear, per-axis when scales has
-// several values. It returns the DequantizeLinear's output and the name of its scale.
-func (e *qdqEmitter) dequant(base string, q *ir.Tensor, scales []float32, axis int) (string, string) {
-	qn := e.init(base, q)
-	st := ir.Scalar(scales[0])
-	if len(scales) > 1 {
-		st = ir.FromFloat32([]int{len(scales)}, scales)
+// weightScales are a quantized weight's per-channel scales as DequantizeLinear reads them, and, when halfScales
+// allowed it, the float16 values they are stored as.
+type weightScales struct {
+	scales []float32
+	half   *ir.Tensor
+}
+
+// quantizeWeight quantizes a float32 weight to int8, symmetric, one scale per index of axis, with the scales
+// rounded to the float16 they are stored as where halfScales allows it.
+func quantizeWeight(w *ir.Tensor, axis int) (*ir.Tensor, weightScales, error) {
+	ps, err := PerChannel(w.F32(), w.Shape, axis, -127, 127, Symmetric)
+	if err != nil {
+		return nil, weightScales{}, err
 	}
-	sn := e.init(base+"s", st)
+	ws := weightScales{scales: make([]float32, len(ps))}
+	for i, p := range ps {
+		ws.scales[i] = p.Scale
+	}
+	if ws.half = halfScales(ws.scales); ws.half != nil {
+		for i := range ps {
+			ps[i].Scale = ws.scales[i]
+		}
+	}
+	wq := ir.New(ir.Int8, w.Shape...)
+	inner := ir.NumElements(w.Shape[axis+1:])
+	for i, x := range w.F32() {
+		wq.I8()[i] = int8(Quantize(x, ps[(i/inner)%w.Shape[axis]], -127, 127))
+	}
+	return wq, ws, nil
+}
+
+// dequant stores an already-quantized constant (zero point 0) with a DequantizeLinear, per-axis when there are
+// several scales, the scales as float16 behind a Cast when ws.half holds them. It returns the DequantizeLinear's
+// output and the name of its (float32) scale.
+func (e *qdqEmitter) dequant(base string, q *ir.Tensor, ws weightScales, axis int) (string, string) {
+	qn := e.init(base, q)
+	var sn string
+	switch {
+	case ws.half != nil:
+		sn = e.widen(e.init(base+"h", ws.half), ir.Float32)
+	case len(ws.scales) > 1:
+		sn = e.init(base+"s", ir.FromFloat32([]int{len(ws.scales)}, ws.scales))
+	default:
+		sn = e.init(base+"s", ir.Scalar(ws.scales[0]))
+	}
 	d := e.nm.value(base + "d")
 	dn := &ir.Node{OpType: "DequantizeLinear", Inputs: []string{qn, sn}, Outputs: []string{d}}
-	if len(scales) > 1 {
+	if len(ws.scales) > 1 {
 		dn.Attrs = []*ir.Attr{{Name: "axis", Type: ir.AttrInt, I: int64(axis)}}
 	}
 	e.g.Nodes = append([]*ir.Node{dn}, e.g.Nodes...)
 	return d, sn
+}
+
+// widen casts the constant v to dtype to (a Cast node; compact.go's narrow storage) and returns the result.
+func (e *qdqEmitter) widen(v string, to ir.DType) string {
+	out := e.nm.value(v + "c")
+	cast := &ir.Node{OpType: "Cast", Inputs: []string{v}, Outputs: []string{out},
+		Attrs: []*ir.Attr{{Name: "to", Type: ir.AttrInt, I: int64(to)}}}
+	e.g.Nodes = append([]*ir.Node{cast}, e.g.Nodes...)
+	return out
 }
 
 // biasDequant stores an int32 bias whose scale is s_in·s_w, the product of two scales the model already holds
@@ -560,9 +606,15 @@ func (e *qdqEmitter) dequant(base string, q *ir.Tensor, scales []float32, axis i
 // the float32 product of two float32 values is the float64 product rounded once, so the scale is bit-identical
 // to the one the bias was quantized with. hone's and ONNX Runtime's constant folding turn the Mul back into an
 // initializer before their QDQ fusions look at it. It saves 4 bytes per output channel (MNIST's CNN: about 330 of
-// 55 KB, part of holding the 0.26× file bound).
+// 55 KB, part of holding the 0.26× file bound). A bias whose values all fit int8 or int16 is stored so,
+// behind a Cast to int32 (narrowInts), folded back the same way.
 func (e *qdqEmitter) biasDequant(q *ir.Tensor, sIn, sW string, perChannel bool) string {
-	qn := e.init("b", q)
+	var qn string
+	if nq := narrowInts(q); nq != nil {
+		qn = e.widen(e.init("b", nq), ir.Int32)
+	} else {
+		qn = e.init("b", q)
+	}
 	s, d := e.nm.value("bs"), e.nm.value("bd")
 	mul := &ir.Node{OpType: "Mul", Inputs: []string{sIn, sW}, Outputs: []string{s}}
 	dn := &ir.Node{OpType: "DequantizeLinear", Inputs: []string{qn, s}, Outputs: []string{d}}
@@ -571,6 +623,32 @@ func (e *qdqEmitter) biasDequant(q *ir.Tensor, sIn, sW string, perChannel bool) 
 	}
 	e.g.Nodes = append([]*ir.Node{mul, dn}, e.g.Nodes...)
 	return d
+}
+
+// convTransposeWeights stores the constant float32 weights of every ConvTranspose not in exclude as int8 behind
+// a DequantizeLinear, symmetric, one scale per output channel (axis 1 of the [C_in, C_out/group, kH, kW] weight),
+// and returns how many. Static puts no Q/DQ pairs around ConvTranspose (neither runtime has an int8 kernel for
+// hone to target), so the op still runs in float on the dequantized weight, which hone's plan and ONNX Runtime
+// compute once at load: the weights shrink 4× (PP-OCRv4 det's two upsampling ConvTransposes: 9.6 KB, 0.2 % of
+// the float file) at no cost in speed.
+func (e *qdqEmitter) convTransposeWeights(exclude []string) (int, error) {
+	k := 0
+	for _, n := range slices.Clone(e.g.Nodes) {
+		if n.OpType != "ConvTranspose" || (n.Domain != "" && n.Domain != "ai.onnx") || slices.Contains(exclude, n.Name) {
+			continue
+		}
+		w := constTensor(e.g, e.prod, n.Input(1))
+		if w == nil || w.DType != ir.Float32 || w.Rank() < 3 {
+			continue
+		}
+		wq, ws, err := quantizeWeight(w, 1)
+		if err != nil {
+			return k, fmt.Errorf("quant: %s: %w", n, err)
+		}
+		n.Inputs[1], _ = e.dequant("w", wq, ws, 1)
+		k++
+	}
+	return k, nil
 }
 
 // opSince is the opset that introduced each op a lossless pass may create in the default domain, where that is
@@ -586,19 +664,10 @@ func (e *qdqEmitter) quantizeMatMulWeight(n *ir.Node) error {
 	if w == nil || w.DType != ir.Float32 || w.Rank() != 2 {
 		return nil
 	}
-	ps, err := PerChannel(w.F32(), w.Shape, 1, -127, 127, Symmetric)
+	wq, ws, err := quantizeWeight(w, 1)
 	if err != nil {
 		return fmt.Errorf("quant: %s: %w", n, err)
 	}
-	cols := w.Shape[1]
-	wq := ir.New(ir.Int8, w.Shape...)
-	for i, x := range w.F32() {
-		wq.I8()[i] = int8(Quantize(x, ps[i%cols], -127, 127))
-	}
-	scales := make([]float32, len(ps))
-	for i, p := range ps {
-		scales[i] = p.Scale
-	}
-	n.Inputs[1], _ = e.dequant("w", wq, scales, 1)
+	n.Inputs[1], _ = e.dequant("w", wq, ws, 1)
 	return nil
 }

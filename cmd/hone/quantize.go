@@ -91,7 +91,7 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 	f.StringVar(&calib, "calib", "", "static: directory of calibration samples (.npy for a one-input model, .npz naming each input, or PNG/JPEG images)")
 	f.StringVar(&pre, "preprocess", "", "static: how images become input, e.g. resize=224,mean=0.485,0.456,0.406,std=0.229,0.224,0.225,layout=nchw (keys: resize, mean, std, scale, layout, order)")
 	f.StringVar(&calName, "calibrator", "minmax", "static: minmax, percentile, entropy or mse")
-	f.Float64Var(&pct, "percentile", 99.99, "static: percentile kept by --calibrator percentile")
+	f.Float64Var(&pct, "percentile", 99.999, "static: percentile kept by --calibrator percentile")
 	f.StringVar(&evalDir, "eval", "", "static: directory of evaluation samples (as --calib; labels.txt for top-1 accuracy) to measure the result on")
 	f.Float64Var(&maxDrop, "max-accuracy-drop", 0, "static with --eval: keep the most sensitive layers float until the drop is ≤ this fraction (0 = off)")
 	f.BoolVar(&equalize, "equalize", false, "static: cross-layer equalization of Conv pairs joined by Relu-like ops before calibrating (float function unchanged)")
