@@ -517,16 +517,22 @@ func (e *qdqEmitter) quantize(n *ir.Node) error {
 		if n.OpType == "Gemm" && n.AttrInt("transB", 0) == 0 {
 			axis = 1
 		}
-		wq, ws, err := quantizeWeight(w, axis)
+		bias := n.Input(2)
+		plain := n.OpType == "Conv" || (n.AttrFloat("alpha", 1) == 1 && n.AttrFloat("beta", 1) == 1)
+		b := constTensor(e.g, e.prod, bias)
+		intBias := b != nil && b.DType == ir.Float32 && inQuantized && plain && b.Len() == w.Shape[axis]
+		var floor []float64
+		if intBias {
+			floor = biasScaleFloor(b.F32(), sIn.Scale)
+		}
+		wq, ws, err := quantizeWeight(w, axis, floor)
 		if err != nil {
 			return fmt.Errorf("quant: %s: %w", n, err)
 		}
 		wScales = ws.scales
 		var wScaleName string
 		n.Inputs[1], wScaleName = e.dequant("w", wq, ws, axis)
-		bias := n.Input(2)
-		plain := n.OpType == "Conv" || (n.AttrFloat("alpha", 1) == 1 && n.AttrFloat("beta", 1) == 1)
-		if b := constTensor(e.g, e.prod, bias); b != nil && b.DType == ir.Float32 && inQuantized && plain && b.Len() == len(wScales) {
+		if intBias {
 			bq := ir.New(ir.Int32, b.Shape...)
 			for c, x := range b.F32() {
 				s := float64(sIn.Scale) * float64(wScales[c])
@@ -545,12 +551,37 @@ type weightScales struct {
 	half   *ir.Tensor
 }
 
-// quantizeWeight quantizes a float32 weight to int8, symmetric, one scale per index of axis, with the scales
-// rounded to the float16 they are stored as where halfScales allows it.
-func quantizeWeight(w *ir.Tensor, axis int) (*ir.Tensor, weightScales, error) {
+// biasScaleFloor returns, per output channel, the smallest weight scale at which the channel's bias b[c],
+// quantized with scale sIn·s_w, fits int32, with room for halfScales' rounding (nil when b is all zero). A channel whose weights are all near zero (a dead channel after BatchNorm folding) gets
+// a tiny weight scale, and its bias would otherwise be clamped to ±2³¹ steps, that is, computed wrong; raising
+// its weight scale instead (as ONNX Runtime's quantizer does) costs only that channel's already-tiny weights.
+func biasScaleFloor(b []float32, sIn float32) []float64 {
+	var floor []float64
+	for c, x := range b {
+		f := math.Abs(float64(x)) / (float64(sIn) * (math.MaxInt32 - 1<<8)) * (1 + 1.0/512)
+		if f == 0 {
+			continue
+		}
+		if floor == nil {
+			floor = make([]float64, len(b))
+		}
+		floor[c] = f
+	}
+	return floor
+}
+
+// quantizeWeight quantizes a float32 weight to int8, symmetric, one scale per index of axis and at least
+// floor[i] where floor is not nil, with the scales rounded to the float16 they are stored as where halfScales
+// allows it.
+func quantizeWeight(w *ir.Tensor, axis int, floor []float64) (*ir.Tensor, weightScales, error) {
 	ps, err := PerChannel(w.F32(), w.Shape, axis, -127, 127, Symmetric)
 	if err != nil {
 		return nil, weightScales{}, err
+	}
+	for i, f := range floor {
+		if float64(ps[i].Scale) < f {
+			ps[i].Scale = float32(f)
+		}
 	}
 	ws := weightScales{scales: make([]float32, len(ps))}
 	for i, p := range ps {
@@ -641,7 +672,7 @@ func (e *qdqEmitter) convTransposeWeights(exclude []string) (int, error) {
 		if w == nil || w.DType != ir.Float32 || w.Rank() < 3 {
 			continue
 		}
-		wq, ws, err := quantizeWeight(w, 1)
+		wq, ws, err := quantizeWeight(w, 1, nil)
 		if err != nil {
 			return k, fmt.Errorf("quant: %s: %w", n, err)
 		}
@@ -664,7 +695,7 @@ func (e *qdqEmitter) quantizeMatMulWeight(n *ir.Node) error {
 	if w == nil || w.DType != ir.Float32 || w.Rank() != 2 {
 		return nil
 	}
-	wq, ws, err := quantizeWeight(w, 1)
+	wq, ws, err := quantizeWeight(w, 1, nil)
 	if err != nil {
 		return fmt.Errorf("quant: %s: %w", n, err)
 	}

@@ -2,6 +2,7 @@ package quant
 
 import (
 	"errors"
+	"math"
 	"path/filepath"
 	"testing"
 
@@ -213,5 +214,35 @@ func TestStaticOCRSize(t *testing.T) {
 				t.Errorf("fp16 file ratio %.4f > 0.51", ratio)
 			}
 		})
+	}
+}
+
+// TestStaticDeadChannelBias quantizes a Conv whose second output channel has near-zero weights (1e-7, as a dead
+// channel after BatchNorm folding leaves) and a large bias (50): at the per-channel weight scale its int32 bias
+// would need ~10¹¹ steps and clamp at 2³¹. The quantizer must raise that channel's weight scale so the bias
+// fits, and the int8 model must then reproduce the bias within one output step, as the float model computes.
+func TestStaticDeadChannelBias(t *testing.T) {
+	b := irtest.New("dead")
+	x := b.Input("x", ir.Float32, 1, 2, 4, 4)
+	w := irtest.Rand(1, 2, 2, 1, 1)
+	for i := 2; i < 4; i++ {
+		w.F32()[i] *= 1e-7
+	}
+	y := b.Op("Conv", []string{x, b.Init("w", w), b.Init("b", ir.FromFloat32([]int{2}, []float32{0.1, 50}))})
+	b.Output(y)
+	m := b.Model(13)
+	calib := BatchSamples{"x": irtest.Rand(2, 8, 2, 4, 4)}
+	q, _, err := Static(m, calib, StaticConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _ := calib.Sample(0)
+	yf := runHone(t, m, in)[m.Graph.Outputs[0].Name].F32()
+	yq := runHone(t, q, in)[q.Graph.Outputs[0].Name].F32()
+	step := 50.0 / 127 // the output's range reaches 50; one int8 step of it, generously
+	for i := 16; i < 32; i++ {
+		if d := math.Abs(float64(yq[i] - yf[i])); d > step {
+			t.Fatalf("dead channel, element %d: int8 %g, float %g (|Δ| %g > one step %g)", i, yq[i], yf[i], d, step)
+		}
 	}
 }
