@@ -167,12 +167,14 @@ func Evaluate(fp, q *ir.Model, data Samples, labels []int64) (EvalResult, error)
 // only the order of the layers' errors, and a model has a hundred layers or more.
 const sensitivitySamples = 4
 
-// guard evaluates the fully quantized model and, when cfg.MaxAccuracyDrop is set and exceeded, keeps layers in
-// float, most harmful first, until the drop is within it. The layers are ranked by the output SQNR of the model
-// with that layer alone quantized (its weights and input activations; run as QDQ simulation, which is cheap to
-// compile), then the number kept float is searched with the real integer runtime on all of cfg.Eval: doubling
-// until the drop holds, then bisecting (the drop is taken to shrink as more layers stay float). The report
-// notes the measured result and every layer kept.
+// guard evaluates the fully quantized model and, when cfg.MaxAccuracyDrop is set and exceeded, keeps layers out
+// of int8 computation, most harmful first, until the drop is within it. The layers are ranked by the output SQNR
+// of the model with that layer alone quantized (its weights and input activations; run as QDQ simulation, which is
+// cheap to compile), then the number kept is searched with the real integer runtime on all of cfg.Eval: doubling
+// until the drop holds, then bisecting (the drop is taken to shrink as more layers are kept). A kept layer first
+// keeps int8 weights and computes in float (weightsOnly: the file stays small); only when that cannot meet the bound
+// even with every layer kept is the search repeated with the kept layers wholly float. The report notes the
+// measured result and every layer kept.
 func guard(fp *ir.Model, sp *staticPrep, cfg StaticConfig) (*ir.Model, *Report, error) {
 	say := func(format string, args ...any) {
 		if cfg.Guard != nil {
@@ -230,61 +232,89 @@ func guard(fp *ir.Model, sp *staticPrep, cfg StaticConfig) (*ir.Model, *Report, 
 		top = append(top, fmt.Sprintf("%s %.1f dB", sp.m.Graph.Nodes[l.idx], l.sqnr))
 	}
 	say("most sensitive alone (output SQNR with only that layer int8): %s", strings.Join(top, ", "))
-	floatFirst := func(k int) map[int]string {
+	floatFirst := func(k int, weightsInt8 bool) map[int]string {
+		how := ""
+		if weightsInt8 {
+			how = ", weights int8"
+		}
 		m := map[int]string{}
 		for _, l := range ranked[:k] {
-			m[l.idx] = fmt.Sprintf("accuracy guard (%.1f dB output SQNR with this layer alone int8)", l.sqnr)
+			m[l.idx] = fmt.Sprintf("accuracy guard%s (%.1f dB output SQNR with this layer alone int8)", how, l.sqnr)
 		}
 		return m
 	}
 
-	// Search the fewest layers to keep float: k = 1, 2, 4, … until the drop holds, then bisect (lo fails, hi holds).
+	// Search the fewest layers to keep float: k = 1, 2, 4, … until the drop holds, then bisect (lo fails, hi
+	// holds). The kept layers first keep int8 weights (weightsInt8: activations float, the file stays small);
+	// only if that cannot meet the bound with every layer kept does the search run again with them wholly float.
 	type attempt struct {
 		q   *ir.Model
 		rep *Report
 		res EvalResult
 	}
-	results := map[int]attempt{}
-	measure := func(k int) (bool, error) {
-		q, rep, res, err := try(floatFirst(k))
-		if err != nil {
-			return false, err
+	search := func(weightsInt8 bool) (int, map[int]attempt, error) {
+		what := "float"
+		if weightsInt8 {
+			what = "float with int8 weights"
 		}
-		results[k] = attempt{q, rep, res}
-		say("%d of %d layers kept float: %s", k, len(ranked), res)
-		return res.Drop() <= cfg.MaxAccuracyDrop, nil
+		results := map[int]attempt{}
+		measure := func(k int) (bool, error) {
+			q, rep, err := sp.emitKept(floatFirst(k, weightsInt8), weightsInt8)
+			if err != nil {
+				return false, err
+			}
+			res, err := ev.score(q, 0, runtime.Options{})
+			if err != nil {
+				return false, err
+			}
+			results[k] = attempt{q, rep, res}
+			say("%d of %d layers kept %s: %s", k, len(ranked), what, res)
+			return res.Drop() <= cfg.MaxAccuracyDrop, nil
+		}
+		lo, hi := 0, -1
+		for k := 1; ; k = min(2*k, len(ranked)) {
+			ok, err := measure(k)
+			if err != nil {
+				return 0, nil, err
+			}
+			if ok {
+				hi = k
+				break
+			}
+			lo = k
+			if k == len(ranked) {
+				return -1, results, nil
+			}
+		}
+		for hi-lo > 1 {
+			mid := (lo + hi) / 2
+			ok, err := measure(mid)
+			if err != nil {
+				return 0, nil, err
+			}
+			if ok {
+				hi = mid
+			} else {
+				lo = mid
+			}
+		}
+		return hi, results, nil
 	}
-	lo, hi := 0, -1
-	for k := 1; ; k = min(2*k, len(ranked)) {
-		ok, err := measure(k)
-		if err != nil {
+	weightsInt8 := true
+	hi, results, err := search(true)
+	if err != nil {
+		return nil, nil, err
+	}
+	if hi < 0 {
+		weightsInt8 = false
+		if hi, results, err = search(false); err != nil {
 			return nil, nil, err
-		}
-		if ok {
-			hi = k
-			break
-		}
-		lo = k
-		if k == len(ranked) {
-			break
 		}
 	}
 	if hi < 0 {
 		return nil, nil, fmt.Errorf("quant: accuracy guard: with every quantized layer kept float the drop is still %.4f > %.4f "+
 			"(the remaining difference comes from the float graph rewrites, or the evaluation data is too small)",
-			results[lo].res.Drop(), cfg.MaxAccuracyDrop)
-	}
-	for hi-lo > 1 {
-		mid := (lo + hi) / 2
-		ok, err := measure(mid)
-		if err != nil {
-			return nil, nil, err
-		}
-		if ok {
-			hi = mid
-		} else {
-			lo = mid
-		}
+			results[len(ranked)].res.Drop(), cfg.MaxAccuracyDrop)
 	}
 	best := results[hi]
 	best.rep.Eval = &best.res
@@ -293,7 +323,11 @@ func guard(fp *ir.Model, sp *staticPrep, cfg StaticConfig) (*ir.Model, *Report, 
 		best.rep.GuardFloat = append(best.rep.GuardFloat, sp.m.Graph.Nodes[l.idx].String())
 	}
 	slices.Sort(best.rep.GuardFloat)
-	best.rep.Notes = append(best.rep.Notes, fmt.Sprintf("accuracy guard: %d of %d layers kept float for a drop of %.4f ≤ %.4f (all int8: %.4f)",
-		hi, len(ranked), best.res.Drop(), cfg.MaxAccuracyDrop, res.Drop()))
+	how := "float"
+	if weightsInt8 {
+		how = "float with int8 weights"
+	}
+	best.rep.Notes = append(best.rep.Notes, fmt.Sprintf("accuracy guard: %d of %d layers kept %s for a drop of %.4f ≤ %.4f (all int8: %.4f)",
+		hi, len(ranked), how, best.res.Drop(), cfg.MaxAccuracyDrop, res.Drop()))
 	return best.q, best.rep, nil
 }

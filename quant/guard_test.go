@@ -112,3 +112,64 @@ func TestGuardMNIST(t *testing.T) {
 	t.Logf("labeled, kept float %v: %v", rep.GuardFloat, rep.Notes)
 	t.Logf("labeled: %s", rep.Eval)
 }
+
+// TestGuardWeightsInt8 checks what a layer the guard keeps with int8 weights computes: Conv → Relu → Gemm with both
+// layers kept (emitKept with weightsInt8) must have no QuantizeLinear (activations float), read each weight through
+// a DequantizeLinear of an int8 constant, and compute exactly the float model with its weights replaced by their
+// per-channel symmetric int8 round trip, worked out here from ONNX's formulas (scale max|w|/127, round half to even;
+// the layers are too narrow for the emitter's float16 scales).
+func TestGuardWeightsInt8(t *testing.T) {
+	b := irtest.New("wo")
+	x := b.Input("x", ir.Float32, 1, 3, 6, 6)
+	w1, w2 := irtest.Rand(1, 4, 3, 3, 3), irtest.Rand(2, 5, 64)
+	y := b.Op("Conv", []string{x, b.Init("w1", w1), b.Init("b1", irtest.Rand(3, 4))})
+	y = b.Op("Relu", []string{y})
+	y = b.Op("Reshape", []string{y, b.Init("shape", ir.FromInt64([]int{2}, []int64{1, 64}))})
+	b.Output(b.Op("Gemm", []string{y, b.Init("w2", w2), b.Init("b2", irtest.Rand(4, 5))}, irtest.Int("transB", 1)))
+	m := b.Model(13)
+	calib := BatchSamples{"x": irtest.Rand(5, 4, 3, 6, 6)}
+	sp, err := prepareStatic(m, calib, StaticConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := map[int]string{}
+	for _, i := range sp.cand {
+		all[i] = "kept"
+	}
+	q, _, err := sp.emitKept(all, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := irtest.OpCount(q.Graph)
+	if ops["QuantizeLinear"] != 0 || ops["DequantizeLinear"] != 2 {
+		t.Fatalf("ops %v: want 2 DequantizeLinear (the weights) and no QuantizeLinear", ops)
+	}
+	roundTrip := func(w *ir.Tensor) *ir.Tensor {
+		out := w.Clone()
+		rows := w.Shape[0]
+		inner := w.Len() / rows
+		for r := 0; r < rows; r++ {
+			row := out.F32()[r*inner : (r+1)*inner]
+			var hi float64
+			for _, v := range row {
+				hi = math.Max(hi, math.Abs(float64(v)))
+			}
+			s := float32(hi / 127)
+			for i, v := range row {
+				row[i] = float32(math.RoundToEven(float64(v/s))) * s
+			}
+		}
+		return out
+	}
+	ref := m.Clone()
+	ref.Graph.SetInitializer("w1", roundTrip(w1))
+	ref.Graph.SetInitializer("w2", roundTrip(w2))
+	in, _ := calib.Sample(0)
+	got := runHone(t, q, in)[q.Graph.Outputs[0].Name].F32()
+	want := runHone(t, ref, in)[ref.Graph.Outputs[0].Name].F32()
+	for i := range want {
+		if math.Abs(float64(got[i]-want[i])) > 1e-5*(1+math.Abs(float64(want[i]))) {
+			t.Fatalf("output %d: %g, float model with round-tripped weights %g", i, got[i], want[i])
+		}
+	}
+}

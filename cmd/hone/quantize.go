@@ -32,6 +32,7 @@ func newQuantizeCmd() *cobra.Command {
 		pre         string
 		evalDir     string
 		maxDrop     float64
+		rounding    string
 	)
 	cmd := &cobra.Command{
 		Use:   "quantize MODEL -o OUT --mode dynamic",
@@ -47,8 +48,12 @@ symmetric int8 weights, int32 biases) around Conv, Gemm, MatMul, Add, Mul, pooli
 
 --eval DIR measures the static result against MODEL on DIR's samples (same formats as --calib; a labels.txt
 beside them, one class index per line in file-name order, adds top-1 accuracy): top-1 agreement, SQNR and cosine
-of the first output. --max-accuracy-drop X then keeps the most sensitive layers in float until the drop is ≤ X
-(a fraction: 0.003 = 0.3 points of top-1 accuracy with labels, else of top-1 agreement) and lists them.
+of the first output. --max-accuracy-drop X then computes the most sensitive layers in float until the drop is ≤ X
+(a fraction: 0.003 = 0.3 points of top-1 accuracy with labels, else of top-1 agreement) and lists them; they keep
+int8 weights (the file stays small) unless even that cannot meet X, when they are kept wholly float.
+--weight-rounding gptq rounds the int8 weights with GPTQ (Frantar et al. 2022) instead of to nearest: the same
+scales, but each layer's integers chosen together to keep its outputs on the calibration inputs close. It is the
+default with --max-accuracy-drop.
 
 --mode fp16 / bf16 converts weights and compute to 16-bit floats (weights clamped to float16's finite range);
 ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it with Casts around them.
@@ -72,7 +77,7 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 			case "fp16", "bf16":
 				q, rep, err = quant.Half(m, quant.HalfConfig{BFloat16: mode == "bf16", KeepIOTypes: keepIO, Exclude: exclude})
 			case "static":
-				q, rep, err = quantizeStatic(cmd, m, staticFlags{calib, pre, calName, pct, exclude, evalDir, maxDrop, equalize, biasCorrect})
+				q, rep, err = quantizeStatic(cmd, m, staticFlags{calib, pre, calName, pct, exclude, evalDir, maxDrop, equalize, biasCorrect, rounding})
 			default:
 				return fmt.Errorf("quantize: unknown --mode %q (want dynamic, static, fp16 or bf16)", mode)
 			}
@@ -96,6 +101,7 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 	f.Float64Var(&maxDrop, "max-accuracy-drop", 0, "static with --eval: keep the most sensitive layers float until the drop is ≤ this fraction (0 = off)")
 	f.BoolVar(&equalize, "equalize", false, "static: cross-layer equalization of Conv pairs joined by Relu-like ops before calibrating (float function unchanged)")
 	f.BoolVar(&biasCorrect, "bias-correct", false, "static: subtract the shift quantization makes in each Conv/Gemm output channel's mean on the calibration data from its bias (one more quantized pass per layer)")
+	f.StringVar(&rounding, "weight-rounding", "", "static: nearest (the default), or gptq (the default with --max-accuracy-drop) to round each Conv/Gemm/MatMul's int8 weights together from its input Hessian on the calibration data (GPTQ: fewer output errors; costs K×K float64 memory per layer, K its inputs per output, and a K³ factorization: seconds per layer at K in the thousands; layers with K > 4096 round to nearest)")
 	f.BoolVar(&keepIO, "keep-io-types", false, "fp16/bf16: keep float32 model inputs and outputs, with Casts at the boundary")
 	f.BoolVar(&perTensor, "per-tensor", false, "one weight scale per tensor instead of per output channel")
 	f.StringSliceVar(&exclude, "exclude", nil, "node names to keep in floating point")
@@ -111,6 +117,7 @@ type staticFlags struct {
 	eval                   string
 	maxDrop                float64
 	equalize, biasCorrect  bool
+	rounding               string
 }
 
 // quantizeStatic runs static quantization with a progress bar on stderr while calibrating, and the accuracy
@@ -129,12 +136,16 @@ func quantizeStatic(cmd *cobra.Command, m *ir.Model, sf staticFlags) (*ir.Model,
 	if err != nil {
 		return nil, nil, err
 	}
+	rounding, err := quant.ParseWeightRounding(sf.rounding)
+	if err != nil {
+		return nil, nil, err
+	}
 	data, err := openCalib(m, sf.calib, sf.pre)
 	if err != nil {
 		return nil, nil, err
 	}
 	cfg := quant.StaticConfig{Calibrator: cal, Percentile: sf.percentile, Exclude: sf.exclude, MaxAccuracyDrop: sf.maxDrop,
-		Equalize: sf.equalize, BiasCorrect: sf.biasCorrect}
+		Equalize: sf.equalize, BiasCorrect: sf.biasCorrect, WeightRounding: rounding}
 	if sf.eval != "" {
 		if cfg.Eval, err = openCalib(m, sf.eval, sf.pre); err != nil {
 			return nil, nil, fmt.Errorf("quantize: --eval: %w", err)
