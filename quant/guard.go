@@ -185,15 +185,15 @@ func guard(fp *ir.Model, sp *staticPrep, cfg StaticConfig) (*ir.Model, *Report, 
 	if err != nil {
 		return nil, nil, err
 	}
-	try := func(float map[int]string) (*ir.Model, *Report, EvalResult, error) {
-		q, rep, err := sp.emit(float)
+	try := func(float map[int]string, weightsInt8 bool) (*ir.Model, *Report, EvalResult, error) {
+		q, rep, err := sp.emitKept(float, weightsInt8)
 		if err != nil {
 			return nil, nil, EvalResult{}, err
 		}
 		r, err := ev.score(q, 0, runtime.Options{})
 		return q, rep, r, err
 	}
-	q, rep, res, err := try(nil)
+	q, rep, res, err := try(nil, false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -259,11 +259,7 @@ func guard(fp *ir.Model, sp *staticPrep, cfg StaticConfig) (*ir.Model, *Report, 
 		}
 		results := map[int]attempt{}
 		measure := func(k int) (bool, error) {
-			q, rep, err := sp.emitKept(floatFirst(k, weightsInt8), weightsInt8)
-			if err != nil {
-				return false, err
-			}
-			res, err := ev.score(q, 0, runtime.Options{})
+			q, rep, res, err := try(floatFirst(k, weightsInt8), weightsInt8)
 			if err != nil {
 				return false, err
 			}
