@@ -2,10 +2,12 @@ package quant
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/hone-ml/hone/internal/irtest"
 	"github.com/hone-ml/hone/ir"
+	"github.com/hone-ml/hone/runtime"
 )
 
 // eqGraph is pointwise Conv → act → depthwise Conv → Relu → pointwise Conv (grouped in two), with channel ranges
@@ -83,8 +85,8 @@ func TestEqualizeKeepsFunction(t *testing.T) {
 
 // TestEqualizeOCR checks that equalization keeps the PP-OCR models' float outputs on rendered text (≤ 1e-5 of their
 // range; det's 5e-5 is float32 rounding of the rescaled weights carried through its 62 convolutions, measured
-// 1.3e-5) and logs how many pairs qualify in each as loaded (after Static's BatchNormalization folding: rec 3 of 38,
-// det 18 of 62, cls 15 of 53 — HardSwish joins most of rec's pairs, and it is not positively homogeneous).
+// 1.3e-5) and logs how many pairs qualify in each as loaded (rec 2 of 38, det 14 of 62, cls 9 of 53 — HardSwish
+// joins most of rec's pairs, and it is not positively homogeneous).
 func TestEqualizeOCR(t *testing.T) {
 	cases := ocrCases(t)
 	for _, name := range []string{"det", "rec", "cls"} {
@@ -110,5 +112,63 @@ func TestEqualizeOCR(t *testing.T) {
 				t.Errorf("outputs moved by %.3g of their range", d)
 			}
 		})
+	}
+}
+
+// TestEqualizeDepthwise checks the activation-driven equalization of Conv → Relu → depthwise Conv: the float
+// outputs stay as they were (to float32 rounding), the source model is untouched, and afterwards every channel of
+// the depthwise input reaches the same largest |value| over the data (t_i = r_max/r_i applied exactly), where
+// before they spread over three orders of magnitude. Through a HardSigmoid there is no pair to rescale.
+func TestEqualizeDepthwise(t *testing.T) {
+	data := BatchSamples{"x": irtest.Rand(7, 6, 3, 6, 6)}
+	dwInput := func(m *ir.Model) []float64 { // per-channel largest |value| of the first Relu's output over data
+		var first string
+		for _, n := range m.Graph.Nodes {
+			if n.OpType == "Relu" && first == "" {
+				first = n.Outputs[0]
+			}
+		}
+		p, err := runtime.Compile(m, runtime.Options{NoOptimize: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := make([]float64, 8)
+		for i := 0; i < data.Len(); i++ {
+			in, _ := data.Sample(i)
+			if _, err := p.RunHook(in, func(n *ir.Node, _, outs []*ir.Tensor, _, _ int64) {
+				if n.OpType != "Relu" || n.Outputs[0] != first {
+					return
+				}
+				for k, v := range outs[0].F32() {
+					r[k/36%8] = max(r[k/36%8], math.Abs(float64(v)))
+				}
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return r
+	}
+	m := eqGraph("Relu")
+	e := m.Clone()
+	if n, err := equalizeDepthwise(e, data); err != nil || n != 1 {
+		t.Fatalf("%d pairs (%v), want 1", n, err)
+	}
+	in, _ := data.Sample(0)
+	want := runHone(t, m, in)[m.Graph.Outputs[0].Name].F32()
+	if d := maxRelDiff(want, runHone(t, e, in)[e.Graph.Outputs[0].Name].F32()); d > 1e-5 {
+		t.Errorf("outputs moved by %.3g of their range", d)
+	}
+	if m.Graph.Initializers["w1"].F32()[0] != eqGraph("Relu").Graph.Initializers["w1"].F32()[0] {
+		t.Error("the source model's weights were changed")
+	}
+	before, after := dwInput(m), dwInput(e)
+	top := slices.Max(before)
+	for c, r := range after {
+		if before[c] > 0 && math.Abs(r-top) > 1e-5*top {
+			t.Errorf("channel %d: |max| %.4g → %.4g, want %.4g (all channels at the widest's range); before %v", c, before[c], r, top, before)
+		}
+	}
+	if n, err := equalizeDepthwise(eqGraph("HardSigmoid"), data); err != nil || n != 0 {
+		t.Errorf("through HardSigmoid: %d pairs (%v), want 0", n, err)
 	}
 }

@@ -81,8 +81,9 @@ func TestOCRFusedMatchesChain(t *testing.T) {
 					}
 					return
 				}
-				// Ties: measured at most 18 in 921600 elements per layer on rec.
-				if maxD > 1 || float64(diff) > 1e-4*float64(len(a)) {
+				// Ties: measured at most 18 in 921600 elements per layer on rec, and one in a small layer (cls's
+				// 6144), so at least one is allowed.
+				if maxD > 1 || float64(diff) > max(1, 1e-4*float64(len(a))) {
 					t.Errorf("%s (%s): %d of %d integers differ, by up to %.0f steps", n.Name, n.OpType, diff, len(a), maxD)
 				}
 			})

@@ -156,6 +156,11 @@ func prepareStatic(m *ir.Model, data Samples, cfg StaticConfig) (*staticPrep, er
 	if cfg.Equalize {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("cross-layer equalization: %d Conv pairs rescaled", equalize(g)))
 	}
+	if k, err := equalizeDepthwise(out, data); err != nil {
+		return nil, err
+	} else if k > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d Conv → depthwise Conv pairs rescaled to even their activation's channel ranges", k))
+	}
 
 	// The activations to calibrate: every non-constant float input and output of a node to quantize.
 	prod := g.Producers()
@@ -364,6 +369,24 @@ func isWeightInput(n *ir.Node, i int) bool {
 	return (n.OpType == "Conv" || n.OpType == "Gemm") && i >= 1
 }
 
+// calibrationSample returns sample i of data, checked against the inputs of p.
+func calibrationSample(p *runtime.Plan, data Samples, i int) (map[string]*ir.Tensor, error) {
+	in, err := data.Sample(i)
+	if err != nil {
+		return nil, fmt.Errorf("quant: calibration sample %d: %w", i, err)
+	}
+	for _, vi := range p.Inputs() {
+		t, ok := in[vi.Name]
+		if !ok {
+			return nil, fmt.Errorf("quant: calibration sample %d lacks model input %q", i, vi.Name)
+		}
+		if err := checkSample(vi, t); err != nil {
+			return nil, fmt.Errorf("quant: calibration sample %d: %w", i, err)
+		}
+	}
+	return in, nil
+}
+
 // calibrate runs the float model over the samples and fills acts. Compiling without the runtime's fusions keeps
 // every intermediate value observable.
 //
@@ -391,19 +414,12 @@ func calibrate(m *ir.Model, data Samples, acts map[string]*stat, cfg StaticConfi
 			}
 		}
 		for i := 0; i < data.Len(); i++ {
-			in, err := data.Sample(i)
+			in, err := calibrationSample(p, data, i)
 			if err != nil {
-				return fmt.Errorf("quant: calibration sample %d: %w", i, err)
+				return err
 			}
 			for _, vi := range p.Inputs() {
-				t, ok := in[vi.Name]
-				if !ok {
-					return fmt.Errorf("quant: calibration sample %d lacks model input %q", i, vi.Name)
-				}
-				if err := checkSample(vi, t); err != nil {
-					return fmt.Errorf("quant: calibration sample %d: %w", i, err)
-				}
-				observe(vi.Name, t)
+				observe(vi.Name, in[vi.Name])
 			}
 			_, err = p.RunHook(in, func(n *ir.Node, ins, outs []*ir.Tensor, _, _ int64) {
 				if gq != nil && pass == 0 {
