@@ -264,7 +264,7 @@ func ocrCases(t *testing.T) map[string]*ocrCase {
 	clsLine := func(r *textRenderer, i int) image.Image { return r.line(t, 192, 48, i%2 == 1) }
 	return map[string]*ocrCase{
 		"det": {file: "ch_PP-OCRv4_det_infer", pre: det, calib: gen(6, page, rc), eval: gen(6, page, re)},
-		"rec": {file: "ch_PP-OCRv4_rec_infer", pre: line, calib: gen(16, recLine, rc), eval: gen(16, recLine, re)},
+		"rec": {file: "ch_PP-OCRv4_rec_infer", pre: line, calib: gen(16, recLine, rc), eval: gen(64, recLine, re)},
 		"cls": {file: "ch_ppocr_mobile_v2.0_cls_infer", pre: line, calib: gen(32, clsLine, rc), eval: gen(200, clsLine, re)},
 	}
 }
@@ -322,25 +322,25 @@ func (c *ocrCase) fidelity(t *testing.T, name string, fp, q *runtime.Plan) float
 // agreement ≥ 0.99) is not met yet, the entry is a regression floor about 0.02 under the measured value and says
 // so; those gaps are open work, not accepted results. Measured on the rendered Chinese/English text, 2026-11-27,
 // with Percentile at 99.999 (ORT's default; at 99.99 cls was 0.985) and depthwise pairs equalized from their
-// activation ranges (equalizeDepthwise: rec MinMax 0.955 → 0.966); det and cls also hold their floors on the
+// activation ranges (equalizeDepthwise: rec MinMax 0.955 → 0.966 on 16 lines); det and cls also hold their floors on the
 // English-only fallback.
 var ocrFloor = map[string]map[Calibrator]float64{
 	// measured 0.978, 0.971, 0.979, 0.984: bound met
 	"det": {CalMinMax: 0.95, CalEntropy: 0.95, CalPercentile: 0.95, CalMSE: 0.95},
-	// measured 0.966, 0.822, 0.970, 0.963: bound 0.99 NOT met
-	"rec": {CalMinMax: 0.945, CalEntropy: 0.80, CalPercentile: 0.95, CalMSE: 0.94},
+	// measured 0.969, 0.854, 0.973, 0.969 over 64 lines (2560 steps): bound 0.99 NOT met
+	"rec": {CalMinMax: 0.95, CalEntropy: 0.83, CalPercentile: 0.95, CalMSE: 0.95},
 	// measured 0.995, 0.995, 1.000, 0.995: bound met
 	"cls": {CalMinMax: 0.99, CalEntropy: 0.99, CalPercentile: 0.99, CalMSE: 0.99},
 }
 
 // ocrFloorBC is ocrFloor with bias correction (StaticConfig.BiasCorrect), run when HONE_OCR_BIAS_CORRECT=1. It
-// moves rec by 1.4–13 points but costs det up to 0.7 (its 6 calibration pages are few to estimate means on) and
+// moves rec by 0.8–12 points but costs det up to 0.7 (its 6 calibration pages are few to estimate means on) and
 // quantization 15–30 s per model instead of 1–8 s.
 var ocrFloorBC = map[string]map[Calibrator]float64{
 	// measured 0.970, 0.966, 0.980, 0.985: bound met
 	"det": {CalMinMax: 0.95, CalEntropy: 0.95, CalPercentile: 0.95, CalMSE: 0.95},
-	// measured 0.988, 0.955, 0.986, 0.977: bound 0.99 NOT met
-	"rec": {CalMinMax: 0.965, CalEntropy: 0.93, CalPercentile: 0.965, CalMSE: 0.955},
+	// measured 0.982, 0.971, 0.980, 0.977: bound 0.99 NOT met
+	"rec": {CalMinMax: 0.96, CalEntropy: 0.95, CalPercentile: 0.96, CalMSE: 0.955},
 	// measured 1.000, 0.995, 1.000, 1.000: bound met
 	"cls": {CalMinMax: 0.99, CalEntropy: 0.99, CalPercentile: 0.99, CalMSE: 0.99},
 }
@@ -408,7 +408,7 @@ func TestStaticOCR(t *testing.T) {
 }
 
 // TestGuardOCRRec runs the accuracy guard on PP-OCRv4 rec, whose fully int8 model changes about one time step
-// in twenty: with a 1 % bound on top-1 agreement over 16 rendered lines (the guard's evaluation set), it must
+// in thirty: with a 1 % bound on top-1 agreement over 64 rendered lines (the guard's evaluation set), it must
 // compute layers in float until the agreement is ≥ 99 %, keeping their weights int8 (rounded with GPTQ, the
 // guard's default) so that the file stays within the 0.26× of the float one; the result is then measured
 // again on 16 other lines.
@@ -427,11 +427,13 @@ func TestGuardOCRRec(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%s: kept %v; %v", time.Since(start).Round(time.Millisecond), rep.GuardFloat, rep.Notes)
-	fp, err := runtime.Compile(m, runtime.Options{Threads: 1})
+	// The guard scores with the runtime's default threads; float layers may split their work differently with
+	// one thread and move a near-tied step.
+	fp, err := runtime.Compile(m, runtime.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	qp, err := runtime.Compile(q, runtime.Options{Threads: 1})
+	qp, err := runtime.Compile(q, runtime.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
