@@ -241,3 +241,33 @@ func TestMaxSpecials(t *testing.T) {
 		})
 	}
 }
+
+// TestUnarySplitInvariant checks that every unary op gives each element the same bits however the slice is cut,
+// as the runtime cuts tensors between threads: the whole of 1000 values against pieces of 1, 7, 16, 33 and 999.
+func TestUnarySplitInvariant(t *testing.T) {
+	x := make([]float32, 1000)
+	for i := range x {
+		x[i] = float32(i%97)*0.173 - 8.1 + float32(i)*1e-4
+	}
+	for _, l := range impls() {
+		t.Run(l.String(), func(t *testing.T) {
+			defer setImpl(l)()
+			for op := unOp(0); op < numUnOps; op++ {
+				whole := make([]float32, len(x))
+				unary(op, whole, x, 0.2, 0.5)
+				for _, cut := range []int{1, 7, 16, 33, 999} {
+					got := make([]float32, len(x))
+					for s := 0; s < len(x); s += cut {
+						e := min(s+cut, len(x))
+						unary(op, got[s:e], x[s:e], 0.2, 0.5)
+					}
+					for i := range got {
+						if math.Float32bits(got[i]) != math.Float32bits(whole[i]) {
+							t.Fatalf("op %d, pieces of %d: element %d is %v, %v from the whole slice", op, cut, i, got[i], whole[i])
+						}
+					}
+				}
+			}
+		})
+	}
+}
