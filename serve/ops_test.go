@@ -24,7 +24,10 @@ import (
 // answered 200 or 429, and a 429 must come without waiting for compute: the server's median time for a 429
 // (handler entry to reply) must be below its median time for a 200 in the same burst. Absolute times are
 // only logged: on a shared 2-core machine they follow the other tenants' load (a 429 p99 of 1 ms in one
-// run, 150 ms in the next), which no server code can avoid.
+// run, 150 ms in the next), which no server code can avoid. The burst is tried up to three times: while go test runs other
+// packages beside this one, a burst's refusals can be descheduled for milliseconds (a 429 median of 18 ms against
+// 0.2 ms for a 200, seen once in CI; 10–20 µs alone), where a server that made refusals wait for compute would
+// fail every try.
 func TestOverloadRejectsQuickly(t *testing.T) {
 	s := New(Options{})
 	if err := s.Load("mnist", mnistFile(t, t.TempDir()), Config{MaxQueueSize: 4, Instances: 1, Threads: 1}); err != nil {
@@ -55,6 +58,39 @@ func TestOverloadRejectsQuickly(t *testing.T) {
 	body := jsonInfer(digits[0])
 	const burst = 300
 	var ok, rejected, other atomic.Int64
+	for try := 1; ; try++ {
+		mu.Lock()
+		server429, server200, client429 = nil, nil, nil
+		mu.Unlock()
+		rejected.Store(0)
+		overloadBurst(hs.URL, body, burst, &mu, &client429, &ok, &rejected, &other)
+		sp99, cp99 := p99(server429), p99(client429)
+		s429, s200 := median(server429), median(server200)
+		t.Logf("burst %d: %d ok so far, %d rejected (429 p99: server %v, client %v; server medians: 429 %v, 200 %v), %d other",
+			burst, ok.Load(), rejected.Load(), sp99, cp99, s429, s200, other.Load())
+		if other.Load() != 0 {
+			t.Fatalf("%d requests neither succeeded nor got 429", other.Load())
+		}
+		if rejected.Load() == 0 {
+			t.Fatal("a burst of 300 against max_queue_size 4 got no 429")
+		}
+		if s429 < s200 {
+			break
+		}
+		if try == 3 {
+			t.Fatalf("server median: 429 %v, 200 %v: a refusal took as long as a served request, in three bursts", s429, s200)
+		}
+	}
+	m, _ := s.Model("mnist", "")
+	if st := m.stats.statistics("mnist", "1"); st.InferenceStats.Success.Count != ok.Load() {
+		t.Fatalf("server counted %d successes, clients saw %d", st.InferenceStats.Success.Count, ok.Load())
+	}
+}
+
+// overloadBurst sends burst concurrent inference requests to url and counts the replies (200 into ok, 429 into
+// rejected, anything else into other), appending each 429's time from request written to first reply byte to
+// client429 under mu.
+func overloadBurst(url string, body []byte, burst int, mu *sync.Mutex, client429 *[]time.Duration, ok, rejected, other *atomic.Int64) {
 	var wg sync.WaitGroup
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: burst}}
 	for i := 0; i < burst; i++ {
@@ -68,7 +104,7 @@ func TestOverloadRejectsQuickly(t *testing.T) {
 				GotFirstResponseByte: func() { first = time.Now() },
 			}
 			req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "POST",
-				hs.URL+"/v2/models/mnist/infer", bytes.NewReader(body))
+				url+"/v2/models/mnist/infer", bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
 			resp, err := client.Do(req)
 			if err != nil {
@@ -82,7 +118,7 @@ func TestOverloadRejectsQuickly(t *testing.T) {
 			case 429:
 				rejected.Add(1)
 				mu.Lock()
-				client429 = append(client429, first.Sub(wrote))
+				*client429 = append(*client429, first.Sub(wrote))
 				mu.Unlock()
 			default:
 				other.Add(1)
@@ -90,23 +126,6 @@ func TestOverloadRejectsQuickly(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	sp99, cp99 := p99(server429), p99(client429)
-	s429, s200 := median(server429), median(server200)
-	t.Logf("burst %d: %d ok, %d rejected (429 p99: server %v, client %v; server medians: 429 %v, 200 %v), %d other",
-		burst, ok.Load(), rejected.Load(), sp99, cp99, s429, s200, other.Load())
-	if other.Load() != 0 || ok.Load()+rejected.Load() != burst {
-		t.Fatalf("%d requests neither succeeded nor got 429", other.Load())
-	}
-	if rejected.Load() == 0 {
-		t.Fatal("a burst of 300 against max_queue_size 4 got no 429")
-	}
-	if s429 >= s200 {
-		t.Errorf("server median: 429 %v, 200 %v: a refusal took as long as a served request", s429, s200)
-	}
-	m, _ := s.Model("mnist", "")
-	if st := m.stats.statistics("mnist", "1"); st.InferenceStats.Success.Count != ok.Load() {
-		t.Fatalf("server counted %d successes, clients saw %d", st.InferenceStats.Success.Count, ok.Load())
-	}
 }
 
 func median(d []time.Duration) time.Duration {
