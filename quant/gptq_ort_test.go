@@ -8,13 +8,14 @@ import (
 	"github.com/hone-ml/hone/ir"
 )
 
-// TestGPTQOCRMatchesORT quantizes PP-OCRv4 rec and det with GPTQ weight rounding (MinMax calibration), loads the
-// QDQ models in ONNX Runtime and compares them with hone on rendered evaluation inputs: rec's per-step argmax must
-// agree on ≥ 96 % of 640 steps, det's probability maps (binarised at 0.3) must have IoU ≥ 0.95. GPTQ changes only
-// the int8 weight values, so this checks the emitted graphs stay what both runtimes accept and compute alike.
-// rec's bound is a regression floor, not the 99.5 %: rec turns single-step differences (requantization
-// ties) into changed time steps, so hone's fused int8 run and its own unfused QDQ simulation agree on only 98.4 %
-// of steps, and hone and ONNX Runtime on 98.1 % (nearest rounding, 1280 steps, measured 2026-11-27).
+// TestGPTQOCRMatchesORT quantizes PP-OCRv4 rec and det with nearest and GPTQ weight rounding (MinMax
+// calibration), loads the QDQ models in ONNX Runtime (its int8 QDQ fusions on) and compares them with hone on
+// rendered evaluation inputs: rec's per-step argmax must agree on ≥ 99.5 % of 640 steps (the bound), det's
+// probability maps (binarised at 0.3) must have IoU ≥ 0.95. GPTQ changes only the int8 weight values, so this
+// checks the emitted graphs stay what both runtimes accept and compute alike. Measured 2026-11-27: 1.000 and
+// 1.000 for both roundings. (With ORT's x86 default, which dequantizes int8-activation Conv and MatMul and runs
+// them in float32, rec agreed on only 98.1 %: float rounding moves a few values across a requantization tie,
+// and rec turns single-step differences into changed time steps.)
 func TestGPTQOCRMatchesORT(t *testing.T) {
 	cases := ocrCases(t)
 	for _, name := range []string{"rec", "det"} {
@@ -52,19 +53,18 @@ func TestGPTQOCRMatchesORT(t *testing.T) {
 					same += int(a.Top1*float64(rows) + 0.5)
 					steps += rows
 				}
-				// Nearest rounding is the same-run reference; only GPTQ's result is asserted here.
 				if name == "det" {
 					iou := float64(inter) / float64(max(union, 1))
 					t.Logf("det %s: hone vs ORT probability-map IoU@0.3 %.4f", wr, iou)
-					if wr == RoundGPTQ && (union == 0 || iou < 0.95) {
+					if union == 0 || iou < 0.95 {
 						t.Errorf("IoU %.4f < 0.95", iou)
 					}
 					continue
 				}
 				f := float64(same) / float64(steps)
 				t.Logf("rec %s: hone vs ORT per-step top-1 agreement %.4f over %d steps", wr, f, steps)
-				if wr == RoundGPTQ && f < 0.96 {
-					t.Errorf("agreement %.4f < 0.96", f)
+				if f < 0.995 {
+					t.Errorf("agreement %.4f < 0.995", f)
 				}
 			}
 		})
