@@ -25,12 +25,16 @@ type Preprocess struct {
 	Mean, Std     []float64 // one value for all channels or one per channel; default 0 and 1
 	BGR           bool      // channel order: false RGB, true BGR
 	NHWC          bool      // layout: false NCHW
+	// Pad keeps the image's aspect ratio: it is scaled to Height and to at most Width, and the rest of each row
+	// is 0 after normalisation, as PaddleOCR feeds text crops to its recognizer and direction classifier.
+	Pad bool
 }
 
 // ParsePreprocess parses a --preprocess spec: comma-separated key=value items, where a key with several values
 // takes the bare numbers that follow it, e.g. "resize=224,mean=0.485,0.456,0.406,std=0.229,0.224,0.225,layout=nchw".
-// Keys: resize=S (S×S) or resize=H,W; mean; std; scale (default 1/255, a fraction such as 1/255 is accepted);
-// layout=nchw|nhwc; order=rgb|bgr.
+// Keys: resize=S (S×S) or resize=H,W; fit=stretch|pad (pad: keep the aspect ratio, scale to H and at most W,
+// and fill the rest of the width with 0 after normalisation, as PaddleOCR's rec and cls preprocessing does);
+// mean; std; scale (default 1/255, a fraction such as 1/255 is accepted); layout=nchw|nhwc; order=rgb|bgr.
 func ParsePreprocess(spec string) (Preprocess, error) {
 	p := Preprocess{Scale: 1.0 / 255}
 	vals := map[string][]string{}
@@ -109,7 +113,7 @@ func ParsePreprocess(spec string) (Preprocess, error) {
 				return p, err
 			}
 			p.Scale = f[0]
-		case "layout", "order":
+		case "layout", "order", "fit":
 			if len(v) != 1 {
 				return p, fmt.Errorf("quant: --preprocess: %s takes one value", k)
 			}
@@ -118,12 +122,17 @@ func ParsePreprocess(spec string) (Preprocess, error) {
 				p.NHWC = s == "nhwc"
 			case k == "order" && (s == "rgb" || s == "bgr"):
 				p.BGR = s == "bgr"
+			case k == "fit" && (s == "stretch" || s == "pad"):
+				p.Pad = s == "pad"
 			default:
-				return p, fmt.Errorf("quant: --preprocess: unknown %s %q (want nchw|nhwc for layout, rgb|bgr for order)", k, v[0])
+				return p, fmt.Errorf("quant: --preprocess: unknown %s %q (want nchw|nhwc for layout, rgb|bgr for order, stretch|pad for fit)", k, v[0])
 			}
 		default:
-			return p, fmt.Errorf("quant: --preprocess: unknown key %q (want resize, mean, std, scale, layout or order)", k)
+			return p, fmt.Errorf("quant: --preprocess: unknown key %q (want resize, fit, mean, std, scale, layout or order)", k)
 		}
+	}
+	if p.Pad && p.Height == 0 {
+		return p, fmt.Errorf("quant: --preprocess: fit=pad needs resize=H,W (the height to scale to and the width to pad to)")
 	}
 	return p, nil
 }
@@ -164,9 +173,13 @@ func (p Preprocess) Apply(img image.Image) (*ir.Tensor, error) {
 	if h == 0 || w == 0 {
 		h, w = sh, sw
 	}
-	dst := make([]float32, 3*h*w)
+	rw := w // the width the image is resized to; columns from rw to w stay 0 (Pad)
+	if p.Pad {
+		rw = max(1, min(w, int(math.Ceil(float64(h)*float64(sw)/float64(sh)))))
+	}
+	dst := make([]float32, 3*h*rw)
 	for c := 0; c < 3; c++ {
-		resizeBilinear(dst[c*h*w:(c+1)*h*w], h, w, src[c*sh*sw:(c+1)*sh*sw], sh, sw)
+		resizeBilinear(dst[c*h*rw:(c+1)*h*rw], h, rw, src[c*sh*sw:(c+1)*sh*sw], sh, sw)
 	}
 	shape := []int{1, 3, h, w}
 	if p.NHWC {
@@ -189,12 +202,13 @@ func (p Preprocess) Apply(img image.Image) (*ir.Tensor, error) {
 			sc = 2 - c
 		}
 		mean, std := at(p.Mean, c, 0), at(p.Std, c, 1)
-		for i, v := range dst[sc*h*w : (sc+1)*h*w] {
+		for i, v := range dst[sc*h*rw : (sc+1)*h*rw] {
 			f := float32((float64(v)*p.Scale - mean) / std)
+			px := i/rw*w + i%rw
 			if p.NHWC {
-				out[i*3+c] = f
+				out[px*3+c] = f
 			} else {
-				out[c*h*w+i] = f
+				out[c*h*w+px] = f
 			}
 		}
 	}

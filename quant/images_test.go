@@ -37,6 +37,8 @@ func TestPreprocessMatchesTorch(t *testing.T) {
 		{"up", "resize=20,31,mean=0.485,0.456,0.406,std=0.229,0.224,0.225"},
 		{"down", "resize=4,6,mean=0.5,std=0.5,order=bgr"},
 		{"same", "scale=1,layout=nhwc"},
+		{"pad", "resize=18,40,fit=pad,mean=0.5,std=0.5,order=bgr"},
+		{"padfull", "resize=9,10,fit=pad,mean=0.5,std=0.5"},
 	} {
 		t.Run(tc.key, func(t *testing.T) {
 			p, err := ParsePreprocess(tc.spec)
@@ -65,7 +67,7 @@ func TestPreprocessMatchesTorch(t *testing.T) {
 func TestParsePreprocessErrors(t *testing.T) {
 	for _, spec := range []string{
 		"resize=0", "resize=1,2,3", "mean=1,2", "std=0", "layout=chw", "order=rbg", "gamma=2", "0.5,resize=3",
-		"resize=3,resize=4", "scale=1/0", "mean=x",
+		"resize=3,resize=4", "scale=1/0", "mean=x", "fit=pad", "resize=4,fit=crop",
 	} {
 		if _, err := ParsePreprocess(spec); err == nil {
 			t.Errorf("ParsePreprocess(%q) succeeded, want an error", spec)
