@@ -8,6 +8,7 @@ import (
 
 	"github.com/hone-ml/hone/ir"
 	"github.com/hone-ml/hone/kernels"
+	"github.com/hone-ml/hone/runtime"
 )
 
 // WeightRounding names how Static rounds Conv, Gemm and MatMul weights onto their int8 grid.
@@ -20,7 +21,8 @@ const (
 	RoundGPTQ    WeightRounding = "gptq"
 )
 
-// ParseWeightRounding parses a --weight-rounding value; "" is Static's default (see StaticConfig.WeightRounding).
+// ParseWeightRounding parses a --weight-rounding value; "" is Static's default, RoundGPTQ (see
+// StaticConfig.WeightRounding).
 func ParseWeightRounding(s string) (WeightRounding, error) {
 	switch r := WeightRounding(s); r {
 	case RoundNearest, RoundGPTQ, "":
@@ -38,7 +40,7 @@ var ErrNotPositiveDefinite = errors.New("Hessian is not positive definite after 
 type Hessian struct {
 	K   int
 	N   int64     // vectors added
-	sum []float64 // K×K, row-major, symmetric
+	sum []float64 // K×K, row-major (symmetric when filled by Add)
 	tmp []float32 // K×K scratch: one chunk's XᵀX
 }
 
@@ -53,9 +55,13 @@ func NewHessian(k int) *Hessian {
 const hessianChunk = 256
 
 // Add adds the vectors in x, consecutive rows of K values (len(x) a multiple of K).
-func (h *Hessian) Add(x []float32) {
+func (h *Hessian) Add(x []float32) { h.AddPair(x, x) }
+
+// AddPair adds x·yᵀ for the vector pairs of x and y, consecutive rows of K values each (the same count): the
+// cross moments Σ x·x̂ᵀ of a layer's float and quantized inputs. Add is AddPair(x, x).
+func (h *Hessian) AddPair(x, y []float32) {
 	k := h.K
-	if k == 0 || len(x) < k {
+	if k == 0 || len(x) < k || len(y) < len(x) {
 		return
 	}
 	if h.tmp == nil {
@@ -64,8 +70,8 @@ func (h *Hessian) Add(x []float32) {
 	rows := len(x) / k
 	for r0 := 0; r0 < rows; r0 += hessianChunk {
 		n := min(hessianChunk, rows-r0)
-		// tmp = Xᵀ·X for the chunk's n×K rows.
-		kernels.Sgemm(nil, true, false, k, k, n, 1, x[r0*k:], k, x[r0*k:], k, 0, h.tmp, k)
+		// tmp = Xᵀ·Y for the chunk's n×K rows.
+		kernels.Sgemm(nil, true, false, k, k, n, 1, x[r0*k:], k, y[r0*k:], k, 0, h.tmp, k)
 		for i, v := range h.tmp {
 			h.sum[i] += float64(v)
 		}
@@ -75,9 +81,12 @@ func (h *Hessian) Add(x []float32) {
 
 // AddColumns adds the n vectors that are the columns of x, K rows of n values (an NCHW plane stack read as
 // [C, H·W], Gemm's transposed A).
-func (h *Hessian) AddColumns(x []float32, n int) {
+func (h *Hessian) AddColumns(x []float32, n int) { h.AddColumnPairs(x, x, n) }
+
+// AddColumnPairs is AddPair for vectors stored as the columns of x and y (K rows of n values each).
+func (h *Hessian) AddColumnPairs(x, y []float32, n int) {
 	k := h.K
-	if k == 0 || n == 0 || len(x) < k*n {
+	if k == 0 || n == 0 || len(x) < k*n || len(y) < k*n {
 		return
 	}
 	if h.tmp == nil {
@@ -85,8 +94,8 @@ func (h *Hessian) AddColumns(x []float32, n int) {
 	}
 	for c0 := 0; c0 < n; c0 += hessianChunk {
 		c := min(hessianChunk, n-c0)
-		// tmp = X[:, c0:c0+c]·X[:, c0:c0+c]ᵀ.
-		kernels.Sgemm(nil, false, true, k, k, c, 1, x[c0:], n, x[c0:], n, 0, h.tmp, k)
+		// tmp = X[:, c0:c0+c]·Y[:, c0:c0+c]ᵀ.
+		kernels.Sgemm(nil, false, true, k, k, c, 1, x[c0:], n, y[c0:], n, 0, h.tmp, k)
 		for i, v := range h.tmp {
 			h.sum[i] += float64(v)
 		}
@@ -281,30 +290,40 @@ func upperCholeskyOfInverse(H []float64, k int) ([]float64, error) {
 	return u, nil
 }
 
-// Layer capture for Static: each Conv, Gemm and MatMul to quantize gets Hessian accumulators, filled from its float
-// input during the calibration run (calibrate's hook; the paper's simple variant, where every layer sees the float
-// model's activations rather than those of the already-quantized layers before it), and read when emit rounds its
-// weights.
+// Layer capture for Static: each Conv, Gemm and MatMul to quantize gets two accumulators, filled in one float pass
+// over the calibration data once the activation parameters are known (capture): Σ x̂·x̂ᵀ and Σ x·x̂ᵀ, x its float
+// input and x̂ that input quantized with its own parameters, as the int8 model reads it. Emit corrects each
+// weight for x̂'s error (correctForInputs) and rounds it with GPTQ against Σ x̂·x̂ᵀ. Each layer sees the float
+// model's activations, quantized at its own input only: x̂ taken from the quantized model, with every earlier
+// layer's error in it, over-corrected (PP-OCRv4 rec: 0.50 per-step agreement), as each layer then compensated
+// errors that the layers before it, corrected too, no longer make.
 
-// gptqMaxK is the widest layer input GPTQ handles: a 4096×4096 float64 Hessian is 128 MiB (plus 64 MiB of float32
-// scratch while accumulating), and its factorization a few tens of seconds of float64 math in Go.
+// gptqMaxK is the widest layer input GPTQ handles: a 4096×4096 float64 matrix is 128 MiB (plus 64 MiB of float32
+// scratch while accumulating; a layer has two), and its factorization a few tens of seconds of float64 math in Go.
 const gptqMaxK = 4096
 
-// gptqBudget bounds the memory of all Hessians of a model together (8 bytes per entry plus 4 of scratch while
-// calibrating): 1 GiB, about 9 of the largest layers GPTQ takes. Layers past it, in graph order, round to nearest.
-// PP-OCRv4 rec needs 109 MB, det 50 MB.
+// gptqBudget bounds the memory of all accumulators of a model together (two per layer, 8 bytes per entry plus 4 of
+// scratch while capturing): 1 GiB, about 4 of the largest layers GPTQ takes. Layers past it, in graph order, round
+// to nearest. PP-OCRv4 rec needs 218 MB, det 100 MB.
 const gptqBudget = 1 << 30
 
 // gptqLayer is one layer's capture: its geometry, one Hessian per group, and the last rounding computed.
 type gptqLayer struct {
-	op      string
-	hs      []*Hessian // one per group (Conv), else one
-	conv    *convIm2col
-	transA  bool // Gemm's transA: the input is [K, M]
-	err     error
-	scales  []float32 // the scales last computed with, and its result
-	result  *ir.Tensor
-	patches []float32 // im2col scratch
+	op     string
+	hs     []*Hessian // one per group (Conv), else one
+	conv   *convIm2col
+	transA bool // Gemm's transA: the input is [K, M]
+	// hs holds Σ x̂·x̂ᵀ and cs Σ x·x̂ᵀ per group, x the layer's float input and x̂ its quantized value (x where
+	// the quantized model reads it in float); cs nil for a plain Hessian (tests).
+	cs  []*Hessian
+	err error
+	// results remembers the last rounding per kind (input-aware or not) and the scales it used.
+	results [2]struct {
+		scales []float32
+		q      *ir.Tensor
+	}
+	patches  []float32 // im2col scratch
+	patchesQ []float32
 }
 
 // gptqState is Static's GPTQ capture: the layers by their node's first output name (unique, and what the
@@ -356,23 +375,24 @@ func newGPTQState(g *ir.Graph, targets []int) *gptqState {
 		default:
 			continue
 		}
-		bytes := int64(groups) * int64(k) * int64(k) * 12
+		bytes := int64(groups) * int64(k) * int64(k) * 24 // Ĥ and C, float64 sums and float32 scratch
 		if k > gptqMaxK || used+bytes > gptqBudget {
 			st.skipped++
 			continue
 		}
 		used += bytes
 		for range groups {
-			l.hs = append(l.hs, NewHessian(k))
+			l.hs, l.cs = append(l.hs, NewHessian(k)), append(l.cs, NewHessian(k))
 		}
 		st.layers[n.Outputs[0]] = l
 	}
 	return st
 }
 
-// observe adds a calibration run's input of node n to its Hessians (calibrate's hook). An input of an unexpected
-// form is recorded as the layer's error, reported when emit rounds its weights.
-func (st *gptqState) observe(n *ir.Node, in []*ir.Tensor) {
+// observe adds a calibration run's input of node n to its Hessians (calibrate's hook). With quantized inputs, q
+// holds the input's activation parameters (nil when the quantized model reads it in float). An input of an
+// unexpected form is recorded as the layer's error, reported when emit rounds its weights.
+func (st *gptqState) observe(n *ir.Node, in []*ir.Tensor, q *Params) {
 	if len(n.Outputs) == 0 {
 		return
 	}
@@ -384,31 +404,84 @@ func (st *gptqState) observe(n *ir.Node, in []*ir.Tensor) {
 		l.err = errors.New("input is not float32")
 		return
 	}
-	x := in[0]
+	x, xq := in[0], in[0]
+	if l.cs != nil && q != nil {
+		xq = ir.New(ir.Float32, x.Shape...)
+		for i, v := range x.F32() {
+			xq.F32()[i] = Dequantize(Quantize(v, *q, -128, 127), *q)
+		}
+	}
+	l.add(x, xq)
+}
+
+// add accumulates one input x of the layer and the quantized model's xq (x itself without quantized inputs).
+func (l *gptqLayer) add(x, xq *ir.Tensor) {
+	if !slices.Equal(x.Shape, xq.Shape) {
+		l.err = fmt.Errorf("quantized input shape %v differs from the float %v", xq.Shape, x.Shape)
+		return
+	}
 	k := l.hs[0].K
 	switch {
 	case l.conv != nil:
-		l.err = l.conv.accumulate(x, l.hs, &l.patches)
+		l.err = l.conv.accumulate(x, xq, l.hs, l.cs, &l.patches, &l.patchesQ)
 	case l.transA: // Gemm with A = [K, M]: its columns are the vectors
 		if x.Rank() != 2 || x.Shape[0] != k {
 			l.err = fmt.Errorf("input shape %v does not match K = %d", x.Shape, k)
 			return
 		}
-		l.hs[0].AddColumns(x.F32(), x.Shape[1])
+		l.hs[0].AddColumns(xq.F32(), x.Shape[1])
+		if l.cs != nil {
+			l.cs[0].AddColumnPairs(x.F32(), xq.F32(), x.Shape[1])
+		}
 	default: // rows of K values: Gemm's [M, K], MatMul's [..., K]
 		if x.Rank() < 1 || x.Shape[x.Rank()-1] != k {
 			l.err = fmt.Errorf("input shape %v does not match K = %d", x.Shape, k)
 			return
 		}
-		l.hs[0].Add(x.F32())
+		l.hs[0].Add(xq.F32())
+		if l.cs != nil {
+			l.cs[0].AddPair(x.F32(), xq.F32())
+		}
 	}
+}
+
+// capture runs the float model m over the calibration data once more and adds each captured layer's input, float
+// and quantized with params, to its moments: the pass that quantized inputs need once the calibration has fixed
+// the activation parameters.
+func (st *gptqState) capture(m *ir.Model, data Samples, params map[string]Params, progress func(done, total int)) error {
+	p, err := runtime.Compile(m, runtime.Options{Threads: 0, NoOptimize: true})
+	if err != nil {
+		return fmt.Errorf("quant: gptq: %w", err)
+	}
+	for i := 0; i < data.Len(); i++ {
+		in, err := calibrationSample(p, data, i)
+		if err != nil {
+			return err
+		}
+		if _, err := p.RunHook(in, func(n *ir.Node, ins, _ []*ir.Tensor, _, _ int64) {
+			var q *Params
+			if len(n.Inputs) > 0 {
+				if v, ok := params[n.Inputs[0]]; ok {
+					q = &v
+				}
+			}
+			st.observe(n, ins, q)
+		}); err != nil {
+			return fmt.Errorf("quant: gptq: calibration sample %d: %w", i, err)
+		}
+		if progress != nil {
+			progress(i+1, data.Len())
+		}
+	}
+	st.done()
+	return nil
 }
 
 // done ends accumulation: it frees the scratch.
 func (st *gptqState) done() {
 	for _, l := range st.layers {
-		l.patches = nil
-		for _, h := range l.hs {
+		l.patches, l.patchesQ = nil, nil
+		for _, h := range append(slices.Clone(l.hs), l.cs...) {
 			h.release()
 		}
 	}
@@ -416,8 +489,10 @@ func (st *gptqState) done() {
 
 // round returns n's weight w rounded by GPTQ with the final per-channel scales along axis (Conv and Gemm with
 // transB: axis 0 of [rows, …]; Gemm without transB and MatMul: axis 1 of [K, N]), or nil when n has no capture.
-// The result for the same scales is remembered: the accuracy guard emits the model many times.
-func (st *gptqState) round(key string, w *ir.Tensor, axis int, scales []float32) (*ir.Tensor, error) {
+// With floatInputs (a layer the accuracy guard computes in float from float inputs) the weights are rounded as
+// they are, against Σ x̂·x̂ᵀ (close to the float inputs' Hessian), not corrected for int8 inputs the layer will
+// not read. The result for the same scales is remembered: the guard emits the model many times.
+func (st *gptqState) round(key string, w *ir.Tensor, axis int, scales []float32, floatInputs bool) (*ir.Tensor, error) {
 	l := st.layers[key]
 	if l == nil {
 		return nil, nil
@@ -425,8 +500,12 @@ func (st *gptqState) round(key string, w *ir.Tensor, axis int, scales []float32)
 	if l.err != nil {
 		return nil, fmt.Errorf("gptq: %w", l.err)
 	}
-	if l.result != nil && slices.Equal(l.scales, scales) {
-		return l.result, nil
+	kind := 0
+	if floatInputs {
+		kind = 1
+	}
+	if r := l.results[kind]; r.q != nil && slices.Equal(r.scales, scales) {
+		return r.q, nil
 	}
 	if l.hs[0].N == 0 {
 		return nil, errors.New("gptq: the layer never ran during calibration")
@@ -461,7 +540,14 @@ func (st *gptqState) round(key string, w *ir.Tensor, axis int, scales []float32)
 	per := rows / groups
 	q := make([]int32, 0, rows*k)
 	for g, h := range l.hs {
-		qg, err := GPTQ(wf[g*per*k:(g+1)*per*k], per, k, h.Matrix(), s[g*per:(g+1)*per], GPTQConfig{QMin: -127, QMax: 127})
+		wg := wf[g*per*k : (g+1)*per*k]
+		if l.cs != nil && !floatInputs {
+			var err error
+			if wg, err = correctForInputs(wg, per, k, l.cs[g].Matrix(), h.Matrix(), 0.01); err != nil {
+				return nil, err
+			}
+		}
+		qg, err := GPTQ(wg, per, k, h.Matrix(), s[g*per:(g+1)*per], GPTQConfig{QMin: -127, QMax: 127})
 		if err != nil {
 			return nil, err
 		}
@@ -480,7 +566,7 @@ func (st *gptqState) round(key string, w *ir.Tensor, axis int, scales []float32)
 			}
 		}
 	}
-	l.scales, l.result = slices.Clone(scales), out
+	l.results[kind].scales, l.results[kind].q = slices.Clone(scales), out
 	return out, nil
 }
 
@@ -570,8 +656,9 @@ func (c *convIm2col) axis(in, k, s, d, pb, pe int) (int, int) {
 }
 
 // accumulate adds the im2col patches of x (N, C, [H,] W) to the per-group Hessians, a chunk of output positions at
-// a time through the scratch *buf.
-func (c *convIm2col) accumulate(x *ir.Tensor, hs []*Hessian, buf *[]float32) error {
+// a time through the scratch *buf. With cs (quantized inputs), hs takes the patches of xq, the quantized x, and cs
+// the pairs of x's and xq's patches (*bufq holds xq's).
+func (c *convIm2col) accumulate(x, xq *ir.Tensor, hs, cs []*Hessian, buf, bufq *[]float32) error {
 	if x.Rank() != c.spatial+2 || x.Shape[1] != c.cin*c.groups {
 		return fmt.Errorf("input shape %v does not match %d groups of %d channels", x.Shape, c.groups, c.cin)
 	}
@@ -585,13 +672,16 @@ func (c *convIm2col) accumulate(x *ir.Tensor, hs []*Hessian, buf *[]float32) err
 		return fmt.Errorf("input shape %v is smaller than the window", x.Shape)
 	}
 	k, pos := c.k, oh*ow
-	xs := x.F32()
+	xs, xqs := x.F32(), xq.F32()
 	if c.kh == 1 && c.kw == 1 && c.sh == 1 && c.sw == 1 && oh == ih && ow == iw {
 		// A pointwise convolution: the patches are the columns of each group's [C/group, H·W] block as it is.
 		for b := 0; b < nb; b++ {
 			for g := 0; g < c.groups; g++ {
 				base := (b*c.groups + g) * c.cin * pos
-				hs[g].AddColumns(xs[base:base+c.cin*pos], pos)
+				hs[g].AddColumns(xqs[base:base+c.cin*pos], pos)
+				if cs != nil {
+					cs[g].AddColumnPairs(xs[base:base+c.cin*pos], xqs[base:base+c.cin*pos], pos)
+				}
 			}
 		}
 		return nil
@@ -599,36 +689,107 @@ func (c *convIm2col) accumulate(x *ir.Tensor, hs []*Hessian, buf *[]float32) err
 	chunk := min(pos, hessianChunk)
 	p := slices.Grow((*buf)[:0], chunk*k)[:chunk*k]
 	*buf = p
+	pq := p
+	if cs != nil {
+		pq = slices.Grow((*bufq)[:0], chunk*k)[:chunk*k]
+		*bufq = pq
+	}
+	// fill writes the patches of output positions p0…p0+n−1 of group g's planes in src to dst.
+	fill := func(dst, src []float32, base, p0, n int) {
+		for j := 0; j < n; j++ {
+			oy, ox := (p0+j)/ow, (p0+j)%ow
+			row := dst[j*k : (j+1)*k]
+			idx := 0
+			for ci := 0; ci < c.cin; ci++ {
+				plane := src[base+ci*ih*iw : base+(ci+1)*ih*iw]
+				for ky := 0; ky < c.kh; ky++ {
+					y := oy*c.sh - pt + ky*c.dh
+					for kx := 0; kx < c.kw; kx++ {
+						xx := ox*c.sw - pl + kx*c.dw
+						if y >= 0 && y < ih && xx >= 0 && xx < iw {
+							row[idx] = plane[y*iw+xx]
+						} else {
+							row[idx] = 0
+						}
+						idx++
+					}
+				}
+			}
+		}
+	}
 	for b := 0; b < nb; b++ {
 		for g := 0; g < c.groups; g++ {
 			base := (b*c.cin*c.groups + g*c.cin) * ih * iw
 			for p0 := 0; p0 < pos; p0 += chunk {
 				n := min(chunk, pos-p0)
-				for j := 0; j < n; j++ {
-					oy, ox := (p0+j)/ow, (p0+j)%ow
-					row := p[j*k : (j+1)*k]
-					idx := 0
-					for ci := 0; ci < c.cin; ci++ {
-						plane := xs[base+ci*ih*iw : base+(ci+1)*ih*iw]
-						for ky := 0; ky < c.kh; ky++ {
-							y := oy*c.sh - pt + ky*c.dh
-							for kx := 0; kx < c.kw; kx++ {
-								xx := ox*c.sw - pl + kx*c.dw
-								if y >= 0 && y < ih && xx >= 0 && xx < iw {
-									row[idx] = plane[y*iw+xx]
-								} else {
-									row[idx] = 0
-								}
-								idx++
-							}
-						}
-					}
+				if cs == nil {
+					fill(p, xs, base, p0, n)
+					hs[g].Add(p[:n*k])
+					continue
 				}
-				hs[g].Add(p[:n*k])
+				fill(p, xs, base, p0, n)
+				fill(pq, xqs, base, p0, n)
+				hs[g].Add(pq[:n*k])
+				cs[g].AddPair(p[:n*k], pq[:n*k])
 			}
 		}
 	}
 	return nil
+}
+
+// correctForInputs returns the rows×K weights w′ that best map the quantized inputs x̂ to what w computes from the
+// float inputs x, min ‖W·X − W′·X̂‖² + λ‖W′ − W‖²: W′ = W·(C + λI)·(H + λI)⁻¹, with C = Σ x·x̂ᵀ, H = Σ x̂·x̂ᵀ and
+// λ = damp·mean(diag H). This is the asymmetric calibration of Li et al., "GPTAQ: Efficient Finetuning-Free
+// Quantization for Asymmetric Calibration" (2025), with each layer's input quantized alone; GPTQ then rounds W′
+// against H, so the result minimises the output error the quantized layer makes from the inputs it will see. The
+// ridge term keeps W′ = W where X̂ = X and where the data does not determine it.
+func correctForInputs(w []float64, rows, k int, c, h []float64, damp float64) ([]float64, error) {
+	a := slices.Clone(h)
+	var mean float64
+	for i := 0; i < k; i++ {
+		if a[i*k+i] == 0 {
+			a[i*k+i] = 1
+		}
+		mean += a[i*k+i]
+	}
+	lambda := damp * mean / float64(k)
+	for i := 0; i < k; i++ {
+		a[i*k+i] += lambda
+	}
+	u, err := upperCholeskyOfInverse(a, k) // (H + λI)⁻¹ = UᵀU
+	if err != nil {
+		return nil, fmt.Errorf("gptq: input correction: %w", err)
+	}
+	out := make([]float64, rows*k)
+	v, t := make([]float64, k), make([]float64, k)
+	for r := 0; r < rows; r++ {
+		wr := w[r*k : (r+1)*k]
+		// v = (C + λI)ᵀ·w_r
+		for j := range v {
+			v[j] = lambda * wr[j]
+		}
+		for i, f := range wr {
+			if f != 0 {
+				axpy(f, c[i*k:(i+1)*k], v)
+			}
+		}
+		// w′_r = Uᵀ·(U·v)
+		for i := range t {
+			t[i] = dot(u[i*k+i:(i+1)*k], v[i:])
+		}
+		or := out[r*k : (r+1)*k]
+		for i, f := range t {
+			if f != 0 {
+				axpy(f, u[i*k+i:(i+1)*k], or[i:])
+			}
+		}
+	}
+	for _, x := range out {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil, errors.New("gptq: input correction is not finite")
+		}
+	}
+	return out, nil
 }
 
 // dot is Σ a[i]·b[i] (len(b) ≥ len(a)), four partial sums: the Cholesky factorization's inner loop.

@@ -315,18 +315,37 @@ func TestGPTQConvHessian(t *testing.T) {
 				hs[g] = NewHessian(ci.k)
 			}
 			var buf []float32
-			if err := ci.accumulate(xt, hs, &buf); err != nil {
+			if err := ci.accumulate(xt, xt, hs, nil, &buf, nil); err != nil {
 				t.Fatal(err)
 			}
-			want := explicitConvHessian(t, xt, tc.w, tc.group, tc.pads, tc.strides, tc.dil, tc.autoPad)
-			var worst float64
-			for g := range hs {
-				for i, v := range hs[g].Matrix() {
-					worst = max(worst, math.Abs(v-want[g][i])/(1+math.Abs(want[g][i])))
+			// relDiff is the largest relative difference of the accumulated matrices from the explicit ones.
+			relDiff := func(got []*Hessian, want [][]float64) float64 {
+				var worst float64
+				for g := range got {
+					for i, v := range got[g].Matrix() {
+						worst = max(worst, math.Abs(v-want[g][i])/(1+math.Abs(want[g][i])))
+					}
 				}
+				return worst
 			}
-			if worst > 1e-5 {
-				t.Errorf("H differs from the explicit im2col by %.3g (relative)", worst)
+			if d := relDiff(hs, explicitConvHessian(t, xt, xt, tc.w, tc.group, tc.pads, tc.strides, tc.dil, tc.autoPad)); d > 1e-5 {
+				t.Errorf("H differs from the explicit im2col by %.3g (relative)", d)
+			}
+			// With quantized inputs (here any other tensor of the shape): Σ x̂·x̂ᵀ and the cross moments Σ x·x̂ᵀ.
+			xq := irtest.Rand(4, tc.x...)
+			hq, cq := make([]*Hessian, tc.group), make([]*Hessian, tc.group)
+			for g := range hq {
+				hq[g], cq[g] = NewHessian(ci.k), NewHessian(ci.k)
+			}
+			var bufq []float32
+			if err := ci.accumulate(xt, xq, hq, cq, &buf, &bufq); err != nil {
+				t.Fatal(err)
+			}
+			if d := relDiff(hq, explicitConvHessian(t, xq, xq, tc.w, tc.group, tc.pads, tc.strides, tc.dil, tc.autoPad)); d > 1e-5 {
+				t.Errorf("Ĥ differs from the explicit im2col by %.3g (relative)", d)
+			}
+			if d := relDiff(cq, explicitConvHessian(t, xt, xq, tc.w, tc.group, tc.pads, tc.strides, tc.dil, tc.autoPad)); d > 1e-5 {
+				t.Errorf("C differs from the explicit im2col by %.3g (relative)", d)
 			}
 			// Against hone's Conv.
 			out := runHone(t, m, map[string]*ir.Tensor{"x": xt})[y]
@@ -367,10 +386,10 @@ func int64s(v []int) []int64 {
 	return out
 }
 
-// explicitConvHessian builds every im2col patch of x explicitly (ONNX Conv's definition: output size
-// ⌊(in + pads − dilation·(k−1) − 1)/stride⌋ + 1, SAME_UPPER pads split with the extra one at the end) and sums
-// their outer products in float64, one matrix per group.
-func explicitConvHessian(t *testing.T, x *ir.Tensor, wshape []int, group int, pads, strides, dil []int64, autoPad string) [][]float64 {
+// explicitConvHessian builds every im2col patch of x and of y (the same shape) explicitly (ONNX Conv's definition:
+// output size ⌊(in + pads − dilation·(k−1) − 1)/stride⌋ + 1, SAME_UPPER pads split with the extra one at the end)
+// and sums the outer products of x's and y's patches in float64, one matrix per group.
+func explicitConvHessian(t *testing.T, x, y *ir.Tensor, wshape []int, group int, pads, strides, dil []int64, autoPad string) [][]float64 {
 	t.Helper()
 	sp := len(wshape) - 2
 	in, ks := make([]int, 2), make([]int, 2)
@@ -396,29 +415,29 @@ func explicitConvHessian(t *testing.T, x *ir.Tensor, wshape []int, group int, pa
 	cin := wshape[1]
 	k := cin * ks[0] * ks[1]
 	hs := make([][]float64, group)
-	xs := x.F32()
-	at := func(n, c, y, xx int) float64 {
+	at := func(t *ir.Tensor, n, c, y, xx int) float64 {
 		if y < 0 || y >= in[0] || xx < 0 || xx >= in[1] {
 			return 0
 		}
-		return float64(xs[((n*x.Shape[1]+c)*in[0]+y)*in[1]+xx])
+		return float64(t.F32()[((n*x.Shape[1]+c)*in[0]+y)*in[1]+xx])
 	}
 	for g := range hs {
 		hs[g] = make([]float64, k*k)
 		for n := 0; n < x.Shape[0]; n++ {
 			for oy := 0; oy < out[0]; oy++ {
 				for ox := 0; ox < out[1]; ox++ {
-					p := make([]float64, 0, k)
+					p, q := make([]float64, 0, k), make([]float64, 0, k)
 					for c := 0; c < cin; c++ {
 						for ky := 0; ky < ks[0]; ky++ {
 							for kx := 0; kx < ks[1]; kx++ {
-								p = append(p, at(n, g*cin+c, oy*st[0]-pb[0]+ky*dl[0], ox*st[1]-pb[1]+kx*dl[1]))
+								iy, ix := oy*st[0]-pb[0]+ky*dl[0], ox*st[1]-pb[1]+kx*dl[1]
+								p, q = append(p, at(x, n, g*cin+c, iy, ix)), append(q, at(y, n, g*cin+c, iy, ix))
 							}
 						}
 					}
 					for i := range p {
-						for j := range p {
-							hs[g][i*k+j] += p[i] * p[j]
+						for j := range q {
+							hs[g][i*k+j] += p[i] * q[j]
 						}
 					}
 				}
@@ -457,7 +476,7 @@ func TestGPTQGemmMatMulHessian(t *testing.T) {
 			mod := b.Model(13)
 			st := newGPTQState(mod.Graph, []int{0})
 			xt := irtest.Rand(9, xs...)
-			st.observe(mod.Graph.Nodes[0], []*ir.Tensor{xt, mod.Graph.Initializers[w]})
+			st.observe(mod.Graph.Nodes[0], []*ir.Tensor{xt, mod.Graph.Initializers[w]}, nil)
 			l := st.layers[y]
 			if l == nil || l.err != nil {
 				t.Fatalf("no capture (%v)", l)
@@ -504,7 +523,7 @@ func TestStaticMNISTGPTQ(t *testing.T) {
 		if tc.wr != RoundGPTQ {
 			continue
 		}
-		if !strings.Contains(strings.Join(rep.Notes, "; "), "GPTQ weight rounding (Hessians of the float model's inputs): 4 layers") {
+		if !strings.Contains(strings.Join(rep.Notes, "; "), "GPTQ weight rounding (corrected for each layer's int8 input): 4 layers") {
 			t.Errorf("report does not say GPTQ rounded the 4 layers: %v", rep.Notes)
 		}
 		if fp-acc > 0.003 {
@@ -513,11 +532,13 @@ func TestStaticMNISTGPTQ(t *testing.T) {
 	}
 }
 
-// TestGPTQOCRRec compares PP-OCRv4 rec quantized with MinMax calibration and round-to-nearest against the same with
-// GPTQ weight rounding, both measured in this run on the same rendered lines (per-step top-1 agreement with the
-// float model): GPTQ must not be worse by more than 0.005, fully int8 and with int8 weights alone (activations
-// float: the effect of the rounding itself). It runs Static's two steps (prepareStatic, emit) so both models come
-// from one calibration. HONE_OCR_GPTQ_CALIBRATORS=all adds the other calibrators (logged, not asserted).
+// TestGPTQOCRRec compares PP-OCRv4 rec quantized with round-to-nearest against the same with GPTQ weight rounding
+// (input-aware: each layer's weights corrected for its int8 input, then rounded against that input's Hessian), both
+// measured in this run on the same rendered lines (per-step top-1 agreement with the float model): fully int8, GPTQ
+// must not be worse; with int8 weights alone (activations float) it must not be worse by more than 0.005 (it is
+// tuned to the int8 inputs the float activations lack). It runs Static's two steps (prepareStatic, emit) so both
+// models come from one calibration. HONE_OCR_GPTQ_CALIBRATORS=all adds the other calibrators (logged, not
+// asserted). Measured 2026-11-27 with MinMax: int8 0.977 → 0.982, weights alone 0.966 → 0.993.
 func TestGPTQOCRRec(t *testing.T) {
 	c := ocrCases(t)["rec"]
 	m := c.load(t)
@@ -546,12 +567,12 @@ func TestGPTQOCRRec(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			full[wr] = c.fidelity(t, "rec", fp, q)
+			full[wr], _ = c.fidelity(t, "rec", fp, q)
 			w, err := runtime.Compile(floatWithIntWeights(t, sp), runtime.Options{Threads: 1})
 			if err != nil {
 				t.Fatal(err)
 			}
-			wonly[wr] = c.fidelity(t, "rec", fp, w)
+			wonly[wr], _ = c.fidelity(t, "rec", fp, w)
 			note := ""
 			for _, n := range rep.Notes {
 				if strings.Contains(n, "GPTQ") {
@@ -566,8 +587,8 @@ func TestGPTQOCRRec(t *testing.T) {
 		if cal != CalMinMax {
 			continue
 		}
-		if full[RoundGPTQ] < full[RoundNearest]-0.005 {
-			t.Errorf("int8: GPTQ %.4f is worse than nearest %.4f by more than 0.005", full[RoundGPTQ], full[RoundNearest])
+		if full[RoundGPTQ] < full[RoundNearest] {
+			t.Errorf("int8: GPTQ %.4f is worse than nearest %.4f", full[RoundGPTQ], full[RoundNearest])
 		}
 		if wonly[RoundGPTQ] < wonly[RoundNearest]-0.005 {
 			t.Errorf("weights only: GPTQ %.4f is worse than nearest %.4f by more than 0.005", wonly[RoundGPTQ], wonly[RoundNearest])
@@ -650,7 +671,100 @@ func TestStaticGPTQSkipsWide(t *testing.T) {
 		t.Fatal(err)
 	}
 	notes := strings.Join(rep.Notes, "; ")
-	if !strings.Contains(notes, "GPTQ weight rounding (Hessians of the float model's inputs): 0 layers; 1 rounded to nearest") {
+	if !strings.Contains(notes, "GPTQ weight rounding (corrected for each layer's int8 input): 0 layers; 1 rounded to nearest") {
 		t.Errorf("notes %q do not say the wide layer rounded to nearest", notes)
+	}
+}
+
+// TestCorrectForInputs checks the asymmetric correction on a random layer whose inputs are quantized coarsely
+// (step 0.25 with a clipped top, as a calibrated activation range clips outliers): W′ must satisfy the normal
+// equations W′·(H + λI) = W·(C + λI) of min ‖W·X − W′·X̂‖² + λ‖W′ − W‖², equal W when X̂ = X, and — rounded
+// with GPTQ against H = X̂·X̂ᵀ — leave a smaller output error ‖W·X − Ŵ·X̂‖ than GPTQ of W itself (the float-input
+// rounding) and than nearest rounding.
+func TestCorrectForInputs(t *testing.T) {
+	const rows, k, n = 24, 32, 600
+	r := rand.New(rand.NewPCG(5, 6))
+	w := make([]float64, rows*k)
+	for i := range w {
+		w[i] = r.NormFloat64() * 0.1
+	}
+	x, xq := make([]float32, n*k), make([]float32, n*k)
+	for i := range x {
+		x[i] = float32(r.NormFloat64() + 0.3*float64(i%k)/k)
+		xq[i] = float32(math.Round(float64(min(x[i], 1.5))/0.25) * 0.25)
+	}
+	h, c, same := NewHessian(k), NewHessian(k), NewHessian(k)
+	h.Add(xq)
+	c.AddPair(x, xq)
+	same.AddPair(x, x)
+	const damp = 0.01
+	wc, err := correctForInputs(w, rows, k, c.Matrix(), h.Matrix(), damp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mean float64
+	for i := 0; i < k; i++ {
+		mean += h.Matrix()[i*k+i]
+	}
+	lambda := damp * mean / k
+	worst, scale := 0.0, 0.0
+	for row := 0; row < rows; row++ {
+		for j := 0; j < k; j++ {
+			lhs, rhs := lambda*wc[row*k+j], lambda*w[row*k+j]
+			for i := 0; i < k; i++ {
+				lhs += wc[row*k+i] * h.Matrix()[i*k+j]
+				rhs += w[row*k+i] * c.Matrix()[i*k+j]
+			}
+			worst, scale = max(worst, math.Abs(lhs-rhs)), max(scale, math.Abs(rhs))
+		}
+	}
+	if worst > 1e-9*scale {
+		t.Errorf("normal equations off by %.3g (scale %.3g)", worst, scale)
+	}
+	ident, err := correctForInputs(w, rows, k, same.Matrix(), same.Matrix(), damp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range w {
+		if math.Abs(ident[i]-w[i]) > 1e-9 {
+			t.Fatalf("X̂ = X: w′[%d] = %g, want %g", i, ident[i], w[i])
+		}
+	}
+	scales := make([]float64, rows)
+	for row := range scales {
+		for _, v := range w[row*k : (row+1)*k] {
+			scales[row] = max(scales[row], math.Abs(v)/127)
+		}
+	}
+	// outErr is ‖W·X − Q·S·X̂‖² over the samples.
+	outErr := func(q []int32) float64 {
+		var e float64
+		for v := 0; v < n; v++ {
+			for row := 0; row < rows; row++ {
+				var d float64
+				for i := 0; i < k; i++ {
+					d += w[row*k+i]*float64(x[v*k+i]) - float64(q[row*k+i])*scales[row]*float64(xq[v*k+i])
+				}
+				e += d * d
+			}
+		}
+		return e
+	}
+	plain, err := GPTQ(w, rows, k, same.Matrix(), scales, GPTQConfig{QMin: -127, QMax: 127})
+	if err != nil {
+		t.Fatal(err)
+	}
+	aware, err := GPTQ(wc, rows, k, h.Matrix(), scales, GPTQConfig{QMin: -127, QMax: 127})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nearest := make([]int32, rows*k)
+	for i, v := range w {
+		nearest[i] = roundToGrid(v, scales[i/k], -127, 127)
+	}
+	ea, ep, en := outErr(aware), outErr(plain), outErr(nearest)
+	t.Logf("‖W·X − Ŵ·X̂‖²: input-aware GPTQ %.4g, GPTQ on float inputs %.4g, nearest %.4g", ea, ep, en)
+	if ea >= ep || ea >= en {
+		t.Errorf("input-aware GPTQ's error %.4g is not below GPTQ's %.4g and nearest's %.4g", ea, ep, en)
 	}
 }

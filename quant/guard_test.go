@@ -128,7 +128,7 @@ func TestGuardWeightsInt8(t *testing.T) {
 	b.Output(b.Op("Gemm", []string{y, b.Init("w2", w2), b.Init("b2", irtest.Rand(4, 5))}, irtest.Int("transB", 1)))
 	m := b.Model(13)
 	calib := BatchSamples{"x": irtest.Rand(5, 4, 3, 6, 6)}
-	sp, err := prepareStatic(m, calib, StaticConfig{})
+	sp, err := prepareStatic(m, calib, StaticConfig{WeightRounding: RoundNearest})
 	if err != nil {
 		t.Fatal(err)
 	}

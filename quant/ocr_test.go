@@ -1,6 +1,7 @@
 package quant
 
 import (
+	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
@@ -8,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -183,15 +185,18 @@ func (r *textRenderer) page(t testing.TB, w, h int) image.Image {
 	}
 }
 
-// line is one text line filling a crop of height h, as PP-OCR's det stage hands rec and cls; flipped turns it
-// upside down (what cls detects).
+// line is one text line as PP-OCR's det stage crops it for rec and cls: the text and a margin of 0.2–0.6 of its
+// size on either side (DBNet's boxes are unclipped around the glyphs), h high and at most w wide, the phrase
+// trimmed to fit; flipped turns it upside down (what cls detects). The models' preprocessing (fit=pad) then
+// scales it to their input height and pads the width with zeros, as PaddleOCR does.
 func (r *textRenderer) line(t testing.TB, w, h int, flipped bool) image.Image {
-	img := r.background(w, h)
 	size := float64(h) * (0.55 + 0.2*r.rng.Float64())
-	x := 2 + r.rng.IntN(8)
+	left, right := int(size*(0.2+0.4*r.rng.Float64())), int(size*(0.2+0.4*r.rng.Float64()))
 	s, f := r.phrase()
-	face, s := r.fit(t, f, size, s, w-x-2)
-	face.draw(img, r.ink(), x, h/2+int(size*0.35), s)
+	face, s := r.fit(t, f, size, s, w-left-right)
+	w = min(w, left+face.measure(s)+right)
+	img := r.background(w, h)
+	face.draw(img, r.ink(), left, h/2+int(size*0.35), s)
 	if !flipped {
 		return img
 	}
@@ -256,23 +261,73 @@ func ocrCases(t *testing.T) map[string]*ocrCase {
 		}
 		return out
 	}
-	// PP-OCR's own preprocessing: det normalises BGR pixels with ImageNet statistics; rec and cls map to [−1, 1].
+	// PP-OCR's own preprocessing: det normalises BGR pixels with ImageNet statistics; rec and cls map to [−1, 1]
+	// and pad text crops to 48×320 and 48×192.
 	det := Preprocess{Scale: 1.0 / 255, Mean: []float64{0.485, 0.456, 0.406}, Std: []float64{0.229, 0.224, 0.225}, BGR: true}
-	line := Preprocess{Scale: 1.0 / 255, Mean: []float64{0.5}, Std: []float64{0.5}, BGR: true}
+	recIn := Preprocess{Height: 48, Width: 320, Pad: true, Scale: 1.0 / 255, Mean: []float64{0.5}, Std: []float64{0.5}, BGR: true}
+	clsIn := recIn
+	clsIn.Width = 192
 	page := func(r *textRenderer, _ int) image.Image { return r.page(t, 320, 320) }
 	recLine := func(r *textRenderer, _ int) image.Image { return r.line(t, 320, 48, false) }
 	clsLine := func(r *textRenderer, i int) image.Image { return r.line(t, 192, 48, i%2 == 1) }
 	return map[string]*ocrCase{
 		"det": {file: "ch_PP-OCRv4_det_infer", pre: det, calib: gen(6, page, rc), eval: gen(6, page, re)},
-		"rec": {file: "ch_PP-OCRv4_rec_infer", pre: line, calib: gen(16, recLine, rc), eval: gen(64, recLine, re)},
-		"cls": {file: "ch_ppocr_mobile_v2.0_cls_infer", pre: line, calib: gen(32, clsLine, rc), eval: gen(200, clsLine, re)},
+		"rec": {file: "ch_PP-OCRv4_rec_infer", pre: recIn, calib: gen(16, recLine, rc), eval: gen(64, recLine, re)},
+		"cls": {file: "ch_ppocr_mobile_v2.0_cls_infer", pre: clsIn, calib: gen(32, clsLine, rc), eval: gen(1000, clsLine, re)},
 	}
 }
 
+// readStats compares what rec reads, as PaddleOCR decodes it (CTC greedy: each step's argmax, repeats merged,
+// blanks — class 0 — dropped) and scores it (RecMetric ignores spaces, rec's last class), in the float and the
+// quantized model: the lines read identically and the character error rate (edit distance over the float
+// reading's length).
+type readStats struct {
+	lines, same     int
+	edits, fpLength int
+}
+
+func (r readStats) String() string {
+	return fmt.Sprintf("%d/%d lines read identically, CER %.4f", r.same, r.lines, float64(r.edits)/float64(max(r.fpLength, 1)))
+}
+
+// ctcGreedy decodes one line from its steps' argmaxes.
+func ctcGreedy(steps []int) []int {
+	var out []int
+	prev := 0
+	for _, k := range steps {
+		if k != 0 && k != prev {
+			out = append(out, k)
+		}
+		prev = k
+	}
+	return out
+}
+
+// editDistance is Levenshtein's distance between a and b.
+func editDistance(a, b []int) int {
+	row := make([]int, len(b)+1)
+	for j := range row {
+		row[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		diag := row[0]
+		row[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			diag, row[j] = row[j], min(row[j]+1, row[j-1]+1, diag+cost)
+		}
+	}
+	return row[len(b)]
+}
+
 // fidelity runs the float and the quantized model over the evaluation images and returns det's IoU or rec/cls's
-// top-1 agreement.
-func (c *ocrCase) fidelity(t *testing.T, name string, fp, q *runtime.Plan) float64 {
+// top-1 agreement, and for rec what the two read.
+func (c *ocrCase) fidelity(t *testing.T, name string, fp, q *runtime.Plan) (float64, readStats) {
 	var inter, union, same, rowsTotal int
+	var rs readStats
 	for _, img := range c.eval {
 		x, err := c.pre.Apply(img)
 		if err != nil {
@@ -302,47 +357,62 @@ func (c *ocrCase) fidelity(t *testing.T, name string, fp, q *runtime.Plan) float
 		}
 		fa, fb := ya.Float64s(), yb.Float64s()
 		cols := ya.Shape[len(ya.Shape)-1]
+		var ka, kb []int
 		for r := 0; r < len(fa)/cols; r++ {
-			if argmax(fa[r*cols:(r+1)*cols]) == argmax(fb[r*cols:(r+1)*cols]) {
+			ka, kb = append(ka, argmax(fa[r*cols:(r+1)*cols])), append(kb, argmax(fb[r*cols:(r+1)*cols]))
+			if ka[r] == kb[r] {
 				same++
 			}
 			rowsTotal++
+		}
+		if name == "rec" {
+			space := cols - 1
+			la, lb := slices.DeleteFunc(ctcGreedy(ka), func(k int) bool { return k == space }),
+				slices.DeleteFunc(ctcGreedy(kb), func(k int) bool { return k == space })
+			rs.lines++
+			if slices.Equal(la, lb) {
+				rs.same++
+			}
+			rs.edits += editDistance(la, lb)
+			rs.fpLength += len(la)
 		}
 	}
 	if name == "det" {
 		if union == 0 {
 			t.Fatal("det found no text in the rendered pages: the rendering or preprocessing is wrong")
 		}
-		return float64(inter) / float64(union)
+		return float64(inter) / float64(union), rs
 	}
-	return float64(same) / float64(rowsTotal)
+	return float64(same) / float64(rowsTotal), rs
 }
 
 // ocrFloor is the fidelity each model must keep per calibrator. Where the bound (det IoU ≥ 0.95, rec/cls
-// agreement ≥ 0.99) is not met yet, the entry is a regression floor about 0.02 under the measured value and says
-// so; those gaps are open work, not accepted results. Measured on the rendered Chinese/English text, 2026-11-27,
-// with Percentile at 99.999 (ORT's default; at 99.99 cls was 0.985) and depthwise pairs equalized from their
-// activation ranges (equalizeDepthwise: rec MinMax 0.955 → 0.966 on 16 lines); det and cls also hold their floors on the
-// English-only fallback.
+// agreement ≥ 0.99) is not met, the entry is a regression floor about 0.01 under the measured value and says so;
+// those gaps are open work, not accepted results; where it is met within 0.005 the floor sits a little under it
+// (a one-sample margin is not a regression test). Measured 2026-11-27 on rendered Chinese/English text, rec and
+// cls lines cropped and padded as PaddleOCR feeds them (fit=pad), with the default input-aware GPTQ weight
+// rounding, Percentile at 99.999 (ORT's default) and depthwise pairs equalized from their activation ranges. What
+// rec reads (CTC-decoded, spaces ignored as PaddleOCR's RecMetric does) is logged too: 64 of 64 lines identical
+// to fp32 with MinMax and Entropy, 63 with Percentile, 56 with MSE.
 var ocrFloor = map[string]map[Calibrator]float64{
-	// measured 0.978, 0.971, 0.979, 0.984: bound met
+	// measured 0.976, 0.973, 0.982, 0.980: bound met
 	"det": {CalMinMax: 0.95, CalEntropy: 0.95, CalPercentile: 0.95, CalMSE: 0.95},
-	// measured 0.969, 0.854, 0.973, 0.969 over 64 lines (2560 steps): bound 0.99 NOT met
-	"rec": {CalMinMax: 0.95, CalEntropy: 0.83, CalPercentile: 0.95, CalMSE: 0.95},
-	// measured 0.995, 0.995, 1.000, 0.995: bound met
-	"cls": {CalMinMax: 0.99, CalEntropy: 0.99, CalPercentile: 0.99, CalMSE: 0.99},
+	// measured 0.982, 0.982, 0.973, 0.952 over 64 lines (2560 steps): bound 0.99 NOT met
+	"rec": {CalMinMax: 0.972, CalEntropy: 0.972, CalPercentile: 0.963, CalMSE: 0.942},
+	// measured 0.992, 0.979, 0.990, 0.988 over 1000 lines: bound met with MinMax and Percentile, NOT with Entropy
+	// and MSE
+	"cls": {CalMinMax: 0.985, CalEntropy: 0.97, CalPercentile: 0.985, CalMSE: 0.978},
 }
 
-// ocrFloorBC is ocrFloor with bias correction (StaticConfig.BiasCorrect), run when HONE_OCR_BIAS_CORRECT=1. It
-// moves rec by 0.8–12 points but costs det up to 0.7 (its 6 calibration pages are few to estimate means on) and
-// quantization 15–30 s per model instead of 1–8 s.
+// ocrFloorBC is ocrFloor with bias correction (StaticConfig.BiasCorrect), run when HONE_OCR_BIAS_CORRECT=1: one
+// more quantized pass per layer, 15–35 s more per model.
 var ocrFloorBC = map[string]map[Calibrator]float64{
-	// measured 0.970, 0.966, 0.980, 0.985: bound met
+	// measured 0.963, 0.976, 0.981, 0.984: bound met
 	"det": {CalMinMax: 0.95, CalEntropy: 0.95, CalPercentile: 0.95, CalMSE: 0.95},
-	// measured 0.982, 0.971, 0.980, 0.977: bound 0.99 NOT met
-	"rec": {CalMinMax: 0.96, CalEntropy: 0.95, CalPercentile: 0.96, CalMSE: 0.955},
-	// measured 1.000, 0.995, 1.000, 1.000: bound met
-	"cls": {CalMinMax: 0.99, CalEntropy: 0.99, CalPercentile: 0.99, CalMSE: 0.99},
+	// measured 0.984, 0.980, 0.991, 0.977: bound met with Percentile only
+	"rec": {CalMinMax: 0.974, CalEntropy: 0.97, CalPercentile: 0.985, CalMSE: 0.967},
+	// measured 0.991, 0.978, 0.983, 0.989: bound met with MinMax only
+	"cls": {CalMinMax: 0.985, CalEntropy: 0.968, CalPercentile: 0.973, CalMSE: 0.979},
 }
 
 // TestStaticOCR quantizes PP-OCRv4 det and rec and PP-OCR mobile cls statically (calibrating on rendered text,
@@ -391,13 +461,16 @@ func TestStaticOCR(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					f := c.fidelity(t, name, fp, q)
+					f, read := c.fidelity(t, name, fp, q)
 					what := "top-1 agreement"
 					if name == "det" {
 						what = "probability-map IoU@0.3"
 					}
 					t.Logf("%s %s: %s %.4f over %d images (%d nodes quantized, %s)", name, sub, what, f, len(c.eval),
 						len(rep.Quantized), time.Since(start).Round(time.Millisecond))
+					if name == "rec" {
+						t.Logf("rec %s reads: %s", sub, read)
+					}
 					if floor := floors[name][cal]; f < floor {
 						t.Errorf("%s %.4f < %.2f", what, f, floor)
 					}
@@ -437,16 +510,16 @@ func TestGuardOCRRec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	onEval := c.fidelity(t, "rec", fp, qp)
+	onEval, read := c.fidelity(t, "rec", fp, qp)
 	c.eval = held
-	onHeld := c.fidelity(t, "rec", fp, qp)
+	onHeld, _ := c.fidelity(t, "rec", fp, qp)
 	path := filepath.Join(t.TempDir(), "q.onnx")
 	if err := onnx.Save(q, path); err != nil {
 		t.Fatal(err)
 	}
 	ratio := fileRatio(t, path, c.path())
-	t.Logf("top-1 agreement: %.4f on the guard's lines, %.4f on held-out lines; %d of %d layers int8; file %.4f× fp32",
-		onEval, onHeld, len(rep.Quantized), len(rep.Quantized)+len(rep.GuardFloat), ratio)
+	t.Logf("top-1 agreement: %.4f on the guard's lines (%s), %.4f on held-out lines; %d of %d layers int8; file %.4f× fp32",
+		onEval, read, onHeld, len(rep.Quantized), len(rep.Quantized)+len(rep.GuardFloat), ratio)
 	if onEval < 0.99 || rep.Eval == nil || rep.Eval.Top1 != onEval {
 		t.Errorf("guard's lines: agreement %.4f, report %v", onEval, rep.Eval)
 	}
@@ -477,7 +550,7 @@ func TestHalfOCR(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			f := c.fidelity(t, name, fp, hp)
+			f, _ := c.fidelity(t, name, fp, hp)
 			x, err := c.pre.Apply(c.eval[0])
 			if err != nil {
 				t.Fatal(err)
@@ -503,5 +576,27 @@ func TestHalfOCR(t *testing.T) {
 				t.Errorf("fidelity %.4f < 0.99", f)
 			}
 		})
+	}
+}
+
+// TestEditDistance checks the CER helper on textbook cases.
+func TestEditDistance(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{{"kitten", "sitting", 3}, {"", "abc", 3}, {"abc", "", 3}, {"flaw", "lawn", 2}, {"same", "same", 0}} {
+		a, b := []int{}, []int{}
+		for _, r := range tc.a {
+			a = append(a, int(r))
+		}
+		for _, r := range tc.b {
+			b = append(b, int(r))
+		}
+		if got := editDistance(a, b); got != tc.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+	if got := ctcGreedy([]int{0, 3, 3, 0, 3, 5, 5, 0}); !slices.Equal(got, []int{3, 3, 5}) {
+		t.Errorf("ctcGreedy = %v, want [3 3 5]", got)
 	}
 }

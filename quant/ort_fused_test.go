@@ -173,14 +173,17 @@ func TestStaticMatMulFusedMatchesORT(t *testing.T) {
 	}
 }
 
-// TestStaticOCRIntegersMatchORT quantizes PP-OCRv4 det and rec and PP-OCR mobile cls (MinMax, the defaults) and
-// compares every int8 activation — each QuantizeLinear's output, which hone computes inside its fused
-// QLinearConv, QLinearAdd, lookup-table and pooling kernels — with ONNX Runtime's on two rendered inputs, ORT
-// running its own integer fusions (ort.Options.Int8QDQ). Both requantize with the same float32 multipliers and
-// round half to even, so the integers must agree: at most one step apart anywhere and no more than one element in
-// 10⁴ differing. Rec amplifies any difference (a single step in an early layer changes most of a late layer's
-// values and about one time step in sixty), which is why this is checked per tensor and not only at the output.
-// Measured 2026-11-27: every tensor identical in all three models.
+// TestStaticOCRIntegersMatchORT quantizes PP-OCRv4 det and rec and PP-OCR mobile cls (the defaults) and compares
+// every int8 activation — each QuantizeLinear's output, which hone computes inside its fused QLinearConv,
+// QLinearAdd, lookup-table and pooling kernels — with ONNX Runtime's on two rendered inputs, ORT running its own
+// integer fusions (ort.Options.Int8QDQ). It checks each node where the two start from the same integers: a fused
+// integer node whose int8 inputs are identical in both must produce the same integers (both requantize with the
+// same float32 multipliers and round half to even; at most one element in 10⁴ may land one step apart), and a
+// QuantizeLinear after float ops (rec's attention and Swish: Sigmoid, Softmax, LayerNorm, computed by each
+// runtime's own float kernels) whose region reads identical integers may move rare values across a rounding tie,
+// one step. Once a value differs, the layers after it differ too and are not compared: rec amplifies a single step
+// in an early layer into most of a late layer's values. Measured 2026-11-27: det and cls identical throughout;
+// rec identical up to its first Swish, where 2 of 9600 values round the other way.
 func TestStaticOCRIntegersMatchORT(t *testing.T) {
 	cases := ocrCases(t)
 	for _, name := range []string{"det", "rec", "cls"} {
@@ -197,8 +200,9 @@ func TestStaticOCRIntegersMatchORT(t *testing.T) {
 			if ops := irtest.OpCount(p.Graph); ops["QLinearConv"] == 0 || ops["Conv"] != 0 {
 				t.Fatalf("compiled graph %v: the Conv layers were not fused into QLinearConv", ops)
 			}
-			var tensors, elems, differ int
-			var worst float64
+			prod := p.Graph.Producers()
+			var compared, fused, floatQ, differ, elems int
+			var worstFused, worstFloat float64
 			for _, img := range c.eval[:2] {
 				x, err := c.pre.Apply(img)
 				if err != nil {
@@ -206,11 +210,11 @@ func TestStaticOCRIntegersMatchORT(t *testing.T) {
 				}
 				in := map[string]*ir.Tensor{"x": x}
 				h := map[string]*ir.Tensor{}
+				var order []*ir.Node
 				if _, err := p.RunHook(in, func(n *ir.Node, _, out []*ir.Tensor, _, _ int64) {
-					for i, o := range out {
-						if o != nil && (o.DType == ir.Int8 || o.DType == ir.Uint8) {
-							h[n.Outputs[i]] = o.Clone()
-						}
+					if len(out) > 0 && out[0] != nil && (out[0].DType == ir.Int8 || out[0].DType == ir.Uint8) {
+						h[n.Outputs[0]] = out[0].Clone()
+						order = append(order, n)
 					}
 				}); err != nil {
 					t.Fatal(err)
@@ -227,31 +231,77 @@ func TestStaticOCRIntegersMatchORT(t *testing.T) {
 					}
 				}
 				o := runORT(t, exposed, in)
-				for name, ht := range h {
-					ot, ok := o[name]
+				// sources lists the int8 values v depends on through float ops only: v itself if it is int8, else
+				// the int8 values its float region starts from.
+				var sources func(v string, seen map[string]bool) []string
+				sources = func(v string, seen map[string]bool) []string {
+					if seen[v] {
+						return nil
+					}
+					seen[v] = true
+					if h[v] != nil {
+						return []string{v}
+					}
+					var out []string
+					if n := prod[v]; n != nil {
+						for _, in := range n.Inputs {
+							out = append(out, sources(in, seen)...)
+						}
+					}
+					return out
+				}
+				same := map[string]bool{} // values identical in both runtimes
+				for _, n := range order {
+					v := n.Outputs[0]
+					ot, ok := o[v]
 					if !ok {
 						continue
 					}
-					tensors++
-					a, b := ht.Float64s(), ot.Float64s()
+					a, b := h[v].Float64s(), ot.Float64s()
 					if len(a) != len(b) {
-						t.Fatalf("%s: hone has %d values, ORT %d", name, len(a), len(b))
+						t.Fatalf("%s: hone has %d values, ORT %d", v, len(a), len(b))
 					}
+					nd, worst := 0, 0.0
 					for i := range a {
-						elems++
 						if d := math.Abs(a[i] - b[i]); d != 0 {
-							differ++
+							nd++
 							worst = max(worst, d)
 						}
 					}
+					same[v] = nd == 0
+					var srcs []string
+					for _, in := range n.Inputs {
+						srcs = append(srcs, sources(in, map[string]bool{})...)
+					}
+					clean := true
+					for _, s := range srcs {
+						clean = clean && same[s]
+					}
+					if !clean {
+						continue
+					}
+					compared++
+					elems += len(a)
+					differ += nd
+					if n.OpType == "QuantizeLinear" {
+						floatQ++
+						worstFloat = max(worstFloat, worst)
+						if worst > 1 || float64(nd) > 1e-3*float64(len(a)) {
+							t.Errorf("%s after float ops: %d of %d values differ, max %g steps, from identical integers", v, nd, len(a), worst)
+						}
+						continue
+					}
+					fused++
+					worstFused = max(worstFused, worst)
+					if worst > 1 || float64(nd) > 1e-4*float64(len(a)) {
+						t.Errorf("%s (%s): %d of %d integers differ, max %g steps, from identical integer inputs", v, n, nd, len(a), worst)
+					}
 				}
 			}
-			t.Logf("%s: %d int8 tensors (%d values) compared over 2 inputs: %d differ, max |Δ| %g steps", name, tensors, elems, differ, worst)
-			if tensors < 20 {
-				t.Fatalf("only %d quantized tensors compared", tensors)
-			}
-			if worst > 1 || float64(differ) > 1e-4*float64(elems) {
-				t.Errorf("hone and ORT compute different integers: %d of %d differ, max %g steps", differ, elems, worst)
+			t.Logf("%s: %d int8 tensors computed from identical integers over 2 inputs (%d by fused integer ops, max |Δ| %g; %d quantized after float ops, max |Δ| %g): %d of %d values differ",
+				name, compared, fused, worstFused, floatQ, worstFloat, differ, elems)
+			if fused < 20 {
+				t.Fatalf("only %d fused integer ops compared", fused)
 			}
 		})
 	}

@@ -51,9 +51,10 @@ beside them, one class index per line in file-name order, adds top-1 accuracy): 
 of the first output. --max-accuracy-drop X then computes the most sensitive layers in float until the drop is ≤ X
 (a fraction: 0.003 = 0.3 points of top-1 accuracy with labels, else of top-1 agreement) and lists them; they keep
 int8 weights (the file stays small) unless even that cannot meet X, when they are kept wholly float.
---weight-rounding gptq rounds the int8 weights with GPTQ (Frantar et al. 2022) instead of to nearest: the same
-scales, but each layer's integers chosen together to keep its outputs on the calibration inputs close. It is the
-default with --max-accuracy-drop.
+--weight-rounding gptq (the default) corrects each layer's weights for the quantization of its input and rounds
+them with GPTQ (Frantar et al. 2022): the same scales, but each layer's integers chosen together so that its
+outputs from the int8 inputs it will read stay close to the float ones on the calibration data (one more pass
+over it). --weight-rounding nearest rounds each weight alone.
 
 --mode fp16 / bf16 converts weights and compute to 16-bit floats (weights clamped to float16's finite range);
 ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it with Casts around them.
@@ -94,14 +95,14 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 	f.StringVarP(&out, "output", "o", "", "where to write the quantized model")
 	f.StringVar(&mode, "mode", "dynamic", "dynamic, static, fp16 or bf16")
 	f.StringVar(&calib, "calib", "", "static: directory of calibration samples (.npy for a one-input model, .npz naming each input, or PNG/JPEG images)")
-	f.StringVar(&pre, "preprocess", "", "static: how images become input, e.g. resize=224,mean=0.485,0.456,0.406,std=0.229,0.224,0.225,layout=nchw (keys: resize, mean, std, scale, layout, order)")
+	f.StringVar(&pre, "preprocess", "", "static: how images become input, e.g. resize=224,mean=0.485,0.456,0.406,std=0.229,0.224,0.225,layout=nchw (keys: resize, fit=stretch|pad, mean, std, scale, layout, order)")
 	f.StringVar(&calName, "calibrator", "minmax", "static: minmax, percentile, entropy or mse")
 	f.Float64Var(&pct, "percentile", 99.999, "static: percentile kept by --calibrator percentile")
 	f.StringVar(&evalDir, "eval", "", "static: directory of evaluation samples (as --calib; labels.txt for top-1 accuracy) to measure the result on")
 	f.Float64Var(&maxDrop, "max-accuracy-drop", 0, "static with --eval: keep the most sensitive layers float until the drop is ≤ this fraction (0 = off)")
 	f.BoolVar(&equalize, "equalize", false, "static: cross-layer equalization of Conv pairs joined by Relu-like ops before calibrating (float function unchanged)")
 	f.BoolVar(&biasCorrect, "bias-correct", false, "static: subtract the shift quantization makes in each Conv/Gemm output channel's mean on the calibration data from its bias (one more quantized pass per layer)")
-	f.StringVar(&rounding, "weight-rounding", "", "static: nearest (the default), or gptq (the default with --max-accuracy-drop) to round each Conv/Gemm/MatMul's int8 weights together from its input Hessian on the calibration data (GPTQ: fewer output errors; costs K×K float64 memory per layer, K its inputs per output, and a K³ factorization: seconds per layer at K in the thousands; layers with K > 4096 round to nearest)")
+	f.StringVar(&rounding, "weight-rounding", "", "static: gptq (the default) to correct each Conv/Gemm/MatMul's weights for its int8 input and round them together from that input's Hessian on the calibration data (fewer output errors; costs two K×K float64 matrices per layer, K its inputs per output, and K³ factorizations: seconds per layer at K in the thousands; layers with K > 4096 round to nearest), or nearest")
 	f.BoolVar(&keepIO, "keep-io-types", false, "fp16/bf16: keep float32 model inputs and outputs, with Casts at the boundary")
 	f.BoolVar(&perTensor, "per-tensor", false, "one weight scale per tensor instead of per output channel")
 	f.StringSliceVar(&exclude, "exclude", nil, "node names to keep in floating point")
