@@ -140,23 +140,31 @@ func GPTQ(w []float64, rows, k int, h []float64, scales []float64, cfg GPTQConfi
 	if cfg.Block <= 0 {
 		cfg.Block = 128
 	}
-	for _, v := range w {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, errors.New("gptq: weights hold NaN or Inf")
-		}
+	f, err := newGPTQFactor(h, k, cfg.Damp)
+	if err != nil {
+		return nil, err
 	}
+	return f.round(w, rows, scales, cfg)
+}
+
+// gptqFactor is the part of GPTQ that depends on the Hessian alone, shared by every weight matrix rounded against
+// it: the inputs that are never nonzero, the dampening λ, and the upper Cholesky factor U of (H + λI)⁻¹ (dead
+// inputs' diagonal set to 1).
+type gptqFactor struct {
+	k      int
+	dead   []bool
+	lambda float64
+	u      []float64
+}
+
+func newGPTQFactor(h []float64, k int, damp float64) (*gptqFactor, error) {
 	for _, v := range h {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return nil, errors.New("gptq: Hessian holds NaN or Inf")
 		}
 	}
-	for _, v := range scales {
-		if !(v >= 0) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("gptq: scale %g is not a finite non-negative number", v)
-		}
-	}
 	H := slices.Clone(h)
-	W := slices.Clone(w)
+	f := &gptqFactor{k: k, dead: make([]bool, k)}
 	var mean float64
 	for i := 0; i < k; i++ {
 		d := H[i*k+i]
@@ -164,22 +172,43 @@ func GPTQ(w []float64, rows, k int, h []float64, scales []float64, cfg GPTQConfi
 			return nil, fmt.Errorf("gptq: Hessian diagonal entry %d is %g", i, d)
 		}
 		if d == 0 {
+			H[i*k+i], f.dead[i] = 1, true
+		}
+		mean += H[i*k+i]
+	}
+	f.lambda = damp * mean / float64(k)
+	for i := 0; i < k; i++ {
+		H[i*k+i] += f.lambda
+	}
+	var err error
+	if f.u, err = upperCholeskyOfInverse(H, k); err != nil {
+		return nil, fmt.Errorf("gptq: %w", err)
+	}
+	return f, nil
+}
+
+// round is GPTQ's column loop for the rows×K weights w with the factor's Hessian.
+func (f *gptqFactor) round(w []float64, rows int, scales []float64, cfg GPTQConfig) ([]int32, error) {
+	for _, v := range w {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, errors.New("gptq: weights hold NaN or Inf")
+		}
+	}
+	for _, v := range scales {
+		if !(v >= 0) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("gptq: scale %g is not a finite non-negative number", v)
+		}
+	}
+	k, U := f.k, f.u
+	W := slices.Clone(w)
+	for i, d := range f.dead {
+		if d {
 			// A dead input: its column multiplies only zeros, so any value is exact; 0 keeps it out of the
 			// error propagation.
-			H[i*k+i] = 1
 			for r := 0; r < rows; r++ {
 				W[r*k+i] = 0
 			}
 		}
-		mean += H[i*k+i]
-	}
-	damp := cfg.Damp * mean / float64(k)
-	for i := 0; i < k; i++ {
-		H[i*k+i] += damp
-	}
-	U, err := upperCholeskyOfInverse(H, k)
-	if err != nil {
-		return nil, fmt.Errorf("gptq: %w", err)
 	}
 	Q := make([]int32, rows*k)
 	B := cfg.Block
@@ -540,14 +569,18 @@ func (st *gptqState) round(key string, w *ir.Tensor, axis int, scales []float32,
 	per := rows / groups
 	q := make([]int32, 0, rows*k)
 	for g, h := range l.hs {
+		cfg := GPTQConfig{QMin: -127, QMax: 127, Damp: 0.01, Block: 128}
+		f, err := newGPTQFactor(h.Matrix(), k, cfg.Damp)
+		if err != nil {
+			return nil, err
+		}
 		wg := wf[g*per*k : (g+1)*per*k]
 		if l.cs != nil && !floatInputs {
-			var err error
-			if wg, err = correctForInputs(wg, per, k, l.cs[g].Matrix(), h.Matrix(), 0.01); err != nil {
+			if wg, err = correctForInputs(wg, per, l.cs[g].Matrix(), f); err != nil {
 				return nil, err
 			}
 		}
-		qg, err := GPTQ(wg, per, k, h.Matrix(), s[g*per:(g+1)*per], GPTQConfig{QMin: -127, QMax: 127})
+		qg, err := f.round(wg, per, s[g*per:(g+1)*per], cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -703,16 +736,22 @@ func (c *convIm2col) accumulate(x, xq *ir.Tensor, hs, cs []*Hessian, buf, bufq *
 			for ci := 0; ci < c.cin; ci++ {
 				plane := src[base+ci*ih*iw : base+(ci+1)*ih*iw]
 				for ky := 0; ky < c.kh; ky++ {
-					y := oy*c.sh - pt + ky*c.dh
-					for kx := 0; kx < c.kw; kx++ {
-						xx := ox*c.sw - pl + kx*c.dw
-						if y >= 0 && y < ih && xx >= 0 && xx < iw {
-							row[idx] = plane[y*iw+xx]
-						} else {
-							row[idx] = 0
+					y, x0 := oy*c.sh-pt+ky*c.dh, ox*c.sw-pl
+					switch {
+					case y < 0 || y >= ih: // the window row lies in the padding
+						clear(row[idx : idx+c.kw])
+					case c.dw == 1 && x0 >= 0 && x0+c.kw <= iw: // inside the image: one contiguous run
+						copy(row[idx:idx+c.kw], plane[y*iw+x0:])
+					default:
+						for kx := 0; kx < c.kw; kx++ {
+							if xx := x0 + kx*c.dw; xx >= 0 && xx < iw {
+								row[idx+kx] = plane[y*iw+xx]
+							} else {
+								row[idx+kx] = 0
+							}
 						}
-						idx++
 					}
+					idx += c.kw
 				}
 			}
 		}
@@ -739,27 +778,12 @@ func (c *convIm2col) accumulate(x, xq *ir.Tensor, hs, cs []*Hessian, buf, bufq *
 
 // correctForInputs returns the rows×K weights w′ that best map the quantized inputs x̂ to what w computes from the
 // float inputs x, min ‖W·X − W′·X̂‖² + λ‖W′ − W‖²: W′ = W·(C + λI)·(H + λI)⁻¹, with C = Σ x·x̂ᵀ, H = Σ x̂·x̂ᵀ and
-// λ = damp·mean(diag H). This is the asymmetric calibration of Li et al., "GPTAQ: Efficient Finetuning-Free
-// Quantization for Asymmetric Calibration" (2025), with each layer's input quantized alone; GPTQ then rounds W′
-// against H, so the result minimises the output error the quantized layer makes from the inputs it will see. The
-// ridge term keeps W′ = W where X̂ = X and where the data does not determine it.
-func correctForInputs(w []float64, rows, k int, c, h []float64, damp float64) ([]float64, error) {
-	a := slices.Clone(h)
-	var mean float64
-	for i := 0; i < k; i++ {
-		if a[i*k+i] == 0 {
-			a[i*k+i] = 1
-		}
-		mean += a[i*k+i]
-	}
-	lambda := damp * mean / float64(k)
-	for i := 0; i < k; i++ {
-		a[i*k+i] += lambda
-	}
-	u, err := upperCholeskyOfInverse(a, k) // (H + λI)⁻¹ = UᵀU
-	if err != nil {
-		return nil, fmt.Errorf("gptq: input correction: %w", err)
-	}
+// λ = damp·mean(diag H), from f, GPTQ's factor of that H. This is the asymmetric calibration of Li et al., "GPTAQ:
+// Efficient Finetuning-Free Quantization for Asymmetric Calibration" (2025), with each layer's input quantized
+// alone; GPTQ then rounds W′ against H, so the result minimises the output error the quantized layer makes from
+// the inputs it will see. The ridge term keeps W′ = W where X̂ = X and where the data does not determine it.
+func correctForInputs(w []float64, rows int, c []float64, f *gptqFactor) ([]float64, error) {
+	k, u, lambda := f.k, f.u, f.lambda
 	out := make([]float64, rows*k)
 	v, t := make([]float64, k), make([]float64, k)
 	for r := 0; r < rows; r++ {
@@ -768,9 +792,9 @@ func correctForInputs(w []float64, rows, k int, c, h []float64, damp float64) ([
 		for j := range v {
 			v[j] = lambda * wr[j]
 		}
-		for i, f := range wr {
-			if f != 0 {
-				axpy(f, c[i*k:(i+1)*k], v)
+		for i, x := range wr {
+			if x != 0 {
+				axpy(x, c[i*k:(i+1)*k], v)
 			}
 		}
 		// w′_r = Uᵀ·(U·v)
@@ -778,9 +802,9 @@ func correctForInputs(w []float64, rows, k int, c, h []float64, damp float64) ([
 			t[i] = dot(u[i*k+i:(i+1)*k], v[i:])
 		}
 		or := out[r*k : (r+1)*k]
-		for i, f := range t {
-			if f != 0 {
-				axpy(f, u[i*k+i:(i+1)*k], or[i:])
+		for i, x := range t {
+			if x != 0 {
+				axpy(x, u[i*k+i:(i+1)*k], or[i:])
 			}
 		}
 	}

@@ -698,7 +698,11 @@ func TestCorrectForInputs(t *testing.T) {
 	c.AddPair(x, xq)
 	same.AddPair(x, x)
 	const damp = 0.01
-	wc, err := correctForInputs(w, rows, k, c.Matrix(), h.Matrix(), damp)
+	f, err := newGPTQFactor(h.Matrix(), k, damp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wc, err := correctForInputs(w, rows, c.Matrix(), f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -721,7 +725,11 @@ func TestCorrectForInputs(t *testing.T) {
 	if worst > 1e-9*scale {
 		t.Errorf("normal equations off by %.3g (scale %.3g)", worst, scale)
 	}
-	ident, err := correctForInputs(w, rows, k, same.Matrix(), same.Matrix(), damp)
+	fs, err := newGPTQFactor(same.Matrix(), k, damp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ident, err := correctForInputs(w, rows, same.Matrix(), fs)
 	if err != nil {
 		t.Fatal(err)
 	}
