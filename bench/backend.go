@@ -21,7 +21,7 @@ type Session interface {
 // Opener loads a model file on one backend.
 type Opener func(path string, threads int) (Session, error)
 
-// backends maps a backend name to its opener. "ort" is added by ort.go when built with the ort tag.
+// backends maps a backend name to its opener. "ort" and "ort-int8" are added by ort.go when built with the ort tag.
 var backends = map[string]Opener{
 	"hone": openHone,
 }
@@ -40,8 +40,8 @@ func Backends() []string {
 func Open(backend, path string, threads int) (Session, error) {
 	o, ok := backends[backend]
 	if !ok {
-		if backend == "ort" {
-			return nil, fmt.Errorf("bench: backend ort is not in this build; rebuild with `go build -tags ort ./cmd/hone` (needs cgo)")
+		if backend == "ort" || backend == "ort-int8" {
+			return nil, fmt.Errorf("bench: backend %s is not in this build; rebuild with `go build -tags ort ./cmd/hone` (needs cgo)", backend)
 		}
 		return nil, fmt.Errorf("bench: unknown backend %q (have %s)", backend, strings.Join(Backends(), ", "))
 	}

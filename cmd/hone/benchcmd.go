@@ -36,7 +36,9 @@ against the first column. --eval takes a .npz (one array per model input, plus "
 score is top-1 agreement with the first model) or "mnist" for the embedded held-out digits. --html writes a
 self-contained report with plots. ONNX Runtime (--backend ort) needs a binary built with -tags ort; its thread
 pools run with spin-waiting off (session.intra_op/inter_op.allow_spinning = 0), so that between its own runs its
-idle threads do not take the cores hone's workers need while the two are timed in turn.`,
+idle threads do not take the cores hone's workers need while the two are timed in turn. --backend ort-int8 is
+ONNX Runtime with its int8 QDQ fusions on (session.qdqisint8allowed): x86 builds leave them off and run a QDQ
+model's int8-activation Conv and MatMul in float, which on x86 is ORT's faster path for hone's S8S8 models.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sh, err := bench.ParseShapes(shapes)
@@ -77,7 +79,7 @@ idle threads do not take the cores hone's workers need while the two are timed i
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&backends, "backend", []string{"hone"}, "backends to compare: hone, ort")
+	f.StringSliceVar(&backends, "backend", []string{"hone"}, "backends to compare: hone, ort, ort-int8")
 	f.StringArrayVar(&shapes, "shape", nil, "input shape NAME=D0,D1,… (repeatable; unknown batch dims default to 1)")
 	f.IntSliceVar(&batches, "batch", nil, "batch sizes to sweep (overrides the first dimension)")
 	f.IntVar(&threads, "threads", 1, "threads per backend")
