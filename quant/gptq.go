@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	goruntime "runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/hone-ml/hone/ir"
 	"github.com/hone-ml/hone/kernels"
@@ -44,6 +47,24 @@ type Hessian struct {
 	tmp []float32 // K×K scratch: one chunk's XᵀX
 }
 
+// parallel is a kernels.Runner over GOMAXPROCS goroutines for quant's offline work (GPTQ's moment sums and
+// factorizations), which runs outside any runtime plan and its thread pool.
+func parallel(n int, fn func(i int)) {
+	workers := min(n, goruntime.GOMAXPROCS(0))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				fn(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
 // NewHessian returns an empty accumulator for vectors of length k.
 func NewHessian(k int) *Hessian {
 	return &Hessian{K: k, sum: make([]float64, k*k)}
@@ -71,7 +92,7 @@ func (h *Hessian) AddPair(x, y []float32) {
 	for r0 := 0; r0 < rows; r0 += hessianChunk {
 		n := min(hessianChunk, rows-r0)
 		// tmp = Xᵀ·Y for the chunk's n×K rows.
-		kernels.Sgemm(nil, true, false, k, k, n, 1, x[r0*k:], k, y[r0*k:], k, 0, h.tmp, k)
+		kernels.Sgemm(parallel, true, false, k, k, n, 1, x[r0*k:], k, y[r0*k:], k, 0, h.tmp, k)
 		for i, v := range h.tmp {
 			h.sum[i] += float64(v)
 		}
@@ -95,7 +116,7 @@ func (h *Hessian) AddColumnPairs(x, y []float32, n int) {
 	for c0 := 0; c0 < n; c0 += hessianChunk {
 		c := min(hessianChunk, n-c0)
 		// tmp = X[:, c0:c0+c]·Y[:, c0:c0+c]ᵀ.
-		kernels.Sgemm(nil, false, true, k, k, c, 1, x[c0:], n, y[c0:], n, 0, h.tmp, k)
+		kernels.Sgemm(parallel, false, true, k, k, c, 1, x[c0:], n, y[c0:], n, 0, h.tmp, k)
 		for i, v := range h.tmp {
 			h.sum[i] += float64(v)
 		}
@@ -327,6 +348,9 @@ func upperCholeskyOfInverse(H []float64, k int) ([]float64, error) {
 // layer's error in it, over-corrected (PP-OCRv4 rec: 0.50 per-step agreement), as each layer then compensated
 // errors that the layers before it, corrected too, no longer make.
 
+// gptqDamp is Static's GPTQ dampening, the paper's 1 % of the Hessian's mean diagonal.
+const gptqDamp = 0.01
+
 // gptqMaxK is the widest layer input GPTQ handles: a 4096×4096 float64 matrix is 128 MiB (plus 64 MiB of float32
 // scratch while accumulating; a layer has two), and its factorization a few tens of seconds of float64 math in Go.
 const gptqMaxK = 4096
@@ -344,8 +368,9 @@ type gptqLayer struct {
 	transA bool // Gemm's transA: the input is [K, M]
 	// hs holds Σ x̂·x̂ᵀ and cs Σ x·x̂ᵀ per group, x the layer's float input and x̂ its quantized value (x where
 	// the quantized model reads it in float); cs nil for a plain Hessian (tests).
-	cs  []*Hessian
-	err error
+	cs      []*Hessian
+	err     error
+	factors []*gptqFactor // per group, computed when the capture is done
 	// results remembers the last rounding per kind (input-aware or not) and the scales it used.
 	results [2]struct {
 		scales []float32
@@ -508,10 +533,39 @@ func (st *gptqState) capture(m *ir.Model, data Samples, params map[string]Params
 
 // done ends accumulation: it frees the scratch.
 func (st *gptqState) done() {
+	type job struct {
+		l *gptqLayer
+		g int
+	}
+	var jobs []job
 	for _, l := range st.layers {
 		l.patches, l.patchesQ = nil, nil
 		for _, h := range append(slices.Clone(l.hs), l.cs...) {
 			h.release()
+		}
+		if l.err == nil && l.hs[0].N > 0 {
+			l.factors = make([]*gptqFactor, len(l.hs))
+			for g := range l.hs {
+				jobs = append(jobs, job{l, g})
+			}
+		}
+	}
+	// The factorizations depend on the Hessians alone, not on the scales emit picks: they run here, a layer per
+	// core, and the Hessians' memory goes once factored. A layer whose factorization fails reports it at emit.
+	errs := make([]error, len(jobs))
+	parallel(len(jobs), func(i int) {
+		l, g := jobs[i].l, jobs[i].g
+		f, err := newGPTQFactor(l.hs[g].Matrix(), l.hs[g].K, gptqDamp)
+		if err != nil {
+			errs[i] = err
+			return
+		}
+		l.factors[g] = f
+		l.hs[g].sum = nil
+	})
+	for i, err := range errs {
+		if err != nil && jobs[i].l.err == nil {
+			jobs[i].l.err = err
 		}
 	}
 }
@@ -569,10 +623,16 @@ func (st *gptqState) round(key string, w *ir.Tensor, axis int, scales []float32,
 	per := rows / groups
 	q := make([]int32, 0, rows*k)
 	for g, h := range l.hs {
-		cfg := GPTQConfig{QMin: -127, QMax: 127, Damp: 0.01, Block: 128}
-		f, err := newGPTQFactor(h.Matrix(), k, cfg.Damp)
-		if err != nil {
-			return nil, err
+		cfg := GPTQConfig{QMin: -127, QMax: 127, Damp: gptqDamp, Block: 128}
+		var f *gptqFactor
+		var err error
+		if g < len(l.factors) {
+			f = l.factors[g]
+		}
+		if f == nil { // captured without done (tests)
+			if f, err = newGPTQFactor(h.Matrix(), k, cfg.Damp); err != nil {
+				return nil, err
+			}
 		}
 		wg := wf[g*per*k : (g+1)*per*k]
 		if l.cs != nil && !floatInputs {
