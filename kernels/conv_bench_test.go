@@ -44,7 +44,7 @@ func BenchmarkConv2D(b *testing.B) {
 				b.Run(fmt.Sprintf("%s/%s/threads=%d", l.name, lv, threads), func(b *testing.B) {
 					defer setImpl(lv)()
 					cw := PackConvWeights(p, w)
-					r := goRunner(threads)
+					r := GoRunner(threads)
 					loopCPU(b, flops, func() { Conv2D(r, p, x, cw, bias, Activation{Kind: ActRelu}, y) })
 				})
 			}

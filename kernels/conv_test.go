@@ -63,7 +63,7 @@ func TestConv2D(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	forImpls(t, func(t *testing.T) {
 		for i, p := range cases {
-			for _, r := range []Runner{nil, goRunner(3)} {
+			for _, r := range []Runner{nil, GoRunner(3)} {
 				act := acts[i%len(acts)]
 				t.Run(fmt.Sprintf("%d/%+v/par=%v", i, p, r != nil), func(t *testing.T) {
 					x := randSlice(rng, p.N*p.C*p.H*p.W)
@@ -224,7 +224,7 @@ func TestConvWeightsLazyForms(t *testing.T) {
 				want := make([]float32, p.M*p.OH*p.OW)
 				conv2DGeneric(p, x, w, nil, Activation{Kind: ActRelu}, want)
 				got := make([]float32, len(want))
-				Conv2D(goRunner(2), p, x, cw, nil, Activation{Kind: ActRelu}, got)
+				Conv2D(GoRunner(2), p, x, cw, nil, Activation{Kind: ActRelu}, got)
 				checkClose(t, fmt.Sprintf("packed for %dx%d, run %dx%d", packFor.OH, packFor.OW, p.OH, p.OW), got, want, 1e-4)
 			}
 		}

@@ -27,7 +27,7 @@ func TestConv2DTorch(t *testing.T) {
 	}
 	forImpls(t, func(t *testing.T) {
 		for _, c := range cases {
-			for _, r := range []Runner{nil, goRunner(2)} {
+			for _, r := range []Runner{nil, GoRunner(2)} {
 				got := make([]float32, len(c.Output))
 				Conv2D(r, c.ConvParams, c.Input, PackConvWeights(c.ConvParams, c.Weight), c.Bias, Activation{}, got)
 				checkClose(t, c.Name, got, c.Output, 2e-5)

@@ -80,7 +80,7 @@ func TestDepthwiseDirect(t *testing.T) {
 	rng := rand.New(rand.NewPCG(17, 3))
 	forImpls(t, func(t *testing.T) {
 		for i, p := range cases {
-			for _, r := range []Runner{nil, goRunner(3)} {
+			for _, r := range []Runner{nil, GoRunner(3)} {
 				act := acts[i%len(acts)]
 				if r != nil {
 					act = acts[(i+1)%len(acts)]

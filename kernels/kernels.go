@@ -13,9 +13,37 @@
 // convolutions use a vectorised tap loop over stride-phase planes.
 package kernels
 
+import (
+	"sync"
+	"sync/atomic"
+)
+
 // Runner runs fn(0), …, fn(n-1), possibly concurrently, and returns when all are done.
 // A nil Runner runs them in order on the calling goroutine. The runtime supplies one backed by its thread pool.
 type Runner func(n int, fn func(i int))
+
+// GoRunner returns a Runner that spreads the tasks over `threads` goroutines, each taking the next task as it
+// finishes one (nil, sequential, for one thread): for work outside the runtime's pool, such as quantization's
+// offline passes and benchmarks.
+func GoRunner(threads int) Runner {
+	if threads <= 1 {
+		return nil
+	}
+	return func(n int, fn func(i int)) {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range min(n, threads) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+					fn(i)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+}
 
 // Run calls r, or runs sequentially when r is nil.
 func (r Runner) Run(n int, fn func(i int)) {

@@ -427,7 +427,7 @@ func qcheckOutput(t *testing.T, m, n, k int, a []uint8, za []int32, pb *QPackedB
 		}
 	}
 	// Two workers: tiles of one output are written concurrently, as the runtime's pool does.
-	if err := QGemm(goRunner(2), m, a, k, za, pb, o); err != nil {
+	if err := QGemm(GoRunner(2), m, a, k, za, pb, o); err != nil {
 		t.Fatal(err)
 	}
 	written := make([]bool, size)

@@ -268,7 +268,7 @@ func FuzzSgemm(f *testing.F) {
 		for _, l := range impls() {
 			c := append([]float32(nil), c0...)
 			restore := setImpl(l)
-			Sgemm(goRunner(2), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+			Sgemm(GoRunner(2), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 			restore()
 			tol := 1e-5 * float64(k+1) * max(1, math.Abs(float64(alpha))) * max(1, math.Abs(float64(beta)))
 			for i := range c {

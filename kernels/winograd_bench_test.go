@@ -39,7 +39,7 @@ func BenchmarkWinograd(b *testing.B) {
 				b.Run(fmt.Sprintf("%s/%s/threads=%d", l.name, v.name, threads), func(b *testing.B) {
 					defer setWinograd(v.on)()
 					cw := PackConvWeights(p, w)
-					r := goRunner(threads)
+					r := GoRunner(threads)
 					loopCPU(b, flops, func() { Conv2D(r, p, x, cw, bias, Activation{Kind: ActRelu}, y) })
 				})
 			}

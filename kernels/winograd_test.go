@@ -28,7 +28,7 @@ func TestWinograd(t *testing.T) {
 	defer setWinograd(true)()
 	forImpls(t, func(t *testing.T) {
 		for i, p := range cases {
-			for _, r := range []Runner{nil, goRunner(3)} {
+			for _, r := range []Runner{nil, GoRunner(3)} {
 				act := acts[i%len(acts)]
 				t.Run(fmt.Sprintf("%d/%+v/par=%v", i, p, r != nil), func(t *testing.T) {
 					x := randSlice(rng, p.N*p.C*p.H*p.W)

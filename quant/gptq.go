@@ -6,8 +6,6 @@ import (
 	"math"
 	goruntime "runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
 
 	"github.com/hone-ml/hone/ir"
 	"github.com/hone-ml/hone/kernels"
@@ -47,23 +45,9 @@ type Hessian struct {
 	tmp []float32 // K×K scratch: one chunk's XᵀX
 }
 
-// parallel is a kernels.Runner over GOMAXPROCS goroutines for quant's offline work (GPTQ's moment sums and
-// factorizations), which runs outside any runtime plan and its thread pool.
-func parallel(n int, fn func(i int)) {
-	workers := min(n, goruntime.GOMAXPROCS(0))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				fn(i)
-			}
-		}()
-	}
-	wg.Wait()
-}
+// parallel spreads quant's offline work (GPTQ's moment sums and factorizations), which runs outside any runtime
+// plan and its pool, over GOMAXPROCS goroutines.
+func parallel(n int, fn func(i int)) { kernels.GoRunner(goruntime.GOMAXPROCS(0)).Run(n, fn) }
 
 // NewHessian returns an empty accumulator for vectors of length k.
 func NewHessian(k int) *Hessian {
