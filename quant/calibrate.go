@@ -233,27 +233,26 @@ func klDivergence(p, q []float64) float64 {
 }
 
 // mseThreshold picks the number of bins t minimising the expected squared error of quantizing the histogram's
-// values (taken at bin centres) to levelsAt(t) levels over [0, t] (see stepsFor): rounding error inside,
-// clipping error beyond. Candidates start at first/2 bins.
+// values to levelsAt(t) levels over [0, t] (see stepsFor): Δ²/12 for each value inside (Δ = t/(levels−1), the
+// error of a value spread evenly between two levels) and the squared distance to t for each beyond, as Banner et
+// al. model it ("ACIQ", 2019). Rounding each bin's centre instead aliases where Δ is a few bins or less: centres
+// that fall on the grid count as exact, and the search favoured those thresholds (PP-OCRv4 rec read 116 of 128
+// lines as fp32 did with it, 125 with Δ²/12). Candidates start at first/2 bins.
 func mseThreshold(hist []float64, first int, levelsAt func(t int) int) int {
-	best, bestErr := len(hist), math.Inf(1)
-	for t := first / 2; t <= len(hist); t++ {
+	// Suffix sums of the counts c, c·x and c·x² (x a bin's centre) give each candidate's clipping error,
+	// Σ_{i ≥ t} c·((x − t)² + 1/12), in constant time; the 1/12 is the spread within a bin.
+	n := len(hist)
+	s0, s1, s2 := make([]float64, n+1), make([]float64, n+1), make([]float64, n+1)
+	for i := n - 1; i >= 0; i-- {
+		x := float64(i) + 0.5
+		s0[i], s1[i], s2[i] = s0[i+1]+hist[i], s1[i+1]+hist[i]*x, s2[i+1]+hist[i]*(x*x+1.0/12)
+	}
+	best, bestErr := n, math.Inf(1)
+	for t := max(first/2, 1); t <= n; t++ {
 		step := float64(t) / float64(max(2, levelsAt(t))-1)
-		var e float64
-		for i, c := range hist {
-			if c == 0 {
-				continue
-			}
-			x := float64(i) + 0.5
-			var d float64
-			if x > float64(t) {
-				d = x - float64(t)
-			} else {
-				d = x - math.RoundToEven(x/step)*step
-			}
-			e += c * d * d
-		}
-		if e < bestErr {
+		ft := float64(t)
+		clip := s2[t] - 2*ft*s1[t] + ft*ft*s0[t]
+		if e := (s0[0]-s0[t])*step*step/12 + clip; e < bestErr {
 			best, bestErr = t, e
 		}
 	}
