@@ -32,7 +32,7 @@ type Preprocess struct {
 
 // ParsePreprocess parses a --preprocess spec: comma-separated key=value items, where a key with several values
 // takes the bare numbers that follow it, e.g. "resize=224,mean=0.485,0.456,0.406,std=0.229,0.224,0.225,layout=nchw".
-// Keys: resize=S (S×S) or resize=H,W; fit=stretch|pad (pad: keep the aspect ratio, scale to H and at most W,
+// Keys: resize=S (S×S), resize=H,W or resize=HxW; fit=stretch|pad (pad: keep the aspect ratio, scale to H and at most W,
 // and fill the rest of the width with 0 after normalisation, as PaddleOCR's rec and cls preprocessing does);
 // mean; std; scale (default 1/255, a fraction such as 1/255 is accepted); layout=nchw|nhwc; order=rgb|bgr.
 func ParsePreprocess(spec string) (Preprocess, error) {
@@ -52,6 +52,9 @@ func ParsePreprocess(spec string) (Preprocess, error) {
 			}
 			keys = append(keys, key)
 			vals[key] = []string{strings.TrimSpace(v)}
+			if h, w, ok := strings.Cut(strings.ToLower(v), "x"); ok && key == "resize" { // resize=48x320
+				vals[key] = []string{strings.TrimSpace(h), strings.TrimSpace(w)}
+			}
 			continue
 		}
 		if key == "" {

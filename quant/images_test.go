@@ -67,7 +67,7 @@ func TestPreprocessMatchesTorch(t *testing.T) {
 func TestParsePreprocessErrors(t *testing.T) {
 	for _, spec := range []string{
 		"resize=0", "resize=1,2,3", "mean=1,2", "std=0", "layout=chw", "order=rbg", "gamma=2", "0.5,resize=3",
-		"resize=3,resize=4", "scale=1/0", "mean=x", "fit=pad", "resize=4,fit=crop",
+		"resize=3,resize=4", "scale=1/0", "mean=x", "fit=pad", "resize=4,fit=crop", "resize=4x", "resize=4x5x6", "resize=4x5,6",
 	} {
 		if _, err := ParsePreprocess(spec); err == nil {
 			t.Errorf("ParsePreprocess(%q) succeeded, want an error", spec)
@@ -80,6 +80,13 @@ func TestParsePreprocessErrors(t *testing.T) {
 	want := Preprocess{Height: 224, Width: 224, Scale: 1.0 / 255, Mean: []float64{0.485, 0.456, 0.406}, Std: []float64{0.229, 0.224, 0.225}}
 	if diff := cmp.Diff(want, p); diff != "" {
 		t.Errorf("parsed (-want +got):\n%s", diff)
+	}
+	// A size written HxW reads as H,W.
+	for _, spec := range []string{"resize=48x320,fit=pad", "resize=48,320,fit=pad", "resize = 48 X 320 ,fit=pad"} {
+		p, err := ParsePreprocess(spec)
+		if err != nil || p.Height != 48 || p.Width != 320 || !p.Pad {
+			t.Errorf("ParsePreprocess(%q) = %+v, %v; want 48×320 padded", spec, p, err)
+		}
 	}
 }
 
