@@ -124,6 +124,9 @@ type Info struct {
 	Name  string
 	DType ir.DType
 	Shape []int64
+	// UnknownRank is set for an output the model declares without a shape: ONNX Runtime reports it with no
+	// dimensions, as it does a scalar, and only the model itself tells the two apart.
+	UnknownRank bool
 }
 
 func (i Info) String() string { return fmt.Sprintf("%s %s%v", i.Name, i.DType, i.Shape) }
@@ -139,7 +142,7 @@ type Session struct {
 
 // NewSession loads the ONNX model at modelPath, calling Init("") first if needed.
 func NewSession(modelPath string, opts Options) (*Session, error) {
-	return newSession(modelPath, opts,
+	return newSession(modelPath, opts, func() ([]byte, error) { return os.ReadFile(modelPath) },
 		func(*ortgo.SessionOptions) ([]ortgo.InputOutputInfo, []ortgo.InputOutputInfo, error) {
 			// Reading the signature builds a throwaway session; skipping graph optimisation
 			// makes it cheaper.
@@ -160,7 +163,7 @@ func NewSession(modelPath string, opts Options) (*Session, error) {
 
 // NewSessionFromBytes loads a model held in memory; name is used in error messages.
 func NewSessionFromBytes(name string, model []byte, opts Options) (*Session, error) {
-	return newSession(name, opts,
+	return newSession(name, opts, func() ([]byte, error) { return model, nil },
 		func(*ortgo.SessionOptions) ([]ortgo.InputOutputInfo, []ortgo.InputOutputInfo, error) {
 			return ortgo.GetInputOutputInfoWithONNXData(model)
 		},
@@ -169,7 +172,7 @@ func NewSessionFromBytes(name string, model []byte, opts Options) (*Session, err
 		})
 }
 
-func newSession(name string, opts Options,
+func newSession(name string, opts Options, model func() ([]byte, error),
 	info func(*ortgo.SessionOptions) ([]ortgo.InputOutputInfo, []ortgo.InputOutputInfo, error),
 	create func([]string, []string, *ortgo.SessionOptions) (*ortgo.DynamicAdvancedSession, error),
 ) (*Session, error) {
@@ -227,6 +230,19 @@ func newSession(name string, opts Options,
 			*list.names = append(*list.names, io.Name)
 		}
 	}
+	if slices.ContainsFunc(s.outputs, func(i Info) bool { return len(i.Shape) == 0 }) {
+		data, err := model()
+		if err != nil {
+			return nil, fmt.Errorf("ort: %s: %w", name, err)
+		}
+		shapeless, err := shapelessOutputs(data)
+		if err != nil {
+			return nil, fmt.Errorf("ort: %s: %w", name, err)
+		}
+		for i := range s.outputs {
+			s.outputs[i].UnknownRank = len(s.outputs[i].Shape) == 0 && shapeless[s.outputs[i].Name]
+		}
+	}
 	if s.s, err = create(inNames, outNames, so); err != nil {
 		return nil, fmt.Errorf("ort: %s: %w", name, err)
 	}
@@ -260,7 +276,8 @@ func (s *Session) Outputs() []Info { return cloneInfo(s.outputs) }
 func cloneInfo(in []Info) []Info {
 	out := make([]Info, len(in))
 	for i, v := range in {
-		out[i] = Info{v.Name, v.DType, slices.Clone(v.Shape)}
+		v.Shape = slices.Clone(v.Shape)
+		out[i] = v
 	}
 	return out
 }
@@ -316,10 +333,10 @@ func (s *Session) Run(inputs map[string]*ir.Tensor) (map[string]*ir.Tensor, erro
 		// onnxruntime_go converts ORT-allocated results through paths that reject rank-0 shapes
 		// and copy one byte per element for 16-bit floats, so those outputs get buffers from us,
 		// which needs their shape up front.
-		if len(info.Shape) > 0 && info.DType != ir.Float16 {
+		if (len(info.Shape) > 0 || info.UnknownRank) && info.DType != ir.Float16 {
 			continue
 		}
-		if slices.Contains(info.Shape, -1) {
+		if slices.Contains(info.Shape, -1) || info.UnknownRank {
 			return nil, fmt.Errorf("ort: %s: output %q: %s with a dynamic shape %v is not supported by onnxruntime_go", s.name, info.Name, info.DType, info.Shape)
 		}
 		v, err := emptyValue(info)
