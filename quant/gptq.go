@@ -367,8 +367,9 @@ type gptqLayer struct {
 // gptqState is Static's GPTQ capture: the layers by their node's first output name (unique, and what the
 // calibration hook sees), and the count of layers left to round to nearest.
 type gptqState struct {
-	layers  map[string]*gptqLayer
-	skipped int
+	layers     map[string]*gptqLayer
+	skipped    int
+	qmin, qmax int32 // the activations' integer range
 }
 
 // newGPTQState plans the capture for the nodes of g at targets: Conv with a constant weight of rank 3 or 4, Gemm,
@@ -446,7 +447,7 @@ func (st *gptqState) observe(n *ir.Node, in []*ir.Tensor, q *Params) {
 	if l.cs != nil && q != nil {
 		xq = ir.New(ir.Float32, x.Shape...)
 		for i, v := range x.F32() {
-			xq.F32()[i] = Dequantize(Quantize(v, *q, -128, 127), *q)
+			xq.F32()[i] = Dequantize(Quantize(v, *q, st.qmin, st.qmax), *q)
 		}
 	}
 	k := l.hs[0].K

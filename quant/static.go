@@ -52,6 +52,10 @@ type StaticConfig struct {
 	// 0.870 → 0.982 (the correction undoes most of Entropy's clipping of an SE-gated tensor); cls 0.988 → 0.992
 	// with MinMax; det within ±0.004 IoU.
 	WeightRounding WeightRounding
+	// Activations is the activations' integer type: ir.Int8 (the default; S8S8 with the int8 weights) or
+	// ir.Uint8 (U8S8, the form ONNX Runtime's x86 kernels take without session.qdqisint8allowed; hone runs
+	// both on the same u8×s8 kernels).
+	Activations ir.DType
 }
 
 // qdqOps are the op types Static puts Q/DQ pairs around (ORT's QDQ registry, minus ops hone has no int8 use for).
@@ -97,7 +101,10 @@ type staticPrep struct {
 	// on PP-OCR (rec per-step agreement 0.961 vs 0.948 with MinMax, cls 0.995 vs 0.985 with Percentile at 99.99) but
 	// 15–20 % slower, as the convolutions then write float and the HardSwish runs in float.
 	outQ    []string
-	rep     Report     // what preparation decided (notes, nodes kept float, float bytes)
+	rep     Report   // what preparation decided (notes, nodes kept float, float bytes)
+	act     ir.DType // the activations' integer type
+	qmin    int32    // and its range
+	qmax    int32
 	exclude []string   // node names to keep float (StaticConfig.Exclude)
 	gptq    *gptqState // the layers' input Hessians with RoundGPTQ, else nil
 }
@@ -128,6 +135,13 @@ func prepareStatic(m *ir.Model, data Samples, cfg StaticConfig) (*staticPrep, er
 	if cfg.Bins == 0 {
 		cfg.Bins = 2048
 	}
+	if cfg.Activations == ir.Undefined {
+		cfg.Activations = ir.Int8
+	}
+	qmin, qmax, err := Range(cfg.Activations, Asymmetric, false)
+	if err != nil {
+		return nil, fmt.Errorf("quant: static: activations: %w (want int8 or uint8)", err)
+	}
 	if _, err := ParseWeightRounding(string(cfg.WeightRounding)); err != nil {
 		return nil, err
 	}
@@ -145,7 +159,7 @@ func prepareStatic(m *ir.Model, data Samples, cfg StaticConfig) (*staticPrep, er
 		return nil, fmt.Errorf("quant: static: %w", err)
 	}
 	g.ValueInfo = map[string]*ir.ValueInfo{}
-	sp := &staticPrep{m: out, params: map[string]Params{}, exclude: cfg.Exclude}
+	sp := &staticPrep{m: out, params: map[string]Params{}, exclude: cfg.Exclude, act: cfg.Activations, qmin: qmin, qmax: qmax}
 	rep := &sp.rep
 	rep.Mode, rep.BytesFloat = "static", initBytes(orig.Graph)
 	if upgraded != nil {
@@ -252,14 +266,15 @@ func prepareStatic(m *ir.Model, data Samples, cfg StaticConfig) (*staticPrep, er
 		if regionOut[name] {
 			lo, hi = flatRange(g, prod, cons, src, name, s.lo, s.hi)
 		}
-		sp.params[name] = ComputeParams(lo, hi, -128, 127, Asymmetric)
+		sp.params[name] = ComputeParams(lo, hi, qmin, qmax, Asymmetric)
 	}
-	rep.Notes = append(rep.Notes, fmt.Sprintf("calibrator %s over %d samples, %d activations", cfg.Calibrator, data.Len(), len(acts)))
+	rep.Notes = append(rep.Notes, fmt.Sprintf("calibrator %s over %d samples, %d activations (%s)", cfg.Calibrator, data.Len(), len(acts), cfg.Activations))
 	if pointwise > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%d Add/Mul of one tensor and constants left float (folded into their reader's quantization)", pointwise))
 	}
 	if cfg.WeightRounding != RoundNearest {
 		sp.gptq = newGPTQState(g, targets)
+		sp.gptq.qmin, sp.gptq.qmax = qmin, qmax
 		var progress func(done, total int)
 		if cfg.Progress != nil {
 			total := (1 + gptqPasses) * data.Len() // calibrate's passes, then this one
@@ -319,8 +334,8 @@ func (sp *staticPrep) emitKept(float map[int]string, weightsInt8 bool) (*ir.Mode
 			keys[n] = n.Outputs[0]
 		}
 	}
-	removeActivations(g, targets, params)
-	e := &qdqEmitter{g: g, nm: newNamer(g), prod: g.Producers(), params: params, dq: map[string]string{},
+	removeActivations(g, targets, params, sp.qmin)
+	e := &qdqEmitter{g: g, nm: newNamer(g), prod: g.Producers(), params: params, act: sp.act, dq: map[string]string{},
 		scales: map[float32]string{}, zeros: map[int32]string{}, gptq: sp.gptq, keys: keys}
 	for _, n := range targets {
 		if err := e.quantize(n); err != nil {
@@ -475,7 +490,7 @@ func checkSample(vi *ir.ValueInfo, t *ir.Tensor) error {
 // QuantizeLinear's saturation already maps every negative value to the integer of 0.0 — the Relu is exact to drop.
 // The producer then writes the Relu's output directly. It applies only when the Relu is the producer's sole reader
 // and every reader of the Relu's output is a node being quantized (so the value is only ever seen through Q).
-func removeActivations(g *ir.Graph, targets []*ir.Node, params map[string]Params) {
+func removeActivations(g *ir.Graph, targets []*ir.Node, params map[string]Params, qmin int32) {
 	isTarget := map[*ir.Node]bool{}
 	for _, n := range targets {
 		isTarget[n] = true
@@ -491,7 +506,7 @@ func removeActivations(g *ir.Graph, targets []*ir.Node, params map[string]Params
 			g.IsGraphOutput(in) || g.IsGraphOutput(out) || len(cons[out]) == 0 {
 			continue
 		}
-		if q, ok := params[out]; !ok || q.ZeroPoint != -128 {
+		if q, ok := params[out]; !ok || q.ZeroPoint != qmin {
 			continue
 		}
 		readers := true
@@ -520,6 +535,7 @@ type qdqEmitter struct {
 	nm     *namer
 	prod   map[string]*ir.Node
 	params map[string]Params
+	act    ir.DType          // the activations' integer type
 	dq     map[string]string // value → its DequantizeLinear output (made once, shared by readers)
 	scales map[float32]string
 	zeros  map[int32]string
@@ -545,8 +561,12 @@ func (e *qdqEmitter) activation(v string) string {
 	}
 	zpName, ok := e.zeros[p.ZeroPoint]
 	if !ok {
-		zp := ir.New(ir.Int8)
-		zp.I8()[0] = int8(p.ZeroPoint)
+		zp := ir.New(e.act)
+		if e.act == ir.Uint8 {
+			zp.U8()[0] = uint8(p.ZeroPoint)
+		} else {
+			zp.I8()[0] = int8(p.ZeroPoint)
+		}
 		zpName = e.init("z", zp)
 		e.zeros[p.ZeroPoint] = zpName
 	}

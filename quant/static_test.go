@@ -4,6 +4,8 @@ import (
 	"errors"
 	"math"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/hone-ml/hone/internal/assets"
@@ -88,6 +90,76 @@ func TestStaticMNIST(t *testing.T) {
 				t.Errorf("file ratio %.4f or initializer ratio %.4f > 0.26", ratio, rep.Ratio())
 			}
 		})
+	}
+}
+
+// TestStaticUint8 quantizes the MNIST CNN with uint8 activations (U8S8) and with int8 (S8S8) from the same
+// calibration. Each activation's uint8 range is its int8 range moved by 128 (ORT's formulas: the same scale, the
+// zero point 128 higher), so both models dequantize to the same values, and hone, whose integer kernels are u8×s8
+// for both (int8 inputs offset by 128), must compute bitwise the same logits. The uint8 model must pass the ONNX
+// checker and run with every Conv fused into QLinearConv; a 16-bit activation type is refused.
+func TestStaticUint8(t *testing.T) {
+	m, x, _ := mnist(t)
+	calib := BatchSamples{"input": rows(x, 200)}
+	s8, _, err := Static(m, calib, StaticConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u8, rep, err := Static(m, calib, StaticConfig{Activations: ir.Uint8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "u8.onnx")
+	if err := onnx.Save(u8, path); err != nil {
+		t.Fatal(err)
+	}
+	onnxCheck(t, path)
+	zeros := func(q *ir.Model) (zp []int, scales []float32) {
+		for _, n := range q.Graph.Nodes {
+			if n.OpType != "QuantizeLinear" {
+				continue
+			}
+			z := q.Graph.Initializers[n.Input(2)]
+			scales = append(scales, q.Graph.Initializers[n.Input(1)].F32()[0])
+			if z.DType == ir.Uint8 {
+				zp = append(zp, int(z.U8()[0]))
+			} else {
+				zp = append(zp, int(z.I8()[0])+128)
+			}
+		}
+		return zp, scales
+	}
+	zs, ss := zeros(s8)
+	zu, su := zeros(u8)
+	if len(zu) == 0 || !slices.Equal(zs, zu) || !slices.Equal(ss, su) {
+		t.Errorf("uint8 zero points %v and scales %v; want the int8 ones +128 %v and the same %v", zu, su, zs, ss)
+	}
+	for _, n := range u8.Graph.Nodes {
+		if n.OpType == "QuantizeLinear" && u8.Graph.Initializers[n.Input(2)].DType != ir.Uint8 {
+			t.Fatalf("%s: zero point is not uint8", n)
+		}
+	}
+	p, err := runtime.Compile(u8, runtime.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ops := irtest.OpCount(p.Graph); ops["QLinearConv"] == 0 || ops["Conv"] != 0 {
+		t.Errorf("compiled uint8 model %v: the Conv layers were not fused into QLinearConv", ops)
+	}
+	in := map[string]*ir.Tensor{"input": rows(x, 500)}
+	a, b := runHone(t, s8, in)["logits"].F32(), runHone(t, u8, in)["logits"].F32()
+	if !slices.Equal(a, b) {
+		n := 0
+		for i := range a {
+			if a[i] != b[i] {
+				n++
+			}
+		}
+		t.Errorf("%d of %d logits differ between the int8 and uint8 models", n, len(a))
+	}
+	t.Logf("%v", rep.Notes)
+	if _, _, err := Static(m, calib, StaticConfig{Activations: ir.Int16}); err == nil || !strings.Contains(err.Error(), "want int8 or uint8") {
+		t.Errorf("int16 activations: %v", err)
 	}
 }
 

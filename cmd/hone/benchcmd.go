@@ -38,7 +38,8 @@ self-contained report with plots. ONNX Runtime (--backend ort) needs a binary bu
 pools run with spin-waiting off (session.intra_op/inter_op.allow_spinning = 0), so that between its own runs its
 idle threads do not take the cores hone's workers need while the two are timed in turn. --backend ort-int8 is
 ONNX Runtime with its int8 QDQ fusions on (session.qdqisint8allowed): x86 builds leave them off and run a QDQ
-model's int8-activation Conv and MatMul in float, which on x86 is ORT's faster path for hone's S8S8 models.`,
+model's int8-activation Conv and MatMul in float, which on x86 is ORT's faster path for hone's S8S8 models.
+Models quantized with --activation-type uint8 (U8S8) run on ORT's integer kernels with either backend.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sh, err := bench.ParseShapes(shapes)

@@ -33,6 +33,7 @@ func newQuantizeCmd() *cobra.Command {
 		evalDir     string
 		maxDrop     float64
 		rounding    string
+		actType     string
 	)
 	cmd := &cobra.Command{
 		Use:   "quantize MODEL -o OUT --mode dynamic",
@@ -45,6 +46,8 @@ DynamicQuantizeLinear → MatMulInteger → Cast → Mul by the scales (→ Add 
 
 --mode static calibrates activation ranges on --calib samples and writes ONNX QDQ (int8 activations, per-channel
 symmetric int8 weights, int32 biases) around Conv, Gemm, MatMul, Add, Mul, pooling and Concat.
+--activation-type uint8 writes uint8 activations instead (U8S8), which ONNX Runtime on x86 runs with its
+integer kernels by default (it computes S8S8 QDQ in float unless session.qdqisint8allowed is set).
 
 --eval DIR measures the static result against MODEL on DIR's samples (same formats as --calib; a labels.txt
 beside them, one class index per line in file-name order, adds top-1 accuracy): top-1 agreement, SQNR and cosine
@@ -78,7 +81,7 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 			case "fp16", "bf16":
 				q, rep, err = quant.Half(m, quant.HalfConfig{BFloat16: mode == "bf16", KeepIOTypes: keepIO, Exclude: exclude})
 			case "static":
-				q, rep, err = quantizeStatic(cmd, m, staticFlags{calib, pre, calName, pct, exclude, evalDir, maxDrop, equalize, biasCorrect, rounding})
+				q, rep, err = quantizeStatic(cmd, m, staticFlags{calib, pre, calName, pct, exclude, evalDir, maxDrop, equalize, biasCorrect, rounding, actType})
 			default:
 				return fmt.Errorf("quantize: unknown --mode %q (want dynamic, static, fp16 or bf16)", mode)
 			}
@@ -103,6 +106,7 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 	f.BoolVar(&equalize, "equalize", false, "static: cross-layer equalization of Conv pairs joined by Relu-like ops before calibrating (float function unchanged)")
 	f.BoolVar(&biasCorrect, "bias-correct", false, "static: subtract the shift quantization makes in each Conv/Gemm output channel's mean on the calibration data from its bias (one more quantized pass per layer)")
 	f.StringVar(&rounding, "weight-rounding", "", "static: gptq (the default) to correct each Conv/Gemm/MatMul's weights for its int8 input and round them together from that input's Hessian on the calibration data (fewer output errors; costs two K×K float64 matrices per layer, K its inputs per output, and K³ factorizations: seconds per layer at K in the thousands; layers with K > 4096 round to nearest), or nearest")
+	f.StringVar(&actType, "activation-type", "int8", "static: int8 (S8S8, the default) or uint8 (U8S8: the form ONNX Runtime runs with its integer kernels on x86 by default)")
 	f.BoolVar(&keepIO, "keep-io-types", false, "fp16/bf16: keep float32 model inputs and outputs, with Casts at the boundary")
 	f.BoolVar(&perTensor, "per-tensor", false, "one weight scale per tensor instead of per output channel")
 	f.StringSliceVar(&exclude, "exclude", nil, "node names to keep in floating point")
@@ -119,6 +123,7 @@ type staticFlags struct {
 	maxDrop                float64
 	equalize, biasCorrect  bool
 	rounding               string
+	activations            string
 }
 
 // quantizeStatic runs static quantization with a progress bar on stderr while calibrating, and the accuracy
@@ -141,12 +146,16 @@ func quantizeStatic(cmd *cobra.Command, m *ir.Model, sf staticFlags) (*ir.Model,
 	if err != nil {
 		return nil, nil, err
 	}
+	act := map[string]ir.DType{"int8": ir.Int8, "uint8": ir.Uint8}[sf.activations]
+	if act == ir.Undefined {
+		return nil, nil, fmt.Errorf("quantize: --activation-type %q: want int8 or uint8", sf.activations)
+	}
 	data, err := openCalib(m, sf.calib, sf.pre)
 	if err != nil {
 		return nil, nil, err
 	}
 	cfg := quant.StaticConfig{Calibrator: cal, Percentile: sf.percentile, Exclude: sf.exclude, MaxAccuracyDrop: sf.maxDrop,
-		Equalize: sf.equalize, BiasCorrect: sf.biasCorrect, WeightRounding: rounding}
+		Equalize: sf.equalize, BiasCorrect: sf.biasCorrect, WeightRounding: rounding, Activations: act}
 	if sf.eval != "" {
 		if cfg.Eval, err = openCalib(m, sf.eval, sf.pre); err != nil {
 			return nil, nil, fmt.Errorf("quantize: --eval: %w", err)

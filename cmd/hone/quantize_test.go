@@ -93,9 +93,24 @@ func TestQuantizeStaticCLI(t *testing.T) {
 	if err != nil || !strings.Contains(res, "mode static") || !strings.Contains(res, "calibrator percentile over 8 samples") {
 		t.Fatalf("%v\n%s", err, res)
 	}
+	// U8S8: the report names the type and every zero point in the file is uint8.
+	res, err = runCLI(t, "quantize", in, "-o", out+"u8", "--mode", "static", "--calib", calib, "--activation-type", "uint8")
+	if err != nil || !strings.Contains(res, "activations (uint8)") {
+		t.Fatalf("%v\n%s", err, res)
+	}
+	u8, err := onnx.Load(out + "u8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range u8.Graph.Nodes {
+		if z := u8.Graph.Initializers[n.Input(2)]; n.OpType == "QuantizeLinear" && (z == nil || z.DType != ir.Uint8) {
+			t.Fatalf("%s: zero point %v, want uint8", n, z)
+		}
+	}
 	empty := filepath.Join(dir, "empty")
 	os.Mkdir(empty, 0o755)
 	for _, args := range [][]string{
+		{"quantize", in, "-o", out + "8", "--mode", "static", "--calib", calib, "--activation-type", "int16"},
 		{"quantize", in, "-o", out + "2", "--mode", "static"},
 		{"quantize", in, "-o", out + "3", "--mode", "static", "--calib", empty},
 		{"quantize", in, "-o", out + "4", "--mode", "static", "--calib", calib, "--calibrator", "kl"},
