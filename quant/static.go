@@ -68,12 +68,13 @@ var boundedOps = map[string]bool{"Sigmoid": true, "HardSigmoid": true, "Softmax"
 var ErrNoCalibrationData = errors.New("quant: static mode needs calibration data, and the set is empty")
 
 // Static quantizes m with calibrated activation ranges into ONNX's QDQ format, as ORT's quantize_static does with
-// QuantFormat.QDQ and S8S8: activations int8 asymmetric (QuantizeLinear→DequantizeLinear on every float input and
-// output of a quantized op), weights int8 symmetric per output channel, Conv/Gemm biases int32 with scale
-// s_in·s_w. Before calibrating it folds BatchNormalization and similar into the weights (opt's lossless passes,
-// standard ONNX ops only). Calibration streams: each sample runs once for the ranges and, for the histogram
-// calibrators, once more for the histograms. With cfg.Eval it also measures the result against the float model,
-// and with cfg.MaxAccuracyDrop it keeps the most sensitive layers in float until the drop is within bounds (guard.go).
+// QuantFormat.QDQ and S8S8: activations int8 asymmetric (uint8 with cfg.Activations; QuantizeLinear→
+// DequantizeLinear on every float input and output of a quantized op), weights int8 symmetric per output channel,
+// Conv/Gemm biases int32 with scale s_in·s_w. Before calibrating it folds BatchNormalization and similar into the
+// weights (opt's lossless passes, standard ONNX ops only). Calibration streams: each sample runs once for the
+// ranges and, for the histogram calibrators, once more for the histograms. With cfg.Eval it also measures the
+// result against the float model, and with cfg.MaxAccuracyDrop it keeps the most sensitive layers in float until
+// the drop is within bounds (guard.go).
 func Static(m *ir.Model, data Samples, cfg StaticConfig) (*ir.Model, *Report, error) {
 	if cfg.MaxAccuracyDrop > 0 && (cfg.Eval == nil || cfg.Eval.Len() == 0) {
 		return nil, nil, errors.New("quant: --max-accuracy-drop needs evaluation data (--eval)")
