@@ -19,3 +19,12 @@ func AnyNaN(x []float32) bool {
 	i := anyNaNAsm(x)
 	return i < 0 || anyNaNGeneric(x[i:])
 }
+
+// MaxBytes sets dst[i] to the larger of dst[i] and src[i] for every i < len(dst), comparing bytes as uint8, or
+// as int8 when signed: the row maximum of 8-bit quantized pooling. src must be at least as long as dst, and the
+// two must not overlap.
+func MaxBytes(dst, src []byte, signed bool) {
+	src = src[:len(dst)]
+	i := maxBytesAsm(dst, src, signed)
+	maxBytesGeneric(dst[i:], src[i:], signed)
+}

@@ -55,3 +55,30 @@ func anyNaNAsm(x []float32) int {
 	}
 	return n
 }
+
+// maxBytesU8AVX2 and maxBytesI8AVX2 are maxBytesGeneric, unsigned and signed, for n a multiple of 32.
+//
+//go:noescape
+func maxBytesU8AVX2(dst, src *byte, n int)
+
+//go:noescape
+func maxBytesI8AVX2(dst, src *byte, n int)
+
+// maxBytesAsm runs the bytes through AVX2 (VPMAXUB/VPMAXSB; AVX-512 machines use it too: the loop is bound by
+// loads and stores) and returns how many it did: all of them when there are at least 32, a ragged tail being
+// redone as one block ending at the last byte (folding a byte in twice leaves the maximum as it is).
+func maxBytesAsm(dst, src []byte, signed bool) int {
+	n := len(dst) &^ 31
+	if level < implAVX2 || n == 0 {
+		return 0
+	}
+	run := maxBytesU8AVX2
+	if signed {
+		run = maxBytesI8AVX2
+	}
+	run(&dst[0], &src[0], n)
+	if last := len(dst) - 32; n < len(dst) {
+		run(&dst[last], &src[last], 32)
+	}
+	return len(dst)
+}

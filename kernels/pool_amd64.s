@@ -105,3 +105,41 @@ nan_done:
 	SETNE ret+16(FP)                // return it
 	VZEROUPPER                      // avoid AVX/SSE transition stalls
 	RET                             // return
+
+// func maxBytesU8AVX2(dst, src *byte, n int)
+TEXT ·maxBytesU8AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI              // running maxima
+	MOVQ src+8(FP), SI              // bytes to fold in
+	MOVQ n+16(FP), CX               // bytes left (a multiple of 32)
+u8_loop:
+	TESTQ CX, CX                    // bytes left?
+	JZ u8_done                      // no
+	VMOVDQU (SI), Y0                // 32 source bytes
+	VPMAXUB (DI), Y0, Y0            // unsigned maximum with the running maxima
+	VMOVDQU Y0, (DI)                // store them back
+	ADDQ $32, SI                    // advance the source
+	ADDQ $32, DI                    // advance the destination
+	SUBQ $32, CX                    // bytes done
+	JMP u8_loop                     // next block
+u8_done:
+	VZEROUPPER                      // avoid AVX/SSE transition stalls
+	RET                             // return
+
+// func maxBytesI8AVX2(dst, src *byte, n int)
+TEXT ·maxBytesI8AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI              // running maxima
+	MOVQ src+8(FP), SI              // bytes to fold in
+	MOVQ n+16(FP), CX               // bytes left (a multiple of 32)
+i8_loop:
+	TESTQ CX, CX                    // bytes left?
+	JZ i8_done                      // no
+	VMOVDQU (SI), Y0                // 32 source bytes
+	VPMAXSB (DI), Y0, Y0            // signed maximum with the running maxima
+	VMOVDQU Y0, (DI)                // store them back
+	ADDQ $32, SI                    // advance the source
+	ADDQ $32, DI                    // advance the destination
+	SUBQ $32, CX                    // bytes done
+	JMP i8_loop                     // next block
+i8_done:
+	VZEROUPPER                      // avoid AVX/SSE transition stalls
+	RET                             // return

@@ -23,3 +23,17 @@ func anyNaNGeneric(x []float32) bool {
 	}
 	return false
 }
+
+// maxBytesGeneric is the Go twin of MaxBytes.
+func maxBytesGeneric(dst, src []byte, signed bool) {
+	src = src[:len(dst)]
+	if signed {
+		for i, v := range src {
+			dst[i] = byte(max(int8(dst[i]), int8(v)))
+		}
+		return
+	}
+	for i, v := range src {
+		dst[i] = max(dst[i], v)
+	}
+}

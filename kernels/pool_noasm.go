@@ -7,3 +7,6 @@ func maxPoolRowAsm(dst, src []float32, k, stride int) int { return 0 }
 
 // anyNaNAsm does nothing in this build: the Go twin checks every value.
 func anyNaNAsm(x []float32) int { return 0 }
+
+// maxBytesAsm does nothing in this build: the Go twin handles every byte.
+func maxBytesAsm(dst, src []byte, signed bool) int { return 0 }

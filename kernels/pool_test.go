@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"slices"
 	"testing"
 )
 
@@ -140,4 +141,39 @@ func FuzzMaxPoolRow(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestMaxBytes runs every SIMD level against the Go twin, unsigned and signed, on lengths around the 32-byte
+// vector and on random bytes that cross the sign bit, with src longer than dst (the extra bytes must be ignored);
+// the twin itself is checked against the definition.
+func TestMaxBytes(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	for _, l := range impls() {
+		restore := setImpl(l)
+		for _, n := range []int{0, 1, 31, 32, 33, 64, 95, 112, 200} {
+			for _, signed := range []bool{false, true} {
+				dst, src := make([]byte, n), make([]byte, n+5)
+				for i := range dst {
+					dst[i] = byte(r.Uint32())
+				}
+				for i := range src {
+					src[i] = byte(r.Uint32())
+				}
+				got, want := slices.Clone(dst), slices.Clone(dst)
+				MaxBytes(got, src, signed)
+				maxBytesGeneric(want, src, signed)
+				for i := range want {
+					a, b := dst[i], src[i]
+					def := max(a, b)
+					if signed {
+						def = byte(max(int8(a), int8(b)))
+					}
+					if want[i] != def || got[i] != def {
+						t.Fatalf("%s/n%d/signed=%v: byte %d: max(%d, %d) = %d (twin %d), want %d", l, n, signed, i, a, b, got[i], want[i], def)
+					}
+				}
+			}
+		}
+		restore()
+	}
 }

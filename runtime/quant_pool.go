@@ -4,14 +4,16 @@ import (
 	"encoding/binary"
 
 	"github.com/hone-ml/hone/ir"
+	"github.com/hone-ml/hone/kernels"
 )
 
 // qMaxPool8 is MaxPool on 8-bit integer planes (what fuse_qdq_maxpool leaves between quantized convolutions),
 // computed on the bytes instead of through float32 and back: max commutes with the monotone dequantization, so
-// the result is exact. Like nnMaxPool2D it is separable: the maximum over the window's rows for every column,
-// then a short scan per output. int8 bytes are compared after flipping the sign bit (v ^ 0x80 orders int8 values
-// as uint8). It returns nil where it does not apply (other dtypes, not 2-D, dilation, or a window with no tap
-// inside the image), and the caller takes the general path.
+// the result is exact. Like nnMaxPool2D it is separable, and both passes run on whole rows with the byte-maximum
+// kernel (int8 compared signed): the maximum over the window's rows for every column, then, for every column c, the
+// maximum of the KW columns from c, which is the output of each window that lies wholly inside the image; the few
+// windows the image edge cuts short are scanned one by one. It returns nil where it does not apply (other dtypes,
+// not 2-D, dilation, or a window with no tap inside the image), and the caller takes the general path.
 func qMaxPool8(ctx *Ctx, x *ir.Tensor, g nnGeom) *ir.Tensor {
 	if (x.DType != ir.Uint8 && x.DType != ir.Int8) || len(g.In) != 2 || g.D[0] != 1 || g.D[1] != 1 {
 		return nil
@@ -34,33 +36,38 @@ func qMaxPool8(ctx *Ctx, x *ir.Tensor, g nnGeom) *ir.Tensor {
 		}
 		colLo[ow], colHi[ow] = ow*SW-PW+lo, ow*SW-PW+hi
 	}
-	var flip uint8
-	if x.DType == ir.Int8 {
-		flip = 0x80
-	}
+	signed := x.DType == ir.Int8
 	planes := x.Len() / max(H*W, 1)
 	y := ctx.allocRaw(x.DType, append(append([]int{}, x.Shape[:len(x.Shape)-2]...), OH, OW)...)
 	xd, yd := x.Bytes(), y.Bytes()
 	nnParallel(ctx, planes, OH*OW*KH*KW, func(j int) {
 		src, dst := xd[j*H*W:(j+1)*H*W], yd[j*OH*OW:(j+1)*OH*OW]
-		colMax := make([]uint8, W)
+		colMax, win := make([]byte, W), make([]byte, W)
 		for oh := 0; oh < OH; oh++ {
 			r0, r1 := rowLo[oh], rowHi[oh]
-			for i, v := range src[r0*W : (r0+1)*W] {
-				colMax[i] = v ^ flip
-			}
+			copy(colMax, src[r0*W:(r0+1)*W])
 			for r := r0 + 1; r < r1; r++ {
-				for i, v := range src[r*W : (r+1)*W] {
-					colMax[i] = max(colMax[i], v^flip)
-				}
+				kernels.MaxBytes(colMax, src[r*W:(r+1)*W], signed)
+			}
+			// win[c] = max(colMax[c : c+KW]) for every c ≤ W−KW.
+			copy(win, colMax)
+			for t := 1; t < KW && t < W; t++ {
+				kernels.MaxBytes(win[:W-t], colMax[t:], signed)
 			}
 			drow := dst[oh*OW : (oh+1)*OW]
 			for ow := range drow {
-				best := colMax[colLo[ow]]
-				for _, v := range colMax[colLo[ow]+1 : colHi[ow]] {
-					best = max(best, v)
+				lo, hi := colLo[ow], colHi[ow]
+				if hi-lo == KW {
+					drow[ow] = win[lo]
+					continue
 				}
-				drow[ow] = best ^ flip
+				best := colMax[lo]
+				for _, v := range colMax[lo+1 : hi] {
+					if signed && int8(v) > int8(best) || !signed && v > best {
+						best = v
+					}
+				}
+				drow[ow] = best
 			}
 		}
 	})

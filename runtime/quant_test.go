@@ -369,21 +369,26 @@ func TestQuantOpsBadInput(t *testing.T) {
 }
 
 // TestMaxPool8VsFloat checks the byte MaxPool (qMaxPool8) against MaxPool on the same values as float32, over
-// strides, pads, ceil mode and a window larger than the padding, for int8 and uint8 (the sign-bit flip).
+// strides, pads, ceil mode, a window larger than the padding and rows longer than the byte kernel's vector, for int8
+// and uint8 (compared signed and unsigned).
 func TestMaxPool8VsFloat(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
 	cfgs := []struct {
 		k, s, p []int64
 		ceil    int64
+		h, w    int
 	}{
-		{[]int64{3, 3}, []int64{2, 2}, []int64{1, 1, 1, 1}, 0},
-		{[]int64{2, 3}, []int64{1, 2}, []int64{0, 1, 1, 2}, 1},
-		{[]int64{5, 1}, []int64{3, 1}, []int64{2, 0, 2, 0}, 1},
+		{[]int64{3, 3}, []int64{2, 2}, []int64{1, 1, 1, 1}, 0, 9, 7},
+		{[]int64{2, 3}, []int64{1, 2}, []int64{0, 1, 1, 2}, 1, 9, 7},
+		{[]int64{5, 1}, []int64{3, 1}, []int64{2, 0, 2, 0}, 1, 9, 7},
+		// Rows long enough for the vector kernel, with windows cut by the edge on both sides.
+		{[]int64{3, 3}, []int64{2, 2}, []int64{1, 1, 1, 1}, 0, 12, 75},
+		{[]int64{3, 4}, []int64{1, 3}, []int64{1, 2, 1, 3}, 1, 6, 101},
 	}
 	for _, dt := range []ir.DType{ir.Int8, ir.Uint8} {
 		for i, c := range cfgs {
 			t.Run(fmt.Sprintf("%s/%d", dt, i), func(t *testing.T) {
-				x := qRandInt(r, dt, 2, 3, 9, 7)
+				x := qRandInt(r, dt, 2, 3, c.h, c.w)
 				attrs := []*ir.Attr{nnAInts("kernel_shape", c.k...), nnAInts("strides", c.s...), nnAInts("pads", c.p...), nnAInt("ceil_mode", c.ceil)}
 				got, err := nnRun(13, nnNode("MaxPool", []string{"x"}, []string{"y"}, attrs...), nil, map[string]*ir.Tensor{"x": x})
 				if err != nil {
