@@ -106,40 +106,29 @@ nan_done:
 	VZEROUPPER                      // avoid AVX/SSE transition stalls
 	RET                             // return
 
+// MAXBYTES defines a byte-maximum loop over n bytes (a multiple of 32), dst[i] = max(dst[i], src[i]), with MAX the
+// VPMAXUB or VPMAXSB that compares them unsigned or signed. (Labels are local to each TEXT block.)
+#define MAXBYTES(NAME, MAX) \
+TEXT NAME(SB), NOSPLIT, $0-24 \
+	MOVQ dst+0(FP), DI   /* running maxima */ \
+	MOVQ src+8(FP), SI   /* bytes to fold in */ \
+	MOVQ n+16(FP), CX    /* bytes left (a multiple of 32) */ \
+loop: \
+	TESTQ CX, CX         /* bytes left? */ \
+	JZ done \
+	VMOVDQU (SI), Y0     /* 32 source bytes */ \
+	MAX (DI), Y0, Y0     /* maximum with the running maxima */ \
+	VMOVDQU Y0, (DI)     /* store them back */ \
+	ADDQ $32, SI \
+	ADDQ $32, DI \
+	SUBQ $32, CX \
+	JMP loop \
+done: \
+	VZEROUPPER           /* avoid AVX/SSE transition stalls */ \
+	RET
+
 // func maxBytesU8AVX2(dst, src *byte, n int)
-TEXT ·maxBytesU8AVX2(SB), NOSPLIT, $0-24
-	MOVQ dst+0(FP), DI              // running maxima
-	MOVQ src+8(FP), SI              // bytes to fold in
-	MOVQ n+16(FP), CX               // bytes left (a multiple of 32)
-u8_loop:
-	TESTQ CX, CX                    // bytes left?
-	JZ u8_done                      // no
-	VMOVDQU (SI), Y0                // 32 source bytes
-	VPMAXUB (DI), Y0, Y0            // unsigned maximum with the running maxima
-	VMOVDQU Y0, (DI)                // store them back
-	ADDQ $32, SI                    // advance the source
-	ADDQ $32, DI                    // advance the destination
-	SUBQ $32, CX                    // bytes done
-	JMP u8_loop                     // next block
-u8_done:
-	VZEROUPPER                      // avoid AVX/SSE transition stalls
-	RET                             // return
+MAXBYTES(·maxBytesU8AVX2, VPMAXUB)
 
 // func maxBytesI8AVX2(dst, src *byte, n int)
-TEXT ·maxBytesI8AVX2(SB), NOSPLIT, $0-24
-	MOVQ dst+0(FP), DI              // running maxima
-	MOVQ src+8(FP), SI              // bytes to fold in
-	MOVQ n+16(FP), CX               // bytes left (a multiple of 32)
-i8_loop:
-	TESTQ CX, CX                    // bytes left?
-	JZ i8_done                      // no
-	VMOVDQU (SI), Y0                // 32 source bytes
-	VPMAXSB (DI), Y0, Y0            // signed maximum with the running maxima
-	VMOVDQU Y0, (DI)                // store them back
-	ADDQ $32, SI                    // advance the source
-	ADDQ $32, DI                    // advance the destination
-	SUBQ $32, CX                    // bytes done
-	JMP i8_loop                     // next block
-i8_done:
-	VZEROUPPER                      // avoid AVX/SSE transition stalls
-	RET                             // return
+MAXBYTES(·maxBytesI8AVX2, VPMAXSB)
