@@ -372,10 +372,10 @@ type gptqState struct {
 	qmin, qmax int32 // the activations' integer range
 }
 
-// newGPTQState plans the capture for the nodes of g at targets: Conv with a constant weight of rank 3 or 4, Gemm,
+// newGPTQState plans the capture for the nodes of g at targets, whose inputs are quantized onto [qmin, qmax]: Conv with a constant weight of rank 3 or 4, Gemm,
 // and MatMul with a constant 2-D weight. Layers wider than gptqMaxK or past gptqBudget are counted as skipped.
-func newGPTQState(g *ir.Graph, targets []int) *gptqState {
-	st := &gptqState{layers: map[string]*gptqLayer{}}
+func newGPTQState(g *ir.Graph, targets []int, qmin, qmax int32) *gptqState {
+	st := &gptqState{layers: map[string]*gptqLayer{}, qmin: qmin, qmax: qmax}
 	prod := g.Producers()
 	var used int64
 	for _, i := range targets {

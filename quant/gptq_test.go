@@ -474,7 +474,7 @@ func TestGPTQGemmMatMulHessian(t *testing.T) {
 			y := b.Op(tc.op, []string{x, w}, attrs...)
 			b.Output(y)
 			mod := b.Model(13)
-			st := newGPTQState(mod.Graph, []int{0})
+			st := newGPTQState(mod.Graph, []int{0}, -128, 127)
 			xt := irtest.Rand(9, xs...)
 			st.observe(mod.Graph.Nodes[0], []*ir.Tensor{xt, mod.Graph.Initializers[w]}, nil)
 			l := st.layers[y]

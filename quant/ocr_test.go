@@ -270,11 +270,11 @@ func ocrCases(t *testing.T) map[string]*ocrCase {
 	clsIn.Width = 192
 	page := func(r *textRenderer, _ int) image.Image { return r.page(t, 320, 320) }
 	recLine := func(r *textRenderer, _ int) image.Image { return r.line(t, 320, 48, false) }
-	clsLine := func(r *textRenderer, i int) image.Image { return r.line(t, 192, 48, i%2 == 1) }
-	clsLabels := make([]int, 1000)
+	clsLabels := make([]int, 1000) // every other line turned 180°
 	for i := range clsLabels {
 		clsLabels[i] = i % 2
 	}
+	clsLine := func(r *textRenderer, i int) image.Image { return r.line(t, 192, 48, clsLabels[i] == 1) }
 	return map[string]*ocrCase{
 		"det": {file: "ch_PP-OCRv4_det_infer", pre: det, calib: gen(6, page, rc), eval: gen(6, page, re)},
 		"rec": {file: "ch_PP-OCRv4_rec_infer", pre: recIn, calib: gen(16, recLine, rc), eval: gen(128, recLine, re)},

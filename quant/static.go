@@ -102,10 +102,8 @@ type staticPrep struct {
 	// on PP-OCR (rec per-step agreement 0.961 vs 0.948 with MinMax, cls 0.995 vs 0.985 with Percentile at 99.99) but
 	// 15–20 % slower, as the convolutions then write float and the HardSwish runs in float.
 	outQ    []string
-	rep     Report   // what preparation decided (notes, nodes kept float, float bytes)
-	act     ir.DType // the activations' integer type
-	qmin    int32    // and its range
-	qmax    int32
+	rep     Report     // what preparation decided (notes, nodes kept float, float bytes)
+	act     ir.DType   // the activations' integer type
 	exclude []string   // node names to keep float (StaticConfig.Exclude)
 	gptq    *gptqState // the layers' input Hessians with RoundGPTQ, else nil
 }
@@ -160,7 +158,7 @@ func prepareStatic(m *ir.Model, data Samples, cfg StaticConfig) (*staticPrep, er
 		return nil, fmt.Errorf("quant: static: %w", err)
 	}
 	g.ValueInfo = map[string]*ir.ValueInfo{}
-	sp := &staticPrep{m: out, params: map[string]Params{}, exclude: cfg.Exclude, act: cfg.Activations, qmin: qmin, qmax: qmax}
+	sp := &staticPrep{m: out, params: map[string]Params{}, exclude: cfg.Exclude, act: cfg.Activations}
 	rep := &sp.rep
 	rep.Mode, rep.BytesFloat = "static", initBytes(orig.Graph)
 	if upgraded != nil {
@@ -274,8 +272,7 @@ func prepareStatic(m *ir.Model, data Samples, cfg StaticConfig) (*staticPrep, er
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%d Add/Mul of one tensor and constants left float (folded into their reader's quantization)", pointwise))
 	}
 	if cfg.WeightRounding != RoundNearest {
-		sp.gptq = newGPTQState(g, targets)
-		sp.gptq.qmin, sp.gptq.qmax = qmin, qmax
+		sp.gptq = newGPTQState(g, targets, qmin, qmax)
 		var progress func(done, total int)
 		if cfg.Progress != nil {
 			total := (1 + gptqPasses) * data.Len() // calibrate's passes, then this one
@@ -335,7 +332,8 @@ func (sp *staticPrep) emitKept(float map[int]string, weightsInt8 bool) (*ir.Mode
 			keys[n] = n.Outputs[0]
 		}
 	}
-	removeActivations(g, targets, params, sp.qmin)
+	qmin, _, _ := Range(sp.act, Asymmetric, false) // checked by prepareStatic
+	removeActivations(g, targets, params, qmin)
 	e := &qdqEmitter{g: g, nm: newNamer(g), prod: g.Producers(), params: params, act: sp.act, dq: map[string]string{},
 		scales: map[float32]string{}, zeros: map[int32]string{}, gptq: sp.gptq, keys: keys}
 	for _, n := range targets {
