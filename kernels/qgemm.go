@@ -398,9 +398,16 @@ func qepilogue(e *qepi, out *QOutput, b *QPackedB, tile []int32, rowSum, za []in
 				out.I32[off+j*step] = t[j] + corr[j]
 			}
 			continue
+		case out.F32 != nil && step == 1:
+			var fb []float32
+			if out.FBias != nil {
+				fb = e.fbias[:cols]
+			}
+			qdequantFor(qlevel)(t, corr[:], scale[:], fb, out.F32[off:off+cols])
+			continue
 		case out.F32 != nil:
 			for j := range cols {
-				v := float32(t[j]+corr[j]) * scale[j]
+				v := float32(float32(t[j]+corr[j]) * scale[j])
 				if out.FBias != nil {
 					v += out.FBias[j0+j]
 				}

@@ -34,6 +34,38 @@ func qgemmKernel1x32AVX2(kg int, a *uint8, b *int8, c *int32, init *int32)
 //go:noescape
 func qrequantRowAVX512(t *int32, corr *int32, scale *float32, d *uint8, n int, flo, fhi float32, zp int32)
 
+// qdequantRowAVX512 is qdequantRowGeneric over n elements (a multiple of 16) with AVX-512F; fbias may be nil.
+//
+//go:noescape
+func qdequantRowAVX512(t *int32, corr *int32, scale *float32, fbias *float32, d *float32, n int)
+
+// qdequantFor returns the float32 row epilogue for an integer SIMD level.
+func qdequantFor(l qimpl) func(t, corr []int32, scale, fbias, d []float32) {
+	if l == qimplVNNI {
+		return qdequantRowVec
+	}
+	return qdequantRowGeneric
+}
+
+func qdequantRowVec(t, corr []int32, scale, fbias, d []float32) {
+	n := len(d) &^ 15
+	if n > 0 {
+		_, _, _ = t[n-1], corr[n-1], scale[n-1]
+		var fb *float32
+		if fbias != nil {
+			_ = fbias[n-1]
+			fb = &fbias[0]
+		}
+		qdequantRowAVX512(&t[0], &corr[0], &scale[0], fb, &d[0], n)
+	}
+	if n < len(d) {
+		if fbias != nil {
+			fbias = fbias[n:]
+		}
+		qdequantRowGeneric(t[n:], corr[n:], scale[n:], fbias, d[n:])
+	}
+}
+
 // qrequantTileTransAVX512 is qrequantTileTransGeneric with AVX-512F: the requantizing of qrequantRowAVX512 on
 // all 8 rows, then an 8×16 byte transpose per half so each column's 8 rows leave as one 8-byte store.
 //

@@ -211,6 +211,49 @@ rq_done:
 	VZEROUPPER                                   // leave no dirty upper state for SSE code
 	RET
 
+// func qdequantRowAVX512(t *int32, corr *int32, scale *float32, fbias *float32, d *float32, n int)
+TEXT ·qdequantRowAVX512(SB), NOSPLIT, $0-48
+	MOVQ t+0(FP), SI                             // SI = raw sums
+	MOVQ corr+8(FP), R8                          // R8 = per-column correction (bias − za·colSum)
+	MOVQ scale+16(FP), R9                        // R9 = per-column multiplier
+	MOVQ fbias+24(FP), R10                       // R10 = per-column float bias, or nil
+	MOVQ d+32(FP), DI                            // DI = float32 output
+	MOVQ n+40(FP), CX                            // CX = elements, a multiple of 16
+	SHRQ $4, CX                                  // groups of 16
+	JZ dq_done
+	TESTQ R10, R10                               // a float bias?
+	JZ dq_loop
+dq_bias_loop:
+	VMOVDQU32 (SI), Z0                           // 16 raw sums
+	VPADDD (R8), Z0, Z0                          // + correction
+	VCVTDQ2PS Z0, Z0                             // to float32 (round to nearest even, as Go converts)
+	VMULPS (R9), Z0, Z0                          // × multiplier (rounded before the bias, as the twin does)
+	VADDPS (R10), Z0, Z0                         // + float bias
+	VMOVUPS Z0, (DI)                             // store 16 floats
+	ADDQ $64, SI                                 // next 16 sums
+	ADDQ $64, R8                                 // next 16 corrections
+	ADDQ $64, R9                                 // next 16 multipliers
+	ADDQ $64, R10                                // next 16 biases
+	ADDQ $64, DI                                 // next 16 outputs
+	DECQ CX
+	JNZ dq_bias_loop
+	JMP dq_done
+dq_loop:
+	VMOVDQU32 (SI), Z0                           // 16 raw sums
+	VPADDD (R8), Z0, Z0                          // + correction
+	VCVTDQ2PS Z0, Z0                             // to float32
+	VMULPS (R9), Z0, Z0                          // × multiplier
+	VMOVUPS Z0, (DI)                             // store 16 floats
+	ADDQ $64, SI                                 // next 16 sums
+	ADDQ $64, R8                                 // next 16 corrections
+	ADDQ $64, R9                                 // next 16 multipliers
+	ADDQ $64, DI                                 // next 16 outputs
+	DECQ CX
+	JNZ dq_loop
+dq_done:
+	VZEROUPPER                                   // leave no dirty upper state for SSE code
+	RET
+
 // func qrequantTileTransAVX512(t *int32, corr *int32, scale *float32, d *uint8, ldd int, flo, fhi float32, zp int32)
 TEXT ·qrequantTileTransAVX512(SB), NOSPLIT, $0-52
 	MOVQ t+0(FP), SI                             // SI = 8×32 raw sums, row stride 128 bytes

@@ -56,6 +56,24 @@ func qrequantRowGeneric(t, corr []int32, scale []float32, d []uint8, flo, fhi fl
 	}
 }
 
+// qdequantRowGeneric is the pure-Go twin of the float32 row epilogue: d[j] = float32(t[j] + corr[j])·scale[j]
+// (+ fbias[j] when fbias is not nil), the product rounded to float32 before the bias is added, as the vector code
+// does (no fused multiply-add).
+func qdequantRowGeneric(t, corr []int32, scale, fbias, d []float32) {
+	n := len(d)
+	t, corr, scale = t[:n], corr[:n], scale[:n]
+	if fbias == nil {
+		for j := range d {
+			d[j] = float32(t[j]+corr[j]) * scale[j]
+		}
+		return
+	}
+	fbias = fbias[:n]
+	for j := range d {
+		d[j] = float32(float32(t[j]+corr[j])*scale[j]) + fbias[j]
+	}
+}
+
 // qrequantTileTransGeneric is the pure-Go twin of the transposing tile epilogue: it requantizes the qgemmMR×qgemmNR
 // tile t (row-major) as qrequantRowGeneric does each row and stores it transposed, row i of column j at
 // d[j*ldd+i], so every column's qgemmMR rows land as one run (a channel's pixels in an NCHW output).

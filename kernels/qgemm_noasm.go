@@ -20,6 +20,11 @@ func qrequantFor(qimpl) func(t, corr []int32, scale []float32, d []uint8, flo, f
 	return qrequantRowGeneric
 }
 
+// qdequantFor returns the pure-Go float32 row epilogue.
+func qdequantFor(qimpl) func(t, corr []int32, scale, fbias, d []float32) {
+	return qdequantRowGeneric
+}
+
 // qrequantTileFor returns the pure-Go transposing tile epilogue.
 func qrequantTileFor(qimpl) func(t, corr []int32, scale []float32, d []uint8, ldd int, flo, fhi float32, zp int32) {
 	return qrequantTileTransGeneric

@@ -280,6 +280,48 @@ func TestQRequantRow(t *testing.T) {
 	}
 }
 
+// TestQDequantRow checks each float32 row epilogue (the AVX-512 one and its Go twin) bit for bit against its
+// definition, float32(float32(t + corr)·scale) + fbias, with and without the bias, on sums past 2²⁴ (where the
+// conversion rounds) and lengths around the 16-lane width, and that it writes nothing past the row.
+func TestQDequantRow(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	const size = 77
+	acc, corr, sc, fb := make([]int32, size), make([]int32, size), make([]float32, size), make([]float32, size)
+	for i := range acc {
+		acc[i], corr[i] = int32(r.IntN(1<<26)-1<<25), int32(r.IntN(1<<16)-1<<15)
+		sc[i], fb[i] = float32(r.Float64()*1e-3), float32(r.NormFloat64())
+	}
+	impls := map[string]func(t, corr []int32, scale, fbias, d []float32){"generic": qdequantRowGeneric}
+	if qmaxImpl == qimplVNNI {
+		impls["avx512"] = qdequantFor(qimplVNNI)
+	}
+	for name, fn := range impls {
+		for _, bias := range []bool{false, true} {
+			for _, n := range []int{0, 1, 15, 16, 17, 32, 33, size} {
+				d := make([]float32, n+1)
+				d[n] = 42 // guard
+				var b []float32
+				if bias {
+					b = fb[:n]
+				}
+				fn(acc[:n], corr[:n], sc[:n], b, d[:n])
+				for j := range n {
+					want := float32(float32(acc[j]+corr[j]) * sc[j])
+					if bias {
+						want += fb[j]
+					}
+					if math.Float32bits(d[j]) != math.Float32bits(want) {
+						t.Fatalf("%s bias=%v n=%d: element %d = %g, want %g", name, bias, n, j, d[j], want)
+					}
+				}
+				if d[n] != 42 {
+					t.Fatalf("%s bias=%v wrote past %d values", name, bias, n)
+				}
+			}
+		}
+	}
+}
+
 // TestQGemmTransposed checks that Trans stores the same values as the row-major output, transposed, for every
 // output type, with a row count that is not a multiple of the tile and a stride wider than the rows.
 func TestQGemmTransposed(t *testing.T) {

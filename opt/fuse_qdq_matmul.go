@@ -34,6 +34,18 @@ var fuseQDQMatMul = Pass{
 }
 
 func qdqMatMulMatch(c *Ctx, n *ir.Node) (qdqConv, bool) {
+	m, ok := qdqMatMulInputs(c, n)
+	if !ok {
+		return m, false
+	}
+	if m.q, m.y, m.removed, ok = qOutput(c, n.Outputs[0]); !ok {
+		return m, false
+	}
+	return m, true
+}
+
+// qdqMatMulInputs matches a MatMul's two dequantized inputs as fuse_qdq_matmul needs them (m.x, m.w).
+func qdqMatMulInputs(c *Ctx, n *ir.Node) (qdqConv, bool) {
 	var m qdqConv
 	if len(n.Inputs) != 2 || len(n.Outputs) != 1 {
 		return m, false
@@ -53,9 +65,6 @@ func qdqMatMulMatch(c *Ctx, n *ir.Node) (qdqConv, bool) {
 			return m, false
 		}
 	} else if !perTensorActivation(c, m.w) {
-		return m, false
-	}
-	if m.q, m.y, m.removed, ok = qOutput(c, n.Outputs[0]); !ok {
 		return m, false
 	}
 	return m, true

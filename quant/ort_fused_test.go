@@ -151,18 +151,30 @@ func TestStaticMatMulFusedMatchesORT(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Every MatMul whose output the QDQ model quantizes must run as QLinearMatMul: the 8 Linear layers. The
-	// attention products feed Div and Transpose in float, so there is no Q to fuse (ORT keeps them float too).
-	cons, want := q.Graph.Consumers(), 0
+	// Every Linear layer (a MatMul of a constant int8 weight) must run on the integers: as QLinearMatMul where the
+	// QDQ model quantizes its output, as MatMulIntegerToFloat where it stays float (the bias Add feeds float ops:
+	// the FFN's Gelu, the attention's Reshape). The attention products feed Div and Transpose in float and read
+	// no constant, so they stay MatMul (ORT keeps them float too).
+	prod, cons := q.Graph.Producers(), q.Graph.Consumers()
+	toQ, toFloat := 0, 0
 	for _, n := range q.Graph.Nodes {
-		if c := cons[n.Outputs[0]]; n.OpType == "MatMul" && len(c) == 1 && c[0].OpType == "QuantizeLinear" {
-			want++
+		if n.OpType != "MatMul" {
+			continue
+		}
+		if d := prod[n.Inputs[1]]; d == nil || d.OpType != "DequantizeLinear" || q.Graph.Initializers[d.Inputs[0]] == nil {
+			continue
+		}
+		if c := cons[n.Outputs[0]]; len(c) == 1 && c[0].OpType == "QuantizeLinear" {
+			toQ++
+		} else {
+			toFloat++
 		}
 	}
 	ops := irtest.OpCount(p.Graph)
 	t.Logf("compiled ops: %v", ops)
-	if want != 8 || ops["QLinearMatMul"] != want {
-		t.Errorf("compiled graph has %d QLinearMatMul; the QDQ model has %d MatMul → Q (want 8)", ops["QLinearMatMul"], want)
+	if toQ+toFloat != 8 || ops["QLinearMatMul"] != toQ || ops["MatMulIntegerToFloat"] != toFloat {
+		t.Errorf("compiled graph has %d QLinearMatMul and %d MatMulIntegerToFloat; the QDQ model's 8 Linear layers have %d "+
+			"quantized and %d float outputs", ops["QLinearMatMul"], ops["MatMulIntegerToFloat"], toQ, toFloat)
 	}
 	h, o := runHone(t, q, in)["hidden"], runORT(t, q, in)["hidden"]
 	f := runHone(t, m, in)["hidden"]

@@ -201,6 +201,10 @@ func prepareStatic(m *ir.Model, data Samples, cfg StaticConfig) (*staticPrep, er
 			continue
 		}
 		targets = append(targets, i)
+	}
+	targets = dropFloatEnds(g, prod, targets)
+	for _, i := range targets {
+		n := g.Nodes[i]
 		for i, v := range n.Inputs {
 			if v != "" && constTensor(g, prod, v) == nil && !(isWeightInput(n, i)) {
 				acts[v] = &stat{}
@@ -234,10 +238,19 @@ func prepareStatic(m *ir.Model, data Samples, cfg StaticConfig) (*staticPrep, er
 		return nil, fmt.Errorf("quant: static: no float Conv, Gemm, MatMul, Add or pooling node to quantize")
 	}
 	cons := g.Consumers()
-	regionOut := map[string]bool{} // candidate outputs read only by the pointwise region they are the source of
+	// A region with a per-channel constant (a bias Add) is no lookup table: quantizing its source would only
+	// round it (PP-OCRv4 rec's MatMul → Add(bias) → Softmax put 6625 logits on an 8-bit grid).
+	tabular := map[string]bool{}
+	for _, n := range g.Nodes {
+		if len(n.Outputs) == 1 && src[n.Outputs[0]] != "" && !scalarOperands(g, prod, n) {
+			tabular[src[n.Outputs[0]]] = false
+		}
+	}
+	regionOut := map[string]bool{} // candidate outputs read only by the lookup-table region they are the source of
 	for _, i := range sp.cand {
 		v := g.Nodes[i].Outputs[0]
-		only := len(cons[v]) > 0 && !g.IsGraphOutput(v)
+		_, perChannel := tabular[v]
+		only := len(cons[v]) > 0 && !g.IsGraphOutput(v) && !perChannel
 		for _, c := range cons[v] {
 			only = only && len(c.Outputs) == 1 && src[c.Outputs[0]] == v
 		}
@@ -391,6 +404,46 @@ func (sp *staticPrep) emitKept(float map[int]string, weightsInt8 bool) (*ir.Mode
 	compact(g)
 	rep.BytesQuant = initBytes(g)
 	return out, &rep, nil
+}
+
+// dropFloatEnds removes from targets each Add or Mul of one activation and constants whose output no target
+// reads: its output stays float, so quantizing it computes nothing on integers and only rounds its input (the
+// activation's own producer then keeps a float output too). PP-OCRv4 rec's classifier is MatMul → Add(bias) →
+// Softmax: quantizing the bias Add put the logits of 6625 classes on an 8-bit grid of step 0.2 before Softmax,
+// and the float model's blank-against-space margins are often smaller than that.
+func dropFloatEnds(g *ir.Graph, prod map[string]*ir.Node, targets []int) []int {
+	for {
+		is := map[*ir.Node]bool{}
+		for _, i := range targets {
+			is[g.Nodes[i]] = true
+		}
+		cons := g.Consumers()
+		n0 := len(targets)
+		targets = slices.DeleteFunc(targets, func(i int) bool {
+			n := g.Nodes[i]
+			if (n.OpType != "Add" && n.OpType != "Mul") || len(n.Outputs) != 1 {
+				return false
+			}
+			acts := 0
+			for _, v := range n.Inputs {
+				if constTensor(g, prod, v) == nil {
+					acts++
+				}
+			}
+			if acts != 1 {
+				return false
+			}
+			for _, r := range cons[n.Outputs[0]] {
+				if is[r] {
+					return false
+				}
+			}
+			return true
+		})
+		if len(targets) == n0 {
+			return targets
+		}
+	}
 }
 
 // isWeightInput reports whether input i of n is a weight or bias that gets its own (static) quantization.

@@ -320,3 +320,35 @@ func TestStaticDeadChannelBias(t *testing.T) {
 		}
 	}
 }
+
+// TestStaticFloatClassifier quantizes MatMul → Add(bias) → Softmax, the shape of PP-OCRv4 rec's classifier: the
+// logits stay float (no QuantizeLinear reads the MatMul's or the Add's output, which would put them on an 8-bit
+// grid before Softmax), the MatMul still reads int8 data and weights, and hone runs it on the integers with the
+// bias in the epilogue (MatMulIntegerToFloat, no MatMul or Add left).
+func TestStaticFloatClassifier(t *testing.T) {
+	b := irtest.New("classifier")
+	x := b.Input("x", ir.Float32, 1, 6, 16)
+	y := b.Op("MatMul", []string{x, b.Init("w", irtest.Rand(3, 16, 40))})
+	b.Output(b.Op("Softmax", []string{b.Op("Add", []string{y, b.Init("b", irtest.Rand(4, 40))})}, irtest.Int("axis", -1)))
+	m := b.Model(13)
+	q, _, err := Static(m, BatchSamples{"x": irtest.Rand(5, 8, 6, 16)}, StaticConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod := q.Graph.Producers()
+	for _, n := range q.Graph.Nodes {
+		if n.OpType != "QuantizeLinear" {
+			continue
+		}
+		if p := prod[n.Inputs[0]]; p != nil {
+			t.Errorf("%s quantizes the output of %s: the logits must stay float", n, p)
+		}
+	}
+	p, err := runtime.Compile(q, runtime.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ops := irtest.OpCount(p.Graph); ops["MatMulIntegerToFloat"] != 1 || ops["MatMul"] != 0 || ops["Add"] != 0 {
+		t.Errorf("compiled ops %v, want one MatMulIntegerToFloat and no MatMul or Add", ops)
+	}
+}

@@ -20,6 +20,7 @@ var quantOps = map[string]Builder{
 	"com.microsoft:QLinearMul":               qBuildQLinearMul,
 	"com.microsoft:QLinearGlobalAveragePool": qBuildGlobalAvgPool,
 	"com.microsoft:QLinearConcat":            qBuildConcat,
+	"com.microsoft:MatMulIntegerToFloat":     qBuildMatMulToFloat,
 	ir.DomainHone + ":" + ir.OpQLookup:       qBuildLookup,
 	ir.DomainHone + ":" + ir.OpQConvFloat:    qBuildConvFloat,
 }

@@ -75,26 +75,38 @@ func qScalarF32(t *ir.Tensor, what string) (float32, error) {
 	return f[0], nil
 }
 
-// qMatMul compiles MatMulInteger and QLinearMatMul. Inputs are remapped so in[0], in[1] are A and B, and the
-// zero points and scales are looked up by index per op.
+// qMatMul compiles MatMulInteger, QLinearMatMul and ONNX Runtime's MatMulIntegerToFloat. The zero points and
+// scales are looked up by index per op.
 type qMatMul struct {
-	qlinear bool
-	packed  *kernels.QPackedB // B packed at build time when it and its zero point are constants
+	form   qMatMulForm
+	packed *kernels.QPackedB // B packed at build time when it and its zero point are constants
 }
+
+type qMatMulForm int
+
+const (
+	qMatMulInteger qMatMulForm = iota // int32 sums
+	qMatMulQLinear                    // requantized to 8 bits
+	qMatMulToFloat                    // dequantized to float32, plus an optional float bias per column
+)
 
 // Input positions per op.
 func (q *qMatMul) idx() (a, b, za, zb int) {
-	if q.qlinear {
+	switch q.form {
+	case qMatMulQLinear:
 		return 0, 3, 2, 5
+	case qMatMulToFloat: // A, B, a_scale, b_scale, a_zero_point, b_zero_point, bias
+		return 0, 1, 4, 5
 	}
 	return 0, 1, 2, 3
 }
 
-func qBuildMatMulInteger(b *BuildCtx) (Kernel, error) { return qBuildMatMul(b, false) }
-func qBuildQLinearMatMul(b *BuildCtx) (Kernel, error) { return qBuildMatMul(b, true) }
+func qBuildMatMulInteger(b *BuildCtx) (Kernel, error) { return qBuildMatMul(b, qMatMulInteger) }
+func qBuildQLinearMatMul(b *BuildCtx) (Kernel, error) { return qBuildMatMul(b, qMatMulQLinear) }
+func qBuildMatMulToFloat(b *BuildCtx) (Kernel, error) { return qBuildMatMul(b, qMatMulToFloat) }
 
-func qBuildMatMul(b *BuildCtx, qlinear bool) (Kernel, error) {
-	q := &qMatMul{qlinear: qlinear}
+func qBuildMatMul(b *BuildCtx, form qMatMulForm) (Kernel, error) {
+	q := &qMatMul{form: form}
 	_, ib, _, izb := q.idx()
 	if bt := nnConst(b, ib); bt != nil && bt.Rank() == 2 && (!nnHasInput(b.Node, izb) || nnConst(b, izb) != nil) {
 		p, err := qPackWeights(bt, nnConst(b, izb))
@@ -141,7 +153,29 @@ func (q *qMatMul) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	}
 	out := &kernels.QOutput{Ldc: N}
 	var y *ir.Tensor
-	if q.qlinear {
+	switch q.form {
+	case qMatMulToFloat:
+		as, err := qScalarF32(nnInput(in, 2), "a_scale")
+		if err != nil {
+			return nil, err
+		}
+		bf, err := qChannelScales(nnInput(in, 3), N, "b_scale")
+		if err != nil {
+			return nil, err
+		}
+		out.Scale = make([]float32, len(bf))
+		for j, s := range bf {
+			out.Scale[j] = as * s
+		}
+		if bias := nnInput(in, 6); bias != nil {
+			if bias.DType != ir.Float32 || bias.Len() != N {
+				return nil, Invalidf("bias must be float32 with %d values (one per column), got %s%v", N, bias.DType, bias.Shape)
+			}
+			out.FBias = bias.F32()
+		}
+		y = ctx.Alloc(ir.Float32, final...)
+		out.F32 = y.F32()
+	case qMatMulQLinear:
 		as, err := qScalarF32(nnInput(in, 1), "a_scale")
 		if err != nil {
 			return nil, err
@@ -179,7 +213,7 @@ func (q *qMatMul) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		default:
 			return nil, Unsupportedf("output of dtype %s", yt)
 		}
-	} else {
+	default:
 		y = ctx.Alloc(ir.Int32, final...)
 		out.I32 = y.I32()
 	}
@@ -217,6 +251,8 @@ func (q *qMatMul) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 			o.I32 = o.I32[i*M*N:]
 		case o.U8 != nil:
 			o.U8 = o.U8[i*M*N:]
+		case o.F32 != nil:
+			o.F32 = o.F32[i*M*N:]
 		default:
 			o.I8 = o.I8[i*M*N:]
 		}
