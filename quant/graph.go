@@ -16,7 +16,7 @@ var ErrAlreadyQuantized = errors.New("model is already quantized")
 
 // quantOps are the ops whose presence marks a model as already quantized.
 var quantOps = []string{"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger",
-	"ConvInteger", "QLinearConv", "QLinearMatMul", "QLinearAdd", "QLinearMul", "QGemm", "DynamicQuantizeMatMul"}
+	"ConvInteger", "QLinearConv", "QLinearMatMul", "QLinearAdd", "QLinearMul", "QGemm", "DynamicQuantizeMatMul", "MatMulIntegerToFloat"}
 
 // checkInput rejects models that a quantizer must not touch: no graph, already quantized, or an --exclude name
 // that matches no node (a typo would otherwise silently quantize the layer the user meant to keep).
