@@ -417,7 +417,10 @@ func qIm2colRow(row, x []uint8, ih0, iw0, h, w, c, c0, cg, kh, kw, dh, dw int, p
 // without horizontal dilation: pixel j's window starts at (ih0, iw0 + j·sw). Each kernel row's taps are one run
 // of kw·c bytes of the NHWC image when the window lies inside it, which small kernels over few channels (the
 // 3-channel stem: 9 bytes) copy faster byte by byte than through a memmove call; windows over the edge go
-// through qIm2colRow.
+// through qIm2colRow. A run of at most 32 bytes is moved as one 32-byte block where both slices reach that far:
+// the bytes past the run land in the next run (or the next pixel's row), which is written after it, or in the
+// padding columns past kh·kw·c, which meet B's zero rows (ResNet-18's 7×7 stem, 21-byte runs: im2col 0.9 →
+// 0.45 ms of the layer's 2.0 → 1.7 ms).
 func qIm2colOutRow(dst []uint8, kp int, x []uint8, ih0, iw0, sw, ow, h, w, c, kh, kw, dh int, pad uint8) {
 	run := kw * c
 	for j := 0; j < ow; j++ {
@@ -434,8 +437,12 @@ func qIm2colOutRow(dst []uint8, kp int, x []uint8, ih0, iw0, sw, ow, h, w, c, kh
 				qFill(seg, pad)
 				continue
 			}
-			src := x[(ih*w+iw)*c : (ih*w+iw)*c+run]
-			qCopySmall(seg, src)
+			o, d := (ih*w+iw)*c, j*kp+a*run
+			if run <= 32 && o+32 <= len(x) && d+32 <= len(dst) {
+				qMove32(dst[d:d+32], x[o:o+32])
+				continue
+			}
+			qCopySmall(seg, x[o:o+run])
 		}
 	}
 }
@@ -497,6 +504,18 @@ func qCopySmall(dst, src []uint8) {
 			dst[i] = src[i]
 		}
 	}
+}
+
+// qMove32 copies 32 bytes as four 8-byte words, loaded before any is stored (an array assignment of this size
+// compiles to a memmove call).
+func qMove32(dst, src []uint8) {
+	_, _ = dst[31], src[31]
+	v0, v1 := binary.LittleEndian.Uint64(src), binary.LittleEndian.Uint64(src[8:])
+	v2, v3 := binary.LittleEndian.Uint64(src[16:]), binary.LittleEndian.Uint64(src[24:])
+	binary.LittleEndian.PutUint64(dst, v0)
+	binary.LittleEndian.PutUint64(dst[8:], v1)
+	binary.LittleEndian.PutUint64(dst[16:], v2)
+	binary.LittleEndian.PutUint64(dst[24:], v3)
 }
 
 // qConvBandBytes bounds one band's im2col block: well inside a core's L2, so the GEMM reads it from cache.

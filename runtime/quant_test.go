@@ -219,6 +219,11 @@ func TestConvIntegerVsFloatConv(t *testing.T) {
 		{xdt: ir.Int8, wdt: ir.Int8, n: 2, c: 8, h: 5, w: 16, m: 6, k: 3, group: 1, strides: []int64{2, 1}, pads: []int64{1, 1, 1, 1}, dil: []int64{1, 1}},
 		{xdt: ir.Uint8, wdt: ir.Int8, n: 1, c: 4, h: 9, w: 8, m: 33, k: 3, group: 1, strides: []int64{1, 1}, pads: []int64{0, 2, 1, 0}, dil: []int64{2, 1}, perChannel: true},
 		{xdt: ir.Int8, wdt: ir.Int8, n: 1, c: 12, h: 6, w: 43, m: 24, k: 5, group: 1, strides: []int64{1, 1}, pads: []int64{2, 2, 2, 2}, dil: []int64{1, 1}, perChannel: true},
+		// im2col rows of short runs (kw·C ≤ 32 bytes, moved as 32-byte blocks that spill into the next run):
+		// ResNet's 7×7 stride-2 stem over 3 channels, an 8-channel 3×3 and a 4-channel 5×5 at stride 2.
+		{xdt: ir.Uint8, wdt: ir.Int8, n: 2, c: 3, h: 30, w: 27, m: 16, k: 7, group: 1, strides: []int64{2, 2}, pads: []int64{3, 3, 3, 3}, dil: []int64{1, 1}, perChannel: true},
+		{xdt: ir.Int8, wdt: ir.Int8, n: 1, c: 8, h: 12, w: 13, m: 9, k: 3, group: 1, strides: []int64{2, 2}, pads: []int64{1, 0, 1, 2}, dil: []int64{1, 1}},
+		{xdt: ir.Int8, wdt: ir.Int8, n: 1, c: 4, h: 11, w: 15, m: 33, k: 5, group: 1, strides: []int64{2, 2}, pads: []int64{2, 2, 2, 2}, dil: []int64{1, 1}, perChannel: true},
 		// Depthwise layers as PP-OCR's det has them (int8, 3×3 and 5×5, stride 1 and 2, rows wider than a vector),
 		// which QLinearConv runs on the float32 depthwise kernel: the sums must still be the exact integers.
 		{xdt: ir.Int8, wdt: ir.Int8, n: 2, c: 24, h: 19, w: 37, m: 24, k: 5, group: 24, strides: []int64{2, 2}, pads: []int64{2, 2, 2, 2}, dil: []int64{1, 1}, perChannel: true},
