@@ -23,6 +23,8 @@ func (c *inferCtx) inferNode(n *Node) ([]Type, error) {
 			return c.inferConv(n, in, false)
 		case OpFusedGemm:
 			return inferGemm(n, in)
+		case OpFusedConvTranspose:
+			return c.inferConv(n, in, true)
 		case OpQConvFloat:
 			t, err := c.inferConv(n, in, false)
 			if len(t) == 1 {

@@ -13,6 +13,8 @@ const (
 const (
 	OpFusedConv = "FusedConv"
 	OpFusedGemm = "FusedGemm"
+	// OpFusedConvTranspose is ConvTranspose with a fused activation (opt's fuse_convtranspose_act).
+	OpFusedConvTranspose = "FusedConvTranspose"
 	// OpQLookup maps each byte of an 8-bit tensor (input 0) through a 256-entry table of the same width (input 1,
 	// indexed by the raw byte): y[i] = table[byte(x[i])], y of the table's dtype. opt's fuse_qdq_lookup emits it for
 	// DQ → elementwise float ops → Q regions of one quantized input. A float32 table of shape [C, 256] holds one

@@ -2,35 +2,20 @@ package opt
 
 import "github.com/hone-ml/hone/ir"
 
-// fuseConvAdd folds Add(Conv(x), c) into the Conv's bias when c is constant and varies only along the output
-// channel axis (shapes like [M,1,1], [1,M,1,1], [1] or a scalar), the form exporters emit for a separate bias.
+// fuseConvAdd folds Add(Conv(x), c) (or ConvTranspose) into the conv's bias when c is constant and varies only
+// along the output channel axis (shapes like [M,1,1], [1,M,1,1], [1] or a scalar), the form exporters emit for a
+// separate bias (paddle2onnx writes PP-OCR det's two head ConvTransposes so).
 var fuseConvAdd = Pass{
 	Name: "fuse_conv_add",
-	Ops:  []string{"Conv"},
+	Ops:  []string{"Conv", "ConvTranspose"},
 	Match: func(c *Ctx, n *ir.Node) bool {
 		_, _, ok := convAddMatch(c, n)
 		return ok
 	},
 	Apply: func(c *Ctx, n *ir.Node) (bool, error) {
 		add, addC, _ := convAddMatch(c, n)
-		m := c.Const(n.Inputs[1]).Shape[0]
-		nb := ir.New(ir.Float32, m)
-		var b []float32
-		if bt := f32Const(c, n.Input(2)); bt != nil {
-			b = bt.F32()
-		}
-		cv := addC.F32()
-		for o := 0; o < m; o++ {
-			v := cv[0]
-			if len(cv) == m {
-				v = cv[o]
-			}
-			if b != nil {
-				v += b[o]
-			}
-			nb.F32()[o] = v
-		}
-		bName := c.AddConst(n.Name+"_bias", nb)
+		m := convOutChannels(n, c.Const(n.Inputs[1]))
+		bName := c.AddConst(n.Name+"_bias", ir.FromFloat32([]int{m}, addedBias(f32Const(c, n.Input(2)), addC, m)))
 		n.Inputs = []string{n.Inputs[0], n.Inputs[1], bName}
 		n.Outputs = []string{add.Outputs[0]}
 		c.G.RemoveNode(add)
@@ -46,7 +31,10 @@ func convAddMatch(c *Ctx, n *ir.Node) (*ir.Node, *ir.Tensor, bool) {
 	if w == nil || w.Rank() < 3 {
 		return nil, nil, false
 	}
-	m, r := w.Shape[0], w.Rank()
+	m, r := convOutChannels(n, w), w.Rank()
+	if m <= 0 {
+		return nil, nil, false
+	}
 	if n.Input(2) != "" {
 		if b := f32Const(c, n.Inputs[2]); b == nil || b.Len() != m {
 			return nil, nil, false
@@ -61,4 +49,35 @@ func convAddMatch(c *Ctx, n *ir.Node) (*ir.Node, *ir.Tensor, bool) {
 		return nil, nil, false
 	}
 	return add, k, true
+}
+
+// convOutChannels returns a Conv's or ConvTranspose's output channel count from its weights (ConvTranspose W is
+// [C, M/group, k...]), or 0 when group does not divide them.
+func convOutChannels(n *ir.Node, w *ir.Tensor) int {
+	if n.OpType != "ConvTranspose" {
+		return w.Shape[0]
+	}
+	group := int(n.AttrInt("group", 1))
+	if group <= 0 || w.Shape[0]%group != 0 {
+		return 0
+	}
+	return w.Shape[1] * group
+}
+
+// addedBias returns bias b (nil: zeros) plus the channel constant k (one value, or one per channel) for m
+// output channels.
+func addedBias(b, k *ir.Tensor, m int) []float32 {
+	out := make([]float32, m)
+	kv := k.F32()
+	for o := range out {
+		v := kv[0]
+		if len(kv) == m {
+			v = kv[o]
+		}
+		if b != nil {
+			v += b.F32()[o]
+		}
+		out[o] = v
+	}
+	return out
 }

@@ -8,7 +8,9 @@ import (
 
 // fuseConvBN folds an inference-mode BatchNormalization into the Conv (or ConvTranspose) feeding it:
 // y = γ·(conv(x,W)+b−μ)/√(σ²+ε)+β = conv(x, W·s) + (b−μ)·s + β with s = γ/√(σ²+ε), per output channel
-// (Ioffe & Szegedy 2015, §3.2 folded into the linear layer). Arithmetic is done in float64 and rounded once.
+// (Ioffe & Szegedy 2015, §3.2 folded into the linear layer). Arithmetic is done in float64 and rounded once. A
+// bias Add of a channel constant between the two (PP-OCR det's ConvTranspose → Add → BatchNormalization) is
+// folded with it: it runs before fuse_conv_add, which alone would leave the BatchNormalization.
 var fuseConvBN = Pass{
 	Name: "fuse_conv_bn",
 	Ops:  []string{"Conv", "ConvTranspose"},
@@ -19,6 +21,10 @@ var fuseConvBN = Pass{
 	Apply: func(c *Ctx, n *ir.Node) (bool, error) {
 		bn, p, _ := convBNMatch(c, n)
 		w := f32Const(c, n.Inputs[1])
+		bt := f32Const(c, n.Input(2))
+		if p.add != nil {
+			bt = ir.FromFloat32([]int{len(p.scale)}, addedBias(bt, f32Const(c, otherInput(p.add, n.Outputs[0])), len(p.scale)))
+		}
 		m := len(p.scale)
 		s := make([]float64, m)
 		for i := range s {
@@ -52,7 +58,7 @@ var fuseConvBN = Pass{
 		}
 		nb := ir.New(ir.Float32, m)
 		var b []float32
-		if bt := f32Const(c, n.Input(2)); bt != nil {
+		if bt != nil {
 			b = bt.F32()
 		}
 		for o := 0; o < m; o++ {
@@ -67,6 +73,9 @@ var fuseConvBN = Pass{
 		n.Inputs = []string{n.Inputs[0], wName, bName}
 		n.Outputs = []string{bn.Outputs[0]}
 		c.G.RemoveNode(bn)
+		if p.add != nil {
+			c.G.RemoveNode(p.add)
+		}
 		return true, nil
 	},
 }
@@ -74,6 +83,7 @@ var fuseConvBN = Pass{
 type bnParams struct {
 	scale, beta, mean, varc []float32
 	eps                     float32
+	add                     *ir.Node // a bias Add between the conv and the BatchNormalization, or nil
 }
 
 // convBNMatch finds the BatchNormalization that is the sole reader of a float32 Conv with constant weights and
@@ -87,18 +97,19 @@ func convBNMatch(c *Ctx, n *ir.Node) (*ir.Node, bnParams, bool) {
 	if w == nil || w.Rank() < 3 {
 		return nil, p, false
 	}
-	bn := c.SoleConsumer(n.Outputs[0])
-	if bn == nil || bn.OpType != "BatchNormalization" || !isDefaultDomain(bn) || len(bn.Inputs) != 5 ||
-		bn.Inputs[0] != n.Outputs[0] || !onlyFirstOutputUsed(c, bn) || bn.AttrInt("training_mode", 0) != 0 {
+	m := convOutChannels(n, w)
+	if m <= 0 {
 		return nil, p, false
 	}
-	m := w.Shape[0]
-	if n.OpType == "ConvTranspose" {
-		group := int(n.AttrInt("group", 1))
-		if group <= 0 || w.Shape[0]%group != 0 {
-			return nil, p, false
-		}
-		m = w.Shape[1] * group
+	v := n.Outputs[0]
+	bn := c.SoleConsumer(v)
+	if add, k, ok := convAddMatch(c, n); ok && k.DType == ir.Float32 && !c.IsOutput(v) {
+		p.add, v = add, add.Outputs[0]
+		bn = c.SoleConsumer(v)
+	}
+	if bn == nil || bn.OpType != "BatchNormalization" || !isDefaultDomain(bn) || len(bn.Inputs) != 5 ||
+		bn.Inputs[0] != v || !onlyFirstOutputUsed(c, bn) || bn.AttrInt("training_mode", 0) != 0 || c.IsOutput(v) {
+		return nil, p, false
 	}
 	var ts [4]*ir.Tensor
 	for i := range ts {
@@ -112,6 +123,6 @@ func convBNMatch(c *Ctx, n *ir.Node) (*ir.Node, bnParams, bool) {
 			return nil, p, false
 		}
 	}
-	p = bnParams{ts[0].F32(), ts[1].F32(), ts[2].F32(), ts[3].F32(), bn.AttrFloat("epsilon", 1e-5)}
+	p = bnParams{ts[0].F32(), ts[1].F32(), ts[2].F32(), ts[3].F32(), bn.AttrFloat("epsilon", 1e-5), p.add}
 	return bn, p, true
 }

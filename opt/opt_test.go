@@ -102,6 +102,43 @@ var cases = []passCase{
 		b.Output(bn(b, c))
 		return b, []*ir.Tensor{irtest.Rand(9, 1, 4, 3, 3)}
 	}, map[string]int{"ConvTranspose": 1}},
+	{"convtranspose_add_bn", func() (*irtest.Builder, []*ir.Tensor) { // PP-OCR det's head: bias Add, then BN
+		b := irtest.New("g")
+		x := b.Input("x", ir.Float32, 1, 4, 3, 3)
+		c := b.Op("ConvTranspose", []string{x, b.Init("w", irtest.Rand(1, 4, 2, 2, 2))}, irtest.Int("group", 2),
+			irtest.Ints("strides", 2, 2))
+		b.Output(bn(b, b.Op("Add", []string{c, b.Init("k", irtest.Rand(7, 1, 4, 1, 1))})))
+		return b, []*ir.Tensor{irtest.Rand(9, 1, 4, 3, 3)}
+	}, map[string]int{"ConvTranspose": 1}},
+	{"convtranspose_add", func() (*irtest.Builder, []*ir.Tensor) { // one output channel, a [1,1,1,1] bias
+		b := irtest.New("g")
+		x := b.Input("x", ir.Float32, 1, 4, 3, 3)
+		c := b.Op("ConvTranspose", []string{x, b.Init("w", irtest.Rand(1, 4, 1, 2, 2)), b.Init("b0", irtest.Rand(2, 1))},
+			irtest.Ints("strides", 2, 2))
+		b.Output(b.Op("Sigmoid", []string{b.Op("Add", []string{b.Init("k", irtest.Rand(7, 1, 1, 1, 1)), c})}))
+		return b, []*ir.Tensor{irtest.Rand(9, 1, 4, 3, 3)}
+	}, map[string]int{ir.OpFusedConvTranspose: 1}},
+	{"convtranspose_relu_overlapping", func() (*irtest.Builder, []*ir.Tensor) { // 3×3 taps at stride 2 overlap: col2im path
+		b := irtest.New("g")
+		x := b.Input("x", ir.Float32, 1, 4, 3, 3)
+		c := b.Op("ConvTranspose", []string{x, b.Init("w", irtest.Rand(1, 4, 3, 3, 3)), b.Init("b0", irtest.Rand(2, 3))},
+			irtest.Ints("strides", 2, 2), irtest.Ints("pads", 1, 1, 1, 1))
+		b.Output(b.Op("Relu", []string{c}))
+		return b, []*ir.Tensor{irtest.Rand(9, 1, 4, 3, 3)}
+	}, map[string]int{ir.OpFusedConvTranspose: 1}},
+	{"conv_add_bn", func() (*irtest.Builder, []*ir.Tensor) {
+		b := irtest.New("g")
+		c := conv(b, convInput(b), true)
+		b.Output(bn(b, b.Op("Add", []string{c, b.Init("k", irtest.Rand(7, 4, 1, 1))})))
+		return b, []*ir.Tensor{irtest.Rand(9, 1, 3, 6, 6)}
+	}, map[string]int{"Conv": 1}},
+	{"conv_add_bn_add_output_stays", func() (*irtest.Builder, []*ir.Tensor) {
+		b := irtest.New("g")
+		c := conv(b, convInput(b), true)
+		a := b.Op("Add", []string{c, b.Init("k", irtest.Rand(7, 4, 1, 1))})
+		b.Output(bn(b, a), a) // the Add's output is a graph output: the BN must not fold through it
+		return b, []*ir.Tensor{irtest.Rand(9, 1, 3, 6, 6)}
+	}, map[string]int{"Conv": 1, "BatchNormalization": 1}},
 	{"conv_add", func() (*irtest.Builder, []*ir.Tensor) {
 		b := irtest.New("g")
 		c := conv(b, convInput(b), true)

@@ -43,6 +43,7 @@ func Passes(level Level) []Pass {
 			fuseResidualScale,
 			fuseConvSum,
 			fuseConvAct,
+			fuseConvTransposeAct,
 			fuseGemmAct,
 		)
 	}

@@ -16,6 +16,7 @@ type nnConvT struct {
 	packed   []*kernels.PackedA // per group: Wᵀ (M/group·kvol × C/group), when W is constant
 	w        []float32          // the constant W itself, for runTiled's few-row path
 	bias     []float32
+	act      kernels.Activation // FusedConvTranspose's activation, applied to each output row as it is written
 }
 
 func nnBuildConvTranspose(b *BuildCtx) (Kernel, error) {
@@ -32,6 +33,11 @@ func nnBuildConvTranspose(b *BuildCtx) (Kernel, error) {
 	for _, v := range c.outPad {
 		if v < 0 {
 			return nil, Invalidf("output_padding %v has a negative entry", c.outPad)
+		}
+	}
+	if n.OpType == ir.OpFusedConvTranspose {
+		if c.act, err = nnActivation(n); err != nil {
+			return nil, err
 		}
 	}
 	if w := nnConst(b, 1); w != nil && nnIsFloat(w.DType) {
@@ -235,6 +241,7 @@ func (c *nnConvT) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 						}
 					}
 				}
+				c.act.Apply(dst)
 			})
 		}
 	}
@@ -299,13 +306,14 @@ func (c *nnConvT) runTiled(ctx *Ctx, g nnGeom, N, C, M int, x []float32, packed 
 						src := col[(m*kvol+kh*KW)*n+(ih-h0)*W:]
 						if KW == 2 {
 							convTInterleave2(orow[:2*W], src[:W], src[n:n+W], b)
-							continue
-						}
-						for kw := 0; kw < KW; kw++ {
-							for iw, v := range src[kw*n : kw*n+W] {
-								orow[iw*KW+kw] = v + b
+						} else {
+							for kw := 0; kw < KW; kw++ {
+								for iw, v := range src[kw*n : kw*n+W] {
+									orow[iw*KW+kw] = v + b
+								}
 							}
 						}
+						c.act.Apply(orow)
 					}
 				})
 			}

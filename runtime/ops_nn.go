@@ -26,7 +26,8 @@ var nnOps = map[string]Builder{
 	ir.DomainHone + ":" + ir.OpFusedGemm: nnBuildGemm,
 	"MatMul":                             nnBuildMatMul,
 	"ConvTranspose":                      nnBuildConvTranspose,
-	"Resize":                             nnBuildResize,
-	"Upsample":                           nnBuildResize,
-	"Dropout":                            nnBuildDropout,
+	ir.DomainHone + ":" + ir.OpFusedConvTranspose: nnBuildConvTranspose,
+	"Resize":   nnBuildResize,
+	"Upsample": nnBuildResize,
+	"Dropout":  nnBuildDropout,
 }
