@@ -369,11 +369,12 @@ func qepilogue(e *qepi, out *QOutput, b *QPackedB, tile []int32, rowSum, za []in
 			qepilogueTrans32(e, out, tile, off, cols)
 			return
 		}
-		if cols == qgemmNR {
-			rq(tile, corr[:], scale[:], d[off:], out.Ldc, flo, fhi, zp)
+		// A full panel or a half (det's 16-channel stem) is stored in place; other widths go through e.tile8.
+		if cols == qgemmNR || cols == qgemmNR/2 {
+			rq(tile, corr[:], scale[:], d[off:], out.Ldc, flo, fhi, zp, cols)
 			return
 		}
-		rq(tile, corr[:], scale[:], e.tile8[:], qgemmMR, flo, fhi, zp)
+		rq(tile, corr[:], scale[:], e.tile8[:], qgemmMR, flo, fhi, zp, qgemmNR)
 		// Each column's rows move as one fixed-size array (a single 8-byte move): a copy call per column costs
 		// more than the store, and det's 24-channel layers take this path for every tile.
 		for j := range cols {

@@ -70,19 +70,23 @@ func qdequantRowVec(t, corr []int32, scale, fbias, d []float32) {
 // all 8 rows, then an 8×16 byte transpose per half so each column's 8 rows leave as one 8-byte store.
 //
 //go:noescape
-func qrequantTileTransAVX512(t *int32, corr *int32, scale *float32, d *uint8, ldd int, flo, fhi float32, zp int32)
+func qrequantTileTransAVX512(t *int32, corr *int32, scale *float32, d *uint8, ldd int, flo, fhi float32, zp int32, halves int)
 
 // qrequantTileFor returns the transposing tile epilogue for an integer SIMD level.
-func qrequantTileFor(l qimpl) func(t, corr []int32, scale []float32, d []uint8, ldd int, flo, fhi float32, zp int32) {
+func qrequantTileFor(l qimpl) func(t, corr []int32, scale []float32, d []uint8, ldd int, flo, fhi float32, zp int32, cols int) {
 	if l == qimplVNNI {
 		return qrequantTileTransVec
 	}
 	return qrequantTileTransGeneric
 }
 
-func qrequantTileTransVec(t, corr []int32, scale []float32, d []uint8, ldd int, flo, fhi float32, zp int32) {
-	_, _, _, _ = t[qgemmMR*qgemmNR-1], corr[qgemmNR-1], scale[qgemmNR-1], d[(qgemmNR-1)*ldd+qgemmMR-1]
-	qrequantTileTransAVX512(&t[0], &corr[0], &scale[0], &d[0], ldd, flo, fhi, zp)
+func qrequantTileTransVec(t, corr []int32, scale []float32, d []uint8, ldd int, flo, fhi float32, zp int32, cols int) {
+	if cols != qgemmNR && cols != qgemmNR/2 {
+		qrequantTileTransGeneric(t, corr, scale, d, ldd, flo, fhi, zp, cols)
+		return
+	}
+	_, _, _, _ = t[qgemmMR*qgemmNR-1], corr[qgemmNR-1], scale[qgemmNR-1], d[(cols-1)*ldd+qgemmMR-1]
+	qrequantTileTransAVX512(&t[0], &corr[0], &scale[0], &d[0], ldd, flo, fhi, zp, cols/16)
 }
 
 // qtileTrans32AVX512 is qtileTrans32Generic with AVX-512F: each half's 8 rows of 16 values are transposed by two

@@ -254,8 +254,8 @@ dq_done:
 	VZEROUPPER                                   // leave no dirty upper state for SSE code
 	RET
 
-// func qrequantTileTransAVX512(t *int32, corr *int32, scale *float32, d *uint8, ldd int, flo, fhi float32, zp int32)
-TEXT ·qrequantTileTransAVX512(SB), NOSPLIT, $0-52
+// func qrequantTileTransAVX512(t *int32, corr *int32, scale *float32, d *uint8, ldd int, flo, fhi float32, zp int32, halves int)
+TEXT ·qrequantTileTransAVX512(SB), NOSPLIT, $0-64
 	MOVQ t+0(FP), SI                             // SI = 8×32 raw sums, row stride 128 bytes
 	MOVQ corr+8(FP), R8                          // R8 = per-column correction
 	MOVQ scale+16(FP), R9                        // R9 = per-column multiplier
@@ -267,7 +267,7 @@ TEXT ·qrequantTileTransAVX512(SB), NOSPLIT, $0-52
 	VPBROADCASTD AX, Z29                         // … in every lane
 	MOVL zp+48(FP), AX                           // zero point
 	VPBROADCASTD AX, Z30                         // … in every lane
-	MOVQ $2, CX                                  // two halves of 16 columns
+	MOVQ halves+56(FP), CX                       // halves of 16 columns to store (1 or 2)
 rt_half:
 	VMOVDQU32 (R8), Z20                          // the half's 16 corrections
 	VMOVDQU32 (R9), Z22                          // the half's 16 multipliers

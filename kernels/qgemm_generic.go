@@ -77,12 +77,12 @@ func qdequantRowGeneric(t, corr []int32, scale, fbias, d []float32) {
 // qrequantTileTransGeneric is the pure-Go twin of the transposing tile epilogue: it requantizes the qgemmMR×qgemmNR
 // tile t (row-major) as qrequantRowGeneric does each row and stores it transposed, row i of column j at
 // d[j*ldd+i], so every column's qgemmMR rows land as one run (a channel's pixels in an NCHW output).
-func qrequantTileTransGeneric(t, corr []int32, scale []float32, d []uint8, ldd int, flo, fhi float32, zp int32) {
-	_ = d[(qgemmNR-1)*ldd+qgemmMR-1]
+func qrequantTileTransGeneric(t, corr []int32, scale []float32, d []uint8, ldd int, flo, fhi float32, zp int32, cols int) {
+	_ = d[(cols-1)*ldd+qgemmMR-1]
 	var row [qgemmNR]uint8
 	for i := range qgemmMR {
-		qrequantRowGeneric(t[i*qgemmNR:(i+1)*qgemmNR], corr, scale, row[:], flo, fhi, zp)
-		for j, v := range row {
+		qrequantRowGeneric(t[i*qgemmNR:i*qgemmNR+cols], corr, scale, row[:cols], flo, fhi, zp)
+		for j, v := range row[:cols] {
 			d[j*ldd+i] = v
 		}
 	}

@@ -26,7 +26,7 @@ func qdequantFor(qimpl) func(t, corr []int32, scale, fbias, d []float32) {
 }
 
 // qrequantTileFor returns the pure-Go transposing tile epilogue.
-func qrequantTileFor(qimpl) func(t, corr []int32, scale []float32, d []uint8, ldd int, flo, fhi float32, zp int32) {
+func qrequantTileFor(qimpl) func(t, corr []int32, scale []float32, d []uint8, ldd int, flo, fhi float32, zp int32, cols int) {
 	return qrequantTileTransGeneric
 }
 

@@ -610,26 +610,28 @@ func TestQRequantTileTwins(t *testing.T) {
 				}
 				for _, ldd := range []int{qgemmMR, qgemmMR + 3} {
 					for _, l := range qimpls() {
-						d := make([]uint8, qgemmNR*ldd)
-						for i := range d {
-							d[i] = 0xa5
-						}
-						qrequantTileFor(l)(tile, corr, scale, d, ldd, float32(rng[0]-zp), float32(rng[1]-zp), zp)
-						for p, v := range d {
-							i, j := p%ldd, p/ldd
-							if i >= qgemmMR {
-								if v != 0xa5 {
-									t.Fatalf("%s: wrote the gap at byte %d", l, p)
+						for _, cols := range []int{qgemmNR, qgemmNR / 2, 5} {
+							d := make([]uint8, qgemmNR*ldd)
+							for i := range d {
+								d[i] = 0xa5
+							}
+							qrequantTileFor(l)(tile, corr, scale, d, ldd, float32(rng[0]-zp), float32(rng[1]-zp), zp, cols)
+							for p, v := range d {
+								i, j := p%ldd, p/ldd
+								if i >= qgemmMR || j >= cols {
+									if v != 0xa5 {
+										t.Fatalf("%s: wrote the gap at byte %d", l, p)
+									}
+									continue
 								}
-								continue
-							}
-							w := QRequantize(tile[i*qgemmNR+j]+corr[j], scale[j], zp, rng[0], rng[1])
-							got := int32(v)
-							if rng[0] < 0 {
-								got = int32(int8(v))
-							}
-							if got != w {
-								t.Fatalf("%s range %v zp %d: (%d,%d) → %d, want %d", l, rng, zp, i, j, got, w)
+								w := QRequantize(tile[i*qgemmNR+j]+corr[j], scale[j], zp, rng[0], rng[1])
+								got := int32(v)
+								if rng[0] < 0 {
+									got = int32(int8(v))
+								}
+								if got != w {
+									t.Fatalf("%s range %v zp %d cols %d: (%d,%d) → %d, want %d", l, rng, zp, cols, i, j, got, w)
+								}
 							}
 						}
 					}

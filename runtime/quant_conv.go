@@ -22,7 +22,8 @@ type qConv struct {
 	packed  []*kernels.QPackedB // per group, when W and its zero point are constants
 	wShape  []int
 	// packedRW is packed (one group) with the taps in (kw, kh, c) order, for the row-window layout: set for
-	// constant ungrouped 2-D weights over a multiple of 4 channels and wider than one tap.
+	// constant ungrouped 2-D weights over a multiple of 4 channels, or fewer than 4 (an image stem, whose taps are
+	// padded to 4 channels with zero weights), and wider than one tap.
 	packedRW *kernels.QPackedB
 }
 
@@ -59,7 +60,7 @@ func qBuildConv(b *BuildCtx, qlinear, float bool) (Kernel, error) {
 			return nil, err
 		}
 		c.wShape = w.Shape
-		if c.group == 1 && w.Rank() == 4 && w.Shape[1]%4 == 0 && w.Shape[3] > 1 {
+		if c.group == 1 && w.Rank() == 4 && (w.Shape[1]%4 == 0 || w.Shape[1] < 4) && w.Shape[3] > 1 {
 			rw, err := c.pack(w, nnConst(b, izw), true)
 			if err != nil {
 				return nil, err
@@ -71,7 +72,9 @@ func qBuildConv(b *BuildCtx, qlinear, float bool) (Kernel, error) {
 }
 
 // pack checks the weights' shape and packs each group's W^T with its zero points (scalar or per output channel),
-// its rows in (kh, kw, c) order, or in (kw, kh, c) order for the row-window layout when rowWin is set.
+// its rows in (kh, kw, c) order, or in (kw, kh, c) order for the row-window layout when rowWin is set, where fewer
+// than 4 channels are padded to 4 with zero rows (the window's padding bytes hold the input zero point, so those
+// taps add (zx − zx)·w = 0 whatever w is).
 func (c *qConv) pack(w, zp *ir.Tensor, rowWin bool) ([]*kernels.QPackedB, error) {
 	if w.Rank() != 3 && w.Rank() != 4 {
 		return nil, Unsupportedf("weights of shape %v: only 1-D and 2-D convolutions are supported", w.Shape)
@@ -95,8 +98,13 @@ func (c *qConv) pack(w, zp *ir.Tensor, rowWin bool) ([]*kernels.QPackedB, error)
 	cg, taps := w.Shape[1], k/max(w.Shape[1], 1) // taps = KH·KW
 	kw := w.Shape[w.Rank()-1]
 	kh := taps / max(kw, 1)
+	cp := cg // channels per tap in the packed rows
+	if rowWin {
+		cp = qWindowChannels(cg)
+	}
+	kr := taps * cp
 	out := make([]*kernels.QPackedB, c.group)
-	wt := make([]int8, k*mg)
+	wt := make([]int8, kr*mg)
 	for g := range out {
 		// Row (tap, ch) of W^T, matching the (kh, kw, c) order of the NHWC im2col, or (kw, kh, c).
 		for m := 0; m < mg; m++ {
@@ -106,7 +114,7 @@ func (c *qConv) pack(w, zp *ir.Tensor, rowWin bool) ([]*kernels.QPackedB, error)
 					if rowWin {
 						r = t%kw*kh + t/kw
 					}
-					wt[(r*cg+ch)*mg+m] = wd[(g*mg+m)*k+ch*taps+t]
+					wt[(r*cp+ch)*mg+m] = wd[(g*mg+m)*k+ch*taps+t]
 				}
 			}
 		}
@@ -114,7 +122,7 @@ func (c *qConv) pack(w, zp *ir.Tensor, rowWin bool) ([]*kernels.QPackedB, error)
 		if len(zw) > 1 {
 			z = zw[g*mg : (g+1)*mg]
 		}
-		if out[g], err = kernels.QPackB(k, mg, wt, mg, z); err != nil {
+		if out[g], err = kernels.QPackB(kr, mg, wt, mg, z); err != nil {
 			return nil, Invalidf("%v", err)
 		}
 	}
@@ -188,7 +196,7 @@ func (c *qConv) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		return []*ir.Tensor{y}, nil
 	}
 	// Wide enough rows keep the row-window layout's per-row last blocks (rounded up to 8 pixels) nearly full.
-	if qRowWindowsOn && c.packedRW != nil && len(ws) == 4 && s[2] == 1 && d[2] == 1 && (OW%8 == 0 || OW >= 40) {
+	if qRowWindowsOn && c.packedRW != nil && len(ws) == 4 && d[2] == 1 && (OW%8 == 0 || OW >= 40) {
 		if err := c.runRowWindows(ctx, y, &out, xd, flip, zx, N, C, M, H, W, OH, OW, k, s, d, pb); err != nil {
 			return nil, err
 		}
@@ -294,36 +302,51 @@ func (c *qConv) target(o *kernels.QOutput, y *ir.Tensor, lo, hi int) {
 // qRowWindowsOn enables runRowWindows; benchmarks turn it off to compare with im2col.
 var qRowWindowsOn = true
 
-// runRowWindows computes an ungrouped convolution with horizontal stride and dilation 1 without im2col. For each
-// output row it lays the kh input rows that row reads side by side (the row window: pixel j holds their C
-// channels each at image column j − left padding), so output pixel ow's taps in (kw, kh, c) order — packedRW's
-// order — are the kw·kh·C bytes from window pixel ow on, and the GEMM reads A as windows kh·C bytes apart
-// (QPackedA.Lda). The row window is a kw-th of the im2col rows it replaces: det's 96→24 3×3 layers spent a
-// third of their time writing im2col.
+// runRowWindows computes an ungrouped convolution with horizontal dilation 1 without im2col. For each output row
+// it lays the kh input rows that row reads side by side (the row window: pixel j holds their C channels each at
+// image column j − left padding), so output pixel ow's taps in (kw, kh, c) order — packedRW's order — are the
+// kw·kh·C bytes from window pixel ow·sw on, and the GEMM reads A as windows sw·kh·C bytes apart (QPackedA.Lda).
+// The row window is a kw-th (at stride 1) of the im2col rows it replaces: det's 96→24 3×3 layers spent a third
+// of their time writing im2col. An image of fewer than 4 channels (a stem) is read from its planes straight into
+// windows of 4 channels, the fourth the zero point: det's 3→16 stride-2 stem spent half its time gathering
+// im2col rows of 27 bytes.
 func (c *qConv) runRowWindows(ctx *Ctx, y *ir.Tensor, out *kernels.QOutput, xd []uint8, flip uint8, zx []int32,
 	N, C, M, H, W, OH, OW int, k, s, d, pb [3]int) error {
-	kh, kw := k[1], k[2]
-	lda, kk, wv, P := kh*C, kh*kw*C, OW+kw-1, OH*OW
+	kh, kw, sw, cw := k[1], k[2], s[2], qWindowChannels(C)
+	pix, kk, wv, P := kh*cw, kh*kw*cw, (OW-1)*sw+kw, OH*OW
+	lda := sw * pix
 	// The GEMM reads whole 8-pixel blocks: room for the last one's windows past the row's end (never stored).
-	vsz := max(wv*lda, (OW+8)*lda+kk)
+	vsz := max(wv*pix, (OW+8)*lda+kk)
 	band := max(1, min(OH, qConvBandBytes/vsz))
 	if band > ctx.Threads {
 		band -= band % max(ctx.Threads, 1)
 	}
-	nt := ctx.allocRaw(ir.Uint8, H*W*C)
+	planes := cw != C
+	nsz := H * W * C
+	if planes {
+		nsz = 0
+	}
+	nt := ctx.allocRaw(ir.Uint8, nsz)
 	defer ctx.recycle(nt)
 	vt := ctx.allocRaw(ir.Uint8, band*vsz)
 	defer ctx.recycle(vt)
 	nhwc, vb := nt.U8(), vt.U8()
 	errs := make([]error, band)
 	for n := 0; n < N; n++ {
-		qToNHWC(ctx, nhwc, xd[n*C*H*W:(n+1)*C*H*W], C, H*W, flip)
+		xn := xd[n*C*H*W : (n+1)*C*H*W]
+		if !planes {
+			qToNHWC(ctx, nhwc, xn, C, H*W, flip)
+		}
 		for oh0 := 0; oh0 < OH; oh0 += band {
 			oh1 := min(OH, oh0+band)
 			ctx.Par.Run(oh1-oh0, func(r int) {
 				oh := oh0 + r
 				v := vb[r*vsz : (r+1)*vsz]
-				qRowWindow(v, nhwc, oh*s[1]-pb[1], -pb[2], wv, H, W, C, kh, d[1], uint8(zx[0]))
+				if planes {
+					qRowWindowPlanes(v, xn, oh*s[1]-pb[1], -pb[2], wv, H, W, C, kh, d[1], uint8(zx[0]), flip)
+				} else {
+					qRowWindow(v, nhwc, oh*s[1]-pb[1], -pb[2], wv, H, W, C, kh, d[1], uint8(zx[0]))
+				}
 				o := *out
 				o.Ldc, o.Trans = P, true
 				lo, hi := n*M*P+oh*OW, (n+1)*M*P
@@ -360,6 +383,55 @@ func qRowWindow(v, x []uint8, ih0, iw0, wv, h, w, c, kh, dh int, pad uint8) {
 			}
 			o := (ih*w + iw0 + j) * c
 			qCopySmall(dst, x[o:o+c])
+		}
+	}
+}
+
+// qWindowChannels is the channels a row window holds per tap for an image of c channels: c, or 4 for fewer (the
+// GEMM's k-groups are 4 bytes, and window pixels must start on one).
+func qWindowChannels(c int) int { return max(c, 4) }
+
+// qRowWindowPlanes is qRowWindow for an image of c < 4 channels read from its NCHW planes x (h×w each), each byte
+// xor-ed with flip: pixel j's kernel row a is the 4 bytes (plane 0, …, plane c−1, pad, …) at image row ih0 + a·dh,
+// column iw0 + j; outside the image all 4 are pad.
+func qRowWindowPlanes(v, x []uint8, ih0, iw0, wv, h, w, c, kh, dh int, pad, flip uint8) {
+	pix, hw := kh*4, h*w
+	padWord := uint32(pad) * 0x01010101
+	j0 := min(wv, max(0, -iw0))
+	j1 := max(j0, min(wv, w-iw0))
+	for a := 0; a < kh; a++ {
+		for j := 0; j < j0; j++ {
+			binary.LittleEndian.PutUint32(v[j*pix+a*4:], padWord)
+		}
+		for j := j1; j < wv; j++ {
+			binary.LittleEndian.PutUint32(v[j*pix+a*4:], padWord)
+		}
+		ih := ih0 + a*dh
+		if ih < 0 || ih >= h {
+			for j := j0; j < j1; j++ {
+				binary.LittleEndian.PutUint32(v[j*pix+a*4:], padWord)
+			}
+			continue
+		}
+		o := ih*w + iw0
+		f := uint32(flip)
+		switch c {
+		case 3:
+			p0, p1, p2 := x[o+j0:o+j1], x[hw+o+j0:hw+o+j1], x[2*hw+o+j0:2*hw+o+j1]
+			p1, p2 = p1[:len(p0)], p2[:len(p0)]
+			hi := uint32(pad)<<24 | f | f<<8 | f<<16
+			dst := v[j0*pix+a*4:]
+			for i, k := 0, 0; i < len(p0); i, k = i+1, k+pix {
+				binary.LittleEndian.PutUint32(dst[k:k+4], (uint32(p0[i])|uint32(p1[i])<<8|uint32(p2[i])<<16)^hi)
+			}
+		default:
+			for j := j0; j < j1; j++ {
+				word := padWord
+				for ch := 0; ch < c; ch++ {
+					word = word&^(0xff<<(8*ch)) | uint32(x[ch*hw+o+j]^flip)<<(8*ch)
+				}
+				binary.LittleEndian.PutUint32(v[j*pix+a*4:], word)
+			}
 		}
 	}
 }
