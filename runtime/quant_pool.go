@@ -9,11 +9,13 @@ import (
 
 // qMaxPool8 is MaxPool on 8-bit integer planes (what fuse_qdq_maxpool leaves between quantized convolutions),
 // computed on the bytes instead of through float32 and back: max commutes with the monotone dequantization, so
-// the result is exact. Like nnMaxPool2D it is separable, and both passes run on whole rows with the byte-maximum
-// kernel (int8 compared signed): the maximum over the window's rows for every column, then, for every column c, the
-// maximum of the KW columns from c, which is the output of each window that lies wholly inside the image; the few
-// windows the image edge cuts short are scanned one by one. It returns nil where it does not apply (other dtypes,
-// not 2-D, dilation, or a window with no tap inside the image), and the caller takes the general path.
+// the result is exact. Like nnMaxPool2D it is separable, and both passes run over the whole plane at once with the
+// byte-maximum kernel (int8 compared signed): V, the maximum over KH consecutive rows for every row and column,
+// then Hm, the maximum of KW consecutive bytes of V, which for every window wholly inside the image is its output
+// (the bytes that straddle two rows are never read). Whole planes keep the kernel's calls few and long: per
+// output row, ResNet-18's 112-wide stride-2 MaxPool spent more in calls and copies than in maxima. Windows the
+// image edge cuts short are scanned one by one. It returns nil where it does not apply (other dtypes, not 2-D,
+// dilation, or a window with no tap inside the image), and the caller takes the general path.
 func qMaxPool8(ctx *Ctx, x *ir.Tensor, g nnGeom) *ir.Tensor {
 	if (x.DType != ir.Uint8 && x.DType != ir.Int8) || len(g.In) != 2 || g.D[0] != 1 || g.D[1] != 1 {
 		return nil
@@ -40,38 +42,99 @@ func qMaxPool8(ctx *Ctx, x *ir.Tensor, g nnGeom) *ir.Tensor {
 	planes := x.Len() / max(H*W, 1)
 	y := ctx.allocRaw(x.DType, append(append([]int{}, x.Shape[:len(x.Shape)-2]...), OH, OW)...)
 	xd, yd := x.Bytes(), y.Bytes()
-	nnParallel(ctx, planes, OH*OW*KH*KW, func(j int) {
-		src, dst := xd[j*H*W:(j+1)*H*W], yd[j*OH*OW:(j+1)*OH*OW]
-		colMax, win := make([]byte, W), make([]byte, W)
-		for oh := 0; oh < OH; oh++ {
-			r0, r1 := rowLo[oh], rowHi[oh]
-			copy(colMax, src[r0*W:(r0+1)*W])
-			for r := r0 + 1; r < r1; r++ {
-				kernels.MaxBytes(colMax, src[r*W:(r+1)*W], signed)
-			}
-			// win[c] = max(colMax[c : c+KW]) for every c ≤ W−KW.
-			copy(win, colMax)
-			for t := 1; t < KW && t < W; t++ {
-				kernels.MaxBytes(win[:W-t], colMax[t:], signed)
-			}
-			drow := dst[oh*OW : (oh+1)*OW]
-			for ow := range drow {
-				lo, hi := colLo[ow], colHi[ow]
-				if hi-lo == KW {
-					drow[ow] = win[lo]
-					continue
-				}
-				best := colMax[lo]
-				for _, v := range colMax[lo+1 : hi] {
-					if signed && int8(v) > int8(best) || !signed && v > best {
-						best = v
-					}
-				}
-				drow[ow] = best
-			}
+	// V covers the rows where KH of them fit (none when the kernel is taller than the image), Hm the bytes of V
+	// where KW fit.
+	vRows := max(0, H-KH+1)
+	vLen := vRows * W
+	hLen := max(0, vLen-KW+1)
+	// One task per thread, each with its own scratch, over a contiguous share of the planes.
+	tasks := max(1, min(planes, ctx.Threads))
+	if planes*OH*OW*KH*KW < 1<<15 {
+		tasks = 1
+	}
+	per := (planes + tasks - 1) / tasks
+	scratch := ctx.allocRaw(ir.Uint8, tasks*(vLen+hLen))
+	defer ctx.recycle(scratch)
+	sb := scratch.U8()
+	nnParallel(ctx, tasks, per*OH*OW*KH*KW, func(tk int) {
+		v := sb[tk*(vLen+hLen) : tk*(vLen+hLen)+vLen]
+		hm := sb[tk*(vLen+hLen)+vLen : (tk+1)*(vLen+hLen)]
+		for j := tk * per; j < min(planes, (tk+1)*per); j++ {
+			qMaxPlane(xd[j*H*W:(j+1)*H*W], yd[j*OH*OW:(j+1)*OH*OW], v, hm, W, OW, KH, KW, SW, rowLo, rowHi, colLo, colHi, signed)
 		}
 	})
 	return y
+}
+
+// qMaxPlane pools one plane src (rows W bytes wide) into dst (rows OW wide) for qMaxPool8, with scratch v and hm.
+func qMaxPlane(src, dst, v, hm []byte, W, OW, KH, KW, SW int, rowLo, rowHi, colLo, colHi []int, signed bool) {
+	vLen, hLen := len(v), len(hm)
+	if vLen > 0 {
+		copy(v, src[:vLen])
+		for t := 1; t < KH; t++ {
+			kernels.MaxBytes(v, src[t*W:t*W+vLen], signed)
+		}
+	}
+	if hLen > 0 {
+		copy(hm, v[:hLen])
+		for t := 1; t < KW; t++ {
+			kernels.MaxBytes(hm, v[t:t+hLen], signed)
+		}
+	}
+	for oh := range rowLo {
+		r0, r1 := rowLo[oh], rowHi[oh]
+		drow := dst[oh*OW : (oh+1)*OW]
+		if r1-r0 == KH { // the window's rows are V's row r0
+			base := r0 * W
+			for ow := range drow {
+				lo, hi := colLo[ow], colHi[ow]
+				if hi-lo < KW {
+					drow[ow] = qMaxOf(v[base+lo:base+hi], signed)
+					continue
+				}
+				// The windows inside the image are a run of columns SW apart in Hm.
+				in := drow[ow:]
+				for e := len(in) - 1; e >= 0 && colHi[ow+e]-colLo[ow+e] < KW; e-- {
+					in = in[:e]
+				}
+				h := hm[base+lo:]
+				_ = h[(len(in)-1)*SW]
+				for i := range in {
+					in[i] = h[i*SW]
+				}
+				for ow2 := ow + len(in); ow2 < OW; ow2++ {
+					drow[ow2] = qMaxOf(v[base+colLo[ow2]:base+colHi[ow2]], signed)
+				}
+				break
+			}
+			continue
+		}
+		// A row window cut by the top or bottom edge: its columns' maxima over rows [r0, r1) one by one.
+		for ow := range drow {
+			lo, hi := colLo[ow], colHi[ow]
+			best := src[r0*W+lo]
+			for r := r0; r < r1; r++ {
+				best = qMax2(best, qMaxOf(src[r*W+lo:r*W+hi], signed), signed)
+			}
+			drow[ow] = best
+		}
+	}
+}
+
+// qMaxOf is the largest byte of b (int8 compared signed); b is not empty.
+func qMaxOf(b []byte, signed bool) byte {
+	best := b[0]
+	for _, v := range b[1:] {
+		best = qMax2(best, v, signed)
+	}
+	return best
+}
+
+func qMax2(a, b byte, signed bool) byte {
+	if signed && int8(b) > int8(a) || !signed && b > a {
+		return b
+	}
+	return a
 }
 
 // qBuildGlobalAvgPool compiles ONNX Runtime's QLinearGlobalAveragePool (com.microsoft; inputs X, x_scale,

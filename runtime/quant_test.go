@@ -396,6 +396,8 @@ func TestMaxPool8VsFloat(t *testing.T) {
 		// Rows long enough for the vector kernel, with windows cut by the edge on both sides.
 		{[]int64{3, 3}, []int64{2, 2}, []int64{1, 1, 1, 1}, 0, 12, 75},
 		{[]int64{3, 4}, []int64{1, 3}, []int64{1, 2, 1, 3}, 1, 6, 101},
+		// A window taller than the image: every output row is cut by an edge.
+		{[]int64{5, 3}, []int64{1, 1}, []int64{2, 1, 2, 1}, 0, 3, 40},
 	}
 	for _, dt := range []ir.DType{ir.Int8, ir.Uint8} {
 		for i, c := range cfgs {
