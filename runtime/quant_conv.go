@@ -593,8 +593,15 @@ func qMove32(dst, src []uint8) {
 // qConvBandBytes bounds one band's im2col block: well inside a core's L2, so the GEMM reads it from cache.
 const qConvBandBytes = 256 << 10
 
+// qFill sets every byte of b to v, eight at a time (a byte loop with v ≠ 0 is not turned into a memset, and the
+// row windows' padding rows are C bytes per pixel: 0.3 ms of ResNet-18's int8 run went to filling them).
 func qFill(b []uint8, v uint8) {
-	for i := range b {
+	w := uint64(v) * 0x0101010101010101
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		binary.LittleEndian.PutUint64(b[i:], w)
+	}
+	for ; i < len(b); i++ {
 		b[i] = v
 	}
 }
