@@ -305,7 +305,7 @@ func (c *nnConvT) runTiled(ctx *Ctx, g nnGeom, N, C, M int, x []float32, packed 
 						orow := dst[(ih*KH+kh)*OW : (ih*KH+kh+1)*OW]
 						src := col[(m*kvol+kh*KW)*n+(ih-h0)*W:]
 						if KW == 2 {
-							convTInterleave2(orow[:2*W], src[:W], src[n:n+W], b)
+							kernels.Interleave2(orow[:2*W], src[:W], src[n:n+W], b)
 						} else {
 							for kw := 0; kw < KW; kw++ {
 								for iw, v := range src[kw*n : kw*n+W] {
@@ -347,14 +347,4 @@ func convTFewRows(ctx *Ctx, col, w []float32, rows, cg int, x []float32, ldx, n 
 			}
 		}
 	})
-}
-
-// convTInterleave2 writes dst[2i] = a[i] + b and dst[2i+1] = c[i] + b (len(dst) = 2·len(a) = 2·len(c)): a
-// kernel-width-2 output row from its two taps' columns, one pair per step instead of KW strided passes.
-func convTInterleave2(dst, a, c []float32, b float32) {
-	c = c[:len(a)]
-	for i, v := range a {
-		p := dst[2*i : 2*i+2 : 2*i+2]
-		p[0], p[1] = v+b, c[i]+b
-	}
 }

@@ -1,0 +1,20 @@
+//go:build !purego
+
+package kernels
+
+// interleave2AVX512 is interleave2Generic over n pairs, n a multiple of 16.
+//
+//go:noescape
+func interleave2AVX512(dst, a, c *float32, n int, bias float32)
+
+// interleave2Asm runs the vector loop over the longest multiple of 16 pairs and returns how many it did. There
+// is no AVX2 variant: AVX2 machines use the Go twin.
+func interleave2Asm(dst, a, c []float32, bias float32) int {
+	n := len(a) &^ 15
+	if level < implAVX512 || n == 0 {
+		return 0
+	}
+	_, _, _ = dst[2*n-1], a[n-1], c[n-1]
+	interleave2AVX512(&dst[0], &a[0], &c[0], n, bias)
+	return n
+}
