@@ -54,14 +54,7 @@ func TestQConvFloatVsSimulation(t *testing.T) {
 			b.Output(b.Op("Conv", []string{xd, wd, bd}, irtest.Int("group", int64(c.group)), nnAInts("pads", p, p, p, p),
 				nnAInts("strides", int64(c.stride), int64(c.stride))))
 			m := b.Model(13)
-			sim, err := Compile(m.Clone(), Options{NoOptimize: true, Threads: 1})
-			if err != nil {
-				t.Fatal(err)
-			}
-			fused, err := Compile(m.Clone(), Options{Threads: 2})
-			if err != nil {
-				t.Fatal(err)
-			}
+			sim, fused := qCompileBoth(t, m, 1, 2)
 			if ops := irtest.OpCount(fused.Graph); ops[ir.OpQConvFloat] != 1 || ops["Conv"] != 0 {
 				t.Fatalf("compiled ops %v, want one QConvFloat", ops)
 			}

@@ -51,14 +51,7 @@ func qInt8Scalar(v int8) *ir.Tensor {
 func TestQLookupFusionExact(t *testing.T) {
 	for _, two := range []bool{false, true} {
 		m := qdqHardSwishModel(two)
-		sim, err := Compile(m.Clone(), Options{NoOptimize: true, Threads: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		fused, err := Compile(m.Clone(), Options{Threads: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
+		sim, fused := qCompileBoth(t, m, 1, 1)
 		ops := irtest.OpCount(fused.Graph)
 		if want := !two; (ops["QLookup"] == 1 && ops["Mul"] == 0 && ops["Clip"] == 0 && ops["Div"] == 0) != want {
 			t.Fatalf("two sources %v: compiled ops %v; want fused=%v", two, ops, want)
@@ -154,14 +147,7 @@ func TestQLookupFloatFusion(t *testing.T) {
 				b.Init("mean", irtest.Rand(5, 4)), b.Init("var", irtest.RandPos(6, 0.5, 2, 4))}, irtest.Float("epsilon", 1e-3))
 			b.Output(b.Op("Relu", []string{norm}))
 			m := b.Model(13)
-			sim, err := Compile(m.Clone(), Options{NoOptimize: true, Threads: 2})
-			if err != nil {
-				t.Fatal(err)
-			}
-			fused, err := Compile(m.Clone(), Options{Threads: 2})
-			if err != nil {
-				t.Fatal(err)
-			}
+			sim, fused := qCompileBoth(t, m, 2, 2)
 			ops := irtest.OpCount(fused.Graph)
 			if ops["QLookup"] != 1 || ops["DequantizeLinear"]+ops["Add"]+ops["Sub"]+ops["Mul"]+ops["BatchNormalization"]+ops["Relu"] != 0 {
 				t.Fatalf("compiled ops %v, want one QLookup and no float op", ops)

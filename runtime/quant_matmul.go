@@ -155,17 +155,8 @@ func (q *qMatMul) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	var y *ir.Tensor
 	switch q.form {
 	case qMatMulToFloat:
-		as, err := qScalarF32(nnInput(in, 2), "a_scale")
-		if err != nil {
+		if out.Scale, err = qColumnMultipliers(in, 2, 3, -1, N); err != nil {
 			return nil, err
-		}
-		bf, err := qChannelScales(nnInput(in, 3), N, "b_scale")
-		if err != nil {
-			return nil, err
-		}
-		out.Scale = make([]float32, len(bf))
-		for j, s := range bf {
-			out.Scale[j] = as * s
 		}
 		if bias := nnInput(in, 6); bias != nil {
 			if bias.DType != ir.Float32 || bias.Len() != N {
@@ -176,21 +167,8 @@ func (q *qMatMul) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		y = ctx.Alloc(ir.Float32, final...)
 		out.F32 = y.F32()
 	case qMatMulQLinear:
-		as, err := qScalarF32(nnInput(in, 1), "a_scale")
-		if err != nil {
+		if out.Scale, err = qColumnMultipliers(in, 1, 4, 6, N); err != nil {
 			return nil, err
-		}
-		ys, err := qScalarF32(nnInput(in, 6), "y_scale")
-		if err != nil {
-			return nil, err
-		}
-		bf, err := qChannelScales(nnInput(in, 4), N, "b_scale")
-		if err != nil {
-			return nil, err
-		}
-		out.Scale = make([]float32, len(bf))
-		for j, s := range bf {
-			out.Scale[j] = as * s / ys // ONNX Runtime's multiplier, in float32
 		}
 		yt := ir.Uint8
 		if yz := nnInput(in, 7); yz != nil {
@@ -261,6 +239,31 @@ func (q *qMatMul) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		}
 	}
 	return []*ir.Tensor{y}, nil
+}
+
+// qColumnMultipliers returns a_scale·b_scale[j] for each of n columns (one value for a scalar b_scale), divided by
+// y_scale when iy ≥ 0: ONNX Runtime's requantization multiplier, in float32 (a division by 1 is exact, so the
+// dequantizing form is the same expression).
+func qColumnMultipliers(in []*ir.Tensor, ia, ib, iy, n int) ([]float32, error) {
+	as, err := qScalarF32(nnInput(in, ia), "a_scale")
+	if err != nil {
+		return nil, err
+	}
+	ys := float32(1)
+	if iy >= 0 {
+		if ys, err = qScalarF32(nnInput(in, iy), "y_scale"); err != nil {
+			return nil, err
+		}
+	}
+	bf, err := qChannelScales(nnInput(in, ib), n, "b_scale")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float32, len(bf))
+	for j, s := range bf {
+		out[j] = as * s / ys
+	}
+	return out, nil
 }
 
 // qI8View reinterprets a byte buffer as int8 (same storage).

@@ -141,14 +141,7 @@ func TestQDQMatMulFloatFusion(t *testing.T) {
 			}
 			b.Output(b.Op("Softmax", []string{b.Op("Add", []string{y, b.Init("bias", bias)})}, irtest.Int("axis", -1)))
 			m := b.Model(13)
-			sim, err := Compile(m.Clone(), Options{NoOptimize: true, Threads: 1})
-			if err != nil {
-				t.Fatal(err)
-			}
-			fused, err := Compile(m.Clone(), Options{Threads: 1})
-			if err != nil {
-				t.Fatal(err)
-			}
+			sim, fused := qCompileBoth(t, m, 1, 1)
 			ops := irtest.OpCount(fused.Graph)
 			if ops["MatMulIntegerToFloat"] != 1 || ops["MatMul"] != 0 || (ops["Add"] == 0) != c.absorbed {
 				t.Fatalf("compiled ops %v, want one MatMulIntegerToFloat (Add absorbed: %v)", ops, c.absorbed)

@@ -50,14 +50,7 @@ func TestQResizeNearestFusion(t *testing.T) {
 				shape[j] = int(d)
 			}
 			feeds := map[string]*ir.Tensor{"x": qRandInt(r, dt, shape...)}
-			sim, err := Compile(m.Clone(), Options{NoOptimize: true, Threads: 2})
-			if err != nil {
-				t.Fatal(err)
-			}
-			fused, err := Compile(m.Clone(), Options{Threads: 2})
-			if err != nil {
-				t.Fatal(err)
-			}
+			sim, fused := qCompileBoth(t, m, 2, 2)
 			ops := irtest.OpCount(fused.Graph)
 			if want := c.mode == "nearest"; (ops["Resize"] == 1 && ops["DequantizeLinear"] == 0 && ops["QuantizeLinear"] == 0) != want {
 				t.Fatalf("compiled ops %v, want fused=%v", ops, want)

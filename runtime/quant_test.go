@@ -427,6 +427,20 @@ func TestMaxPool8VsFloat(t *testing.T) {
 	}
 }
 
+// qCompileBoth compiles m twice: op by op with no optimizer (the QDQ simulation, the reference) and optimized
+// (the fusions under test), with the given thread counts.
+func qCompileBoth(t *testing.T, m *ir.Model, simThreads, fusedThreads int) (sim, fused *Plan) {
+	t.Helper()
+	sim, err := Compile(m.Clone(), Options{NoOptimize: true, Threads: simThreads})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fused, err = Compile(m.Clone(), Options{Threads: fusedThreads}); err != nil {
+		t.Fatal(err)
+	}
+	return sim, fused
+}
+
 // qHoneNode is a hone-domain node reading ins, for the bad-input cases.
 func qHoneNode(op string, ins ...string) *ir.Node {
 	n := nnNode(op, ins, []string{"y"})
