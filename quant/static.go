@@ -240,17 +240,16 @@ func prepareStatic(m *ir.Model, data Samples, cfg StaticConfig) (*staticPrep, er
 	cons := g.Consumers()
 	// A region with a per-channel constant (a bias Add) is no lookup table: quantizing its source would only
 	// round it (PP-OCRv4 rec's MatMul → Add(bias) → Softmax put 6625 logits on an 8-bit grid).
-	tabular := map[string]bool{}
+	perChannelRegion := map[string]bool{} // region sources whose region has a per-channel constant
 	for _, n := range g.Nodes {
 		if len(n.Outputs) == 1 && src[n.Outputs[0]] != "" && !scalarOperands(g, prod, n) {
-			tabular[src[n.Outputs[0]]] = false
+			perChannelRegion[src[n.Outputs[0]]] = true
 		}
 	}
 	regionOut := map[string]bool{} // candidate outputs read only by the lookup-table region they are the source of
 	for _, i := range sp.cand {
 		v := g.Nodes[i].Outputs[0]
-		_, perChannel := tabular[v]
-		only := len(cons[v]) > 0 && !g.IsGraphOutput(v) && !perChannel
+		only := len(cons[v]) > 0 && !g.IsGraphOutput(v) && !perChannelRegion[v]
 		for _, c := range cons[v] {
 			only = only && len(c.Outputs) == 1 && src[c.Outputs[0]] == v
 		}
@@ -412,12 +411,12 @@ func (sp *staticPrep) emitKept(float map[int]string, weightsInt8 bool) (*ir.Mode
 // Softmax: quantizing the bias Add put the logits of 6625 classes on an 8-bit grid of step 0.2 before Softmax,
 // and the float model's blank-against-space margins are often smaller than that.
 func dropFloatEnds(g *ir.Graph, prod map[string]*ir.Node, targets []int) []int {
+	cons := g.Consumers()
 	for {
 		is := map[*ir.Node]bool{}
 		for _, i := range targets {
 			is[g.Nodes[i]] = true
 		}
-		cons := g.Consumers()
 		n0 := len(targets)
 		targets = slices.DeleteFunc(targets, func(i int) bool {
 			n := g.Nodes[i]
@@ -426,7 +425,7 @@ func dropFloatEnds(g *ir.Graph, prod map[string]*ir.Node, targets []int) []int {
 			}
 			acts := 0
 			for _, v := range n.Inputs {
-				if constTensor(g, prod, v) == nil {
+				if v != "" && constTensor(g, prod, v) == nil {
 					acts++
 				}
 			}
