@@ -59,14 +59,7 @@ func TestQConvFloatVsSimulation(t *testing.T) {
 				t.Fatalf("compiled ops %v, want one QConvFloat", ops)
 			}
 			feeds := map[string]*ir.Tensor{"x": qRandInt(r, ir.Int8, 2, c.cin, 11, 13)}
-			want, err := sim.Run(feeds)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := fused.Run(feeds)
-			if err != nil {
-				t.Fatal(err)
-			}
+			want, got := qRunBoth(t, sim, fused, feeds)
 			for name, wt := range want {
 				wf, gf := wt.F32(), got[name].F32()
 				var peak float64

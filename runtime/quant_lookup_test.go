@@ -69,14 +69,7 @@ func TestQLookupFusionExact(t *testing.T) {
 		if !two {
 			delete(feeds, "x2")
 		}
-		want, err := sim.Run(feeds)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := fused.Run(feeds)
-		if err != nil {
-			t.Fatal(err)
-		}
+		want, got := qRunBoth(t, sim, fused, feeds)
 		for name, w := range want {
 			wf, gf := w.F32(), got[name].F32()
 			for i := range wf {
@@ -115,14 +108,7 @@ func TestQLookupConstantFirst(t *testing.T) {
 	if ops := irtest.OpCount(fused.Graph); ops["QLookup"] != 1 || ops["Mul"] != 0 || ops["DequantizeLinear"] != 0 {
 		t.Fatalf("compiled ops %v", ops)
 	}
-	want, err := sim.Run(feeds)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := fused.Run(feeds)
-	if err != nil {
-		t.Fatal(err)
-	}
+	want, got := qRunBoth(t, sim, fused, feeds)
 	name := b.G.Outputs[0].Name
 	if fmt.Sprint(got[name].Float64s()) != fmt.Sprint(want[name].Float64s()) {
 		t.Fatalf("fused %v, chain %v", got[name].Float64s(), want[name].Float64s())
@@ -159,14 +145,7 @@ func TestQLookupFloatFusion(t *testing.T) {
 			}
 			feeds := map[string]*ir.Tensor{"x": ir.FromFloat32([]int{2, 4, 5, 7}, v)}
 			for run := 0; run < 2; run++ { // the second run sees recycled arena buffers
-				want, err := sim.Run(feeds)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got, err := fused.Run(feeds)
-				if err != nil {
-					t.Fatal(err)
-				}
+				want, got := qRunBoth(t, sim, fused, feeds)
 				for name, w := range want {
 					wf, gf := w.F32(), got[name].F32()
 					for i := range wf {

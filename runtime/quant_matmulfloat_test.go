@@ -147,14 +147,7 @@ func TestQDQMatMulFloatFusion(t *testing.T) {
 				t.Fatalf("compiled ops %v, want one MatMulIntegerToFloat (Add absorbed: %v)", ops, c.absorbed)
 			}
 			feeds := map[string]*ir.Tensor{"x": qRandInt(r, ir.Int8, 2, 5, K)}
-			want, err := sim.Run(feeds)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := fused.Run(feeds)
-			if err != nil {
-				t.Fatal(err)
-			}
+			want, got := qRunBoth(t, sim, fused, feeds)
 			for name, wt := range want {
 				for i, v := range wt.F32() {
 					if d := math.Abs(float64(v - got[name].F32()[i])); d > 1e-6 {

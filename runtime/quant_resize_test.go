@@ -55,14 +55,7 @@ func TestQResizeNearestFusion(t *testing.T) {
 			if want := c.mode == "nearest"; (ops["Resize"] == 1 && ops["DequantizeLinear"] == 0 && ops["QuantizeLinear"] == 0) != want {
 				t.Fatalf("compiled ops %v, want fused=%v", ops, want)
 			}
-			want, err := sim.Run(feeds)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := fused.Run(feeds)
-			if err != nil {
-				t.Fatal(err)
-			}
+			want, got := qRunBoth(t, sim, fused, feeds)
 			gy, wy := got[b.G.Outputs[0].Name], want[b.G.Outputs[0].Name]
 			if fmt.Sprint(gy.Shape) != fmt.Sprint(wy.Shape) || fmt.Sprint(gy.Float64s()) != fmt.Sprint(wy.Float64s()) {
 				t.Fatalf("fused %v %v, chain %v %v", gy.Shape, gy.Float64s(), wy.Shape, wy.Float64s())

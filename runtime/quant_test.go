@@ -441,6 +441,19 @@ func qCompileBoth(t *testing.T, m *ir.Model, simThreads, fusedThreads int) (sim,
 	return sim, fused
 }
 
+// qRunBoth runs the two plans of qCompileBoth on feeds and returns the simulation's outputs and the fused ones.
+func qRunBoth(t *testing.T, sim, fused *Plan, feeds map[string]*ir.Tensor) (want, got map[string]*ir.Tensor) {
+	t.Helper()
+	want, err := sim.Run(feeds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err = fused.Run(feeds); err != nil {
+		t.Fatal(err)
+	}
+	return want, got
+}
+
 // qHoneNode is a hone-domain node reading ins, for the bad-input cases.
 func qHoneNode(op string, ins ...string) *ir.Node {
 	n := nnNode(op, ins, []string{"y"})
