@@ -74,17 +74,31 @@ func qUpsampleFactor(ix []int, w int) int {
 	return k
 }
 
-// qRepeatBytes writes each byte of row k times into d (len(d) = k·len(row), k = 2, 4 or 8), one store per
-// source byte instead of k gathers.
+// qRepeatBytes writes each byte of row k times into d (len(d) = k·len(row), k = 2, 4 or 8), one 8-byte store per
+// 8 output bytes instead of k gathers per source byte.
 func qRepeatBytes(d, row []uint8, k int) {
 	switch k {
 	case 2:
-		for i, v := range row {
-			binary.LittleEndian.PutUint16(d[2*i:], uint16(v)*0x0101)
+		// Four source bytes spread to the even bytes of a word, then doubled: one 8-byte store per 4.
+		i := 0
+		for ; i+4 <= len(row); i += 4 {
+			x := uint64(binary.LittleEndian.Uint32(row[i:]))
+			x = (x | x<<16) & 0x0000ffff0000ffff
+			x = (x | x<<8) & 0x00ff00ff00ff00ff
+			binary.LittleEndian.PutUint64(d[2*i:], x|x<<8)
+		}
+		for ; i < len(row); i++ {
+			binary.LittleEndian.PutUint16(d[2*i:], uint16(row[i])*0x0101)
 		}
 	case 4:
-		for i, v := range row {
-			binary.LittleEndian.PutUint32(d[4*i:], uint32(v)*0x01010101)
+		// Two source bytes to bytes 0 and 4 of a word, each then repeated across its half.
+		i := 0
+		for ; i+2 <= len(row); i += 2 {
+			x := uint64(row[i]) | uint64(row[i+1])<<32
+			binary.LittleEndian.PutUint64(d[4*i:], x*0x01010101)
+		}
+		for ; i < len(row); i++ {
+			binary.LittleEndian.PutUint32(d[4*i:], uint32(row[i])*0x01010101)
 		}
 	case 8:
 		for i, v := range row {
