@@ -29,7 +29,7 @@ func NodeFLOPs(n *ir.Node, in, out []*ir.Tensor) int64 {
 			per *= int64(d)
 		}
 		return 2 * per * outLen(0)
-	case "ConvTranspose", ir.OpFusedConvTranspose:
+	case "ConvTranspose", ir.OpFusedConvTranspose, ir.OpQConvTranspose:
 		if len(in) < 2 || in[0] == nil || in[1] == nil || len(in[1].Shape) < 2 {
 			return 0
 		}

@@ -31,6 +31,7 @@ func TestNodeFLOPs(t *testing.T) {
 		// each of the 36 input values (4 channels × 3×3) scatters to 2 output channels × 2×2 taps
 		{"ConvTranspose", "", []*ir.Tensor{ct, cw}, cy, 2 * 36 * 2 * 2 * 2},
 		{ir.OpFusedConvTranspose, ir.DomainHone, []*ir.Tensor{ct, cw}, cy, 2 * 36 * 2 * 2 * 2},
+		{ir.OpQConvTranspose, ir.DomainHone, []*ir.Tensor{ten(ir.Int8, 1, 4, 3, 3), ten(ir.Int8, 4, 2, 2, 2)}, ten(ir.Int8, 1, 2, 6, 6), 2 * 36 * 2 * 2 * 2},
 		{"MatMulIntegerToFloat", ir.DomainMicrosoft, []*ir.Tensor{a, b, s, s}, mm, 2 * 16 * 60},
 		{"QLinearMatMul", "", []*ir.Tensor{a, s, nil, b, s, nil, s, nil}, ten(ir.Int8, 2, 5, 6), 2 * 16 * 60},
 	} {

@@ -25,6 +25,15 @@ func (c *inferCtx) inferNode(n *Node) ([]Type, error) {
 			return inferGemm(n, in)
 		case OpFusedConvTranspose:
 			return c.inferConv(n, in, true)
+		case OpQConvTranspose:
+			t, err := c.inferConv(n, in, true)
+			if len(t) == 1 {
+				t[0].DType = Float32
+				if len(in) > 8 && in[8].DType != Undefined {
+					t[0].DType = in[8].DType
+				}
+			}
+			return t, err
 		case OpQConvFloat:
 			t, err := c.inferConv(n, in, false)
 			if len(t) == 1 {

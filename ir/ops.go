@@ -25,4 +25,10 @@ const (
 	// y = float32(Σ (x − zx)(w − zw) + B)·(x_scale·w_scale). opt's fuse_qdq_conv_float emits it for DQ → Conv
 	// whose output stays float.
 	OpQConvFloat = "QConvFloat"
+	// OpQConvTranspose is an ungrouped 2-D transposed convolution of quantized data whose kernel patches tile the
+	// output (kernel = stride, no padding): inputs x, w, B (int32 or absent), x_scale, x_zero_point, w_scale,
+	// w_zero_point (per output channel: axis 1 of w), then y_scale and y_zero_point for an 8-bit output, which
+	// without them is float32, float32(Σ (x − zx)(w − zw) + B)·(x_scale·w_scale). opt's fuse_qdq_convtranspose
+	// emits it.
+	OpQConvTranspose = "QConvTranspose"
 )

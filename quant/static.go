@@ -59,7 +59,8 @@ type StaticConfig struct {
 }
 
 // qdqOps are the op types Static puts Q/DQ pairs around (ORT's QDQ registry, minus ops hone has no int8 use for).
-var qdqOps = []string{"Conv", "Gemm", "MatMul", "Add", "Mul", "MaxPool", "AveragePool", "GlobalAveragePool", "Concat", "Resize"}
+var qdqOps = []string{"Conv", "ConvTranspose", "Gemm", "MatMul", "Add", "Mul", "MaxPool", "AveragePool", "GlobalAveragePool",
+	"Concat", "Resize"}
 
 // boundedOps produce values in a fixed range ([0, 1]), which calibration keeps whole.
 var boundedOps = map[string]bool{"Sigmoid": true, "HardSigmoid": true, "Softmax": true}
@@ -198,6 +199,11 @@ func prepareStatic(m *ir.Model, data Samples, cfg StaticConfig) (*staticPrep, er
 		}
 		if (n.OpType == "Conv" || n.OpType == "Gemm") && constTensor(g, prod, n.Input(1)) == nil {
 			rep.keep(n, "weight is not a constant")
+			continue
+		}
+		// A ConvTranspose is quantized where the runtime runs it on the integers (each output from one input pixel
+		// and tap); others keep float activations and int8 weights (convTransposeWeights).
+		if n.OpType == "ConvTranspose" && !tilingConvTranspose(n, constTensor(g, prod, n.Input(1))) {
 			continue
 		}
 		targets = append(targets, i)
@@ -447,7 +453,14 @@ func dropFloatEnds(g *ir.Graph, prod map[string]*ir.Node, targets []int) []int {
 
 // isWeightInput reports whether input i of n is a weight or bias that gets its own (static) quantization.
 func isWeightInput(n *ir.Node, i int) bool {
-	return (n.OpType == "Conv" || n.OpType == "Gemm") && i >= 1
+	return (n.OpType == "Conv" || n.OpType == "ConvTranspose" || n.OpType == "Gemm") && i >= 1
+}
+
+// tilingConvTranspose reports whether n is an ungrouped 2-D ConvTranspose with constant float32 weights w whose
+// kernel patches tile the output (the 2×2/stride-2 upsampling of DB heads and U-Nets), the form the runtime's
+// QConvTranspose computes on the integers.
+func tilingConvTranspose(n *ir.Node, w *ir.Tensor) bool {
+	return w != nil && w.DType == ir.Float32 && n.AttrInt("group", 1) == 1 && opt.ConvTransposeTiles(n, w.Shape)
 }
 
 // calibrationSample returns sample i of data, checked against the inputs of p.
@@ -553,7 +566,7 @@ func removeActivations(g *ir.Graph, targets []*ir.Node, params map[string]Params
 		}
 		in, out := r.Inputs[0], r.Outputs[0]
 		p := prod[in]
-		if p == nil || !isTarget[p] || !slices.Contains([]string{"Conv", "Gemm", "MatMul"}, p.OpType) || len(cons[in]) != 1 ||
+		if p == nil || !isTarget[p] || !slices.Contains([]string{"Conv", "ConvTranspose", "Gemm", "MatMul"}, p.OpType) || len(cons[in]) != 1 ||
 			g.IsGraphOutput(in) || g.IsGraphOutput(out) || len(cons[out]) == 0 {
 			continue
 		}
@@ -659,17 +672,17 @@ func (e *qdqEmitter) quantize(n *ir.Node) error {
 	if n.OpType == "MatMul" {
 		return e.quantizeMatMulWeight(n)
 	}
-	if n.OpType == "Conv" || n.OpType == "Gemm" {
+	if n.OpType == "Conv" || n.OpType == "ConvTranspose" || n.OpType == "Gemm" {
 		w := constTensor(e.g, e.prod, n.Inputs[1])
 		if w == nil || w.DType != ir.Float32 || w.Rank() < 2 {
 			return fmt.Errorf("quant: %s: weight must be a float32 constant of rank ≥ 2", n)
 		}
-		axis := 0
-		if n.OpType == "Gemm" && n.AttrInt("transB", 0) == 0 {
+		axis := 0 // the output channels: Conv's W is [M, C, k…], ConvTranspose's [C, M, k…] (ungrouped here)
+		if n.OpType == "ConvTranspose" || n.OpType == "Gemm" && n.AttrInt("transB", 0) == 0 {
 			axis = 1
 		}
 		bias := n.Input(2)
-		plain := n.OpType == "Conv" || (n.AttrFloat("alpha", 1) == 1 && n.AttrFloat("beta", 1) == 1)
+		plain := n.OpType != "Gemm" || (n.AttrFloat("alpha", 1) == 1 && n.AttrFloat("beta", 1) == 1)
 		b := constTensor(e.g, e.prod, bias)
 		intBias := b != nil && b.DType == ir.Float32 && inQuantized && plain && b.Len() == w.Shape[axis]
 		var floor []float64
