@@ -61,6 +61,13 @@ func qdqConvMatch(c *Ctx, n *ir.Node) (qdqConv, bool) {
 // qdqConvInputs matches the dequantized inputs of a Conv: x per-tensor 8-bit, w constant int8 with zero points 0
 // (per tensor or per output channel), the optional bias constant int32 with scale x_scale·w_scale.
 func qdqConvInputs(c *Ctx, n *ir.Node) (qdqConv, bool) {
+	return qdqWeightedInputs(c, n, 0, func(w *ir.Tensor) bool { return w.Rank() >= 3 })
+}
+
+// qdqWeightedInputs matches the dequantized inputs x, w[, bias] of a convolution whose weights hold the output
+// channels on axis (Conv 0, ConvTranspose 1) and whose int8 weights pass shape: x per-tensor 8-bit, w per tensor
+// or per output channel with zero points 0, the bias constant int32 with zero point 0 and scale x_scale·w_scale.
+func qdqWeightedInputs(c *Ctx, n *ir.Node, axis int, shape func(w *ir.Tensor) bool) (qdqConv, bool) {
 	var m qdqConv
 	if len(n.Inputs) < 2 || len(n.Inputs) > 3 || len(n.Outputs) != 1 {
 		return m, false
@@ -73,11 +80,11 @@ func qdqConvInputs(c *Ctx, n *ir.Node) (qdqConv, bool) {
 		return m, false
 	}
 	wq := c.Const(m.w.Q)
-	if wq == nil || wq.DType != ir.Int8 || wq.Rank() < 3 || !allZero(m.w.ZP) {
+	if wq == nil || wq.DType != ir.Int8 || wq.Rank() <= axis || !allZero(m.w.ZP) || !shape(wq) {
 		return m, false
 	}
-	M := wq.Shape[0]
-	if m.w.Scale.Len() != 1 && (m.w.Scale.Len() != M || m.w.Axis != 0) {
+	M := wq.Shape[axis]
+	if m.w.Scale.Len() != 1 && (m.w.Scale.Len() != M || m.w.Axis != int64(axis)) {
 		return m, false
 	}
 	if n.Input(2) != "" {

@@ -41,36 +41,10 @@ var fuseQDQConvTranspose = Pass{
 
 // qdqConvTransposeInputs matches the dequantized inputs of a tiling ConvTranspose (see fuseQDQConvTranspose).
 func qdqConvTransposeInputs(c *Ctx, n *ir.Node) (qdqConv, bool) {
-	var m qdqConv
-	if len(n.Inputs) < 2 || len(n.Inputs) > 3 || len(n.Outputs) != 1 || n.AttrInt("group", 1) != 1 {
-		return m, false
+	if n.AttrInt("group", 1) != 1 {
+		return qdqConv{}, false
 	}
-	var ok bool
-	if m.x, ok = dqInput(c, n.Inputs[0]); !ok || !perTensorActivation(c, m.x) {
-		return m, false
-	}
-	if m.w, ok = dqInput(c, n.Inputs[1]); !ok {
-		return m, false
-	}
-	wq := c.Const(m.w.Q)
-	if wq == nil || wq.DType != ir.Int8 || wq.Rank() != 4 || !allZero(m.w.ZP) || !ConvTransposeTiles(n, wq.Shape) {
-		return m, false
-	}
-	M := wq.Shape[1]
-	if m.w.Scale.Len() != 1 && (m.w.Scale.Len() != M || m.w.Axis != 1) {
-		return m, false
-	}
-	if n.Input(2) != "" {
-		if m.b, ok = dqInput(c, n.Inputs[2]); !ok {
-			return m, false
-		}
-		bq := c.Const(m.b.Q)
-		if bq == nil || bq.DType != ir.Int32 || bq.Len() != M || !allZero(m.b.ZP) ||
-			!biasScaleMatches(m.b.Scale, m.x.Scale, m.w.Scale, M) {
-			return m, false
-		}
-	}
-	return m, true
+	return qdqWeightedInputs(c, n, 1, func(w *ir.Tensor) bool { return ConvTransposeTiles(n, w.Shape) })
 }
 
 // ConvTransposeTiles reports whether a 2-D ConvTranspose with weights of shape ws ([C, M, kh, kw]) tiles its

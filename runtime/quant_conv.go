@@ -151,14 +151,9 @@ func (c *qConv) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		return nil, Invalidf("input has %d channels; weights %v with group %d expect %d", C, ws, c.group, ws[1]*c.group)
 	}
 	// int8 activations become uint8 (v + 128, the zero point moving with them) during the NHWC transpose.
-	var xshift int32
-	var flip uint8
-	switch x.DType {
-	case ir.Uint8:
-	case ir.Int8:
-		xshift, flip = 128, 0x80
-	default:
-		return nil, Unsupportedf("activations of dtype %s", x.DType)
+	xshift, flip, err := qFlip(x.DType)
+	if err != nil {
+		return nil, err
 	}
 	xd := x.Bytes()
 	zx, err := qZeroVector(nnInput(in, izx), x.DType, 1, xshift, "X")

@@ -92,14 +92,9 @@ func (c *qConvT) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if x == nil || x.Rank() != 4 || x.Shape[1] != c.C {
 		return nil, Invalidf("input X must be [N, %d, H, W], got %v", c.C, x)
 	}
-	var xshift int32
-	var flip uint8
-	switch x.DType {
-	case ir.Uint8:
-	case ir.Int8:
-		xshift, flip = 128, 0x80
-	default:
-		return nil, Unsupportedf("activations of dtype %s", x.DType)
+	xshift, flip, err := qFlip(x.DType)
+	if err != nil {
+		return nil, err
 	}
 	zx, err := qZeroVector(nnInput(in, 4), x.DType, 1, xshift, "X")
 	if err != nil {

@@ -24,6 +24,18 @@ func qActivations(t *ir.Tensor) ([]uint8, int32, error) {
 	return nil, 0, Unsupportedf("activations of dtype %s", t.DType)
 }
 
+// qFlip returns how 8-bit activations of dtype dt are read as uint8: the amount their zero point moves and the
+// bit pattern each byte is xor-ed with (128 and 0x80 for int8: v + 128).
+func qFlip(dt ir.DType) (int32, uint8, error) {
+	switch dt {
+	case ir.Uint8:
+		return 0, 0, nil
+	case ir.Int8:
+		return 128, 0x80, nil
+	}
+	return 0, 0, Unsupportedf("activations of dtype %s", dt)
+}
+
 // qWeights returns t's data as int8 and the amount its zero points move (−128 for uint8 data).
 func qWeights(t *ir.Tensor) ([]int8, int32, error) {
 	switch t.DType {
