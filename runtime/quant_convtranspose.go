@@ -5,6 +5,7 @@ import (
 
 	"github.com/hone-ml/hone/ir"
 	"github.com/hone-ml/hone/kernels"
+	"github.com/hone-ml/hone/opt"
 )
 
 // qConvT compiles hone's QConvTranspose (see ir.OpQConvTranspose): a transposed convolution whose kernel patches
@@ -29,11 +30,7 @@ func qBuildConvTranspose(b *BuildCtx) (Kernel, error) {
 		return nil, Unsupportedf("weights of shape %v with group %d: only ungrouped 2-D", w.Shape, n.AttrInt("group", 1))
 	}
 	c := &qConvT{C: w.Shape[0], M: w.Shape[1], kh: w.Shape[2], kw: w.Shape[3], float: !nnHasInput(n, 7)}
-	win, err := nnParseWindow(n)
-	if err != nil {
-		return nil, err
-	}
-	if !qConvTTiles(n, win, c.kh, c.kw) {
+	if !opt.ConvTransposeTiles(n, w.Shape) {
 		return nil, Unsupportedf("only kernel = stride with no padding, dilation or output padding")
 	}
 	wd, shift, err := qWeights(w)
@@ -56,35 +53,6 @@ func qBuildConvTranspose(b *BuildCtx) (Kernel, error) {
 		return nil, Invalidf("%v", err)
 	}
 	return KernelFunc(c.run), nil
-}
-
-// qConvTTiles reports whether a ConvTranspose node with a kh×kw kernel tiles its output: strides equal to the
-// kernel, no padding, dilation, output padding or output shape (auto_pad VALID or NOTSET).
-func qConvTTiles(n *ir.Node, w nnWindow, kh, kw int) bool {
-	s := w.Strides
-	if s == nil {
-		s = []int{1, 1}
-	}
-	if len(s) != 2 || s[0] != kh || s[1] != kw || w.Kernel != nil && (len(w.Kernel) != 2 || w.Kernel[0] != kh || w.Kernel[1] != kw) ||
-		w.AutoPad != "" && w.AutoPad != "NOTSET" && w.AutoPad != "VALID" || n.AttrInts("output_shape", nil) != nil {
-		return false
-	}
-	for _, v := range w.Pads {
-		if v != 0 {
-			return false
-		}
-	}
-	for _, v := range w.Dilations {
-		if v != 1 {
-			return false
-		}
-	}
-	for _, v := range n.AttrInts("output_padding", nil) {
-		if v != 0 {
-			return false
-		}
-	}
-	return true
 }
 
 func (c *qConvT) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
