@@ -160,8 +160,10 @@ func (o *QOutput) check(m, n int) error {
 type QPackedA struct {
 	M, K, Kp int
 	Data     []uint8
-	// Lda, when set (a positive multiple of 4), is the row stride instead of Kp: below Kp rows overlap, so a
-	// convolution's A can be read as windows of one buffer (QLinearConv's row-window layout).
+	// Lda, when set (positive), is the row stride instead of Kp: below Kp rows overlap, so a convolution's A can
+	// be read as windows of one buffer (QLinearConv's row-window layout). It need not be a multiple of 4: the
+	// kernels load each row's 4-byte groups unaligned, and a row's bytes past K (the next window's) meet B's zero
+	// padding rows.
 	Lda int
 }
 
@@ -204,8 +206,8 @@ func QGemmPacked(r Runner, a *QPackedA, za []int32, b *QPackedB, out *QOutput) e
 	if a.Lda != 0 {
 		lda = a.Lda
 	}
-	if lda < 0 || lda%qgemmKU != 0 || lda == 0 && kp > 0 {
-		return fmt.Errorf("kernels: QGemm: packed A's row stride %d is no positive multiple of %d", lda, qgemmKU)
+	if lda < 0 || lda == 0 && kp > 0 {
+		return fmt.Errorf("kernels: QGemm: packed A's row stride %d is not positive", lda)
 	}
 	if m < 0 || m > 0 && len(a.Data) < ((m+qgemmMR-1)/qgemmMR*qgemmMR-1)*lda+kp {
 		return fmt.Errorf("kernels: QGemm: packed A of %d bytes cannot hold %d×%d", len(a.Data), m, k)

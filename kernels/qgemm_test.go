@@ -90,11 +90,14 @@ func TestQGemmPackedLda(t *testing.T) {
 	r := rand.New(rand.NewPCG(31, 32))
 	for _, l := range qimpls() {
 		restore := setQImpl(l)
-		for _, sz := range [][4]int{{1, 24, 12, 4}, {8, 24, 36, 12}, {13, 16, 72, 24}, {21, 40, 36, 12}, {16, 5, 8, 8}} {
+		// The last two are image stems' windows of unpadded pixels: K and the stride no multiple of 4 (det's
+		// 3×3 over 3 channels at stride 2, ResNet's 7×7).
+		for _, sz := range [][4]int{{1, 24, 12, 4}, {8, 24, 36, 12}, {13, 16, 72, 24}, {21, 40, 36, 12}, {16, 5, 8, 8}, {19, 16, 27, 18}, {11, 64, 147, 42}} {
 			for _, zero := range []bool{true, false} {
 				m, n, k, lda := sz[0], sz[1], sz[2], sz[3]
 				t.Run(fmt.Sprintf("%s/%dx%dx%d/lda%d/zero%v", l, m, n, k, lda, zero), func(t *testing.T) {
-					buf, _ := qrand(r, ((m+qgemmMR-1)/qgemmMR*qgemmMR-1)*lda+k)
+					kp, _ := QPackedASize(m, k)
+					buf, _ := qrand(r, ((m+qgemmMR-1)/qgemmMR*qgemmMR-1)*lda+kp)
 					_, b := qrand(r, k*n)
 					za, zb := []int32{int32(r.IntN(256))}, []int32{0}
 					if !zero {
@@ -117,7 +120,7 @@ func TestQGemmPackedLda(t *testing.T) {
 					}
 					want := qgemmRef(m, n, k, rows, k, za, b, n, zb)
 					got := make([]int32, m*n)
-					if err := QGemmPacked(nil, &QPackedA{M: m, K: k, Kp: k, Data: buf, Lda: lda}, za, pb, &QOutput{I32: got, Ldc: n}); err != nil {
+					if err := QGemmPacked(nil, &QPackedA{M: m, K: k, Kp: kp, Data: buf, Lda: lda}, za, pb, &QOutput{I32: got, Ldc: n}); err != nil {
 						t.Fatal(err)
 					}
 					for i := range want {
@@ -125,7 +128,7 @@ func TestQGemmPackedLda(t *testing.T) {
 							t.Fatalf("C[%d,%d] = %d, want %d", i/n, i%n, got[i], want[i])
 						}
 					}
-					short := &QPackedA{M: m, K: k, Kp: k, Data: buf[:len(buf)-1], Lda: lda}
+					short := &QPackedA{M: m, K: k, Kp: kp, Data: buf[:len(buf)-1], Lda: lda}
 					if err := QGemmPacked(nil, short, za, pb, &QOutput{I32: got, Ldc: n}); err == nil {
 						t.Fatal("a buffer one byte short of the last row block was accepted")
 					}

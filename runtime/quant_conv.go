@@ -22,8 +22,8 @@ type qConv struct {
 	packed  []*kernels.QPackedB // per group, when W and its zero point are constants
 	wShape  []int
 	// packedRW is packed (one group) with the taps in (kw, kh, c) order, for the row-window layout: set for
-	// constant ungrouped 2-D weights over a multiple of 4 channels, or fewer than 4 (an image stem, whose taps are
-	// padded to 4 channels with zero weights), and wider than one tap.
+	// constant ungrouped 2-D weights over a multiple of 4 channels, or fewer than 4 (an image stem), and wider
+	// than one tap.
 	packedRW *kernels.QPackedB
 }
 
@@ -72,9 +72,7 @@ func qBuildConv(b *BuildCtx, qlinear, float bool) (Kernel, error) {
 }
 
 // pack checks the weights' shape and packs each group's W^T with its zero points (scalar or per output channel),
-// its rows in (kh, kw, c) order, or in (kw, kh, c) order for the row-window layout when rowWin is set, where fewer
-// than 4 channels are padded to 4 with zero rows (the window's padding bytes hold the input zero point, so those
-// taps add (zx − zx)·w = 0 whatever w is).
+// its rows in (kh, kw, c) order, or in (kw, kh, c) order for the row-window layout when rowWin is set.
 func (c *qConv) pack(w, zp *ir.Tensor, rowWin bool) ([]*kernels.QPackedB, error) {
 	if w.Rank() != 3 && w.Rank() != 4 {
 		return nil, Unsupportedf("weights of shape %v: only 1-D and 2-D convolutions are supported", w.Shape)
@@ -98,11 +96,7 @@ func (c *qConv) pack(w, zp *ir.Tensor, rowWin bool) ([]*kernels.QPackedB, error)
 	cg, taps := w.Shape[1], k/max(w.Shape[1], 1) // taps = KH·KW
 	kw := w.Shape[w.Rank()-1]
 	kh := taps / max(kw, 1)
-	cp := cg // channels per tap in the packed rows
-	if rowWin {
-		cp = qWindowChannels(cg)
-	}
-	kr := taps * cp
+	kr := taps * cg
 	out := make([]*kernels.QPackedB, c.group)
 	wt := make([]int8, kr*mg)
 	for g := range out {
@@ -114,7 +108,7 @@ func (c *qConv) pack(w, zp *ir.Tensor, rowWin bool) ([]*kernels.QPackedB, error)
 					if rowWin {
 						r = t%kw*kh + t/kw
 					}
-					wt[(r*cp+ch)*mg+m] = wd[(g*mg+m)*k+ch*taps+t]
+					wt[(r*cg+ch)*mg+m] = wd[(g*mg+m)*k+ch*taps+t]
 				}
 			}
 		}
@@ -302,28 +296,34 @@ var qRowWindowsOn = true
 // image column j − left padding), so output pixel ow's taps in (kw, kh, c) order — packedRW's order — are the
 // kw·kh·C bytes from window pixel ow·sw on, and the GEMM reads A as windows sw·kh·C bytes apart (QPackedA.Lda).
 // The row window is a kw-th (at stride 1) of the im2col rows it replaces: det's 96→24 3×3 layers spent a third
-// of their time writing im2col. An image of fewer than 4 channels (a stem) is read from its planes straight into
-// windows of 4 channels, the fourth the zero point: det's 3→16 stride-2 stem spent half its time gathering
-// im2col rows of 27 bytes.
+// of their time writing im2col. An image of fewer than 4 channels (a stem) is read from its planes: its window
+// pixels are kh·C bytes (21 for ResNet's 7×7 stem, 9 for det's 3×3), so neither K (kw·kh·C) nor the windows'
+// stride is a multiple of the GEMM's 4-byte groups; a row's bytes past K meet B's zero padding rows. Padding the
+// taps to 4 channels instead cost a third more multiply-adds (K 196 against 147).
 func (c *qConv) runRowWindows(ctx *Ctx, y *ir.Tensor, out *kernels.QOutput, xd []uint8, flip uint8, zx []int32,
 	N, C, M, H, W, OH, OW int, k, s, d, pb [3]int) error {
-	kh, kw, sw, cw := k[1], k[2], s[2], qWindowChannels(C)
-	pix, kk, wv, P := kh*cw, kh*kw*cw, (OW-1)*sw+kw, OH*OW
+	kh, kw, sw := k[1], k[2], s[2]
+	pix, kk, wv, P := kh*C, kh*kw*C, (OW-1)*sw+kw, OH*OW
+	kp, _ := kernels.QPackedASize(1, kk)
 	lda := sw * pix
+	planes := C < 4
 	// The GEMM reads whole 8-pixel blocks: room for the last one's windows past the row's end (never stored).
-	vsz := max(wv*pix, (OW+8)*lda+kk)
-	band := max(1, min(OH, qConvBandBytes/vsz))
+	// A stem's window is built from kh·C plane rows gathered first (rsz bytes).
+	vsz, rsz := max(wv*pix, (OW+8)*lda+kp), 0
+	if planes && pix >= 16 {
+		rsz = wv * pix
+	}
+	band := max(1, min(OH, qConvBandBytes/(vsz+rsz)))
 	if band > ctx.Threads {
 		band -= band % max(ctx.Threads, 1)
 	}
-	planes := cw != C
 	nsz := H * W * C
 	if planes {
 		nsz = 0
 	}
 	nt := ctx.allocRaw(ir.Uint8, nsz)
 	defer ctx.recycle(nt)
-	vt := ctx.allocRaw(ir.Uint8, band*vsz)
+	vt := ctx.allocRaw(ir.Uint8, band*(vsz+rsz))
 	defer ctx.recycle(vt)
 	nhwc, vb := nt.U8(), vt.U8()
 	errs := make([]error, band)
@@ -336,9 +336,10 @@ func (c *qConv) runRowWindows(ctx *Ctx, y *ir.Tensor, out *kernels.QOutput, xd [
 			oh1 := min(OH, oh0+band)
 			ctx.Par.Run(oh1-oh0, func(r int) {
 				oh := oh0 + r
-				v := vb[r*vsz : (r+1)*vsz]
+				v := vb[r*(vsz+rsz) : r*(vsz+rsz)+vsz]
 				if planes {
-					qRowWindowPlanes(v, xn, oh*s[1]-pb[1], -pb[2], wv, H, W, C, kh, d[1], uint8(zx[0]), flip)
+					rows := vb[r*(vsz+rsz)+vsz : (r+1)*(vsz+rsz)]
+					qRowWindowPlanes(v, rows, xn, oh*s[1]-pb[1], -pb[2], wv, H, W, C, kh, d[1], uint8(zx[0]), flip)
 				} else {
 					qRowWindow(v, nhwc, oh*s[1]-pb[1], -pb[2], wv, H, W, C, kh, d[1], uint8(zx[0]))
 				}
@@ -346,7 +347,7 @@ func (c *qConv) runRowWindows(ctx *Ctx, y *ir.Tensor, out *kernels.QOutput, xd [
 				o.Ldc, o.Trans = P, true
 				lo, hi := n*M*P+oh*OW, (n+1)*M*P
 				c.target(&o, y, lo, hi)
-				a := &kernels.QPackedA{M: OW, K: kk, Kp: kk, Data: v, Lda: lda}
+				a := &kernels.QPackedA{M: OW, K: kk, Kp: kp, Data: v, Lda: lda}
 				errs[r] = kernels.QGemmPacked(nil, a, zx, c.packedRW, &o)
 			})
 			for _, err := range errs[:oh1-oh0] {
@@ -382,53 +383,92 @@ func qRowWindow(v, x []uint8, ih0, iw0, wv, h, w, c, kh, dh int, pad uint8) {
 	}
 }
 
-// qWindowChannels is the channels a row window holds per tap for an image of c channels: c, or 4 for fewer (the
-// GEMM's k-groups are 4 bytes, and window pixels must start on one).
-func qWindowChannels(c int) int { return max(c, 4) }
-
 // qRowWindowPlanes is qRowWindow for an image of c < 4 channels read from its NCHW planes x (h×w each), each byte
-// xor-ed with flip: pixel j's kernel row a is the 4 bytes (plane 0, …, plane c−1, pad, …) at image row ih0 + a·dh,
-// column iw0 + j; outside the image all 4 are pad.
-func qRowWindowPlanes(v, x []uint8, ih0, iw0, wv, h, w, c, kh, dh int, pad, flip uint8) {
-	pix, hw := kh*4, h*w
-	padWord := uint32(pad) * 0x01010101
+// xor-ed with flip: window pixel j holds, for each kernel row a, the c bytes at image row ih0 + a·dh, column
+// iw0 + j (pad, already flipped, outside the image). Pixels of 16 bytes or
+// more (ResNet's 7×7 stem: 21) are built from the kh·c plane rows copied side by side into rows (wv bytes each)
+// and transposed as one image of kh·c channels by kernels.QToNHWC; gathering them byte by byte cost that stem a
+// third of its GEMM time. Smaller pixels (det's 3×3 stem: 9 bytes) are written a kernel row at a time straight
+// from the planes.
+func qRowWindowPlanes(v, rows, x []uint8, ih0, iw0, wv, h, w, c, kh, dh int, pad, flip uint8) {
+	hw, pix := h*w, kh*c
 	j0 := min(wv, max(0, -iw0))
 	j1 := max(j0, min(wv, w-iw0))
-	for a := 0; a < kh; a++ {
-		for j := 0; j < j0; j++ {
-			binary.LittleEndian.PutUint32(v[j*pix+a*4:], padWord)
-		}
-		for j := j1; j < wv; j++ {
-			binary.LittleEndian.PutUint32(v[j*pix+a*4:], padWord)
-		}
-		ih := ih0 + a*dh
-		if ih < 0 || ih >= h {
-			for j := j0; j < j1; j++ {
-				binary.LittleEndian.PutUint32(v[j*pix+a*4:], padWord)
-			}
-			continue
-		}
-		o := ih*w + iw0
-		f := uint32(flip)
-		switch c {
-		case 3:
-			p0, p1, p2 := x[o+j0:o+j1], x[hw+o+j0:hw+o+j1], x[2*hw+o+j0:2*hw+o+j1]
-			p1, p2 = p1[:len(p0)], p2[:len(p0)]
-			hi := uint32(pad)<<24 | f | f<<8 | f<<16
-			dst := v[j0*pix+a*4:]
-			for i, k := 0, 0; i < len(p0); i, k = i+1, k+pix {
-				binary.LittleEndian.PutUint32(dst[k:k+4], (uint32(p0[i])|uint32(p1[i])<<8|uint32(p2[i])<<16)^hi)
-			}
-		default:
-			for j := j0; j < j1; j++ {
-				word := padWord
-				for ch := 0; ch < c; ch++ {
-					word = word&^(0xff<<(8*ch)) | uint32(x[ch*hw+o+j]^flip)<<(8*ch)
+	if pix < 16 {
+		for a := range kh {
+			ih := ih0 + a*dh
+			inside := ih >= 0 && ih < h
+			o := ih*w + iw0
+			dst := v[a*c:]
+			if c != 3 { // 1- and 2-channel images: byte by byte
+				for j := range wv {
+					for ch := range c {
+						b := pad
+						if inside && j >= j0 && j < j1 {
+							b = x[ch*hw+o+j] ^ flip
+						}
+						dst[j*pix+ch] = b
+					}
 				}
-				binary.LittleEndian.PutUint32(v[j*pix+a*4:], word)
+				continue
 			}
+			// Each tap's 3 bytes go as one 4-byte store whose spare byte the next kernel row's store
+			// overwrites; the last kernel row's would land on the next pixel's first byte, already stored.
+			exact := a == kh-1
+			padWord, f := uint32(pad)*0x01010101, uint32(flip)*0x01010101
+			lo, hi := j0, j1
+			if !inside {
+				lo, hi = wv, wv
+			}
+			for j := range lo {
+				qPut3(dst[j*pix:], padWord, exact)
+			}
+			if lo < hi {
+				p0, p1, p2 := x[o+lo:o+hi], x[hw+o+lo:hw+o+hi], x[2*hw+o+lo:2*hw+o+hi]
+				p1, p2 = p1[:len(p0)], p2[:len(p0)]
+				d := dst[lo*pix:]
+				if exact {
+					for i, k := 0, 0; i < len(p0); i, k = i+1, k+pix {
+						d[k], d[k+1], d[k+2] = p0[i]^flip, p1[i]^flip, p2[i]^flip
+					}
+				} else {
+					for i, k := 0, 0; i < len(p0); i, k = i+1, k+pix {
+						binary.LittleEndian.PutUint32(d[k:k+4], (uint32(p0[i])|uint32(p1[i])<<8|uint32(p2[i])<<16)^f)
+					}
+				}
+			}
+			for j := hi; j < wv; j++ {
+				qPut3(dst[j*pix:], padWord, exact)
+			}
+		}
+		return
+	}
+	pf := pad ^ flip // QToNHWC flips every byte
+	for a := 0; a < kh; a++ {
+		ih := ih0 + a*dh
+		for ch := 0; ch < c; ch++ {
+			row := rows[(a*c+ch)*wv : (a*c+ch+1)*wv]
+			if ih < 0 || ih >= h {
+				qFill(row, pf)
+				continue
+			}
+			qFill(row[:j0], pf)
+			qFill(row[j1:], pf)
+			o := ch*hw + ih*w + iw0
+			copy(row[j0:j1], x[o+j0:o+j1])
 		}
 	}
+	kernels.QToNHWC(v, rows, pix, wv, wv, flip)
+}
+
+// qPut3 stores the low 3 bytes of word at d: as one 4-byte store (d must reach that far), or exactly.
+func qPut3(d []uint8, word uint32, exact bool) {
+	if exact {
+		binary.LittleEndian.PutUint16(d, uint16(word))
+		d[2] = uint8(word >> 16)
+		return
+	}
+	binary.LittleEndian.PutUint32(d, word)
 }
 
 // qToNHWC transposes one image's c planes of hw bytes into pixel-major order, xor-ing each byte with flip

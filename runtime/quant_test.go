@@ -219,8 +219,9 @@ func TestConvIntegerVsFloatConv(t *testing.T) {
 		{xdt: ir.Int8, wdt: ir.Int8, n: 2, c: 8, h: 5, w: 16, m: 6, k: 3, group: 1, strides: []int64{2, 1}, pads: []int64{1, 1, 1, 1}, dil: []int64{1, 1}},
 		{xdt: ir.Uint8, wdt: ir.Int8, n: 1, c: 4, h: 9, w: 8, m: 33, k: 3, group: 1, strides: []int64{1, 1}, pads: []int64{0, 2, 1, 0}, dil: []int64{2, 1}, perChannel: true},
 		{xdt: ir.Int8, wdt: ir.Int8, n: 1, c: 12, h: 6, w: 43, m: 24, k: 5, group: 1, strides: []int64{1, 1}, pads: []int64{2, 2, 2, 2}, dil: []int64{1, 1}, perChannel: true},
-		// Row windows at horizontal stride 2, from the planes of a 1- or 3-channel image (padded to 4 channels:
-		// det's 3→16 stem, ResNet's 7×7 stem) and from an 8-channel NHWC image.
+		// Row windows at horizontal stride 2, from the planes of a 1-, 2- or 3-channel image (pixels of kh·C bytes,
+		// so K and the windows' stride are no multiple of 4: det's 3→16 stem, built a kernel row at a time;
+		// ResNet's 7×7 stem, transposed from its 21 plane rows) and from an 8-channel NHWC image.
 		{xdt: ir.Int8, wdt: ir.Int8, n: 2, c: 3, h: 20, w: 80, m: 16, k: 3, group: 1, strides: []int64{2, 2}, pads: []int64{1, 1, 1, 1}, dil: []int64{1, 1}, perChannel: true},
 		{xdt: ir.Uint8, wdt: ir.Int8, n: 1, c: 3, h: 21, w: 64, m: 12, k: 7, group: 1, strides: []int64{2, 2}, pads: []int64{3, 3, 3, 3}, dil: []int64{1, 1}},
 		{xdt: ir.Uint8, wdt: ir.Uint8, n: 1, c: 1, h: 9, w: 47, m: 5, k: 5, group: 1, strides: []int64{1, 2}, pads: []int64{2, 2, 2, 2}, dil: []int64{2, 1}, perChannel: true},
