@@ -56,15 +56,22 @@ func qtoNHWCAVX512(dst *uint8, src *uint8, c int, stride int, nblk int, flip uin
 var qhasBW = cpu.X86.HasAVX512BW
 
 // qtoNHWCVec transposes channels [0, c16) × pixels [0, n64) for QToNHWC and returns c16 and n64 (both 0 when it
-// did nothing): the multiples of 16 channels and 64 pixels.
+// did nothing). With at least 16 channels and 64 pixels it covers them all (c16 = c, n64 = n): a channel count or
+// pixel count that is no multiple of 16 or 64 takes one more block ending at the last channel or pixel,
+// overlapping the one before it, which rewrites the same bytes. The generic edges cost ResNet-18's 7×7 stem (21
+// channels, rows of 229 pixels) twice the vector part.
 func qtoNHWCVec(dst, src []uint8, c, n, stride int, flip uint8) (c16, n64 int) {
-	c16, n64 = c&^15, n&^63
-	if c16 == 0 || n64 == 0 || !qconvVector() || !qhasBW {
+	if c < 16 || n < 64 || !qconvVector() || !qhasBW {
 		return 0, 0
 	}
 	// QToNHWC has checked that the last channel's last pixel and the last output byte exist.
-	for ch := 0; ch < c16; ch += 16 {
-		qtoNHWCAVX512(&dst[ch], &src[ch*stride], c, stride, n64/64, flip)
+	nblk := n / 64
+	for ch := 0; ch < c; ch += 16 {
+		ch = min(ch, c-16)
+		qtoNHWCAVX512(&dst[ch], &src[ch*stride], c, stride, nblk, flip)
+		if n%64 != 0 {
+			qtoNHWCAVX512(&dst[(n-64)*c+ch], &src[ch*stride+n-64], c, stride, 1, flip)
+		}
 	}
-	return c16, n64
+	return c, n
 }
