@@ -34,6 +34,18 @@ var fuseQDQGemm = Pass{
 }
 
 func qdqGemmMatch(c *Ctx, n *ir.Node) (qdqConv, bool) {
+	m, ok := qdqGemmInputs(c, n)
+	if !ok {
+		return m, false
+	}
+	if m.q, m.y, m.removed, ok = qOutput(c, n.Outputs[0]); !ok {
+		return m, false
+	}
+	return m, true
+}
+
+// qdqGemmInputs matches Gemm's dequantized inputs for fuse_qdq_gemm and fuse_qdq_gemm_float.
+func qdqGemmInputs(c *Ctx, n *ir.Node) (qdqConv, bool) {
 	var m qdqConv
 	if len(n.Inputs) < 2 || len(n.Inputs) > 3 || len(n.Outputs) != 1 || n.AttrInt("transA", 0) != 0 ||
 		n.AttrFloat("alpha", 1) != 1 || n.AttrFloat("beta", 1) != 1 {
@@ -67,9 +79,6 @@ func qdqGemmMatch(c *Ctx, n *ir.Node) (qdqConv, bool) {
 			!biasScaleMatches(m.b.Scale, m.x.Scale, m.w.Scale, N) {
 			return m, false
 		}
-	}
-	if m.q, m.y, m.removed, ok = qOutput(c, n.Outputs[0]); !ok {
-		return m, false
 	}
 	return m, true
 }

@@ -25,8 +25,8 @@ func TestStaticFusedMatchesSimulation(t *testing.T) {
 	}
 	ops := irtest.OpCount(p.Graph)
 	t.Logf("compiled graph: %v", ops)
-	if ops["QLinearConv"] != 2 || ops["QGemm"] != 1 || ops["Conv"] != 0 || ops["Relu"] != 0 || ops["Gemm"] != 1 {
-		t.Errorf("compiled op counts %v, want 2 QLinearConv, 1 QGemm and the last Gemm (no Q after it) in float", ops)
+	if ops["QLinearConv"] != 2 || ops["QGemm"] != 2 || ops["Conv"] != 0 || ops["Relu"] != 0 || ops["Gemm"] != 0 {
+		t.Errorf("compiled op counts %v, want 2 QLinearConv and 2 QGemm (the last with a float output)", ops)
 	}
 	sim, err := runtime.Compile(q, runtime.Options{Threads: 1, NoOptimize: true})
 	if err != nil {

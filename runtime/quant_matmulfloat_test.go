@@ -158,3 +158,79 @@ func TestQDQMatMulFloatFusion(t *testing.T) {
 		})
 	}
 }
+
+// TestQDQGemmFloatFusion checks fuse_qdq_gemm_float: DQ(a), DQ(B)[, DQ(int32 bias)] → Gemm with a float output (the
+// graph's, and one read by a float Relu) runs as QGemm without y_scale, and computes what the QDQ graph means (the
+// op-by-op simulation), with B as [K,N] or transposed [N,K], per-tensor and per-column scales, with and without
+// bias. A Gemm whose output is quantized stays fuse_qdq_gemm's (requantized QGemm, checked by its own tests).
+func TestQDQGemmFloatFusion(t *testing.T) {
+	r := rand.New(rand.NewPCG(35, 36))
+	for _, c := range []struct {
+		name              string
+		transB, perColumn bool
+		bias, relu        bool
+	}{
+		{"plain", false, false, false, false},
+		{"transB per-column bias", true, true, true, false},
+		{"per-column bias relu", false, true, true, true},
+		{"transB per-tensor", true, false, false, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			const M, K, N = 3, 20, 7
+			b := irtest.New("qgemmfloat")
+			x := b.Input("x", ir.Uint8, M, K)
+			xs := float32(0.03)
+			s := b.Init("s", ir.Scalar(xs))
+			zt := ir.New(ir.Uint8)
+			zt.U8()[0] = 131
+			z := b.Init("z", zt)
+			ws := []float32{0.004}
+			if c.perColumn {
+				ws = make([]float32, N)
+				for j := range ws {
+					ws[j] = float32(0.002 + 0.01*r.Float64())
+				}
+			}
+			wshape, axis := []int{K, N}, int64(1)
+			if c.transB {
+				wshape, axis = []int{N, K}, 0
+			}
+			wsT := ir.Scalar(ws[0])
+			if c.perColumn {
+				wsT = ir.FromFloat32([]int{N}, ws)
+			}
+			wd := b.Op("DequantizeLinear", []string{b.Init("w", qRandInt(r, ir.Int8, wshape...)), b.Init("ws", wsT)}, irtest.Int("axis", axis))
+			in := []string{b.Op("DequantizeLinear", []string{x, s, z}), wd}
+			if c.bias {
+				bq := make([]int32, N)
+				bs := make([]float32, N)
+				for j := range bq {
+					bq[j], bs[j] = int32(r.IntN(6000)-3000), xs*ws[min(j, len(ws)-1)]
+				}
+				in = append(in, b.Op("DequantizeLinear", []string{b.Init("b", ir.FromInt32([]int{N}, bq)), b.Init("bs", ir.FromFloat32([]int{N}, bs))}, irtest.Int("axis", 0)))
+			}
+			attrs := []*ir.Attr{}
+			if c.transB {
+				attrs = append(attrs, irtest.Int("transB", 1))
+			}
+			y := b.Op("Gemm", in, attrs...)
+			if c.relu {
+				y = b.Op("Relu", []string{y})
+			}
+			b.Output(y)
+			m := b.Model(13)
+			sim, fused := qCompileBoth(t, m, 1, 1)
+			if ops := irtest.OpCount(fused.Graph); ops["QGemm"] != 1 || ops["Gemm"] != 0 {
+				t.Fatalf("compiled ops %v, want one QGemm", ops)
+			}
+			want, got := qRunBoth(t, sim, fused, map[string]*ir.Tensor{"x": qRandInt(r, ir.Uint8, M, K)})
+			for name, wt := range want {
+				for i, v := range wt.F32() {
+					if d := math.Abs(float64(v - got[name].F32()[i])); d > 1e-5*max(1, math.Abs(float64(v))) {
+						t.Fatalf("%s[%d] = %g, simulation %g", name, i, got[name].F32()[i], v)
+					}
+				}
+			}
+		})
+	}
+}
