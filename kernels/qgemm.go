@@ -240,7 +240,7 @@ func QGemmPacked(r Runner, a *QPackedA, za []int32, b *QPackedB, out *QOutput) e
 	// A task is one B panel times a chunk of row blocks: the panel stays in L1/L2 while the A blocks stream by.
 	const blocksPerTask = 8
 	chunks := (rowBlocks + blocksPerTask - 1) / blocksPerTask
-	micro := qmicroFor(qlevel)
+	micro, rowsK := qmicroFor(qlevel), qmicroRowsFor(qlevel)
 	// Full tiles of an int32 row-major output with one A zero point and no row-sum term need nothing but the
 	// constant per-column correction: the micro-kernel starts from it and stores straight into C.
 	direct := out.I32 != nil && !out.Trans && rowSum == nil && len(za) == 1
@@ -276,7 +276,12 @@ func QGemmPacked(r Runner, a *QPackedA, za []int32, b *QPackedB, out *QOutput) e
 			for i := range rows {
 				zaRow[i] = za[min(i0+i, len(za)-1)]
 			}
-			mk(kp, lda, a.Data[i0*lda:(i0+qgemmMR-1)*lda+kp], bp, tile[:], qgemmNR, qzeroInit[:])
+			if rows <= qgemmMR/2 {
+				// A short last block costs the 8-row kernel a full tile; one row at a time costs about a row's share.
+				rowsK(rows, kp, lda, a.Data[i0*lda:(i0+rows-1)*lda+kp], bp, tile[:], qgemmNR, qzeroInit[:])
+			} else {
+				mk(kp, lda, a.Data[i0*lda:(i0+qgemmMR-1)*lda+kp], bp, tile[:], qgemmNR, qzeroInit[:])
+			}
 			var rs []int32
 			if rowSum != nil {
 				rs = rowSum[i0 : i0+rows]

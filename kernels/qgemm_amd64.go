@@ -22,6 +22,14 @@ var qmaxImpl = func() qimpl {
 //go:noescape
 func qgemmKernel8x32VNNI(kg int, a *uint8, kp int, b *int8, c *int32, ldc int, init *int32)
 
+// qgemmKernel1x32VNNI is the AVX-512 VNNI micro-kernel for one row: c[j] = init[j] + Σ_k a[k]·b[k/4*128+j*4+k%4]
+// for j < 32, over kg groups of 4 k. QGemmPacked runs it on the rows of a last row block of at most 4 rows,
+// where the 8-row kernel would spend most of its multiply-adds on padding (ResNet-18's 7×7 layer4 maps: 49
+// pixels, 6 blocks and one row).
+//
+//go:noescape
+func qgemmKernel1x32VNNI(kg int, a *uint8, b *int8, c *int32, init *int32)
+
 // qgemmKernel1x32AVX2 is the AVX2 micro-kernel for one row: c[j] = init[j] + Σ_k a[k]·b[k/4*128+j*4+k%4] for
 // j < 32, over kg groups of 4 k. Bytes are widened to int16 and multiplied with VPMADDWD, which is exact
 // (VPMADDUBSW would saturate 255·127 + 255·127 at int16).
@@ -147,6 +155,41 @@ func qmicroAVX2(kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []int
 	for i := 0; i < qgemmMR; i++ {
 		qgemmKernel1x32AVX2(kp/qgemmKU, &a[i*lda], &b[0], &c[i*ldc], &init[0])
 	}
+}
+
+// qmicroRowsVNNI is qmicroGenericRows on the one-row VNNI kernel.
+func qmicroRowsVNNI(rows, kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
+	if kp == 0 || rows <= 0 {
+		qmicroGenericRows(rows, kp, lda, a, b, c, ldc, init)
+		return
+	}
+	_, _, _, _ = a[(rows-1)*lda+kp-1], b[kp*qgemmNR-1], c[(rows-1)*ldc+qgemmNR-1], init[qgemmNR-1]
+	for i := 0; i < rows; i++ {
+		qgemmKernel1x32VNNI(kp/qgemmKU, &a[i*lda], &b[0], &c[i*ldc], &init[0])
+	}
+}
+
+// qmicroRowsAVX2 is qmicroGenericRows on the one-row AVX2 kernel.
+func qmicroRowsAVX2(rows, kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
+	if kp == 0 || rows <= 0 {
+		qmicroGenericRows(rows, kp, lda, a, b, c, ldc, init)
+		return
+	}
+	_, _, _, _ = a[(rows-1)*lda+kp-1], b[kp*qgemmNR-1], c[(rows-1)*ldc+qgemmNR-1], init[qgemmNR-1]
+	for i := 0; i < rows; i++ {
+		qgemmKernel1x32AVX2(kp/qgemmKU, &a[i*lda], &b[0], &c[i*ldc], &init[0])
+	}
+}
+
+// qmicroRowsFor returns the micro-kernel for fewer than qgemmMR rows at an integer SIMD level.
+func qmicroRowsFor(l qimpl) func(rows, kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
+	switch l {
+	case qimplVNNI:
+		return qmicroRowsVNNI
+	case qimplAVX2:
+		return qmicroRowsAVX2
+	}
+	return qmicroGenericRows
 }
 
 // qmicroFor returns the micro-kernel for an integer SIMD level.

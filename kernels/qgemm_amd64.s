@@ -515,3 +515,65 @@ t32_transpose:
 	JNZ t32_half                                 // until none is left
 	VZEROUPPER                                   // leave no dirty upper state for SSE code
 	RET
+
+// func qgemmKernel1x32VNNI(kg int, a *uint8, b *int8, c *int32, init *int32)
+TEXT ·qgemmKernel1x32VNNI(SB), NOSPLIT, $0-40
+	MOVQ kg+0(FP), CX                            // CX = groups of 4 k left
+	MOVQ a+8(FP), SI                             // SI = the A row at the current group
+	MOVQ b+16(FP), DI                            // DI = packed B panel
+	MOVQ c+24(FP), DX                            // DX = 32 int32 outputs
+	MOVQ init+32(FP), R8                         // R8 = 32 starting values
+	// One row has too little work to hide VPDPBUSD's latency on two accumulators: four pairs take the groups
+	// in turn and are summed at the end.
+	VPXORD Z0, Z0, Z0                            // groups 0 mod 4, columns 0–15
+	VPXORD Z1, Z1, Z1                            // groups 0 mod 4, columns 16–31
+	VPXORD Z2, Z2, Z2                            // groups 1 mod 4, columns 0–15
+	VPXORD Z3, Z3, Z3                            // groups 1 mod 4, columns 16–31
+	VPXORD Z4, Z4, Z4                            // groups 2 mod 4, columns 0–15
+	VPXORD Z5, Z5, Z5                            // groups 2 mod 4, columns 16–31
+	VPXORD Z6, Z6, Z6                            // groups 3 mod 4, columns 0–15
+	VPXORD Z7, Z7, Z7                            // groups 3 mod 4, columns 16–31
+	CMPQ CX, $4
+	JB vnni1_tail
+vnni1_loop4:
+	VPBROADCASTD (SI), Z8                        // group 0's 4 uint8 of A in every lane
+	VPBROADCASTD 4(SI), Z9                       // group 1's
+	VPBROADCASTD 8(SI), Z10                      // group 2's
+	VPBROADCASTD 12(SI), Z11                     // group 3's
+	VPDPBUSD (DI), Z8, Z0                        // columns 0–15 += Σ4 a·b (B from memory)
+	VPDPBUSD 64(DI), Z8, Z1                      // columns 16–31
+	VPDPBUSD 128(DI), Z9, Z2                     // group 1, columns 0–15
+	VPDPBUSD 192(DI), Z9, Z3                     // group 1, columns 16–31
+	VPDPBUSD 256(DI), Z10, Z4                    // group 2, columns 0–15
+	VPDPBUSD 320(DI), Z10, Z5                    // group 2, columns 16–31
+	VPDPBUSD 384(DI), Z11, Z6                    // group 3, columns 0–15
+	VPDPBUSD 448(DI), Z11, Z7                    // group 3, columns 16–31
+	ADDQ $16, SI                                 // next 4 groups of A
+	ADDQ $512, DI                                // next 4 groups of B
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JAE vnni1_loop4
+vnni1_tail:
+	TESTQ CX, CX
+	JZ vnni1_sum
+vnni1_loop1:
+	VPBROADCASTD (SI), Z8                        // the group's 4 uint8 of A
+	VPDPBUSD (DI), Z8, Z0                        // columns 0–15
+	VPDPBUSD 64(DI), Z8, Z1                      // columns 16–31
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ vnni1_loop1
+vnni1_sum:
+	VPADDD Z2, Z0, Z0                            // the four partial sums of columns 0–15 …
+	VPADDD Z6, Z4, Z4
+	VPADDD Z4, Z0, Z0
+	VPADDD (R8), Z0, Z0                          // … plus the starting values
+	VPADDD Z3, Z1, Z1                            // the same for columns 16–31
+	VPADDD Z7, Z5, Z5
+	VPADDD Z5, Z1, Z1
+	VPADDD 64(R8), Z1, Z1
+	VMOVDQU32 Z0, (DX)
+	VMOVDQU32 Z1, 64(DX)
+	VZEROUPPER
+	RET

@@ -15,13 +15,27 @@ func qmicroGeneric(kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []
 // qmicroGenericN is qmicroGeneric for the panel's first w columns only (the twin of the narrow kernels): c's
 // columns w and up are left as they were.
 func qmicroGenericN(w, kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
-	_, _ = c[(qgemmMR-1)*ldc+w-1], init[w-1]
-	for i := 0; i < qgemmMR; i++ {
+	qmicroGenericRW(qgemmMR, w, kp, lda, a, b, c, ldc, init)
+}
+
+// qmicroGenericRows is qmicroGeneric for the first rows < qgemmMR rows of a only (the twin of the one-row kernels
+// QGemmPacked runs on a short last row block): c's rows rows and up are left as they were.
+func qmicroGenericRows(rows, kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
+	qmicroGenericRW(rows, qgemmNR, kp, lda, a, b, c, ldc, init)
+}
+
+// qmicroGenericRW computes the first rows rows and w columns of the tile.
+func qmicroGenericRW(rows, w, kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
+	if rows <= 0 {
+		return
+	}
+	_, _ = c[(rows-1)*ldc+w-1], init[w-1]
+	for i := 0; i < rows; i++ {
 		copy(c[i*ldc:i*ldc+w], init[:w])
 	}
 	for g := 0; g < kp/qgemmKU; g++ {
 		bg := b[g*qgemmNR*qgemmKU : (g+1)*qgemmNR*qgemmKU]
-		for i := 0; i < qgemmMR; i++ {
+		for i := 0; i < rows; i++ {
 			a4 := a[i*lda+g*qgemmKU : i*lda+g*qgemmKU+4]
 			a0, a1, a2, a3 := int32(a4[0]), int32(a4[1]), int32(a4[2]), int32(a4[3])
 			ci := c[i*ldc : i*ldc+w]

@@ -10,6 +10,11 @@ func qmicroFor(qimpl) func(kp, lda int, a []uint8, b []int8, c []int32, ldc int,
 	return qmicroGeneric
 }
 
+// qmicroRowsFor returns the pure-Go micro-kernel for fewer than qgemmMR rows.
+func qmicroRowsFor(qimpl) func(rows, kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
+	return qmicroGenericRows
+}
+
 // qmicroNarrowFor has no narrow kernels to offer: the pure-Go one computes whole panels.
 func qmicroNarrowFor(qimpl, int) (func(kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []int32), int) {
 	return nil, qgemmNR

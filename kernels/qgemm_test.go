@@ -546,6 +546,45 @@ func TestQMicroTwins(t *testing.T) {
 	}
 }
 
+// TestQMicroRowsTwins compares each level's kernel for a short last row block (1–7 rows, one row at a time) with
+// the twin and with the full 8-row twin's rows, over group counts on both sides of the 4-group unroll, and checks
+// that the rows past the block are left as they were.
+func TestQMicroRowsTwins(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	for _, l := range qimpls() {
+		for rows := 1; rows < qgemmMR; rows++ {
+			for _, kp := range []int{0, 4, 12, 16, 36, 260} {
+				lda := kp + 4*(rows%2) // rows further apart than K, as in the row-window layout's reverse
+				a, _ := qrand(r, qgemmMR*lda+kp+1)
+				_, b := qrand(r, kp*qgemmNR+1)
+				init := make([]int32, qgemmNR)
+				for j := range init {
+					init[j] = int32(r.Uint32())
+				}
+				ldc := qgemmNR + 5
+				got, want, full := make([]int32, qgemmMR*ldc), make([]int32, qgemmMR*ldc), make([]int32, qgemmMR*ldc)
+				for i := range got {
+					got[i], want[i] = -7, -7
+				}
+				qmicroRowsFor(l)(rows, kp, lda, a, b, got, ldc, init)
+				qmicroGenericRows(rows, kp, lda, a, b, want, ldc, init)
+				qmicroGeneric(kp, lda, a, b, full, ldc, init)
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("%s rows=%d kp=%d: c[%d] = %d, want %d", l, rows, kp, i, got[i], want[i])
+					}
+					if i/ldc < rows && i%ldc < qgemmNR && got[i] != full[i] {
+						t.Fatalf("%s rows=%d kp=%d: c[%d] = %d, the 8-row twin has %d", l, rows, kp, i, got[i], full[i])
+					}
+					if i/ldc >= rows && got[i] != -7 {
+						t.Fatalf("%s rows=%d kp=%d: c[%d] written", l, rows, kp, i)
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestQMicroNarrowTwins compares the narrow micro-kernels (the first 16 or 24 columns of a panel) with the
 // twin, and checks that they leave the output's other columns as they were.
 func TestQMicroNarrowTwins(t *testing.T) {
