@@ -100,3 +100,37 @@ func qtoNHWCGeneric(dst, src []uint8, c, stride int, flip uint8, ch0, ch1, p0, p
 		}
 	}
 }
+
+// Q8 is a per-tensor 8-bit quantization: scale, zero point, and whether the bytes are int8 (else uint8).
+type Q8 struct {
+	Scale  float32
+	Zero   int32
+	Signed bool
+}
+
+// bounds is the integer range of q's bytes.
+func (q Q8) bounds() (lo, hi int32) {
+	if q.Signed {
+		return -128, 127
+	}
+	return 0, 255
+}
+
+// QBinary writes y[i] = QuantizeLinear_c(DequantizeLinear_a(a[i]) op DequantizeLinear_b(b[i])) for i < len(y), op
+// the float32 product when mul, else the sum: exactly what QDequantize, the float op and QQuantize compute in turn
+// (a NaN stores the byte QQuantize stores for one), without the float tensors in between. ORT's QLinearAdd and
+// QLinearMul of equal shapes (residual sums) run on it.
+func QBinary(y, a, b []uint8, qa, qb, qc Q8, mul bool) {
+	a, b = a[:len(y)], b[:len(y)]
+	n := qbinaryVec(y, a, b, qa, qb, qc, mul)
+	qbinaryGeneric(y[n:], a[n:], b[n:], qa, qb, qc, mul)
+}
+
+// qflip returns the xor that reads q's bytes as uint8 and the zero point moved with it: an int8 v is the uint8
+// v ^ 0x80 minus 128, so float32(int8(v)) − z = float32(v ^ 0x80) − (z + 128), both exact.
+func (q Q8) qflip() (flip uint8, zero float32) {
+	if q.Signed {
+		return 0x80, float32(q.Zero + 128)
+	}
+	return 0, float32(q.Zero)
+}

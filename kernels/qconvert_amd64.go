@@ -75,3 +75,29 @@ func qtoNHWCVec(dst, src []uint8, c, n, stride int, flip uint8) (c16, n64 int) {
 	}
 	return c, n
 }
+
+// qbinaryAVX512 is qbinaryGeneric over n elements (a multiple of 16) with AVX-512F: each operand's bytes xor-ed
+// with its flip, widened, converted, less its (moved) zero point and scaled, then summed (mul 0) or multiplied
+// (mul 1), divided by the output scale and quantized as qquantizeAVX512 does.
+//
+//go:noescape
+func qbinaryAVX512(y, a, b *uint8, n int, fa, fb uint8, za, sa, zb, sb, sc, flo, fhi float32, zc, nan int32, mul int)
+
+// qbinaryVec computes the longest multiple-of-16 prefix of y and returns its length.
+func qbinaryVec(y, a, b []uint8, qa, qb, qc Q8, mul bool) int {
+	n := len(y) &^ 15
+	if n == 0 || !qconvVector() {
+		return 0
+	}
+	_, _, _ = y[n-1], a[n-1], b[n-1]
+	lo, hi := qc.bounds()
+	fa, za := qa.qflip()
+	fb, zb := qb.qflip()
+	m := 0
+	if mul {
+		m = 1
+	}
+	qbinaryAVX512(&y[0], &a[0], &b[0], n, fa, fb, za, qa.Scale, zb, qb.Scale, qc.Scale, float32(lo-qc.Zero), float32(hi-qc.Zero),
+		qc.Zero, max(lo, min(hi, 0)), m)
+	return n
+}

@@ -294,3 +294,91 @@ nhwc_loop:
 nhwc_done:
 	VZEROUPPER                                   // leave no dirty upper state for SSE code
 	RET
+
+// func qbinaryAVX512(y, a, b *uint8, n int, fa, fb uint8, za, sa, zb, sb, sc, flo, fhi float32, zc, nan int32, mul int)
+TEXT ·qbinaryAVX512(SB), NOSPLIT, $0-80
+	MOVQ y+0(FP), DI                             // DI = output bytes
+	MOVQ a+8(FP), SI                             // SI = A's bytes
+	MOVQ b+16(FP), R8                            // R8 = B's bytes
+	MOVQ n+24(FP), CX                            // CX = elements, a multiple of 16
+	MOVBLZX fa+32(FP), AX                        // A's flip byte (0 or 0x80) …
+	VPBROADCASTB AX, X20                         // … in every byte
+	MOVBLZX fb+33(FP), AX                        // B's flip byte …
+	VPBROADCASTB AX, X21                         // … in every byte
+	MOVL za+36(FP), AX                           // A's zero point (moved with the flip), float32 bits
+	VPBROADCASTD AX, Z22
+	MOVL sa+40(FP), AX                           // A's scale
+	VPBROADCASTD AX, Z23
+	MOVL zb+44(FP), AX                           // B's zero point
+	VPBROADCASTD AX, Z24
+	MOVL sb+48(FP), AX                           // B's scale
+	VPBROADCASTD AX, Z25
+	MOVL sc+52(FP), AX                           // the output's scale
+	VPBROADCASTD AX, Z27
+	MOVL flo+56(FP), AX                          // lower clamp (lo − zp)
+	VPBROADCASTD AX, Z28
+	MOVL fhi+60(FP), AX                          // upper clamp (hi − zp)
+	VPBROADCASTD AX, Z29
+	MOVL zc+64(FP), AX                           // the output's zero point
+	VPBROADCASTD AX, Z30
+	MOVL nan+68(FP), AX                          // the value a NaN quotient stores
+	VPBROADCASTD AX, Z31
+	MOVQ mul+72(FP), DX                          // DX = 0: sum, 1: product
+	SHRQ $4, CX                                  // groups of 16
+	JZ qb_done
+	TESTQ DX, DX                                 // pick the loop once, outside it
+	JNZ qb_mul
+qb_add:
+	VPXORD (SI), X20, X0                         // 16 bytes of A, read as uint8
+	VPMOVZXBD X0, Z0                             // widened to int32
+	VCVTDQ2PS Z0, Z0                             // to float32 (exact)
+	VSUBPS Z22, Z0, Z0                           // − zero point (exact)
+	VMULPS Z23, Z0, Z0                           // × scale: DequantizeLinear's value
+	VPXORD (R8), X21, X1                         // the same for B
+	VPMOVZXBD X1, Z1
+	VCVTDQ2PS Z1, Z1
+	VSUBPS Z24, Z1, Z1
+	VMULPS Z25, Z1, Z1
+	VADDPS Z1, Z0, Z0                            // the float32 sum
+	VDIVPS Z27, Z0, Z0                           // / output scale, as QuantizeLinear divides
+	VCMPPS $3, Z0, Z0, K1                        // K1 = NaN lanes
+	VMAXPS Z28, Z0, Z0                           // clamp below
+	VMINPS Z29, Z0, Z0                           // clamp above
+	VCVTPS2DQ.RN_SAE Z0, Z0                      // round half to even
+	VPADDD Z30, Z0, Z0                           // + zero point
+	VMOVDQA32 Z31, K1, Z0                        // NaN lanes store the fixed value
+	VPMOVDB Z0, (DI)                             // low byte of each lane
+	ADDQ $16, SI
+	ADDQ $16, R8
+	ADDQ $16, DI
+	DECQ CX
+	JNZ qb_add
+	JMP qb_done
+qb_mul:
+	VPXORD (SI), X20, X0                         // as qb_add, with the product
+	VPMOVZXBD X0, Z0
+	VCVTDQ2PS Z0, Z0
+	VSUBPS Z22, Z0, Z0
+	VMULPS Z23, Z0, Z0
+	VPXORD (R8), X21, X1
+	VPMOVZXBD X1, Z1
+	VCVTDQ2PS Z1, Z1
+	VSUBPS Z24, Z1, Z1
+	VMULPS Z25, Z1, Z1
+	VMULPS Z1, Z0, Z0                            // the float32 product
+	VDIVPS Z27, Z0, Z0
+	VCMPPS $3, Z0, Z0, K1
+	VMAXPS Z28, Z0, Z0
+	VMINPS Z29, Z0, Z0
+	VCVTPS2DQ.RN_SAE Z0, Z0
+	VPADDD Z30, Z0, Z0
+	VMOVDQA32 Z31, K1, Z0
+	VPMOVDB Z0, (DI)
+	ADDQ $16, SI
+	ADDQ $16, R8
+	ADDQ $16, DI
+	DECQ CX
+	JNZ qb_mul
+qb_done:
+	VZEROUPPER
+	RET

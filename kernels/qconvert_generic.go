@@ -40,3 +40,29 @@ func qdequantizeGeneric(y []float32, x []uint8, signed bool, zp, scale float32) 
 		y[i] = (float32(v) - zp) * scale
 	}
 }
+
+// qbinaryGeneric is the pure-Go twin of QBinary.
+func qbinaryGeneric(y, a, b []uint8, qa, qb, qc Q8, mul bool) {
+	const magic = 12582912 // 1.5·2²³
+	lo, hi := qc.bounds()
+	flo, fhi := float32(lo-qc.Zero), float32(hi-qc.Zero)
+	nan := uint8(max(lo, min(hi, 0)))
+	fa, za := qa.qflip()
+	fb, zb := qb.qflip()
+	a, b = a[:len(y)], b[:len(y)]
+	for i := range y {
+		x, z := (float32(a[i]^fa)-za)*qa.Scale, (float32(b[i]^fb)-zb)*qb.Scale
+		if mul {
+			x *= z
+		} else {
+			x += z
+		}
+		f := x / qc.Scale
+		if f != f {
+			y[i] = nan
+			continue
+		}
+		f = min(max(f, flo), fhi)
+		y[i] = uint8(int32((f+magic)-magic) + qc.Zero)
+	}
+}

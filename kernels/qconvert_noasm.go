@@ -10,3 +10,6 @@ func qdequantizeVec([]float32, []uint8, bool, float32, float32) int { return 0 }
 
 // qtoNHWCVec transposes nothing: this build has no assembly.
 func qtoNHWCVec([]uint8, []uint8, int, int, int, uint8) (int, int) { return 0, 0 }
+
+// qbinaryVec computes nothing: this build has no assembly.
+func qbinaryVec([]uint8, []uint8, []uint8, Q8, Q8, Q8, bool) int { return 0 }

@@ -268,3 +268,56 @@ func BenchmarkQToNHWC(b *testing.B) {
 		})
 	}
 }
+
+// TestQBinary checks the fused quantized sum and product at every level against DequantizeLinear, the float32 op
+// and QuantizeLinear run in turn (QDequantize, a scalar op, QQuantize), for every signedness of A, B and C, lengths
+// around the vector width, scales that put many results on rounding ties, saturation both ways, and NaN.
+func TestQBinary(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	scales := [][3]float32{{0.5, 0.25, 1}, {0.02, 0.031, 0.047}, {1.5, 2, 0.01}, {float32(math.NaN()), 0.1, 0.1}}
+	for _, l := range qimpls() {
+		restore := setQImpl(l)
+		for _, n := range []int{0, 1, 15, 16, 17, 100} {
+			for sign := 0; sign < 8; sign++ {
+				for _, sc := range scales {
+					for _, mul := range []bool{false, true} {
+						qa := Q8{Scale: sc[0], Zero: int32(r.IntN(40) - 20), Signed: sign&1 != 0}
+						qb := Q8{Scale: sc[1], Zero: int32(r.IntN(40) - 20), Signed: sign&2 != 0}
+						qc := Q8{Scale: sc[2], Zero: int32(r.IntN(40) - 20), Signed: sign&4 != 0}
+						for _, q := range []*Q8{&qa, &qb, &qc} {
+							if !q.Signed {
+								q.Zero += 128
+							}
+						}
+						a, _ := qrand(r, n)
+						b, _ := qrand(r, n)
+						fa, fb := make([]float32, n), make([]float32, n)
+						QDequantize(fa, a, qa.Signed, float32(qa.Zero), qa.Scale)
+						QDequantize(fb, b, qb.Signed, float32(qb.Zero), qb.Scale)
+						for i := range fa {
+							if mul {
+								fa[i] *= fb[i]
+							} else {
+								fa[i] += fb[i]
+							}
+						}
+						lo, hi := qc.bounds()
+						want, got := make([]uint8, n), make([]uint8, n+1)
+						got[n] = 0x5a
+						QQuantize(want, fa, qc.Scale, qc.Zero, lo, hi, false)
+						QBinary(got[:n], a, b, qa, qb, qc, mul)
+						for i := range want {
+							if got[i] != want[i] {
+								t.Fatalf("%s n=%d sign=%d scales=%v mul=%v: y[%d] = %d, want %d (a %d, b %d)", l, n, sign, sc, mul, i, got[i], want[i], a[i], b[i])
+							}
+						}
+						if got[n] != 0x5a {
+							t.Fatalf("%s n=%d: wrote past the output", l, n)
+						}
+					}
+				}
+			}
+		}
+		restore()
+	}
+}

@@ -1,8 +1,6 @@
 package runtime
 
 import (
-	"sync"
-
 	"github.com/hone-ml/hone/ir"
 	"github.com/hone-ml/hone/kernels"
 )
@@ -14,20 +12,19 @@ import (
 //   - when one operand is constant over runs of the other's innermost elements (a per-channel [N, C, 1, 1] or a
 //     scalar operand, as in squeeze-and-excitation scaling), each run is one byte lookup whose 256-entry table
 //     is that chain evaluated on every byte;
-//   - for equal shapes (residual and FPN sums), it dequantizes, combines and quantizes in cache-sized chunks
-//     with the vector kernels the unfused ops use;
+//   - for equal shapes (residual and FPN sums), kernels.QBinary dequantizes, combines and quantizes each element
+//     in one pass;
 //   - any other broadcast goes through the float ops.
 type qBinary struct {
-	op  tBinOp
-	vec func(dst, a, b []float32)
+	op tBinOp
 }
 
 func qBuildQLinearAdd(*BuildCtx) (Kernel, error) {
-	return KernelFunc((&qBinary{op: tOpAdd, vec: kernels.Add}).run), nil
+	return KernelFunc((&qBinary{op: tOpAdd}).run), nil
 }
 
 func qBuildQLinearMul(*BuildCtx) (Kernel, error) {
-	return KernelFunc((&qBinary{op: tOpMul, vec: kernels.Mul}).run), nil
+	return KernelFunc((&qBinary{op: tOpMul}).run), nil
 }
 
 // q8Param is one per-tensor quantized operand: its bytes' dtype, scale and zero point.
@@ -132,25 +129,23 @@ func (q *qBinary) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	return []*ir.Tensor{y}, nil
 }
 
-// qBinaryChunk is the number of elements per chunk of the equal-shape path: its two float32 buffers stay in L2.
-const qBinaryChunk = 8192
+// qBinaryChunk is the number of elements per task of the equal-shape path.
+const qBinaryChunk = 16384
 
-// qBinaryPool holds the chunks' float buffers (on the heap: the float op is a func value, so arrays on the stack
-// would escape anyway).
-var qBinaryPool = sync.Pool{New: func() any { return new([2][qBinaryChunk]float32) }}
-
-// chunks computes y = Q(DQ(a) op DQ(b)) for equal-length a and b, chunk by chunk.
+// chunks computes y = Q(DQ(a) op DQ(b)) for equal-length a and b with kernels.QBinary, which fuses the three
+// steps (ResNet-18's eight residual sums: 0.29 → 0.19 ms), in chunks split across threads.
 func (q *qBinary) chunks(ctx *Ctx, y, a, b []uint8, pa, pb, pc q8Param) {
+	ka, kb, kc := pa.k8(), pb.k8(), pc.k8()
+	mul := q.op == tOpMul
 	ctx.Par.Run((len(y)+qBinaryChunk-1)/qBinaryChunk, func(c int) {
 		lo, hi := c*qBinaryChunk, min(len(y), (c+1)*qBinaryChunk)
-		buf := qBinaryPool.Get().(*[2][qBinaryChunk]float32)
-		defer qBinaryPool.Put(buf)
-		fa, fb := buf[0][:hi-lo], buf[1][:hi-lo]
-		pa.dequant(fa, a[lo:hi])
-		pb.dequant(fb, b[lo:hi])
-		q.vec(fa, fa, fb)
-		pc.quant(y[lo:hi], fa)
+		kernels.QBinary(y[lo:hi], a[lo:hi], b[lo:hi], ka, kb, kc, mul)
 	})
+}
+
+// k8 is p as the kernels' Q8.
+func (p q8Param) k8() kernels.Q8 {
+	return kernels.Q8{Scale: p.scale, Zero: p.zp, Signed: p.dt == ir.Int8}
 }
 
 // qRunConstant reports whether s broadcasts against the shape full (which must be the result's shape) as one
@@ -193,8 +188,8 @@ func (q *qBinary) lookup(ctx *Ctx, x, s *ir.Tensor, px, ps, pc q8Param, xFirst b
 	sf := make([]float32, len(sv))
 	ps.dequant(sf, sv)
 	ctx.Par.Run(len(sv), func(r int) {
-		// Scalar float32 ops round exactly as the vector kernels do; written out here (not through q.vec, a func
-		// value) so the tables stay on the stack.
+		// Scalar float32 ops round exactly as the vector kernels do; written out here so the tables stay on
+		// the stack.
 		var f [256]float32
 		var table [256]uint8
 		v := sf[r]
