@@ -276,8 +276,9 @@ func QGemmPacked(r Runner, a *QPackedA, za []int32, b *QPackedB, out *QOutput) e
 			for i := range rows {
 				zaRow[i] = za[min(i0+i, len(za)-1)]
 			}
-			if rows <= qgemmMR/2 {
-				// A short last block costs the 8-row kernel a full tile; one row at a time costs about a row's share.
+			if rows <= 3 {
+				// A short last block costs the 8-row kernel a full tile; one row alone costs about a quarter of one
+				// (measured on a 4608 × 512 product: 4 rows cost as much as the tile).
 				rowsK(rows, kp, lda, a.Data[i0*lda:(i0+rows-1)*lda+kp], bp, tile[:], qgemmNR, qzeroInit[:])
 			} else {
 				mk(kp, lda, a.Data[i0*lda:(i0+qgemmMR-1)*lda+kp], bp, tile[:], qgemmNR, qzeroInit[:])

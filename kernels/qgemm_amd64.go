@@ -23,7 +23,7 @@ var qmaxImpl = func() qimpl {
 func qgemmKernel8x32VNNI(kg int, a *uint8, kp int, b *int8, c *int32, ldc int, init *int32)
 
 // qgemmKernel1x32VNNI is the AVX-512 VNNI micro-kernel for one row: c[j] = init[j] + Σ_k a[k]·b[k/4*128+j*4+k%4]
-// for j < 32, over kg groups of 4 k. QGemmPacked runs it on the rows of a last row block of at most 4 rows,
+// for j < 32, over kg groups of 4 k. QGemmPacked runs it on the rows of a last row block of at most 3 rows,
 // where the 8-row kernel would spend most of its multiply-adds on padding (ResNet-18's 7×7 layer4 maps: 49
 // pixels, 6 blocks and one row).
 //
