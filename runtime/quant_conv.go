@@ -196,11 +196,21 @@ func (c *qConv) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	// padding to the kernel's multiple of 4.
 	direct := c.group == 1 && k[1] == 1 && k[2] == 1 && s[1] == 1 && s[2] == 1 && pb[1] == 0 && pb[2] == 0 &&
 		OH == H && OW == W && kp == C
-	// Otherwise im2col and GEMM alternate over bands of output rows whose im2col block stays in cache, instead of
-	// writing the whole im2col matrix (22 MB for det's 96→24 3×3 at 160×160) to memory and reading it back.
-	band := OH
+	// Otherwise im2col and the GEMM go band by band of output rows whose im2col block stays in cache, instead of
+	// writing the whole im2col matrix (22 MB for det's 96→24 3×3 at 160×160) to memory and reading it back. With
+	// several threads each band is one task, its im2col and its GEMM on one thread (bands is a multiple of the
+	// threads): a parallel im2col and then a parallel GEMM per band made ResNet-18's 28×28 layers wait on each
+	// other's stragglers eight times a layer (1.24× from a second thread). Bands of fewer than 64 pixels (7×7
+	// maps) keep one band with the GEMM split across its panels instead.
+	band, bands := OH, 1
 	if !direct {
 		band = max(1, min(OH, qConvBandBytes/max(OW*kp, 1)))
+		bands = (OH + band - 1) / band
+		if t := ctx.Threads; t > 1 && (OH+t-1)/t*OW >= 64 {
+			bands = (bands + t - 1) / t * t
+			band = (OH + bands - 1) / bands
+		}
+		bands = (OH + band - 1) / band
 	}
 	_, size := kernels.QPackedASize(band*OW, kk)
 	// Scratch needs no zeroing: A's padding columns meet B's zero rows, and its padding rows are never stored.
@@ -218,55 +228,69 @@ func (c *qConv) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	nt := ctx.allocRaw(ir.Uint8, nsz)
 	defer ctx.recycle(nt)
 	nhwc := nt.U8()
-	var col []uint8
+	// One im2col block per task running at once (the runner runs at most Threads of them): a free list.
+	slots := min(c.group*bands, max(ctx.Threads, 1))
+	free := make(chan []uint8, slots)
 	if !direct {
-		ct := ctx.allocRaw(ir.Uint8, size)
+		ct := ctx.allocRaw(ir.Uint8, slots*size)
 		defer ctx.recycle(ct)
-		col = ct.U8()
+		for i := range slots {
+			free <- ct.U8()[i*size : (i+1)*size]
+		}
 	}
 	pad := uint8(zx[0])
+	errs := make([]error, c.group*bands)
 	for n := 0; n < N; n++ {
 		xn := xd[n*C*H*W : (n+1)*C*H*W]
 		if !planes {
 			qToNHWC(ctx, nhwc, xn, C, H*W, flip)
 		}
-		for gi := 0; gi < c.group; gi++ {
-			for oh0 := 0; oh0 < OH; oh0 += band {
-				oh1 := min(OH, oh0+band)
-				p0, rows := oh0*OW, (oh1-oh0)*OW
-				a := &kernels.QPackedA{M: rows, K: kk, Kp: kp, Data: nhwc}
-				if !direct {
-					a.Data = col
-					ctx.Par.Run(oh1-oh0, func(r int) {
-						oh := oh0 + r
-						dst := col[r*OW*kp : (r+1)*OW*kp]
-						if planes {
-							qIm2col3Planes(dst, kp, xn, oh*s[1]-pb[1], -pb[2], s[2], OW, H, W, k[1], d[1], pad, flip)
-							return
-						}
-						if cg == C && d[2] == 1 {
-							qIm2colOutRow(dst, kp, nhwc, oh*s[1]-pb[1], -pb[2], s[2], OW, H, W, C, k[1], k[2], d[1], pad)
-							return
-						}
-						for ow := 0; ow < OW; ow++ {
-							qIm2colRow(dst[ow*kp:ow*kp+kk], nhwc, oh*s[1]-pb[1], ow*s[2]-pb[2], H, W, C, gi*cg, cg, k[1], k[2], d[1], d[2], pad)
-						}
-					})
-				}
-				o := out
-				o.Ldc, o.Trans = P, true
-				if o.Bias != nil {
-					o.Bias = o.Bias[gi*mg : (gi+1)*mg]
-				}
-				if len(o.Scale) > 1 {
-					o.Scale = o.Scale[gi*mg : (gi+1)*mg]
-				}
-				// The band's (pixel, channel) element lands at channel·P + pixel from its first pixel on.
-				lo, hi := (n*M+gi*mg)*P+p0, (n*M+gi*mg+mg)*P
-				c.target(&o, y, lo, hi)
-				if err := kernels.QGemmPacked(ctx.Par, a, zx, packed[gi], &o); err != nil {
-					return nil, Invalidf("%v", err)
-				}
+		// Within a task the band's im2col rows and its GEMM run serially when the tasks themselves are spread.
+		par := ctx.Par
+		if bands > 1 {
+			par = nil
+		}
+		ctx.Par.Run(c.group*bands, func(t int) {
+			gi, oh0 := t/bands, t%bands*band
+			oh1 := min(OH, oh0+band)
+			p0, rows := oh0*OW, (oh1-oh0)*OW
+			a := &kernels.QPackedA{M: rows, K: kk, Kp: kp, Data: nhwc}
+			if !direct {
+				col := <-free
+				defer func() { free <- col }()
+				a.Data = col
+				par.Run(oh1-oh0, func(r int) {
+					oh := oh0 + r
+					dst := col[r*OW*kp : (r+1)*OW*kp]
+					if planes {
+						qIm2col3Planes(dst, kp, xn, oh*s[1]-pb[1], -pb[2], s[2], OW, H, W, k[1], d[1], pad, flip)
+						return
+					}
+					if cg == C && d[2] == 1 {
+						qIm2colOutRow(dst, kp, nhwc, oh*s[1]-pb[1], -pb[2], s[2], OW, H, W, C, k[1], k[2], d[1], pad)
+						return
+					}
+					for ow := 0; ow < OW; ow++ {
+						qIm2colRow(dst[ow*kp:ow*kp+kk], nhwc, oh*s[1]-pb[1], ow*s[2]-pb[2], H, W, C, gi*cg, cg, k[1], k[2], d[1], d[2], pad)
+					}
+				})
+			}
+			o := out
+			o.Ldc, o.Trans = P, true
+			if o.Bias != nil {
+				o.Bias = o.Bias[gi*mg : (gi+1)*mg]
+			}
+			if len(o.Scale) > 1 {
+				o.Scale = o.Scale[gi*mg : (gi+1)*mg]
+			}
+			// The band's (pixel, channel) element lands at channel·P + pixel from its first pixel on.
+			lo, hi := (n*M+gi*mg)*P+p0, (n*M+gi*mg+mg)*P
+			c.target(&o, y, lo, hi)
+			errs[t] = kernels.QGemmPacked(par, a, zx, packed[gi], &o)
+		})
+		for _, err := range errs {
+			if err != nil {
+				return nil, Invalidf("%v", err)
 			}
 		}
 	}

@@ -3,6 +3,8 @@ package runtime
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"testing"
 
 	"github.com/hone-ml/hone/ir"
@@ -46,7 +48,7 @@ func BenchmarkQLinearConv(b *testing.B) {
 			n := nnNode("QLinearConv", []string{"x", "xs", "zx", "w", "ws", "zw", "ys", "yz", "b"}, []string{"y"}, attrs...)
 			consts := map[string]*ir.Tensor{"w": w, "ws": ir.FromFloat32([]int{c.m}, ws), "zw": ir.New(ir.Int8, c.m),
 				"b": ir.FromInt32([]int{c.m}, bias), "xs": ir.Scalar(float32(0.02)), "zx": ir.New(ir.Int8), "ys": ir.Scalar(float32(0.05)), "yz": ir.New(ir.Int8)}
-			p, err := Compile(nnGraph(13, n, consts), Options{NoOptimize: true, Threads: 1})
+			p, err := Compile(nnGraph(13, n, consts), Options{NoOptimize: true, Threads: qBenchThreads})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -65,3 +67,11 @@ func BenchmarkQLinearConv(b *testing.B) {
 		})
 	}
 }
+
+// qBenchThreads is BenchmarkQLinearConv's thread count (HONE_BENCH_THREADS, default 1).
+var qBenchThreads = func() int {
+	if n, err := strconv.Atoi(os.Getenv("HONE_BENCH_THREADS")); err == nil && n > 0 {
+		return n
+	}
+	return 1
+}()
