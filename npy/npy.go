@@ -15,10 +15,10 @@ import (
 	"io"
 	"math/bits"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/hone-ml/hone/internal/tempfiles"
 	"github.com/hone-ml/hone/ir"
 )
 
@@ -501,34 +501,15 @@ func WriteFile(path string, t *ir.Tensor) error {
 	return atomicWrite(path, func(w io.Writer) error { return Write(w, t) })
 }
 
-func atomicWrite(path string, fill func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("npy: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
+func atomicWrite(path string, fill func(io.Writer) error) error {
+	err := tempfiles.WriteFile(path, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 1<<16)
+		if err := fill(bw); err != nil {
+			return err
 		}
-	}()
-	bw := bufio.NewWriterSize(f, 1<<16)
-	if err = fill(bw); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return fmt.Errorf("npy: %w", err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("npy: %w", err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("npy: %w", err)
-	}
-	if err = os.Chmod(f.Name(), 0o644); err != nil {
-		return fmt.Errorf("npy: %w", err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
+		return bw.Flush()
+	})
+	if err != nil {
 		return fmt.Errorf("npy: %w", err)
 	}
 	return nil

@@ -2,12 +2,14 @@ package onnx
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/hone-ml/hone/internal/tempfiles"
 	"github.com/hone-ml/hone/ir"
 	"github.com/hone-ml/hone/onnx/onnxpb"
 )
@@ -65,7 +67,12 @@ func Save(m *ir.Model, path string, opts ...Option) error {
 	if o.extFile == "" && proto.Size(mp) > maxProtoBytes {
 		o.extFile, o.threshold = filepath.Base(path)+".data", autoThreshold
 	}
-	var commitData func() error
+	var data *tempfiles.File // the external data file, until it is renamed into place
+	defer func() {
+		if data != nil {
+			data.Abort()
+		}
+	}()
 	if o.extFile != "" {
 		if !filepath.IsLocal(o.extFile) {
 			return fmt.Errorf("onnx: external data file %q must be a relative path inside the model's directory", o.extFile)
@@ -76,7 +83,7 @@ func Save(m *ir.Model, path string, opts ...Option) error {
 				return err
 			}
 		}
-		commitData, err = writeExternal(e.inits, dataPath, o.extFile, o.threshold)
+		data, err = writeExternal(e.inits, dataPath, o.extFile, o.threshold)
 		if err != nil {
 			return err
 		}
@@ -84,26 +91,21 @@ func Save(m *ir.Model, path string, opts ...Option) error {
 			return fmt.Errorf("onnx: model is %d bytes even with its initializers external, over protobuf's 2 GiB limit", size)
 		}
 	}
-	data, err := proto.Marshal(mp)
+	enc, err := proto.Marshal(mp)
 	if err != nil {
 		return fmt.Errorf("onnx: encoding model: %w", err)
 	}
 	// The data goes in place first so the new model never names a file that is not there yet.
-	if commitData != nil {
-		if err := commitData(); err != nil {
-			return err
+	if data != nil {
+		err, data = data.Commit(), nil
+		if err != nil {
+			return fmt.Errorf("onnx: writing %s: %w", filepath.Join(filepath.Dir(path), o.extFile), err)
 		}
 	}
-	f, commit, err := createTemp(path)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(f.Name())
+	if err := tempfiles.WriteFile(path, func(w io.Writer) error { _, err := w.Write(enc); return err }); err != nil {
 		return fmt.Errorf("onnx: writing %s: %w", path, err)
 	}
-	return commit()
+	return nil
 }
 
 // checkOverwrite refuses a target that is the same file (by inode, not by name) as one the model was read from.
@@ -127,15 +129,14 @@ func checkOverwrite(src *source, target string) error {
 }
 
 // writeExternal moves every initializer of at least threshold bytes into a temporary data file and points its
-// TensorProto there; the returned commit renames the file into place.
-func writeExternal(inits []encInit, dataPath, location string, threshold int) (func() error, error) {
-	f, commit, err := createTemp(dataPath)
+// TensorProto there; the caller commits the file (renames it into place) or aborts it.
+func writeExternal(inits []encInit, dataPath, location string, threshold int) (*tempfiles.File, error) {
+	f, err := tempfiles.Create(dataPath)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("onnx: %w", err)
 	}
-	fail := func(err error) (func() error, error) {
-		f.Close()
-		os.Remove(f.Name())
+	fail := func(err error) (*tempfiles.File, error) {
+		f.Abort()
 		return nil, fmt.Errorf("onnx: writing %s: %w", dataPath, err)
 	}
 	var off int64
@@ -163,40 +164,5 @@ func writeExternal(inits []encInit, dataPath, location string, threshold int) (f
 		}
 		off += int64(len(raw))
 	}
-	return commit, nil
-}
-
-// createTemp opens a temporary file beside path; commit syncs, closes and renames it over path, then syncs the
-// directory so the rename itself is durable.
-func createTemp(path string) (*os.File, func() error, error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return nil, nil, fmt.Errorf("onnx: %w", err)
-	}
-	commit := func() error {
-		err := f.Sync()
-		if err == nil {
-			err = f.Chmod(0o644)
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			err = os.Rename(f.Name(), path)
-		}
-		if err != nil {
-			os.Remove(f.Name())
-			return fmt.Errorf("onnx: writing %s: %w", path, err)
-		}
-		if d, err := os.Open(dir); err == nil {
-			d.Sync()
-			d.Close()
-		}
-		return nil
-	}
-	return f, commit, nil
+	return f, nil
 }

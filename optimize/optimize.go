@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hone-ml/hone/bench"
+	"github.com/hone-ml/hone/internal/tempfiles"
 	"github.com/hone-ml/hone/ir"
 	"github.com/hone-ml/hone/onnx"
 	"github.com/hone-ml/hone/prune"
@@ -142,12 +143,15 @@ type Result struct {
 	Elapsed    float64      `json:"elapsed_s"`
 	dir        string
 	ownDir     bool
+	untrack    func() // stops the interrupt handler's removal of an own dir
 }
 
 // Close removes the candidate files when the directory was created by Run.
 func (r *Result) Close() error {
 	if r.ownDir {
-		return os.RemoveAll(r.dir)
+		err := os.RemoveAll(r.dir)
+		r.untrack()
+		return err
 	}
 	return nil
 }
@@ -192,7 +196,7 @@ func Run(cfg Config) (*Result, error) {
 		if res.dir, err = os.MkdirTemp("", "hone-optimize-"); err != nil {
 			return nil, err
 		}
-		res.ownDir = true
+		res.ownDir, res.untrack = true, tempfiles.Track(res.dir)
 	}
 	s := &search{cfg: cfg, m: m, res: res}
 	if err := s.run(); err != nil {

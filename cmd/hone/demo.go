@@ -12,6 +12,7 @@ import (
 
 	"github.com/hone-ml/hone/bench"
 	"github.com/hone-ml/hone/internal/assets"
+	"github.com/hone-ml/hone/internal/tempfiles"
 	"github.com/hone-ml/hone/ir"
 	"github.com/hone-ml/hone/optimize"
 )
@@ -48,7 +49,8 @@ func runDemo(w, errw io.Writer, threads, runs int, maxDrop float64, out string) 
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	untrack := tempfiles.Track(dir) // removed on SIGINT/SIGTERM too, which skip the defer
+	defer func() { os.RemoveAll(dir); untrack() }()
 	model := filepath.Join(dir, "mnist_cnn.onnx")
 	if err := os.WriteFile(model, assets.MNISTModel(), 0o644); err != nil {
 		return err

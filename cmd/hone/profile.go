@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"text/tabwriter"
@@ -12,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hone-ml/hone/bench"
+	"github.com/hone-ml/hone/internal/tempfiles"
 	"github.com/hone-ml/hone/runtime"
 )
 
@@ -116,22 +116,8 @@ func printProfile(w io.Writer, prof *bench.Profiling, top int) {
 // writeFileAtomic writes data to a temporary file beside path and renames it into place, so a reader (or a
 // failed run) never leaves half a file under the final name.
 func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".hone-*")
-	if err != nil {
+	if err := tempfiles.WriteFile(path, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil { // CreateTemp makes 0600; a report is meant to be shared
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return nil
 }
