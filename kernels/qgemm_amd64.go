@@ -147,37 +147,28 @@ func qmicroVNNI(kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []int
 }
 
 func qmicroAVX2(kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
-	if kp == 0 {
-		qmicroGeneric(kp, lda, a, b, c, ldc, init)
-		return
-	}
-	_, _, _, _ = a[(qgemmMR-1)*lda+kp-1], b[kp*qgemmNR-1], c[(qgemmMR-1)*ldc+qgemmNR-1], init[qgemmNR-1]
-	for i := 0; i < qgemmMR; i++ {
-		qgemmKernel1x32AVX2(kp/qgemmKU, &a[i*lda], &b[0], &c[i*ldc], &init[0])
-	}
+	qmicroRowsAVX2(qgemmMR, kp, lda, a, b, c, ldc, init)
 }
 
 // qmicroRowsVNNI is qmicroGenericRows on the one-row VNNI kernel.
 func qmicroRowsVNNI(rows, kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
-	if kp == 0 || rows <= 0 {
-		qmicroGenericRows(rows, kp, lda, a, b, c, ldc, init)
-		return
-	}
-	_, _, _, _ = a[(rows-1)*lda+kp-1], b[kp*qgemmNR-1], c[(rows-1)*ldc+qgemmNR-1], init[qgemmNR-1]
-	for i := 0; i < rows; i++ {
-		qgemmKernel1x32VNNI(kp/qgemmKU, &a[i*lda], &b[0], &c[i*ldc], &init[0])
-	}
+	qmicroRowByRow(qgemmKernel1x32VNNI, rows, kp, lda, a, b, c, ldc, init)
 }
 
 // qmicroRowsAVX2 is qmicroGenericRows on the one-row AVX2 kernel.
 func qmicroRowsAVX2(rows, kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
-	if kp == 0 || rows <= 0 {
+	qmicroRowByRow(qgemmKernel1x32AVX2, rows, kp, lda, a, b, c, ldc, init)
+}
+
+// qmicroRowByRow runs a one-row kernel on each of the first rows rows.
+func qmicroRowByRow(kernel func(kg int, a *uint8, b *int8, c *int32, init *int32), rows, kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
+	if kp == 0 || rows <= 0 { // K = 0: nothing to point the assembly at
 		qmicroGenericRows(rows, kp, lda, a, b, c, ldc, init)
 		return
 	}
 	_, _, _, _ = a[(rows-1)*lda+kp-1], b[kp*qgemmNR-1], c[(rows-1)*ldc+qgemmNR-1], init[qgemmNR-1]
 	for i := 0; i < rows; i++ {
-		qgemmKernel1x32AVX2(kp/qgemmKU, &a[i*lda], &b[0], &c[i*ldc], &init[0])
+		kernel(kp/qgemmKU, &a[i*lda], &b[0], &c[i*ldc], &init[0])
 	}
 }
 
