@@ -20,16 +20,17 @@ var allowedImports = map[string][]string{
 	"backend/ort":        {"ir"},
 	"runtime":            {"opt", "kernels", "ir"},
 	"opt":                {"ir"},
-	"onnx":               {"ir", "onnx/onnxpb"},
+	"onnx":               {"ir", "onnx/onnxpb", "internal/tempfiles"},
 	"onnx/onnxpb":        {},
-	"npy":                {"ir"},
+	"npy":                {"ir", "internal/tempfiles"},
 	"ir":                 {},
 	"kernels":            {},
 	"turboquant":         {"kernels"},
 	"internal/assets":    {"ir", "npy"},
-	"optimize":           {"quant", "prune", "bench", "runtime", "onnx", "ir", "npy", "internal/assets"},
+	"optimize":           {"quant", "prune", "bench", "runtime", "onnx", "ir", "npy", "internal/assets", "internal/tempfiles"},
 	"internal/irtest":    {"ir"},
 	"internal/tools":     {},
+	"internal/tempfiles": {}, // a leaf: scratch paths removed on interrupt, atomic writes
 	"kernels/kerneltest": {"kernels"},
 }
 
