@@ -395,14 +395,16 @@ func qRowWindow(v, x []uint8, ih0, iw0, wv, h, w, c, kh, dh int, pad uint8) {
 	qFill(v[j1*lda:wv*lda], pad)
 	for a := 0; a < kh; a++ {
 		ih := ih0 + a*dh
-		for j := j0; j < j1; j++ {
-			dst := v[j*lda+a*c : j*lda+a*c+c]
-			if ih < 0 || ih >= h {
-				qFill(dst, pad)
-				continue
+		if ih < 0 || ih >= h {
+			for j := j0; j < j1; j++ {
+				qFill(v[j*lda+a*c:j*lda+a*c+c], pad)
 			}
-			o := (ih*w + iw0 + j) * c
-			qCopySmall(dst, x[o:o+c])
+			continue
+		}
+		// The row's pixels are one contiguous run of the NHWC image, scattered lda bytes apart.
+		if j1 > j0 {
+			o := (ih*w + iw0 + j0) * c
+			kernels.ScatterRows(v[j0*lda+a*c:], lda, x[o:o+(j1-j0)*c], c, j1-j0)
 		}
 	}
 }
