@@ -53,21 +53,27 @@ func qmicroGenericRW(rows, w, kp, lda int, a []uint8, b []int8, c []int32, ldc i
 // the uint8 value or the two's-complement int8 one. The rounding adds and subtracts 1.5·2²³: float32 addition
 // rounds half to even, and after the clamp |f| ≤ 383 is far inside the range where that trick is exact.
 func qrequantRowGeneric(t, corr []int32, scale []float32, d []uint8, flo, fhi float32, zp int32) {
-	const magic = 12582912 // 1.5·2²³
 	n := len(d)
 	t, corr, scale = t[:n], corr[:n], scale[:n]
 	for j := range d {
-		f := float32(t[j]+corr[j]) * scale[j]
-		// The clamps are written as MAXPS/MINPS compute them, so a NaN (only from a NaN or infinite scale)
-		// becomes flo in both implementations.
-		if !(f > flo) {
-			f = flo
-		}
-		if !(f < fhi) {
-			f = fhi
-		}
-		d[j] = uint8(int32((f+magic)-magic) + zp)
+		d[j] = qrequant1(t[j]+corr[j], scale[j], flo, fhi, zp)
 	}
+}
+
+// qrequant1 is one element of qrequantRowGeneric: the low byte of clamp(float32(s)·scale, flo, fhi) rounded half
+// to even, plus zp.
+func qrequant1(s int32, scale, flo, fhi float32, zp int32) uint8 {
+	const magic = 12582912 // 1.5·2²³
+	f := float32(s) * scale
+	// The clamps are written as MAXPS/MINPS compute them, so a NaN (only from a NaN or infinite scale) becomes
+	// flo in both implementations.
+	if !(f > flo) {
+		f = flo
+	}
+	if !(f < fhi) {
+		f = fhi
+	}
+	return uint8(int32((f+magic)-magic) + zp)
 }
 
 // qdequantRowGeneric is the pure-Go twin of the float32 row epilogue: d[j] = float32(t[j] + corr[j])·scale[j]

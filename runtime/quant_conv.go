@@ -25,6 +25,9 @@ type qConv struct {
 	// constant ungrouped 2-D weights over a multiple of 4 channels, or fewer than 4 (an image stem), and wider
 	// than one tap.
 	packedRW *kernels.QPackedB
+	// pointwise holds constant ungrouped 1×1 weights with zero point 0 for QLinearConv's transpose-free path
+	// (kernels.QPointwise), where that path has a SIMD kernel.
+	pointwise *kernels.QPackedPointwise
 }
 
 // Input positions per op.
@@ -67,8 +70,41 @@ func qBuildConv(b *BuildCtx, qlinear, float bool) (Kernel, error) {
 			}
 			c.packedRW = rw[0]
 		}
+		if c.pointwise, err = c.packPointwise(w, nnConst(b, izw)); err != nil {
+			return nil, err
+		}
 	}
 	return KernelFunc(c.run), nil
+}
+
+// packPointwise packs W for kernels.QPointwise when it qualifies (see qConv.pointwise), else returns nil.
+func (c *qConv) packPointwise(w, zp *ir.Tensor) (*kernels.QPackedPointwise, error) {
+	if !c.qlinear || c.group != 1 || !kernels.QPointwiseFast() || w.Rank() < 3 {
+		return nil, nil
+	}
+	for _, k := range w.Shape[2:] {
+		if k != 1 {
+			return nil, nil
+		}
+	}
+	wd, shift, err := qWeights(w)
+	if err != nil {
+		return nil, err
+	}
+	zw, err := qZeroVector(zp, w.DType, w.Shape[0], shift, "W")
+	if err != nil {
+		return nil, err
+	}
+	for _, z := range zw {
+		if z != 0 {
+			return nil, nil
+		}
+	}
+	pw, err := kernels.QPackPointwise(w.Shape[0], w.Shape[1], wd)
+	if err != nil {
+		return nil, Invalidf("%v", err)
+	}
+	return pw, nil
 }
 
 // pack checks the weights' shape and packs each group's W^T with its zero points (scalar or per output channel),
@@ -178,6 +214,9 @@ func (c *qConv) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	H, W, OH, OW := inSz[1], inSz[2], outSz[1], outSz[2]
 	cg, mg, P := C/c.group, M/c.group, OH*OW
 	kk := cg * k[1] * k[2]
+	if c.pointwise != nil && qPointwiseOn && s == [3]int{1, 1, 1} && pb == [3]int{} && OH*OW == H*W {
+		return c.runPointwise(ctx, y, &out, xd, flip, zx[0], N, C, M, H*W)
+	}
 	if cg == 1 && mg == 1 {
 		if err := c.depthwise(ctx, in, w, y, &out, xd, flip, zx[0], N, C, H, W, OH, OW, k, s, d, pb); err != nil {
 			return nil, err
@@ -292,6 +331,24 @@ func (c *qConv) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 			if err != nil {
 				return nil, Invalidf("%v", err)
 			}
+		}
+	}
+	return []*ir.Tensor{y}, nil
+}
+
+// qPointwiseOn enables runPointwise; benchmarks turn it off to compare with the GEMM path.
+var qPointwiseOn = true
+
+// runPointwise computes a 1×1, stride-1, unpadded QLinearConv image by image on the NCHW planes themselves
+// (kernels.QPointwise): no NHWC transpose of the input and no transposed stores of the output. det's 16→32
+// 1×1 at 320×320 (K = 16) spent most of its GEMM-path time in those and in per-tile overhead.
+func (c *qConv) runPointwise(ctx *Ctx, y *ir.Tensor, out *kernels.QOutput, xd []uint8, flip uint8, zx int32, N, C, M, P int) ([]*ir.Tensor, error) {
+	o := *out
+	o.Ldc = P
+	for n := range N {
+		c.target(&o, y, n*M*P, (n+1)*M*P)
+		if err := kernels.QPointwise(ctx.Par, c.pointwise, xd[n*C*P:(n+1)*C*P], flip, zx, P, &o); err != nil {
+			return nil, Invalidf("%v", err)
 		}
 	}
 	return []*ir.Tensor{y}, nil

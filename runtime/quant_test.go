@@ -187,6 +187,7 @@ func TestConvIntegerVsFloatConv(t *testing.T) {
 		dil              []int64
 		perChannel       bool
 		oneD             bool
+		symW             bool // weights' zero point 0 (128 for uint8): 1×1 QLinearConv then runs kernels.QPointwise
 	}
 	cases := []cfg{
 		{xdt: ir.Uint8, wdt: ir.Int8, n: 1, c: 3, h: 7, w: 6, m: 4, k: 3, group: 1, strides: []int64{1, 1}, pads: []int64{1, 1, 1, 1}, dil: []int64{1, 1}},
@@ -237,6 +238,13 @@ func TestConvIntegerVsFloatConv(t *testing.T) {
 		{xdt: ir.Int8, wdt: ir.Int8, n: 2, c: 24, h: 19, w: 37, m: 24, k: 5, group: 24, strides: []int64{2, 2}, pads: []int64{2, 2, 2, 2}, dil: []int64{1, 1}, perChannel: true},
 		{xdt: ir.Int8, wdt: ir.Int8, n: 1, c: 16, h: 33, w: 40, m: 16, k: 3, group: 16, strides: []int64{1, 1}, pads: []int64{1, 1, 1, 1}, dil: []int64{1, 1}},
 		{xdt: ir.Uint8, wdt: ir.Int8, n: 1, c: 5, h: 21, w: 18, m: 5, k: 3, group: 5, strides: []int64{2, 1}, pads: []int64{0, 2, 1, 0}, dil: []int64{2, 1}, perChannel: true},
+		// 1×1 stride 1 with symmetric weights, on the NCHW planes (kernels.QPointwise): channels around its
+		// 4-channel groups and 8-channel blocks, pixel counts around its 32-pixel panels, two images, uint8
+		// weights centred at 128, and a 1-D convolution.
+		{xdt: ir.Int8, wdt: ir.Int8, n: 2, c: 16, h: 9, w: 11, m: 32, k: 1, group: 1, strides: []int64{1, 1}, pads: []int64{0, 0, 0, 0}, dil: []int64{1, 1}, perChannel: true, symW: true},
+		{xdt: ir.Uint8, wdt: ir.Int8, n: 1, c: 7, h: 8, w: 8, m: 13, k: 1, group: 1, strides: []int64{1, 1}, pads: []int64{0, 0, 0, 0}, dil: []int64{1, 1}, symW: true},
+		{xdt: ir.Int8, wdt: ir.Uint8, n: 1, c: 130, h: 5, w: 13, m: 9, k: 1, group: 1, strides: []int64{1, 1}, pads: []int64{0, 0, 0, 0}, dil: []int64{1, 1}, perChannel: true, symW: true},
+		{xdt: ir.Uint8, wdt: ir.Int8, n: 2, c: 3, w: 33, m: 40, k: 1, group: 1, strides: []int64{1}, pads: []int64{0, 0}, dil: []int64{1}, oneD: true, symW: true},
 	}
 	for i, c := range cases {
 		t.Run(fmt.Sprintf("%d-%s-%s", i, c.xdt, c.wdt), func(t *testing.T) {
@@ -249,6 +257,14 @@ func TestConvIntegerVsFloatConv(t *testing.T) {
 			zw := qRandInt(r, c.wdt)
 			if c.perChannel {
 				zw = qRandInt(r, c.wdt, c.m)
+			}
+			if c.symW {
+				zw = ir.New(c.wdt, zw.Shape...)
+				if c.wdt == ir.Uint8 {
+					for i := range zw.U8() {
+						zw.U8()[i] = 128
+					}
+				}
 			}
 			attrs := []*ir.Attr{nnAInt("group", c.group), nnAInts("strides", c.strides...), nnAInts("pads", c.pads...), nnAInts("dilations", c.dil...)}
 			ref, err := nnRun(13, nnNode("Conv", []string{"x", "w"}, []string{"y"}, attrs...), map[string]*ir.Tensor{"w": qCentred(w, zw)},

@@ -1,0 +1,168 @@
+package kernels
+
+import (
+	"fmt"
+	"sync"
+)
+
+// Pointwise (1×1) integer convolution of NCHW images, without transposes. QGemm's convolution layout has pixels
+// as rows and channels as columns, so QLinearConv transposes the image to NHWC and stores the results transposed
+// back; for a 1×1 convolution over few input channels (PP-OCRv4 det's 16→32 at 320×320 has K = 16) the two
+// transposes and the per-tile call overhead cost more than the multiply-adds. Here output channels are the rows
+// and pixels the columns: each panel of qpwCols pixels is packed once, the bytes of 4 input channels side by
+// side per pixel (the groups VPDPBUSD multiplies), and each block of qpwRows output channels multiplies it by
+// its weights broadcast 4 at a time, requantizes in registers and stores each channel's pixels straight into
+// its NCHW plane.
+//
+// The weights' zero point must be 0 (symmetric int8, the default of hone and ONNX Runtime): the activations'
+// zero point then adds a constant per output channel, −za·Σ_c w, folded into the bias, and no per-pixel sums
+// of the input are needed.
+
+const (
+	qpwRows = 8  // output channels per kernel call
+	qpwCols = 32 // pixels per panel
+)
+
+// QPackedPointwise is the M×C int8 weight matrix of a 1×1 convolution (zero point 0), packed for QPointwise:
+// ceil(M/qpwRows) blocks, each holding for every group of 4 input channels each row's 4 weights (zero padded
+// past C and M).
+type QPackedPointwise struct {
+	M, C   int
+	kg     int // groups of 4 input channels
+	w      []int8
+	rowSum []int32 // Σ_c w[m][c]
+}
+
+// QPackPointwise packs the row-major M×C weights w (output channel m's weights at w[m·C:]).
+func QPackPointwise(m, c int, w []int8) (*QPackedPointwise, error) {
+	if m < 0 || c < 0 || len(w) < m*c {
+		return nil, fmt.Errorf("kernels: QPackPointwise: %d×%d weights do not fit %d values", m, c, len(w))
+	}
+	kg := (c + 3) / 4
+	blocks := (m + qpwRows - 1) / qpwRows
+	p := &QPackedPointwise{M: m, C: c, kg: kg, w: make([]int8, blocks*kg*qpwRows*4), rowSum: make([]int32, m)}
+	for i := 0; i < m; i++ {
+		blk, r := i/qpwRows, i%qpwRows
+		for ch, v := range w[i*c : (i+1)*c] {
+			p.w[(blk*kg+ch/4)*qpwRows*4+r*4+ch%4] = v
+			p.rowSum[i] += int32(v)
+		}
+	}
+	return p, nil
+}
+
+// QPointwiseFast reports whether QPointwise has a SIMD kernel on this machine (AVX-512 VNNI), or whether nothing
+// has one (the pure-Go build): where only QGemm's AVX2 kernel exists, it is the faster path.
+func QPointwiseFast() bool { return qlevel == qimplVNNI || qlevel == qimplGeneric }
+
+// QPointwise computes a 1×1 convolution of one image: out[m·Ldc + p] = requant(Σ_c w[m][c]·(x[c·P + p] − za))
+// for the M output channels and P pixels, with out.U8 or out.I8 requantized as QGemm's epilogue does (out.Scale
+// and out.Bias are per output channel here: one value, or M). x holds the C input planes of P bytes; flip 0x80
+// turns int8 values into the uint8 v + 128 (za is then the zero point plus 128), flip 0 takes uint8 as it is.
+// Work is split across r by panels of pixels.
+func QPointwise(r Runner, w *QPackedPointwise, x []uint8, flip uint8, za int32, P int, out *QOutput) error {
+	M, C := w.M, w.C
+	if P < 0 || len(x) < C*P {
+		return fmt.Errorf("kernels: QPointwise: %d planes of %d pixels do not fit %d bytes", C, P, len(x))
+	}
+	d := out.U8
+	lo, hi := int32(0), int32(255)
+	if out.I8 != nil {
+		d, lo, hi = qBytes(out.I8), -128, 127
+	}
+	if d == nil || out.I32 != nil || out.F32 != nil || out.Trans {
+		return fmt.Errorf("kernels: QPointwise: the output must be requantized uint8 or int8, stored untransposed")
+	}
+	if M > 0 && P > 0 && (out.Ldc < P || len(d) < (M-1)*out.Ldc+P) {
+		return fmt.Errorf("kernels: QPointwise: output of %d values with stride %d cannot hold %d×%d", len(d), out.Ldc, M, P)
+	}
+	if len(out.Scale) != 1 && len(out.Scale) != M || out.Bias != nil && len(out.Bias) != M {
+		return fmt.Errorf("kernels: QPointwise: %d scales and %d biases for %d output channels", len(out.Scale), len(out.Bias), M)
+	}
+	if M == 0 || P == 0 {
+		return nil
+	}
+	blocks := (M + qpwRows - 1) / qpwRows
+	corr, scale := make([]int32, blocks*qpwRows), make([]float32, blocks*qpwRows)
+	for m := range M {
+		corr[m] = -za * w.rowSum[m]
+		if out.Bias != nil {
+			corr[m] += out.Bias[m]
+		}
+		scale[m] = qscale(out.Scale, m)
+	}
+	zp := out.ZeroPoint
+	flo, fhi := float32(lo-zp), float32(hi-zp)
+	kernel, pack := qpwKernelFor(qlevel), qpwPackFor(qlevel)
+	full := C / 4 // channel groups the packer reads whole
+	// A task is a run of panels: each panel is packed once into the task's buffer (in L1) and read by every block.
+	const panelsPerTask = 8
+	panels := (P + qpwCols - 1) / qpwCols
+	r.Run((panels+panelsPerTask-1)/panelsPerTask, func(t int) {
+		sc := qpwPool.Get().(*qpwScratch)
+		defer qpwPool.Put(sc)
+		sc.panel = grow8(sc.panel, w.kg*qpwCols*4)
+		buf := sc.panel
+		for pn := t * panelsPerTask; pn < min(panels, (t+1)*panelsPerTask); pn++ {
+			p0 := pn * qpwCols
+			n := min(qpwCols, P-p0)
+			if n == qpwCols {
+				pack(buf, x[p0:], P, full, flip)
+				qpwPackRest(buf, x[p0:], P, 4*full, C, n, flip)
+			} else {
+				// The last, partial panel: its missing pixels are zero and its results go through sc.tail.
+				clear(buf)
+				qpwPackRest(buf, x[p0:], P, 0, C, n, flip)
+			}
+			for b := range blocks {
+				m0 := b * qpwRows
+				rows := min(qpwRows, M-m0)
+				wb := w.w[b*w.kg*qpwRows*4 : (b+1)*w.kg*qpwRows*4]
+				if n == qpwCols {
+					kernel(w.kg, buf, wb, corr[m0:], scale[m0:], d[m0*out.Ldc+p0:], out.Ldc, rows, flo, fhi, zp)
+					continue
+				}
+				kernel(w.kg, buf, wb, corr[m0:], scale[m0:], sc.tail[:], qpwCols, rows, flo, fhi, zp)
+				for i := range rows {
+					copy(d[(m0+i)*out.Ldc+p0:(m0+i)*out.Ldc+p0+n], sc.tail[i*qpwCols:])
+				}
+			}
+		}
+	})
+	return nil
+}
+
+// qpwScratch is one QPointwise task's packed panel and the staging rows of a partial last panel.
+type qpwScratch struct {
+	panel []uint8
+	tail  [qpwRows * qpwCols]uint8
+}
+
+var qpwPool = sync.Pool{New: func() any { return new(qpwScratch) }}
+
+func grow8(b []uint8, n int) []uint8 {
+	if cap(b) < n {
+		return make([]uint8, n)
+	}
+	return b[:n]
+}
+
+// qpwPackRest packs, for the first n pixels of a panel, channels from c0 on (the groups the packer does not
+// read whole: a last group of fewer than 4 channels, or every channel of a partial panel); channels past C
+// are zero.
+func qpwPackRest(dst, x []uint8, plane, c0, C, n int, flip uint8) {
+	for g := c0 / 4; g < (C+3)/4; g++ {
+		for i := range 4 {
+			ch := 4*g + i
+			if ch >= C {
+				for p := range n {
+					dst[g*qpwCols*4+p*4+i] = 0
+				}
+				continue
+			}
+			for p, v := range x[ch*plane : ch*plane+n] {
+				dst[g*qpwCols*4+p*4+i] = v ^ flip
+			}
+		}
+	}
+}

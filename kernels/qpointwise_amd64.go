@@ -1,0 +1,45 @@
+//go:build !purego
+
+package kernels
+
+import "unsafe"
+
+// qpwKernelVNNI is the AVX-512 VNNI pointwise kernel: qpwKernelGeneric with 16 zmm accumulators (two per output
+// channel) fed by VPDPBUSD with the weights broadcast from memory, and the requantization of qrequantRowAVX512.
+//
+//go:noescape
+func qpwKernelVNNI(kg int, x *uint8, w *int8, corr *int32, scale *float32, d *uint8, ldd, rows int, flo, fhi float32, zp int32)
+
+// qpwPackAVX2 is qpwPackGeneric with AVX2 byte and word unpacks.
+//
+//go:noescape
+func qpwPackAVX2(dst, x *uint8, plane, groups int, flip uint8)
+
+// qpwKernelFor returns the pointwise kernel for an integer SIMD level.
+func qpwKernelFor(l qimpl) func(kg int, x []uint8, w []int8, corr []int32, scale []float32, d []uint8, ldd, rows int, flo, fhi float32, zp int32) {
+	if l != qimplVNNI {
+		return qpwKernelGeneric
+	}
+	return func(kg int, x []uint8, w []int8, corr []int32, scale []float32, d []uint8, ldd, rows int, flo, fhi float32, zp int32) {
+		// The bounds the assembly relies on, checked here where a mistake panics instead of corrupting memory.
+		if kg > 0 {
+			_, _ = x[kg*qpwCols*4-1], w[kg*qpwRows*4-1]
+		}
+		_, _, _ = corr[qpwRows-1], scale[qpwRows-1], d[(rows-1)*ldd+qpwCols-1]
+		qpwKernelVNNI(kg, unsafe.SliceData(x), unsafe.SliceData(w), &corr[0], &scale[0], &d[0], ldd, rows, flo, fhi, zp)
+	}
+}
+
+// qpwPackFor returns the panel packer for an integer SIMD level.
+func qpwPackFor(l qimpl) func(dst, x []uint8, plane, groups int, flip uint8) {
+	if l != qimplVNNI {
+		return qpwPackGeneric
+	}
+	return func(dst, x []uint8, plane, groups int, flip uint8) {
+		if groups == 0 {
+			return
+		}
+		_, _ = dst[groups*qpwCols*4-1], x[(4*groups-1)*plane+qpwCols-1]
+		qpwPackAVX2(&dst[0], &x[0], plane, groups, flip)
+	}
+}

@@ -1,0 +1,137 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// QPW_ROW requantizes one output channel's two accumulators (pixels 0–15 in LO, 16–31 in HI) with its correction
+// and multiplier at byte offset OFF, stores its 32 bytes at DX and moves DX to the next channel's row; after the
+// last of the rows asked for it leaves.
+#define QPW_ROW(LO, HI, OFF) \
+	VPBROADCASTD OFF(R8), Z18      /* the channel's correction (bias − za·Σw) */ \
+	VPBROADCASTD OFF(R9), Z19      /* the channel's multiplier */ \
+	VPADDD Z18, LO, LO             /* sums + correction */ \
+	VPADDD Z18, HI, HI \
+	VCVTDQ2PS LO, LO               /* to float32 */ \
+	VCVTDQ2PS HI, HI \
+	VMULPS Z19, LO, LO             /* × multiplier */ \
+	VMULPS Z19, HI, HI \
+	VMAXPS Z28, LO, LO             /* clamp below (a NaN becomes the bound) */ \
+	VMAXPS Z28, HI, HI \
+	VMINPS Z29, LO, LO             /* clamp above */ \
+	VMINPS Z29, HI, HI \
+	VCVTPS2DQ.RN_SAE LO, LO        /* round half to even */ \
+	VCVTPS2DQ.RN_SAE HI, HI \
+	VPADDD Z30, LO, LO             /* + zero point: now in [lo, hi] */ \
+	VPADDD Z30, HI, HI \
+	VPMOVDB LO, (DX)               /* pixels 0–15 (low byte of each lane) */ \
+	VPMOVDB HI, 16(DX)             /* pixels 16–31 */ \
+	ADDQ R10, DX                   /* next channel's row */ \
+	DECQ R11                       /* one row stored */ \
+	JZ qpw_done
+
+// func qpwKernelVNNI(kg int, x *uint8, w *int8, corr *int32, scale *float32, d *uint8, ldd, rows int, flo, fhi float32, zp int32)
+TEXT ·qpwKernelVNNI(SB), NOSPLIT, $0-76
+	MOVQ kg+0(FP), CX                            // CX = groups of 4 input channels left
+	MOVQ x+8(FP), SI                             // SI = packed panel at the current group
+	MOVQ w+16(FP), DI                            // DI = the block's weights at the current group
+	MOVQ corr+24(FP), R8                         // R8 = per-channel corrections
+	MOVQ scale+32(FP), R9                        // R9 = per-channel multipliers
+	MOVQ d+40(FP), DX                            // DX = channel 0's 32 output bytes
+	MOVQ ldd+48(FP), R10                         // R10 = bytes from one channel's row to the next
+	MOVQ rows+56(FP), R11                        // R11 = channels to store (1–8)
+	MOVL flo+64(FP), AX                          // lower clamp (lo − zp), float32 bits
+	VPBROADCASTD AX, Z28                         // … in every lane
+	MOVL fhi+68(FP), AX                          // upper clamp (hi − zp), float32 bits
+	VPBROADCASTD AX, Z29                         // … in every lane
+	MOVL zp+72(FP), AX                           // zero point
+	VPBROADCASTD AX, Z30                         // … in every lane
+	VPXORD Z0, Z0, Z0                            // channel 0, pixels 0–15 = 0
+	VPXORD Z1, Z1, Z1                            // channel 0, pixels 16–31
+	VPXORD Z2, Z2, Z2                            // channel 1
+	VPXORD Z3, Z3, Z3                            // channel 1
+	VPXORD Z4, Z4, Z4                            // channel 2
+	VPXORD Z5, Z5, Z5                            // channel 2
+	VPXORD Z6, Z6, Z6                            // channel 3
+	VPXORD Z7, Z7, Z7                            // channel 3
+	VPXORD Z8, Z8, Z8                            // channel 4
+	VPXORD Z9, Z9, Z9                            // channel 4
+	VPXORD Z10, Z10, Z10                         // channel 5
+	VPXORD Z11, Z11, Z11                         // channel 5
+	VPXORD Z12, Z12, Z12                         // channel 6
+	VPXORD Z13, Z13, Z13                         // channel 6
+	VPXORD Z14, Z14, Z14                         // channel 7
+	VPXORD Z15, Z15, Z15                         // channel 7
+	TESTQ CX, CX                                 // no input channels: requantize the corrections alone
+	JZ qpw_store
+qpw_loop:
+	VMOVDQU32 (SI), Z16                          // pixels 0–15, 4 input channels each (uint8)
+	VMOVDQU32 64(SI), Z17                        // pixels 16–31
+	VPDPBUSD.BCST 0(DI), Z16, Z0                 // channel 0, pixels 0–15 += Σ4 x·w (its 4 int8 weights broadcast)
+	VPDPBUSD.BCST 0(DI), Z17, Z1                 // channel 0, pixels 16–31
+	VPDPBUSD.BCST 4(DI), Z16, Z2                 // channel 1
+	VPDPBUSD.BCST 4(DI), Z17, Z3                 // channel 1
+	VPDPBUSD.BCST 8(DI), Z16, Z4                 // channel 2
+	VPDPBUSD.BCST 8(DI), Z17, Z5                 // channel 2
+	VPDPBUSD.BCST 12(DI), Z16, Z6                // channel 3
+	VPDPBUSD.BCST 12(DI), Z17, Z7                // channel 3
+	VPDPBUSD.BCST 16(DI), Z16, Z8                // channel 4
+	VPDPBUSD.BCST 16(DI), Z17, Z9                // channel 4
+	VPDPBUSD.BCST 20(DI), Z16, Z10               // channel 5
+	VPDPBUSD.BCST 20(DI), Z17, Z11               // channel 5
+	VPDPBUSD.BCST 24(DI), Z16, Z12               // channel 6
+	VPDPBUSD.BCST 24(DI), Z17, Z13               // channel 6
+	VPDPBUSD.BCST 28(DI), Z16, Z14               // channel 7
+	VPDPBUSD.BCST 28(DI), Z17, Z15               // channel 7
+	ADDQ $128, SI                                // next group of the panel
+	ADDQ $32, DI                                 // next group of the weights
+	DECQ CX                                      // one group done
+	JNZ qpw_loop                                 // until none is left
+qpw_store:
+	QPW_ROW(Z0, Z1, 0)                           // channel 0
+	QPW_ROW(Z2, Z3, 4)                           // channel 1
+	QPW_ROW(Z4, Z5, 8)                           // channel 2
+	QPW_ROW(Z6, Z7, 12)                          // channel 3
+	QPW_ROW(Z8, Z9, 16)                          // channel 4
+	QPW_ROW(Z10, Z11, 20)                        // channel 5
+	QPW_ROW(Z12, Z13, 24)                        // channel 6
+	QPW_ROW(Z14, Z15, 28)                        // channel 7
+qpw_done:
+	VZEROUPPER                                   // leave no dirty upper state for SSE code
+	RET
+
+// func qpwPackAVX2(dst, x *uint8, plane, groups int, flip uint8)
+TEXT ·qpwPackAVX2(SB), NOSPLIT, $0-33
+	MOVQ dst+0(FP), DI                           // DI = packed panel at the current group
+	MOVQ x+8(FP), SI                             // SI = the group's first channel at the panel's first pixel
+	MOVQ plane+16(FP), BX                        // BX = bytes from one channel's plane to the next
+	MOVQ groups+24(FP), CX                       // CX = groups of 4 channels left (at least 1)
+	MOVBLZX flip+32(FP), AX                      // 0x80 for int8 input, 0 for uint8
+	MOVQ AX, X15                                 // … into a vector
+	VPBROADCASTB X15, Y15                        // … in every byte
+	LEAQ (BX)(BX*2), R9                          // R9 = 3 planes
+pack_loop:
+	VPXOR (SI), Y15, Y0                          // channel 0 of the group, pixels 0–31, as uint8
+	VPXOR (SI)(BX*1), Y15, Y1                    // channel 1
+	VPXOR (SI)(BX*2), Y15, Y2                    // channel 2
+	VPXOR (SI)(R9*1), Y15, Y3                    // channel 3
+	VPUNPCKLBW Y1, Y0, Y4                        // channels 0,1 paired: pixels 0–7 | 16–23
+	VPUNPCKHBW Y1, Y0, Y5                        // pixels 8–15 | 24–31
+	VPUNPCKLBW Y3, Y2, Y6                        // channels 2,3 paired: pixels 0–7 | 16–23
+	VPUNPCKHBW Y3, Y2, Y7                        // pixels 8–15 | 24–31
+	VPUNPCKLWD Y6, Y4, Y0                        // 4 channels per pixel: pixels 0–3 | 16–19
+	VPUNPCKHWD Y6, Y4, Y1                        // pixels 4–7 | 20–23
+	VPUNPCKLWD Y7, Y5, Y2                        // pixels 8–11 | 24–27
+	VPUNPCKHWD Y7, Y5, Y3                        // pixels 12–15 | 28–31
+	VPERM2I128 $0x20, Y1, Y0, Y4                 // pixels 0–7
+	VPERM2I128 $0x20, Y3, Y2, Y5                 // pixels 8–15
+	VPERM2I128 $0x31, Y1, Y0, Y6                 // pixels 16–23
+	VPERM2I128 $0x31, Y3, Y2, Y7                 // pixels 24–31
+	VMOVDQU Y4, (DI)                             // store the group's 128 bytes
+	VMOVDQU Y5, 32(DI)                           // …
+	VMOVDQU Y6, 64(DI)                           // …
+	VMOVDQU Y7, 96(DI)                           // …
+	LEAQ (SI)(BX*4), SI                          // next group: 4 planes on
+	ADDQ $128, DI                                // next group of the panel
+	DECQ CX                                      // one group done
+	JNZ pack_loop                                // until none is left
+	VZEROUPPER                                   // leave no dirty upper state for SSE code
+	RET

@@ -1,0 +1,11 @@
+//go:build !amd64 || purego
+
+package kernels
+
+// qpwKernelFor returns the pure-Go pointwise kernel.
+func qpwKernelFor(qimpl) func(kg int, x []uint8, w []int8, corr []int32, scale []float32, d []uint8, ldd, rows int, flo, fhi float32, zp int32) {
+	return qpwKernelGeneric
+}
+
+// qpwPackFor returns the pure-Go panel packer.
+func qpwPackFor(qimpl) func(dst, x []uint8, plane, groups int, flip uint8) { return qpwPackGeneric }

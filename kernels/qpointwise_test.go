@@ -1,0 +1,194 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestQPointwiseTwins runs each SIMD level's pointwise kernel and panel packer against the Go twins: every row
+// count, group counts around the loop, both output signednesses with tie-heavy and saturating multipliers, and
+// guard bytes past the rows and pixels asked for.
+func TestQPointwiseTwins(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	for _, l := range qimpls() {
+		kernel, pack := qpwKernelFor(l), qpwPackFor(l)
+		for _, kg := range []int{0, 1, 2, 3, 5, 24, 97} {
+			for rows := 1; rows <= qpwRows; rows++ {
+				x, _ := qrand(r, kg*qpwCols*4)
+				_, w := qrand(r, kg*qpwRows*4)
+				corr, scale := make([]int32, qpwRows), make([]float32, qpwRows)
+				for i := range corr {
+					corr[i] = int32(r.IntN(1<<20) - 1<<19)
+					scale[i] = []float32{1.0 / 512, 1.0 / 4096, 0.5, 3e-5}[r.IntN(4)]
+				}
+				for _, signed := range []bool{false, true} {
+					lo, hi, zp := int32(0), int32(255), int32(r.IntN(256))
+					if signed {
+						lo, hi, zp = -128, 127, int32(r.IntN(256)-128)
+					}
+					flo, fhi := float32(lo-zp), float32(hi-zp)
+					ldd := qpwCols + 3
+					got, want := make([]uint8, qpwRows*ldd), make([]uint8, qpwRows*ldd)
+					for i := range got {
+						got[i], want[i] = 0xA5, 0xA5
+					}
+					kernel(kg, x, w, corr, scale, got, ldd, rows, flo, fhi, zp)
+					qpwKernelGeneric(kg, x, w, corr, scale, want, ldd, rows, flo, fhi, zp)
+					for i := range want {
+						if got[i] != want[i] {
+							t.Fatalf("%s kg=%d rows=%d signed=%v: d[%d] = %d, want %d", l, kg, rows, signed, i, got[i], want[i])
+						}
+						if (i/ldd >= rows || i%ldd >= qpwCols) && got[i] != 0xA5 {
+							t.Fatalf("%s kg=%d rows=%d: d[%d] written", l, kg, rows, i)
+						}
+					}
+				}
+			}
+			for _, flip := range []uint8{0, 0x80} {
+				plane := qpwCols + 7
+				src, _ := qrand(r, 4*kg*plane+1)
+				got, want := make([]uint8, kg*qpwCols*4+8), make([]uint8, kg*qpwCols*4+8)
+				pack(got, src, plane, kg, flip)
+				qpwPackGeneric(want, src, plane, kg, flip)
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("%s pack kg=%d flip=%#x: byte %d = %d, want %d", l, kg, flip, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestQPointwise checks QPointwise at every level against the definition, requantized with ONNX Runtime's formula
+// (QRequantize): channel counts around the 4-channel groups and the 8-channel blocks, pixel counts around the
+// 32-pixel panels, int8 and uint8 input and output, per-tensor and per-channel multipliers, with and without
+// bias, run across two threads. Bytes outside the output's rows are left alone.
+func TestQPointwise(t *testing.T) {
+	r := rand.New(rand.NewPCG(33, 34))
+	for _, l := range qimpls() {
+		restore := setQImpl(l)
+		for _, mc := range [][2]int{{1, 1}, {8, 4}, {7, 3}, {12, 16}, {33, 5}, {24, 96}, {16, 130}} {
+			for _, P := range []int{1, 31, 32, 33, 100, 257} {
+				M, C := mc[0], mc[1]
+				name := fmt.Sprintf("%s/M%d_C%d_P%d", l, M, C, P)
+				signedIn, signedOut := (M+P)%2 == 0, (C+P)%2 == 1
+				_, w := qrand(r, M*C)
+				pw, err := QPackPointwise(M, C, w)
+				if err != nil {
+					t.Fatal(err)
+				}
+				x, _ := qrand(r, C*P)
+				flip, za, zx := uint8(0), int32(r.IntN(256)), int32(0)
+				if signedIn {
+					flip, zx = 0x80, int32(r.IntN(256)-128)
+					za = zx + 128
+				} else {
+					zx = za
+				}
+				out := QOutput{Ldc: P + 2, ZeroPoint: int32(r.IntN(100))}
+				scales := make([]float32, M)
+				for i := range scales {
+					scales[i] = float32(math.Ldexp(1+r.Float64(), -9-r.IntN(4)))
+				}
+				out.Scale = scales
+				if P%2 == 1 {
+					out.Scale = scales[:1]
+				}
+				if P%3 != 0 {
+					out.Bias = make([]int32, M)
+					for i := range out.Bias {
+						out.Bias[i] = int32(r.IntN(20000) - 10000)
+					}
+				}
+				lo, hi := int32(0), int32(255)
+				n := (M-1)*out.Ldc + P + 5
+				raw := make([]uint8, n)
+				for i := range raw {
+					raw[i] = 0x5A
+				}
+				if signedOut {
+					lo, hi = -128, 127
+					out.ZeroPoint -= 50
+					out.I8 = make([]int8, n)
+					for i := range out.I8 {
+						out.I8[i] = 0x5A
+					}
+				} else {
+					out.U8 = raw
+				}
+				if err := QPointwise(GoRunner(2), pw, x, flip, za, P, &out); err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				got := out.U8
+				if signedOut {
+					got = qBytes(out.I8)
+				}
+				for m := range M {
+					for p := range P {
+						var s int32
+						for c := range C {
+							xv := int32(x[c*P+p])
+							if signedIn {
+								xv = int32(int8(x[c*P+p]))
+							}
+							s += int32(w[m*C+c]) * (xv - zx)
+						}
+						if out.Bias != nil {
+							s += out.Bias[m]
+						}
+						want := QRequantize(s, qscale(out.Scale, m), out.ZeroPoint, lo, hi)
+						v := int32(got[m*out.Ldc+p])
+						if signedOut {
+							v = int32(int8(got[m*out.Ldc+p]))
+						}
+						if v != want {
+							t.Fatalf("%s: y[%d][%d] = %d, want %d", name, m, p, v, want)
+						}
+					}
+					if m < M-1 {
+						for p := P; p < out.Ldc; p++ {
+							if got[m*out.Ldc+p] != 0x5A {
+								t.Fatalf("%s: y[%d][%d] past the pixels written", name, m, p)
+							}
+						}
+					}
+				}
+				for i := (M-1)*out.Ldc + P; i < n; i++ {
+					if got[i] != 0x5A {
+						t.Fatalf("%s: byte %d past the output written", name, i)
+					}
+				}
+			}
+		}
+		restore()
+	}
+}
+
+// TestQPointwiseErrors checks that bad shapes and outputs are reported, not run.
+func TestQPointwiseErrors(t *testing.T) {
+	pw, err := QPackPointwise(2, 3, make([]int8, 6))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := QPackPointwise(2, 3, make([]int8, 5)); err == nil {
+		t.Error("QPackPointwise accepted 5 weights for 2×3")
+	}
+	for name, c := range map[string]struct {
+		x   []uint8
+		P   int
+		out QOutput
+	}{
+		"short input":  {make([]uint8, 11), 4, QOutput{U8: make([]uint8, 8), Ldc: 4, Scale: []float32{1}}},
+		"short output": {make([]uint8, 12), 4, QOutput{U8: make([]uint8, 7), Ldc: 4, Scale: []float32{1}}},
+		"int32 output": {make([]uint8, 12), 4, QOutput{I32: make([]int32, 8), Ldc: 4}},
+		"transposed":   {make([]uint8, 12), 4, QOutput{U8: make([]uint8, 8), Ldc: 4, Scale: []float32{1}, Trans: true}},
+		"3 scales":     {make([]uint8, 12), 4, QOutput{U8: make([]uint8, 8), Ldc: 4, Scale: []float32{1, 1, 1}}},
+	} {
+		if err := QPointwise(nil, pw, c.x, 0, 0, c.P, &c.out); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
