@@ -245,12 +245,20 @@ func TestConvIntegerVsFloatConv(t *testing.T) {
 		{xdt: ir.Uint8, wdt: ir.Int8, n: 1, c: 7, h: 8, w: 8, m: 13, k: 1, group: 1, strides: []int64{1, 1}, pads: []int64{0, 0, 0, 0}, dil: []int64{1, 1}, symW: true},
 		{xdt: ir.Int8, wdt: ir.Uint8, n: 1, c: 130, h: 5, w: 13, m: 9, k: 1, group: 1, strides: []int64{1, 1}, pads: []int64{0, 0, 0, 0}, dil: []int64{1, 1}, perChannel: true, symW: true},
 		{xdt: ir.Uint8, wdt: ir.Int8, n: 2, c: 3, w: 33, m: 40, k: 1, group: 1, strides: []int64{1}, pads: []int64{0, 0}, dil: []int64{1}, oneD: true, symW: true},
+		// Depthwise with symmetric weights, straight from the 8-bit planes (kernels.QDepthwise): 3×3 and 5×5,
+		// strides 1 and 2, asymmetric padding, rows around its 16-pixel vectors, uint8 weights centred at 128,
+		// a 1-D layer; dilation 2 stays on the float32 route.
+		{xdt: ir.Int8, wdt: ir.Int8, n: 2, c: 16, h: 19, w: 33, m: 16, k: 3, group: 16, strides: []int64{1, 1}, pads: []int64{1, 1, 1, 1}, dil: []int64{1, 1}, perChannel: true, symW: true},
+		{xdt: ir.Int8, wdt: ir.Uint8, n: 1, c: 24, h: 21, w: 40, m: 24, k: 5, group: 24, strides: []int64{2, 2}, pads: []int64{2, 1, 2, 3}, dil: []int64{1, 1}, perChannel: true, symW: true},
+		{xdt: ir.Uint8, wdt: ir.Int8, n: 1, c: 6, h: 7, w: 15, m: 6, k: 3, group: 6, strides: []int64{2, 1}, pads: []int64{0, 2, 1, 0}, dil: []int64{1, 1}, symW: true},
+		{xdt: ir.Int8, wdt: ir.Int8, n: 1, c: 8, w: 50, m: 8, k: 3, group: 8, strides: []int64{2}, pads: []int64{1, 1}, dil: []int64{1}, oneD: true, symW: true},
+		{xdt: ir.Int8, wdt: ir.Int8, n: 1, c: 8, h: 12, w: 20, m: 8, k: 3, group: 8, strides: []int64{1, 1}, pads: []int64{2, 2, 2, 2}, dil: []int64{2, 2}, symW: true},
 	}
 	for i, c := range cases {
 		t.Run(fmt.Sprintf("%d-%s-%s", i, c.xdt, c.wdt), func(t *testing.T) {
 			xs, ws := []int{c.n, c.c, c.h, c.w}, []int{c.m, c.c / int(c.group), c.k, c.k}
 			if c.oneD {
-				xs, ws = []int{c.n, c.c, c.w}, []int{c.m, c.c, c.k}
+				xs, ws = []int{c.n, c.c, c.w}, []int{c.m, c.c / int(c.group), c.k}
 			}
 			x, w := qRandInt(r, c.xdt, xs...), qRandInt(r, c.wdt, ws...)
 			zx := qRandInt(r, c.xdt)

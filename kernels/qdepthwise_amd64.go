@@ -1,0 +1,27 @@
+//go:build !purego
+
+package kernels
+
+import "golang.org/x/sys/cpu"
+
+// qdwFast: the kernel needs VPERMB (AVX512_VBMI), VPDPBUSD (AVX512_VNNI) and AVX512BW's byte loads.
+var qdwFast = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VBMI && cpu.X86.HasAVX512VNNI
+
+// qdwVNNI is the AVX-512 depthwise kernel: qdwGeneric with VPERMB windows and VPDPBUSD, one vector of 16 outputs
+// at a time, the last of a row stored under a mask.
+//
+//go:noescape
+func qdwVNNI(a *qdwArgs)
+
+// qdwUseAsm selects the kernel qdwRun runs (tests switch it to compare with the twin).
+var qdwUseAsm = qdwFast
+
+func qdwRun(a *qdwArgs, x []uint8, w []int8, d []uint8) {
+	if !qdwUseAsm {
+		qdwGeneric(a, x, w, d)
+		return
+	}
+	a.x, a.w, a.d = &x[0], &w[0], &d[0]
+	qdwVNNI(a)
+	a.x, a.w, a.d = nil, nil, nil
+}
