@@ -55,26 +55,30 @@ func QPackPointwise(m, c int, w []int8) (*QPackedPointwise, error) {
 // has one (the pure-Go build): where only QGemm's AVX2 kernel exists, it is the faster path.
 func QPointwiseFast() bool { return qlevel == qimplVNNI || qlevel == qimplGeneric }
 
-// QPointwise computes a 1×1 convolution of one image: out[m·Ldc + p] = requant(Σ_c w[m][c]·(x[c·P + p] − za))
-// for the M output channels and P pixels, with out.U8 or out.I8 requantized as QGemm's epilogue does (out.Scale
-// and out.Bias are per output channel here: one value, or M). x holds the C input planes of P bytes; flip 0x80
-// turns int8 values into the uint8 v + 128 (za is then the zero point plus 128), flip 0 takes uint8 as it is.
-// Work is split across r by panels of pixels.
-func QPointwise(r Runner, w *QPackedPointwise, x []uint8, flip uint8, za int32, P int, out *QOutput) error {
+// QPointwise computes a 1×1 convolution of one image: out[m·Ldc + p] = f(Σ_c w[m][c]·(x[c·ldx + p] − za)) for the
+// M output channels and P pixels, with f QGemm's requantization (out.U8 or out.I8) or dequantization without
+// FBias (out.F32); out.Scale and out.Bias are per output channel here (one value, or M). x holds the C input
+// planes, ldx ≥ P bytes apart (a band of rows of whole planes has ldx > P); flip 0x80 turns int8 values into the
+// uint8 v + 128 (za is then the zero point plus 128), flip 0 takes uint8 as it is. Work is split across r by
+// panels of pixels.
+func QPointwise(r Runner, w *QPackedPointwise, x []uint8, ldx int, flip uint8, za int32, P int, out *QOutput) error {
 	M, C := w.M, w.C
-	if P < 0 || len(x) < C*P {
-		return fmt.Errorf("kernels: QPointwise: %d planes of %d pixels do not fit %d bytes", C, P, len(x))
+	if P < 0 || ldx < P || C > 0 && P > 0 && len(x) < (C-1)*ldx+P {
+		return fmt.Errorf("kernels: QPointwise: %d planes of %d pixels, %d apart, do not fit %d bytes", C, P, ldx, len(x))
 	}
-	d := out.U8
+	d, size := out.U8, len(out.U8)
 	lo, hi := int32(0), int32(255)
-	if out.I8 != nil {
-		d, lo, hi = qBytes(out.I8), -128, 127
+	switch {
+	case out.I8 != nil:
+		d, size, lo, hi = qBytes(out.I8), len(out.I8), -128, 127
+	case out.F32 != nil:
+		size = len(out.F32)
 	}
-	if d == nil || out.I32 != nil || out.F32 != nil || out.Trans {
-		return fmt.Errorf("kernels: QPointwise: the output must be requantized uint8 or int8, stored untransposed")
+	if (d == nil) == (out.F32 == nil) || out.I32 != nil || out.FBias != nil || out.Trans {
+		return fmt.Errorf("kernels: QPointwise: the output must be one of uint8, int8 or float32 (without FBias), stored untransposed")
 	}
-	if M > 0 && P > 0 && (out.Ldc < P || len(d) < (M-1)*out.Ldc+P) {
-		return fmt.Errorf("kernels: QPointwise: output of %d values with stride %d cannot hold %d×%d", len(d), out.Ldc, M, P)
+	if M > 0 && P > 0 && (out.Ldc < P || size < (M-1)*out.Ldc+P) {
+		return fmt.Errorf("kernels: QPointwise: output of %d values with stride %d cannot hold %d×%d", size, out.Ldc, M, P)
 	}
 	if len(out.Scale) != 1 && len(out.Scale) != M || out.Bias != nil && len(out.Bias) != M {
 		return fmt.Errorf("kernels: QPointwise: %d scales and %d biases for %d output channels", len(out.Scale), len(out.Bias), M)
@@ -93,7 +97,7 @@ func QPointwise(r Runner, w *QPackedPointwise, x []uint8, flip uint8, za int32, 
 	}
 	zp := out.ZeroPoint
 	flo, fhi := float32(lo-zp), float32(hi-zp)
-	kernel, pack := qpwKernelFor(qlevel), qpwPackFor(qlevel)
+	kernel, kernelF, pack := qpwKernelFor(qlevel), qpwKernelF32For(qlevel), qpwPackFor(qlevel)
 	full := C / 4 // channel groups the packer reads whole
 	// A task is a run of panels: each panel is packed once into the task's buffer (in L1) and read by every block.
 	const panelsPerTask = 8
@@ -107,24 +111,33 @@ func QPointwise(r Runner, w *QPackedPointwise, x []uint8, flip uint8, za int32, 
 			p0 := pn * qpwCols
 			n := min(qpwCols, P-p0)
 			if n == qpwCols {
-				pack(buf, x[p0:], P, full, flip)
-				qpwPackRest(buf, x[p0:], P, 4*full, C, n, flip)
+				pack(buf, x[p0:], ldx, full, flip)
+				qpwPackRest(buf, x[p0:], ldx, 4*full, C, n, flip)
 			} else {
-				// The last, partial panel: its missing pixels are zero and its results go through sc.tail.
+				// The last, partial panel: its missing pixels are zero and its results go through sc's tail rows.
 				clear(buf)
-				qpwPackRest(buf, x[p0:], P, 0, C, n, flip)
+				qpwPackRest(buf, x[p0:], ldx, 0, C, n, flip)
 			}
 			for b := range blocks {
 				m0 := b * qpwRows
 				rows := min(qpwRows, M-m0)
 				wb := w.w[b*w.kg*qpwRows*4 : (b+1)*w.kg*qpwRows*4]
-				if n == qpwCols {
-					kernel(w.kg, buf, wb, corr[m0:], scale[m0:], d[m0*out.Ldc+p0:], out.Ldc, rows, flo, fhi, zp)
-					continue
-				}
-				kernel(w.kg, buf, wb, corr[m0:], scale[m0:], sc.tail[:], qpwCols, rows, flo, fhi, zp)
-				for i := range rows {
-					copy(d[(m0+i)*out.Ldc+p0:(m0+i)*out.Ldc+p0+n], sc.tail[i*qpwCols:])
+				o := m0*out.Ldc + p0
+				switch {
+				case d != nil && n == qpwCols:
+					kernel(w.kg, buf, wb, corr[m0:], scale[m0:], d[o:], out.Ldc, rows, flo, fhi, zp)
+				case d != nil:
+					kernel(w.kg, buf, wb, corr[m0:], scale[m0:], sc.tail[:], qpwCols, rows, flo, fhi, zp)
+					for i := range rows {
+						copy(d[o+i*out.Ldc:o+i*out.Ldc+n], sc.tail[i*qpwCols:])
+					}
+				case n == qpwCols:
+					kernelF(w.kg, buf, wb, corr[m0:], scale[m0:], out.F32[o:], out.Ldc, rows)
+				default:
+					kernelF(w.kg, buf, wb, corr[m0:], scale[m0:], sc.tailF[:], qpwCols, rows)
+					for i := range rows {
+						copy(out.F32[o+i*out.Ldc:o+i*out.Ldc+n], sc.tailF[i*qpwCols:])
+					}
 				}
 			}
 		}
@@ -136,6 +149,7 @@ func QPointwise(r Runner, w *QPackedPointwise, x []uint8, flip uint8, za int32, 
 type qpwScratch struct {
 	panel []uint8
 	tail  [qpwRows * qpwCols]uint8
+	tailF [qpwRows * qpwCols]float32
 }
 
 var qpwPool = sync.Pool{New: func() any { return new(qpwScratch) }}

@@ -10,6 +10,11 @@ import "unsafe"
 //go:noescape
 func qpwKernelVNNI(kg int, x *uint8, w *int8, corr *int32, scale *float32, d *uint8, ldd, rows int, flo, fhi float32, zp int32)
 
+// qpwKernelF32VNNI is qpwKernelVNNI with qpwKernelF32Generic's float32 epilogue.
+//
+//go:noescape
+func qpwKernelF32VNNI(kg int, x *uint8, w *int8, corr *int32, scale *float32, d *float32, ldd, rows int)
+
 // qpwPackAVX2 is qpwPackGeneric with AVX2 byte and word unpacks.
 //
 //go:noescape
@@ -27,6 +32,20 @@ func qpwKernelFor(l qimpl) func(kg int, x []uint8, w []int8, corr []int32, scale
 		}
 		_, _, _ = corr[qpwRows-1], scale[qpwRows-1], d[(rows-1)*ldd+qpwCols-1]
 		qpwKernelVNNI(kg, unsafe.SliceData(x), unsafe.SliceData(w), &corr[0], &scale[0], &d[0], ldd, rows, flo, fhi, zp)
+	}
+}
+
+// qpwKernelF32For returns the float32-output pointwise kernel for an integer SIMD level.
+func qpwKernelF32For(l qimpl) func(kg int, x []uint8, w []int8, corr []int32, scale []float32, d []float32, ldd, rows int) {
+	if l != qimplVNNI {
+		return qpwKernelF32Generic
+	}
+	return func(kg int, x []uint8, w []int8, corr []int32, scale []float32, d []float32, ldd, rows int) {
+		if kg > 0 {
+			_, _ = x[kg*qpwCols*4-1], w[kg*qpwRows*4-1]
+		}
+		_, _, _ = corr[qpwRows-1], scale[qpwRows-1], d[(rows-1)*ldd+qpwCols-1]
+		qpwKernelF32VNNI(kg, unsafe.SliceData(x), unsafe.SliceData(w), &corr[0], &scale[0], &d[0], ldd, rows)
 	}
 }
 

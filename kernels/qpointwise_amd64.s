@@ -28,6 +28,51 @@
 	DECQ R11                       /* one row stored */ \
 	JZ qpw_done
 
+// QPW_SUMS clears the 16 accumulators (two per output channel) and adds the panel's kg groups (CX) times the
+// block's weights (DI) into them with VPDPBUSD, the weights broadcast from memory; it leaves at qpw_store.
+#define QPW_SUMS \
+	VPXORD Z0, Z0, Z0   /* channel 0, pixels 0–15 = 0 */ \
+	VPXORD Z1, Z1, Z1   /* channel 0, pixels 16–31 */ \
+	VPXORD Z2, Z2, Z2   /* channel 1 */ \
+	VPXORD Z3, Z3, Z3   /* channel 1 */ \
+	VPXORD Z4, Z4, Z4   /* channel 2 */ \
+	VPXORD Z5, Z5, Z5   /* channel 2 */ \
+	VPXORD Z6, Z6, Z6   /* channel 3 */ \
+	VPXORD Z7, Z7, Z7   /* channel 3 */ \
+	VPXORD Z8, Z8, Z8   /* channel 4 */ \
+	VPXORD Z9, Z9, Z9   /* channel 4 */ \
+	VPXORD Z10, Z10, Z10   /* channel 5 */ \
+	VPXORD Z11, Z11, Z11   /* channel 5 */ \
+	VPXORD Z12, Z12, Z12   /* channel 6 */ \
+	VPXORD Z13, Z13, Z13   /* channel 6 */ \
+	VPXORD Z14, Z14, Z14   /* channel 7 */ \
+	VPXORD Z15, Z15, Z15   /* channel 7 */ \
+	TESTQ CX, CX   /* no input channels: the corrections alone */ \
+	JZ qpw_store \
+qpw_loop: \
+	VMOVDQU32 (SI), Z16   /* pixels 0–15, 4 input channels each (uint8) */ \
+	VMOVDQU32 64(SI), Z17   /* pixels 16–31 */ \
+	VPDPBUSD.BCST 0(DI), Z16, Z0   /* channel 0, pixels 0–15 += Σ4 x·w (its 4 int8 weights broadcast) */ \
+	VPDPBUSD.BCST 0(DI), Z17, Z1   /* channel 0, pixels 16–31 */ \
+	VPDPBUSD.BCST 4(DI), Z16, Z2   /* channel 1 */ \
+	VPDPBUSD.BCST 4(DI), Z17, Z3   /* channel 1 */ \
+	VPDPBUSD.BCST 8(DI), Z16, Z4   /* channel 2 */ \
+	VPDPBUSD.BCST 8(DI), Z17, Z5   /* channel 2 */ \
+	VPDPBUSD.BCST 12(DI), Z16, Z6   /* channel 3 */ \
+	VPDPBUSD.BCST 12(DI), Z17, Z7   /* channel 3 */ \
+	VPDPBUSD.BCST 16(DI), Z16, Z8   /* channel 4 */ \
+	VPDPBUSD.BCST 16(DI), Z17, Z9   /* channel 4 */ \
+	VPDPBUSD.BCST 20(DI), Z16, Z10   /* channel 5 */ \
+	VPDPBUSD.BCST 20(DI), Z17, Z11   /* channel 5 */ \
+	VPDPBUSD.BCST 24(DI), Z16, Z12   /* channel 6 */ \
+	VPDPBUSD.BCST 24(DI), Z17, Z13   /* channel 6 */ \
+	VPDPBUSD.BCST 28(DI), Z16, Z14   /* channel 7 */ \
+	VPDPBUSD.BCST 28(DI), Z17, Z15   /* channel 7 */ \
+	ADDQ $128, SI   /* next group of the panel */ \
+	ADDQ $32, DI   /* next group of the weights */ \
+	DECQ CX   /* one group done */ \
+	JNZ qpw_loop   /* until none is left */
+
 // func qpwKernelVNNI(kg int, x *uint8, w *int8, corr *int32, scale *float32, d *uint8, ldd, rows int, flo, fhi float32, zp int32)
 TEXT ·qpwKernelVNNI(SB), NOSPLIT, $0-76
 	MOVQ kg+0(FP), CX                            // CX = groups of 4 input channels left
@@ -44,47 +89,7 @@ TEXT ·qpwKernelVNNI(SB), NOSPLIT, $0-76
 	VPBROADCASTD AX, Z29                         // … in every lane
 	MOVL zp+72(FP), AX                           // zero point
 	VPBROADCASTD AX, Z30                         // … in every lane
-	VPXORD Z0, Z0, Z0                            // channel 0, pixels 0–15 = 0
-	VPXORD Z1, Z1, Z1                            // channel 0, pixels 16–31
-	VPXORD Z2, Z2, Z2                            // channel 1
-	VPXORD Z3, Z3, Z3                            // channel 1
-	VPXORD Z4, Z4, Z4                            // channel 2
-	VPXORD Z5, Z5, Z5                            // channel 2
-	VPXORD Z6, Z6, Z6                            // channel 3
-	VPXORD Z7, Z7, Z7                            // channel 3
-	VPXORD Z8, Z8, Z8                            // channel 4
-	VPXORD Z9, Z9, Z9                            // channel 4
-	VPXORD Z10, Z10, Z10                         // channel 5
-	VPXORD Z11, Z11, Z11                         // channel 5
-	VPXORD Z12, Z12, Z12                         // channel 6
-	VPXORD Z13, Z13, Z13                         // channel 6
-	VPXORD Z14, Z14, Z14                         // channel 7
-	VPXORD Z15, Z15, Z15                         // channel 7
-	TESTQ CX, CX                                 // no input channels: requantize the corrections alone
-	JZ qpw_store
-qpw_loop:
-	VMOVDQU32 (SI), Z16                          // pixels 0–15, 4 input channels each (uint8)
-	VMOVDQU32 64(SI), Z17                        // pixels 16–31
-	VPDPBUSD.BCST 0(DI), Z16, Z0                 // channel 0, pixels 0–15 += Σ4 x·w (its 4 int8 weights broadcast)
-	VPDPBUSD.BCST 0(DI), Z17, Z1                 // channel 0, pixels 16–31
-	VPDPBUSD.BCST 4(DI), Z16, Z2                 // channel 1
-	VPDPBUSD.BCST 4(DI), Z17, Z3                 // channel 1
-	VPDPBUSD.BCST 8(DI), Z16, Z4                 // channel 2
-	VPDPBUSD.BCST 8(DI), Z17, Z5                 // channel 2
-	VPDPBUSD.BCST 12(DI), Z16, Z6                // channel 3
-	VPDPBUSD.BCST 12(DI), Z17, Z7                // channel 3
-	VPDPBUSD.BCST 16(DI), Z16, Z8                // channel 4
-	VPDPBUSD.BCST 16(DI), Z17, Z9                // channel 4
-	VPDPBUSD.BCST 20(DI), Z16, Z10               // channel 5
-	VPDPBUSD.BCST 20(DI), Z17, Z11               // channel 5
-	VPDPBUSD.BCST 24(DI), Z16, Z12               // channel 6
-	VPDPBUSD.BCST 24(DI), Z17, Z13               // channel 6
-	VPDPBUSD.BCST 28(DI), Z16, Z14               // channel 7
-	VPDPBUSD.BCST 28(DI), Z17, Z15               // channel 7
-	ADDQ $128, SI                                // next group of the panel
-	ADDQ $32, DI                                 // next group of the weights
-	DECQ CX                                      // one group done
-	JNZ qpw_loop                                 // until none is left
+	QPW_SUMS                                     // Σ x·w into Z0–Z15
 qpw_store:
 	QPW_ROW(Z0, Z1, 0)                           // channel 0
 	QPW_ROW(Z2, Z3, 4)                           // channel 1
@@ -95,6 +100,49 @@ qpw_store:
 	QPW_ROW(Z12, Z13, 24)                        // channel 6
 	QPW_ROW(Z14, Z15, 28)                        // channel 7
 qpw_done:
+	VZEROUPPER                                   // leave no dirty upper state for SSE code
+	RET
+
+// QPW_ROWF converts one output channel's two accumulators (pixels 0–15 in LO, 16–31 in HI) to float32 with
+// its correction and multiplier at byte offset OFF, stores its 32 floats at DX and moves DX to the next
+// channel's row; after the last of the rows asked for it leaves.
+#define QPW_ROWF(LO, HI, OFF) \
+	VPBROADCASTD OFF(R8), Z18      /* the channel's correction (bias − za·Σw) */ \
+	VPBROADCASTD OFF(R9), Z19      /* the channel's multiplier */ \
+	VPADDD Z18, LO, LO             /* sums + correction */ \
+	VPADDD Z18, HI, HI \
+	VCVTDQ2PS LO, LO               /* to float32 */ \
+	VCVTDQ2PS HI, HI \
+	VMULPS Z19, LO, LO             /* × multiplier */ \
+	VMULPS Z19, HI, HI \
+	VMOVUPS LO, (DX)               /* pixels 0–15 */ \
+	VMOVUPS HI, 64(DX)             /* pixels 16–31 */ \
+	ADDQ R10, DX                   /* next channel's row */ \
+	DECQ R11                       /* one row stored */ \
+	JZ qpwf_done
+
+// func qpwKernelF32VNNI(kg int, x *uint8, w *int8, corr *int32, scale *float32, d *float32, ldd, rows int)
+TEXT ·qpwKernelF32VNNI(SB), NOSPLIT, $0-64
+	MOVQ kg+0(FP), CX                            // CX = groups of 4 input channels left
+	MOVQ x+8(FP), SI                             // SI = packed panel at the current group
+	MOVQ w+16(FP), DI                            // DI = the block's weights at the current group
+	MOVQ corr+24(FP), R8                         // R8 = per-channel corrections
+	MOVQ scale+32(FP), R9                        // R9 = per-channel multipliers
+	MOVQ d+40(FP), DX                            // DX = channel 0's 32 output floats
+	MOVQ ldd+48(FP), R10                         // R10 = floats from one channel's row to the next …
+	SHLQ $2, R10                                 // … in bytes
+	MOVQ rows+56(FP), R11                        // R11 = channels to store (1–8)
+	QPW_SUMS                                     // Σ x·w into Z0–Z15
+qpw_store:
+	QPW_ROWF(Z0, Z1, 0)                          // channel 0
+	QPW_ROWF(Z2, Z3, 4)                          // channel 1
+	QPW_ROWF(Z4, Z5, 8)                          // channel 2
+	QPW_ROWF(Z6, Z7, 12)                         // channel 3
+	QPW_ROWF(Z8, Z9, 16)                         // channel 4
+	QPW_ROWF(Z10, Z11, 20)                       // channel 5
+	QPW_ROWF(Z12, Z13, 24)                       // channel 6
+	QPW_ROWF(Z14, Z15, 28)                       // channel 7
+qpwf_done:
 	VZEROUPPER                                   // leave no dirty upper state for SSE code
 	RET
 

@@ -24,12 +24,28 @@ func qpwKernelGeneric(kg int, x []uint8, w []int8, corr []int32, scale []float32
 	for r := range rows {
 		out := d[r*ldd : r*ldd+qpwCols]
 		for p := range out {
-			s := corr[r]
-			for g := range kg {
-				xs, ws := x[g*qpwCols*4+p*4:][:4], w[g*qpwRows*4+r*4:][:4]
-				s += int32(xs[0])*int32(ws[0]) + int32(xs[1])*int32(ws[1]) + int32(xs[2])*int32(ws[2]) + int32(xs[3])*int32(ws[3])
-			}
-			out[p] = qrequant1(s, scale[r], flo, fhi, zp)
+			out[p] = qrequant1(qpwSum(kg, x, w, r, p)+corr[r], scale[r], flo, fhi, zp)
 		}
 	}
+}
+
+// qpwKernelF32Generic is qpwKernelGeneric with a float32 output, d[r·ldd + p] = float32(sum + corr[r])·scale[r],
+// as qdequantRowGeneric computes it.
+func qpwKernelF32Generic(kg int, x []uint8, w []int8, corr []int32, scale []float32, d []float32, ldd, rows int) {
+	for r := range rows {
+		out := d[r*ldd : r*ldd+qpwCols]
+		for p := range out {
+			out[p] = float32(qpwSum(kg, x, w, r, p)+corr[r]) * scale[r]
+		}
+	}
+}
+
+// qpwSum is output channel r's raw sum at pixel p of a packed panel.
+func qpwSum(kg int, x []uint8, w []int8, r, p int) int32 {
+	var s int32
+	for g := range kg {
+		xs, ws := x[g*qpwCols*4+p*4:][:4], w[g*qpwRows*4+r*4:][:4]
+		s += int32(xs[0])*int32(ws[0]) + int32(xs[1])*int32(ws[1]) + int32(xs[2])*int32(ws[2]) + int32(xs[3])*int32(ws[3])
+	}
+	return s
 }

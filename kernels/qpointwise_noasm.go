@@ -7,5 +7,10 @@ func qpwKernelFor(qimpl) func(kg int, x []uint8, w []int8, corr []int32, scale [
 	return qpwKernelGeneric
 }
 
+// qpwKernelF32For returns the pure-Go float32-output pointwise kernel.
+func qpwKernelF32For(qimpl) func(kg int, x []uint8, w []int8, corr []int32, scale []float32, d []float32, ldd, rows int) {
+	return qpwKernelF32Generic
+}
+
 // qpwPackFor returns the pure-Go panel packer.
 func qpwPackFor(qimpl) func(dst, x []uint8, plane, groups int, flip uint8) { return qpwPackGeneric }

@@ -46,6 +46,30 @@ func TestQPointwiseTwins(t *testing.T) {
 					}
 				}
 			}
+			for rows := 1; rows <= qpwRows; rows++ {
+				x, _ := qrand(r, kg*qpwCols*4)
+				_, w := qrand(r, kg*qpwRows*4)
+				corr, scale := make([]int32, qpwRows), make([]float32, qpwRows)
+				for i := range corr {
+					corr[i] = int32(r.IntN(1<<20) - 1<<19)
+					scale[i] = float32(r.Float64() * 1e-3)
+				}
+				ldd := qpwCols + 3
+				got, want := make([]float32, qpwRows*ldd), make([]float32, qpwRows*ldd)
+				for i := range got {
+					got[i], want[i] = -1, -1
+				}
+				qpwKernelF32For(l)(kg, x, w, corr, scale, got, ldd, rows)
+				qpwKernelF32Generic(kg, x, w, corr, scale, want, ldd, rows)
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%s float32 kg=%d rows=%d: d[%d] = %g, want %g", l, kg, rows, i, got[i], want[i])
+					}
+					if (i/ldd >= rows || i%ldd >= qpwCols) && got[i] != -1 {
+						t.Fatalf("%s float32 kg=%d rows=%d: d[%d] written", l, kg, rows, i)
+					}
+				}
+			}
 			for _, flip := range []uint8{0, 0x80} {
 				plane := qpwCols + 7
 				src, _ := qrand(r, 4*kg*plane+1)
@@ -74,13 +98,14 @@ func TestQPointwise(t *testing.T) {
 			for _, P := range []int{1, 31, 32, 33, 100, 257} {
 				M, C := mc[0], mc[1]
 				name := fmt.Sprintf("%s/M%d_C%d_P%d", l, M, C, P)
-				signedIn, signedOut := (M+P)%2 == 0, (C+P)%2 == 1
+				signedIn, signedOut, floatOut := (M+P)%2 == 0, (C+P)%2 == 1, (M+C+P)%3 == 0
+				ldx := P + (M % 3) // planes further apart than P: a band of rows
 				_, w := qrand(r, M*C)
 				pw, err := QPackPointwise(M, C, w)
 				if err != nil {
 					t.Fatal(err)
 				}
-				x, _ := qrand(r, C*P)
+				x, _ := qrand(r, C*ldx)
 				flip, za, zx := uint8(0), int32(r.IntN(256)), int32(0)
 				if signedIn {
 					flip, zx = 0x80, int32(r.IntN(256)-128)
@@ -109,35 +134,55 @@ func TestQPointwise(t *testing.T) {
 				for i := range raw {
 					raw[i] = 0x5A
 				}
-				if signedOut {
+				switch {
+				case floatOut:
+					out.ZeroPoint = 0
+					out.F32 = make([]float32, n)
+					for i := range out.F32 {
+						out.F32[i] = math.Float32frombits(0x5A5A5A5A)
+					}
+				case signedOut:
 					lo, hi = -128, 127
 					out.ZeroPoint -= 50
 					out.I8 = make([]int8, n)
 					for i := range out.I8 {
 						out.I8[i] = 0x5A
 					}
-				} else {
+				default:
 					out.U8 = raw
 				}
-				if err := QPointwise(GoRunner(2), pw, x, flip, za, P, &out); err != nil {
+				if err := QPointwise(GoRunner(2), pw, x, ldx, flip, za, P, &out); err != nil {
 					t.Fatalf("%s: %v", name, err)
 				}
 				got := out.U8
-				if signedOut {
+				switch {
+				case floatOut: // the float32 bits' low bytes stand in for the guard checks below
+					got = make([]uint8, n)
+					for i, v := range out.F32 {
+						got[i] = uint8(math.Float32bits(v))
+					}
+				case signedOut:
 					got = qBytes(out.I8)
 				}
 				for m := range M {
 					for p := range P {
 						var s int32
 						for c := range C {
-							xv := int32(x[c*P+p])
+							xv := int32(x[c*ldx+p])
 							if signedIn {
-								xv = int32(int8(x[c*P+p]))
+								xv = int32(int8(x[c*ldx+p]))
 							}
 							s += int32(w[m*C+c]) * (xv - zx)
 						}
 						if out.Bias != nil {
 							s += out.Bias[m]
+						}
+						if floatOut {
+							want := float32(s) * qscale(out.Scale, m) // as QGemm's dequantizing epilogue
+							if v := out.F32[m*out.Ldc+p]; v != want {
+								t.Fatalf("%s: y[%d][%d] = %g, want %g", name, m, p, v, want)
+							}
+							continue
 						}
 						want := QRequantize(s, qscale(out.Scale, m), out.ZeroPoint, lo, hi)
 						v := int32(got[m*out.Ldc+p])
@@ -184,10 +229,12 @@ func TestQPointwiseErrors(t *testing.T) {
 		"short input":  {make([]uint8, 11), 4, QOutput{U8: make([]uint8, 8), Ldc: 4, Scale: []float32{1}}},
 		"short output": {make([]uint8, 12), 4, QOutput{U8: make([]uint8, 7), Ldc: 4, Scale: []float32{1}}},
 		"int32 output": {make([]uint8, 12), 4, QOutput{I32: make([]int32, 8), Ldc: 4}},
+		"two outputs":  {make([]uint8, 12), 4, QOutput{U8: make([]uint8, 8), F32: make([]float32, 8), Ldc: 4, Scale: []float32{1}}},
+		"float bias":   {make([]uint8, 12), 4, QOutput{F32: make([]float32, 8), FBias: []float32{1, 2}, Ldc: 4, Scale: []float32{1}}},
 		"transposed":   {make([]uint8, 12), 4, QOutput{U8: make([]uint8, 8), Ldc: 4, Scale: []float32{1}, Trans: true}},
 		"3 scales":     {make([]uint8, 12), 4, QOutput{U8: make([]uint8, 8), Ldc: 4, Scale: []float32{1, 1, 1}}},
 	} {
-		if err := QPointwise(nil, pw, c.x, 0, 0, c.P, &c.out); err == nil {
+		if err := QPointwise(nil, pw, c.x, c.P, 0, 0, c.P, &c.out); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}

@@ -347,7 +347,7 @@ func (c *qConv) runPointwise(ctx *Ctx, y *ir.Tensor, out *kernels.QOutput, xd []
 	o.Ldc = P
 	for n := range N {
 		c.target(&o, y, n*M*P, (n+1)*M*P)
-		if err := kernels.QPointwise(ctx.Par, c.pointwise, xd[n*C*P:(n+1)*C*P], flip, zx, P, &o); err != nil {
+		if err := kernels.QPointwise(ctx.Par, c.pointwise, xd[n*C*P:(n+1)*C*P], P, flip, zx, P, &o); err != nil {
 			return nil, Invalidf("%v", err)
 		}
 	}

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"encoding/binary"
+	"slices"
 
 	"github.com/hone-ml/hone/ir"
 	"github.com/hone-ml/hone/kernels"
@@ -16,6 +17,7 @@ import (
 // in cache for the interleave.
 type qConvT struct {
 	packed       *kernels.QPackedB
+	pointwise    *kernels.QPackedPointwise // W as [M·kh·kw, C] for kernels.QPointwise, when zero points are 0
 	C, M, kh, kw int
 	float        bool // no y_scale: a float32 output
 }
@@ -51,6 +53,19 @@ func qBuildConvTranspose(b *BuildCtx) (Kernel, error) {
 	}
 	if c.packed, err = kernels.QPackB(c.C, cols, wd, cols, zb); err != nil {
 		return nil, Invalidf("%v", err)
+	}
+	// With symmetric weights the tap planes come from kernels.QPointwise on the NCHW input itself: no NHWC
+	// transpose, and each tap's pixels stored as a run without a transposing epilogue.
+	if kernels.QPointwiseFast() && !slices.ContainsFunc(zb, func(z int32) bool { return z != 0 }) {
+		wt := make([]int8, len(wd))
+		for ch := 0; ch < c.C; ch++ {
+			for j := 0; j < cols; j++ {
+				wt[j*c.C+ch] = wd[ch*cols+j]
+			}
+		}
+		if c.pointwise, err = kernels.QPackPointwise(cols, c.C, wt); err != nil {
+			return nil, Invalidf("%v", err)
+		}
 	}
 	return KernelFunc(c.run), nil
 }
@@ -118,13 +133,20 @@ func (c *qConvT) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		esz = 4
 	}
 	band := max(1, min(H, qConvBandBytes/max(1, cols*W*esz)))
-	nt := ctx.allocRaw(ir.Uint8, H*W*c.C)
+	nhwcSize := H * W * c.C
+	if c.pointwise != nil {
+		nhwcSize = 0
+	}
+	nt := ctx.allocRaw(ir.Uint8, nhwcSize)
 	defer ctx.recycle(nt)
 	tt := ctx.allocRaw(yt, cols*band*W)
 	defer ctx.recycle(tt)
 	nhwc := nt.U8()
 	for n := 0; n < N; n++ {
-		qToNHWC(ctx, nhwc, x.Bytes()[n*c.C*H*W:(n+1)*c.C*H*W], c.C, H*W, flip)
+		xn := x.Bytes()[n*c.C*H*W : (n+1)*c.C*H*W]
+		if c.pointwise == nil {
+			qToNHWC(ctx, nhwc, xn, c.C, H*W, flip)
+		}
 		for h0 := 0; h0 < H; h0 += band {
 			h1 := min(H, h0+band)
 			rows := (h1 - h0) * W
@@ -138,7 +160,14 @@ func (c *qConvT) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 			default:
 				o.I8 = tt.I8()[:cols*rows]
 			}
-			if err := kernels.QGemm(ctx.Par, rows, nhwc[h0*W*c.C:h1*W*c.C], c.C, zx, c.packed, &o); err != nil {
+			var err error
+			if c.pointwise != nil {
+				o.Trans = false
+				err = kernels.QPointwise(ctx.Par, c.pointwise, xn[h0*W:], H*W, flip, zx[0], rows, &o)
+			} else {
+				err = kernels.QGemm(ctx.Par, rows, nhwc[h0*W*c.C:h1*W*c.C], c.C, zx, c.packed, &o)
+			}
+			if err != nil {
 				return nil, Invalidf("%v", err)
 			}
 			// Output row ih·kh + a of channel m interleaves tap columns (m, a, 0…kw−1) of input row ih.

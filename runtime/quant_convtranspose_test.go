@@ -28,6 +28,9 @@ func TestQConvTransposeExact(t *testing.T) {
 		{1, 8, 4, 4, 1, 2, 2, ir.Int8, ir.Float32, true, true},
 		{1, 6, 3, 5, 4, 3, 1, ir.Int8, ir.Uint8, true, true},
 		{1, 4, 2, 11, 2, 1, 3, ir.Uint8, ir.Float32, false, true},
+		// Several bands of input rows (qConvBandBytes), as det's 24→24 and 24→1 upsamplings have them.
+		{1, 24, 120, 50, 24, 2, 2, ir.Int8, ir.Int8, true, true},
+		{1, 24, 120, 300, 1, 2, 2, ir.Int8, ir.Float32, true, true},
 	} {
 		t.Run(fmt.Sprintf("%dx%dx%dx%d_to%d_k%dx%d_%s_%s", c.n, c.ch, c.h, c.w, c.m, c.kh, c.kw, c.xdt, c.ydt), func(t *testing.T) {
 			x, w := qRandInt(r, c.xdt, c.n, c.ch, c.h, c.w), qRandInt(r, ir.Int8, c.ch, c.m, c.kh, c.kw)
