@@ -62,42 +62,15 @@ func QPointwiseFast() bool { return qlevel == qimplVNNI || qlevel == qimplGeneri
 // uint8 v + 128 (za is then the zero point plus 128), flip 0 takes uint8 as it is. Work is split across r by
 // panels of pixels.
 func QPointwise(r Runner, w *QPackedPointwise, x []uint8, ldx int, flip uint8, za int32, P int, out *QOutput) error {
-	M, C := w.M, w.C
+	C := w.C
 	if P < 0 || ldx < P || C > 0 && P > 0 && len(x) < (C-1)*ldx+P {
 		return fmt.Errorf("kernels: QPointwise: %d planes of %d pixels, %d apart, do not fit %d bytes", C, P, ldx, len(x))
 	}
-	d, size := out.U8, len(out.U8)
-	lo, hi := int32(0), int32(255)
-	switch {
-	case out.I8 != nil:
-		d, size, lo, hi = qBytes(out.I8), len(out.I8), -128, 127
-	case out.F32 != nil:
-		size = len(out.F32)
+	job, err := newQPWJob(w, za, P, out, "QPointwise")
+	if job == nil || err != nil {
+		return err
 	}
-	if (d == nil) == (out.F32 == nil) || out.I32 != nil || out.FBias != nil || out.Trans {
-		return fmt.Errorf("kernels: QPointwise: the output must be one of uint8, int8 or float32 (without FBias), stored untransposed")
-	}
-	if M > 0 && P > 0 && (out.Ldc < P || size < (M-1)*out.Ldc+P) {
-		return fmt.Errorf("kernels: QPointwise: output of %d values with stride %d cannot hold %d×%d", size, out.Ldc, M, P)
-	}
-	if len(out.Scale) != 1 && len(out.Scale) != M || out.Bias != nil && len(out.Bias) != M {
-		return fmt.Errorf("kernels: QPointwise: %d scales and %d biases for %d output channels", len(out.Scale), len(out.Bias), M)
-	}
-	if M == 0 || P == 0 {
-		return nil
-	}
-	blocks := (M + qpwRows - 1) / qpwRows
-	corr, scale := make([]int32, blocks*qpwRows), make([]float32, blocks*qpwRows)
-	for m := range M {
-		corr[m] = -za * w.rowSum[m]
-		if out.Bias != nil {
-			corr[m] += out.Bias[m]
-		}
-		scale[m] = qscale(out.Scale, m)
-	}
-	zp := out.ZeroPoint
-	flo, fhi := float32(lo-zp), float32(hi-zp)
-	kernel, kernelF, pack := qpwKernelFor(qlevel), qpwKernelF32For(qlevel), qpwPackFor(qlevel)
+	pack := qpwPackFor(qlevel)
 	full := C / 4 // channel groups the packer reads whole
 	// A task is a run of panels: each panel is packed once into the task's buffer (in L1) and read by every block.
 	const panelsPerTask = 8
@@ -114,35 +87,96 @@ func QPointwise(r Runner, w *QPackedPointwise, x []uint8, ldx int, flip uint8, z
 				pack(buf, x[p0:], ldx, full, flip)
 				qpwPackRest(buf, x[p0:], ldx, 4*full, C, n, flip)
 			} else {
-				// The last, partial panel: its missing pixels are zero and its results go through sc's tail rows.
+				// The last, partial panel: its missing pixels are zero.
 				clear(buf)
 				qpwPackRest(buf, x[p0:], ldx, 0, C, n, flip)
 			}
-			for b := range blocks {
-				m0 := b * qpwRows
-				rows := min(qpwRows, M-m0)
-				wb := w.w[b*w.kg*qpwRows*4 : (b+1)*w.kg*qpwRows*4]
-				o := m0*out.Ldc + p0
-				switch {
-				case d != nil && n == qpwCols:
-					kernel(w.kg, buf, wb, corr[m0:], scale[m0:], d[o:], out.Ldc, rows, flo, fhi, zp)
-				case d != nil:
-					kernel(w.kg, buf, wb, corr[m0:], scale[m0:], sc.tail[:], qpwCols, rows, flo, fhi, zp)
-					for i := range rows {
-						copy(d[o+i*out.Ldc:o+i*out.Ldc+n], sc.tail[i*qpwCols:])
-					}
-				case n == qpwCols:
-					kernelF(w.kg, buf, wb, corr[m0:], scale[m0:], out.F32[o:], out.Ldc, rows)
-				default:
-					kernelF(w.kg, buf, wb, corr[m0:], scale[m0:], sc.tailF[:], qpwCols, rows)
-					for i := range rows {
-						copy(out.F32[o+i*out.Ldc:o+i*out.Ldc+n], sc.tailF[i*qpwCols:])
-					}
-				}
-			}
+			job.panel(sc, n, p0)
 		}
 	})
 	return nil
+}
+
+// qpwJob is what every panel of a QPointwise or QConvGather call shares: the weights, the per-channel corrections
+// and multipliers, the output and the kernels.
+type qpwJob struct {
+	w              *QPackedPointwise
+	corr           []int32
+	scale          []float32
+	d              []uint8   // uint8/int8 output, or nil
+	f              []float32 // float32 output, or nil
+	ldc            int
+	flo, fhi       float32
+	zp             int32
+	kernel         func(kg int, x []uint8, w []int8, corr []int32, scale []float32, d []uint8, ldd, rows int, flo, fhi float32, zp int32)
+	kernelF        func(kg int, x []uint8, w []int8, corr []int32, scale []float32, d []float32, ldd, rows int)
+	blocks, blockW int
+}
+
+// newQPWJob checks out for an M×P result (M = w.M) and precomputes the corrections; it returns nil and no error
+// when there is nothing to compute.
+func newQPWJob(w *QPackedPointwise, za int32, P int, out *QOutput, op string) (*qpwJob, error) {
+	M := w.M
+	d, size := out.U8, len(out.U8)
+	lo, hi := int32(0), int32(255)
+	switch {
+	case out.I8 != nil:
+		d, size, lo, hi = qBytes(out.I8), len(out.I8), -128, 127
+	case out.F32 != nil:
+		size = len(out.F32)
+	}
+	if (d == nil) == (out.F32 == nil) || out.I32 != nil || out.FBias != nil || out.Trans {
+		return nil, fmt.Errorf("kernels: %s: the output must be one of uint8, int8 or float32 (without FBias), stored untransposed", op)
+	}
+	if M > 0 && P > 0 && (out.Ldc < P || size < (M-1)*out.Ldc+P) {
+		return nil, fmt.Errorf("kernels: %s: output of %d values with stride %d cannot hold %d×%d", op, size, out.Ldc, M, P)
+	}
+	if len(out.Scale) != 1 && len(out.Scale) != M || out.Bias != nil && len(out.Bias) != M {
+		return nil, fmt.Errorf("kernels: %s: %d scales and %d biases for %d output channels", op, len(out.Scale), len(out.Bias), M)
+	}
+	if M == 0 || P == 0 {
+		return nil, nil
+	}
+	blocks := (M + qpwRows - 1) / qpwRows
+	j := &qpwJob{w: w, corr: make([]int32, blocks*qpwRows), scale: make([]float32, blocks*qpwRows), d: d, f: out.F32,
+		ldc: out.Ldc, flo: float32(lo - out.ZeroPoint), fhi: float32(hi - out.ZeroPoint), zp: out.ZeroPoint,
+		kernel: qpwKernelFor(qlevel), kernelF: qpwKernelF32For(qlevel), blocks: blocks, blockW: w.kg * qpwRows * 4}
+	for m := range M {
+		j.corr[m] = -za * w.rowSum[m]
+		if out.Bias != nil {
+			j.corr[m] += out.Bias[m]
+		}
+		j.scale[m] = qscale(out.Scale, m)
+	}
+	return j, nil
+}
+
+// panel runs every block of output channels over the packed panel in sc (its first n pixels real) and stores
+// channel m's results from out[m·Ldc + o] on; a partial panel goes through sc's staging rows.
+func (j *qpwJob) panel(sc *qpwScratch, n, o int) {
+	buf, kg := sc.panel, j.w.kg
+	for b := range j.blocks {
+		m0 := b * qpwRows
+		rows := min(qpwRows, j.w.M-m0)
+		wb := j.w.w[b*j.blockW : (b+1)*j.blockW]
+		at := m0*j.ldc + o
+		switch {
+		case j.d != nil && n == qpwCols:
+			j.kernel(kg, buf, wb, j.corr[m0:], j.scale[m0:], j.d[at:], j.ldc, rows, j.flo, j.fhi, j.zp)
+		case j.d != nil:
+			j.kernel(kg, buf, wb, j.corr[m0:], j.scale[m0:], sc.tail[:], qpwCols, rows, j.flo, j.fhi, j.zp)
+			for i := range rows {
+				copy(j.d[at+i*j.ldc:at+i*j.ldc+n], sc.tail[i*qpwCols:])
+			}
+		case n == qpwCols:
+			j.kernelF(kg, buf, wb, j.corr[m0:], j.scale[m0:], j.f[at:], j.ldc, rows)
+		default:
+			j.kernelF(kg, buf, wb, j.corr[m0:], j.scale[m0:], sc.tailF[:], qpwCols, rows)
+			for i := range rows {
+				copy(j.f[at+i*j.ldc:at+i*j.ldc+n], sc.tailF[i*qpwCols:])
+			}
+		}
+	}
 }
 
 // qpwScratch is one QPointwise task's packed panel and the staging rows of a partial last panel.

@@ -28,6 +28,9 @@ type qConv struct {
 	// pointwise holds constant ungrouped 1×1 weights with zero point 0 for QLinearConv's transpose-free path
 	// (kernels.QPointwise), where that path has a SIMD kernel.
 	pointwise *kernels.QPackedPointwise
+	// gather holds constant ungrouped 2-D weights over at most 3 input channels (a stem) with zero point 0, as
+	// [M, C·KH·KW], for the gathering path (kernels.QConvGather), where that path has a SIMD kernel.
+	gather *kernels.QPackedPointwise
 }
 
 // Input positions per op.
@@ -73,6 +76,9 @@ func qBuildConv(b *BuildCtx, qlinear, float bool) (Kernel, error) {
 		if c.pointwise, err = c.packPointwise(w, nnConst(b, izw)); err != nil {
 			return nil, err
 		}
+		if c.gather, err = c.packGather(w, nnConst(b, izw)); err != nil {
+			return nil, err
+		}
 	}
 	return KernelFunc(c.run), nil
 }
@@ -87,6 +93,20 @@ func (c *qConv) packPointwise(w, zp *ir.Tensor) (*kernels.QPackedPointwise, erro
 			return nil, nil
 		}
 	}
+	return qPackSymmetric(w, zp)
+}
+
+// packGather packs W for kernels.QConvGather when it qualifies (see qConv.gather), else returns nil.
+func (c *qConv) packGather(w, zp *ir.Tensor) (*kernels.QPackedPointwise, error) {
+	if !(c.qlinear || c.float) || c.group != 1 || !kernels.QConvGatherFast() || w.Rank() != 4 || w.Shape[1] > 3 {
+		return nil, nil
+	}
+	return qPackSymmetric(w, zp)
+}
+
+// qPackSymmetric packs the weights [M, C, …] as an M × (their other dimensions) matrix for kernels.QPointwise and
+// kernels.QConvGather, or returns nil when their zero point is not 0 (after moving uint8 weights to int8).
+func qPackSymmetric(w, zp *ir.Tensor) (*kernels.QPackedPointwise, error) {
 	wd, shift, err := qWeights(w)
 	if err != nil {
 		return nil, err
@@ -100,7 +120,7 @@ func (c *qConv) packPointwise(w, zp *ir.Tensor) (*kernels.QPackedPointwise, erro
 			return nil, nil
 		}
 	}
-	pw, err := kernels.QPackPointwise(w.Shape[0], w.Shape[1], wd)
+	pw, err := kernels.QPackPointwise(w.Shape[0], w.Len()/max(w.Shape[0], 1), wd)
 	if err != nil {
 		return nil, Invalidf("%v", err)
 	}
@@ -216,6 +236,9 @@ func (c *qConv) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	kk := cg * k[1] * k[2]
 	if c.pointwise != nil && qPointwiseOn && s == [3]int{1, 1, 1} && pb == [3]int{} && OH*OW == H*W {
 		return c.runPointwise(ctx, y, &out, xd, flip, zx[0], N, C, M, H*W)
+	}
+	if c.gather != nil && qGatherOn && len(ws) == 4 && s[2] <= 4 {
+		return c.runGather(ctx, y, &out, xd, flip, zx[0], N, C, M, H, W, OH, OW, k, s, d, pb)
 	}
 	if cg == 1 && mg == 1 {
 		if err := c.depthwise(ctx, in, w, y, &out, xd, flip, zx[0], N, C, H, W, OH, OW, k, s, d, pb); err != nil {
@@ -352,6 +375,50 @@ func (c *qConv) runPointwise(ctx *Ctx, y *ir.Tensor, out *kernels.QOutput, xd []
 		}
 	}
 	return []*ir.Tensor{y}, nil
+}
+
+// qGatherOn enables runGather; benchmarks turn it off to compare with the row windows.
+var qGatherOn = true
+
+// runGather computes a stem (at most 3 input channels) image by image with kernels.QConvGather: the planes are
+// copied into padded ones whose border holds the input's zero point, and each panel of 32 output pixels is
+// gathered from them tap by tap. det's 3→16 3×3 stride-2 stem ran its row windows at 19 GMAC/s.
+func (c *qConv) runGather(ctx *Ctx, y *ir.Tensor, out *kernels.QOutput, xd []uint8, flip uint8, zx int32,
+	N, C, M, H, W, OH, OW int, k, s, d, pb [3]int) ([]*ir.Tensor, error) {
+	pt, pl := pb[1], pb[2]
+	hp := max(pt+H, (OH-1)*s[1]+(k[1]-1)*d[1]+1)
+	wp := max(pl+W, (OW-1)*s[2]+(k[2]-1)*d[2]+1)
+	bt := ctx.allocRaw(ir.Uint8, C*hp*wp+kernels.QConvGatherSlack)
+	defer ctx.recycle(bt)
+	b := bt.U8()
+	pad := uint8(zx) ^ flip // the zero point as the input stores it
+	g := kernels.QConvGeom{C: C, HP: hp, WP: wp, KH: k[1], KW: k[2], SH: s[1], SW: s[2], DH: d[1], DW: d[2], OH: OH, OW: OW}
+	o := *out
+	o.Ldc = OH * OW
+	for n := range N {
+		for ch := range C {
+			qPadPlane(b[ch*hp*wp:(ch+1)*hp*wp], xd[(n*C+ch)*H*W:(n*C+ch+1)*H*W], H, W, pt, pl, wp, pad)
+		}
+		qFill(b[C*hp*wp:], pad)
+		c.target(&o, y, n*M*OH*OW, (n+1)*M*OH*OW)
+		if err := kernels.QConvGather(ctx.Par, c.gather, b, g, flip, zx, &o); err != nil {
+			return nil, Invalidf("%v", err)
+		}
+	}
+	return []*ir.Tensor{y}, nil
+}
+
+// qPadPlane copies the H×W plane src into dst (rows wp bytes apart) from row pt and column pl on, and fills the
+// rest of dst with pad.
+func qPadPlane(dst, src []uint8, H, W, pt, pl, wp int, pad uint8) {
+	qFill(dst[:pt*wp], pad)
+	for i := range H {
+		row := dst[(pt+i)*wp : (pt+i+1)*wp]
+		qFill(row[:pl], pad)
+		copy(row[pl:], src[i*W:(i+1)*W])
+		qFill(row[pl+W:], pad)
+	}
+	qFill(dst[(pt+H)*wp:], pad)
 }
 
 // target points o at y's elements [lo, hi) in the output's representation: float (QConvFloat), int32
@@ -899,15 +966,7 @@ func (c *qConv) depthwiseInt8(ctx *Ctx, wv []int32, y *ir.Tensor, out *kernels.Q
 			sc.b = make([]uint8, size)
 		}
 		b := sc.b[:size]
-		src := xd[nc*H*W : (nc+1)*H*W]
-		qFill(b[:pt*wp], pad)
-		for i := range H {
-			row := b[(pt+i)*wp : (pt+i+1)*wp]
-			qFill(row[:pl], pad)
-			copy(row[pl:], src[i*W:(i+1)*W])
-			qFill(row[pl+W:], pad)
-		}
-		qFill(b[(pt+H)*wp:], pad)
+		qPadPlane(b, xd[nc*H*W:(nc+1)*H*W], H, W, pt, pl, wp, pad)
 		var bias int32
 		if out.Bias != nil {
 			bias = out.Bias[ch]

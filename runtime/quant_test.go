@@ -253,6 +253,12 @@ func TestConvIntegerVsFloatConv(t *testing.T) {
 		{xdt: ir.Uint8, wdt: ir.Int8, n: 1, c: 6, h: 7, w: 15, m: 6, k: 3, group: 6, strides: []int64{2, 1}, pads: []int64{0, 2, 1, 0}, dil: []int64{1, 1}, symW: true},
 		{xdt: ir.Int8, wdt: ir.Int8, n: 1, c: 8, w: 50, m: 8, k: 3, group: 8, strides: []int64{2}, pads: []int64{1, 1}, dil: []int64{1}, oneD: true, symW: true},
 		{xdt: ir.Int8, wdt: ir.Int8, n: 1, c: 8, h: 12, w: 20, m: 8, k: 3, group: 8, strides: []int64{1, 1}, pads: []int64{2, 2, 2, 2}, dil: []int64{2, 2}, symW: true},
+		// Stems (1–3 channels) with symmetric weights, gathered from padded planes (kernels.QConvGather): det's
+		// 3→16 3×3 stride 2, ResNet's 7×7 stride 2, dilation, stride 4, asymmetric padding, two images.
+		{xdt: ir.Int8, wdt: ir.Int8, n: 2, c: 3, h: 21, w: 70, m: 16, k: 3, group: 1, strides: []int64{2, 2}, pads: []int64{1, 1, 1, 1}, dil: []int64{1, 1}, perChannel: true, symW: true},
+		{xdt: ir.Uint8, wdt: ir.Int8, n: 1, c: 3, h: 30, w: 27, m: 20, k: 7, group: 1, strides: []int64{2, 2}, pads: []int64{3, 3, 3, 3}, dil: []int64{1, 1}, symW: true},
+		{xdt: ir.Int8, wdt: ir.Uint8, n: 1, c: 1, h: 11, w: 40, m: 5, k: 5, group: 1, strides: []int64{1, 2}, pads: []int64{2, 0, 1, 3}, dil: []int64{2, 1}, perChannel: true, symW: true},
+		{xdt: ir.Uint8, wdt: ir.Int8, n: 1, c: 2, h: 9, w: 50, m: 9, k: 3, group: 1, strides: []int64{3, 4}, pads: []int64{1, 1, 1, 1}, dil: []int64{1, 1}, symW: true},
 	}
 	for i, c := range cases {
 		t.Run(fmt.Sprintf("%d-%s-%s", i, c.xdt, c.wdt), func(t *testing.T) {
