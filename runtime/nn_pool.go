@@ -111,6 +111,10 @@ func (pl *nnPool) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		nnMaxPool2D(ctx, xf, o.F, N*C, in3[1], in3[2], out3[1], out3[2], k3[1], k3[2], s3[1], s3[2], pb3[1], pb3[2])
 		return []*ir.Tensor{o.done(), it}, nil
 	}
+	if pl.kind == nnPoolAvg && in3[0] == 1 && k3[0] == 1 && d3[1] == 1 && d3[2] == 1 {
+		nnAvgPool2D(ctx, xf, o.F, N*C, in3, out3, k3, s3, pb3, pe3, pl.includePad)
+		return []*ir.Tensor{o.done(), it}, nil
+	}
 	nnParallel(ctx, N*C, outPlane*nnProd(k3[:]), func(j int) {
 		src := xf[j*inPlane : (j+1)*inPlane]
 		dst := o.F[j*outPlane : (j+1)*outPlane]
@@ -182,6 +186,49 @@ func (pl *nnPool) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		}
 	})
 	return []*ir.Tensor{o.done(), it}, nil
+}
+
+// nnAvgPool2D is AveragePool over 2-D (or 1-D) planes without dilation: for each output row the input rows its
+// windows cover are summed into one row (kernels.Add), and each window then sums its columns of that row. The
+// general loop spent about 24 ns per output finding tap ranges (PP-OCRv4 rec's 3×2 pool: 0.46 ms for 19 200
+// outputs). Sums are float32, as ONNX Runtime's are.
+func nnAvgPool2D(ctx *Ctx, x, y []float32, planes int, in, out, k, s, pb, pe [3]int, includePad bool) {
+	H, W, OH, OW := in[1], in[2], out[1], out[2]
+	nnParallel(ctx, planes, OH*OW*k[1]*k[2], func(j int) {
+		src, dst := x[j*H*W:(j+1)*H*W], y[j*OH*OW:(j+1)*OH*OW]
+		acc := make([]float32, W)
+		for oh := range OH {
+			start := oh*s[1] - pb[1]
+			r0, r1 := nnTapRange(start, 1, k[1], 0, H)
+			rows := r1 - r0
+			if includePad {
+				l, h := nnTapRange(start, 1, k[1], -pb[1], H+pe[1])
+				rows = h - l
+			}
+			if r1 > r0 {
+				copy(acc, src[(start+r0)*W:(start+r0+1)*W])
+				for r := start + r0 + 1; r < start+r1; r++ {
+					kernels.Add(acc, acc, src[r*W:(r+1)*W])
+				}
+			} else {
+				clear(acc)
+			}
+			for ow := range OW {
+				cs := ow*s[2] - pb[2]
+				c0, c1 := nnTapRange(cs, 1, k[2], 0, W)
+				cols := c1 - c0
+				if includePad {
+					l, h := nnTapRange(cs, 1, k[2], -pb[2], W+pe[2])
+					cols = h - l
+				}
+				var sum float32
+				for _, v := range acc[cs+c0 : cs+c1] {
+					sum += v
+				}
+				dst[oh*OW+ow] = sum / float32(max(rows*cols, 1))
+			}
+		}
+	})
 }
 
 // nnTapRange returns the range [lo, hi) of tap numbers k (0 ≤ k < taps) whose position start + k·dil lies in

@@ -100,3 +100,73 @@ func TestMaxPool2DVsReference(t *testing.T) {
 		})
 	}
 }
+
+// TestAvgPool2DVsReference checks fp32 AveragePool's row-summing fast path against the ONNX spec's loop (the
+// window's in-range taps summed in float64, divided by their count, or by the count of taps inside the padded
+// input with count_include_pad) on random shapes with pads, strides 1–3 and ceil_mode, including PP-OCRv4 rec's
+// 3×2 pool; results agree within float32 summation error.
+func TestAvgPool2DVsReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := range 60 {
+		N, C := 1+r.IntN(2), 1+r.IntN(3)
+		H, W := 1+r.IntN(30), 1+r.IntN(70)
+		KH, KW := 1+r.IntN(4), 1+r.IntN(4)
+		SH, SW := 1+r.IntN(3), 1+r.IntN(3)
+		pads := []int64{int64(r.IntN(KH)), int64(r.IntN(KW)), int64(r.IntN(KH)), int64(r.IntN(KW))}
+		ceil, incl := int64(r.IntN(2)), int64(i%2)
+		if i == 0 { // PP-OCRv4 rec's pool
+			N, C, H, W, KH, KW, SH, SW, ceil = 1, 4, 3, 80, 3, 2, 3, 2, 0
+			pads = []int64{0, 0, 0, 0}
+		}
+		if H+int(pads[0]+pads[2]) < KH || W+int(pads[1]+pads[3]) < KW {
+			continue
+		}
+		name := fmt.Sprintf("%d/%dx%d/k%dx%d/s%dx%d/p%v/ceil%d/incl%d", i, H, W, KH, KW, SH, SW, pads, ceil, incl)
+		t.Run(name, func(t *testing.T) {
+			x := ir.New(ir.Float32, N, C, H, W)
+			xf := x.F32()
+			for j := range xf {
+				xf[j] = r.Float32()*4 - 2
+			}
+			attrs := []*ir.Attr{nnAInts("kernel_shape", int64(KH), int64(KW)), nnAInts("strides", int64(SH), int64(SW)),
+				nnAInts("pads", pads...), nnAInt("ceil_mode", ceil), nnAInt("count_include_pad", incl)}
+			out, err := nnRun(12, nnNode("AveragePool", []string{"x"}, []string{"y"}, attrs...), nil, map[string]*ir.Tensor{"x": x})
+			if err != nil {
+				t.Fatal(err)
+			}
+			y := out["y"]
+			OH, OW := y.Shape[2], y.Shape[3]
+			PH, PW, PHE, PWE := int(pads[0]), int(pads[1]), int(pads[2]), int(pads[3])
+			for p := range N * C {
+				for oh := range OH {
+					for ow := range OW {
+						var sum float64
+						taps, padded := 0, 0
+						for kh := range KH {
+							for kw := range KW {
+								ih, iw := oh*SH-PH+kh, ow*SW-PW+kw
+								if ih >= -PH && ih < H+PHE && iw >= -PW && iw < W+PWE {
+									padded++
+								}
+								if ih < 0 || ih >= H || iw < 0 || iw >= W {
+									continue
+								}
+								sum += float64(xf[(p*H+ih)*W+iw])
+								taps++
+							}
+						}
+						count := taps
+						if incl == 1 {
+							count = padded
+						}
+						want := sum / float64(max(count, 1))
+						got := float64(y.F32()[(p*OH+oh)*OW+ow])
+						if math.Abs(got-want) > 1e-5*(1+math.Abs(want)) {
+							t.Fatalf("y[%d][%d][%d] = %g, want %g", p, oh, ow, got, want)
+						}
+					}
+				}
+			}
+		})
+	}
+}

@@ -31,6 +31,8 @@ type qConv struct {
 	// gather holds constant ungrouped 2-D weights over at most 3 input channels (a stem) with zero point 0, as
 	// [M, C·KH·KW], for the gathering path (kernels.QConvGather), where that path has a SIMD kernel.
 	gather *kernels.QPackedPointwise
+	// centred holds constant depthwise weights minus their zero points, computed once instead of every run.
+	centred []int32
 }
 
 // Input positions per op.
@@ -78,6 +80,11 @@ func qBuildConv(b *BuildCtx, qlinear, float bool) (Kernel, error) {
 		}
 		if c.gather, err = c.packGather(w, nnConst(b, izw)); err != nil {
 			return nil, err
+		}
+		if w.Rank() >= 3 && w.Shape[1] == 1 && c.group == w.Shape[0] && c.group > 0 {
+			if c.centred, err = qCentredDepthwise(w, nnConst(b, izw), c.group); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return KernelFunc(c.run), nil
@@ -860,18 +867,13 @@ func (c *qConv) requant(ctx *Ctx, in []*ir.Tensor, out *kernels.QOutput, M int, 
 func (c *qConv) depthwise(ctx *Ctx, in []*ir.Tensor, w, y *ir.Tensor, out *kernels.QOutput, xd []uint8, flip uint8, zx int32,
 	N, C, H, W, OH, OW int, k, s, d, pb [3]int) error {
 	_, _, _, izw := c.idx()
-	wd, shift, err := qWeights(w)
-	if err != nil {
-		return err
-	}
-	zw, err := qZeroVector(nnInput(in, izw), w.DType, C, shift, "W")
-	if err != nil {
-		return err
-	}
 	taps := k[1] * k[2]
-	wv := make([]int32, C*taps)
-	for i := range wv {
-		wv[i] = int32(wd[i]) - zw[min(i/taps, len(zw)-1)]
+	wv := c.centred
+	if wv == nil {
+		var err error
+		if wv, err = qCentredDepthwise(w, nnInput(in, izw), C); err != nil {
+			return err
+		}
 	}
 	lo, hi := int32(0), int32(255)
 	if y.DType == ir.Int8 {
@@ -926,6 +928,24 @@ func (c *qConv) depthwise(ctx *Ctx, in []*ir.Tensor, w, y *ir.Tensor, out *kerne
 		}
 	})
 	return nil
+}
+
+// qCentredDepthwise returns depthwise weights (C channels) minus their zero points (a scalar or one per channel).
+func qCentredDepthwise(w, zp *ir.Tensor, C int) ([]int32, error) {
+	wd, shift, err := qWeights(w)
+	if err != nil {
+		return nil, err
+	}
+	zw, err := qZeroVector(zp, w.DType, C, shift, "W")
+	if err != nil {
+		return nil, err
+	}
+	taps := len(wd) / max(C, 1)
+	wv := make([]int32, len(wd))
+	for i := range wv {
+		wv[i] = int32(wd[i]) - zw[min(i/max(taps, 1), len(zw)-1)]
+	}
+	return wv, nil
 }
 
 // qFitsInt8 reports whether every centred weight w − zw is an int8 (always so for zero point 0, and for uint8
