@@ -77,30 +77,28 @@ func nnBuildSoftmax(kind nnSoftKind) Builder {
 	}
 }
 
-// nnSoftRow transforms one contiguous row; dst and src do not alias.
+// nnSoftRow transforms one contiguous row; dst and src do not alias. Softmax and LogSoftmax take the row's
+// maximum and the sum of the exponentials with the vector reductions (a NaN anywhere makes the row NaN): a
+// scalar maximum and a scalar float64 sum were most of rec's 6625-class Softmax.
 func nnSoftRow(kind nnSoftKind, dst, src []float32) {
-	m, arg := src[0], 0
-	for i, v := range src {
-		if v > m {
-			m, arg = v, i
+	if kind == nnHardmax {
+		m, arg := src[0], 0
+		for i, v := range src {
+			if v > m {
+				m, arg = v, i
+			}
 		}
-	}
-	switch kind {
-	case nnHardmax:
-		for i := range dst {
-			dst[i] = 0
-		}
+		clear(dst)
 		dst[arg] = 1
-	case nnSoftmax:
-		kernels.AddScalar(dst, src, -m)
-		kernels.Exp(dst, dst)
-		kernels.MulScalar(dst, dst, float32(1/nnSum64(dst)))
-	case nnLogSoftmax:
-		kernels.AddScalar(dst, src, -m)
-		var s float64
-		for _, v := range dst {
-			s += math.Exp(float64(v))
-		}
-		kernels.AddScalar(dst, dst, -float32(math.Log(s)))
+		return
 	}
+	m := kernels.MaxValue(src)
+	kernels.AddScalar(dst, src, -m)
+	kernels.Exp(dst, dst)
+	s := kernels.Sum(dst)
+	if kind == nnSoftmax {
+		kernels.MulScalar(dst, dst, float32(1/s))
+		return
+	}
+	kernels.AddScalar(dst, src, -m-float32(math.Log(s)))
 }
