@@ -341,6 +341,34 @@ var cases = []passCase{
 		b.Output(b.Op("Add", []string{mm, b.Init("c", irtest.Rand(2, 4))}))
 		return b, []*ir.Tensor{irtest.Rand(9, 2, 3, 5)}
 	}, map[string]int{"MatMul": 1, "Add": 1}},
+	{"layernorm_affine", func() (*irtest.Builder, []*ir.Tensor) {
+		b := irtest.New("g")
+		x := b.Input("x", ir.Float32, 2, 3, 8)
+		b.Output(layerNorm(b, x, -1, false, true))
+		return b, []*ir.Tensor{irtest.RandPos(9, -3, 5, 2, 3, 8)}
+	}, map[string]int{"LayerNormalization": 1}},
+	{"layernorm_mul_square_no_affine", func() (*irtest.Builder, []*ir.Tensor) {
+		b := irtest.New("g")
+		x := b.Input("x", ir.Float32, 4, 16)
+		b.Output(layerNorm(b, x, 1, true, false))
+		return b, []*ir.Tensor{irtest.Rand(9, 4, 16)}
+	}, map[string]int{"LayerNormalization": 1}},
+	{"layernorm_middle_axis_stays", func() (*irtest.Builder, []*ir.Tensor) {
+		b := irtest.New("g")
+		x := b.Input("x", ir.Float32, 2, 3, 8)
+		b.Output(layerNorm(b, x, 1, false, false))
+		return b, []*ir.Tensor{irtest.Rand(9, 2, 3, 8)}
+	}, map[string]int{"ReduceMean": 2, "Sub": 1, "Pow": 1, "Add": 1, "Sqrt": 1, "Div": 1}},
+	{"layernorm_deviation_read_elsewhere_stays", func() (*irtest.Builder, []*ir.Tensor) {
+		b := irtest.New("g")
+		x := b.Input("x", ir.Float32, 3, 8)
+		mean := b.Op("ReduceMean", []string{x}, irtest.Ints("axes", -1))
+		d := b.Op("Sub", []string{x, mean})
+		v := b.Op("ReduceMean", []string{b.Op("Pow", []string{d, b.Init("two", ir.Scalar(2))})}, irtest.Ints("axes", -1))
+		sd := b.Op("Sqrt", []string{b.Op("Add", []string{v, b.Init("eps", ir.Scalar(1e-5))})})
+		b.Output(b.Op("Div", []string{d, sd}), b.Op("Relu", []string{d}))
+		return b, []*ir.Tensor{irtest.Rand(9, 3, 8)}
+	}, map[string]int{"ReduceMean": 2, "Sub": 1, "Pow": 1, "Add": 1, "Sqrt": 1, "Div": 1, "Relu": 1}},
 	{"gemm_tanh", func() (*irtest.Builder, []*ir.Tensor) {
 		b := irtest.New("g")
 		x := b.Input("x", ir.Float32, 3, 5)
@@ -348,6 +376,26 @@ var cases = []passCase{
 		b.Output(b.Op("Tanh", []string{g}))
 		return b, []*ir.Tensor{irtest.Rand(9, 3, 5)}
 	}, map[string]int{ir.OpFusedGemm: 1}},
+}
+
+// layerNorm spells layer normalization over axis out in elementary ops, as exporters before opset 17 do: the
+// square as Pow(d, 2) or Mul(d, d), with or without the affine tail Mul(γ) → Add(β).
+func layerNorm(b *irtest.Builder, x string, axis int64, mulSquare, affine bool) string {
+	mean := b.Op("ReduceMean", []string{x}, irtest.Ints("axes", axis))
+	d := b.Op("Sub", []string{x, mean})
+	var sq string
+	if mulSquare {
+		sq = b.Op("Mul", []string{d, d})
+	} else {
+		sq = b.Op("Pow", []string{d, b.Init("two", ir.Scalar(2))})
+	}
+	v := b.Op("ReduceMean", []string{sq}, irtest.Ints("axes", axis))
+	y := b.Op("Div", []string{d, b.Op("Sqrt", []string{b.Op("Add", []string{v, b.Init("eps", ir.Scalar(1e-5))})})})
+	if affine {
+		y = b.Op("Mul", []string{y, b.Init("gamma", irtest.Rand(3, 8))})
+		y = b.Op("Add", []string{b.Init("beta", irtest.Rand(4, 8)), y})
+	}
+	return y
 }
 
 // TestPasses checks each case's op counts after optimisation and that the optimised plan computes what the
