@@ -848,7 +848,7 @@ func (e *qdqEmitter) convTransposeWeights(exclude []string) (int, error) {
 
 // opSince is the opset that introduced each op a lossless pass may create in the default domain, where that is
 // later than the opsets static mode accepts.
-var opSince = map[string]int64{"HardSwish": 14}
+var opSince = map[string]int64{"HardSwish": 14, "LayerNormalization": 17}
 
 // quantizeMatMulWeight stores a MatMul's constant float32 [K, N] weight as int8, symmetric, one scale per column
 // (axis 1, as ORT's quantize_static does per channel), behind a DequantizeLinear. The runtime's QDQ fusion then

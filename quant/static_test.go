@@ -12,6 +12,7 @@ import (
 	"github.com/hone-ml/hone/internal/irtest"
 	"github.com/hone-ml/hone/ir"
 	"github.com/hone-ml/hone/onnx"
+	"github.com/hone-ml/hone/opt"
 	"github.com/hone-ml/hone/runtime"
 )
 
@@ -412,5 +413,39 @@ func TestStaticConvTranspose(t *testing.T) {
 	name := m.Graph.Outputs[0].Name
 	if a := compare(runHone(t, m, in)[name], runHone(t, q, in)[name]); a.SQNR < 30 {
 		t.Errorf("int8 output SQNR %.1f dB against float, want ≥ 30", a.SQNR)
+	}
+}
+
+// TestStaticLayerNormOpset checks that the lossless passes run before calibrating create no op newer than the
+// model's opset: layer normalization spelt out in elementary ops (as PP-OCRv4 rec's SVTR neck has it) stays
+// spelt out at opset 13, where LayerNormalization does not exist yet and ONNX Runtime would refuse the model, and
+// becomes one LayerNormalization at opset 17. Every default-domain op a pass may create must be listed, with the
+// opset that introduced it, in opSince or in this test's list of ops older than 13.
+func TestStaticLayerNormOpset(t *testing.T) {
+	older := map[string]bool{"Gemm": true, "QLinearConv": true, "QLinearMatMul": true}
+	for _, p := range opt.Passes(opt.LevelAll) {
+		for _, o := range p.Creates {
+			if o.Domain == "" && opSince[o.Op] == 0 && !older[o.Op] {
+				t.Errorf("pass %s creates %s: add the opset that introduced it to opSince", p.Name, o.Op)
+			}
+		}
+	}
+	for _, opset := range []int64{13, 17} {
+		b := irtest.New("ln")
+		x := b.Input("x", ir.Float32, 1, 8)
+		mean := b.Op("ReduceMean", []string{x}, irtest.Ints("axes", -1))
+		d := b.Op("Sub", []string{x, mean})
+		v := b.Op("ReduceMean", []string{b.Op("Pow", []string{d, b.Init("two", ir.Scalar(2))})}, irtest.Ints("axes", -1))
+		y := b.Op("Div", []string{d, b.Op("Sqrt", []string{b.Op("Add", []string{v, b.Init("eps", ir.Scalar(1e-5))})})})
+		y = b.Op("Add", []string{b.Op("Mul", []string{y, b.Init("gamma", irtest.Rand(3, 8))}), b.Init("beta", irtest.Rand(4, 8))})
+		b.Output(b.Op("MatMul", []string{y, b.Init("w", irtest.Rand(5, 8, 4))}))
+		q, _, err := Static(b.Model(opset), BatchSamples{"x": irtest.Rand(9, 16, 8)}, StaticConfig{})
+		if err != nil {
+			t.Fatalf("opset %d: %v", opset, err)
+		}
+		ops := irtest.OpCount(q.Graph)
+		if want := map[int64]int{13: 0, 17: 1}[opset]; ops["LayerNormalization"] != want {
+			t.Errorf("opset %d: %d LayerNormalization, want %d (ops %v)", opset, ops["LayerNormalization"], want, ops)
+		}
 	}
 }
