@@ -28,3 +28,14 @@ func MaxBytes(dst, src []byte, signed bool) {
 	i := maxBytesAsm(dst, src, signed)
 	maxBytesGeneric(dst[i:], src[i:], signed)
 }
+
+// EvenBytes sets dst[i] = src[2i] for every i < len(dst): the stride-2 outputs of 8-bit pooling. src must hold at
+// least 2·len(dst) − 1 bytes.
+func EvenBytes(dst, src []byte) {
+	if len(dst) == 0 {
+		return
+	}
+	_ = src[2*len(dst)-2]
+	i := evenBytesAsm(dst, src)
+	evenBytesGeneric(dst[i:], src[2*i:])
+}

@@ -82,3 +82,24 @@ func maxBytesAsm(dst, src []byte, signed bool) int {
 	}
 	return len(dst)
 }
+
+// evenBytesAVX2 sets dst[i] = src[2i] for i < n (a multiple of 32), reading src[:2n].
+//
+//go:noescape
+func evenBytesAVX2(dst, src *byte, n int)
+
+// evenBytesAsm runs EvenBytes through AVX2 for as many whole blocks of 32 outputs as src holds 64 bytes for, and
+// returns how many outputs it wrote: all of them when src has 2·len(dst) bytes, a ragged tail being redone as one
+// block ending at the last output.
+func evenBytesAsm(dst, src []byte) int {
+	n := min(len(dst), len(src)/2) &^ 31
+	if level < implAVX2 || n == 0 {
+		return 0
+	}
+	evenBytesAVX2(&dst[0], &src[0], n)
+	if last := len(dst) - 32; n < len(dst) && len(src) >= 2*len(dst) {
+		evenBytesAVX2(&dst[last], &src[2*last], 32)
+		return len(dst)
+	}
+	return n
+}

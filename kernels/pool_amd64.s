@@ -132,3 +132,27 @@ MAXBYTES(·maxBytesU8AVX2, VPMAXUB)
 
 // func maxBytesI8AVX2(dst, src *byte, n int)
 MAXBYTES(·maxBytesI8AVX2, VPMAXSB)
+
+// func evenBytesAVX2(dst, src *byte, n int)
+TEXT ·evenBytesAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI              // outputs
+	MOVQ src+8(FP), SI              // inputs, two per output
+	MOVQ n+16(FP), CX               // outputs left (a multiple of 32)
+	MOVQ $0x0E0C0A0806040200, AX    // VPSHUFB index: the even bytes of a 16-byte lane to its low 8
+	MOVQ AX, X2                     // … low qword
+	VPINSRQ $1, AX, X2, X2          // … high qword (its result is not used)
+	VINSERTI128 $1, X2, Y2, Y2      // … for both lanes
+even_loop:
+	VMOVDQU (SI), Y0                // source bytes 0–31
+	VMOVDQU 32(SI), Y1              // source bytes 32–63
+	VPSHUFB Y2, Y0, Y0              // evens of 0–15 | 16–31, each in its lane's low qword
+	VPSHUFB Y2, Y1, Y1              // evens of 32–47 | 48–63
+	VPUNPCKLQDQ Y1, Y0, Y0          // outputs 0–7, 16–23 | 8–15, 24–31
+	VPERMQ $0xD8, Y0, Y0            // outputs 0–31 in order
+	VMOVDQU Y0, (DI)                // store them
+	ADDQ $64, SI                    // next 64 source bytes
+	ADDQ $32, DI                    // next 32 outputs
+	SUBQ $32, CX                    // 32 done
+	JNZ even_loop                   // until none is left
+	VZEROUPPER                      // avoid AVX/SSE transition stalls
+	RET

@@ -37,3 +37,10 @@ func maxBytesGeneric(dst, src []byte, signed bool) {
 		dst[i] = max(dst[i], v)
 	}
 }
+
+// evenBytesGeneric is the pure-Go twin of EvenBytes.
+func evenBytesGeneric(dst, src []byte) {
+	for i := range dst {
+		dst[i] = src[2*i]
+	}
+}

@@ -10,3 +10,6 @@ func anyNaNAsm(x []float32) int { return 0 }
 
 // maxBytesAsm does nothing in this build: the Go twin handles every byte.
 func maxBytesAsm(dst, src []byte, signed bool) int { return 0 }
+
+// evenBytesAsm does nothing in this build: the Go twin handles every byte.
+func evenBytesAsm(dst, src []byte) int { return 0 }

@@ -177,3 +177,36 @@ func TestMaxBytes(t *testing.T) {
 		restore()
 	}
 }
+
+// TestEvenBytes checks EvenBytes at every level against the twin over lengths around its 32-output blocks, with
+// sources of exactly 2n − 1 bytes (the last block then runs in Go) and longer, and bytes past dst left alone.
+func TestEvenBytes(t *testing.T) {
+	r := rand.New(rand.NewSource(71))
+	for _, l := range impls() {
+		restore := setImpl(l)
+		for _, n := range []int{1, 31, 32, 33, 64, 95, 200} {
+			for _, extra := range []int{-1, 0, 7} {
+				src := make([]byte, 2*n+extra)
+				for i := range src {
+					src[i] = byte(r.Intn(256))
+				}
+				dst := make([]byte, n+3)
+				for i := range dst {
+					dst[i] = 0xA5
+				}
+				EvenBytes(dst[:n], src)
+				for i := range n {
+					if dst[i] != src[2*i] {
+						t.Fatalf("%s n=%d extra=%d: dst[%d] = %d, want %d", l, n, extra, i, dst[i], src[2*i])
+					}
+				}
+				for i := n; i < len(dst); i++ {
+					if dst[i] != 0xA5 {
+						t.Fatalf("%s n=%d: dst[%d] written", l, n, i)
+					}
+				}
+			}
+		}
+		restore()
+	}
+}

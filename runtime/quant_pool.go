@@ -53,21 +53,28 @@ func qMaxPool8(ctx *Ctx, x *ir.Tensor, g nnGeom) *ir.Tensor {
 		tasks = 1
 	}
 	per := (planes + tasks - 1) / tasks
-	scratch := ctx.allocRaw(ir.Uint8, tasks*(vLen+hLen))
+	// V, Hm, a row for windows cut by the top or bottom edge, and Hm's every other byte.
+	each := vLen + hLen + W + hLen/2 + 1
+	scratch := ctx.allocRaw(ir.Uint8, tasks*each)
 	defer ctx.recycle(scratch)
 	sb := scratch.U8()
 	nnParallel(ctx, tasks, per*OH*OW*KH*KW, func(tk int) {
-		v := sb[tk*(vLen+hLen) : tk*(vLen+hLen)+vLen]
-		hm := sb[tk*(vLen+hLen)+vLen : (tk+1)*(vLen+hLen)]
+		s := sb[tk*each : (tk+1)*each]
+		sc := qMaxScratch{v: s[:vLen], hm: s[vLen : vLen+hLen], edge: s[vLen+hLen : vLen+hLen+W], every2: s[vLen+hLen+W:]}
 		for j := tk * per; j < min(planes, (tk+1)*per); j++ {
-			qMaxPlane(xd[j*H*W:(j+1)*H*W], yd[j*OH*OW:(j+1)*OH*OW], v, hm, W, OW, KH, KW, SW, rowLo, rowHi, colLo, colHi, signed)
+			qMaxPlane(xd[j*H*W:(j+1)*H*W], yd[j*OH*OW:(j+1)*OH*OW], sc, W, OW, KH, KW, SW, rowLo, rowHi, colLo, colHi, signed)
 		}
 	})
 	return y
 }
 
-// qMaxPlane pools one plane src (rows W bytes wide) into dst (rows OW wide) for qMaxPool8, with scratch v and hm.
-func qMaxPlane(src, dst, v, hm []byte, W, OW, KH, KW, SW int, rowLo, rowHi, colLo, colHi []int, signed bool) {
+// qMaxScratch is one qMaxPool8 task's scratch: V, Hm, a row for windows the top or bottom edge cuts, and Hm's
+// bytes 2j + parity (every2) for stride-2 rows.
+type qMaxScratch struct{ v, hm, edge, every2 []byte }
+
+// qMaxPlane pools one plane src (rows W bytes wide) into dst (rows OW wide) for qMaxPool8.
+func qMaxPlane(src, dst []byte, sc qMaxScratch, W, OW, KH, KW, SW int, rowLo, rowHi, colLo, colHi []int, signed bool) {
+	v, hm, edge := sc.v, sc.hm, sc.edge
 	vLen, hLen := len(v), len(hm)
 	if vLen > 0 {
 		copy(v, src[:vLen])
@@ -79,6 +86,21 @@ func qMaxPlane(src, dst, v, hm []byte, W, OW, KH, KW, SW int, rowLo, rowHi, colL
 		copy(hm, v[:hLen])
 		for t := 1; t < KW; t++ {
 			kernels.MaxBytes(hm, v[t:t+hLen], signed)
+		}
+	}
+	// At stride 2 over rows of even width every row's windows start at Hm bytes of one parity: one EvenBytes call
+	// over the whole plane's Hm, and each output row copies its run, instead of a call per output row (ResNet-18's
+	// 56-wide rows spent more in calls than in gathering).
+	par := -1
+	if SW == 2 && W%2 == 0 && hLen > 0 {
+		for ow := range OW {
+			if colHi[ow]-colLo[ow] == KW {
+				par = colLo[ow] % 2
+				break
+			}
+		}
+		if par >= 0 && hLen > par {
+			kernels.EvenBytes(sc.every2[:(hLen-par+1)/2], hm[par:])
 		}
 	}
 	for oh := range rowLo {
@@ -99,9 +121,12 @@ func qMaxPlane(src, dst, v, hm []byte, W, OW, KH, KW, SW int, rowLo, rowHi, colL
 				}
 				h := hm[base+lo:]
 				_ = h[(len(in)-1)*SW]
-				if SW == 2 {
-					qStride2(in, h)
-				} else {
+				switch {
+				case par >= 0:
+					copy(in, sc.every2[(base+lo-par)/2:])
+				case SW == 2:
+					kernels.EvenBytes(in, h)
+				default:
 					for i := range in {
 						in[i] = h[i*SW]
 					}
@@ -113,37 +138,15 @@ func qMaxPlane(src, dst, v, hm []byte, W, OW, KH, KW, SW int, rowLo, rowHi, colL
 			}
 			continue
 		}
-		// A row window cut by the top or bottom edge: its columns' maxima over rows [r0, r1) one by one.
+		// A row window cut by the top or bottom edge: the maximum of its rows [r0, r1), then each window's.
+		copy(edge, src[r0*W:(r0+1)*W])
+		for r := r0 + 1; r < r1; r++ {
+			kernels.MaxBytes(edge, src[r*W:(r+1)*W], signed)
+		}
 		for ow := range drow {
-			lo, hi := colLo[ow], colHi[ow]
-			best := src[r0*W+lo]
-			for r := r0; r < r1; r++ {
-				best = qMax2(best, qMaxOf(src[r*W+lo:r*W+hi], signed), signed)
-			}
-			drow[ow] = best
+			drow[ow] = qMaxOf(edge[colLo[ow]:colHi[ow]], signed)
 		}
 	}
-}
-
-// qStride2 sets dst[i] = src[2i] (src holds at least 2·len(dst) − 1 bytes): 16 source bytes at a time, whose even
-// bytes two 64-bit words pack together with shifts and masks. Gathered byte by byte, the stride-2 outputs were
-// most of ResNet-18's MaxPool.
-func qStride2(dst, src []uint8) {
-	i := 0
-	for ; i+8 <= len(dst) && 2*i+16 <= len(src); i += 8 {
-		lo, hi := binary.LittleEndian.Uint64(src[2*i:]), binary.LittleEndian.Uint64(src[2*i+8:])
-		binary.LittleEndian.PutUint64(dst[i:], qEven4(lo)|qEven4(hi)<<32)
-	}
-	for ; i < len(dst); i++ {
-		dst[i] = src[2*i]
-	}
-}
-
-// qEven4 packs bytes 0, 2, 4 and 6 of w into its low 4 bytes.
-func qEven4(w uint64) uint64 {
-	w &= 0x00FF00FF00FF00FF
-	w = (w | w>>8) & 0x0000FFFF0000FFFF
-	return (w | w>>16) & 0xFFFFFFFF
 }
 
 // qMaxOf is the largest byte of b (int8 compared signed); b is not empty.

@@ -427,6 +427,10 @@ func TestMaxPool8VsFloat(t *testing.T) {
 		// Rows long enough for the vector kernel, with windows cut by the edge on both sides.
 		{[]int64{3, 3}, []int64{2, 2}, []int64{1, 1, 1, 1}, 0, 12, 75},
 		{[]int64{3, 4}, []int64{1, 3}, []int64{1, 2, 1, 3}, 1, 6, 101},
+		// Even widths at stride 2 (ResNet-18's 112 → 56): every row's windows gathered from one pass over Hm, with
+		// the first full window at an odd and at an even column.
+		{[]int64{3, 3}, []int64{2, 2}, []int64{1, 1, 1, 1}, 0, 14, 112},
+		{[]int64{3, 3}, []int64{2, 2}, []int64{0, 0, 1, 1}, 1, 10, 80},
 		// A window taller than the image: every output row is cut by an edge.
 		{[]int64{5, 3}, []int64{1, 1}, []int64{2, 1, 2, 1}, 0, 3, 40},
 	}
