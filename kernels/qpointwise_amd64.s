@@ -1,6 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "qinterleave_amd64.h"
 
 // QPW_ROW requantizes one output channel's two accumulators (pixels 0–15 in LO, 16–31 in HI) with its correction
 // and multiplier at byte offset OFF, stores its 32 bytes at DX and moves DX to the next channel's row; after the
@@ -27,6 +28,18 @@
 	ADDQ R10, DX                   /* next channel's row */ \
 	DECQ R11                       /* one row stored */ \
 	JZ qpw_done
+
+// QPW_ARGS loads the pointwise kernels' shared arguments: CX groups, SI the panel, DI the weights, R8 the
+// corrections, R9 the multipliers, DX the output, R10 its row stride (in elements) and R11 the rows to store.
+#define QPW_ARGS \
+	MOVQ kg+0(FP), CX              /* groups of 4 input channels left */ \
+	MOVQ x+8(FP), SI               /* packed panel at the current group */ \
+	MOVQ w+16(FP), DI              /* the block's weights at the current group */ \
+	MOVQ corr+24(FP), R8           /* per-channel corrections */ \
+	MOVQ scale+32(FP), R9          /* per-channel multipliers */ \
+	MOVQ d+40(FP), DX              /* channel 0's 32 outputs */ \
+	MOVQ ldd+48(FP), R10           /* elements from one channel's row to the next */ \
+	MOVQ rows+56(FP), R11          /* channels to store (1–8) */
 
 // QPW_SUMS clears the 16 accumulators (two per output channel) and adds the panel's kg groups (CX) times the
 // block's weights (DI) into them with VPDPBUSD, the weights broadcast from memory; it leaves at qpw_store.
@@ -73,16 +86,20 @@ qpw_loop: \
 	DECQ CX   /* one group done */ \
 	JNZ qpw_loop   /* until none is left */
 
+// QPW_CHANNELS applies a row epilogue (QPW_ROW or QPW_ROWF) to the 8 channels' accumulator pairs in order.
+#define QPW_CHANNELS(ROW) \
+	ROW(Z0, Z1, 0) \
+	ROW(Z2, Z3, 4) \
+	ROW(Z4, Z5, 8) \
+	ROW(Z6, Z7, 12) \
+	ROW(Z8, Z9, 16) \
+	ROW(Z10, Z11, 20) \
+	ROW(Z12, Z13, 24) \
+	ROW(Z14, Z15, 28)
+
 // func qpwKernelVNNI(kg int, x *uint8, w *int8, corr *int32, scale *float32, d *uint8, ldd, rows int, flo, fhi float32, zp int32)
 TEXT ·qpwKernelVNNI(SB), NOSPLIT, $0-76
-	MOVQ kg+0(FP), CX                            // CX = groups of 4 input channels left
-	MOVQ x+8(FP), SI                             // SI = packed panel at the current group
-	MOVQ w+16(FP), DI                            // DI = the block's weights at the current group
-	MOVQ corr+24(FP), R8                         // R8 = per-channel corrections
-	MOVQ scale+32(FP), R9                        // R9 = per-channel multipliers
-	MOVQ d+40(FP), DX                            // DX = channel 0's 32 output bytes
-	MOVQ ldd+48(FP), R10                         // R10 = bytes from one channel's row to the next
-	MOVQ rows+56(FP), R11                        // R11 = channels to store (1–8)
+	QPW_ARGS                                     // the shared arguments (ldd in bytes)
 	MOVL flo+64(FP), AX                          // lower clamp (lo − zp), float32 bits
 	VPBROADCASTD AX, Z28                         // … in every lane
 	MOVL fhi+68(FP), AX                          // upper clamp (hi − zp), float32 bits
@@ -91,14 +108,7 @@ TEXT ·qpwKernelVNNI(SB), NOSPLIT, $0-76
 	VPBROADCASTD AX, Z30                         // … in every lane
 	QPW_SUMS                                     // Σ x·w into Z0–Z15
 qpw_store:
-	QPW_ROW(Z0, Z1, 0)                           // channel 0
-	QPW_ROW(Z2, Z3, 4)                           // channel 1
-	QPW_ROW(Z4, Z5, 8)                           // channel 2
-	QPW_ROW(Z6, Z7, 12)                          // channel 3
-	QPW_ROW(Z8, Z9, 16)                          // channel 4
-	QPW_ROW(Z10, Z11, 20)                        // channel 5
-	QPW_ROW(Z12, Z13, 24)                        // channel 6
-	QPW_ROW(Z14, Z15, 28)                        // channel 7
+	QPW_CHANNELS(QPW_ROW)                        // each channel's two accumulators, stored
 qpw_done:
 	VZEROUPPER                                   // leave no dirty upper state for SSE code
 	RET
@@ -123,25 +133,11 @@ qpw_done:
 
 // func qpwKernelF32VNNI(kg int, x *uint8, w *int8, corr *int32, scale *float32, d *float32, ldd, rows int)
 TEXT ·qpwKernelF32VNNI(SB), NOSPLIT, $0-64
-	MOVQ kg+0(FP), CX                            // CX = groups of 4 input channels left
-	MOVQ x+8(FP), SI                             // SI = packed panel at the current group
-	MOVQ w+16(FP), DI                            // DI = the block's weights at the current group
-	MOVQ corr+24(FP), R8                         // R8 = per-channel corrections
-	MOVQ scale+32(FP), R9                        // R9 = per-channel multipliers
-	MOVQ d+40(FP), DX                            // DX = channel 0's 32 output floats
-	MOVQ ldd+48(FP), R10                         // R10 = floats from one channel's row to the next …
-	SHLQ $2, R10                                 // … in bytes
-	MOVQ rows+56(FP), R11                        // R11 = channels to store (1–8)
+	QPW_ARGS                                     // the shared arguments
+	SHLQ $2, R10                                 // the output row stride in bytes
 	QPW_SUMS                                     // Σ x·w into Z0–Z15
 qpw_store:
-	QPW_ROWF(Z0, Z1, 0)                          // channel 0
-	QPW_ROWF(Z2, Z3, 4)                          // channel 1
-	QPW_ROWF(Z4, Z5, 8)                          // channel 2
-	QPW_ROWF(Z6, Z7, 12)                         // channel 3
-	QPW_ROWF(Z8, Z9, 16)                         // channel 4
-	QPW_ROWF(Z10, Z11, 20)                       // channel 5
-	QPW_ROWF(Z12, Z13, 24)                       // channel 6
-	QPW_ROWF(Z14, Z15, 28)                       // channel 7
+	QPW_CHANNELS(QPW_ROWF)                       // each channel's two accumulators, stored
 qpwf_done:
 	VZEROUPPER                                   // leave no dirty upper state for SSE code
 	RET
@@ -161,22 +157,7 @@ pack_loop:
 	VPXOR (SI)(BX*1), Y15, Y1                    // channel 1
 	VPXOR (SI)(BX*2), Y15, Y2                    // channel 2
 	VPXOR (SI)(R9*1), Y15, Y3                    // channel 3
-	VPUNPCKLBW Y1, Y0, Y4                        // channels 0,1 paired: pixels 0–7 | 16–23
-	VPUNPCKHBW Y1, Y0, Y5                        // pixels 8–15 | 24–31
-	VPUNPCKLBW Y3, Y2, Y6                        // channels 2,3 paired: pixels 0–7 | 16–23
-	VPUNPCKHBW Y3, Y2, Y7                        // pixels 8–15 | 24–31
-	VPUNPCKLWD Y6, Y4, Y0                        // 4 channels per pixel: pixels 0–3 | 16–19
-	VPUNPCKHWD Y6, Y4, Y1                        // pixels 4–7 | 20–23
-	VPUNPCKLWD Y7, Y5, Y2                        // pixels 8–11 | 24–27
-	VPUNPCKHWD Y7, Y5, Y3                        // pixels 12–15 | 28–31
-	VPERM2I128 $0x20, Y1, Y0, Y4                 // pixels 0–7
-	VPERM2I128 $0x20, Y3, Y2, Y5                 // pixels 8–15
-	VPERM2I128 $0x31, Y1, Y0, Y6                 // pixels 16–23
-	VPERM2I128 $0x31, Y3, Y2, Y7                 // pixels 24–31
-	VMOVDQU Y4, (DI)                             // store the group's 128 bytes
-	VMOVDQU Y5, 32(DI)                           // …
-	VMOVDQU Y6, 64(DI)                           // …
-	VMOVDQU Y7, 96(DI)                           // …
+	QPW_INTERLEAVE4(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7) // 4 channels per pixel, stored
 	LEAQ (SI)(BX*4), SI                          // next group: 4 planes on
 	ADDQ $128, DI                                // next group of the panel
 	DECQ CX                                      // one group done

@@ -16,13 +16,7 @@ func TestQPointwiseTwins(t *testing.T) {
 		kernel, pack := qpwKernelFor(l), qpwPackFor(l)
 		for _, kg := range []int{0, 1, 2, 3, 5, 24, 97} {
 			for rows := 1; rows <= qpwRows; rows++ {
-				x, _ := qrand(r, kg*qpwCols*4)
-				_, w := qrand(r, kg*qpwRows*4)
-				corr, scale := make([]int32, qpwRows), make([]float32, qpwRows)
-				for i := range corr {
-					corr[i] = int32(r.IntN(1<<20) - 1<<19)
-					scale[i] = []float32{1.0 / 512, 1.0 / 4096, 0.5, 3e-5}[r.IntN(4)]
-				}
+				x, w, corr, scale := qpwRandBlock(r, kg, func() float32 { return []float32{1.0 / 512, 1.0 / 4096, 0.5, 3e-5}[r.IntN(4)] })
 				for _, signed := range []bool{false, true} {
 					lo, hi, zp := int32(0), int32(255), int32(r.IntN(256))
 					if signed {
@@ -47,13 +41,7 @@ func TestQPointwiseTwins(t *testing.T) {
 				}
 			}
 			for rows := 1; rows <= qpwRows; rows++ {
-				x, _ := qrand(r, kg*qpwCols*4)
-				_, w := qrand(r, kg*qpwRows*4)
-				corr, scale := make([]int32, qpwRows), make([]float32, qpwRows)
-				for i := range corr {
-					corr[i] = int32(r.IntN(1<<20) - 1<<19)
-					scale[i] = float32(r.Float64() * 1e-3)
-				}
+				x, w, corr, scale := qpwRandBlock(r, kg, func() float32 { return float32(r.Float64() * 1e-3) })
 				ldd := qpwCols + 3
 				got, want := make([]float32, qpwRows*ldd), make([]float32, qpwRows*ldd)
 				for i := range got {
@@ -84,6 +72,19 @@ func TestQPointwiseTwins(t *testing.T) {
 			}
 		}
 	}
+}
+
+// qpwRandBlock draws one kernel call's inputs: a packed panel and a block's weights of kg groups, and per-channel
+// corrections and multipliers (from scale).
+func qpwRandBlock(r *rand.Rand, kg int, scale func() float32) ([]uint8, []int8, []int32, []float32) {
+	x, _ := qrand(r, kg*qpwCols*4)
+	_, w := qrand(r, kg*qpwRows*4)
+	corr, sc := make([]int32, qpwRows), make([]float32, qpwRows)
+	for i := range corr {
+		corr[i] = int32(r.IntN(1<<20) - 1<<19)
+		sc[i] = scale()
+	}
+	return x, w, corr, sc
 }
 
 // TestQPointwise checks QPointwise at every level against the definition, requantized with ONNX Runtime's formula

@@ -199,12 +199,7 @@ func nnAvgPool2D(ctx *Ctx, x, y []float32, planes int, in, out, k, s, pb, pe [3]
 		acc := make([]float32, W)
 		for oh := range OH {
 			start := oh*s[1] - pb[1]
-			r0, r1 := nnTapRange(start, 1, k[1], 0, H)
-			rows := r1 - r0
-			if includePad {
-				l, h := nnTapRange(start, 1, k[1], -pb[1], H+pe[1])
-				rows = h - l
-			}
+			r0, r1, rows := nnAvgSpan(start, k[1], H, pb[1], pe[1], includePad)
 			if r1 > r0 {
 				copy(acc, src[(start+r0)*W:(start+r0+1)*W])
 				for r := start + r0 + 1; r < start+r1; r++ {
@@ -215,12 +210,7 @@ func nnAvgPool2D(ctx *Ctx, x, y []float32, planes int, in, out, k, s, pb, pe [3]
 			}
 			for ow := range OW {
 				cs := ow*s[2] - pb[2]
-				c0, c1 := nnTapRange(cs, 1, k[2], 0, W)
-				cols := c1 - c0
-				if includePad {
-					l, h := nnTapRange(cs, 1, k[2], -pb[2], W+pe[2])
-					cols = h - l
-				}
+				c0, c1, cols := nnAvgSpan(cs, k[2], W, pb[2], pe[2], includePad)
 				var sum float32
 				for _, v := range acc[cs+c0 : cs+c1] {
 					sum += v
@@ -229,6 +219,18 @@ func nnAvgPool2D(ctx *Ctx, x, y []float32, planes int, in, out, k, s, pb, pe [3]
 			}
 		}
 	})
+}
+
+// nnAvgSpan returns the taps [lo, hi) of a window starting at start that fall inside an axis of n values, and
+// how many taps the average divides by: those, or with count_include_pad those inside the padded axis.
+func nnAvgSpan(start, k, n, padB, padE int, includePad bool) (lo, hi, count int) {
+	lo, hi = nnTapRange(start, 1, k, 0, n)
+	count = hi - lo
+	if includePad {
+		l, h := nnTapRange(start, 1, k, -padB, n+padE)
+		count = h - l
+	}
+	return lo, hi, count
 }
 
 // nnTapRange returns the range [lo, hi) of tap numbers k (0 ≤ k < taps) whose position start + k·dil lies in
