@@ -39,3 +39,10 @@ func EvenBytes(dst, src []byte) {
 	i := evenBytesAsm(dst, src)
 	evenBytesGeneric(dst[i:], src[2*i:])
 }
+
+// SumBytes returns Σ (b[i] ^ flip): the sum of 8-bit values as uint8, or of int8 ones moved to uint8 (v + 128)
+// with flip 0x80 — the plane sums of 8-bit global average pooling.
+func SumBytes(b []byte, flip byte) uint64 {
+	i, s := sumBytesAsm(b, flip)
+	return s + sumBytesGeneric(b[i:], flip)
+}

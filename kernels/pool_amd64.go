@@ -103,3 +103,17 @@ func evenBytesAsm(dst, src []byte) int {
 	}
 	return n
 }
+
+// sumBytesAVX2 returns Σ (b[i] ^ flip) over n bytes (a multiple of 32) with VPSADBW.
+//
+//go:noescape
+func sumBytesAVX2(b *byte, n int, flip byte) uint64
+
+// sumBytesAsm sums the longest prefix of 32-byte blocks with AVX2 and returns its length and sum.
+func sumBytesAsm(b []byte, flip byte) (int, uint64) {
+	n := len(b) &^ 31
+	if level < implAVX2 || n == 0 {
+		return 0, 0
+	}
+	return n, sumBytesAVX2(&b[0], n, flip)
+}

@@ -156,3 +156,42 @@ even_loop:
 	JNZ even_loop                   // until none is left
 	VZEROUPPER                      // avoid AVX/SSE transition stalls
 	RET
+
+// func sumBytesAVX2(b *byte, n int, flip byte) uint64
+TEXT ·sumBytesAVX2(SB), NOSPLIT, $0-32
+	MOVQ b+0(FP), SI                // bytes
+	MOVQ n+8(FP), CX                // bytes left (a multiple of 32)
+	MOVBLZX flip+16(FP), AX         // 0x80 for int8, 0 for uint8
+	MOVQ AX, X3                     // … into a vector
+	VPBROADCASTB X3, Y3             // … in every byte
+	VPXOR Y2, Y2, Y2                // zeros, for VPSADBW
+	VPXOR Y0, Y0, Y0                // 4 running sums (one per 8 bytes of each 32)
+	VPXOR Y1, Y1, Y1                // 4 more (two blocks per round)
+	CMPQ CX, $64                    // two blocks left?
+	JL sum_one
+sum_two:
+	VPXOR (SI), Y3, Y4              // 32 bytes as uint8
+	VPXOR 32(SI), Y3, Y5            // the next 32
+	VPSADBW Y2, Y4, Y4              // each 8 bytes summed into a qword
+	VPSADBW Y2, Y5, Y5              // …
+	VPADDQ Y4, Y0, Y0               // accumulate
+	VPADDQ Y5, Y1, Y1               // …
+	ADDQ $64, SI                    // next 64 bytes
+	SUBQ $64, CX                    // 64 done
+	CMPQ CX, $64                    // two blocks left?
+	JGE sum_two
+sum_one:
+	TESTQ CX, CX                    // one block left?
+	JZ sum_done
+	VPXOR (SI), Y3, Y4              // 32 bytes as uint8
+	VPSADBW Y2, Y4, Y4              // each 8 bytes summed into a qword
+	VPADDQ Y4, Y0, Y0               // accumulate
+sum_done:
+	VPADDQ Y1, Y0, Y0               // 4 sums
+	VEXTRACTI128 $1, Y0, X1         // upper 2
+	VPADDQ X1, X0, X0               // 2 sums
+	VPSHUFD $0x4E, X0, X1           // swap them
+	VPADDQ X1, X0, X0               // the sum
+	MOVQ X0, ret+24(FP)             // return it
+	VZEROUPPER                      // avoid AVX/SSE transition stalls
+	RET

@@ -44,3 +44,12 @@ func evenBytesGeneric(dst, src []byte) {
 		dst[i] = src[2*i]
 	}
 }
+
+// sumBytesGeneric is the pure-Go twin of SumBytes.
+func sumBytesGeneric(b []byte, flip byte) uint64 {
+	var s uint64
+	for _, v := range b {
+		s += uint64(v ^ flip)
+	}
+	return s
+}

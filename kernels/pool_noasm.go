@@ -13,3 +13,6 @@ func maxBytesAsm(dst, src []byte, signed bool) int { return 0 }
 
 // evenBytesAsm does nothing in this build: the Go twin handles every byte.
 func evenBytesAsm(dst, src []byte) int { return 0 }
+
+// sumBytesAsm does nothing in this build: the Go twin sums every byte.
+func sumBytesAsm(b []byte, flip byte) (int, uint64) { return 0, 0 }

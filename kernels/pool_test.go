@@ -210,3 +210,29 @@ func TestEvenBytes(t *testing.T) {
 		restore()
 	}
 }
+
+// TestSumBytes checks SumBytes at every level against the twin over lengths around its 32- and 64-byte blocks,
+// with both flips and all-0xFF data (the largest sums).
+func TestSumBytes(t *testing.T) {
+	r := rand.New(rand.NewSource(73))
+	for _, l := range impls() {
+		restore := setImpl(l)
+		for _, n := range []int{0, 1, 31, 32, 33, 63, 64, 65, 96, 1000, 25600} {
+			for _, flip := range []byte{0, 0x80} {
+				for _, full := range []bool{false, true} {
+					b := make([]byte, n)
+					for i := range b {
+						b[i] = byte(r.Intn(256))
+						if full {
+							b[i] = 0xFF
+						}
+					}
+					if got, want := SumBytes(b, flip), sumBytesGeneric(b, flip); got != want {
+						t.Fatalf("%s n=%d flip=%#x: %d, want %d", l, n, flip, got, want)
+					}
+				}
+			}
+		}
+		restore()
+	}
+}

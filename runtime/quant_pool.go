@@ -1,8 +1,6 @@
 package runtime
 
 import (
-	"encoding/binary"
-
 	"github.com/hone-ml/hone/ir"
 	"github.com/hone-ml/hone/kernels"
 )
@@ -207,34 +205,10 @@ func qBuildGlobalAvgPool(b *BuildCtx) (Kernel, error) {
 		}
 		xb := x.Bytes()
 		nnParallel(ctx, nc, plane, func(j int) {
-			s := int64(qSumBytes(xb[j*plane:(j+1)*plane], flip)) - zx*int64(plane)
+			s := int64(kernels.SumBytes(xb[j*plane:(j+1)*plane], flip)) - zx*int64(plane)
 			mean[j] = float32(float64(s) * float64(px.scale) / float64(plane))
 		})
 		py.quant(y.Bytes(), mean)
 		return []*ir.Tensor{y}, nil
 	}), nil
-}
-
-// qSumBytes returns Σ (b[i] ^ flip) as unsigned bytes. Eight bytes at a time go through one 64-bit word: its odd
-// and even bytes add into four 16-bit lanes each, which 128 words cannot overflow (128·2·255 < 2¹⁶).
-func qSumBytes(b []uint8, flip uint8) uint64 {
-	const lanes = 0x00FF00FF00FF00FF
-	f := uint64(flip) * 0x0101010101010101
-	var total uint64
-	for len(b) >= 8 {
-		var acc uint64
-		n := min(len(b)/8, 128)
-		for i := 0; i < n; i++ {
-			w := binary.LittleEndian.Uint64(b[i*8:]) ^ f
-			acc += w&lanes + (w>>8)&lanes
-		}
-		b = b[n*8:]
-		for ; acc != 0; acc >>= 16 {
-			total += acc & 0xFFFF
-		}
-	}
-	for _, v := range b {
-		total += uint64(v ^ flip)
-	}
-	return total
 }

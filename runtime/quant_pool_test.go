@@ -83,32 +83,6 @@ func TestQLinearPoolConcatFusion(t *testing.T) {
 	}
 }
 
-// TestQSumBytes checks the word-at-a-time byte sum against a plain loop: lengths around the 8-byte word and the
-// 128-word lane flush, all-255 bytes (the lanes' worst case) and random ones, with and without the sign flip.
-func TestQSumBytes(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 1))
-	for _, n := range []int{0, 1, 7, 8, 9, 1023, 1024, 1025, 2049, 5000} {
-		for _, fill := range []string{"max", "rand"} {
-			b := make([]uint8, n)
-			for i := range b {
-				b[i] = 255
-				if fill == "rand" {
-					b[i] = uint8(r.Uint32())
-				}
-			}
-			for _, flip := range []uint8{0, 0x80} {
-				var want uint64
-				for _, v := range b {
-					want += uint64(v ^ flip)
-				}
-				if got := qSumBytes(b, flip); got != want {
-					t.Fatalf("n=%d %s flip %#x: %d, want %d", n, fill, flip, got, want)
-				}
-			}
-		}
-	}
-}
-
 // TestQLinearPoolConcatBadInput checks that malformed QLinearGlobalAveragePool and QLinearConcat inputs give
 // errors, not panics.
 func TestQLinearPoolConcatBadInput(t *testing.T) {
