@@ -113,3 +113,23 @@ func TestQDepthwiseErrors(t *testing.T) {
 		}
 	}
 }
+// BenchmarkQDepthwise times one 320×320 channel of a 3×3 stride-1 and a 5×5 stride-2 depthwise layer (PP-OCRv4
+// det's shapes) from its padded plane.
+func BenchmarkQDepthwise(b *testing.B) {
+	for _, c := range []struct{ k, s, oh int }{{3, 1, 320}, {5, 2, 160}} {
+		b.Run(fmt.Sprintf("k%d_s%d", c.k, c.s), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 1))
+			ldx := (c.oh-1)*c.s + c.k
+			x, _ := qrand(r, ldx*ldx+QDepthwiseSlack)
+			_, w := qrand(r, c.k*c.k)
+			p := &QDepthwisePlane{X: x, Ldx: ldx, KH: c.k, KW: c.k, SH: c.s, SW: c.s, W: w, OH: c.oh, OW: c.oh,
+				Y: make([]uint8, c.oh*c.oh), Ldy: c.oh, Za: 128, Scale: 1.0 / 512, Lo: -128, Hi: 127}
+			b.SetBytes(int64(c.oh * c.oh))
+			for b.Loop() {
+				if err := QDepthwise(p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
