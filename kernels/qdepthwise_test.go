@@ -113,6 +113,7 @@ func TestQDepthwiseErrors(t *testing.T) {
 		}
 	}
 }
+
 // BenchmarkQDepthwise times one 320×320 channel of a 3×3 stride-1 and a 5×5 stride-2 depthwise layer (PP-OCRv4
 // det's shapes) from its padded plane.
 func BenchmarkQDepthwise(b *testing.B) {

@@ -84,7 +84,7 @@ func QPointwise(r Runner, w *QPackedPointwise, x []uint8, ldx int, flip uint8, z
 			p0 := pn * qpwCols
 			n := min(qpwCols, P-p0)
 			if n == qpwCols {
-				pack(buf, x[p0:], ldx, full, flip)
+				pack(buf, x[p0:], ldx, full, 4*ldx, flip)
 				qpwPackRest(buf, x[p0:], ldx, 4*full, C, n, flip)
 			} else {
 				// The last, partial panel: its missing pixels are zero.
@@ -175,6 +175,27 @@ func (j *qpwJob) panel(sc *qpwScratch, n, o int) {
 			for i := range rows {
 				copy(j.f[at+i*j.ldc:at+i*j.ldc+n], sc.tailF[i*qpwCols:])
 			}
+		}
+	}
+}
+
+// panelOffs is panel for QConvRows: group g of the panel is at x[offs[g]:] (a tap's pixels in a packed row), read
+// in place by the offsets kernel.
+func (j *qpwJob) panelOffs(kernel func(kg int, x []uint8, offs []int, w []int8, corr []int32, scale []float32, d []uint8, ldd, rows int, flo, fhi float32, zp int32),
+	sc *qpwScratch, x []uint8, offs []int, n, o int) {
+	kg := j.w.kg
+	for b := range j.blocks {
+		m0 := b * qpwRows
+		rows := min(qpwRows, j.w.M-m0)
+		wb := j.w.w[b*j.blockW : (b+1)*j.blockW]
+		at := m0*j.ldc + o
+		if n == qpwCols {
+			kernel(kg, x, offs, wb, j.corr[m0:], j.scale[m0:], j.d[at:], j.ldc, rows, j.flo, j.fhi, j.zp)
+			continue
+		}
+		kernel(kg, x, offs, wb, j.corr[m0:], j.scale[m0:], sc.tail[:], qpwCols, rows, j.flo, j.fhi, j.zp)
+		for i := range rows {
+			copy(j.d[at+i*j.ldc:at+i*j.ldc+n], sc.tail[i*qpwCols:])
 		}
 	}
 }

@@ -41,50 +41,75 @@
 	MOVQ ldd+48(FP), R10           /* elements from one channel's row to the next */ \
 	MOVQ rows+56(FP), R11          /* channels to store (1–8) */
 
-// QPW_SUMS clears the 16 accumulators (two per output channel) and adds the panel's kg groups (CX) times the
-// block's weights (DI) into them with VPDPBUSD, the weights broadcast from memory; it leaves at qpw_store.
-#define QPW_SUMS \
-	VPXORD Z0, Z0, Z0   /* channel 0, pixels 0–15 = 0 */ \
-	VPXORD Z1, Z1, Z1   /* channel 0, pixels 16–31 */ \
-	VPXORD Z2, Z2, Z2   /* channel 1 */ \
-	VPXORD Z3, Z3, Z3   /* channel 1 */ \
-	VPXORD Z4, Z4, Z4   /* channel 2 */ \
-	VPXORD Z5, Z5, Z5   /* channel 2 */ \
-	VPXORD Z6, Z6, Z6   /* channel 3 */ \
-	VPXORD Z7, Z7, Z7   /* channel 3 */ \
-	VPXORD Z8, Z8, Z8   /* channel 4 */ \
-	VPXORD Z9, Z9, Z9   /* channel 4 */ \
-	VPXORD Z10, Z10, Z10   /* channel 5 */ \
-	VPXORD Z11, Z11, Z11   /* channel 5 */ \
-	VPXORD Z12, Z12, Z12   /* channel 6 */ \
-	VPXORD Z13, Z13, Z13   /* channel 6 */ \
-	VPXORD Z14, Z14, Z14   /* channel 7 */ \
-	VPXORD Z15, Z15, Z15   /* channel 7 */ \
-	TESTQ CX, CX   /* no input channels: the corrections alone */ \
-	JZ qpw_store \
-qpw_loop: \
-	VMOVDQU32 (SI), Z16   /* pixels 0–15, 4 input channels each (uint8) */ \
-	VMOVDQU32 64(SI), Z17   /* pixels 16–31 */ \
-	VPDPBUSD.BCST 0(DI), Z16, Z0   /* channel 0, pixels 0–15 += Σ4 x·w (its 4 int8 weights broadcast) */ \
+// QPW_ZERO clears the 16 accumulators (two per output channel).
+#define QPW_ZERO \
+	VPXORD Z0, Z0, Z0              /* channel 0, pixels 0–15 */ \
+	VPXORD Z1, Z1, Z1              /* channel 0, pixels 16–31 */ \
+	VPXORD Z2, Z2, Z2 \
+	VPXORD Z3, Z3, Z3 \
+	VPXORD Z4, Z4, Z4 \
+	VPXORD Z5, Z5, Z5 \
+	VPXORD Z6, Z6, Z6 \
+	VPXORD Z7, Z7, Z7 \
+	VPXORD Z8, Z8, Z8 \
+	VPXORD Z9, Z9, Z9 \
+	VPXORD Z10, Z10, Z10 \
+	VPXORD Z11, Z11, Z11 \
+	VPXORD Z12, Z12, Z12 \
+	VPXORD Z13, Z13, Z13 \
+	VPXORD Z14, Z14, Z14 \
+	VPXORD Z15, Z15, Z15
+
+// QPW_DOT adds one group of 4 input channels — pixels 0–15 in Z16, 16–31 in Z17 — times the 8 channels' weights
+// at DI (4 int8 each, broadcast from memory) into the accumulators with VPDPBUSD.
+#define QPW_DOT \
+	VPDPBUSD.BCST 0(DI), Z16, Z0   /* channel 0, pixels 0–15 += Σ4 x·w */ \
 	VPDPBUSD.BCST 0(DI), Z17, Z1   /* channel 0, pixels 16–31 */ \
 	VPDPBUSD.BCST 4(DI), Z16, Z2   /* channel 1 */ \
-	VPDPBUSD.BCST 4(DI), Z17, Z3   /* channel 1 */ \
+	VPDPBUSD.BCST 4(DI), Z17, Z3 \
 	VPDPBUSD.BCST 8(DI), Z16, Z4   /* channel 2 */ \
-	VPDPBUSD.BCST 8(DI), Z17, Z5   /* channel 2 */ \
-	VPDPBUSD.BCST 12(DI), Z16, Z6   /* channel 3 */ \
-	VPDPBUSD.BCST 12(DI), Z17, Z7   /* channel 3 */ \
-	VPDPBUSD.BCST 16(DI), Z16, Z8   /* channel 4 */ \
-	VPDPBUSD.BCST 16(DI), Z17, Z9   /* channel 4 */ \
-	VPDPBUSD.BCST 20(DI), Z16, Z10   /* channel 5 */ \
-	VPDPBUSD.BCST 20(DI), Z17, Z11   /* channel 5 */ \
-	VPDPBUSD.BCST 24(DI), Z16, Z12   /* channel 6 */ \
-	VPDPBUSD.BCST 24(DI), Z17, Z13   /* channel 6 */ \
-	VPDPBUSD.BCST 28(DI), Z16, Z14   /* channel 7 */ \
-	VPDPBUSD.BCST 28(DI), Z17, Z15   /* channel 7 */ \
-	ADDQ $128, SI   /* next group of the panel */ \
-	ADDQ $32, DI   /* next group of the weights */ \
-	DECQ CX   /* one group done */ \
-	JNZ qpw_loop   /* until none is left */
+	VPDPBUSD.BCST 8(DI), Z17, Z5 \
+	VPDPBUSD.BCST 12(DI), Z16, Z6  /* channel 3 */ \
+	VPDPBUSD.BCST 12(DI), Z17, Z7 \
+	VPDPBUSD.BCST 16(DI), Z16, Z8  /* channel 4 */ \
+	VPDPBUSD.BCST 16(DI), Z17, Z9 \
+	VPDPBUSD.BCST 20(DI), Z16, Z10 /* channel 5 */ \
+	VPDPBUSD.BCST 20(DI), Z17, Z11 \
+	VPDPBUSD.BCST 24(DI), Z16, Z12 /* channel 6 */ \
+	VPDPBUSD.BCST 24(DI), Z17, Z13 \
+	VPDPBUSD.BCST 28(DI), Z16, Z14 /* channel 7 */ \
+	VPDPBUSD.BCST 28(DI), Z17, Z15
+
+// QPW_SUMS clears the accumulators and adds the panel's kg groups (CX, consecutive 128-byte groups from SI) times
+// the block's weights (DI) into them; it leaves at qpw_store.
+#define QPW_SUMS \
+	QPW_ZERO \
+	TESTQ CX, CX                   /* no input channels: the corrections alone */ \
+	JZ qpw_store \
+qpw_loop: \
+	VMOVDQU32 (SI), Z16            /* pixels 0–15, 4 input channels each (uint8) */ \
+	VMOVDQU32 64(SI), Z17          /* pixels 16–31 */ \
+	QPW_DOT \
+	ADDQ $128, SI                  /* next group of the panel */ \
+	ADDQ $32, DI                   /* next group of the weights */ \
+	DECQ CX                        /* one group done */ \
+	JNZ qpw_loop
+
+// QPW_SUMS_OFFS is QPW_SUMS with each group at its own offset from SI, read from the table at R12 (QConvRows:
+// a tap's 32 pixels of 4 channels in a packed input row).
+#define QPW_SUMS_OFFS \
+	QPW_ZERO \
+	TESTQ CX, CX                   /* no groups: the corrections alone */ \
+	JZ qpw_store \
+qpwo_loop: \
+	MOVQ (R12), R13                /* this group's offset */ \
+	VMOVDQU32 (SI)(R13*1), Z16     /* pixels 0–15, 4 input channels each (uint8) */ \
+	VMOVDQU32 64(SI)(R13*1), Z17   /* pixels 16–31 */ \
+	QPW_DOT \
+	ADDQ $8, R12                   /* next group's offset */ \
+	ADDQ $32, DI                   /* next group of the weights */ \
+	DECQ CX                        /* one group done */ \
+	JNZ qpwo_loop
 
 // QPW_CHANNELS applies a row epilogue (QPW_ROW or QPW_ROWF) to the 8 channels' accumulator pairs in order.
 #define QPW_CHANNELS(ROW) \
@@ -107,6 +132,23 @@ TEXT ·qpwKernelVNNI(SB), NOSPLIT, $0-76
 	MOVL zp+72(FP), AX                           // zero point
 	VPBROADCASTD AX, Z30                         // … in every lane
 	QPW_SUMS                                     // Σ x·w into Z0–Z15
+qpw_store:
+	QPW_CHANNELS(QPW_ROW)                        // each channel's two accumulators, stored
+qpw_done:
+	VZEROUPPER                                   // leave no dirty upper state for SSE code
+	RET
+
+// func qpwKernelOffsVNNI(kg int, x *uint8, w *int8, corr *int32, scale *float32, d *uint8, ldd, rows int, flo, fhi float32, zp int32, offs *int)
+TEXT ·qpwKernelOffsVNNI(SB), NOSPLIT, $0-88
+	QPW_ARGS                                     // the shared arguments (ldd in bytes)
+	MOVQ offs+80(FP), R12                        // R12 = each group's offset from x
+	MOVL flo+64(FP), AX                          // lower clamp (lo − zp), float32 bits
+	VPBROADCASTD AX, Z28                         // … in every lane
+	MOVL fhi+68(FP), AX                          // upper clamp (hi − zp), float32 bits
+	VPBROADCASTD AX, Z29                         // … in every lane
+	MOVL zp+72(FP), AX                           // zero point
+	VPBROADCASTD AX, Z30                         // … in every lane
+	QPW_SUMS_OFFS                                // Σ x·w into Z0–Z15
 qpw_store:
 	QPW_CHANNELS(QPW_ROW)                        // each channel's two accumulators, stored
 qpw_done:
@@ -142,13 +184,14 @@ qpwf_done:
 	VZEROUPPER                                   // leave no dirty upper state for SSE code
 	RET
 
-// func qpwPackAVX2(dst, x *uint8, plane, groups int, flip uint8)
-TEXT ·qpwPackAVX2(SB), NOSPLIT, $0-33
-	MOVQ dst+0(FP), DI                           // DI = packed panel at the current group
-	MOVQ x+8(FP), SI                             // SI = the group's first channel at the panel's first pixel
+// func qpwPackAVX2(dst, x *uint8, plane, blocks, step int, flip uint8)
+TEXT ·qpwPackAVX2(SB), NOSPLIT, $0-41
+	MOVQ dst+0(FP), DI                           // DI = packed block at the current one
+	MOVQ x+8(FP), SI                             // SI = the block's first channel at its first pixel
 	MOVQ plane+16(FP), BX                        // BX = bytes from one channel's plane to the next
-	MOVQ groups+24(FP), CX                       // CX = groups of 4 channels left (at least 1)
-	MOVBLZX flip+32(FP), AX                      // 0x80 for int8 input, 0 for uint8
+	MOVQ blocks+24(FP), CX                       // CX = 128-byte blocks left (at least 1)
+	MOVQ step+32(FP), DX                         // DX = source bytes from one block to the next
+	MOVBLZX flip+40(FP), AX                      // 0x80 for int8 input, 0 for uint8
 	MOVQ AX, X15                                 // … into a vector
 	VPBROADCASTB X15, Y15                        // … in every byte
 	LEAQ (BX)(BX*2), R9                          // R9 = 3 planes
@@ -158,9 +201,9 @@ pack_loop:
 	VPXOR (SI)(BX*2), Y15, Y2                    // channel 2
 	VPXOR (SI)(R9*1), Y15, Y3                    // channel 3
 	QPW_INTERLEAVE4(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7) // 4 channels per pixel, stored
-	LEAQ (SI)(BX*4), SI                          // next group: 4 planes on
-	ADDQ $128, DI                                // next group of the panel
-	DECQ CX                                      // one group done
+	ADDQ DX, SI                                  // next block's source: 4 planes on, or 32 pixels on
+	ADDQ $128, DI                                // next block
+	DECQ CX                                      // one block done
 	JNZ pack_loop                                // until none is left
 	VZEROUPPER                                   // leave no dirty upper state for SSE code
 	RET

@@ -1,13 +1,14 @@
 package kernels
 
-// qpwPackGeneric is the pure-Go twin of the panel packer: for groups groups of 4 channels (planes plane bytes
-// apart in x) it lays the panel's qpwCols pixels out as dst[g·128 + p·4 + i] = x[(4g+i)·plane + p] ^ flip.
-func qpwPackGeneric(dst, x []uint8, plane, groups int, flip uint8) {
-	for g := range groups {
+// qpwPackGeneric is the pure-Go twin of the panel packer: it writes blocks 128-byte blocks, block j holding 32
+// pixels of 4 channels (planes plane bytes apart) from x[j·step] on: dst[j·128 + p·4 + i] = x[j·step + i·plane
+// + p] ^ flip. QPointwise packs a panel's channel groups (step 4·plane), QPackRows a row's 32-pixel runs (step 32).
+func qpwPackGeneric(dst, x []uint8, plane, blocks, step int, flip uint8) {
+	for j := range blocks {
 		for i := range 4 {
-			row := x[(4*g+i)*plane : (4*g+i)*plane+qpwCols]
+			row := x[j*step+i*plane : j*step+i*plane+qpwCols]
 			for p, v := range row {
-				dst[g*qpwCols*4+p*4+i] = v ^ flip
+				dst[j*qpwCols*4+p*4+i] = v ^ flip
 			}
 		}
 	}
@@ -25,6 +26,21 @@ func qpwKernelGeneric(kg int, x []uint8, w []int8, corr []int32, scale []float32
 		out := d[r*ldd : r*ldd+qpwCols]
 		for p := range out {
 			out[p] = qrequant1(qpwSum(kg, x, w, r, p)+corr[r], scale[r], flo, fhi, zp)
+		}
+	}
+}
+
+// qpwKernelOffsGeneric is qpwKernelGeneric with group g of the panel at x[offs[g]:] instead of x[g·128:].
+func qpwKernelOffsGeneric(kg int, x []uint8, offs []int, w []int8, corr []int32, scale []float32, d []uint8, ldd, rows int, flo, fhi float32, zp int32) {
+	for r := range rows {
+		out := d[r*ldd : r*ldd+qpwCols]
+		for p := range out {
+			s := corr[r]
+			for g, o := range offs[:kg] {
+				xs, ws := x[o+p*4:][:4], w[g*qpwRows*4+r*4:][:4]
+				s += int32(xs[0])*int32(ws[0]) + int32(xs[1])*int32(ws[1]) + int32(xs[2])*int32(ws[2]) + int32(xs[3])*int32(ws[3])
+			}
+			out[p] = qrequant1(s, scale[r], flo, fhi, zp)
 		}
 	}
 }

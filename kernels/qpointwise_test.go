@@ -62,8 +62,8 @@ func TestQPointwiseTwins(t *testing.T) {
 				plane := qpwCols + 7
 				src, _ := qrand(r, 4*kg*plane+1)
 				got, want := make([]uint8, kg*qpwCols*4+8), make([]uint8, kg*qpwCols*4+8)
-				pack(got, src, plane, kg, flip)
-				qpwPackGeneric(want, src, plane, kg, flip)
+				pack(got, src, plane, kg, 4*plane, flip)
+				qpwPackGeneric(want, src, plane, kg, 4*plane, flip)
 				for i := range want {
 					if got[i] != want[i] {
 						t.Fatalf("%s pack kg=%d flip=%#x: byte %d = %d, want %d", l, kg, flip, i, got[i], want[i])

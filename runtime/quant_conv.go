@@ -31,6 +31,9 @@ type qConv struct {
 	// gather holds constant ungrouped 2-D weights over at most 3 input channels (a stem) with zero point 0, as
 	// [M, C·KH·KW], for the gathering path (kernels.QConvGather), where that path has a SIMD kernel.
 	gather *kernels.QPackedPointwise
+	// rows holds constant ungrouped 2-D weights wider than 1×1 over a multiple of 4 channels with zero point 0, as
+	// [M, KH·KW·C] in (tap, channel) order, for the packed-rows path (kernels.QConvRows).
+	rows *kernels.QPackedPointwise
 	// centred holds constant depthwise weights minus their zero points, computed once instead of every run.
 	centred []int32
 }
@@ -81,6 +84,9 @@ func qBuildConv(b *BuildCtx, qlinear, float bool) (Kernel, error) {
 		if c.gather, err = c.packGather(w, nnConst(b, izw)); err != nil {
 			return nil, err
 		}
+		if c.rows, err = c.packRows(w, nnConst(b, izw)); err != nil {
+			return nil, err
+		}
 		if w.Rank() >= 3 && w.Shape[1] == 1 && c.group == w.Shape[0] && c.group > 0 {
 			if c.centred, err = qCentredDepthwise(w, nnConst(b, izw), c.group); err != nil {
 				return nil, err
@@ -109,6 +115,25 @@ func (c *qConv) packGather(w, zp *ir.Tensor) (*kernels.QPackedPointwise, error) 
 		return nil, nil
 	}
 	return qPackSymmetric(w, zp)
+}
+
+// packRows packs W for kernels.QConvRows when it qualifies (see qConv.rows), else returns nil.
+func (c *qConv) packRows(w, zp *ir.Tensor) (*kernels.QPackedPointwise, error) {
+	if !c.qlinear || c.group != 1 || !kernels.QPointwiseFast() || w.Rank() != 4 || w.Shape[1]%4 != 0 || w.Shape[2]*w.Shape[3] == 1 {
+		return nil, nil
+	}
+	// [M, C, KH, KW] → [M, KH, KW, C]: QConvRows reads each tap's channel groups in turn.
+	M, C, taps := w.Shape[0], w.Shape[1], w.Shape[2]*w.Shape[3]
+	t := ir.New(w.DType, M, taps*C)
+	src, dst := w.Bytes(), t.Bytes()
+	for m := range M {
+		for ch := range C {
+			for k := range taps {
+				dst[(m*taps+k)*C+ch] = src[(m*C+ch)*taps+k]
+			}
+		}
+	}
+	return qPackSymmetric(t, zp)
 }
 
 // qPackSymmetric packs the weights [M, C, …] as an M × (their other dimensions) matrix for kernels.QPointwise and
@@ -246,6 +271,9 @@ func (c *qConv) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	}
 	if c.gather != nil && qGatherOn && len(ws) == 4 && s[2] <= 4 {
 		return c.runGather(ctx, y, &out, xd, flip, zx[0], N, C, M, H, W, OH, OW, k, s, d, pb)
+	}
+	if c.rows != nil && qRowsOn && len(ws) == 4 && s[2] == 1 && qPanelWaste(OW) < qPanelWaste(M) {
+		return c.runRows(ctx, y, &out, xd, flip, zx[0], N, C, M, H, W, OH, OW, k, s, d, pb)
 	}
 	if cg == 1 && mg == 1 {
 		if err := c.depthwise(ctx, in, w, y, &out, xd, flip, zx[0], N, C, H, W, OH, OW, k, s, d, pb); err != nil {
@@ -409,6 +437,44 @@ func (c *qConv) runGather(ctx *Ctx, y *ir.Tensor, out *kernels.QOutput, xd []uin
 		qFill(b[C*hp*wp:], pad)
 		c.target(&o, y, n*M*OH*OW, (n+1)*M*OH*OW)
 		if err := kernels.QConvGather(ctx.Par, c.gather, b, g, flip, zx, &o); err != nil {
+			return nil, Invalidf("%v", err)
+		}
+	}
+	return []*ir.Tensor{y}, nil
+}
+
+// qRowsOn enables runRows; benchmarks turn it off to compare with the row windows.
+var qRowsOn = true
+
+// qPanelWaste is the share of 32-wide panels that n columns leave empty. runRows' panels are 32 pixels of one
+// output row, the row-window GEMM's 32 output channels: runRows is taken where its panels waste less (det's
+// 96→24 layers, 160 and 80 wide; not ResNet-18's 56-wide 64-channel ones, measured 8 % slower on runRows).
+func qPanelWaste(n int) float64 {
+	return 1 - float64(n)/float64((n+31)/32*32)
+}
+
+// runRows computes an ungrouped convolution at horizontal stride 1 over a multiple of 4 channels with
+// kernels.QConvRows: each image is packed once into rows of 4-channel groups (int8 moved to uint8, the border
+// holding the zero point) that every tap reads in place, and each block of 8 output channels is stored straight
+// into its NCHW planes. det's 96→24 3×3 layers spent a quarter of their row-window GEMM on padding columns and
+// more on the NHWC transpose and the transposed stores.
+func (c *qConv) runRows(ctx *Ctx, y *ir.Tensor, out *kernels.QOutput, xd []uint8, flip uint8, zx int32,
+	N, C, M, H, W, OH, OW int, k, s, d, pb [3]int) ([]*ir.Tensor, error) {
+	pt, pl := pb[1], pb[2]
+	hp := max(pt+H, (OH-1)*s[1]+(k[1]-1)*d[1]+1)
+	wp := max(pl+W, OW+(k[2]-1)*d[2])
+	bt := ctx.allocRaw(ir.Uint8, kernels.QPackedRowsSize(C, hp, wp))
+	defer ctx.recycle(bt)
+	b := bt.U8()
+	g := kernels.QConvGeom{C: C, HP: hp, WP: wp, KH: k[1], KW: k[2], SH: s[1], SW: 1, DH: d[1], DW: d[2], OH: OH, OW: OW}
+	o := *out
+	o.Ldc = OH * OW
+	for n := range N {
+		if err := kernels.QPackRows(ctx.Par, b, xd[n*C*H*W:(n+1)*C*H*W], C, H, W, pt, pl, hp, wp, flip, uint8(zx)); err != nil {
+			return nil, Invalidf("%v", err)
+		}
+		c.target(&o, y, n*M*OH*OW, (n+1)*M*OH*OW)
+		if err := kernels.QConvRows(ctx.Par, c.rows, b, g, zx, &o); err != nil {
 			return nil, Invalidf("%v", err)
 		}
 	}

@@ -245,6 +245,12 @@ func TestConvIntegerVsFloatConv(t *testing.T) {
 		{xdt: ir.Uint8, wdt: ir.Int8, n: 1, c: 7, h: 8, w: 8, m: 13, k: 1, group: 1, strides: []int64{1, 1}, pads: []int64{0, 0, 0, 0}, dil: []int64{1, 1}, symW: true},
 		{xdt: ir.Int8, wdt: ir.Uint8, n: 1, c: 130, h: 5, w: 13, m: 9, k: 1, group: 1, strides: []int64{1, 1}, pads: []int64{0, 0, 0, 0}, dil: []int64{1, 1}, perChannel: true, symW: true},
 		{xdt: ir.Uint8, wdt: ir.Int8, n: 2, c: 3, w: 33, m: 40, k: 1, group: 1, strides: []int64{1}, pads: []int64{0, 0}, dil: []int64{1}, oneD: true, symW: true},
+		// Symmetric weights over a multiple of 4 channels, at least 32 outputs wide, horizontal stride 1: packed
+		// rows (kernels.QConvRows), with vertical stride 2, dilation, asymmetric padding, uint8 weights centred at
+		// 128 and two images; taken where a 32-pixel panel of an output row wastes less than 32 output channels do.
+		{xdt: ir.Int8, wdt: ir.Int8, n: 2, c: 8, h: 9, w: 40, m: 12, k: 3, group: 1, strides: []int64{1, 1}, pads: []int64{1, 1, 1, 1}, dil: []int64{1, 1}, perChannel: true, symW: true},
+		{xdt: ir.Uint8, wdt: ir.Int8, n: 1, c: 16, h: 7, w: 40, m: 12, k: 3, group: 1, strides: []int64{2, 1}, pads: []int64{0, 1, 2, 1}, dil: []int64{1, 2}, symW: true},
+		{xdt: ir.Int8, wdt: ir.Uint8, n: 1, c: 4, h: 5, w: 64, m: 9, k: 5, group: 1, strides: []int64{1, 1}, pads: []int64{2, 2, 2, 2}, dil: []int64{1, 1}, perChannel: true, symW: true},
 		// Strided 1×1 with symmetric weights (ResNet's shortcuts), which stay on the GEMM path: subsampling for
 		// QPointwise measured no faster on ResNet-18's 28×28 to 7×7 maps.
 		{xdt: ir.Int8, wdt: ir.Int8, n: 2, c: 16, h: 13, w: 14, m: 24, k: 1, group: 1, strides: []int64{2, 2}, pads: []int64{0, 0, 0, 0}, dil: []int64{1, 1}, perChannel: true, symW: true},
