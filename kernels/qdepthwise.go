@@ -59,16 +59,21 @@ func QDepthwise(p *QDepthwisePlane) error {
 		return fmt.Errorf("kernels: QDepthwise: output of %d bytes, rows %d apart, cannot hold %d×%d", len(p.Y), p.Ldy, p.OH, p.OW)
 	}
 	gk := (p.KW + 3) / 4
+	var a qdwArgs
+	if p.KH*gk*4 > len(a.w) {
+		return fmt.Errorf("kernels: QDepthwise: a %d×%d kernel has more than %d groups of 4 taps", p.KH, p.KW, len(a.w)/4)
+	}
+	// The weights travel inside the argument block: a depthwise layer calls this once per channel (PP-OCRv4 rec:
+	// 480 channels of 12×80), and a heap allocation for them each time was a visible share.
 	var wsum int32
-	w := make([]int8, p.KH*gk*4)
-	for a := range p.KH {
+	for r := range p.KH {
 		for b := range p.KW {
-			v := p.W[a*p.KW+b]
-			w[a*gk*4+b] = v
+			v := p.W[r*p.KW+b]
+			a.w[r*gk*4+b] = v
 			wsum += int32(v)
 		}
 	}
-	a := qdwArgs{
+	a = qdwArgs{w: a.w,
 		ldx: p.Ldx, rowStep: p.SH * p.Ldx, rows: p.OH, kh: p.KH, gk: gk, step: 16 * p.SW, n: p.OW, ldd: p.Ldy,
 		corr: p.Bias - p.Za*wsum, scale: p.Scale, flo: float32(p.Lo - p.ZeroPoint), fhi: float32(p.Hi - p.ZeroPoint),
 		zp: p.ZeroPoint, flip: uint32(p.Flip) * 0x01010101,
@@ -78,28 +83,29 @@ func QDepthwise(p *QDepthwisePlane) error {
 			a.idx[j*4+i] = uint8(j*p.SW + i)
 		}
 	}
-	qdwRun(&a, p.X, w, p.Y)
+	qdwRun(&a, p.X, p.Y)
 	return nil
 }
 
 // qdwArgs is the kernel's argument block (the assembly reads it by these offsets: see TestQDepthwiseArgsLayout).
 type qdwArgs struct {
-	x       *uint8   // 0: padded plane at the first window
-	ldx     int      // 8: padded row stride
-	rowStep int      // 16: bytes from one output row's windows to the next (SH·ldx)
-	rows    int      // 24: output rows
-	kh      int      // 32: kernel rows
-	gk      int      // 40: groups of 4 taps per kernel row
-	w       *int8    // 48: kh·gk·4 weights, zero past KW
-	step    int      // 56: input bytes per 16 outputs (16·SW)
-	n       int      // 64: outputs per row
-	d       *uint8   // 72: output plane
-	ldd     int      // 80: output row stride
-	corr    int32    // 88: bias − za·Σw
-	scale   float32  // 92
-	flo     float32  // 96: lo − zp
-	fhi     float32  // 100: hi − zp
-	zp      int32    // 104
-	flip    uint32   // 108: the flip byte in every byte
-	idx     [64]byte // 112: VPERMB index: lane j's byte i is window byte j·SW + i
+	x       *uint8    // 0: padded plane at the first window
+	ldx     int       // 8: padded row stride
+	rowStep int       // 16: bytes from one output row's windows to the next (SH·ldx)
+	rows    int       // 24: output rows
+	kh      int       // 32: kernel rows
+	gk      int       // 40: groups of 4 taps per kernel row
+	_       uintptr   // 48
+	step    int       // 56: input bytes per 16 outputs (16·SW)
+	n       int       // 64: outputs per row
+	d       *uint8    // 72: output plane
+	ldd     int       // 80: output row stride
+	corr    int32     // 88: bias − za·Σw
+	scale   float32   // 92
+	flo     float32   // 96: lo − zp
+	fhi     float32   // 100: hi − zp
+	zp      int32     // 104
+	flip    uint32    // 108: the flip byte in every byte
+	idx     [64]byte  // 112: VPERMB index: lane j's byte i is window byte j·SW + i
+	w       [256]int8 // 176: kh·gk·4 weights, zero past KW
 }

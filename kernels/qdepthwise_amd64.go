@@ -16,12 +16,12 @@ func qdwVNNI(a *qdwArgs)
 // qdwUseAsm selects the kernel qdwRun runs (tests switch it to compare with the twin).
 var qdwUseAsm = qdwFast
 
-func qdwRun(a *qdwArgs, x []uint8, w []int8, d []uint8) {
+func qdwRun(a *qdwArgs, x, d []uint8) {
 	if !qdwUseAsm {
-		qdwGeneric(a, x, w, d)
+		qdwGeneric(a, x, d)
 		return
 	}
-	a.x, a.w, a.d = &x[0], &w[0], &d[0]
+	a.x, a.d = &x[0], &d[0]
 	qdwVNNI(a)
-	a.x, a.w, a.d = nil, nil, nil
+	a.x, a.d = nil, nil
 }

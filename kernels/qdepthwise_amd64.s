@@ -38,7 +38,7 @@ dw_pair:
 	VPXORD Z0, Z0, Z0                            // sums of outputs 0–15
 	VPXORD Z2, Z2, Z2                            // sums of outputs 16–31
 	MOVQ SI, R10                                 // R10 = kernel row 0 of the windows
-	MOVQ 48(AX), R11                             // R11 = weights
+	LEAQ 176(AX), R11                            // R11 = weights (in the block)
 	MOVQ 32(AX), CX                              // CX = kernel rows left
 dw_pkh:
 	MOVQ R10, BX                                 // BX = this kernel row's next group of 4 taps
@@ -73,7 +73,7 @@ dw_vec:
 	JZ dw_next
 	VPXORD Z0, Z0, Z0                            // the 16 sums
 	MOVQ SI, R10                                 // R10 = kernel row 0 of the windows
-	MOVQ 48(AX), R11                             // R11 = weights
+	LEAQ 176(AX), R11                            // R11 = weights (in the block)
 	MOVQ 32(AX), CX                              // CX = kernel rows left
 dw_kh:
 	MOVQ R10, BX                                 // BX = this kernel row's next group of 4 taps

@@ -2,7 +2,8 @@ package kernels
 
 // qdwGeneric is the pure-Go twin of the depthwise kernel: for each output row and pixel, corr plus the 4-tap
 // groups' sums of (x ^ flip)·w over the kernel rows, requantized as qrequantRowGeneric does.
-func qdwGeneric(a *qdwArgs, x []uint8, w []int8, d []uint8) {
+func qdwGeneric(a *qdwArgs, x, d []uint8) {
+	w := a.w[:]
 	flip := uint8(a.flip)
 	sw := a.step / 16
 	for oh := range a.rows {

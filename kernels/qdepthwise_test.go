@@ -13,7 +13,7 @@ func TestQDepthwiseArgsLayout(t *testing.T) {
 	for name, c := range map[string][2]uintptr{
 		"x": {unsafe.Offsetof(a.x), 0}, "ldx": {unsafe.Offsetof(a.ldx), 8}, "rowStep": {unsafe.Offsetof(a.rowStep), 16},
 		"rows": {unsafe.Offsetof(a.rows), 24}, "kh": {unsafe.Offsetof(a.kh), 32}, "gk": {unsafe.Offsetof(a.gk), 40},
-		"w": {unsafe.Offsetof(a.w), 48}, "step": {unsafe.Offsetof(a.step), 56}, "n": {unsafe.Offsetof(a.n), 64},
+		"w": {unsafe.Offsetof(a.w), 176}, "step": {unsafe.Offsetof(a.step), 56}, "n": {unsafe.Offsetof(a.n), 64},
 		"d": {unsafe.Offsetof(a.d), 72}, "ldd": {unsafe.Offsetof(a.ldd), 80}, "corr": {unsafe.Offsetof(a.corr), 88},
 		"scale": {unsafe.Offsetof(a.scale), 92}, "flo": {unsafe.Offsetof(a.flo), 96}, "fhi": {unsafe.Offsetof(a.fhi), 100},
 		"zp": {unsafe.Offsetof(a.zp), 104}, "flip": {unsafe.Offsetof(a.flip), 108}, "idx": {unsafe.Offsetof(a.idx), 112},
@@ -114,18 +114,18 @@ func TestQDepthwiseErrors(t *testing.T) {
 	}
 }
 
-// BenchmarkQDepthwise times one 320×320 channel of a 3×3 stride-1 and a 5×5 stride-2 depthwise layer (PP-OCRv4
-// det's shapes) from its padded plane.
+// BenchmarkQDepthwise times one channel of a 3×3 stride-1 and a 5×5 stride-2 depthwise layer of PP-OCRv4 det
+// (320² and 160²) and of rec's 5×5 at 12×80, from its padded plane.
 func BenchmarkQDepthwise(b *testing.B) {
-	for _, c := range []struct{ k, s, oh int }{{3, 1, 320}, {5, 2, 160}} {
-		b.Run(fmt.Sprintf("k%d_s%d", c.k, c.s), func(b *testing.B) {
+	for _, c := range []struct{ k, s, oh, ow int }{{3, 1, 320, 320}, {5, 2, 160, 160}, {5, 1, 12, 80}} {
+		b.Run(fmt.Sprintf("k%d_s%d_%dx%d", c.k, c.s, c.oh, c.ow), func(b *testing.B) {
 			r := rand.New(rand.NewPCG(1, 1))
-			ldx := (c.oh-1)*c.s + c.k
-			x, _ := qrand(r, ldx*ldx+QDepthwiseSlack)
+			ldx, hp := (c.ow-1)*c.s+c.k, (c.oh-1)*c.s+c.k
+			x, _ := qrand(r, ldx*hp+QDepthwiseSlack)
 			_, w := qrand(r, c.k*c.k)
-			p := &QDepthwisePlane{X: x, Ldx: ldx, KH: c.k, KW: c.k, SH: c.s, SW: c.s, W: w, OH: c.oh, OW: c.oh,
-				Y: make([]uint8, c.oh*c.oh), Ldy: c.oh, Za: 128, Scale: 1.0 / 512, Lo: -128, Hi: 127}
-			b.SetBytes(int64(c.oh * c.oh))
+			p := &QDepthwisePlane{X: x, Ldx: ldx, KH: c.k, KW: c.k, SH: c.s, SW: c.s, W: w, OH: c.oh, OW: c.ow,
+				Y: make([]uint8, c.oh*c.ow), Ldy: c.ow, Za: 128, Scale: 1.0 / 512, Lo: -128, Hi: 127}
+			b.SetBytes(int64(c.oh * c.ow))
 			for b.Loop() {
 				if err := QDepthwise(p); err != nil {
 					b.Fatal(err)
