@@ -30,9 +30,12 @@ func QPackRows(r Runner, dst, x []uint8, C, H, W, pt, pl, hp, wp int, flip, za u
 	}
 	groups, rowStride, plane := C/4, C*wp, H*W
 	pack := qpwPackFor(qlevel)
-	fill := func(b []uint8) {
-		for i := range b {
-			b[i] = za
+	fill := func(b []uint8) { // a whole padding row is C·wp bytes: doubling copies, not a byte loop
+		if len(b) > 0 {
+			b[0] = za
+			for n := 1; n < len(b); n *= 2 {
+				copy(b[n:], b[:n])
+			}
 		}
 	}
 	r.Run(hp, func(row int) {

@@ -3,10 +3,9 @@
 #include "textflag.h"
 #include "qinterleave_amd64.h"
 
-// QPW_ROW requantizes one output channel's two accumulators (pixels 0–15 in LO, 16–31 in HI) with its correction
-// and multiplier at byte offset OFF, stores its 32 bytes at DX and moves DX to the next channel's row; after the
-// last of the rows asked for it leaves.
-#define QPW_ROW(LO, HI, OFF) \
+// QPW_SCALE turns one output channel's two accumulators (pixels 0–15 in LO, 16–31 in HI) into float32
+// (sums + correction)·multiplier, with the channel's correction and multiplier at byte offset OFF of R8 and R9.
+#define QPW_SCALE(LO, HI, OFF) \
 	VPBROADCASTD OFF(R8), Z18      /* the channel's correction (bias − za·Σw) */ \
 	VPBROADCASTD OFF(R9), Z19      /* the channel's multiplier */ \
 	VPADDD Z18, LO, LO             /* sums + correction */ \
@@ -14,7 +13,13 @@
 	VCVTDQ2PS LO, LO               /* to float32 */ \
 	VCVTDQ2PS HI, HI \
 	VMULPS Z19, LO, LO             /* × multiplier */ \
-	VMULPS Z19, HI, HI \
+	VMULPS Z19, HI, HI
+
+// QPW_ROW requantizes one output channel's two accumulators (pixels 0–15 in LO, 16–31 in HI) with its correction
+// and multiplier at byte offset OFF, stores its 32 bytes at DX and moves DX to the next channel's row; after the
+// last of the rows asked for it leaves.
+#define QPW_ROW(LO, HI, OFF) \
+	QPW_SCALE(LO, HI, OFF)         /* (sums + correction) × multiplier */ \
 	VMAXPS Z28, LO, LO             /* clamp below (a NaN becomes the bound) */ \
 	VMAXPS Z28, HI, HI \
 	VMINPS Z29, LO, LO             /* clamp above */ \
@@ -122,15 +127,20 @@ qpwo_loop: \
 	ROW(Z12, Z13, 24) \
 	ROW(Z14, Z15, 28)
 
+// QPW_REQ_ARGS broadcasts the requantizing kernels' clamps and zero point into Z28 (lo − zp), Z29 (hi − zp) and
+// Z30 (zp), as QPW_ROW reads them.
+#define QPW_REQ_ARGS \
+	MOVL flo+64(FP), AX            /* lower clamp, float32 bits */ \
+	VPBROADCASTD AX, Z28 \
+	MOVL fhi+68(FP), AX            /* upper clamp, float32 bits */ \
+	VPBROADCASTD AX, Z29 \
+	MOVL zp+72(FP), AX             /* zero point */ \
+	VPBROADCASTD AX, Z30
+
 // func qpwKernelVNNI(kg int, x *uint8, w *int8, corr *int32, scale *float32, d *uint8, ldd, rows int, flo, fhi float32, zp int32)
 TEXT ·qpwKernelVNNI(SB), NOSPLIT, $0-76
 	QPW_ARGS                                     // the shared arguments (ldd in bytes)
-	MOVL flo+64(FP), AX                          // lower clamp (lo − zp), float32 bits
-	VPBROADCASTD AX, Z28                         // … in every lane
-	MOVL fhi+68(FP), AX                          // upper clamp (hi − zp), float32 bits
-	VPBROADCASTD AX, Z29                         // … in every lane
-	MOVL zp+72(FP), AX                           // zero point
-	VPBROADCASTD AX, Z30                         // … in every lane
+	QPW_REQ_ARGS                                 // the requantization constants in Z28–Z30
 	QPW_SUMS                                     // Σ x·w into Z0–Z15
 qpw_store:
 	QPW_CHANNELS(QPW_ROW)                        // each channel's two accumulators, stored
@@ -142,12 +152,7 @@ qpw_done:
 TEXT ·qpwKernelOffsVNNI(SB), NOSPLIT, $0-88
 	QPW_ARGS                                     // the shared arguments (ldd in bytes)
 	MOVQ offs+80(FP), R12                        // R12 = each group's offset from x
-	MOVL flo+64(FP), AX                          // lower clamp (lo − zp), float32 bits
-	VPBROADCASTD AX, Z28                         // … in every lane
-	MOVL fhi+68(FP), AX                          // upper clamp (hi − zp), float32 bits
-	VPBROADCASTD AX, Z29                         // … in every lane
-	MOVL zp+72(FP), AX                           // zero point
-	VPBROADCASTD AX, Z30                         // … in every lane
+	QPW_REQ_ARGS                                 // the requantization constants in Z28–Z30
 	QPW_SUMS_OFFS                                // Σ x·w into Z0–Z15
 qpw_store:
 	QPW_CHANNELS(QPW_ROW)                        // each channel's two accumulators, stored
@@ -159,14 +164,7 @@ qpw_done:
 // its correction and multiplier at byte offset OFF, stores its 32 floats at DX and moves DX to the next
 // channel's row; after the last of the rows asked for it leaves.
 #define QPW_ROWF(LO, HI, OFF) \
-	VPBROADCASTD OFF(R8), Z18      /* the channel's correction (bias − za·Σw) */ \
-	VPBROADCASTD OFF(R9), Z19      /* the channel's multiplier */ \
-	VPADDD Z18, LO, LO             /* sums + correction */ \
-	VPADDD Z18, HI, HI \
-	VCVTDQ2PS LO, LO               /* to float32 */ \
-	VCVTDQ2PS HI, HI \
-	VMULPS Z19, LO, LO             /* × multiplier */ \
-	VMULPS Z19, HI, HI \
+	QPW_SCALE(LO, HI, OFF)         /* (sums + correction) × multiplier */ \
 	VMOVUPS LO, (DX)               /* pixels 0–15 */ \
 	VMOVUPS HI, 64(DX)             /* pixels 16–31 */ \
 	ADDQ R10, DX                   /* next channel's row */ \

@@ -34,8 +34,10 @@ type qConv struct {
 	// rows holds constant ungrouped 2-D weights wider than 1×1 over a multiple of 4 channels with zero point 0, as
 	// [M, KH·KW·C] in (tap, channel) order, for the packed-rows path (kernels.QConvRows).
 	rows *kernels.QPackedPointwise
-	// centred holds constant depthwise weights minus their zero points, computed once instead of every run.
-	centred []int32
+	// centred holds constant depthwise weights minus their zero points, computed once instead of every run, and
+	// centred8 the same as int8 when they all fit (kernels.QDepthwise's form).
+	centred  []int32
+	centred8 []int8
 }
 
 // Input positions per op.
@@ -91,6 +93,7 @@ func qBuildConv(b *BuildCtx, qlinear, float bool) (Kernel, error) {
 			if c.centred, err = qCentredDepthwise(w, nnConst(b, izw), c.group); err != nil {
 				return nil, err
 			}
+			c.centred8 = qInt8s(c.centred)
 		}
 	}
 	return KernelFunc(c.run), nil
@@ -945,8 +948,14 @@ func (c *qConv) depthwise(ctx *Ctx, in []*ir.Tensor, w, y *ir.Tensor, out *kerne
 	if y.DType == ir.Int8 {
 		lo, hi = -128, 127
 	}
-	if c.qlinear && kernels.QDepthwiseFast() && d[1] == 1 && d[2] == 1 && s[2] <= 4 && qFitsInt8(wv) {
-		return c.depthwiseInt8(ctx, wv, y, out, xd, flip, zx, N, C, H, W, OH, OW, k, s, pb, lo, hi)
+	if c.qlinear && kernels.QDepthwiseFast() && d[1] == 1 && d[2] == 1 && s[2] <= 4 {
+		w8 := c.centred8
+		if c.centred == nil { // weights given at run time
+			w8 = qInt8s(wv)
+		}
+		if w8 != nil {
+			return c.depthwiseInt8(ctx, w8, y, out, xd, flip, zx, N, C, H, W, OH, OW, k, s, pb, lo, hi)
+		}
 	}
 	if (c.qlinear || c.float) && C > 1 && qDepthwiseExact(wv, taps) {
 		c.depthwiseFloat(ctx, wv, y, out, xd, flip, zx, N, C, H, W, OH, OW, k, s, d, pb, lo, hi)
@@ -1014,32 +1023,30 @@ func qCentredDepthwise(w, zp *ir.Tensor, C int) ([]int32, error) {
 	return wv, nil
 }
 
-// qFitsInt8 reports whether every centred weight w − zw is an int8 (always so for zero point 0, and for uint8
-// weights centred at 128), as kernels.QDepthwise takes them.
-func qFitsInt8(wv []int32) bool {
-	for _, v := range wv {
+// qInt8s returns the centred weights w − zw as int8, or nil when one does not fit (they always do for zero point
+// 0, and for uint8 weights centred at 128), as kernels.QDepthwise takes them.
+func qInt8s(wv []int32) []int8 {
+	out := make([]int8, len(wv))
+	for i, v := range wv {
 		if v < -128 || v > 127 {
-			return false
+			return nil
 		}
+		out[i] = int8(v)
 	}
-	return true
+	return out
 }
 
 // depthwiseInt8 runs QLinearConv's depthwise case on the 8-bit planes themselves (kernels.QDepthwise), channel
 // by channel: each plane is copied into a padded one whose border holds the input's zero point (so padding adds
 // nothing) and convolved 16 outputs at a time with VPERMB windows and VPDPBUSD. On PP-OCRv4 det the float32
 // route (dequantize, convolve, requantize) made its 14 int8 depthwise layers as slow as the float model's.
-func (c *qConv) depthwiseInt8(ctx *Ctx, wv []int32, y *ir.Tensor, out *kernels.QOutput, xd []uint8, flip uint8, zx int32,
+func (c *qConv) depthwiseInt8(ctx *Ctx, w8 []int8, y *ir.Tensor, out *kernels.QOutput, xd []uint8, flip uint8, zx int32,
 	N, C, H, W, OH, OW int, k, s, pb [3]int, lo, hi int32) error {
 	kh, kw, sh, sw := k[1], k[2], s[1], s[2]
 	pt, pl := pb[1], pb[2]
 	wp := max(pl+W, (OW-1)*sw+kw)
 	hp := max(pt+H, (OH-1)*sh+kh)
 	size := hp*wp + kernels.QDepthwiseSlack
-	w8 := make([]int8, len(wv))
-	for i, v := range wv {
-		w8[i] = int8(v)
-	}
 	taps := kh * kw
 	pad := uint8(zx) ^ flip // the zero point as the input stores it
 	yb := y.Bytes()
