@@ -2,8 +2,6 @@
 
 package kernels
 
-import "golang.org/x/sys/cpu"
-
 // qquantizeAVX512 is qquantizeGeneric over n elements (a multiple of 16) with AVX-512F, for mode 0 (divide),
 // 1 (multiply) or 2 (integer sums plus bias, multiplied); nan is the byte a NaN quotient stores.
 //
@@ -53,7 +51,7 @@ func qdequantizeVec(y []float32, x []uint8, signed bool, zp, scale float32) int 
 func qtoNHWCAVX512(dst *uint8, src *uint8, c int, stride int, nblk int, flip uint8)
 
 // qhasBW reports AVX-512BW, which the byte unpacks of qtoNHWCAVX512 need beyond AVX-512F.
-var qhasBW = cpu.X86.HasAVX512BW
+var qhasBW = X86.AVX512BW
 
 // qtoNHWCVec transposes channels [0, c16) × pixels [0, n64) for QToNHWC and returns c16 and n64 (both 0 when it
 // did nothing). With at least 16 channels and 64 pixels it covers them all (c16 = c, n64 = n): a channel count or

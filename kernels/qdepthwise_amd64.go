@@ -2,10 +2,8 @@
 
 package kernels
 
-import "golang.org/x/sys/cpu"
-
 // qdwFast: the kernel needs VPERMB (AVX512_VBMI), VPDPBUSD (AVX512_VNNI) and AVX512BW's byte loads.
-var qdwFast = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VBMI && cpu.X86.HasAVX512VNNI
+var qdwFast = X86.AVX512F && X86.AVX512BW && X86.AVX512VBMI && X86.AVX512VNNI
 
 // qdwVNNI is the AVX-512 depthwise kernel: qdwGeneric with VPERMB windows and VPDPBUSD, one vector of 16 outputs
 // at a time, the last of a row stored under a mask.

@@ -2,15 +2,13 @@
 
 package kernels
 
-import "golang.org/x/sys/cpu"
-
 // qmaxImpl is the best integer SIMD level this CPU supports. VNNI needs AVX-512F (for the zmm loads and
 // broadcasts) plus AVX512_VNNI.
 var qmaxImpl = func() qimpl {
 	switch {
-	case cpu.X86.HasAVX512F && cpu.X86.HasAVX512VNNI:
+	case X86.AVX512F && X86.AVX512VNNI:
 		return qimplVNNI
-	case cpu.X86.HasAVX2:
+	case X86.AVX2:
 		return qimplAVX2
 	}
 	return qimplGeneric

@@ -2,10 +2,8 @@
 
 package kernels
 
-import "golang.org/x/sys/cpu"
-
 // qlookupHasVBMI reports whether the CPU has VPERMI2B (AVX512_VBMI) and the byte-mask instructions (AVX512BW).
-var qlookupHasVBMI = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VBMI
+var qlookupHasVBMI = X86.AVX512F && X86.AVX512BW && X86.AVX512VBMI
 
 // qlookupVBMI is qlookupGeneric over n bytes (a multiple of 64): the table sits in four zmm registers, two
 // VPERMI2B look each byte up in its lower and upper 128 entries, and the index's top bit picks between them.

@@ -2,13 +2,13 @@
 
 package turboquant
 
-import "golang.org/x/sys/cpu"
+import "github.com/hone-ml/hone/kernels"
 
 // useAVX512 selects the AVX-512 routines; tests switch it off to run the pure-Go twins on the same machine.
-var useAVX512 = cpu.X86.HasAVX512F
+var useAVX512 = kernels.X86.AVX512F
 
 // hasGFNI gates the block kernels, which build indices with GF2P8AFFINEQB (AVX-512 with GFNI).
-var hasGFNI = cpu.X86.HasAVX512GFNI
+var hasGFNI = kernels.X86.AVX512GFNI
 
 // dotF32AVX512 is dotF32Generic over len(a) rounded down to a multiple of 16.
 //

@@ -5,6 +5,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hone-ml/hone/kernels"
 )
 
 // newRootCmd builds the whole command tree. Every subcommand is listed here, explicitly.
@@ -14,6 +16,9 @@ func newRootCmd() *cobra.Command {
 		Short:         "Make ML models small and fast, prove what they kept, and run them",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// A misspelt HONE_CPU would otherwise run at full speed unnoticed, and a benchmark meant for the AVX2
+		// kernels would time the AVX-512 ones.
+		PersistentPreRunE: func(*cobra.Command, []string) error { return kernels.CPUCapError() },
 	}
 	root.AddCommand(
 		newInspectCmd(),
