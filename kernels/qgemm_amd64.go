@@ -144,18 +144,9 @@ func qmicroVNNI(kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []int
 	qgemmKernel8x32VNNI(kp/qgemmKU, &a[0], lda, &b[0], &c[0], ldc, &init[0])
 }
 
-func qmicroAVX2(kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
-	qmicroRowsAVX2(qgemmMR, kp, lda, a, b, c, ldc, init)
-}
-
 // qmicroRowsVNNI is qmicroGenericRows on the one-row VNNI kernel.
 func qmicroRowsVNNI(rows, kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
 	qmicroRowByRow(qgemmKernel1x32VNNI, rows, kp, lda, a, b, c, ldc, init)
-}
-
-// qmicroRowsAVX2 is qmicroGenericRows on the one-row AVX2 kernel.
-func qmicroRowsAVX2(rows, kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []int32) {
-	qmicroRowByRow(qgemmKernel1x32AVX2, rows, kp, lda, a, b, c, ldc, init)
 }
 
 // qmicroRowByRow runs a one-row kernel on each of the first rows rows.

@@ -2,8 +2,6 @@
 
 package kernels
 
-import "golang.org/x/sys/cpu"
-
 // qgemmKernel8x16VNNI is qgemmKernel8x32VNNI for the panel's first 16 columns: qmicroGenericN(16, …), with 8 zmm
 // accumulators; c's columns 16–31 are not touched.
 //
@@ -37,7 +35,18 @@ func qmicroVNNI24(kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []i
 // qmicroNarrowFor returns a micro-kernel for a panel of cols < qgemmNR columns that computes only the first w ≥
 // cols of them, or nil where the level has none (the full kernel then serves).
 func qmicroNarrowFor(l qimpl, cols int) (micro func(kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []int32), w int) {
-	if l != qimplVNNI || !cpu.X86.HasAVX512VL { // the ymm VPDPBUSD is AVX512VL
+	if l == qimplAVX2 { // the 4×8 kernel covers any multiple of 8 columns
+		switch {
+		case cols <= 8:
+			return qmicroAVX2x8, 8
+		case cols <= 16:
+			return qmicroAVX2x16, 16
+		case cols <= 24:
+			return qmicroAVX2x24, 24
+		}
+		return nil, qgemmNR
+	}
+	if l != qimplVNNI || !X86.AVX512VL { // the ymm VPDPBUSD is AVX512VL
 		return nil, qgemmNR
 	}
 	switch {

@@ -585,7 +585,7 @@ func TestQMicroRowsTwins(t *testing.T) {
 	}
 }
 
-// TestQMicroNarrowTwins compares the narrow micro-kernels (the first 16 or 24 columns of a panel) with the
+// TestQMicroNarrowTwins compares the narrow micro-kernels (the first 8, 16 or 24 columns of a panel) with the
 // twin, and checks that they leave the output's other columns as they were.
 func TestQMicroNarrowTwins(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 22))
