@@ -47,8 +47,11 @@ func qdequantRowAVX512(t *int32, corr *int32, scale *float32, fbias *float32, d 
 
 // qdequantFor returns the float32 row epilogue for an integer SIMD level.
 func qdequantFor(l qimpl) func(t, corr []int32, scale, fbias, d []float32) {
-	if l == qimplVNNI {
+	switch l {
+	case qimplVNNI:
 		return qdequantRowVec
+	case qimplAVX2:
+		return qdequantRowVecAVX2
 	}
 	return qdequantRowGeneric
 }
@@ -80,8 +83,11 @@ func qrequantTileTransAVX512(t *int32, corr *int32, scale *float32, d *uint8, ld
 
 // qrequantTileFor returns the transposing tile epilogue for an integer SIMD level.
 func qrequantTileFor(l qimpl) func(t, corr []int32, scale []float32, d []uint8, ldd int, flo, fhi float32, zp int32, cols int) {
-	if l == qimplVNNI {
+	switch l {
+	case qimplVNNI:
 		return qrequantTileTransVec
+	case qimplAVX2:
+		return qrequantTileTransVecAVX2
 	}
 	return qrequantTileTransGeneric
 }
@@ -103,8 +109,11 @@ func qtileTrans32AVX512(t *int32, corr *int32, scale *float32, fbias *float32, d
 
 // qtileTrans32For returns the transposing int32/float32 tile epilogue for an integer SIMD level.
 func qtileTrans32For(l qimpl) func(t, corr []int32, scale, fbias []float32, d []int32, ldd int, mode qtileMode) {
-	if l == qimplVNNI {
+	switch l {
+	case qimplVNNI:
 		return qtileTrans32Vec
+	case qimplAVX2:
+		return qtileTrans32VecAVX2
 	}
 	return qtileTrans32Generic
 }
@@ -115,10 +124,13 @@ func qtileTrans32Vec(t, corr []int32, scale, fbias []float32, d []int32, ldd int
 }
 
 // qrequantFor returns the requantizing epilogue for an integer SIMD level: the AVX-512 one on VNNI machines
-// (which have AVX-512F).
+// (which have AVX-512F), the AVX2 one on AVX2 machines.
 func qrequantFor(l qimpl) func(t, corr []int32, scale []float32, d []uint8, flo, fhi float32, zp int32) {
-	if l == qimplVNNI {
+	switch l {
+	case qimplVNNI:
 		return qrequantRowVec
+	case qimplAVX2:
+		return qrequantRowVecAVX2
 	}
 	return qrequantRowGeneric
 }

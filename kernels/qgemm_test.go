@@ -236,9 +236,10 @@ func FuzzQGemm(f *testing.F) {
 	})
 }
 
-// TestQRequantRow checks each requantizing epilogue (the AVX-512 one and its Go twin) against QRequantize
-// (float64 RoundToEven) on exact ties (scales 0.5 and 0.25 make x.5 values), random products, saturation and
-// lengths around the 16-lane width, for uint8 and int8 ranges and several zero points.
+// TestQRequantRow checks the requantizing epilogue of every integer SIMD level (the Go twin, AVX2, AVX-512)
+// against QRequantize (float64 RoundToEven) on exact ties (scales 0.5 and 0.25 make x.5 values), random products,
+// saturation and lengths around the 8- and 16-lane widths and the 32-element step, for uint8 and int8 ranges and
+// several zero points.
 func TestQRequantRow(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	var acc, corr []int32
@@ -252,14 +253,11 @@ func TestQRequantRow(t *testing.T) {
 	for range 5000 {
 		acc, corr, sc = append(acc, int32(r.IntN(1<<22)-1<<21)), append(corr, int32(r.IntN(1<<16)-1<<15)), append(sc, float32(r.Float64()*1e-3))
 	}
-	impls := map[string]func(t, corr []int32, scale []float32, d []uint8, flo, fhi float32, zp int32){"generic": qrequantRowGeneric}
-	if qmaxImpl == qimplVNNI {
-		impls["avx512"] = qrequantFor(qimplVNNI)
-	}
-	for name, fn := range impls {
+	for _, l := range qimpls() {
+		name, fn := l.String(), qrequantFor(l)
 		for _, rng := range [][2]int32{{0, 255}, {-128, 127}} {
 			for _, zp := range []int32{0, 3, 128, -128, 255, -7} {
-				for _, n := range []int{0, 1, 15, 16, 17, 33, len(acc)} {
+				for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 40, 63, 64, 65, 72, len(acc)} {
 					d := make([]uint8, n+1)
 					d[n] = 0xa5 // guard
 					fn(acc[:n], corr[:n], sc[:n], d[:n], float32(rng[0]-zp), float32(rng[1]-zp), zp)
@@ -283,9 +281,9 @@ func TestQRequantRow(t *testing.T) {
 	}
 }
 
-// TestQDequantRow checks each float32 row epilogue (the AVX-512 one and its Go twin) bit for bit against its
+// TestQDequantRow checks the float32 row epilogue of every integer SIMD level bit for bit against its
 // definition, float32(float32(t + corr)·scale) + fbias, with and without the bias, on sums past 2²⁴ (where the
-// conversion rounds) and lengths around the 16-lane width, and that it writes nothing past the row.
+// conversion rounds) and lengths around the 8- and 16-lane widths, and that it writes nothing past the row.
 func TestQDequantRow(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
 	const size = 77
@@ -294,13 +292,10 @@ func TestQDequantRow(t *testing.T) {
 		acc[i], corr[i] = int32(r.IntN(1<<26)-1<<25), int32(r.IntN(1<<16)-1<<15)
 		sc[i], fb[i] = float32(r.Float64()*1e-3), float32(r.NormFloat64())
 	}
-	impls := map[string]func(t, corr []int32, scale, fbias, d []float32){"generic": qdequantRowGeneric}
-	if qmaxImpl == qimplVNNI {
-		impls["avx512"] = qdequantFor(qimplVNNI)
-	}
-	for name, fn := range impls {
+	for _, l := range qimpls() {
+		name, fn := l.String(), qdequantFor(l)
 		for _, bias := range []bool{false, true} {
-			for _, n := range []int{0, 1, 15, 16, 17, 32, 33, size} {
+			for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 40, size} {
 				d := make([]float32, n+1)
 				d[n] = 42 // guard
 				var b []float32
@@ -652,7 +647,7 @@ func TestQRequantTileTwins(t *testing.T) {
 				}
 				for _, ldd := range []int{qgemmMR, qgemmMR + 3} {
 					for _, l := range qimpls() {
-						for _, cols := range []int{qgemmNR, qgemmNR / 2, 5} {
+						for _, cols := range []int{qgemmNR, qgemmNR / 2, 5, 8, 24} {
 							d := make([]uint8, qgemmNR*ldd)
 							for i := range d {
 								d[i] = 0xa5
