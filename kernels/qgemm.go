@@ -377,8 +377,9 @@ func qepilogue(e *qepi, out *QOutput, b *QPackedB, tile []int32, rowSum, za []in
 			qepilogueTrans32(e, out, tile, off, cols)
 			return
 		}
-		// A full panel or a half (det's 16-channel stem) is stored in place; other widths go through e.tile8.
-		if cols == qgemmNR || cols == qgemmNR/2 {
+		// A full panel or a half (det's 16-channel stem) is stored in place, and at AVX2 any multiple of 8
+		// columns (det's 24-channel layers); other widths go through e.tile8.
+		if cols == qgemmNR || cols == qgemmNR/2 || (qlevel == qimplAVX2 && cols%8 == 0) {
 			rq(tile, corr[:], scale[:], d[off:], out.Ldc, flo, fhi, zp, cols)
 			return
 		}

@@ -374,14 +374,14 @@ func TestQGemmTransposed(t *testing.T) {
 
 // TestQGemmOutputs runs every SIMD level over every output kind (int32 with a bias, uint8, int8, float32), row-major
 // and transposed, with an output stride wider than the rows, one or per-row A zero points and zero or per-column B
-// zero points, on shapes with full and partial tiles, and compares each element with the definition. It covers
+// zero points, on shapes with full and partial tiles (last panels of 8 and 24 columns among them), and compares each element with the definition. It covers
 // the paths that skip the generic epilogue: int32 tiles stored by the micro-kernel itself and transposed byte
 // tiles.
 func TestQGemmOutputs(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
 	for _, l := range qimpls() {
 		restore := setQImpl(l)
-		for _, sz := range [][3]int{{8, 32, 4}, {16, 64, 36}, {13, 45, 29}, {24, 96, 256}, {9, 33, 1}, {9, 33, 0}} {
+		for _, sz := range [][3]int{{8, 32, 4}, {16, 64, 36}, {13, 45, 29}, {24, 96, 256}, {9, 33, 1}, {9, 33, 0}, {16, 24, 12}, {8, 56, 20}, {8, 8, 4}} {
 			m, n, k := sz[0], sz[1], sz[2]
 			a, _ := qrand(r, m*k)
 			_, b := qrand(r, k*n)
