@@ -52,14 +52,15 @@ func QDequantize(y []float32, x []uint8, signed bool, zp, scale float32) {
 
 // QToNHWC transposes n pixels of c planes (plane ch starts at src[ch·stride]) into pixel-major order in dst:
 // dst[p·c+ch] = src[ch·stride+p] ^ flip, the layout the integer convolution's im2col reads. Blocks of 16
-// channels × 64 pixels go through the vector routine where there is one; the rest through qtoNHWCGeneric.
+// channels × 64 pixels (AVX-512) or × 32 pixels (AVX2) go through the vector routine where there is one; the rest
+// through qtoNHWCGeneric.
 func QToNHWC(dst, src []uint8, c, n, stride int, flip uint8) {
 	if c <= 0 || n <= 0 {
 		return
 	}
 	_, _ = dst[c*n-1], src[(c-1)*stride+n-1]
-	c16, n64 := qtoNHWCVec(dst, src, c, n, stride, flip)
-	qtoNHWCGeneric(dst, src, c, stride, flip, 0, c16, n64, n)
+	c16, nv := qtoNHWCVec(dst, src, c, n, stride, flip)
+	qtoNHWCGeneric(dst, src, c, stride, flip, 0, c16, nv, n)
 	qtoNHWCGeneric(dst, src, c, stride, flip, c16, c, 0, n)
 }
 

@@ -61,10 +61,12 @@ qq_sums:
 	VPADDD Z26, Z0, Z0                           // + bias, in integers
 	VCVTDQ2PS Z0, Z0                             // to float32 (rounded as float32(s) when |s| ≥ 2²⁴)
 	VMULPS Z27, Z0, Z0                           // × multiplier
+	VCMPPS $3, Z0, Z0, K1                        // K1 = NaN products (0·∞, a NaN multiplier): the twin's NaN byte
 	VMAXPS Z28, Z0, Z0                           // clamp below
 	VMINPS Z29, Z0, Z0                           // clamp above
 	VCVTPS2DQ.RN_SAE Z0, Z0                      // round half to even to int32
 	VPADDD Z30, Z0, Z0                           // + zero point: now in [lo, hi]
+	VMOVDQA32 Z31, K1, Z0                        // NaN lanes store the fixed value instead
 	VPMOVDB Z0, (DI)                             // low byte of each lane
 	ADDQ $64, SI                                 // next 16 sums
 	ADDQ $16, DI                                 // next 16 bytes
