@@ -86,6 +86,8 @@ func (c *inferCtx) inferNode(n *Node) ([]Type, error) {
 			dt = in[2].DType
 		}
 		return []Type{{DType: dt, Shape: x.Shape, HasShape: x.HasShape}}, nil
+	case "DynamicQuantizeLinear": // y (uint8, x's shape), y_scale (float32 scalar), y_zero_point (uint8 scalar)
+		return []Type{{DType: Uint8, Shape: x.Shape, HasShape: x.HasShape}, ranked(Float32, nil), ranked(Uint8, nil)}, nil
 	case "DequantizeLinear":
 		dt := Float32
 		if len(in) > 1 && in[1].DType != Undefined {

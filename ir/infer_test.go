@@ -120,3 +120,20 @@ func TestInferFlattenNegativeAxis(t *testing.T) {
 		t.Errorf("got %s", got)
 	}
 }
+
+// TestInferDynamicQuantizeLinear checks the three outputs the ONNX spec gives DynamicQuantizeLinear: y uint8 of
+// x's shape, y_scale a float32 scalar, y_zero_point a uint8 scalar.
+func TestInferDynamicQuantizeLinear(t *testing.T) {
+	b := irtest.New("g")
+	x := b.Input("x", ir.Float32, 2, 5)
+	out := b.OpN("DynamicQuantizeLinear", []string{x}, 3)
+	b.Output(out...)
+	if err := ir.InferShapes(b.Model(11)); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"uint8[2,5]", "float32[]", "uint8[]"} {
+		if got, _ := b.G.TypeOfValue(out[i]); got.String() != want {
+			t.Errorf("output %d: %s, want %s", i, got, want)
+		}
+	}
+}

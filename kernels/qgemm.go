@@ -244,6 +244,10 @@ func QGemmPacked(r Runner, a *QPackedA, za []int32, b *QPackedB, out *QOutput) e
 	// Full tiles of an int32 row-major output with one A zero point and no row-sum term need nothing but the
 	// constant per-column correction: the micro-kernel starts from it and stores straight into C.
 	direct := out.I32 != nil && !out.Trans && rowSum == nil && len(za) == 1
+	// Float outputs of the same form (MatMulIntegerToFloat) are dequantized by the micro-kernel as it stores them:
+	// with K = 128 (BERT's projections) the row epilogue cost as much as the products.
+	microF32 := qmicroF32For(qlevel)
+	directF32 := microF32 != nil && out.F32 != nil && !out.Trans && rowSum == nil && len(za) == 1
 	r.Run(panels*chunks, func(t int) {
 		p, ch := t%panels, t/panels
 		bp := b.data[p*kp*qgemmNR : (p+1)*kp*qgemmNR]
@@ -263,14 +267,22 @@ func QGemmPacked(r Runner, a *QPackedA, za []int32, b *QPackedB, out *QOutput) e
 				mk = nk
 			}
 		}
-		if direct {
+		if direct || directF32 {
 			e.setZa(b, out, za[0], j0, cols)
+		}
+		var fbias []float32
+		if out.FBias != nil {
+			fbias = e.fbias[:]
 		}
 		for rb := ch * blocksPerTask; rb < min(rowBlocks, (ch+1)*blocksPerTask); rb++ {
 			i0 := rb * qgemmMR
 			rows := min(qgemmMR, m-i0)
 			if direct && rows == qgemmMR && cols == qgemmNR {
 				micro(kp, lda, a.Data[i0*lda:(i0+qgemmMR-1)*lda+kp], bp, out.I32[i0*out.Ldc+j0:], out.Ldc, e.corr[:])
+				continue
+			}
+			if directF32 && rows == qgemmMR && cols == qgemmNR {
+				microF32(kp, lda, a.Data[i0*lda:(i0+qgemmMR-1)*lda+kp], bp, out.F32[i0*out.Ldc+j0:], out.Ldc, e.corr[:], e.scale[:], fbias)
 				continue
 			}
 			for i := range rows {

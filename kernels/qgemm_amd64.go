@@ -35,6 +35,35 @@ func qgemmKernel1x32VNNI(kg int, a *uint8, b *int8, c *int32, init *int32)
 //go:noescape
 func qgemmKernel1x32AVX2(kg int, a *uint8, b *int8, c *int32, init *int32)
 
+// qgemmKernel8x32F32VNNI is qgemmKernel8x32VNNI dequantizing as it stores: c[i·ldc + j] = float32(Σ + init[j])·
+// scale[j] + fbias[j] (fbias nil: no addition), the GEMM epilogue of MatMulIntegerToFloat done in registers.
+//
+//go:noescape
+func qgemmKernel8x32F32VNNI(kg int, a *uint8, kp int, b *int8, c *float32, ldc int, init *int32, scale *float32, fbias *float32)
+
+// qmicroF32For returns the dequantizing micro-kernel for full tiles at an integer SIMD level, or nil where there
+// is none (the tile then goes through qepilogue).
+func qmicroF32For(l qimpl) func(kp, lda int, a []uint8, b []int8, c []float32, ldc int, init []int32, scale, fbias []float32) {
+	if l == qimplVNNI {
+		return qmicroF32VNNI
+	}
+	return nil
+}
+
+func qmicroF32VNNI(kp, lda int, a []uint8, b []int8, c []float32, ldc int, init []int32, scale, fbias []float32) {
+	if kp == 0 {
+		qmicroF32Generic(kp, lda, a, b, c, ldc, init, scale, fbias)
+		return
+	}
+	_, _, _, _, _ = a[(qgemmMR-1)*lda+kp-1], b[kp*qgemmNR-1], c[(qgemmMR-1)*ldc+qgemmNR-1], init[qgemmNR-1], scale[qgemmNR-1]
+	var fb *float32
+	if fbias != nil {
+		_ = fbias[qgemmNR-1]
+		fb = &fbias[0]
+	}
+	qgemmKernel8x32F32VNNI(kp/qgemmKU, &a[0], lda, &b[0], &c[0], ldc, &init[0], &scale[0], fb)
+}
+
 // qrequantRowAVX512 is qrequantRowGeneric over n elements (a multiple of 16) with AVX-512F.
 //
 //go:noescape

@@ -2,6 +2,64 @@
 
 #include "textflag.h"
 
+// QVNNI_8X32 is the 8×32 VNNI tile's body: the accumulators Z0–Z15 (row r, columns 0–15 and 16–31 in Z2r,
+// Z2r+1) start from the 32 values at AX and take kg (CX) groups of 4 k of the 8 A rows at SI (stride BX) times the
+// packed B panel at DI. It uses R9, R11 and Z16–Z25; done is where K = 0 jumps.
+#define QVNNI_8X32(loop, done) \
+	LEAQ (BX)(BX*2), R9 /* R9 = 3·stride */ \
+	LEAQ (SI)(BX*4), R11 /* R11 = row 4 of A */ \
+	VMOVDQU32 (AX), Z0 /* accumulator 0 (row 0, columns 0–15) = init 0–15 */ \
+	VMOVDQU32 64(AX), Z1 /* accumulator 1 (row 0, columns 16–31) = init 16–31 */ \
+	VMOVDQA32 Z0, Z2 /* row 1, columns 0–15 */ \
+	VMOVDQA32 Z1, Z3 /* row 1, columns 16–31 */ \
+	VMOVDQA32 Z0, Z4 /* row 2, columns 0–15 */ \
+	VMOVDQA32 Z1, Z5 /* row 2, columns 16–31 */ \
+	VMOVDQA32 Z0, Z6 /* row 3, columns 0–15 */ \
+	VMOVDQA32 Z1, Z7 /* row 3, columns 16–31 */ \
+	VMOVDQA32 Z0, Z8 /* row 4, columns 0–15 */ \
+	VMOVDQA32 Z1, Z9 /* row 4, columns 16–31 */ \
+	VMOVDQA32 Z0, Z10 /* row 5, columns 0–15 */ \
+	VMOVDQA32 Z1, Z11 /* row 5, columns 16–31 */ \
+	VMOVDQA32 Z0, Z12 /* row 6, columns 0–15 */ \
+	VMOVDQA32 Z1, Z13 /* row 6, columns 16–31 */ \
+	VMOVDQA32 Z0, Z14 /* row 7, columns 0–15 */ \
+	VMOVDQA32 Z1, Z15 /* row 7, columns 16–31 */ \
+	TESTQ CX, CX /* K = 0: store the starting values */ \
+	JZ done \
+loop: \
+	VMOVDQU32 (DI), Z16 /* B columns 0–15, 4 k each (int8) */ \
+	VMOVDQU32 64(DI), Z17 /* B columns 16–31 */ \
+	VPBROADCASTD (SI), Z18 /* row 0's 4 uint8 of this group in every lane */ \
+	VPBROADCASTD (SI)(BX*1), Z19 /* row 1's 4 uint8 of this group in every lane */ \
+	VPBROADCASTD (SI)(BX*2), Z20 /* row 2's 4 uint8 of this group in every lane */ \
+	VPBROADCASTD (SI)(R9*1), Z21 /* row 3's 4 uint8 of this group in every lane */ \
+	VPBROADCASTD (R11), Z22 /* row 4's 4 uint8 of this group in every lane */ \
+	VPBROADCASTD (R11)(BX*1), Z23 /* row 5's 4 uint8 of this group in every lane */ \
+	VPBROADCASTD (R11)(BX*2), Z24 /* row 6's 4 uint8 of this group in every lane */ \
+	VPBROADCASTD (R11)(R9*1), Z25 /* row 7's 4 uint8 of this group in every lane */ \
+	VPDPBUSD Z16, Z18, Z0 /* row 0, columns 0–15 += Σ4 a·b */ \
+	VPDPBUSD Z17, Z18, Z1 /* row 0, columns 16–31 */ \
+	VPDPBUSD Z16, Z19, Z2 /* row 1, columns 0–15 += Σ4 a·b */ \
+	VPDPBUSD Z17, Z19, Z3 /* row 1, columns 16–31 */ \
+	VPDPBUSD Z16, Z20, Z4 /* row 2, columns 0–15 += Σ4 a·b */ \
+	VPDPBUSD Z17, Z20, Z5 /* row 2, columns 16–31 */ \
+	VPDPBUSD Z16, Z21, Z6 /* row 3, columns 0–15 += Σ4 a·b */ \
+	VPDPBUSD Z17, Z21, Z7 /* row 3, columns 16–31 */ \
+	VPDPBUSD Z16, Z22, Z8 /* row 4, columns 0–15 += Σ4 a·b */ \
+	VPDPBUSD Z17, Z22, Z9 /* row 4, columns 16–31 */ \
+	VPDPBUSD Z16, Z23, Z10 /* row 5, columns 0–15 += Σ4 a·b */ \
+	VPDPBUSD Z17, Z23, Z11 /* row 5, columns 16–31 */ \
+	VPDPBUSD Z16, Z24, Z12 /* row 6, columns 0–15 += Σ4 a·b */ \
+	VPDPBUSD Z17, Z24, Z13 /* row 6, columns 16–31 */ \
+	VPDPBUSD Z16, Z25, Z14 /* row 7, columns 0–15 += Σ4 a·b */ \
+	VPDPBUSD Z17, Z25, Z15 /* row 7, columns 16–31 */ \
+	ADDQ $4, SI /* next group of A rows 0–3 */ \
+	ADDQ $4, R11 /* next group of A rows 4–7 */ \
+	ADDQ $128, DI /* next group of B */ \
+	DECQ CX /* one group done */ \
+	JNZ loop /* until none is left */
+
+
 // func qgemmKernel8x32VNNI(kg int, a *uint8, kp int, b *int8, c *int32, ldc int, init *int32)
 TEXT ·qgemmKernel8x32VNNI(SB), NOSPLIT, $0-56
 	MOVQ kg+0(FP), CX                            // CX = groups of 4 k left
@@ -32,58 +90,7 @@ TEXT ·qgemmKernel8x32VNNI(SB), NOSPLIT, $0-56
 	PREFETCHT0 64(R10)(R8*2)                     // row 6, columns 16–31
 	PREFETCHT0 (R10)(R9*1)                       // row 7, columns 0–15
 	PREFETCHT0 64(R10)(R9*1)                     // row 7, columns 16–31
-	LEAQ (BX)(BX*2), R9                          // R9 = 3·stride
-	LEAQ (SI)(BX*4), R11                         // R11 = row 4 of A
-	VMOVDQU32 (AX), Z0                           // accumulator 0 (row 0, columns 0–15) = init 0–15
-	VMOVDQU32 64(AX), Z1                         // accumulator 1 (row 0, columns 16–31) = init 16–31
-	VMOVDQA32 Z0, Z2                             // row 1, columns 0–15
-	VMOVDQA32 Z1, Z3                             // row 1, columns 16–31
-	VMOVDQA32 Z0, Z4                             // row 2, columns 0–15
-	VMOVDQA32 Z1, Z5                             // row 2, columns 16–31
-	VMOVDQA32 Z0, Z6                             // row 3, columns 0–15
-	VMOVDQA32 Z1, Z7                             // row 3, columns 16–31
-	VMOVDQA32 Z0, Z8                             // row 4, columns 0–15
-	VMOVDQA32 Z1, Z9                             // row 4, columns 16–31
-	VMOVDQA32 Z0, Z10                            // row 5, columns 0–15
-	VMOVDQA32 Z1, Z11                            // row 5, columns 16–31
-	VMOVDQA32 Z0, Z12                            // row 6, columns 0–15
-	VMOVDQA32 Z1, Z13                            // row 6, columns 16–31
-	VMOVDQA32 Z0, Z14                            // row 7, columns 0–15
-	VMOVDQA32 Z1, Z15                            // row 7, columns 16–31
-	TESTQ CX, CX                                 // K = 0: store the starting values
-	JZ vnni_store
-vnni_loop:
-	VMOVDQU32 (DI), Z16                          // B columns 0–15, 4 k each (int8)
-	VMOVDQU32 64(DI), Z17                        // B columns 16–31
-	VPBROADCASTD (SI), Z18                       // row 0's 4 uint8 of this group in every lane
-	VPBROADCASTD (SI)(BX*1), Z19                 // row 1's 4 uint8 of this group in every lane
-	VPBROADCASTD (SI)(BX*2), Z20                 // row 2's 4 uint8 of this group in every lane
-	VPBROADCASTD (SI)(R9*1), Z21                 // row 3's 4 uint8 of this group in every lane
-	VPBROADCASTD (R11), Z22                      // row 4's 4 uint8 of this group in every lane
-	VPBROADCASTD (R11)(BX*1), Z23                // row 5's 4 uint8 of this group in every lane
-	VPBROADCASTD (R11)(BX*2), Z24                // row 6's 4 uint8 of this group in every lane
-	VPBROADCASTD (R11)(R9*1), Z25                // row 7's 4 uint8 of this group in every lane
-	VPDPBUSD Z16, Z18, Z0                        // row 0, columns 0–15 += Σ4 a·b
-	VPDPBUSD Z17, Z18, Z1                        // row 0, columns 16–31
-	VPDPBUSD Z16, Z19, Z2                        // row 1, columns 0–15 += Σ4 a·b
-	VPDPBUSD Z17, Z19, Z3                        // row 1, columns 16–31
-	VPDPBUSD Z16, Z20, Z4                        // row 2, columns 0–15 += Σ4 a·b
-	VPDPBUSD Z17, Z20, Z5                        // row 2, columns 16–31
-	VPDPBUSD Z16, Z21, Z6                        // row 3, columns 0–15 += Σ4 a·b
-	VPDPBUSD Z17, Z21, Z7                        // row 3, columns 16–31
-	VPDPBUSD Z16, Z22, Z8                        // row 4, columns 0–15 += Σ4 a·b
-	VPDPBUSD Z17, Z22, Z9                        // row 4, columns 16–31
-	VPDPBUSD Z16, Z23, Z10                       // row 5, columns 0–15 += Σ4 a·b
-	VPDPBUSD Z17, Z23, Z11                       // row 5, columns 16–31
-	VPDPBUSD Z16, Z24, Z12                       // row 6, columns 0–15 += Σ4 a·b
-	VPDPBUSD Z17, Z24, Z13                       // row 6, columns 16–31
-	VPDPBUSD Z16, Z25, Z14                       // row 7, columns 0–15 += Σ4 a·b
-	VPDPBUSD Z17, Z25, Z15                       // row 7, columns 16–31
-	ADDQ $4, SI                                  // next group of A rows 0–3
-	ADDQ $4, R11                                 // next group of A rows 4–7
-	ADDQ $128, DI                                // next group of B
-	DECQ CX                                      // one group done
-	JNZ vnni_loop                                // until none is left
+	QVNNI_8X32(vnni_loop, vnni_store)
 vnni_store:
 	LEAQ (R8)(R8*2), R9                          // R9 = 3 output rows in bytes
 	LEAQ (DX)(R8*4), R10                         // R10 = output row 4
@@ -173,6 +180,76 @@ avx2_reduce:
 	VPERMQ $0xD8, Y6, Y6                         // reorder qwords to columns 24–31
 	VPADDD 96(R8), Y6, Y6                        // + starting values 24–31
 	VMOVDQU Y6, 96(DX)                           // store
+	VZEROUPPER
+	RET
+
+// QVNNI_F32_ROW_NB is QVNNI_F32_ROW without a bias.
+#define QVNNI_F32_ROW_NB(lo, hi, dlo, dhi) \
+	VCVTDQ2PS lo, lo \
+	VCVTDQ2PS hi, hi \
+	VMULPS Z26, lo, lo \
+	VMULPS Z27, hi, hi \
+	VMOVUPS lo, dlo \
+	VMOVUPS hi, dhi
+
+// One output row of qgemmKernel8x32F32VNNI: both halves' sums converted, scaled (Z26, Z27) and, with a bias, its
+// Z28, Z29 added, the product rounded first as the Go twin does (no FMA), then stored.
+#define QVNNI_F32_ROW(lo, hi, dlo, dhi) \
+	VCVTDQ2PS lo, lo \
+	VCVTDQ2PS hi, hi \
+	VMULPS Z26, lo, lo \
+	VMULPS Z27, hi, hi \
+	VADDPS Z28, lo, lo \
+	VADDPS Z29, hi, hi \
+	VMOVUPS lo, dlo \
+	VMOVUPS hi, dhi
+
+// func qgemmKernel8x32F32VNNI(kg int, a *uint8, kp int, b *int8, c *float32, ldc int, init *int32, scale *float32, fbias *float32)
+//
+// The 8×32 tile of qgemmKernel8x32VNNI, dequantized as it is stored: c = float32(Σ + init[j])·scale[j] + fbias[j]
+// (fbias nil: no addition, so −0 stays −0 as in qdequantRowGeneric).
+TEXT ·qgemmKernel8x32F32VNNI(SB), NOSPLIT, $0-72
+	MOVQ kg+0(FP), CX                            // CX = groups of 4 k left
+	MOVQ a+8(FP), SI                             // SI = row 0 of A at the current group
+	MOVQ kp+16(FP), BX                           // BX = A row stride in bytes
+	MOVQ b+24(FP), DI                            // DI = packed B panel
+	MOVQ init+48(FP), AX                         // AX = the 32 starting values (bias − za·colSum)
+	QVNNI_8X32(vnnif_loop, vnnif_store)
+vnnif_store:
+	MOVQ c+32(FP), DX                            // DX = row 0 of the 8×32 float32 output
+	MOVQ ldc+40(FP), R8                          // R8 = output row stride in float32s …
+	SHLQ $2, R8                                  // … in bytes
+	MOVQ scale+56(FP), AX
+	VMOVUPS (AX), Z26                            // multipliers, columns 0–15
+	VMOVUPS 64(AX), Z27                          // columns 16–31
+	MOVQ fbias+64(FP), AX
+	TESTQ AX, AX
+	JZ vnnif_nobias
+	VMOVUPS (AX), Z28                            // float biases, columns 0–15
+	VMOVUPS 64(AX), Z29                          // columns 16–31
+	LEAQ (R8)(R8*2), R9                          // R9 = 3 output rows in bytes
+	LEAQ (DX)(R8*4), R10                         // R10 = output row 4
+	QVNNI_F32_ROW(Z0, Z1, (DX), 64(DX))
+	QVNNI_F32_ROW(Z2, Z3, (DX)(R8*1), 64(DX)(R8*1))
+	QVNNI_F32_ROW(Z4, Z5, (DX)(R8*2), 64(DX)(R8*2))
+	QVNNI_F32_ROW(Z6, Z7, (DX)(R9*1), 64(DX)(R9*1))
+	QVNNI_F32_ROW(Z8, Z9, (R10), 64(R10))
+	QVNNI_F32_ROW(Z10, Z11, (R10)(R8*1), 64(R10)(R8*1))
+	QVNNI_F32_ROW(Z12, Z13, (R10)(R8*2), 64(R10)(R8*2))
+	QVNNI_F32_ROW(Z14, Z15, (R10)(R9*1), 64(R10)(R9*1))
+	VZEROUPPER
+	RET
+vnnif_nobias:
+	LEAQ (R8)(R8*2), R9
+	LEAQ (DX)(R8*4), R10
+	QVNNI_F32_ROW_NB(Z0, Z1, (DX), 64(DX))
+	QVNNI_F32_ROW_NB(Z2, Z3, (DX)(R8*1), 64(DX)(R8*1))
+	QVNNI_F32_ROW_NB(Z4, Z5, (DX)(R8*2), 64(DX)(R8*2))
+	QVNNI_F32_ROW_NB(Z6, Z7, (DX)(R9*1), 64(DX)(R9*1))
+	QVNNI_F32_ROW_NB(Z8, Z9, (R10), 64(R10))
+	QVNNI_F32_ROW_NB(Z10, Z11, (R10)(R8*1), 64(R10)(R8*1))
+	QVNNI_F32_ROW_NB(Z12, Z13, (R10)(R8*2), 64(R10)(R8*2))
+	QVNNI_F32_ROW_NB(Z14, Z15, (R10)(R9*1), 64(R10)(R9*1))
 	VZEROUPPER
 	RET
 

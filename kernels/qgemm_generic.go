@@ -18,6 +18,17 @@ func qmicroGenericN(w, kp, lda int, a []uint8, b []int8, c []int32, ldc int, ini
 	qmicroGenericRW(qgemmMR, w, kp, lda, a, b, c, ldc, init)
 }
 
+// qmicroF32Generic is the twin of the dequantizing micro-kernels: the full tile's sums from init, each row then
+// dequantized as qdequantRowGeneric does (fbias nil: no addition).
+func qmicroF32Generic(kp, lda int, a []uint8, b []int8, c []float32, ldc int, init []int32, scale, fbias []float32) {
+	var t [qgemmMR * qgemmNR]int32
+	var zero [qgemmNR]int32
+	qmicroGeneric(kp, lda, a, b, t[:], qgemmNR, init)
+	for i := range qgemmMR {
+		qdequantRowGeneric(t[i*qgemmNR:(i+1)*qgemmNR], zero[:], scale, fbias, c[i*ldc:i*ldc+qgemmNR])
+	}
+}
+
 // qmicroGenericRows is qmicroGeneric for the first rows < qgemmMR rows of a only (the twin of the one-row kernels
 // QGemmPacked runs on a short last row block): c's rows rows and up are left as they were.
 func qmicroGenericRows(rows, kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []int32) {

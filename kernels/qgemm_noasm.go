@@ -39,3 +39,8 @@ func qrequantTileFor(qimpl) func(t, corr []int32, scale []float32, d []uint8, ld
 func qtileTrans32For(qimpl) func(t, corr []int32, scale, fbias []float32, d []int32, ldd int, mode qtileMode) {
 	return qtileTrans32Generic
 }
+
+// qmicroF32For has no dequantizing micro-kernel: tiles go through qepilogue.
+func qmicroF32For(qimpl) func(kp, lda int, a []uint8, b []int8, c []float32, ldc int, init []int32, scale, fbias []float32) {
+	return nil
+}

@@ -541,6 +541,54 @@ func TestQMicroTwins(t *testing.T) {
 	}
 }
 
+// TestQMicroF32Twins compares each dequantizing micro-kernel with the twin bit for bit, with and without a float
+// bias, on random sums and multipliers that include −0, ±Inf and NaN lanes, into a strided output with guards.
+func TestQMicroF32Twins(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	for _, l := range qimpls() {
+		micro := qmicroF32For(l)
+		if micro == nil {
+			continue
+		}
+		for _, kp := range []int{0, 4, 36, 260} {
+			for _, withBias := range []bool{false, true} {
+				a, _ := qrand(r, qgemmMR*kp+1)
+				_, b := qrand(r, kp*qgemmNR+1)
+				init, scale := make([]int32, qgemmNR), make([]float32, qgemmNR)
+				var fbias []float32
+				if withBias {
+					fbias = make([]float32, qgemmNR)
+				}
+				for j := range init {
+					init[j] = int32(r.IntN(1<<20) - 1<<19)
+					scale[j] = float32(r.NormFloat64() * 1e-3)
+					if fbias != nil {
+						fbias[j] = float32(r.NormFloat64())
+					}
+				}
+				scale[3], scale[7], scale[11] = float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.NaN())
+				// Column 5 sums to 0 in every row: with a negative scale that is −0, kept without a bias.
+				init[5], scale[5] = 0, -0.5
+				for k := 0; k < kp; k++ {
+					b[k/qgemmKU*qgemmNR*qgemmKU+5*qgemmKU+k%qgemmKU] = 0
+				}
+				ldc := qgemmNR + 3
+				got, want := make([]float32, qgemmMR*ldc), make([]float32, qgemmMR*ldc)
+				for i := range got {
+					got[i], want[i] = -7, -7
+				}
+				micro(kp, kp, a, b, got, ldc, init, scale, fbias)
+				qmicroF32Generic(kp, kp, a, b, want, ldc, init, scale, fbias)
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+						t.Fatalf("%s kp=%d bias=%v: c[%d] = %v, want %v", l, kp, withBias, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestQMicroRowsTwins compares each level's kernel for a short last row block (1–7 rows, one row at a time) with
 // the twin and with the full 8-row twin's rows, over group counts on both sides of the 4-group unroll, and checks
 // that the rows past the block are left as they were.

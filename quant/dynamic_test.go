@@ -10,6 +10,7 @@ import (
 	"github.com/hone-ml/hone/internal/irtest"
 	"github.com/hone-ml/hone/ir"
 	"github.com/hone-ml/hone/onnx"
+	"github.com/hone-ml/hone/runtime"
 )
 
 // TestDynamicModels quantizes the MLP (Gemm) and tiny BERT (MatMul) models, checks the graph ORT's
@@ -64,6 +65,51 @@ func TestDynamicModels(t *testing.T) {
 				tc.name, a.Top1, a.SQNR, a.MaxAbs, rep.BytesFloat, rep.BytesQuant, rep.Ratio())
 			if a.SQNR < tc.minSQNR || a.Top1 < tc.minTop1 {
 				t.Errorf("accuracy: SQNR %.1f dB (want ≥ %.0f), top-1 %.3f (want ≥ %.2f)", a.SQNR, tc.minSQNR, a.Top1, tc.minTop1)
+			}
+		})
+	}
+}
+
+// TestDynamicFusedIntFloat compiles the dynamically quantized models as hone runs them, where
+// opt/fuse_matmul_integer_float turns each MatMulInteger → Cast → Mul (→ Add) into MatMulIntegerToFloat, and
+// with that pass disabled: the fused op computes the same float32 operations in the same order, so the outputs
+// must be identical bit for bit.
+func TestDynamicFusedIntFloat(t *testing.T) {
+	for _, tc := range []struct {
+		name, out string
+		ints      int
+	}{{"mlp", "y", 3}, {"bert_tiny", "hidden", 8}} {
+		t.Run(tc.name, func(t *testing.T) {
+			q, _, err := Dynamic(loadModel(t, tc.name), DynamicConfig{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			io := loadIO(t, tc.name)
+			run := func(disable []string) (map[string]*ir.Tensor, map[string]int) {
+				p, err := runtime.Compile(q, runtime.Options{Threads: 1, Disable: disable})
+				if err != nil {
+					t.Fatal(err)
+				}
+				feed := map[string]*ir.Tensor{}
+				for _, vi := range p.Inputs() {
+					feed[vi.Name] = io[vi.Name]
+				}
+				out, err := p.Run(feed)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return out, irtest.OpCount(p.Graph)
+			}
+			fused, ops := run(nil)
+			plain, plainOps := run([]string{"fuse_matmul_integer_float"})
+			if ops["MatMulIntegerToFloat"] != tc.ints || ops["MatMulInteger"] != 0 || plainOps["MatMulInteger"] != tc.ints {
+				t.Fatalf("fused plan %v, unfused %v: want %d MatMulIntegerToFloat in place of MatMulInteger", ops, plainOps, tc.ints)
+			}
+			a, b := fused[tc.out].F32(), plain[tc.out].F32()
+			for i := range b {
+				if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+					t.Fatalf("%s[%d] = %v fused, %v unfused", tc.out, i, a[i], b[i])
+				}
 			}
 		})
 	}
