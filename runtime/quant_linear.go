@@ -304,11 +304,8 @@ func qBuildDynamicQuantize(*BuildCtx) (Kernel, error) {
 // scale = (rmax − rmin)/255 in float32 (1 when the range is empty, ONNX Runtime's guard against dividing by 0),
 // zero point = saturate(roundHalfEven(0 − rmin/scale)).
 func qDynamicParams(x []float32) (float32, uint8) {
-	var lo, hi float32
-	for _, v := range x {
-		lo = min(lo, v)
-		hi = max(hi, v)
-	}
+	lo, hi := kernels.MinMax(x) // NaN if any value is; (+Inf, −Inf) when x is empty
+	lo, hi = min(0, lo), max(0, hi)
 	scale := (hi - lo) / 255
 	if hi == lo {
 		scale = 1
