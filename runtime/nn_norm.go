@@ -124,20 +124,6 @@ func nnParallel(ctx *Ctx, n, work int, fn func(i int)) {
 	ctx.Par.Run(n, fn)
 }
 
-// nnMeanVar returns the mean and the biased variance of x, accumulated in float64.
-func nnMeanVar(x []float32) (mean, variance float64) {
-	var s, s2 float64
-	for _, v := range x {
-		s += float64(v)
-	}
-	mean = s / float64(len(x))
-	for _, v := range x {
-		d := float64(v) - mean
-		s2 += d * d
-	}
-	return mean, s2 / float64(len(x))
-}
-
 // nnBuildInstanceNorm compiles InstanceNormalization: y = scale·(x−mean)/√(var+ε) + B over each (n, c) plane.
 func nnBuildInstanceNorm(b *BuildCtx) (Kernel, error) {
 	eps := float64(b.Node.AttrFloat("epsilon", 1e-5))
@@ -170,7 +156,7 @@ func nnBuildInstanceNorm(b *BuildCtx) (Kernel, error) {
 		o := nnAlloc(ctx, x.DType, x.Shape...)
 		nnParallel(ctx, x.Shape[0]*C, plane, func(j int) {
 			c := j % C
-			mean, v := nnMeanVar(xf[j*plane : (j+1)*plane])
+			mean, v := kernels.MeanVar(xf[j*plane : (j+1)*plane])
 			k := float32(float64(s[c]) / math.Sqrt(v+eps))
 			kernels.MulAddScalar(o.F[j*plane:(j+1)*plane], xf[j*plane:(j+1)*plane], k, sh[c]-float32(mean)*k)
 		})
@@ -224,14 +210,11 @@ func nnBuildLayerNorm(b *BuildCtx) (Kernel, error) {
 		io := nnAlloc(ctx, ir.Float32, statShape...)
 		nnParallel(ctx, outer, inner, func(i int) {
 			src, dst := xf[i*inner:(i+1)*inner], o.F[i*inner:(i+1)*inner]
-			mean, v := nnMeanVar(src)
+			mean, v := kernels.MeanVar(src)
 			inv := 1 / math.Sqrt(v+eps)
 			mo.F[i], io.F[i] = float32(mean), float32(inv)
-			kernels.MulAddScalar(dst, src, float32(inv), float32(-mean*inv))
-			kernels.Mul(dst, dst, scale)
-			if bias != nil {
-				kernels.Add(dst, dst, bias)
-			}
+			// One pass, bit-identical to MulAddScalar(inv, −mean·inv), then Mul(scale), then Add(bias).
+			kernels.NormalizeScaleBias(dst, src, float32(inv), float32(-mean*inv), scale, bias)
 		})
 		return []*ir.Tensor{o.done(), mo.done(), io.done()}, nil
 	}), nil
@@ -334,7 +317,7 @@ func nnBuildGroupNorm(b *BuildCtx) (Kernel, error) {
 		span := cpg * plane
 		nnParallel(ctx, x.Shape[0]*ng, span, func(j int) {
 			grp := j % ng
-			mean, v := nnMeanVar(xf[j*span : (j+1)*span])
+			mean, v := kernels.MeanVar(xf[j*span : (j+1)*span])
 			inv := 1 / math.Sqrt(v+eps)
 			for k := 0; k < cpg; k++ {
 				p := grp
