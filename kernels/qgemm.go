@@ -248,6 +248,14 @@ func QGemmPacked(r Runner, a *QPackedA, za []int32, b *QPackedB, out *QOutput) e
 	// with K = 128 (BERT's projections) the row epilogue cost as much as the products.
 	microF32 := qmicroF32For(qlevel)
 	directF32 := microF32 != nil && out.F32 != nil && !out.Trans && rowSum == nil && len(za) == 1
+	// So are 8-bit row-major outputs (QLinearMatMul, QGemm): requantized in registers.
+	microQ8 := qmicroQ8For(qlevel)
+	d8, lo8, hi8 := out.U8, int32(0), int32(255)
+	if out.I8 != nil {
+		d8, lo8, hi8 = qBytes(out.I8), -128, 127
+	}
+	directQ8 := microQ8 != nil && d8 != nil && !out.Trans && rowSum == nil && len(za) == 1
+	flo8, fhi8 := float32(lo8-out.ZeroPoint), float32(hi8-out.ZeroPoint)
 	r.Run(panels*chunks, func(t int) {
 		p, ch := t%panels, t/panels
 		bp := b.data[p*kp*qgemmNR : (p+1)*kp*qgemmNR]
@@ -267,7 +275,7 @@ func QGemmPacked(r Runner, a *QPackedA, za []int32, b *QPackedB, out *QOutput) e
 				mk = nk
 			}
 		}
-		if direct || directF32 {
+		if direct || directF32 || directQ8 {
 			e.setZa(b, out, za[0], j0, cols)
 		}
 		var fbias []float32
@@ -283,6 +291,10 @@ func QGemmPacked(r Runner, a *QPackedA, za []int32, b *QPackedB, out *QOutput) e
 			}
 			if directF32 && rows == qgemmMR && cols == qgemmNR {
 				microF32(kp, lda, a.Data[i0*lda:(i0+qgemmMR-1)*lda+kp], bp, out.F32[i0*out.Ldc+j0:], out.Ldc, e.corr[:], e.scale[:], fbias)
+				continue
+			}
+			if directQ8 && rows == qgemmMR && cols == qgemmNR {
+				microQ8(kp, lda, a.Data[i0*lda:(i0+qgemmMR-1)*lda+kp], bp, d8[i0*out.Ldc+j0:], out.Ldc, e.corr[:], e.scale[:], flo8, fhi8, out.ZeroPoint)
 				continue
 			}
 			for i := range rows {

@@ -64,6 +64,30 @@ func qmicroF32VNNI(kp, lda int, a []uint8, b []int8, c []float32, ldc int, init 
 	qgemmKernel8x32F32VNNI(kp/qgemmKU, &a[0], lda, &b[0], &c[0], ldc, &init[0], &scale[0], fb)
 }
 
+// qgemmKernel8x32Q8VNNI is qgemmKernel8x32VNNI requantizing as it stores: row i of c (ldc bytes apart) gets
+// qrequantRowGeneric of the tile's row with corrections init, multipliers scale and clamps flo, fhi around zp.
+//
+//go:noescape
+func qgemmKernel8x32Q8VNNI(kg int, a *uint8, kp int, b *int8, c *uint8, ldc int, init *int32, scale *float32, flo, fhi float32, zp int32)
+
+// qmicroQ8For returns the requantizing micro-kernel for full tiles at an integer SIMD level, or nil where there is
+// none (the tile then goes through qepilogue).
+func qmicroQ8For(l qimpl) func(kp, lda int, a []uint8, b []int8, c []uint8, ldc int, init []int32, scale []float32, flo, fhi float32, zp int32) {
+	if l == qimplVNNI {
+		return qmicroQ8VNNI
+	}
+	return nil
+}
+
+func qmicroQ8VNNI(kp, lda int, a []uint8, b []int8, c []uint8, ldc int, init []int32, scale []float32, flo, fhi float32, zp int32) {
+	if kp == 0 {
+		qmicroQ8Generic(kp, lda, a, b, c, ldc, init, scale, flo, fhi, zp)
+		return
+	}
+	_, _, _, _, _ = a[(qgemmMR-1)*lda+kp-1], b[kp*qgemmNR-1], c[(qgemmMR-1)*ldc+qgemmNR-1], init[qgemmNR-1], scale[qgemmNR-1]
+	qgemmKernel8x32Q8VNNI(kp/qgemmKU, &a[0], lda, &b[0], &c[0], ldc, &init[0], &scale[0], flo, fhi, zp)
+}
+
 // qrequantRowAVX512 is qrequantRowGeneric over n elements (a multiple of 16) with AVX-512F.
 //
 //go:noescape

@@ -253,6 +253,60 @@ vnnif_nobias:
 	VZEROUPPER
 	RET
 
+// One output row of qgemmKernel8x32Q8VNNI: both halves' sums requantized as qrequantRowAVX512 does (convert,
+// scale by Z26/Z27, clamp to Z28/Z29, round half to even, add the zero point Z30) and stored as 16 bytes each.
+#define QVNNI_Q8_ROW(lo, hi, dlo, dhi) \
+	VCVTDQ2PS lo, lo \
+	VCVTDQ2PS hi, hi \
+	VMULPS Z26, lo, lo \
+	VMULPS Z27, hi, hi \
+	VMAXPS Z28, lo, lo \
+	VMAXPS Z28, hi, hi \
+	VMINPS Z29, lo, lo \
+	VMINPS Z29, hi, hi \
+	VCVTPS2DQ.RN_SAE lo, lo \
+	VCVTPS2DQ.RN_SAE hi, hi \
+	VPADDD Z30, lo, lo \
+	VPADDD Z30, hi, hi \
+	VPMOVDB lo, dlo \
+	VPMOVDB hi, dhi
+
+// func qgemmKernel8x32Q8VNNI(kg int, a *uint8, kp int, b *int8, c *uint8, ldc int, init *int32, scale *float32, flo, fhi float32, zp int32)
+//
+// The 8×32 tile of qgemmKernel8x32VNNI, requantized to 8 bits as it is stored (qrequantRowGeneric on each row):
+// c = low byte of roundEven(clamp(float32(Σ + init[j])·scale[j], flo, fhi)) + zp.
+TEXT ·qgemmKernel8x32Q8VNNI(SB), NOSPLIT, $0-76
+	MOVQ kg+0(FP), CX                            // CX = groups of 4 k left
+	MOVQ a+8(FP), SI                             // SI = row 0 of A at the current group
+	MOVQ kp+16(FP), BX                           // BX = A row stride in bytes
+	MOVQ b+24(FP), DI                            // DI = packed B panel
+	MOVQ init+48(FP), AX                         // AX = the 32 starting values (bias − za·colSum)
+	QVNNI_8X32(vnniq_loop, vnniq_store)
+vnniq_store:
+	MOVQ c+32(FP), DX                            // DX = row 0 of the 8×32 byte output
+	MOVQ ldc+40(FP), R8                          // R8 = output row stride in bytes
+	MOVQ scale+56(FP), AX
+	VMOVUPS (AX), Z26                            // multipliers, columns 0–15
+	VMOVUPS 64(AX), Z27                          // columns 16–31
+	MOVL flo+64(FP), AX                          // lower clamp (lo − zp), float32 bits
+	VPBROADCASTD AX, Z28
+	MOVL fhi+68(FP), AX                          // upper clamp (hi − zp)
+	VPBROADCASTD AX, Z29
+	MOVL zp+72(FP), AX                           // zero point
+	VPBROADCASTD AX, Z30
+	LEAQ (R8)(R8*2), R9                          // R9 = 3 output rows in bytes
+	LEAQ (DX)(R8*4), R10                         // R10 = output row 4
+	QVNNI_Q8_ROW(Z0, Z1, (DX), 16(DX))
+	QVNNI_Q8_ROW(Z2, Z3, (DX)(R8*1), 16(DX)(R8*1))
+	QVNNI_Q8_ROW(Z4, Z5, (DX)(R8*2), 16(DX)(R8*2))
+	QVNNI_Q8_ROW(Z6, Z7, (DX)(R9*1), 16(DX)(R9*1))
+	QVNNI_Q8_ROW(Z8, Z9, (R10), 16(R10))
+	QVNNI_Q8_ROW(Z10, Z11, (R10)(R8*1), 16(R10)(R8*1))
+	QVNNI_Q8_ROW(Z12, Z13, (R10)(R8*2), 16(R10)(R8*2))
+	QVNNI_Q8_ROW(Z14, Z15, (R10)(R9*1), 16(R10)(R9*1))
+	VZEROUPPER
+	RET
+
 // func qrequantRowAVX512(t *int32, corr *int32, scale *float32, d *uint8, n int, flo, fhi float32, zp int32)
 TEXT ·qrequantRowAVX512(SB), NOSPLIT, $0-52
 	MOVQ t+0(FP), SI                             // SI = raw sums

@@ -29,6 +29,17 @@ func qmicroF32Generic(kp, lda int, a []uint8, b []int8, c []float32, ldc int, in
 	}
 }
 
+// qmicroQ8Generic is the twin of the requantizing micro-kernels: the full tile's sums from init, each row then
+// requantized as qrequantRowGeneric does.
+func qmicroQ8Generic(kp, lda int, a []uint8, b []int8, c []uint8, ldc int, init []int32, scale []float32, flo, fhi float32, zp int32) {
+	var t [qgemmMR * qgemmNR]int32
+	var zero [qgemmNR]int32
+	qmicroGeneric(kp, lda, a, b, t[:], qgemmNR, init)
+	for i := range qgemmMR {
+		qrequantRowGeneric(t[i*qgemmNR:(i+1)*qgemmNR], zero[:], scale, c[i*ldc:i*ldc+qgemmNR], flo, fhi, zp)
+	}
+}
+
 // qmicroGenericRows is qmicroGeneric for the first rows < qgemmMR rows of a only (the twin of the one-row kernels
 // QGemmPacked runs on a short last row block): c's rows rows and up are left as they were.
 func qmicroGenericRows(rows, kp, lda int, a []uint8, b []int8, c []int32, ldc int, init []int32) {

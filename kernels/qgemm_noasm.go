@@ -44,3 +44,8 @@ func qtileTrans32For(qimpl) func(t, corr []int32, scale, fbias []float32, d []in
 func qmicroF32For(qimpl) func(kp, lda int, a []uint8, b []int8, c []float32, ldc int, init []int32, scale, fbias []float32) {
 	return nil
 }
+
+// qmicroQ8For has no requantizing micro-kernel: tiles go through qepilogue.
+func qmicroQ8For(qimpl) func(kp, lda int, a []uint8, b []int8, c []uint8, ldc int, init []int32, scale []float32, flo, fhi float32, zp int32) {
+	return nil
+}

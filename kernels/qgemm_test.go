@@ -589,6 +589,50 @@ func TestQMicroF32Twins(t *testing.T) {
 	}
 }
 
+// TestQMicroQ8Twins compares each requantizing micro-kernel with the twin bit for bit, for uint8 and int8 ranges
+// and several zero points, on random sums and multipliers that include ties, saturation, ±Inf and NaN lanes.
+func TestQMicroQ8Twins(t *testing.T) {
+	r := rand.New(rand.NewPCG(33, 34))
+	for _, l := range qimpls() {
+		micro := qmicroQ8For(l)
+		if micro == nil {
+			continue
+		}
+		for _, kp := range []int{0, 4, 36, 260} {
+			for _, rng := range [][3]int32{{0, 255, 0}, {0, 255, 131}, {-128, 127, 0}, {-128, 127, -5}} {
+				lo, hi, zp := rng[0], rng[1], rng[2]
+				a, _ := qrand(r, qgemmMR*kp+1)
+				_, b := qrand(r, kp*qgemmNR+1)
+				init, scale := make([]int32, qgemmNR), make([]float32, qgemmNR)
+				for j := range init {
+					init[j] = int32(r.IntN(1<<20) - 1<<19)
+					scale[j] = float32(r.Float64() * 1e-3)
+				}
+				// Column 5 sums to 0.5 steps exactly (a tie), 6 saturates both ways, 7–9 take ±Inf and NaN.
+				init[5], scale[5] = 1, 0.5
+				init[6], scale[6] = 1<<20, 1
+				scale[7], scale[8], scale[9] = float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())
+				for k := 0; k < kp; k++ {
+					b[k/qgemmKU*qgemmNR*qgemmKU+5*qgemmKU+k%qgemmKU] = 0
+				}
+				ldc := qgemmNR + 3
+				got, want := make([]uint8, qgemmMR*ldc), make([]uint8, qgemmMR*ldc)
+				for i := range got {
+					got[i], want[i] = 0xA5, 0xA5
+				}
+				flo, fhi := float32(lo-zp), float32(hi-zp)
+				micro(kp, kp, a, b, got, ldc, init, scale, flo, fhi, zp)
+				qmicroQ8Generic(kp, kp, a, b, want, ldc, init, scale, flo, fhi, zp)
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("%s kp=%d range %v: c[%d] = %d, want %d", l, kp, rng, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestQMicroRowsTwins compares each level's kernel for a short last row block (1–7 rows, one row at a time) with
 // the twin and with the full 8-row twin's rows, over group counts on both sides of the 4-group unroll, and checks
 // that the rows past the block are left as they were.
