@@ -183,6 +183,20 @@ avx2_reduce:
 	VZEROUPPER
 	RET
 
+// QVNNI_STORE8 applies the row macro ROW to the tile's 8 rows (Z2r, Z2r+1) at DX, R8 bytes apart, the second half
+// of each row half bytes after its first (64 for float32, 16 for bytes). It sets R9 and R10.
+#define QVNNI_STORE8(ROW, half) \
+	LEAQ (R8)(R8*2), R9 /* R9 = 3 output rows in bytes */ \
+	LEAQ (DX)(R8*4), R10 /* R10 = output row 4 */ \
+	ROW(Z0, Z1, (DX), half(DX)) \
+	ROW(Z2, Z3, (DX)(R8*1), half(DX)(R8*1)) \
+	ROW(Z4, Z5, (DX)(R8*2), half(DX)(R8*2)) \
+	ROW(Z6, Z7, (DX)(R9*1), half(DX)(R9*1)) \
+	ROW(Z8, Z9, (R10), half(R10)) \
+	ROW(Z10, Z11, (R10)(R8*1), half(R10)(R8*1)) \
+	ROW(Z12, Z13, (R10)(R8*2), half(R10)(R8*2)) \
+	ROW(Z14, Z15, (R10)(R9*1), half(R10)(R9*1))
+
 // QVNNI_F32_ROW_NB is QVNNI_F32_ROW without a bias.
 #define QVNNI_F32_ROW_NB(lo, hi, dlo, dhi) \
 	VCVTDQ2PS lo, lo \
@@ -227,29 +241,11 @@ vnnif_store:
 	JZ vnnif_nobias
 	VMOVUPS (AX), Z28                            // float biases, columns 0–15
 	VMOVUPS 64(AX), Z29                          // columns 16–31
-	LEAQ (R8)(R8*2), R9                          // R9 = 3 output rows in bytes
-	LEAQ (DX)(R8*4), R10                         // R10 = output row 4
-	QVNNI_F32_ROW(Z0, Z1, (DX), 64(DX))
-	QVNNI_F32_ROW(Z2, Z3, (DX)(R8*1), 64(DX)(R8*1))
-	QVNNI_F32_ROW(Z4, Z5, (DX)(R8*2), 64(DX)(R8*2))
-	QVNNI_F32_ROW(Z6, Z7, (DX)(R9*1), 64(DX)(R9*1))
-	QVNNI_F32_ROW(Z8, Z9, (R10), 64(R10))
-	QVNNI_F32_ROW(Z10, Z11, (R10)(R8*1), 64(R10)(R8*1))
-	QVNNI_F32_ROW(Z12, Z13, (R10)(R8*2), 64(R10)(R8*2))
-	QVNNI_F32_ROW(Z14, Z15, (R10)(R9*1), 64(R10)(R9*1))
+	QVNNI_STORE8(QVNNI_F32_ROW, 64)
 	VZEROUPPER
 	RET
 vnnif_nobias:
-	LEAQ (R8)(R8*2), R9
-	LEAQ (DX)(R8*4), R10
-	QVNNI_F32_ROW_NB(Z0, Z1, (DX), 64(DX))
-	QVNNI_F32_ROW_NB(Z2, Z3, (DX)(R8*1), 64(DX)(R8*1))
-	QVNNI_F32_ROW_NB(Z4, Z5, (DX)(R8*2), 64(DX)(R8*2))
-	QVNNI_F32_ROW_NB(Z6, Z7, (DX)(R9*1), 64(DX)(R9*1))
-	QVNNI_F32_ROW_NB(Z8, Z9, (R10), 64(R10))
-	QVNNI_F32_ROW_NB(Z10, Z11, (R10)(R8*1), 64(R10)(R8*1))
-	QVNNI_F32_ROW_NB(Z12, Z13, (R10)(R8*2), 64(R10)(R8*2))
-	QVNNI_F32_ROW_NB(Z14, Z15, (R10)(R9*1), 64(R10)(R9*1))
+	QVNNI_STORE8(QVNNI_F32_ROW_NB, 64)
 	VZEROUPPER
 	RET
 
@@ -294,16 +290,7 @@ vnniq_store:
 	VPBROADCASTD AX, Z29
 	MOVL zp+72(FP), AX                           // zero point
 	VPBROADCASTD AX, Z30
-	LEAQ (R8)(R8*2), R9                          // R9 = 3 output rows in bytes
-	LEAQ (DX)(R8*4), R10                         // R10 = output row 4
-	QVNNI_Q8_ROW(Z0, Z1, (DX), 16(DX))
-	QVNNI_Q8_ROW(Z2, Z3, (DX)(R8*1), 16(DX)(R8*1))
-	QVNNI_Q8_ROW(Z4, Z5, (DX)(R8*2), 16(DX)(R8*2))
-	QVNNI_Q8_ROW(Z6, Z7, (DX)(R9*1), 16(DX)(R9*1))
-	QVNNI_Q8_ROW(Z8, Z9, (R10), 16(R10))
-	QVNNI_Q8_ROW(Z10, Z11, (R10)(R8*1), 16(R10)(R8*1))
-	QVNNI_Q8_ROW(Z12, Z13, (R10)(R8*2), 16(R10)(R8*2))
-	QVNNI_Q8_ROW(Z14, Z15, (R10)(R9*1), 16(R10)(R9*1))
+	QVNNI_STORE8(QVNNI_Q8_ROW, 16)
 	VZEROUPPER
 	RET
 
