@@ -65,7 +65,12 @@ func TestProfileAddsUp(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			p, in := compile(t, c.path(t), c.shapes)
+			// Each iteration times a plain run and a profiled one back to back, so both see the same load; the
+			// median of their ratios is what is held. Comparing the two fastest runs instead failed CI once when
+			// other packages' tests shared the cores: the minima came from different moments (1.20 ms end to end
+			// against 0.98 ms of nodes, 81.5 %), while the medians agreed within 0.1 %.
 			var plain, self []time.Duration
+			var ratios []float64
 			for i := 0; i < c.runs; i++ {
 				t0 := time.Now()
 				if _, err := p.Run(in); err != nil {
@@ -77,12 +82,13 @@ func TestProfileAddsUp(t *testing.T) {
 					t.Fatal(err)
 				}
 				self = append(self, prof.SelfPerRun())
+				ratios = append(ratios, float64(self[i])/float64(plain[i]))
 			}
 			slices.Sort(plain)
 			slices.Sort(self)
-			e2e, sum := plain[0], self[0]
-			ratio := float64(sum) / float64(e2e)
-			t.Logf("end-to-end min %v (p50 %v), per-node sum min %v (p50 %v): %.1f%%", e2e, plain[len(plain)/2], sum, self[len(self)/2], 100*ratio)
+			slices.Sort(ratios)
+			e2e, sum, ratio := plain[len(plain)/2], self[len(self)/2], ratios[len(ratios)/2]
+			t.Logf("end-to-end p50 %v (min %v), per-node sum p50 %v (min %v); median ratio %.1f%%", e2e, plain[0], sum, self[0], 100*ratio)
 			// Under the race detector the instrumented bookkeeping between nodes, which no node's time covers, grows
 			// unevenly (CI measured 88.5 % and 71.7 % on cls): there the runs check Profile for data races and the
 			// sum is only logged; the plain build holds it to 10 %. The executor's own few microseconds per run,
@@ -92,7 +98,7 @@ func TestProfileAddsUp(t *testing.T) {
 				return
 			}
 			const tol, overhead = 0.1, 10 * time.Microsecond
-			if d := time.Duration(math.Abs(float64(sum - e2e))); d > time.Duration(tol*float64(e2e))+overhead {
+			if d := time.Duration(math.Abs(ratio-1) * float64(e2e)); d > time.Duration(tol*float64(e2e))+overhead {
 				t.Errorf("per-node times add up to %.1f%% of end-to-end latency, want within %.0f%% (+%v)", 100*ratio, 100*tol, overhead)
 			}
 		})
