@@ -35,6 +35,7 @@ func Passes(level Level) []Pass {
 		ps = append(ps,
 			fuseMatMulAdd,
 			fuseLayerNorm,
+			fuseGelu,
 			fuseConvBN,
 			fuseConvMul,
 			swapScaleShift,

@@ -202,3 +202,28 @@ func TestDynamicBadInput(t *testing.T) {
 		t.Error("all layers excluded, yet quantized")
 	}
 }
+
+// TestStaticTransformerStandardOps quantizes bert_tiny statically (its reference inputs as the calibration
+// sample): the QDQ file must hold default-domain ops only, so it passes the ONNX checker and loads anywhere, although
+// the quantizer's float pre-passes include contrib fusions (fuse_gelu) the runtime applies when it compiles.
+func TestStaticTransformerStandardOps(t *testing.T) {
+	m := loadModel(t, "bert_tiny")
+	io := loadIO(t, "bert_tiny")
+	q, _, err := Static(m, BatchSamples{"input_ids": io["input_ids"], "attention_mask": io["attention_mask"]}, StaticConfig{WeightRounding: RoundNearest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range q.Graph.Nodes {
+		if n.Domain != "" && n.Domain != "ai.onnx" {
+			t.Errorf("node %s is %s:%s", n.Name, n.Domain, n.OpType)
+		}
+	}
+	if ops := irtest.OpCount(q.Graph); ops["Erf"] != 2 || ops["QuantizeLinear"] == 0 {
+		t.Errorf("op counts %v: want the GELUs spelt out (2 Erf) and QDQ pairs", ops)
+	}
+	path := filepath.Join(t.TempDir(), "q.onnx")
+	if err := onnx.Save(q, path); err != nil {
+		t.Fatal(err)
+	}
+	onnxCheck(t, path)
+}

@@ -153,8 +153,10 @@ func prepareStatic(m *ir.Model, data Samples, cfg StaticConfig) (*staticPrep, er
 	}
 	if _, err := opt.Run(g, opsets, opt.Options{Level: opt.LevelAll, Validate: true,
 		Supported: func(domain, op string) bool {
-			// The output must load in ONNX Runtime: no hone-domain ops, and none newer than the model's opset.
-			return domain != ir.DomainHone && !(domain == "" && opsets[""] < opSince[op])
+			// The output must load in ONNX Runtime and pass the ONNX checker: no hone-domain ops, no contrib ops
+			// (fuse_gelu's Gelu; the runtime fuses them again when it compiles the result), and none newer than
+			// the model's opset.
+			return domain != ir.DomainHone && domain != ir.DomainMicrosoft && !(domain == "" && opsets[""] < opSince[op])
 		}}); err != nil {
 		return nil, fmt.Errorf("quant: static: %w", err)
 	}

@@ -66,11 +66,13 @@ var tensorOps = map[string]Builder{
 	"HardSigmoid":     tActivation("HardSigmoid"),
 	"ThresholdedRelu": tActivation("ThresholdedRelu"),
 	"Gelu":            tActivation("Gelu"),
-	"Clip":            tClip,
-	"IsNaN":           tBoolUnary("IsNaN"),
-	"IsInf":           tBoolUnary("IsInf"),
-	"Not":             tBoolUnary("Not"),
-	"BitwiseNot":      tBitwiseNot,
+	// ONNX Runtime's contrib Gelu (exact, erf-based), which opt/fuse_gelu writes below opset 20.
+	"com.microsoft:Gelu": tActivation("Gelu"),
+	"Clip":               tClip,
+	"IsNaN":              tBoolUnary("IsNaN"),
+	"IsInf":              tBoolUnary("IsInf"),
+	"Not":                tBoolUnary("Not"),
+	"BitwiseNot":         tBitwiseNot,
 
 	// Shapes and data movement.
 	"Identity":     tIdentity,
