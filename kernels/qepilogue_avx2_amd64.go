@@ -31,34 +31,12 @@ func qtileTrans32AVX2(t *int32, corr *int32, scale *float32, fbias *float32, d *
 
 // qrequantRowVecAVX2 runs qrequantRowAVX2 on the multiple-of-8 prefix of d and the twin on the rest.
 func qrequantRowVecAVX2(t, corr []int32, scale []float32, d []uint8, flo, fhi float32, zp int32) {
-	n := len(d) &^ 7
-	if n > 0 {
-		_, _, _ = t[n-1], corr[n-1], scale[n-1]
-		qrequantRowAVX2(&t[0], &corr[0], &scale[0], &d[0], n, flo, fhi, zp)
-	}
-	if n < len(d) {
-		qrequantRowGeneric(t[n:], corr[n:], scale[n:], d[n:], flo, fhi, zp)
-	}
+	qrequantRowWith(qrequantRowAVX2, 8, t, corr, scale, d, flo, fhi, zp)
 }
 
 // qdequantRowVecAVX2 runs qdequantRowAVX2 on the multiple-of-8 prefix of d and the twin on the rest.
 func qdequantRowVecAVX2(t, corr []int32, scale, fbias, d []float32) {
-	n := len(d) &^ 7
-	if n > 0 {
-		_, _, _ = t[n-1], corr[n-1], scale[n-1]
-		var fb *float32
-		if fbias != nil {
-			_ = fbias[n-1]
-			fb = &fbias[0]
-		}
-		qdequantRowAVX2(&t[0], &corr[0], &scale[0], fb, &d[0], n)
-	}
-	if n < len(d) {
-		if fbias != nil {
-			fbias = fbias[n:]
-		}
-		qdequantRowGeneric(t[n:], corr[n:], scale[n:], fbias, d[n:])
-	}
+	qdequantRowWith(qdequantRowAVX2, 8, t, corr, scale, fbias, d)
 }
 
 // qrequantTileTransVecAVX2 runs qrequantTileTransAVX2 when cols is a whole number of 8-column blocks and the twin

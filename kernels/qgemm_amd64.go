@@ -110,7 +110,13 @@ func qdequantFor(l qimpl) func(t, corr []int32, scale, fbias, d []float32) {
 }
 
 func qdequantRowVec(t, corr []int32, scale, fbias, d []float32) {
-	n := len(d) &^ 15
+	qdequantRowWith(qdequantRowAVX512, 16, t, corr, scale, fbias, d)
+}
+
+// qdequantRowWith runs a vector row epilogue on the longest prefix of d that is a multiple of its width and the
+// twin on the rest.
+func qdequantRowWith(kernel func(t, corr *int32, scale, fbias, d *float32, n int), width int, t, corr []int32, scale, fbias, d []float32) {
+	n := len(d) / width * width
 	if n > 0 {
 		_, _, _ = t[n-1], corr[n-1], scale[n-1]
 		var fb *float32
@@ -118,7 +124,7 @@ func qdequantRowVec(t, corr []int32, scale, fbias, d []float32) {
 			_ = fbias[n-1]
 			fb = &fbias[0]
 		}
-		qdequantRowAVX512(&t[0], &corr[0], &scale[0], fb, &d[0], n)
+		kernel(&t[0], &corr[0], &scale[0], fb, &d[0], n)
 	}
 	if n < len(d) {
 		if fbias != nil {
@@ -189,10 +195,17 @@ func qrequantFor(l qimpl) func(t, corr []int32, scale []float32, d []uint8, flo,
 }
 
 func qrequantRowVec(t, corr []int32, scale []float32, d []uint8, flo, fhi float32, zp int32) {
-	n := len(d) &^ 15
+	qrequantRowWith(qrequantRowAVX512, 16, t, corr, scale, d, flo, fhi, zp)
+}
+
+// qrequantRowWith runs a vector requantizing row epilogue on the longest prefix of d that is a multiple of its
+// width and the twin on the rest.
+func qrequantRowWith(kernel func(t, corr *int32, scale *float32, d *uint8, n int, flo, fhi float32, zp int32), width int,
+	t, corr []int32, scale []float32, d []uint8, flo, fhi float32, zp int32) {
+	n := len(d) / width * width
 	if n > 0 {
 		_, _, _ = t[n-1], corr[n-1], scale[n-1]
-		qrequantRowAVX512(&t[0], &corr[0], &scale[0], &d[0], n, flo, fhi, zp)
+		kernel(&t[0], &corr[0], &scale[0], &d[0], n, flo, fhi, zp)
 	}
 	if n < len(d) {
 		qrequantRowGeneric(t[n:], corr[n:], scale[n:], d[n:], flo, fhi, zp)
