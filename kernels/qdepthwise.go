@@ -9,7 +9,9 @@ import "fmt"
 // in one 32-bit lane (the byte offsets depend only on the stride), and one VPDPBUSD with those 4 taps' weights
 // broadcast. A 3×3 kernel is 3 of each per 16 outputs, against 9 multiply-adds on float planes that first had
 // to be converted. The input's zero point contributes the per-channel constant −za·Σw, folded into the bias as
-// in QPointwise, so padding holds za itself.
+// in QPointwise, so padding holds za itself. Without VBMI and VNNI (AVX2 machines, and AVX-512 ones before Ice
+// Lake), strides 1 and 2 run qdwS1AVX2/qdwS2AVX2: each pair of taps is widened to int16 and summed with VPMADDWD,
+// 16 outputs at a time (BenchmarkQDepthwise, 3×3 over 320²: 49 µs against 19.5 µs with VNNI and 2 ms in Go).
 
 // QDepthwisePlane describes one channel of a depthwise convolution over a padded input plane: output pixel
 // (oh, ow) reads the KH×KW window whose top-left byte is X[oh·SH·Ldx + ow·SW] (no dilation). Beyond the last
@@ -34,8 +36,9 @@ type QDepthwisePlane struct {
 // loads whole 64-byte vectors.
 const QDepthwiseSlack = 64
 
-// QDepthwiseFast reports whether QDepthwise has a SIMD kernel on this machine (AVX-512 VBMI and VNNI).
-func QDepthwiseFast() bool { return qdwFast }
+// QDepthwiseFast reports whether QDepthwise has a SIMD kernel on this machine for horizontal stride sw: AVX-512
+// VBMI and VNNI for strides up to 4, AVX2 for 1 and 2.
+func QDepthwiseFast(sw int) bool { return qdwSIMD(sw) }
 
 // QDepthwise computes one channel: Y[oh·Ldy + ow] = requant(Bias + Σ_{a,b} W[a·KW + b]·(X[(oh·SH + a)·Ldx +
 // ow·SW + b] − Za)), requantized as QGemm's epilogue does. W is the channel's KH×KW int8 weights (zero point 0).
@@ -75,7 +78,7 @@ func QDepthwise(p *QDepthwisePlane) error {
 	}
 	a = qdwArgs{w: a.w,
 		ldx: p.Ldx, rowStep: p.SH * p.Ldx, rows: p.OH, kh: p.KH, gk: gk, step: 16 * p.SW, n: p.OW, ldd: p.Ldy,
-		corr: p.Bias - p.Za*wsum, scale: p.Scale, flo: float32(p.Lo - p.ZeroPoint), fhi: float32(p.Hi - p.ZeroPoint),
+		np: (p.KW + 1) / 2, corr: p.Bias - p.Za*wsum, scale: p.Scale, flo: float32(p.Lo - p.ZeroPoint), fhi: float32(p.Hi - p.ZeroPoint),
 		zp: p.ZeroPoint, flip: uint32(p.Flip) * 0x01010101,
 	}
 	for j := range 16 {
@@ -87,25 +90,37 @@ func QDepthwise(p *QDepthwisePlane) error {
 	return nil
 }
 
+// qdwImpl is a depthwise kernel: the pure-Go twin, AVX2 (strides 1 and 2) or AVX-512 VBMI+VNNI.
+type qdwImpl uint8
+
+const (
+	qdwGeneric qdwImpl = iota
+	qdwAVX2
+	qdwVNNI512
+)
+
+func (l qdwImpl) String() string { return [...]string{"generic", "avx2", "avx512vnni"}[l] }
+
 // qdwArgs is the kernel's argument block (the assembly reads it by these offsets: see TestQDepthwiseArgsLayout).
 type qdwArgs struct {
-	x       *uint8    // 0: padded plane at the first window
-	ldx     int       // 8: padded row stride
-	rowStep int       // 16: bytes from one output row's windows to the next (SH·ldx)
-	rows    int       // 24: output rows
-	kh      int       // 32: kernel rows
-	gk      int       // 40: groups of 4 taps per kernel row
-	_       uintptr   // 48
-	step    int       // 56: input bytes per 16 outputs (16·SW)
-	n       int       // 64: outputs per row
-	d       *uint8    // 72: output plane
-	ldd     int       // 80: output row stride
-	corr    int32     // 88: bias − za·Σw
-	scale   float32   // 92
-	flo     float32   // 96: lo − zp
-	fhi     float32   // 100: hi − zp
-	zp      int32     // 104
-	flip    uint32    // 108: the flip byte in every byte
-	idx     [64]byte  // 112: VPERMB index: lane j's byte i is window byte j·SW + i
-	w       [256]int8 // 176: kh·gk·4 weights, zero past KW
+	x       *uint8     // 0: padded plane at the first window
+	ldx     int        // 8: padded row stride
+	rowStep int        // 16: bytes from one output row's windows to the next (SH·ldx)
+	rows    int        // 24: output rows
+	kh      int        // 32: kernel rows
+	gk      int        // 40: groups of 4 taps per kernel row
+	np      int        // 48: pairs of taps per kernel row, (KW+1)/2 (the AVX2 kernels)
+	step    int        // 56: input bytes per 16 outputs (16·SW)
+	n       int        // 64: outputs per row
+	d       *uint8     // 72: output plane
+	ldd     int        // 80: output row stride
+	corr    int32      // 88: bias − za·Σw
+	scale   float32    // 92
+	flo     float32    // 96: lo − zp
+	fhi     float32    // 100: hi − zp
+	zp      int32      // 104
+	flip    uint32     // 108: the flip byte in every byte
+	idx     [64]byte   // 112: VPERMB index: lane j's byte i is window byte j·SW + i
+	w       [256]int8  // 176: kh·gk·4 weights, zero past KW
+	w16     [256]int16 // 432: w widened to int16 (the AVX2 kernels read a pair of taps' weights as one int32)
 }

@@ -1,8 +1,8 @@
 package kernels
 
-// qdwGeneric is the pure-Go twin of the depthwise kernel: for each output row and pixel, corr plus the 4-tap
+// qdwGenericRun is the pure-Go twin of the depthwise kernel: for each output row and pixel, corr plus the 4-tap
 // groups' sums of (x ^ flip)·w over the kernel rows, requantized as qrequantRowGeneric does.
-func qdwGeneric(a *qdwArgs, x, d []uint8) {
+func qdwGenericRun(a *qdwArgs, x, d []uint8) {
 	w := a.w[:]
 	flip := uint8(a.flip)
 	sw := a.step / 16

@@ -4,7 +4,11 @@ package kernels
 
 const qdwFast = false
 
-// qdwUseAsm is false: this build has no assembly.
-var qdwUseAsm = false
+// qdwMax and qdwLevel: this build has no assembly.
+const qdwMax = qdwGeneric
 
-func qdwRun(a *qdwArgs, x, d []uint8) { qdwGeneric(a, x, d) }
+var qdwLevel = qdwGeneric
+
+func qdwSIMD(int) bool { return false }
+
+func qdwRun(a *qdwArgs, x, d []uint8) { qdwGenericRun(a, x, d) }

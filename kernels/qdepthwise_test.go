@@ -17,6 +17,7 @@ func TestQDepthwiseArgsLayout(t *testing.T) {
 		"d": {unsafe.Offsetof(a.d), 72}, "ldd": {unsafe.Offsetof(a.ldd), 80}, "corr": {unsafe.Offsetof(a.corr), 88},
 		"scale": {unsafe.Offsetof(a.scale), 92}, "flo": {unsafe.Offsetof(a.flo), 96}, "fhi": {unsafe.Offsetof(a.fhi), 100},
 		"zp": {unsafe.Offsetof(a.zp), 104}, "flip": {unsafe.Offsetof(a.flip), 108}, "idx": {unsafe.Offsetof(a.idx), 112},
+		"np": {unsafe.Offsetof(a.np), 48}, "w16": {unsafe.Offsetof(a.w16), 432},
 	} {
 		if c[0] != c[1] {
 			t.Errorf("qdwArgs.%s at offset %d, the assembly reads %d", name, c[0], c[1])
@@ -30,19 +31,15 @@ func TestQDepthwiseArgsLayout(t *testing.T) {
 // multipliers; bytes past each output row are left alone.
 func TestQDepthwise(t *testing.T) {
 	r := rand.New(rand.NewPCG(41, 42))
-	impls := []bool{false}
-	if qdwFast {
-		impls = append(impls, true)
-	}
-	defer func(v bool) { qdwUseAsm = v }(qdwUseAsm)
-	for _, asm := range impls {
-		qdwUseAsm = asm
+	defer func(v qdwImpl) { qdwLevel = v }(qdwLevel)
+	for impl := qdwGeneric; impl <= qdwMax; impl++ {
+		qdwLevel = impl
 		for _, kk := range [][2]int{{1, 1}, {3, 3}, {5, 5}, {2, 7}, {3, 8}, {1, 4}} {
 			for _, s := range [][2]int{{1, 1}, {2, 2}, {1, 3}, {3, 4}} {
 				for _, ow := range []int{1, 15, 16, 17, 32, 40, 63} {
 					kh, kw, sh, sw := kk[0], kk[1], s[0], s[1]
 					oh := 1 + (ow+kh)%4
-					name := fmt.Sprintf("asm=%v/k%dx%d/s%dx%d/ow%d", asm, kh, kw, sh, sw, ow)
+					name := fmt.Sprintf("%v/k%dx%d/s%dx%d/ow%d", impl, kh, kw, sh, sw, ow)
 					signedIn, signedOut := (ow+kw)%2 == 0, (ow+sh)%2 == 1
 					ldx := (ow-1)*sw + kw + ow%3
 					x, _ := qrand(r, ((oh-1)*sh+kh-1)*ldx+(ow-1)*sw+kw+QDepthwiseSlack)
