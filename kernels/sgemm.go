@@ -361,6 +361,9 @@ func packA(a []float32, lda int, trans bool, alpha float32, ic, mc, pc, kc, mr i
 			}
 			continue
 		}
+		if packAPanelAsm(pan, a[i0*lda+pc:], lda, rows, mr, kc, alpha) {
+			continue
+		}
 		for r := 0; r < rows; r++ {
 			i := i0 + r
 			src := a[i*lda+pc : i*lda+pc+kc]

@@ -279,3 +279,63 @@ func FuzzSgemm(f *testing.F) {
 		}
 	})
 }
+
+// TestPackA checks the A panel packing at every level (the gather kernels where they apply) against its
+// definition: panel ip holds alpha·op(A)[i][p] at [p·mr + i − ip·mr], and zero for rows past mc, and nothing
+// past the panels is written. Every level must give the same bits (one multiply per value).
+func TestPackA(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, l := range impls() {
+		restore := setImpl(l)
+		for _, mr := range []int{1, 2, 4, 6, 8, 12, 16} {
+			for _, mc := range []int{1, mr - 1, mr, mr + 1, 3*mr + 2} {
+				for _, kc := range []int{1, 2, 7, 33} {
+					for _, trans := range []bool{false, true} {
+						if mc <= 0 {
+							continue
+						}
+						ic, pc := 1, 3
+						rowsA, colsA := ic+mc, pc+kc // op(A) is rowsA × colsA
+						lda := colsA + 5
+						if trans {
+							lda = rowsA + 5
+						}
+						a := randSlice(rng, max(rowsA, colsA)*lda)
+						alpha := float32(0.7)
+						n := kc * roundUp(mc, mr)
+						buf := make([]float32, n+16) // 16 canaries past the panels
+						for i := range buf {
+							buf[i] = float32(math.NaN())
+						}
+						dst := buf[:n:n]
+						packA(a, lda, trans, alpha, ic, mc, pc, kc, mr, dst)
+						for i, v := range buf[n:] {
+							if !math.IsNaN(float64(v)) {
+								t.Fatalf("%v mr=%d mc=%d kc=%d trans=%v: value %d past the panels written", l, mr, mc, kc, trans, i)
+							}
+						}
+						for ip := 0; ip*mr < mc; ip++ {
+							for p := 0; p < kc; p++ {
+								for r := 0; r < mr; r++ {
+									i := ip*mr + r
+									var want float32
+									if i < mc {
+										v := a[(ic+i)*lda+pc+p]
+										if trans {
+											v = a[(pc+p)*lda+ic+i]
+										}
+										want = alpha * v
+									}
+									if got := dst[ip*kc*mr+p*mr+r]; math.Float32bits(got) != math.Float32bits(want) {
+										t.Fatalf("%v mr=%d mc=%d kc=%d trans=%v: panel %d [%d][%d] = %v, want %v", l, mr, mc, kc, trans, ip, p, r, got, want)
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		restore()
+	}
+}
