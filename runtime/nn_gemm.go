@@ -286,7 +286,7 @@ func (mm *nnMatMul) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := nnAlloc(ctx, a.DType, final...)
+	o := nnAllocRaw(ctx, a.DType, final...) // Sgemm with beta 0 writes every element, zeros when K is 0
 	if mm.packed != nil && len(bs) == 2 {
 		// A constant matrix B serves every batch: fold the batch into M for one large product.
 		kernels.SgemmPackedB(ctx.Par, false, nb*M, af, K, mm.packed, o.F, N, nil)

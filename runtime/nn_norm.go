@@ -201,7 +201,7 @@ func nnBuildLayerNorm(b *BuildCtx) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		o := nnAlloc(ctx, x.DType, x.Shape...)
+		o := nnAllocRaw(ctx, x.DType, x.Shape...) // every row is normalized into it
 		statShape := append([]int(nil), x.Shape...)
 		for i := ax; i < len(statShape); i++ {
 			statShape[i] = 1

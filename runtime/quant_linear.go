@@ -292,7 +292,7 @@ func qBuildDynamicQuantize(*BuildCtx) (Kernel, error) {
 		}
 		xf := x.F32()
 		scale, zp := qDynamicParams(xf)
-		y := ctx.Alloc(ir.Uint8, x.Shape...)
+		y := ctx.allocRaw(ir.Uint8, x.Shape...) // every element is written
 		qQuantizeU8(y.U8(), xf, scale, zp)
 		ys, yz := ctx.Alloc(ir.Float32), ctx.Alloc(ir.Uint8)
 		ys.F32()[0], yz.U8()[0] = scale, zp

@@ -164,6 +164,11 @@ func (q *qMatMul) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		return nil, err
 	}
 	out := &kernels.QOutput{Ldc: N}
+	// The products write every output; with K = 0 there are none, and the output must read as zeros.
+	alloc := ctx.allocRaw
+	if K == 0 {
+		alloc = ctx.Alloc
+	}
 	var y *ir.Tensor
 	switch q.form {
 	case qMatMulToFloat:
@@ -176,7 +181,7 @@ func (q *qMatMul) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 			}
 			out.FBias = bias.F32()
 		}
-		y = ctx.Alloc(ir.Float32, final...)
+		y = alloc(ir.Float32, final...)
 		out.F32 = y.F32()
 	case qMatMulQLinear:
 		if out.Scale, err = qColumnMultipliers(in, 1, 4, 6, N); err != nil {
@@ -195,16 +200,16 @@ func (q *qMatMul) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		}
 		switch yt {
 		case ir.Uint8:
-			y = ctx.Alloc(yt, final...)
+			y = alloc(yt, final...)
 			out.U8 = y.U8()
 		case ir.Int8:
-			y = ctx.Alloc(yt, final...)
+			y = alloc(yt, final...)
 			out.I8 = y.I8()
 		default:
 			return nil, Unsupportedf("output of dtype %s", yt)
 		}
 	default:
-		y = ctx.Alloc(ir.Int32, final...)
+		y = alloc(ir.Int32, final...)
 		out.I32 = y.I32()
 	}
 	if len(za) > 1 && nnProd(batch) > 1 {

@@ -150,7 +150,7 @@ func tPermute(ctx *Ctx, x *ir.Tensor, shape []int, perm []int) (*ir.Tensor, erro
 		seen[p] = true
 		oshape[i], ost[i] = shape[p], st[p]
 	}
-	out := ctx.Alloc(x.DType, oshape...)
+	out := ctx.allocRaw(x.DType, oshape...) // the copy writes every element
 	return out, tStridedCopy(ctx, out, x, oshape, ost, 0)
 }
 

@@ -480,7 +480,7 @@ func tSplit(b *BuildCtx) (Kernel, error) {
 		for i, s := range split {
 			shape := append([]int(nil), x.Shape...)
 			shape[a] = int(s)
-			outs[i] = ctx.Alloc(x.DType, shape...)
+			outs[i] = ctx.allocRaw(x.DType, shape...) // every element is copied below
 			dst := tElemsOf(outs[i])
 			n := int(s) * inner
 			for o := 0; o < outer; o++ {
