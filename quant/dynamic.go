@@ -3,6 +3,7 @@ package quant
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/hone-ml/hone/ir"
 )
@@ -13,7 +14,13 @@ type DynamicConfig struct {
 	PerTensor bool
 	// Exclude names nodes to keep in floating point.
 	Exclude []string
+	// OpTypes are the op types to quantize (DynamicOpTypes): MatMul and Gemm when empty, as ORT's quantize_dynamic
+	// is used for transformers. Conv becomes ConvInteger (see Dynamic).
+	OpTypes []string
 }
+
+// DynamicOpTypes are the op types Dynamic can quantize.
+var DynamicOpTypes = []string{"MatMul", "Gemm", "Conv"}
 
 // Dynamic quantizes the weights of every MatMul and Gemm with a constant 2-D float32 weight to int8 (symmetric,
 // per output column by default) and quantizes their activations at run time, as ONNX Runtime's quantize_dynamic
@@ -23,10 +30,27 @@ type DynamicConfig struct {
 //	MatMulInteger(A_q, W_q int8, A_zp, W_zp) → int32 → Cast(float) → Mul(A_scale·W_scale) [→ Add(bias)]
 //
 // Gemm becomes the same chain with alpha folded into the weight, transB applied to it, transA as a Transpose and
-// beta·C as the Add. The input model is not modified; the result shares its unchanged tensors.
+// beta·C as the Add. With "Conv" in cfg.OpTypes each Conv with constant float32 weights (and bias) becomes
+//
+//	ConvInteger(X_q, W_q uint8, X_zp, 128) → int32 → Cast(float) → Mul(X_scale·W_scale) [→ Add(bias)]
+//
+// in the form every ONNX Runtime CPU build runs: uint8 weights with one zero point for the tensor (ORT 1.30
+// refuses a per-channel zero point, "Non per-tensor quantization is not supported now", and older builds register
+// ConvInteger for uint8 weights only). The weights stay symmetric per output channel by storing q + 128 for q in
+// [−127, 127], so the zero point is 128 throughout while the scales (in the Mul) are per channel.
+// The input model is not modified; the result shares its unchanged tensors.
 func Dynamic(m *ir.Model, cfg DynamicConfig) (*ir.Model, *Report, error) {
 	if err := checkInput(m, cfg.Exclude); err != nil {
 		return nil, nil, err
+	}
+	ops := cfg.OpTypes
+	if len(ops) == 0 {
+		ops = []string{"MatMul", "Gemm"}
+	}
+	for _, op := range ops {
+		if !slices.Contains(DynamicOpTypes, op) {
+			return nil, nil, fmt.Errorf("quant: dynamic: cannot quantize op type %q (want %s)", op, strings.Join(DynamicOpTypes, ", "))
+		}
 	}
 	// DynamicQuantizeLinear first appears in opset 11.
 	if err := requireOpset(m, 11, "dynamic"); err != nil {
@@ -40,19 +64,23 @@ func Dynamic(m *ir.Model, cfg DynamicConfig) (*ir.Model, *Report, error) {
 		if n.Domain != "" && n.Domain != "ai.onnx" {
 			continue
 		}
-		if n.OpType != "MatMul" && n.OpType != "Gemm" {
+		if !slices.Contains(ops, n.OpType) {
 			continue
 		}
 		if slices.Contains(cfg.Exclude, n.Name) {
 			rep.keep(n, "excluded")
 			continue
 		}
-		if err := d.rewrite(n); err != nil {
+		rewrite := d.rewrite
+		if n.OpType == "Conv" {
+			rewrite = d.rewriteConv
+		}
+		if err := rewrite(n); err != nil {
 			return nil, nil, err
 		}
 	}
 	if len(rep.Quantized) == 0 {
-		return nil, nil, fmt.Errorf("quant: dynamic: no MatMul or Gemm with a constant float32 weight to quantize")
+		return nil, nil, fmt.Errorf("quant: dynamic: no %s with a constant float32 weight to quantize", strings.Join(ops, ", "))
 	}
 	g.RemoveUnused()
 	if err := g.Sort(nil); err != nil {
@@ -130,13 +158,7 @@ func (d *dynamic) rewrite(n *ir.Node) error {
 	wzp := ir.New(ir.Int8, scaleShape...)
 	wZP := d.addInit(n.Inputs[1]+"_zero_point", wzp)
 
-	q, ok := d.dq[a]
-	if !ok {
-		q = [3]string{d.nm.value(a + "_quantized"), d.nm.value(a + "_scale"), d.nm.value(a + "_zero_point")}
-		pre = append(pre, &ir.Node{Name: d.nm.node(base + "_QuantizeLinear"), OpType: "DynamicQuantizeLinear",
-			Inputs: []string{a}, Outputs: q[:]})
-		d.dq[a] = q
-	}
+	q, pre := d.quantizeInput(a, base, pre)
 	yInt := d.nm.value(base + "_output_quantized")
 	yF := d.nm.value(base + "_output_quantized_cast_output")
 	sMul := d.nm.value(base + "_scales_mul")
@@ -169,6 +191,134 @@ func (d *dynamic) rewrite(n *ir.Node) error {
 	d.g.RemoveNode(n)
 	d.rep.Quantized = append(d.rep.Quantized, n.String())
 	return nil
+}
+
+// quantizeInput returns activation a's DynamicQuantizeLinear outputs (a_q, a_scale, a_zp), adding the node to pre
+// for a's first quantized reader; later readers share it.
+func (d *dynamic) quantizeInput(a, base string, pre []*ir.Node) ([3]string, []*ir.Node) {
+	q, ok := d.dq[a]
+	if !ok {
+		q = [3]string{d.nm.value(a + "_quantized"), d.nm.value(a + "_scale"), d.nm.value(a + "_zero_point")}
+		pre = append(pre, &ir.Node{Name: d.nm.node(base + "_QuantizeLinear"), OpType: "DynamicQuantizeLinear",
+			Inputs: []string{a}, Outputs: q[:]})
+		d.dq[a] = q
+	}
+	return q, pre
+}
+
+// rewriteConv replaces one Conv with ConvInteger and its dequantization (see Dynamic), or records why it stays
+// float.
+func (d *dynamic) rewriteConv(n *ir.Node) error {
+	if len(n.Inputs) < 2 || len(n.Outputs) < 1 {
+		return fmt.Errorf("quant: %s: needs inputs X and W and an output", n)
+	}
+	w := constTensor(d.g, d.prod, n.Inputs[1])
+	switch {
+	case w == nil:
+		d.rep.keep(n, "weight is not a constant")
+		return nil
+	case w.DType != ir.Float32:
+		d.rep.keep(n, "weight is %s, not float32", w.DType)
+		return nil
+	case w.Rank() < 3 || w.Shape[0] == 0:
+		d.rep.keep(n, "weight has shape %v", w.Shape)
+		return nil
+	}
+	M := w.Shape[0]
+	// The scales and bias broadcast along Y's channel axis: [M, 1, …] against Y's [N, M, spatial…].
+	chShape := append([]int{M}, make([]int, w.Rank()-2)...)
+	for i := 1; i < len(chShape); i++ {
+		chShape[i] = 1
+	}
+	var bias *ir.Tensor
+	if n.Input(2) != "" {
+		if bias = constTensor(d.g, d.prod, n.Input(2)); bias == nil || bias.DType != ir.Float32 || bias.Len() != M {
+			d.rep.keep(n, "bias is not a constant float32 vector of %d values", M)
+			return nil
+		}
+	}
+	wq, scales, err := quantizeConvWeight(w, !d.cfg.PerTensor)
+	if err != nil {
+		return fmt.Errorf("quant: %s: %w", n, err)
+	}
+	base := n.Name
+	if base == "" {
+		base = n.Outputs[0]
+	}
+	wName := d.addInit(n.Inputs[1]+"_quantized", wq)
+	scaleShape := chShape
+	if d.cfg.PerTensor {
+		scaleShape = nil
+	}
+	wScale := d.addInit(n.Inputs[1]+"_scale", ir.FromFloat32(scaleShape, scales))
+	zp := ir.New(ir.Uint8)
+	zp.U8()[0] = 128
+	wZP := d.addInit(n.Inputs[1]+"_zero_point", zp)
+	q, pre := d.quantizeInput(n.Inputs[0], base, nil)
+	yInt := d.nm.value(base + "_output_quantized")
+	yF := d.nm.value(base + "_output_quantized_cast_output")
+	sMul := d.nm.value(base + "_scales_mul")
+	y := n.Outputs[0]
+	if bias != nil {
+		y = d.nm.value(base + "_output_unbiased")
+	}
+	var attrs []*ir.Attr // Conv's geometry; ConvInteger has the same attributes
+	for _, a := range n.Attrs {
+		if slices.Contains([]string{"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"}, a.Name) {
+			attrs = append(attrs, a)
+		}
+	}
+	pre = append(pre,
+		&ir.Node{Name: d.nm.node(base + "_ConvInteger"), OpType: "ConvInteger", Inputs: []string{q[0], wName, q[2], wZP},
+			Outputs: []string{yInt}, Attrs: attrs},
+		&ir.Node{Name: d.nm.node(base + "_cast"), OpType: "Cast", Inputs: []string{yInt}, Outputs: []string{yF},
+			Attrs: []*ir.Attr{{Name: "to", Type: ir.AttrInt, I: int64(ir.Float32)}}},
+		&ir.Node{Name: d.nm.node(base + "_scales_mul"), OpType: "Mul", Inputs: []string{q[1], wScale}, Outputs: []string{sMul}},
+		&ir.Node{Name: d.nm.node(base + "_output_scale_mul"), OpType: "Mul", Inputs: []string{yF, sMul}, Outputs: []string{y}},
+	)
+	if bias != nil {
+		b := d.addInit(n.Input(2)+"_channels", ir.FromFloat32(chShape, bias.F32()))
+		pre = append(pre, &ir.Node{Name: d.nm.node(base + "_bias_add"), OpType: "Add", Inputs: []string{y, b},
+			Outputs: []string{n.Outputs[0]}})
+	}
+	for _, p := range pre {
+		d.g.InsertBefore(n, p)
+	}
+	d.g.RemoveNode(n)
+	d.rep.Quantized = append(d.rep.Quantized, n.String())
+	return nil
+}
+
+// quantizeConvWeight quantizes Conv weights [M, C/group, k…] symmetrically to [−127, 127] with one scale per
+// output channel (or one for the tensor) and stores each q as the uint8 q + 128: ConvInteger's weights with the
+// scalar zero point 128.
+func quantizeConvWeight(w *ir.Tensor, perChannel bool) (*ir.Tensor, []float32, error) {
+	x := w.F32()
+	var ps []Params
+	if perChannel {
+		var err error
+		if ps, err = PerChannel(x, w.Shape, 0, -127, 127, Symmetric); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		lo, hi := MinMax(x)
+		ps = []Params{ComputeParams(lo, hi, -127, 127, Symmetric)}
+	}
+	per := len(x) / w.Shape[0]
+	q := ir.New(ir.Uint8, w.Shape...)
+	qd := q.U8()
+	for i, v := range x {
+		p := ps[0]
+		if perChannel {
+			p = ps[i/per]
+		}
+		qd[i] = uint8(Quantize(v, p, -127, 127) + 128)
+	}
+	scales := make([]float32, len(ps))
+	for i, p := range ps {
+		scales[i] = p.Scale
+	}
+	return q, scales, nil
 }
 
 func (d *dynamic) addInit(base string, t *ir.Tensor) string {

@@ -71,16 +71,22 @@ func TestDynamicModels(t *testing.T) {
 }
 
 // TestDynamicFusedIntFloat compiles the dynamically quantized models as hone runs them, where
-// opt/fuse_matmul_integer_float turns each MatMulInteger → Cast → Mul (→ Add) into MatMulIntegerToFloat, and
-// with that pass disabled: the fused op computes the same float32 operations in the same order, so the outputs
-// must be identical bit for bit.
+// opt/fuse_matmul_integer_float turns each MatMulInteger → Cast → Mul (→ Add) into MatMulIntegerToFloat (and, with
+// Conv quantized, opt/fuse_conv_integer_float each ConvInteger → Cast → Mul into QConvFloat), and with that pass
+// disabled: the fused op computes the same float32 operations in the same order, so the outputs must be identical
+// bit for bit.
 func TestDynamicFusedIntFloat(t *testing.T) {
 	for _, tc := range []struct {
 		name, out string
 		ints      int
-	}{{"mlp", "y", 3}, {"bert_tiny", "hidden", 8}} {
+		conv      bool // Conv quantized too: ConvInteger → Cast → Mul fuses into QConvFloat (fuse_conv_integer_float)
+	}{{"mlp", "y", 3, false}, {"bert_tiny", "hidden", 8, false}, {"resnet18", "logits", 20, true}, {"mobilenet_v2", "logits", 52, true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			q, _, err := Dynamic(loadModel(t, tc.name), DynamicConfig{})
+			cfg, pass, fusedOp, plainOp := DynamicConfig{}, "fuse_matmul_integer_float", "MatMulIntegerToFloat", "MatMulInteger"
+			if tc.conv {
+				cfg.OpTypes, pass, fusedOp, plainOp = DynamicOpTypes, "fuse_conv_integer_float", ir.OpQConvFloat, "ConvInteger"
+			}
+			q, _, err := Dynamic(loadModel(t, tc.name), cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -101,9 +107,9 @@ func TestDynamicFusedIntFloat(t *testing.T) {
 				return out, irtest.OpCount(p.Graph)
 			}
 			fused, ops := run(nil)
-			plain, plainOps := run([]string{"fuse_matmul_integer_float"})
-			if ops["MatMulIntegerToFloat"] != tc.ints || ops["MatMulInteger"] != 0 || plainOps["MatMulInteger"] != tc.ints {
-				t.Fatalf("fused plan %v, unfused %v: want %d MatMulIntegerToFloat in place of MatMulInteger", ops, plainOps, tc.ints)
+			plain, plainOps := run([]string{pass})
+			if ops[fusedOp] != tc.ints || ops[plainOp] != 0 || plainOps[plainOp] != tc.ints {
+				t.Fatalf("fused plan %v, unfused %v: want %d %s in place of %s", ops, plainOps, tc.ints, fusedOp, plainOp)
 			}
 			a, b := fused[tc.out].F32(), plain[tc.out].F32()
 			for i := range b {
@@ -112,6 +118,82 @@ func TestDynamicFusedIntFloat(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDynamicConv quantizes ResNet-18 and MobileNetV2 with Conv among the op types: every Conv must become
+// ConvInteger with uint8 weights and the scalar zero point 128 (the form ONNX Runtime's CPU ConvInteger takes),
+// each weight within half a step of its float value on its channel's symmetric scale max|w|/127 (ORT's
+// formula); the file must pass the ONNX checker, and hone's logits on it must stay close to PyTorch's fp32 ones.
+func TestDynamicConv(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		convs   int
+		minSQNR float64 // dB, logits vs the fp32 reference
+	}{{"resnet18", 20, 34}, {"mobilenet_v2", 52, 34}} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := loadModel(t, tc.name)
+			before := irtest.OpCount(m.Graph)
+			q, rep, err := Dynamic(m, DynamicConfig{OpTypes: DynamicOpTypes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after := irtest.OpCount(m.Graph); after["ConvInteger"] != 0 || after["Conv"] != before["Conv"] {
+				t.Fatalf("input model modified: %v → %v", before, after)
+			}
+			ops := irtest.OpCount(q.Graph)
+			if ops["ConvInteger"] != tc.convs || ops["Conv"] != 0 || before["Conv"] != tc.convs {
+				t.Fatalf("op counts %v (float model %v): want %d ConvInteger and no Conv", ops, before, tc.convs)
+			}
+			floatW := map[string]*ir.Tensor{} // each float Conv's weight, by the name its quantized copy derives from
+			for _, n := range m.Graph.Nodes {
+				if n.OpType == "Conv" {
+					floatW[n.Inputs[1]] = m.Graph.Initializers[n.Inputs[1]]
+				}
+			}
+			for _, n := range q.Graph.Nodes {
+				if n.OpType != "ConvInteger" {
+					continue
+				}
+				wq, zp := q.Graph.Initializers[n.Inputs[1]], q.Graph.Initializers[n.Inputs[3]]
+				if wq == nil || wq.DType != ir.Uint8 || zp == nil || zp.DType != ir.Uint8 || zp.Len() != 1 || zp.U8()[0] != 128 {
+					t.Fatalf("%s: weights %v, zero point %v: want uint8 and the scalar 128", n.Name, wq, zp)
+				}
+				w := floatW[strings.TrimSuffix(n.Inputs[1], "_quantized")]
+				if w == nil {
+					t.Fatalf("%s: no float weight for %s", n.Name, n.Inputs[1])
+				}
+				per := w.Len() / w.Shape[0]
+				for c := range w.Shape[0] {
+					var amax float64
+					for _, v := range w.F32()[c*per : (c+1)*per] {
+						amax = math.Max(amax, math.Abs(float64(v)))
+					}
+					s := float32(amax / 127)
+					for i := c * per; i < (c+1)*per; i++ {
+						q := int(wq.U8()[i]) - 128
+						if q < -127 || q > 127 || math.Abs(float64(float32(q)*s-w.F32()[i])) > float64(s)/2*(1+1e-5) {
+							t.Fatalf("%s: weight %d = %v stored as %d on scale %v", n.Name, i, w.F32()[i], q, s)
+						}
+					}
+				}
+			}
+			path := filepath.Join(t.TempDir(), "q.onnx")
+			if err := onnx.Save(q, path); err != nil {
+				t.Fatal(err)
+			}
+			onnxCheck(t, path)
+			io := loadIO(t, tc.name)
+			a := compare(io["logits"], runHone(t, q, io)["logits"])
+			t.Logf("%s dynamic int8 with Conv vs fp32 reference: top-1 %.3f, SQNR %.1f dB; bytes %d → %d (%.3f×)",
+				tc.name, a.Top1, a.SQNR, rep.BytesFloat, rep.BytesQuant, rep.Ratio())
+			if a.Top1 < 1 || a.SQNR < tc.minSQNR {
+				t.Errorf("top-1 %.3f, SQNR %.1f dB (want 1 and ≥ %.0f)", a.Top1, a.SQNR, tc.minSQNR)
+			}
+		})
+	}
+	if _, _, err := Dynamic(loadModel(t, "mlp"), DynamicConfig{OpTypes: []string{"Relu"}}); err == nil || !strings.Contains(err.Error(), `"Relu"`) {
+		t.Errorf("op type Relu: err = %v, want one naming it", err)
 	}
 }
 

@@ -26,6 +26,7 @@ func newQuantizeCmd() *cobra.Command {
 		equalize    bool
 		biasCorrect bool
 		exclude     []string
+		opTypes     []string
 		calib       string
 		calName     string
 		pct         float64
@@ -42,7 +43,9 @@ func newQuantizeCmd() *cobra.Command {
 
 --mode dynamic quantizes the weights of MatMul and Gemm to int8 (symmetric, one scale per output channel unless
 --per-tensor) and their activations at run time, as ONNX Runtime's quantize_dynamic emits it:
-DynamicQuantizeLinear → MatMulInteger → Cast → Mul by the scales (→ Add bias).
+DynamicQuantizeLinear → MatMulInteger → Cast → Mul by the scales (→ Add bias). --op-types MatMul,Gemm,Conv adds
+Conv as ConvInteger with uint8 weights and one zero point (128), which every ONNX Runtime CPU build runs (none
+takes a per-channel zero point); the weights stay symmetric with a scale per output channel.
 
 --mode static calibrates activation ranges on --calib samples and writes ONNX QDQ (int8 activations, per-channel
 symmetric int8 weights, int32 biases) around Conv, Gemm, MatMul, Add, Mul, pooling and Concat.
@@ -75,9 +78,12 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 				q   *ir.Model
 				rep *quant.Report
 			)
+			if len(opTypes) > 0 && mode != "dynamic" {
+				return fmt.Errorf("quantize: --op-types applies to --mode dynamic only")
+			}
 			switch mode {
 			case "dynamic":
-				q, rep, err = quant.Dynamic(m, quant.DynamicConfig{PerTensor: perTensor, Exclude: exclude})
+				q, rep, err = quant.Dynamic(m, quant.DynamicConfig{PerTensor: perTensor, Exclude: exclude, OpTypes: opTypes})
 			case "fp16", "bf16":
 				q, rep, err = quant.Half(m, quant.HalfConfig{BFloat16: mode == "bf16", KeepIOTypes: keepIO, Exclude: exclude})
 			case "static":
@@ -110,6 +116,7 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 	f.BoolVar(&keepIO, "keep-io-types", false, "fp16/bf16: keep float32 model inputs and outputs, with Casts at the boundary")
 	f.BoolVar(&perTensor, "per-tensor", false, "one weight scale per tensor instead of per output channel")
 	f.StringSliceVar(&exclude, "exclude", nil, "node names to keep in floating point")
+	f.StringSliceVar(&opTypes, "op-types", nil, "dynamic: the op types to quantize, from MatMul, Gemm and Conv (default MatMul,Gemm)")
 	cmd.AddCommand(newQuantizeExplainCmd())
 	return cmd
 }

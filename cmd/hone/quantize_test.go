@@ -52,6 +52,12 @@ func TestQuantizeDynamicCLI(t *testing.T) {
 	if _, err := onnx.Load(out); err != nil {
 		t.Fatal(err)
 	}
+	// Conv as ConvInteger: MobileNetV2's 52 convolutions and its classifier Gemm.
+	mb := filepath.Join("..", "..", ".cache", "models", "mobilenet_v2.onnx")
+	res, err = runCLI(t, "quantize", mb, "-o", filepath.Join(dir, "mb.int8.onnx"), "--op-types", "MatMul,Gemm,Conv")
+	if err != nil || !strings.Contains(res, "53 nodes quantized") {
+		t.Errorf("--op-types MatMul,Gemm,Conv: %v\n%s", err, res)
+	}
 	res, err = runCLI(t, "quantize", in, "-o", filepath.Join(dir, "mlp.fp16.onnx"), "--mode", "fp16", "--keep-io-types")
 	if err != nil || !strings.Contains(res, "mode fp16") || !strings.Contains(res, "(0.500×)") {
 		t.Errorf("fp16: %v\n%s", err, res)
@@ -63,6 +69,8 @@ func TestQuantizeDynamicCLI(t *testing.T) {
 		{"quantize", in, "-o", out + "2", "--mode", "int3"},
 		{"quantize", in, "-o", out + "3", "--exclude", "nope"},
 		{"quantize", out, "-o", out + "4"},
+		{"quantize", in, "-o", out + "5", "--op-types", "MatMul,Relu"},
+		{"quantize", in, "-o", out + "6", "--mode", "fp16", "--op-types", "Conv"},
 	} {
 		if _, err := runCLI(t, args...); err == nil {
 			t.Errorf("%v accepted", args)
