@@ -122,17 +122,10 @@ func tanhAVX2(dst, x *float32, n int, alpha, beta float32)
 func erfAVX2(dst, x *float32, n int, alpha, beta float32)
 
 type binFn func(dst, a, b *float32, n int)
-type unFn func(dst, x *float32, n int, alpha, beta float32)
 
 var (
 	binAVX512 = [...]binFn{opAdd: addAVX512, opSub: subAVX512, opMul: mulAVX512, opDiv: divAVX512, opMax: maxAVX512}
 	binAVX2   = [...]binFn{opAdd: addAVX2, opSub: subAVX2, opMul: mulAVX2, opDiv: divAVX2, opMax: maxAVX2}
-	unAVX512  = [numUnOps]unFn{opAddScalar: addScalarAVX512, opMulScalar: mulScalarAVX512, opMulAddScalar: mulAddScalarAVX512,
-		opRelu: reluAVX512, opClip: clipAVX512, opLeakyRelu: leakyReluAVX512, opHardSigmoid: hardSigmoidAVX512,
-		opHardSwish: hardSwishAVX512, opExp: expAVX512, opSigmoid: sigmoidAVX512, opTanh: tanhAVX512, opErf: erfAVX512}
-	unAVX2 = [numUnOps]unFn{opAddScalar: addScalarAVX2, opMulScalar: mulScalarAVX2, opMulAddScalar: mulAddScalarAVX2,
-		opRelu: reluAVX2, opClip: clipAVX2, opLeakyRelu: leakyReluAVX2, opHardSigmoid: hardSigmoidAVX2,
-		opHardSwish: hardSwishAVX2, opExp: expAVX2, opSigmoid: sigmoidAVX2, opTanh: tanhAVX2, opErf: erfAVX2}
 )
 
 // binaryAsm runs the vector loop over the longest multiple of the lane count in dst and returns how many
@@ -180,12 +173,77 @@ func unaryAsm(op unOp, dst, x []float32, alpha, beta float32) int {
 	switch level {
 	case implAVX512:
 		if m = n &^ 15; m > 0 {
-			unAVX512[op](&dst[0], &x[0], m, alpha, beta)
+			unaryAVX512(op, &dst[0], &x[0], m, alpha, beta)
 		}
 	case implAVX2:
 		if m = n &^ 7; m > 0 {
-			unAVX2[op](&dst[0], &x[0], m, alpha, beta)
+			unaryAVX2(op, &dst[0], &x[0], m, alpha, beta)
 		}
 	}
 	return m
+}
+
+// unaryAVX512 and unaryAVX2 call op's loop directly, not through a table of func values: escape analysis then
+// knows the pointers stay put (the loops are noescape), so unary's tail vector lives on the stack. Through a
+// table it was two heap allocations per call with a tail, most of a 40-value row's time.
+func unaryAVX512(op unOp, dst, x *float32, n int, alpha, beta float32) {
+	switch op {
+	case opAddScalar:
+		addScalarAVX512(dst, x, n, alpha, beta)
+	case opMulScalar:
+		mulScalarAVX512(dst, x, n, alpha, beta)
+	case opMulAddScalar:
+		mulAddScalarAVX512(dst, x, n, alpha, beta)
+	case opRelu:
+		reluAVX512(dst, x, n, alpha, beta)
+	case opClip:
+		clipAVX512(dst, x, n, alpha, beta)
+	case opLeakyRelu:
+		leakyReluAVX512(dst, x, n, alpha, beta)
+	case opHardSigmoid:
+		hardSigmoidAVX512(dst, x, n, alpha, beta)
+	case opHardSwish:
+		hardSwishAVX512(dst, x, n, alpha, beta)
+	case opExp:
+		expAVX512(dst, x, n, alpha, beta)
+	case opSigmoid:
+		sigmoidAVX512(dst, x, n, alpha, beta)
+	case opTanh:
+		tanhAVX512(dst, x, n, alpha, beta)
+	case opErf:
+		erfAVX512(dst, x, n, alpha, beta)
+	default:
+		panic("kernels: unknown unary op")
+	}
+}
+
+func unaryAVX2(op unOp, dst, x *float32, n int, alpha, beta float32) {
+	switch op {
+	case opAddScalar:
+		addScalarAVX2(dst, x, n, alpha, beta)
+	case opMulScalar:
+		mulScalarAVX2(dst, x, n, alpha, beta)
+	case opMulAddScalar:
+		mulAddScalarAVX2(dst, x, n, alpha, beta)
+	case opRelu:
+		reluAVX2(dst, x, n, alpha, beta)
+	case opClip:
+		clipAVX2(dst, x, n, alpha, beta)
+	case opLeakyRelu:
+		leakyReluAVX2(dst, x, n, alpha, beta)
+	case opHardSigmoid:
+		hardSigmoidAVX2(dst, x, n, alpha, beta)
+	case opHardSwish:
+		hardSwishAVX2(dst, x, n, alpha, beta)
+	case opExp:
+		expAVX2(dst, x, n, alpha, beta)
+	case opSigmoid:
+		sigmoidAVX2(dst, x, n, alpha, beta)
+	case opTanh:
+		tanhAVX2(dst, x, n, alpha, beta)
+	case opErf:
+		erfAVX2(dst, x, n, alpha, beta)
+	default:
+		panic("kernels: unknown unary op")
+	}
 }
