@@ -247,3 +247,28 @@ func unaryAVX2(op unOp, dst, x *float32, n int, alpha, beta float32) {
 		panic("kernels: unknown unary op")
 	}
 }
+
+// expSumAVX512 and expSumAVX2 compute dst[i] = exp(x[i] + shift) for n (a multiple of 16) values and return
+// Σ dst[i] in float64, summed in sumAVX512's order (see ExpSum).
+//
+//go:noescape
+func expSumAVX512(dst, x *float32, n int, shift float32) float64
+
+//go:noescape
+func expSumAVX2(dst, x *float32, n int, shift float32) float64
+
+// expSumAsm runs the vector loop over the longest multiple of 16 in x and returns how many values it did and
+// their sum.
+func expSumAsm(dst, x []float32, shift float32) (int, float64) {
+	n := len(x) &^ 15
+	dst = dst[:len(x)]
+	switch {
+	case n == 0:
+		return 0, 0
+	case level == implAVX512:
+		return n, expSumAVX512(&dst[0], &x[0], n, shift)
+	case level == implAVX2:
+		return n, expSumAVX2(&dst[0], &x[0], n, shift)
+	}
+	return 0, 0
+}

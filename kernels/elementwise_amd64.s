@@ -1526,6 +1526,69 @@ axpyAVX512_done:
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
 	RET                                          // return
 
+// func expSumAVX512(dst, x *float32, n int, shift float32) float64
+
+TEXT ·expSumAVX512(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI                           // destination
+	MOVQ x+8(FP), SI                             // source
+	MOVQ n+16(FP), CX                            // elements left (a multiple of 16)
+	VBROADCASTSS shift+24(FP), Z15               // shift in every lane
+	VMOVUPS one<>(SB), Z12                       // one
+	XORQ BX, BX                                  // byte offset
+	VXORPD Z20, Z20, Z20                         // sums of values 0–7 of each 16, float64
+	VXORPD Z21, Z21, Z21                         // sums of values 8–15
+expSumAVX512_loop:
+	TESTQ CX, CX                                 // done?
+	JZ expSumAVX512_fold                         // yes
+	VMOVUPS 0(SI)(BX*1), Z0                      // load x
+	VADDPS Z15, Z0, Z0                           // x + shift
+	VMOVUPS expHi<>(SB), Z4                      // 120
+	VMINPS Z0, Z4, Z0                            // x = min(120, x), NaN kept
+	VMOVUPS expLo<>(SB), Z4                      // -120
+	VMAXPS Z0, Z4, Z0                            // x = max(-120, x), NaN kept
+	VMULPS log2e<>(SB), Z0, Z1                   // x·log2 e
+	VRNDSCALEPS $0, Z1, Z1                       // n = round to nearest even
+	VMOVAPS Z0, Z2                               // r = x
+	VFNMADD231PS ln2hi<>(SB), Z1, Z2             // r -= n·ln2hi (exact)
+	VFNMADD231PS ln2lo<>(SB), Z1, Z2             // r -= n·ln2lo
+	VMOVUPS inv5040<>(SB), Z3                    // p = 1/7!
+	VFMADD213PS inv720<>(SB), Z2, Z3             // p = p·r + inv720
+	VFMADD213PS inv120<>(SB), Z2, Z3             // p = p·r + inv120
+	VFMADD213PS inv24<>(SB), Z2, Z3              // p = p·r + inv24
+	VFMADD213PS inv6<>(SB), Z2, Z3               // p = p·r + inv6
+	VFMADD213PS inv2<>(SB), Z2, Z3               // p = p·r + inv2
+	VFMADD213PS Z12, Z2, Z3                      // p = p·r + 1
+	VFMADD213PS Z12, Z2, Z3                      // p = p·r + 1 = exp(r)
+	VCVTPS2DQ Z1, Z1                             // n as int32 (already integral)
+	VPSRAD $1, Z1, Z4                            // n1 = n >> 1
+	VPSUBD Z4, Z1, Z1                            // n2 = n - n1
+	VPADDD bias127<>(SB), Z4, Z4                 // biased exponent of 2^n1
+	VPSLLD $23, Z4, Z4                           // 2^n1 as float bits
+	VPADDD bias127<>(SB), Z1, Z1                 // biased exponent of 2^n2
+	VPSLLD $23, Z1, Z1                           // 2^n2 as float bits
+	VMULPS Z4, Z3, Z3                            // exp(r)·2^n1 (exact)
+	VMULPS Z1, Z3, Z0                            // ·2^n2, the only rounding
+	VMOVUPS Z0, 0(DI)(BX*1)                      // store exp
+	VCVTPS2PD Y0, Z22                            // values 0–7 widened to float64
+	VEXTRACTF32X8 $1, Z0, Y23                    // values 8–15 …
+	VCVTPS2PD Y23, Z23                           // … widened
+	VADDPD Z22, Z20, Z20                         // accumulate
+	VADDPD Z23, Z21, Z21                         // accumulate
+	ADDQ $64, BX                                 // next 16
+	SUBQ $16, CX                                 // 16 done
+	JMP expSumAVX512_loop                        // next group
+expSumAVX512_fold:
+	VADDPD Z21, Z20, Z0                          // 8 partial sums
+	VEXTRACTF64X4 $1, Z0, Y1                     // upper 4
+	VADDPD Y1, Y0, Y0                            // 4 partial sums
+	VEXTRACTF128 $1, Y0, X1                      // upper 2
+	VADDPD X1, X0, X0                            // 2 partial sums
+	VPERMILPD $1, X0, X1                         // swap them
+	VADDSD X1, X0, X0                            // the sum
+	VMOVSD X0, ret+32(FP)                        // return it
+	VZEROUPPER                                   // avoid AVX/SSE transition stalls
+	RET                                          // return
+
 // func addAVX2(dst, a, b *float32, n int)
 
 TEXT ·addAVX2(SB), NOSPLIT, $0-32
@@ -2380,5 +2443,104 @@ axpyAVX2_loop1:
 	SUBQ $8, CX                                  // elements done
 	JMP axpyAVX2_loop1                           // next vector
 axpyAVX2_done:
+	VZEROUPPER                                   // avoid AVX/SSE transition stalls
+	RET                                          // return
+
+// func expSumAVX2(dst, x *float32, n int, shift float32) float64
+
+TEXT ·expSumAVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI                           // destination
+	MOVQ x+8(FP), SI                             // source
+	MOVQ n+16(FP), CX                            // elements left (a multiple of 16)
+	VBROADCASTSS shift+24(FP), Y15               // shift in every lane
+	VMOVUPS one<>(SB), Y12                       // one
+	XORQ BX, BX                                  // byte offset
+	VXORPD Y8, Y8, Y8                            // sums of values 0–3 of each 16, float64
+	VXORPD Y9, Y9, Y9                            // sums of values 4–7 of each 16, float64
+	VXORPD Y10, Y10, Y10                         // sums of values 8–11 of each 16, float64
+	VXORPD Y11, Y11, Y11                         // sums of values 12–15 of each 16, float64
+expSumAVX2_loop:
+	TESTQ CX, CX                                 // done?
+	JZ expSumAVX2_fold                           // yes
+	VMOVUPS 0(SI)(BX*1), Y0                      // load x
+	VADDPS Y15, Y0, Y0                           // x + shift
+	VMOVUPS expHi<>(SB), Y4                      // 120
+	VMINPS Y0, Y4, Y0                            // x = min(120, x), NaN kept
+	VMOVUPS expLo<>(SB), Y4                      // -120
+	VMAXPS Y0, Y4, Y0                            // x = max(-120, x), NaN kept
+	VMULPS log2e<>(SB), Y0, Y1                   // x·log2 e
+	VROUNDPS $0, Y1, Y1                          // n = round to nearest even
+	VMOVAPS Y0, Y2                               // r = x
+	VFNMADD231PS ln2hi<>(SB), Y1, Y2             // r -= n·ln2hi (exact)
+	VFNMADD231PS ln2lo<>(SB), Y1, Y2             // r -= n·ln2lo
+	VMOVUPS inv5040<>(SB), Y3                    // p = 1/7!
+	VFMADD213PS inv720<>(SB), Y2, Y3             // p = p·r + inv720
+	VFMADD213PS inv120<>(SB), Y2, Y3             // p = p·r + inv120
+	VFMADD213PS inv24<>(SB), Y2, Y3              // p = p·r + inv24
+	VFMADD213PS inv6<>(SB), Y2, Y3               // p = p·r + inv6
+	VFMADD213PS inv2<>(SB), Y2, Y3               // p = p·r + inv2
+	VFMADD213PS Y12, Y2, Y3                      // p = p·r + 1
+	VFMADD213PS Y12, Y2, Y3                      // p = p·r + 1 = exp(r)
+	VCVTPS2DQ Y1, Y1                             // n as int32 (already integral)
+	VPSRAD $1, Y1, Y4                            // n1 = n >> 1
+	VPSUBD Y4, Y1, Y1                            // n2 = n - n1
+	VPADDD bias127<>(SB), Y4, Y4                 // biased exponent of 2^n1
+	VPSLLD $23, Y4, Y4                           // 2^n1 as float bits
+	VPADDD bias127<>(SB), Y1, Y1                 // biased exponent of 2^n2
+	VPSLLD $23, Y1, Y1                           // 2^n2 as float bits
+	VMULPS Y4, Y3, Y3                            // exp(r)·2^n1 (exact)
+	VMULPS Y1, Y3, Y0                            // ·2^n2, the only rounding
+	VMOVUPS Y0, 0(DI)(BX*1)                      // store exp
+	VCVTPS2PD X0, Y5                             // values 0–3 widened to float64
+	VEXTRACTF128 $1, Y0, X6                      // values 4–7 …
+	VCVTPS2PD X6, Y6                             // … widened
+	VADDPD Y5, Y8, Y8                            // accumulate
+	VADDPD Y6, Y9, Y9                            // accumulate
+	VMOVUPS 32(SI)(BX*1), Y0                     // load x
+	VADDPS Y15, Y0, Y0                           // x + shift
+	VMOVUPS expHi<>(SB), Y4                      // 120
+	VMINPS Y0, Y4, Y0                            // x = min(120, x), NaN kept
+	VMOVUPS expLo<>(SB), Y4                      // -120
+	VMAXPS Y0, Y4, Y0                            // x = max(-120, x), NaN kept
+	VMULPS log2e<>(SB), Y0, Y1                   // x·log2 e
+	VROUNDPS $0, Y1, Y1                          // n = round to nearest even
+	VMOVAPS Y0, Y2                               // r = x
+	VFNMADD231PS ln2hi<>(SB), Y1, Y2             // r -= n·ln2hi (exact)
+	VFNMADD231PS ln2lo<>(SB), Y1, Y2             // r -= n·ln2lo
+	VMOVUPS inv5040<>(SB), Y3                    // p = 1/7!
+	VFMADD213PS inv720<>(SB), Y2, Y3             // p = p·r + inv720
+	VFMADD213PS inv120<>(SB), Y2, Y3             // p = p·r + inv120
+	VFMADD213PS inv24<>(SB), Y2, Y3              // p = p·r + inv24
+	VFMADD213PS inv6<>(SB), Y2, Y3               // p = p·r + inv6
+	VFMADD213PS inv2<>(SB), Y2, Y3               // p = p·r + inv2
+	VFMADD213PS Y12, Y2, Y3                      // p = p·r + 1
+	VFMADD213PS Y12, Y2, Y3                      // p = p·r + 1 = exp(r)
+	VCVTPS2DQ Y1, Y1                             // n as int32 (already integral)
+	VPSRAD $1, Y1, Y4                            // n1 = n >> 1
+	VPSUBD Y4, Y1, Y1                            // n2 = n - n1
+	VPADDD bias127<>(SB), Y4, Y4                 // biased exponent of 2^n1
+	VPSLLD $23, Y4, Y4                           // 2^n1 as float bits
+	VPADDD bias127<>(SB), Y1, Y1                 // biased exponent of 2^n2
+	VPSLLD $23, Y1, Y1                           // 2^n2 as float bits
+	VMULPS Y4, Y3, Y3                            // exp(r)·2^n1 (exact)
+	VMULPS Y1, Y3, Y0                            // ·2^n2, the only rounding
+	VMOVUPS Y0, 32(DI)(BX*1)                     // store exp
+	VCVTPS2PD X0, Y5                             // values 8–11 widened to float64
+	VEXTRACTF128 $1, Y0, X6                      // values 12–15 …
+	VCVTPS2PD X6, Y6                             // … widened
+	VADDPD Y5, Y10, Y10                          // accumulate
+	VADDPD Y6, Y11, Y11                          // accumulate
+	ADDQ $64, BX                                 // next 16
+	SUBQ $16, CX                                 // 16 done
+	JMP expSumAVX2_loop                          // next group
+expSumAVX2_fold:
+	VADDPD Y10, Y8, Y0                           // lanes 0–3 + 8–11, as sumAVX512's first fold …
+	VADDPD Y11, Y9, Y1                           // … and 4–7 + 12–15
+	VADDPD Y1, Y0, Y0                            // 4 partial sums (its second fold)
+	VEXTRACTF128 $1, Y0, X1                      // upper 2
+	VADDPD X1, X0, X0                            // 2 partial sums
+	VPERMILPD $1, X0, X1                         // swap them
+	VADDSD X1, X0, X0                            // the sum
+	VMOVSD X0, ret+32(FP)                        // return it
 	VZEROUPPER                                   // avoid AVX/SSE transition stalls
 	RET                                          // return

@@ -37,3 +37,16 @@ func MinMax(x []float32) (lo, hi float32) {
 	}
 	return min(lo, tailLo), max(hi, tailHi)
 }
+
+// ExpSum computes dst[i] = exp(x[i] + shift) and returns Σ dst[i]: Softmax's exponentials and their sum in one
+// pass. It gives the bits AddScalar, Exp and Sum give one after another, at every SIMD level.
+func ExpSum(dst, x []float32, shift float32) float64 {
+	dst = dst[:len(x)]
+	i, s := expSumAsm(dst, x, shift)
+	if i == len(x) {
+		return s
+	}
+	AddScalar(dst[i:], x[i:], shift)
+	Exp(dst[i:], dst[i:])
+	return s + sumGeneric(dst[i:])
+}

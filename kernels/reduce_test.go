@@ -302,3 +302,46 @@ func BenchmarkReduce(b *testing.B) {
 		}
 	}
 }
+
+// TestExpSum checks ExpSum at every level against AddScalar, Exp and Sum run one after another: the same values
+// and the same sum, bit for bit, for lengths around the 16-value groups and with NaN, ±Inf, huge and tiny inputs,
+// and exponentials spread so widely that the float64 sum rounds (only then does its order change its bits).
+func TestExpSum(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, l := range impls() {
+		restore := setImpl(l)
+		for _, n := range []int{0, 1, 7, 15, 16, 17, 31, 32, 40, 63, 128, 6625} {
+			for trial := range 4 {
+				x := make([]float32, n)
+				for i := range x {
+					x[i] = float32(r.NormFloat64() * 4)
+					if trial == 3 { // exponentials from 1e-35 to 1e35: float64 sums that round, so order shows
+						x[i] = float32(r.Float64()*160 - 80)
+					}
+				}
+				if trial == 1 && n > 3 {
+					x[0], x[n/2], x[n-1] = -1e4, 90, float32(math.Inf(-1))
+				}
+				if trial == 2 && n > 2 {
+					x[n/3], x[n-1] = float32(math.NaN()), float32(math.Inf(1))
+				}
+				shift := float32(-r.Float64() * 3)
+				want := make([]float32, n)
+				AddScalar(want, x, shift)
+				Exp(want, want)
+				wantSum := Sum(want)
+				got := make([]float32, n)
+				sum := ExpSum(got, x, shift)
+				if math.Float64bits(sum) != math.Float64bits(wantSum) && !(math.IsNaN(sum) && math.IsNaN(wantSum)) {
+					t.Fatalf("%v n=%d trial %d: sum %v, want %v", l, n, trial, sum, wantSum)
+				}
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%v n=%d trial %d: dst[%d] = %v, want %v", l, n, trial, i, got[i], want[i])
+					}
+				}
+			}
+		}
+		restore()
+	}
+}

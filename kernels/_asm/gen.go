@@ -796,7 +796,76 @@ func genVec(a *asm) {
 			unary(a, v, op.name, op.unroll, op.body)
 		}
 		axpy(a, v)
+		expSum(a, v)
 	}
+}
+
+// expSum emits dst[i] = exp(x[i] + shift) for n (a multiple of 16) elements, returning Σ dst[i] in float64 summed
+// exactly as sumAVX512 and sumAVX2 sum: each of the 16 positions of a group of 16 has its own accumulator, folded
+// at the end in the same order. Softmax's exponentials and their sum are then one pass instead of three.
+func expSum(a *asm, v vecISA) {
+	fn := "expSum" + v.suffix
+	lanes := v.vb / 4
+	a.raw("\n// func %s(dst, x *float32, n int, shift float32) float64\n", fn)
+	a.text(fn, 40)
+	a.i("MOVQ dst+0(FP), DI", "destination")
+	a.i("MOVQ x+8(FP), SI", "source")
+	a.i("MOVQ n+16(FP), CX", "elements left (a multiple of 16)")
+	a.i("VBROADCASTSS shift+24(FP), %s", "shift in every lane", v.r(rAlpha))
+	a.i("VMOVUPS one<>(SB), %s", "one", v.r(rOne))
+	a.i("XORQ BX, BX", "byte offset")
+	if v.reg == "Z" {
+		a.i("VXORPD Z20, Z20, Z20", "sums of values 0–7 of each 16, float64")
+		a.i("VXORPD Z21, Z21, Z21", "sums of values 8–15")
+	} else {
+		for r := 8; r < 12; r++ {
+			a.i("VXORPD Y%d, Y%d, Y%d", "sums of values %d–%d of each 16, float64", r, r, r, 4*(r-8), 4*(r-8)+3)
+		}
+	}
+	a.label(fn + "_loop")
+	a.i("TESTQ CX, CX", "done?")
+	a.i("JZ %s_fold", "yes", fn)
+	// The sums widen the exponentials from registers: read back from the store, each load waited on it.
+	for u := 0; u < 16/lanes; u++ {
+		a.i("VMOVUPS %d(SI)(BX*1), %s", "load x", u*v.vb, v.r(0))
+		a.i("VADDPS %s, %s, %s", "x + shift", v.r(rAlpha), v.r(0), v.r(0))
+		expBody(a, v, 0, []int{1, 2, 3, 4})
+		a.i("VMOVUPS %s, %d(DI)(BX*1)", "store exp", v.r(0), u*v.vb)
+		if v.reg == "Z" {
+			a.i("VCVTPS2PD Y0, Z22", "values 0–7 widened to float64")
+			a.i("VEXTRACTF32X8 $1, Z0, Y23", "values 8–15 …")
+			a.i("VCVTPS2PD Y23, Z23", "… widened")
+			a.i("VADDPD Z22, Z20, Z20", "accumulate")
+			a.i("VADDPD Z23, Z21, Z21", "accumulate")
+			continue
+		}
+		lo, hi := 8+2*u, 9+2*u // values 8u…8u+3 and 8u+4…8u+7 of the group
+		a.i("VCVTPS2PD X0, Y5", "values %d–%d widened to float64", 8*u, 8*u+3)
+		a.i("VEXTRACTF128 $1, Y0, X6", "values %d–%d …", 8*u+4, 8*u+7)
+		a.i("VCVTPS2PD X6, Y6", "… widened")
+		a.i("VADDPD Y5, Y%d, Y%d", "accumulate", lo, lo)
+		a.i("VADDPD Y6, Y%d, Y%d", "accumulate", hi, hi)
+	}
+	a.i("ADDQ $64, BX", "next 16")
+	a.i("SUBQ $16, CX", "16 done")
+	a.i("JMP %s_loop", "next group", fn)
+	a.label(fn + "_fold")
+	if v.reg == "Z" {
+		a.i("VADDPD Z21, Z20, Z0", "8 partial sums")
+		a.i("VEXTRACTF64X4 $1, Z0, Y1", "upper 4")
+		a.i("VADDPD Y1, Y0, Y0", "4 partial sums")
+	} else {
+		a.i("VADDPD Y10, Y8, Y0", "lanes 0–3 + 8–11, as sumAVX512's first fold …")
+		a.i("VADDPD Y11, Y9, Y1", "… and 4–7 + 12–15")
+		a.i("VADDPD Y1, Y0, Y0", "4 partial sums (its second fold)")
+	}
+	a.i("VEXTRACTF128 $1, Y0, X1", "upper 2")
+	a.i("VADDPD X1, X0, X0", "2 partial sums")
+	a.i("VPERMILPD $1, X0, X1", "swap them")
+	a.i("VADDSD X1, X0, X0", "the sum")
+	a.i("VMOVSD X0, ret+32(FP)", "return it")
+	a.i("VZEROUPPER", "avoid AVX/SSE transition stalls")
+	a.i("RET", "return")
 }
 
 // axpy emits dst[i] += a[i]·s (one fused rounding) for n (a multiple of the lane count) elements: a weighted sum
