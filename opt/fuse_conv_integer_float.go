@@ -70,19 +70,8 @@ func convIntegerFloat(c *Ctx, n *ir.Node) (intFloatMatch, bool) {
 		return m, false
 	}
 	M := w.Shape[0]
-	m.cast = c.SoleConsumer(n.Outputs[0])
-	if m.cast == nil || m.cast.OpType != "Cast" || !isDefaultDomain(m.cast) || m.cast.AttrInt("to", 0) != int64(ir.Float32) {
-		return m, false
-	}
-	m.mul = c.SoleConsumer(m.cast.Outputs[0])
-	if m.mul == nil || m.mul.OpType != "Mul" || !isDefaultDomain(m.mul) || len(m.mul.Inputs) != 2 || len(m.mul.Outputs) != 1 {
-		return m, false
-	}
-	s := m.mul.Inputs[1]
-	if s == m.cast.Outputs[0] {
-		s = m.mul.Inputs[0]
-	}
-	if s == m.cast.Outputs[0] || !isFloat32(c, s) {
+	var s string
+	if m.cast, m.mul, s = intFloatChain(c, n); m.mul == nil {
 		return m, false
 	}
 	scalar := func(v string) bool {
@@ -113,24 +102,6 @@ func convIntegerFloat(c *Ctx, n *ir.Node) (intFloatMatch, bool) {
 		}
 		return true
 	}
-	if p := c.Producer(s); p != nil && p.OpType == "Mul" && isDefaultDomain(p) && len(p.Inputs) == 2 && len(p.Outputs) == 1 {
-		x, y := p.Inputs[0], p.Inputs[1]
-		switch {
-		case scalar(x) && perChannel(y):
-			m.aScale, m.bScale = x, y
-			return m, true
-		case scalar(y) && perChannel(x):
-			m.aScale, m.bScale = y, x
-			return m, true
-		}
-	}
-	switch {
-	case scalar(s):
-		m.aScale = s
-	case perChannel(s):
-		m.bScale = s
-	default:
-		return m, false
-	}
-	return m, true
+	m.aScale, m.bScale, ok = splitScale(c, s, scalar, perChannel)
+	return m, ok
 }

@@ -74,19 +74,8 @@ func matMulIntegerFloat(c *Ctx, n *ir.Node) (intFloatMatch, bool) {
 		return m, false
 	}
 	m.cols = b.Shape[1]
-	m.cast = c.SoleConsumer(n.Outputs[0])
-	if m.cast == nil || m.cast.OpType != "Cast" || !isDefaultDomain(m.cast) || m.cast.AttrInt("to", 0) != int64(ir.Float32) {
-		return m, false
-	}
-	m.mul = c.SoleConsumer(m.cast.Outputs[0])
-	if m.mul == nil || m.mul.OpType != "Mul" || !isDefaultDomain(m.mul) || len(m.mul.Inputs) != 2 || len(m.mul.Outputs) != 1 {
-		return m, false
-	}
-	s := m.mul.Inputs[1]
-	if s == m.cast.Outputs[0] {
-		s = m.mul.Inputs[0]
-	}
-	if s == m.cast.Outputs[0] || !isFloat32(c, s) {
+	var s string
+	if m.cast, m.mul, s = intFloatChain(c, n); m.mul == nil {
 		return m, false
 	}
 	// The scale must not broadcast the product to a higher rank than its own.
@@ -112,28 +101,52 @@ func matMulIntegerFloat(c *Ctx, n *ir.Node) (intFloatMatch, bool) {
 				return false
 			}
 		}
-		return t.Rank() >= 1 && t.Shape[t.Rank()-1] == m.cols
+		return t.Rank() >= 1 && t.Shape[t.Rank()-1] == m.cols && t.Len() == shapeProduct(st.Shape)
 	}
+	m.aScale, m.bScale, ok = splitScale(c, s, scalar, perColumn)
+	return m, ok
+}
+
+// intFloatChain matches the Cast to float32 and the Mul by a float32 scale that read integer product n's output
+// alone, and returns them and the scale ("" and nil where the chain is not there).
+func intFloatChain(c *Ctx, n *ir.Node) (cast, mul *ir.Node, scale string) {
+	cast = c.SoleConsumer(n.Outputs[0])
+	if cast == nil || cast.OpType != "Cast" || !isDefaultDomain(cast) || cast.AttrInt("to", 0) != int64(ir.Float32) {
+		return nil, nil, ""
+	}
+	mul = c.SoleConsumer(cast.Outputs[0])
+	if mul == nil || mul.OpType != "Mul" || !isDefaultDomain(mul) || len(mul.Inputs) != 2 || len(mul.Outputs) != 1 {
+		return nil, nil, ""
+	}
+	s := mul.Inputs[1]
+	if s == cast.Outputs[0] {
+		s = mul.Inputs[0]
+	}
+	if s == cast.Outputs[0] || !isFloat32(c, s) {
+		return nil, nil, ""
+	}
+	return cast, mul, s
+}
+
+// splitScale factors scale s as (a, b): a the scalar factor, b the one along the output's channels or columns
+// ("" for a factor that is absent, meaning 1). s may be Mul(a, b) in either order, or a or b alone.
+func splitScale(c *Ctx, s string, scalar, perOutput func(string) bool) (a, b string, ok bool) {
 	if p := c.Producer(s); p != nil && p.OpType == "Mul" && isDefaultDomain(p) && len(p.Inputs) == 2 && len(p.Outputs) == 1 {
 		x, y := p.Inputs[0], p.Inputs[1]
 		switch {
-		case scalar(x) && perColumn(y) && f32Const(c, y).Len() == shapeProduct(st.Shape):
-			m.aScale, m.bScale = x, y
-			return m, true
-		case scalar(y) && perColumn(x) && f32Const(c, x).Len() == shapeProduct(st.Shape):
-			m.aScale, m.bScale = y, x
-			return m, true
+		case scalar(x) && perOutput(y):
+			return x, y, true
+		case scalar(y) && perOutput(x):
+			return y, x, true
 		}
 	}
 	switch {
 	case scalar(s):
-		m.aScale = s
-	case perColumn(s):
-		m.bScale = s
-	default:
-		return m, false
+		return s, "", true
+	case perOutput(s):
+		return "", s, true
 	}
-	return m, true
+	return "", "", false
 }
 
 // shapeProduct is the element count of a shape, or -1 when a dimension is not known.

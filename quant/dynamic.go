@@ -101,18 +101,11 @@ type dynamic struct {
 
 // rewrite replaces one MatMul or Gemm, or records why it stays float.
 func (d *dynamic) rewrite(n *ir.Node) error {
-	if len(n.Inputs) < 2 || len(n.Outputs) < 1 {
-		return fmt.Errorf("quant: %s: needs two inputs and an output", n)
+	w, err := d.floatWeight(n)
+	if w == nil || err != nil {
+		return err
 	}
-	w := constTensor(d.g, d.prod, n.Inputs[1])
-	switch {
-	case w == nil:
-		d.rep.keep(n, "weight is not a constant")
-		return nil
-	case w.DType != ir.Float32:
-		d.rep.keep(n, "weight is %s, not float32", w.DType)
-		return nil
-	case w.Rank() != 2:
+	if w.Rank() != 2 {
 		d.rep.keep(n, "weight has rank %d (MatMulInteger quantizes 2-D weights)", w.Rank())
 		return nil
 	}
@@ -159,38 +152,33 @@ func (d *dynamic) rewrite(n *ir.Node) error {
 	wZP := d.addInit(n.Inputs[1]+"_zero_point", wzp)
 
 	q, pre := d.quantizeInput(a, base, pre)
-	yInt := d.nm.value(base + "_output_quantized")
-	yF := d.nm.value(base + "_output_quantized_cast_output")
-	sMul := d.nm.value(base + "_scales_mul")
-	y := n.Outputs[0]
-	if bias != "" {
-		y = d.nm.value(base + "_output_unbiased")
+	if bias != "" && biasScale != 1 {
+		scaled := d.nm.value(bias + "_beta")
+		beta := d.addInit(bias+"_beta_value", ir.Scalar(biasScale))
+		pre = append(pre, &ir.Node{Name: d.nm.node(base + "_beta"), OpType: "Mul", Inputs: []string{bias, beta},
+			Outputs: []string{scaled}})
+		bias = scaled
 	}
-	pre = append(pre,
-		&ir.Node{Name: d.nm.node(base + "_MatMulInteger"), OpType: "MatMulInteger", Inputs: []string{q[0], wName, q[2], wZP},
-			Outputs: []string{yInt}},
-		&ir.Node{Name: d.nm.node(base + "_cast"), OpType: "Cast", Inputs: []string{yInt}, Outputs: []string{yF},
-			Attrs: []*ir.Attr{{Name: "to", Type: ir.AttrInt, I: int64(ir.Float32)}}},
-		&ir.Node{Name: d.nm.node(base + "_scales_mul"), OpType: "Mul", Inputs: []string{q[1], wScale}, Outputs: []string{sMul}},
-		&ir.Node{Name: d.nm.node(base + "_output_scale_mul"), OpType: "Mul", Inputs: []string{yF, sMul}, Outputs: []string{y}},
-	)
-	if bias != "" {
-		if biasScale != 1 {
-			scaled := d.nm.value(bias + "_beta")
-			beta := d.addInit(bias+"_beta_value", ir.Scalar(biasScale))
-			pre = append(pre, &ir.Node{Name: d.nm.node(base + "_beta"), OpType: "Mul", Inputs: []string{bias, beta},
-				Outputs: []string{scaled}})
-			bias = scaled
-		}
-		pre = append(pre, &ir.Node{Name: d.nm.node(base + "_bias_add"), OpType: "Add", Inputs: []string{y, bias},
-			Outputs: []string{n.Outputs[0]}})
-	}
-	for _, p := range pre {
-		d.g.InsertBefore(n, p)
-	}
-	d.g.RemoveNode(n)
-	d.rep.Quantized = append(d.rep.Quantized, n.String())
+	d.replace(n, pre, &ir.Node{OpType: "MatMulInteger", Inputs: []string{q[0], wName, q[2], wZP}}, q[1], wScale, bias)
 	return nil
+}
+
+// floatWeight returns n's constant float32 weight (input 1), or nil after recording why n stays float; a node
+// without two inputs and an output is an error.
+func (d *dynamic) floatWeight(n *ir.Node) (*ir.Tensor, error) {
+	if len(n.Inputs) < 2 || len(n.Outputs) < 1 {
+		return nil, fmt.Errorf("quant: %s: needs an input, a weight and an output", n)
+	}
+	w := constTensor(d.g, d.prod, n.Inputs[1])
+	switch {
+	case w == nil:
+		d.rep.keep(n, "weight is not a constant")
+		return nil, nil
+	case w.DType != ir.Float32:
+		d.rep.keep(n, "weight is %s, not float32", w.DType)
+		return nil, nil
+	}
+	return w, nil
 }
 
 // quantizeInput returns activation a's DynamicQuantizeLinear outputs (a_q, a_scale, a_zp), adding the node to pre
@@ -209,18 +197,11 @@ func (d *dynamic) quantizeInput(a, base string, pre []*ir.Node) ([3]string, []*i
 // rewriteConv replaces one Conv with ConvInteger and its dequantization (see Dynamic), or records why it stays
 // float.
 func (d *dynamic) rewriteConv(n *ir.Node) error {
-	if len(n.Inputs) < 2 || len(n.Outputs) < 1 {
-		return fmt.Errorf("quant: %s: needs inputs X and W and an output", n)
+	w, err := d.floatWeight(n)
+	if w == nil || err != nil {
+		return err
 	}
-	w := constTensor(d.g, d.prod, n.Inputs[1])
-	switch {
-	case w == nil:
-		d.rep.keep(n, "weight is not a constant")
-		return nil
-	case w.DType != ir.Float32:
-		d.rep.keep(n, "weight is %s, not float32", w.DType)
-		return nil
-	case w.Rank() < 3 || w.Shape[0] == 0:
+	if w.Rank() < 3 || w.Shape[0] == 0 {
 		d.rep.keep(n, "weight has shape %v", w.Shape)
 		return nil
 	}
@@ -255,30 +236,44 @@ func (d *dynamic) rewriteConv(n *ir.Node) error {
 	zp.U8()[0] = 128
 	wZP := d.addInit(n.Inputs[1]+"_zero_point", zp)
 	q, pre := d.quantizeInput(n.Inputs[0], base, nil)
-	yInt := d.nm.value(base + "_output_quantized")
-	yF := d.nm.value(base + "_output_quantized_cast_output")
-	sMul := d.nm.value(base + "_scales_mul")
-	y := n.Outputs[0]
-	if bias != nil {
-		y = d.nm.value(base + "_output_unbiased")
-	}
 	var attrs []*ir.Attr // Conv's geometry; ConvInteger has the same attributes
 	for _, a := range n.Attrs {
 		if slices.Contains([]string{"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"}, a.Name) {
 			attrs = append(attrs, a)
 		}
 	}
-	pre = append(pre,
-		&ir.Node{Name: d.nm.node(base + "_ConvInteger"), OpType: "ConvInteger", Inputs: []string{q[0], wName, q[2], wZP},
-			Outputs: []string{yInt}, Attrs: attrs},
+	b := ""
+	if bias != nil {
+		b = d.addInit(n.Input(2)+"_channels", ir.FromFloat32(chShape, bias.F32()))
+	}
+	d.replace(n, pre, &ir.Node{OpType: "ConvInteger", Inputs: []string{q[0], wName, q[2], wZP}, Attrs: attrs}, q[1], wScale, b)
+	return nil
+}
+
+// replace puts prod, the integer product (MatMulInteger or ConvInteger, its output unset), in n's place after the
+// nodes pre, followed by the dequantization ORT's quantize_dynamic writes: Cast(float) → Mul(x_scale·w_scale) →
+// Add(bias) where bias is not "".
+func (d *dynamic) replace(n *ir.Node, pre []*ir.Node, prod *ir.Node, xScale, wScale, bias string) {
+	base := n.Name
+	if base == "" {
+		base = n.Outputs[0]
+	}
+	yInt := d.nm.value(base + "_output_quantized")
+	yF := d.nm.value(base + "_output_quantized_cast_output")
+	sMul := d.nm.value(base + "_scales_mul")
+	y := n.Outputs[0]
+	if bias != "" {
+		y = d.nm.value(base + "_output_unbiased")
+	}
+	prod.Name, prod.Outputs = d.nm.node(base+"_"+prod.OpType), []string{yInt}
+	pre = append(pre, prod,
 		&ir.Node{Name: d.nm.node(base + "_cast"), OpType: "Cast", Inputs: []string{yInt}, Outputs: []string{yF},
 			Attrs: []*ir.Attr{{Name: "to", Type: ir.AttrInt, I: int64(ir.Float32)}}},
-		&ir.Node{Name: d.nm.node(base + "_scales_mul"), OpType: "Mul", Inputs: []string{q[1], wScale}, Outputs: []string{sMul}},
+		&ir.Node{Name: d.nm.node(base + "_scales_mul"), OpType: "Mul", Inputs: []string{xScale, wScale}, Outputs: []string{sMul}},
 		&ir.Node{Name: d.nm.node(base + "_output_scale_mul"), OpType: "Mul", Inputs: []string{yF, sMul}, Outputs: []string{y}},
 	)
-	if bias != nil {
-		b := d.addInit(n.Input(2)+"_channels", ir.FromFloat32(chShape, bias.F32()))
-		pre = append(pre, &ir.Node{Name: d.nm.node(base + "_bias_add"), OpType: "Add", Inputs: []string{y, b},
+	if bias != "" {
+		pre = append(pre, &ir.Node{Name: d.nm.node(base + "_bias_add"), OpType: "Add", Inputs: []string{y, bias},
 			Outputs: []string{n.Outputs[0]}})
 	}
 	for _, p := range pre {
@@ -286,7 +281,6 @@ func (d *dynamic) rewriteConv(n *ir.Node) error {
 	}
 	d.g.RemoveNode(n)
 	d.rep.Quantized = append(d.rep.Quantized, n.String())
-	return nil
 }
 
 // quantizeConvWeight quantizes Conv weights [M, C/group, k…] symmetrically to [−127, 127] with one scale per
