@@ -250,6 +250,104 @@ func TestDynamicGemmAttributes(t *testing.T) {
 	}
 }
 
+// dynamicConvCase is one Conv geometry for TestDynamicConvAttributes (and its ONNX Runtime twin).
+type dynamicConvCase struct {
+	name      string
+	wshape    []int // [M, C/group, k…]
+	attrs     []*ir.Attr
+	bias      bool
+	perTensor bool
+}
+
+var dynamicConvCases = []dynamicConvCase{
+	{"3x3 pad 1", []int{6, 4, 3, 3}, []*ir.Attr{irtest.Ints("pads", 1, 1, 1, 1)}, true, false},
+	{"stride 2 dilation 2", []int{6, 4, 3, 3}, []*ir.Attr{irtest.Ints("strides", 2, 2), irtest.Ints("dilations", 2, 2)}, true, false},
+	{"group 2", []int{6, 2, 3, 1}, []*ir.Attr{irtest.Int("group", 2), irtest.Ints("pads", 1, 0, 1, 0)}, true, false},
+	{"depthwise", []int{4, 1, 3, 3}, []*ir.Attr{irtest.Int("group", 4), irtest.Ints("pads", 1, 1, 1, 1)}, true, false},
+	{"auto_pad SAME_UPPER stride 2", []int{6, 4, 3, 3}, []*ir.Attr{irtest.String("auto_pad", "SAME_UPPER"), irtest.Ints("strides", 2, 2)}, true, false},
+	{"1-D", []int{6, 4, 5}, []*ir.Attr{irtest.Ints("pads", 2, 2)}, true, false},
+	{"no bias, one scale", []int{6, 4, 2, 2}, nil, false, true},
+}
+
+// build returns the float model (one Conv over 4 channels of 9×8, or 72 for 1-D), its dynamic quantization with
+// Conv, an input and the output's name.
+func (tc dynamicConvCase) build(t *testing.T) (m, q *ir.Model, feed map[string]*ir.Tensor, y string) {
+	b := irtest.New("conv")
+	xs := []int{1, 4, 9, 8}
+	if len(tc.wshape) == 3 {
+		xs = []int{1, 4, 72}
+	}
+	xshape := make([]int64, len(xs))
+	for i, d := range xs {
+		xshape[i] = int64(d)
+	}
+	in := []string{b.Input("x", ir.Float32, xshape...), b.Init("w", irtest.Rand(2, tc.wshape...))}
+	if tc.bias {
+		in = append(in, b.Init("b", irtest.Rand(3, tc.wshape[0])))
+	}
+	y = b.Op("Conv", in, tc.attrs...)
+	b.Output(y)
+	m = b.Model(13)
+	q, _, err := Dynamic(m, DynamicConfig{OpTypes: []string{"Conv"}, PerTensor: tc.perTensor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, q, map[string]*ir.Tensor{"x": irtest.Rand(4, xs...)}, y
+}
+
+// TestDynamicConvAttributes quantizes single Convs with the geometries ConvInteger must carry over (strides,
+// dilations, groups, depthwise, auto_pad, 1-D, no bias, one weight scale) and checks hone's result against the
+// float Conv: each output may be off by the rounding of both operands, at most K·(|x|max·s_w + |w|max·s_x)/2 +
+// s_x·s_w·K/4 for K inputs per output. The plan with fuse_conv_integer_float must equal the ConvInteger → Cast →
+// Mul chain bit for bit.
+func TestDynamicConvAttributes(t *testing.T) {
+	for _, tc := range dynamicConvCases {
+		t.Run(tc.name, func(t *testing.T) {
+			m, q, feed, y := tc.build(t)
+			fusedOps := 0
+			run := func(m *ir.Model, disable ...string) []float32 {
+				p, err := runtime.Compile(m, runtime.Options{Threads: 1, Disable: disable})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if disable == nil {
+					fusedOps += irtest.OpCount(p.Graph)[ir.OpQConvFloat]
+				}
+				out, err := p.Run(feed)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return out[y].F32()
+			}
+			want, got, plain := run(m), run(q), run(q, "fuse_conv_integer_float")
+			if fusedOps != 1 {
+				t.Fatalf("%d QConvFloat in the quantized plan, want 1", fusedOps)
+			}
+			if len(got) != len(want) || len(want) == 0 {
+				t.Fatalf("%d outputs, float Conv %d", len(got), len(want))
+			}
+			var amax, wmax float64
+			for _, v := range feed["x"].F32() {
+				amax = math.Max(amax, math.Abs(float64(v)))
+			}
+			for _, v := range m.Graph.Initializers["w"].F32() {
+				wmax = math.Max(wmax, math.Abs(float64(v)))
+			}
+			K := float64(m.Graph.Initializers["w"].Len() / tc.wshape[0])
+			sa, sw := 2*amax/255, wmax/127
+			bound := K*(amax*sw+wmax*sa)/2 + sa*sw*K/4
+			for i := range want {
+				if d := math.Abs(float64(want[i] - got[i])); d > bound {
+					t.Fatalf("y[%d] = %g, float %g: |Δ| %.3g > bound %.3g", i, got[i], want[i], d, bound)
+				}
+				if math.Float32bits(got[i]) != math.Float32bits(plain[i]) {
+					t.Fatalf("y[%d] = %v fused, %v as ConvInteger → Cast → Mul", i, got[i], plain[i])
+				}
+			}
+		})
+	}
+}
+
 func TestDynamicBadInput(t *testing.T) {
 	mlp := loadModel(t, "mlp")
 	q, _, err := Dynamic(mlp, DynamicConfig{})

@@ -72,6 +72,22 @@ func TestDynamicMatchesORT(t *testing.T) {
 	}
 }
 
+// TestDynamicConvAttributesORT runs TestDynamicConvAttributes' single quantized Convs in ONNX Runtime: both
+// quantize x with DynamicQuantizeLinear's formula, sum the same integers and scale them with the same float32
+// Mul, so the outputs must agree to float32 rounding of the final Add.
+func TestDynamicConvAttributesORT(t *testing.T) {
+	for _, tc := range dynamicConvCases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, q, feed, y := tc.build(t)
+			h, o := runHone(t, q, feed)[y], runORT(t, q, feed)[y]
+			a := compare(o, h)
+			if a.MaxAbs > 1e-5 || len(h.F32()) != len(o.F32()) {
+				t.Errorf("hone and ORT disagree: max |Δ| %.3g over %d values (ORT %d)", a.MaxAbs, len(h.F32()), len(o.F32()))
+			}
+		})
+	}
+}
+
 // TestHalfMatchesORT runs the float16 models in ONNX Runtime (which inserts its own float32 Casts around CPU ops
 // lacking float16 kernels) and in hone, and compares both with each other and with float32. bfloat16 models are
 // not run: ORT's CPU provider has no bfloat16 Gemm/MatMul/Conv and does not cast around them, so it refuses
