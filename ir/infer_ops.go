@@ -40,6 +40,8 @@ func (c *inferCtx) inferNode(n *Node) ([]Type, error) {
 				t[0].DType = Float32
 			}
 			return t, err
+		case OpMatMulPerm:
+			return inferMatMulPerm(n, in)
 		case OpQLookup:
 			if len(in) < 2 {
 				return nil, nil
@@ -565,6 +567,44 @@ func inferMatMul(n *Node, in []Type) ([]Type, error) {
 		out = append(out, bs[len(bs)-1])
 	}
 	return []Type{ranked(dt, out)}, nil
+}
+
+// inferMatMulPerm permutes A's and B's shapes, infers MatMul's result and permutes it (see OpMatMulPerm).
+func inferMatMulPerm(n *Node, in []Type) ([]Type, error) {
+	if len(in) < 2 {
+		return nil, fmt.Errorf("needs A and B")
+	}
+	permuted := func(t Type, attr string) (Type, error) {
+		perm := n.AttrInts(attr, nil)
+		if perm == nil || !t.HasShape {
+			return t, nil
+		}
+		if len(perm) != len(t.Shape) {
+			return t, fmt.Errorf("%s %v does not match rank %d", attr, perm, len(t.Shape))
+		}
+		out := make([]Dim, len(perm))
+		for i, p := range perm {
+			if p < 0 || int(p) >= len(t.Shape) {
+				return t, fmt.Errorf("%s %v out of range", attr, perm)
+			}
+			out[i] = t.Shape[p]
+		}
+		return ranked(t.DType, out), nil
+	}
+	a, err := permuted(in[0], "perm_a")
+	if err != nil {
+		return nil, err
+	}
+	b, err := permuted(in[1], "perm_b")
+	if err != nil {
+		return nil, err
+	}
+	y, err := inferMatMul(n, []Type{a, b})
+	if err != nil || len(y) != 1 {
+		return y, err
+	}
+	y[0], err = permuted(y[0], "perm_y")
+	return y, err
 }
 
 func inferGemm(n *Node, in []Type) ([]Type, error) {

@@ -31,4 +31,10 @@ const (
 	// without them is float32, float32(Σ (x − zx)(w − zw) + B)·(x_scale·w_scale). opt's fuse_qdq_convtranspose
 	// emits it.
 	OpQConvTranspose = "QConvTranspose"
+	// OpMatMulPerm is MatMul with its operands and result transposed in place of Transpose nodes: attributes
+	// perm_a, perm_b and perm_y (ints, identity when absent), y = Transpose(MatMul(Transpose(A, perm_a),
+	// Transpose(B, perm_b)), perm_y). A and B have the same rank ≥ 2; their batch dims broadcast as MatMul's.
+	// opt's fuse_matmul_transpose emits it for attention's head transposes, which the runtime then reads and
+	// writes with strides instead of copying.
+	OpMatMulPerm = "MatMulPerm"
 )

@@ -34,6 +34,7 @@ func Passes(level Level) []Pass {
 	if level >= LevelExtended {
 		ps = append(ps,
 			fuseMatMulAdd,
+			fuseMatMulTranspose,
 			fuseLayerNorm,
 			fuseGelu,
 			fuseConvBN,

@@ -418,3 +418,173 @@ func nnMatMulShapes(a, b *ir.Tensor) (nnMatShapes, error) {
 	}
 	return s, nil
 }
+
+// nnMatMulPerm is hone's MatMulPerm (ir.OpMatMulPerm): MatMul of transposed operands into a transposed result,
+// computed as one strided product per batch entry. Each operand is read in place when its perm leaves a unit
+// stride in one of its two matrix dims (Sgemm's row-major or transposed form, with the other dim's stride as
+// the leading dimension), and each product is written in place when the result's last dim stays last. BERT's
+// head transposes ([B, S, H, D] → [B, H, S, D] and back, K as [B, H, D, S]) all qualify; other layouts, and batch
+// dims that broadcast, are copied as the Transpose nodes would have done.
+type nnMatMulPerm struct {
+	pa, pb, py []int
+}
+
+func nnBuildMatMulPerm(b *BuildCtx) (Kernel, error) {
+	perm := func(name string) []int {
+		var out []int
+		for _, v := range b.Node.AttrInts(name, nil) {
+			out = append(out, int(v))
+		}
+		return out
+	}
+	mm := &nnMatMulPerm{pa: perm("perm_a"), pb: perm("perm_b"), py: perm("perm_y")}
+	return KernelFunc(mm.run), nil
+}
+
+// nnPermView is a tensor of shape Shape read through Strides (values, not bytes) from a flat slice.
+type nnPermView struct {
+	shape, strides []int
+}
+
+// nnPermuted returns the view of a contiguous tensor of the given shape transposed by perm (nil: identity).
+func nnPermuted(shape, perm []int) (nnPermView, error) {
+	st := tStrides(shape)
+	if perm == nil {
+		return nnPermView{shape, st}, nil
+	}
+	if len(perm) != len(shape) {
+		return nnPermView{}, Invalidf("perm %v does not match rank %d", perm, len(shape))
+	}
+	v := nnPermView{make([]int, len(perm)), make([]int, len(perm))}
+	seen := make([]bool, len(perm))
+	for i, p := range perm {
+		if p < 0 || p >= len(shape) || seen[p] {
+			return nnPermView{}, Invalidf("perm %v is not a permutation of 0..%d", perm, len(shape)-1)
+		}
+		seen[p] = true
+		v.shape[i], v.strides[i] = shape[p], st[p]
+	}
+	return v, nil
+}
+
+// matrix returns Sgemm's (trans, ld) for the view's last two dims, or ok false when neither has unit stride.
+func (v nnPermView) matrix() (trans bool, ld int, ok bool) {
+	r := len(v.shape)
+	switch {
+	case v.strides[r-1] == 1 || v.shape[r-1] == 1:
+		return false, max(v.strides[r-2], v.shape[r-1]), true
+	case v.strides[r-2] == 1 || v.shape[r-2] == 1:
+		return true, max(v.strides[r-1], v.shape[r-2]), true
+	}
+	return false, 0, false
+}
+
+func (mm *nnMatMulPerm) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
+	a, b := nnInput(in, 0), nnInput(in, 1)
+	if a == nil || b == nil {
+		return nil, Invalidf("MatMulPerm needs inputs A and B")
+	}
+	if a.DType != ir.Float32 || b.DType != ir.Float32 {
+		return nil, Unsupportedf("A is %s, B is %s (float32 only)", a.DType, b.DType)
+	}
+	r := a.Rank()
+	if r < 2 || b.Rank() != r {
+		return nil, Invalidf("A has rank %d, B rank %d: want the same rank ≥ 2", r, b.Rank())
+	}
+	va, err := nnPermuted(a.Shape, mm.pa)
+	if err != nil {
+		return nil, Invalidf("A: %v", err)
+	}
+	vb, err := nnPermuted(b.Shape, mm.pb)
+	if err != nil {
+		return nil, Invalidf("B: %v", err)
+	}
+	if !nnEqualInts(va.shape[:r-2], vb.shape[:r-2]) { // broadcast batch dims: MatMul on copies, as unfused
+		return mm.copied(ctx, a, b)
+	}
+	if va.shape[r-1] != vb.shape[r-2] {
+		return nil, Invalidf("A is %v and B %v after their perms: A's columns must equal B's rows", va.shape, vb.shape)
+	}
+	M, K, N := va.shape[r-2], va.shape[r-1], vb.shape[r-1]
+	yshape := append(append([]int(nil), va.shape[:r-2]...), M, N)
+	// The result's view: where each element of MatMul's [batch…, M, N] goes in the output.
+	var oshape []int
+	vy := nnPermView{shape: yshape, strides: make([]int, r)}
+	if mm.py == nil {
+		oshape = yshape
+		vy.strides = tStrides(yshape)
+	} else {
+		o, err := nnPermuted(yshape, mm.py)
+		if err != nil {
+			return nil, Invalidf("Y: %v", err)
+		}
+		oshape = o.shape
+		ost := tStrides(oshape)
+		for i, p := range mm.py {
+			vy.strides[p] = ost[i]
+		}
+	}
+	if vy.strides[r-1] != 1 && N > 1 { // the result's rows are not contiguous in the output: copy it, as unfused
+		return mm.copied(ctx, a, b)
+	}
+	af, bf := a.F32(), b.F32()
+	transA, lda, okA := va.matrix()
+	if !okA { // copy A into MatMul's own layout
+		t, err := tPermute(ctx, a, a.Shape, mm.pa)
+		if err != nil {
+			return nil, err
+		}
+		af, va.strides, transA, lda = t.F32(), tStrides(va.shape), false, K
+	}
+	transB, ldb, okB := vb.matrix()
+	if !okB {
+		t, err := tPermute(ctx, b, b.Shape, mm.pb)
+		if err != nil {
+			return nil, err
+		}
+		bf, vb.strides, transB, ldb = t.F32(), tStrides(vb.shape), false, N
+	}
+	y := ctx.allocRaw(ir.Float32, oshape...) // every element is written
+	yf, ldc := y.F32(), max(vy.strides[r-2], N)
+	nb := nnProd(yshape[:r-2])
+	if M == 0 || N == 0 || nb == 0 {
+		return []*ir.Tensor{y}, nil
+	}
+	product := func(par kernels.Runner, i int) {
+		offA, offB, offC := 0, 0, 0
+		for d, rem := r-3, i; d >= 0; d-- {
+			idx := rem % yshape[d]
+			rem /= yshape[d]
+			offA, offB, offC = offA+idx*va.strides[d], offB+idx*vb.strides[d], offC+idx*vy.strides[d]
+		}
+		kernels.Sgemm(par, transA, transB, M, N, K, 1, af[offA:], lda, bf[offB:], ldb, 0, yf[offC:], ldc)
+	}
+	if nb == 1 {
+		product(ctx.Par, 0)
+		return []*ir.Tensor{y}, nil
+	}
+	nnParallel(ctx, nb, M*N*K, func(i int) { product(nil, i) })
+	return []*ir.Tensor{y}, nil
+}
+
+// copied computes MatMulPerm as the nodes it replaced did: the operands transposed into copies, MatMul (which
+// broadcasts batch dims), the result transposed.
+func (mm *nnMatMulPerm) copied(ctx *Ctx, a, b *ir.Tensor) ([]*ir.Tensor, error) {
+	var err error
+	if mm.pa != nil {
+		if a, err = tPermute(ctx, a, a.Shape, mm.pa); err != nil {
+			return nil, err
+		}
+	}
+	if mm.pb != nil {
+		if b, err = tPermute(ctx, b, b.Shape, mm.pb); err != nil {
+			return nil, err
+		}
+	}
+	y, err := (&nnMatMul{}).run(ctx, []*ir.Tensor{a, b})
+	if err != nil || mm.py == nil {
+		return y, err
+	}
+	t, err := tPermute(ctx, y[0], y[0].Shape, mm.py)
+	return []*ir.Tensor{t}, err
+}
