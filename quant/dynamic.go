@@ -283,20 +283,24 @@ func (d *dynamic) replace(n *ir.Node, pre []*ir.Node, prod *ir.Node, xScale, wSc
 	d.rep.Quantized = append(d.rep.Quantized, n.String())
 }
 
+// symmetricWeightParams returns the symmetric [−127, 127] parameters of float32 weights w: one per index of axis
+// when perAxis is set, else one for the tensor.
+func symmetricWeightParams(w *ir.Tensor, axis int, perAxis bool) ([]Params, error) {
+	if perAxis {
+		return PerChannel(w.F32(), w.Shape, axis, -127, 127, Symmetric)
+	}
+	lo, hi := MinMax(w.F32())
+	return []Params{ComputeParams(lo, hi, -127, 127, Symmetric)}, nil
+}
+
 // quantizeConvWeight quantizes Conv weights [M, C/group, k…] symmetrically to [−127, 127] with one scale per
 // output channel (or one for the tensor) and stores each q as the uint8 q + 128: ConvInteger's weights with the
 // scalar zero point 128.
 func quantizeConvWeight(w *ir.Tensor, perChannel bool) (*ir.Tensor, []float32, error) {
 	x := w.F32()
-	var ps []Params
-	if perChannel {
-		var err error
-		if ps, err = PerChannel(x, w.Shape, 0, -127, 127, Symmetric); err != nil {
-			return nil, nil, err
-		}
-	} else {
-		lo, hi := MinMax(x)
-		ps = []Params{ComputeParams(lo, hi, -127, 127, Symmetric)}
+	ps, err := symmetricWeightParams(w, 0, perChannel)
+	if err != nil {
+		return nil, nil, err
 	}
 	per := len(x) / w.Shape[0]
 	q := ir.New(ir.Uint8, w.Shape...)
@@ -345,15 +349,9 @@ func effectiveWeight(b *ir.Tensor, transB bool, alpha float32) *ir.Tensor {
 // (the output channel of x·W) or one for the whole matrix; the zero point is 0 either way.
 func quantizeWeightColumns(w *ir.Tensor, perColumn bool) (*ir.Tensor, []float32, error) {
 	x := w.F32()
-	var ps []Params
-	if perColumn {
-		var err error
-		if ps, err = PerChannel(x, w.Shape, 1, -127, 127, Symmetric); err != nil {
-			return nil, nil, err
-		}
-	} else {
-		lo, hi := MinMax(x)
-		ps = []Params{ComputeParams(lo, hi, -127, 127, Symmetric)}
+	ps, err := symmetricWeightParams(w, 1, perColumn)
+	if err != nil {
+		return nil, nil, err
 	}
 	N := w.Shape[1]
 	q := ir.New(ir.Int8, w.Shape...)
