@@ -138,10 +138,7 @@ func (d *dynamic) rewrite(n *ir.Node) error {
 	if err != nil {
 		return fmt.Errorf("quant: %s: %w", n, err)
 	}
-	base := n.Name
-	if base == "" {
-		base = n.Outputs[0]
-	}
+	base := baseName(n)
 	wName := d.addInit(n.Inputs[1]+"_quantized", wq)
 	scaleShape := []int{N}
 	if d.cfg.PerTensor {
@@ -222,10 +219,7 @@ func (d *dynamic) rewriteConv(n *ir.Node) error {
 	if err != nil {
 		return fmt.Errorf("quant: %s: %w", n, err)
 	}
-	base := n.Name
-	if base == "" {
-		base = n.Outputs[0]
-	}
+	base := baseName(n)
 	wName := d.addInit(n.Inputs[1]+"_quantized", wq)
 	scaleShape := chShape
 	if d.cfg.PerTensor {
@@ -254,10 +248,7 @@ func (d *dynamic) rewriteConv(n *ir.Node) error {
 // nodes pre, followed by the dequantization ORT's quantize_dynamic writes: Cast(float) → Mul(x_scale·w_scale) →
 // Add(bias) where bias is not "".
 func (d *dynamic) replace(n *ir.Node, pre []*ir.Node, prod *ir.Node, xScale, wScale, bias string) {
-	base := n.Name
-	if base == "" {
-		base = n.Outputs[0]
-	}
+	base := baseName(n)
 	yInt := d.nm.value(base + "_output_quantized")
 	yF := d.nm.value(base + "_output_quantized_cast_output")
 	sMul := d.nm.value(base + "_scales_mul")
@@ -317,6 +308,14 @@ func quantizeConvWeight(w *ir.Tensor, perChannel bool) (*ir.Tensor, []float32, e
 		scales[i] = p.Scale
 	}
 	return q, scales, nil
+}
+
+// baseName is what the names of n's replacement nodes and values start with: its name, else its output's.
+func baseName(n *ir.Node) string {
+	if n.Name != "" {
+		return n.Name
+	}
+	return n.Outputs[0]
 }
 
 func (d *dynamic) addInit(base string, t *ir.Tensor) string {

@@ -3,7 +3,6 @@ package quant
 import (
 	"errors"
 	"math"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -49,11 +48,7 @@ func TestDynamicModels(t *testing.T) {
 			if r := rep.Ratio(); r > tc.maxRatio {
 				t.Errorf("size ratio %.3f > %.3f", r, tc.maxRatio)
 			}
-			path := filepath.Join(t.TempDir(), "q.onnx")
-			if err := onnx.Save(q, path); err != nil {
-				t.Fatal(err)
-			}
-			onnxCheck(t, path)
+			path := saveChecked(t, q)
 			reloaded, err := onnx.Load(path)
 			if err != nil {
 				t.Fatal(err)
@@ -178,11 +173,7 @@ func TestDynamicConv(t *testing.T) {
 					}
 				}
 			}
-			path := filepath.Join(t.TempDir(), "q.onnx")
-			if err := onnx.Save(q, path); err != nil {
-				t.Fatal(err)
-			}
-			onnxCheck(t, path)
+			saveChecked(t, q)
 			io := loadIO(t, tc.name)
 			a := compare(io["logits"], runHone(t, q, io)["logits"])
 			t.Logf("%s dynamic int8 with Conv vs fp32 reference: top-1 %.3f, SQNR %.1f dB; bytes %d → %d (%.3f×)",
@@ -401,11 +392,7 @@ func TestStaticTransformerStandardOps(t *testing.T) {
 	if ops := irtest.OpCount(q.Graph); ops["Erf"] != 2 || ops["QuantizeLinear"] == 0 {
 		t.Errorf("op counts %v: want the GELUs spelt out (2 Erf) and QDQ pairs", ops)
 	}
-	path := filepath.Join(t.TempDir(), "q.onnx")
-	if err := onnx.Save(q, path); err != nil {
-		t.Fatal(err)
-	}
-	onnxCheck(t, path)
+	saveChecked(t, q)
 	// GELU is a function of its input alone (Erf counts as pointwise), so no Q/DQ pair splits it: hone fuses each
 	// into one Gelu again, and the next MatMul quantizes its output once.
 	p, err := runtime.Compile(q, runtime.Options{Threads: 1})

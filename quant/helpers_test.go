@@ -60,6 +60,17 @@ func runHone(t testing.TB, m *ir.Model, in map[string]*ir.Tensor) map[string]*ir
 }
 
 // onnxCheck runs the onnx package's full checker on a saved model through Debian's python3-onnx.
+// saveChecked saves m to a temporary q.onnx, runs the ONNX checker on it and returns its path.
+func saveChecked(t testing.TB, m *ir.Model) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "q.onnx")
+	if err := onnx.Save(m, path); err != nil {
+		t.Fatal(err)
+	}
+	onnxCheck(t, path)
+	return path
+}
+
 func onnxCheck(t testing.TB, path string) {
 	t.Helper()
 	const py = "/usr/bin/python3"

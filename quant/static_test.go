@@ -397,11 +397,7 @@ func TestStaticConvTranspose(t *testing.T) {
 	if dq(overlapping.Inputs[0]) != nil || dq(overlapping.Inputs[1]) == nil {
 		t.Errorf("the overlapping ConvTranspose should read float activations and int8 weights: %s", overlapping)
 	}
-	path := filepath.Join(t.TempDir(), "q.onnx")
-	if err := onnx.Save(q, path); err != nil {
-		t.Fatal(err)
-	}
-	onnxCheck(t, path)
+	saveChecked(t, q)
 	p, err := runtime.Compile(q, runtime.Options{Threads: 1})
 	if err != nil {
 		t.Fatal(err)
