@@ -56,8 +56,9 @@ func QPackPointwise(m, c int, w []int8) (*QPackedPointwise, error) {
 func QPointwiseFast() bool { return qlevel == qimplVNNI || qlevel == qimplGeneric }
 
 // QPointwise computes a 1×1 convolution of one image: out[m·Ldc + p] = f(Σ_c w[m][c]·(x[c·ldx + p] − za)) for the
-// M output channels and P pixels, with f QGemm's requantization (out.U8 or out.I8) or dequantization without
-// FBias (out.F32); out.Scale and out.Bias are per output channel here (one value, or M). x holds the C input
+// M output channels and P pixels, with f QGemm's requantization (out.U8 or out.I8) or dequantization (out.F32,
+// FBias added after the scaling); out.Scale and out.Bias are per output channel here (one value, or M), out.FBias
+// M values or nil. x holds the C input
 // planes, ldx ≥ P bytes apart (a band of rows of whole planes has ldx > P); flip 0x80 turns int8 values into the
 // uint8 v + 128 (za is then the zero point plus 128), flip 0 takes uint8 as it is. Work is split across r by
 // panels of pixels.
@@ -105,11 +106,12 @@ type qpwJob struct {
 	scale          []float32
 	d              []uint8   // uint8/int8 output, or nil
 	f              []float32 // float32 output, or nil
+	fbias          []float32 // float32 output: added per output channel after the scaling, or nil
 	ldc            int
 	flo, fhi       float32
 	zp             int32
 	kernel         func(kg int, x []uint8, w []int8, corr []int32, scale []float32, d []uint8, ldd, rows int, flo, fhi float32, zp int32)
-	kernelF        func(kg int, x []uint8, w []int8, corr []int32, scale []float32, d []float32, ldd, rows int)
+	kernelF        func(kg int, x []uint8, w []int8, corr []int32, scale []float32, d []float32, ldd, rows int, fbias []float32)
 	blocks, blockW int
 }
 
@@ -125,20 +127,21 @@ func newQPWJob(w *QPackedPointwise, za int32, P int, out *QOutput, op string) (*
 	case out.F32 != nil:
 		size = len(out.F32)
 	}
-	if (d == nil) == (out.F32 == nil) || out.I32 != nil || out.FBias != nil || out.Trans {
-		return nil, fmt.Errorf("kernels: %s: the output must be one of uint8, int8 or float32 (without FBias), stored untransposed", op)
+	if (d == nil) == (out.F32 == nil) || out.I32 != nil || out.FBias != nil && out.F32 == nil || out.Trans {
+		return nil, fmt.Errorf("kernels: %s: the output must be one of uint8, int8 or float32 (FBias with float32 only), stored untransposed", op)
 	}
 	if M > 0 && P > 0 && (out.Ldc < P || size < (M-1)*out.Ldc+P) {
 		return nil, fmt.Errorf("kernels: %s: output of %d values with stride %d cannot hold %d×%d", op, size, out.Ldc, M, P)
 	}
-	if len(out.Scale) != 1 && len(out.Scale) != M || out.Bias != nil && len(out.Bias) != M {
-		return nil, fmt.Errorf("kernels: %s: %d scales and %d biases for %d output channels", op, len(out.Scale), len(out.Bias), M)
+	if len(out.Scale) != 1 && len(out.Scale) != M || out.Bias != nil && len(out.Bias) != M || out.FBias != nil && len(out.FBias) != M {
+		return nil, fmt.Errorf("kernels: %s: %d scales, %d biases and %d float biases for %d output channels", op,
+			len(out.Scale), len(out.Bias), len(out.FBias), M)
 	}
 	if M == 0 || P == 0 {
 		return nil, nil
 	}
 	blocks := (M + qpwRows - 1) / qpwRows
-	j := &qpwJob{w: w, corr: make([]int32, blocks*qpwRows), scale: make([]float32, blocks*qpwRows), d: d, f: out.F32,
+	j := &qpwJob{w: w, corr: make([]int32, blocks*qpwRows), scale: make([]float32, blocks*qpwRows), d: d, f: out.F32, fbias: out.FBias,
 		ldc: out.Ldc, flo: float32(lo - out.ZeroPoint), fhi: float32(hi - out.ZeroPoint), zp: out.ZeroPoint,
 		kernel: qpwKernelFor(qlevel), kernelF: qpwKernelF32For(qlevel), blocks: blocks, blockW: w.kg * qpwRows * 4}
 	for m := range M {
@@ -169,14 +172,22 @@ func (j *qpwJob) panel(sc *qpwScratch, n, o int) {
 				copy(j.d[at+i*j.ldc:at+i*j.ldc+n], sc.tail[i*qpwCols:])
 			}
 		case n == qpwCols:
-			j.kernelF(kg, buf, wb, j.corr[m0:], j.scale[m0:], j.f[at:], j.ldc, rows)
+			j.kernelF(kg, buf, wb, j.corr[m0:], j.scale[m0:], j.f[at:], j.ldc, rows, j.blockBias(m0))
 		default:
-			j.kernelF(kg, buf, wb, j.corr[m0:], j.scale[m0:], sc.tailF[:], qpwCols, rows)
+			j.kernelF(kg, buf, wb, j.corr[m0:], j.scale[m0:], sc.tailF[:], qpwCols, rows, j.blockBias(m0))
 			for i := range rows {
 				copy(j.f[at+i*j.ldc:at+i*j.ldc+n], sc.tailF[i*qpwCols:])
 			}
 		}
 	}
+}
+
+// blockBias is the float biases of the block of channels from m0 on, or nil.
+func (j *qpwJob) blockBias(m0 int) []float32 {
+	if j.fbias == nil {
+		return nil
+	}
+	return j.fbias[m0:]
 }
 
 // panelOffs is panel for QConvRows: group g of the panel is at x[offs[g]:] (a tap's pixels in a packed row), read

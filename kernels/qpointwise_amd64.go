@@ -20,6 +20,11 @@ func qpwKernelOffsVNNI(kg int, x *uint8, w *int8, corr *int32, scale *float32, d
 //go:noescape
 func qpwKernelF32VNNI(kg int, x *uint8, w *int8, corr *int32, scale *float32, d *float32, ldd, rows int)
 
+// qpwKernelF32BiasVNNI is qpwKernelF32VNNI with qpwKernelF32Generic's float bias.
+//
+//go:noescape
+func qpwKernelF32BiasVNNI(kg int, x *uint8, w *int8, corr *int32, scale *float32, d *float32, ldd, rows int, fbias *float32)
+
 // qpwPackAVX2 is qpwPackGeneric with AVX2 byte and word unpacks.
 //
 //go:noescape
@@ -57,16 +62,21 @@ func qpwKernelOffsFor(l qimpl) func(kg int, x []uint8, offs []int, w []int8, cor
 }
 
 // qpwKernelF32For returns the float32-output pointwise kernel for an integer SIMD level.
-func qpwKernelF32For(l qimpl) func(kg int, x []uint8, w []int8, corr []int32, scale []float32, d []float32, ldd, rows int) {
+func qpwKernelF32For(l qimpl) func(kg int, x []uint8, w []int8, corr []int32, scale []float32, d []float32, ldd, rows int, fbias []float32) {
 	if l != qimplVNNI {
 		return qpwKernelF32Generic
 	}
-	return func(kg int, x []uint8, w []int8, corr []int32, scale []float32, d []float32, ldd, rows int) {
+	return func(kg int, x []uint8, w []int8, corr []int32, scale []float32, d []float32, ldd, rows int, fbias []float32) {
 		if kg > 0 {
 			_, _ = x[kg*qpwCols*4-1], w[kg*qpwRows*4-1]
 		}
 		_, _, _ = corr[qpwRows-1], scale[qpwRows-1], d[(rows-1)*ldd+qpwCols-1]
-		qpwKernelF32VNNI(kg, unsafe.SliceData(x), unsafe.SliceData(w), &corr[0], &scale[0], &d[0], ldd, rows)
+		if fbias == nil {
+			qpwKernelF32VNNI(kg, unsafe.SliceData(x), unsafe.SliceData(w), &corr[0], &scale[0], &d[0], ldd, rows)
+			return
+		}
+		_ = fbias[rows-1]
+		qpwKernelF32BiasVNNI(kg, unsafe.SliceData(x), unsafe.SliceData(w), &corr[0], &scale[0], &d[0], ldd, rows, &fbias[0])
 	}
 }
 

@@ -182,6 +182,31 @@ qpwf_done:
 	VZEROUPPER                                   // leave no dirty upper state for SSE code
 	RET
 
+// QPW_ROWFB is QPW_ROWF with the channel's float bias at byte offset OFF of R12 added after the scaling (each
+// operation rounded in turn, as the Mul and the Add it replaces round).
+#define QPW_ROWFB(LO, HI, OFF) \
+	QPW_SCALE(LO, HI, OFF)         /* (sums + correction) × multiplier */ \
+	VBROADCASTSS OFF(R12), Z20     /* the channel's float bias */ \
+	VADDPS Z20, LO, LO             /* + bias */ \
+	VADDPS Z20, HI, HI \
+	VMOVUPS LO, (DX)               /* pixels 0–15 */ \
+	VMOVUPS HI, 64(DX)             /* pixels 16–31 */ \
+	ADDQ R10, DX                   /* next channel's row */ \
+	DECQ R11                       /* one row stored */ \
+	JZ qpwf_done
+
+// func qpwKernelF32BiasVNNI(kg int, x *uint8, w *int8, corr *int32, scale *float32, d *float32, ldd, rows int, fbias *float32)
+TEXT ·qpwKernelF32BiasVNNI(SB), NOSPLIT, $0-72
+	QPW_ARGS                                     // the shared arguments
+	MOVQ fbias+64(FP), R12                       // R12 = per-channel float biases
+	SHLQ $2, R10                                 // the output row stride in bytes
+	QPW_SUMS                                     // Σ x·w into Z0–Z15
+qpw_store:
+	QPW_CHANNELS(QPW_ROWFB)                      // each channel's two accumulators, stored
+qpwf_done:
+	VZEROUPPER                                   // leave no dirty upper state for SSE code
+	RET
+
 // func qpwPackAVX2(dst, x *uint8, plane, blocks, step int, flip uint8)
 TEXT ·qpwPackAVX2(SB), NOSPLIT, $0-41
 	MOVQ dst+0(FP), DI                           // DI = packed block at the current one

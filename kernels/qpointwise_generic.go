@@ -46,12 +46,16 @@ func qpwKernelOffsGeneric(kg int, x []uint8, offs []int, w []int8, corr []int32,
 }
 
 // qpwKernelF32Generic is qpwKernelGeneric with a float32 output, d[r·ldd + p] = float32(sum + corr[r])·scale[r],
-// as qdequantRowGeneric computes it.
-func qpwKernelF32Generic(kg int, x []uint8, w []int8, corr []int32, scale []float32, d []float32, ldd, rows int) {
+// as qdequantRowGeneric computes it, plus fbias[r] (rounded after the product) when fbias is not nil.
+func qpwKernelF32Generic(kg int, x []uint8, w []int8, corr []int32, scale []float32, d []float32, ldd, rows int, fbias []float32) {
 	for r := range rows {
 		out := d[r*ldd : r*ldd+qpwCols]
 		for p := range out {
-			out[p] = float32(qpwSum(kg, x, w, r, p)+corr[r]) * scale[r]
+			v := float32(float32(qpwSum(kg, x, w, r, p)+corr[r]) * scale[r]) // rounded before the bias: no FMA
+			if fbias != nil {
+				v += fbias[r]
+			}
+			out[p] = v
 		}
 	}
 }

@@ -13,7 +13,7 @@ func qpwKernelOffsFor(qimpl) func(kg int, x []uint8, offs []int, w []int8, corr 
 }
 
 // qpwKernelF32For returns the pure-Go float32-output pointwise kernel.
-func qpwKernelF32For(qimpl) func(kg int, x []uint8, w []int8, corr []int32, scale []float32, d []float32, ldd, rows int) {
+func qpwKernelF32For(qimpl) func(kg int, x []uint8, w []int8, corr []int32, scale []float32, d []float32, ldd, rows int, fbias []float32) {
 	return qpwKernelF32Generic
 }
 

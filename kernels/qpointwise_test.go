@@ -41,20 +41,29 @@ func TestQPointwiseTwins(t *testing.T) {
 				}
 			}
 			for rows := 1; rows <= qpwRows; rows++ {
-				x, w, corr, scale := qpwRandBlock(r, kg, func() float32 { return float32(r.Float64() * 1e-3) })
-				ldd := qpwCols + 3
-				got, want := make([]float32, qpwRows*ldd), make([]float32, qpwRows*ldd)
-				for i := range got {
-					got[i], want[i] = -1, -1
-				}
-				qpwKernelF32For(l)(kg, x, w, corr, scale, got, ldd, rows)
-				qpwKernelF32Generic(kg, x, w, corr, scale, want, ldd, rows)
-				for i := range want {
-					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-						t.Fatalf("%s float32 kg=%d rows=%d: d[%d] = %g, want %g", l, kg, rows, i, got[i], want[i])
+				for _, withBias := range []bool{false, true} {
+					x, w, corr, scale := qpwRandBlock(r, kg, func() float32 { return float32(r.Float64() * 1e-3) })
+					var fbias []float32
+					if withBias {
+						fbias = make([]float32, rows)
+						for i := range fbias {
+							fbias[i] = float32(r.NormFloat64())
+						}
 					}
-					if (i/ldd >= rows || i%ldd >= qpwCols) && got[i] != -1 {
-						t.Fatalf("%s float32 kg=%d rows=%d: d[%d] written", l, kg, rows, i)
+					ldd := qpwCols + 3
+					got, want := make([]float32, qpwRows*ldd), make([]float32, qpwRows*ldd)
+					for i := range got {
+						got[i], want[i] = -1, -1
+					}
+					qpwKernelF32For(l)(kg, x, w, corr, scale, got, ldd, rows, fbias)
+					qpwKernelF32Generic(kg, x, w, corr, scale, want, ldd, rows, fbias)
+					for i := range want {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("%s float32 kg=%d rows=%d bias=%v: d[%d] = %g, want %g", l, kg, rows, withBias, i, got[i], want[i])
+						}
+						if (i/ldd >= rows || i%ldd >= qpwCols) && got[i] != -1 {
+							t.Fatalf("%s float32 kg=%d rows=%d: d[%d] written", l, kg, rows, i)
+						}
 					}
 				}
 			}
@@ -138,6 +147,12 @@ func TestQPointwise(t *testing.T) {
 				switch {
 				case floatOut:
 					out.ZeroPoint = 0
+					if M%2 == 0 { // QConvFloat's float bias, added after the scaling
+						out.FBias = make([]float32, M)
+						for i := range out.FBias {
+							out.FBias[i] = float32(r.NormFloat64())
+						}
+					}
 					out.F32 = make([]float32, n)
 					for i := range out.F32 {
 						out.F32[i] = math.Float32frombits(0x5A5A5A5A)
@@ -179,7 +194,10 @@ func TestQPointwise(t *testing.T) {
 							s += out.Bias[m]
 						}
 						if floatOut {
-							want := float32(s) * qscale(out.Scale, m) // as QGemm's dequantizing epilogue
+							want := float32(float32(s) * qscale(out.Scale, m)) // as QGemm's dequantizing epilogue; rounded before the bias
+							if out.FBias != nil {
+								want += out.FBias[m]
+							}
 							if v := out.F32[m*out.Ldc+p]; v != want {
 								t.Fatalf("%s: y[%d][%d] = %g, want %g", name, m, p, v, want)
 							}
@@ -227,13 +245,14 @@ func TestQPointwiseErrors(t *testing.T) {
 		P   int
 		out QOutput
 	}{
-		"short input":  {make([]uint8, 11), 4, QOutput{U8: make([]uint8, 8), Ldc: 4, Scale: []float32{1}}},
-		"short output": {make([]uint8, 12), 4, QOutput{U8: make([]uint8, 7), Ldc: 4, Scale: []float32{1}}},
-		"int32 output": {make([]uint8, 12), 4, QOutput{I32: make([]int32, 8), Ldc: 4}},
-		"two outputs":  {make([]uint8, 12), 4, QOutput{U8: make([]uint8, 8), F32: make([]float32, 8), Ldc: 4, Scale: []float32{1}}},
-		"float bias":   {make([]uint8, 12), 4, QOutput{F32: make([]float32, 8), FBias: []float32{1, 2}, Ldc: 4, Scale: []float32{1}}},
-		"transposed":   {make([]uint8, 12), 4, QOutput{U8: make([]uint8, 8), Ldc: 4, Scale: []float32{1}, Trans: true}},
-		"3 scales":     {make([]uint8, 12), 4, QOutput{U8: make([]uint8, 8), Ldc: 4, Scale: []float32{1, 1, 1}}},
+		"short input":         {make([]uint8, 11), 4, QOutput{U8: make([]uint8, 8), Ldc: 4, Scale: []float32{1}}},
+		"short output":        {make([]uint8, 12), 4, QOutput{U8: make([]uint8, 7), Ldc: 4, Scale: []float32{1}}},
+		"int32 output":        {make([]uint8, 12), 4, QOutput{I32: make([]int32, 8), Ldc: 4}},
+		"two outputs":         {make([]uint8, 12), 4, QOutput{U8: make([]uint8, 8), F32: make([]float32, 8), Ldc: 4, Scale: []float32{1}}},
+		"float bias on uint8": {make([]uint8, 12), 4, QOutput{U8: make([]uint8, 8), FBias: []float32{1, 2}, Ldc: 4, Scale: []float32{1}}},
+		"3 float biases":      {make([]uint8, 12), 4, QOutput{F32: make([]float32, 8), FBias: []float32{1, 2, 3}, Ldc: 4, Scale: []float32{1}}},
+		"transposed":          {make([]uint8, 12), 4, QOutput{U8: make([]uint8, 8), Ldc: 4, Scale: []float32{1}, Trans: true}},
+		"3 scales":            {make([]uint8, 12), 4, QOutput{U8: make([]uint8, 8), Ldc: 4, Scale: []float32{1, 1, 1}}},
 	} {
 		if err := QPointwise(nil, pw, c.x, c.P, 0, 0, c.P, &c.out); err == nil {
 			t.Errorf("%s: no error", name)
