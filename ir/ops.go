@@ -21,9 +21,10 @@ const (
 	// table per channel (axis 1 of x): fuse_qdq_lookup_float's DQ → per-channel float ops regions.
 	OpQLookup = "QLookup"
 	// OpQConvFloat is a convolution of quantized data with a float32 result: inputs x, w, B (int32 or absent),
-	// x_scale, x_zero_point, w_scale, w_zero_point (QLinearConv's, reordered so x, w and B sit where Conv has them);
-	// y = float32(Σ (x − zx)(w − zw) + B)·(x_scale·w_scale). opt's fuse_qdq_conv_float emits it for DQ → Conv
-	// whose output stays float.
+	// x_scale, x_zero_point, w_scale, w_zero_point (QLinearConv's, reordered so x, w and B sit where Conv has them),
+	// and optionally a float32 bias F of one value per output channel; y = float32(Σ (x − zx)(w − zw) + B)·
+	// (x_scale·w_scale) + F, each operation rounded to float32 in turn. opt's fuse_qdq_conv_float emits it for DQ →
+	// Conv whose output stays float, and fuse_conv_integer_float for ConvInteger → Cast → Mul [→ Add(F)].
 	OpQConvFloat = "QConvFloat"
 	// OpQConvTranspose is an ungrouped 2-D transposed convolution of quantized data whose kernel patches tile the
 	// output (kernel = stride, no padding): inputs x, w, B (int32 or absent), x_scale, x_zero_point, w_scale,

@@ -101,7 +101,7 @@ func qBuildConv(b *BuildCtx, qlinear, float bool) (Kernel, error) {
 
 // packPointwise packs W for kernels.QPointwise when it qualifies (see qConv.pointwise), else returns nil.
 func (c *qConv) packPointwise(w, zp *ir.Tensor) (*kernels.QPackedPointwise, error) {
-	if !c.qlinear || c.group != 1 || !kernels.QPointwiseFast() || w.Rank() < 3 {
+	if !(c.qlinear || c.float) || c.group != 1 || !kernels.QPointwiseFast() || w.Rank() < 3 {
 		return nil, nil
 	}
 	for _, k := range w.Shape[2:] {
@@ -379,6 +379,9 @@ func (c *qConv) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 			o.Ldc, o.Trans = P, true
 			if o.Bias != nil {
 				o.Bias = o.Bias[gi*mg : (gi+1)*mg]
+			}
+			if o.FBias != nil {
+				o.FBias = o.FBias[gi*mg : (gi+1)*mg]
 			}
 			if len(o.Scale) > 1 {
 				o.Scale = o.Scale[gi*mg : (gi+1)*mg]
@@ -867,8 +870,8 @@ func qFill(b []uint8, v uint8) {
 	}
 }
 
-// dequantOut reads QConvFloat's scales and bias into out (multiplier x_scale·w_scale per output channel, the
-// int32 bias added before it) and allocates the float32 output.
+// dequantOut reads QConvFloat's scales and biases into out (multiplier x_scale·w_scale per output channel, the
+// int32 bias added before it, the float bias after it) and allocates the float32 output.
 func (c *qConv) dequantOut(ctx *Ctx, in []*ir.Tensor, out *kernels.QOutput, M int, shape []int) (*ir.Tensor, error) {
 	xs, err := qScalarF32(nnInput(in, 3), "x_scale")
 	if err != nil {
@@ -887,6 +890,12 @@ func (c *qConv) dequantOut(ctx *Ctx, in []*ir.Tensor, out *kernels.QOutput, M in
 			return nil, Invalidf("bias must be int32 with %d values, got %s", M, bt)
 		}
 		out.Bias = bt.I32()
+	}
+	if ft := nnInput(in, 7); ft != nil {
+		if ft.DType != ir.Float32 || ft.Len() != M {
+			return nil, Invalidf("float bias must be float32 with %d values, got %s", M, ft)
+		}
+		out.FBias = ft.F32()
 	}
 	return ctx.allocRaw(ir.Float32, shape...), nil // every element is written
 }
@@ -990,6 +999,8 @@ func (c *qConv) depthwise(ctx *Ctx, in []*ir.Tensor, w, y *ir.Tensor, out *kerne
 				}
 				o := nc*OH*OW + oh*OW + ow
 				switch {
+				case c.float && out.FBias != nil: // the explicit conversion rounds the product before the add
+					y.F32()[o] = float32(float32(acc+bias)*scale) + out.FBias[ch]
 				case c.float:
 					y.F32()[o] = float32(acc+bias) * scale
 				case !c.qlinear:
@@ -1137,10 +1148,13 @@ func (c *qConv) depthwiseFloat(ctx *Ctx, wv []int32, y *ir.Tensor, out *kernels.
 				bias = out.Bias[c0+i]
 			}
 			o, scale := (base+i)*P, out.Scale[min(c0+i, len(out.Scale)-1)]
-			if c.float { // QConvFloat: float32(S + B)·scale, as the GEMM's dequantizing epilogue computes it
+			if c.float { // QConvFloat: float32(S + B)·scale [+ F], as the GEMM's dequantizing epilogue computes it
 				dst := yf[o : o+P]
 				for j, v := range sc.acc[i*P : (i+1)*P] {
 					dst[j] = float32(int32(v)+bias) * scale
+				}
+				if out.FBias != nil {
+					kernels.AddScalar(dst, dst, out.FBias[c0+i])
 				}
 				continue
 			}
