@@ -275,397 +275,227 @@ DATA tanhLo<>+52(SB)/4, $0xc1900000
 DATA tanhLo<>+56(SB)/4, $0xc1900000
 DATA tanhLo<>+60(SB)/4, $0xc1900000
 GLOBL tanhLo<>(SB), RODATA|NOPTR, $64
-DATA erfSplit<>+0(SB)/4, $0x3f600000
-DATA erfSplit<>+4(SB)/4, $0x3f600000
-DATA erfSplit<>+8(SB)/4, $0x3f600000
-DATA erfSplit<>+12(SB)/4, $0x3f600000
-DATA erfSplit<>+16(SB)/4, $0x3f600000
-DATA erfSplit<>+20(SB)/4, $0x3f600000
-DATA erfSplit<>+24(SB)/4, $0x3f600000
-DATA erfSplit<>+28(SB)/4, $0x3f600000
-DATA erfSplit<>+32(SB)/4, $0x3f600000
-DATA erfSplit<>+36(SB)/4, $0x3f600000
-DATA erfSplit<>+40(SB)/4, $0x3f600000
-DATA erfSplit<>+44(SB)/4, $0x3f600000
-DATA erfSplit<>+48(SB)/4, $0x3f600000
-DATA erfSplit<>+52(SB)/4, $0x3f600000
-DATA erfSplit<>+56(SB)/4, $0x3f600000
-DATA erfSplit<>+60(SB)/4, $0x3f600000
-GLOBL erfSplit<>(SB), RODATA|NOPTR, $64
-DATA erfHi<>+0(SB)/4, $0x40800000
-DATA erfHi<>+4(SB)/4, $0x40800000
-DATA erfHi<>+8(SB)/4, $0x40800000
-DATA erfHi<>+12(SB)/4, $0x40800000
-DATA erfHi<>+16(SB)/4, $0x40800000
-DATA erfHi<>+20(SB)/4, $0x40800000
-DATA erfHi<>+24(SB)/4, $0x40800000
-DATA erfHi<>+28(SB)/4, $0x40800000
-DATA erfHi<>+32(SB)/4, $0x40800000
-DATA erfHi<>+36(SB)/4, $0x40800000
-DATA erfHi<>+40(SB)/4, $0x40800000
-DATA erfHi<>+44(SB)/4, $0x40800000
-DATA erfHi<>+48(SB)/4, $0x40800000
-DATA erfHi<>+52(SB)/4, $0x40800000
-DATA erfHi<>+56(SB)/4, $0x40800000
-DATA erfHi<>+60(SB)/4, $0x40800000
+DATA erfHi<>+0(SB)/4, $0x407ae148
+DATA erfHi<>+4(SB)/4, $0x407ae148
+DATA erfHi<>+8(SB)/4, $0x407ae148
+DATA erfHi<>+12(SB)/4, $0x407ae148
+DATA erfHi<>+16(SB)/4, $0x407ae148
+DATA erfHi<>+20(SB)/4, $0x407ae148
+DATA erfHi<>+24(SB)/4, $0x407ae148
+DATA erfHi<>+28(SB)/4, $0x407ae148
+DATA erfHi<>+32(SB)/4, $0x407ae148
+DATA erfHi<>+36(SB)/4, $0x407ae148
+DATA erfHi<>+40(SB)/4, $0x407ae148
+DATA erfHi<>+44(SB)/4, $0x407ae148
+DATA erfHi<>+48(SB)/4, $0x407ae148
+DATA erfHi<>+52(SB)/4, $0x407ae148
+DATA erfHi<>+56(SB)/4, $0x407ae148
+DATA erfHi<>+60(SB)/4, $0x407ae148
 GLOBL erfHi<>(SB), RODATA|NOPTR, $64
-DATA erfShift<>+0(SB)/4, $0x3f324925
-DATA erfShift<>+4(SB)/4, $0x3f324925
-DATA erfShift<>+8(SB)/4, $0x3f324925
-DATA erfShift<>+12(SB)/4, $0x3f324925
-DATA erfShift<>+16(SB)/4, $0x3f324925
-DATA erfShift<>+20(SB)/4, $0x3f324925
-DATA erfShift<>+24(SB)/4, $0x3f324925
-DATA erfShift<>+28(SB)/4, $0x3f324925
-DATA erfShift<>+32(SB)/4, $0x3f324925
-DATA erfShift<>+36(SB)/4, $0x3f324925
-DATA erfShift<>+40(SB)/4, $0x3f324925
-DATA erfShift<>+44(SB)/4, $0x3f324925
-DATA erfShift<>+48(SB)/4, $0x3f324925
-DATA erfShift<>+52(SB)/4, $0x3f324925
-DATA erfShift<>+56(SB)/4, $0x3f324925
-DATA erfShift<>+60(SB)/4, $0x3f324925
-GLOBL erfShift<>(SB), RODATA|NOPTR, $64
-DATA erfs0<>+0(SB)/4, $0x3f906ebb
-DATA erfs0<>+4(SB)/4, $0x3f906ebb
-DATA erfs0<>+8(SB)/4, $0x3f906ebb
-DATA erfs0<>+12(SB)/4, $0x3f906ebb
-DATA erfs0<>+16(SB)/4, $0x3f906ebb
-DATA erfs0<>+20(SB)/4, $0x3f906ebb
-DATA erfs0<>+24(SB)/4, $0x3f906ebb
-DATA erfs0<>+28(SB)/4, $0x3f906ebb
-DATA erfs0<>+32(SB)/4, $0x3f906ebb
-DATA erfs0<>+36(SB)/4, $0x3f906ebb
-DATA erfs0<>+40(SB)/4, $0x3f906ebb
-DATA erfs0<>+44(SB)/4, $0x3f906ebb
-DATA erfs0<>+48(SB)/4, $0x3f906ebb
-DATA erfs0<>+52(SB)/4, $0x3f906ebb
-DATA erfs0<>+56(SB)/4, $0x3f906ebb
-DATA erfs0<>+60(SB)/4, $0x3f906ebb
-GLOBL erfs0<>(SB), RODATA|NOPTR, $64
-DATA erfs1<>+0(SB)/4, $0xbec093a3
-DATA erfs1<>+4(SB)/4, $0xbec093a3
-DATA erfs1<>+8(SB)/4, $0xbec093a3
-DATA erfs1<>+12(SB)/4, $0xbec093a3
-DATA erfs1<>+16(SB)/4, $0xbec093a3
-DATA erfs1<>+20(SB)/4, $0xbec093a3
-DATA erfs1<>+24(SB)/4, $0xbec093a3
-DATA erfs1<>+28(SB)/4, $0xbec093a3
-DATA erfs1<>+32(SB)/4, $0xbec093a3
-DATA erfs1<>+36(SB)/4, $0xbec093a3
-DATA erfs1<>+40(SB)/4, $0xbec093a3
-DATA erfs1<>+44(SB)/4, $0xbec093a3
-DATA erfs1<>+48(SB)/4, $0xbec093a3
-DATA erfs1<>+52(SB)/4, $0xbec093a3
-DATA erfs1<>+56(SB)/4, $0xbec093a3
-DATA erfs1<>+60(SB)/4, $0xbec093a3
-GLOBL erfs1<>(SB), RODATA|NOPTR, $64
-DATA erfs2<>+0(SB)/4, $0x3de71791
-DATA erfs2<>+4(SB)/4, $0x3de71791
-DATA erfs2<>+8(SB)/4, $0x3de71791
-DATA erfs2<>+12(SB)/4, $0x3de71791
-DATA erfs2<>+16(SB)/4, $0x3de71791
-DATA erfs2<>+20(SB)/4, $0x3de71791
-DATA erfs2<>+24(SB)/4, $0x3de71791
-DATA erfs2<>+28(SB)/4, $0x3de71791
-DATA erfs2<>+32(SB)/4, $0x3de71791
-DATA erfs2<>+36(SB)/4, $0x3de71791
-DATA erfs2<>+40(SB)/4, $0x3de71791
-DATA erfs2<>+44(SB)/4, $0x3de71791
-DATA erfs2<>+48(SB)/4, $0x3de71791
-DATA erfs2<>+52(SB)/4, $0x3de71791
-DATA erfs2<>+56(SB)/4, $0x3de71791
-DATA erfs2<>+60(SB)/4, $0x3de71791
-GLOBL erfs2<>(SB), RODATA|NOPTR, $64
-DATA erfs3<>+0(SB)/4, $0xbcdc1672
-DATA erfs3<>+4(SB)/4, $0xbcdc1672
-DATA erfs3<>+8(SB)/4, $0xbcdc1672
-DATA erfs3<>+12(SB)/4, $0xbcdc1672
-DATA erfs3<>+16(SB)/4, $0xbcdc1672
-DATA erfs3<>+20(SB)/4, $0xbcdc1672
-DATA erfs3<>+24(SB)/4, $0xbcdc1672
-DATA erfs3<>+28(SB)/4, $0xbcdc1672
-DATA erfs3<>+32(SB)/4, $0xbcdc1672
-DATA erfs3<>+36(SB)/4, $0xbcdc1672
-DATA erfs3<>+40(SB)/4, $0xbcdc1672
-DATA erfs3<>+44(SB)/4, $0xbcdc1672
-DATA erfs3<>+48(SB)/4, $0xbcdc1672
-DATA erfs3<>+52(SB)/4, $0xbcdc1672
-DATA erfs3<>+56(SB)/4, $0xbcdc1672
-DATA erfs3<>+60(SB)/4, $0xbcdc1672
-GLOBL erfs3<>(SB), RODATA|NOPTR, $64
-DATA erfs4<>+0(SB)/4, $0x3bab2de7
-DATA erfs4<>+4(SB)/4, $0x3bab2de7
-DATA erfs4<>+8(SB)/4, $0x3bab2de7
-DATA erfs4<>+12(SB)/4, $0x3bab2de7
-DATA erfs4<>+16(SB)/4, $0x3bab2de7
-DATA erfs4<>+20(SB)/4, $0x3bab2de7
-DATA erfs4<>+24(SB)/4, $0x3bab2de7
-DATA erfs4<>+28(SB)/4, $0x3bab2de7
-DATA erfs4<>+32(SB)/4, $0x3bab2de7
-DATA erfs4<>+36(SB)/4, $0x3bab2de7
-DATA erfs4<>+40(SB)/4, $0x3bab2de7
-DATA erfs4<>+44(SB)/4, $0x3bab2de7
-DATA erfs4<>+48(SB)/4, $0x3bab2de7
-DATA erfs4<>+52(SB)/4, $0x3bab2de7
-DATA erfs4<>+56(SB)/4, $0x3bab2de7
-DATA erfs4<>+60(SB)/4, $0x3bab2de7
-GLOBL erfs4<>(SB), RODATA|NOPTR, $64
-DATA erfs5<>+0(SB)/4, $0xba6016da
-DATA erfs5<>+4(SB)/4, $0xba6016da
-DATA erfs5<>+8(SB)/4, $0xba6016da
-DATA erfs5<>+12(SB)/4, $0xba6016da
-DATA erfs5<>+16(SB)/4, $0xba6016da
-DATA erfs5<>+20(SB)/4, $0xba6016da
-DATA erfs5<>+24(SB)/4, $0xba6016da
-DATA erfs5<>+28(SB)/4, $0xba6016da
-DATA erfs5<>+32(SB)/4, $0xba6016da
-DATA erfs5<>+36(SB)/4, $0xba6016da
-DATA erfs5<>+40(SB)/4, $0xba6016da
-DATA erfs5<>+44(SB)/4, $0xba6016da
-DATA erfs5<>+48(SB)/4, $0xba6016da
-DATA erfs5<>+52(SB)/4, $0xba6016da
-DATA erfs5<>+56(SB)/4, $0xba6016da
-DATA erfs5<>+60(SB)/4, $0xba6016da
-GLOBL erfs5<>(SB), RODATA|NOPTR, $64
-DATA erfs6<>+0(SB)/4, $0x38fcd193
-DATA erfs6<>+4(SB)/4, $0x38fcd193
-DATA erfs6<>+8(SB)/4, $0x38fcd193
-DATA erfs6<>+12(SB)/4, $0x38fcd193
-DATA erfs6<>+16(SB)/4, $0x38fcd193
-DATA erfs6<>+20(SB)/4, $0x38fcd193
-DATA erfs6<>+24(SB)/4, $0x38fcd193
-DATA erfs6<>+28(SB)/4, $0x38fcd193
-DATA erfs6<>+32(SB)/4, $0x38fcd193
-DATA erfs6<>+36(SB)/4, $0x38fcd193
-DATA erfs6<>+40(SB)/4, $0x38fcd193
-DATA erfs6<>+44(SB)/4, $0x38fcd193
-DATA erfs6<>+48(SB)/4, $0x38fcd193
-DATA erfs6<>+52(SB)/4, $0x38fcd193
-DATA erfs6<>+56(SB)/4, $0x38fcd193
-DATA erfs6<>+60(SB)/4, $0x38fcd193
-GLOBL erfs6<>(SB), RODATA|NOPTR, $64
-DATA erfs7<>+0(SB)/4, $0xb77a692e
-DATA erfs7<>+4(SB)/4, $0xb77a692e
-DATA erfs7<>+8(SB)/4, $0xb77a692e
-DATA erfs7<>+12(SB)/4, $0xb77a692e
-DATA erfs7<>+16(SB)/4, $0xb77a692e
-DATA erfs7<>+20(SB)/4, $0xb77a692e
-DATA erfs7<>+24(SB)/4, $0xb77a692e
-DATA erfs7<>+28(SB)/4, $0xb77a692e
-DATA erfs7<>+32(SB)/4, $0xb77a692e
-DATA erfs7<>+36(SB)/4, $0xb77a692e
-DATA erfs7<>+40(SB)/4, $0xb77a692e
-DATA erfs7<>+44(SB)/4, $0xb77a692e
-DATA erfs7<>+48(SB)/4, $0xb77a692e
-DATA erfs7<>+52(SB)/4, $0xb77a692e
-DATA erfs7<>+56(SB)/4, $0xb77a692e
-DATA erfs7<>+60(SB)/4, $0xb77a692e
-GLOBL erfs7<>(SB), RODATA|NOPTR, $64
-DATA erfs8<>+0(SB)/4, $0x35dcf365
-DATA erfs8<>+4(SB)/4, $0x35dcf365
-DATA erfs8<>+8(SB)/4, $0x35dcf365
-DATA erfs8<>+12(SB)/4, $0x35dcf365
-DATA erfs8<>+16(SB)/4, $0x35dcf365
-DATA erfs8<>+20(SB)/4, $0x35dcf365
-DATA erfs8<>+24(SB)/4, $0x35dcf365
-DATA erfs8<>+28(SB)/4, $0x35dcf365
-DATA erfs8<>+32(SB)/4, $0x35dcf365
-DATA erfs8<>+36(SB)/4, $0x35dcf365
-DATA erfs8<>+40(SB)/4, $0x35dcf365
-DATA erfs8<>+44(SB)/4, $0x35dcf365
-DATA erfs8<>+48(SB)/4, $0x35dcf365
-DATA erfs8<>+52(SB)/4, $0x35dcf365
-DATA erfs8<>+56(SB)/4, $0x35dcf365
-DATA erfs8<>+60(SB)/4, $0x35dcf365
-GLOBL erfs8<>(SB), RODATA|NOPTR, $64
-DATA erfs9<>+0(SB)/4, $0xb42fba17
-DATA erfs9<>+4(SB)/4, $0xb42fba17
-DATA erfs9<>+8(SB)/4, $0xb42fba17
-DATA erfs9<>+12(SB)/4, $0xb42fba17
-DATA erfs9<>+16(SB)/4, $0xb42fba17
-DATA erfs9<>+20(SB)/4, $0xb42fba17
-DATA erfs9<>+24(SB)/4, $0xb42fba17
-DATA erfs9<>+28(SB)/4, $0xb42fba17
-DATA erfs9<>+32(SB)/4, $0xb42fba17
-DATA erfs9<>+36(SB)/4, $0xb42fba17
-DATA erfs9<>+40(SB)/4, $0xb42fba17
-DATA erfs9<>+44(SB)/4, $0xb42fba17
-DATA erfs9<>+48(SB)/4, $0xb42fba17
-DATA erfs9<>+52(SB)/4, $0xb42fba17
-DATA erfs9<>+56(SB)/4, $0xb42fba17
-DATA erfs9<>+60(SB)/4, $0xb42fba17
-GLOBL erfs9<>(SB), RODATA|NOPTR, $64
-DATA erfb0<>+0(SB)/4, $0x3eaa2fcb
-DATA erfb0<>+4(SB)/4, $0x3eaa2fcb
-DATA erfb0<>+8(SB)/4, $0x3eaa2fcb
-DATA erfb0<>+12(SB)/4, $0x3eaa2fcb
-DATA erfb0<>+16(SB)/4, $0x3eaa2fcb
-DATA erfb0<>+20(SB)/4, $0x3eaa2fcb
-DATA erfb0<>+24(SB)/4, $0x3eaa2fcb
-DATA erfb0<>+28(SB)/4, $0x3eaa2fcb
-DATA erfb0<>+32(SB)/4, $0x3eaa2fcb
-DATA erfb0<>+36(SB)/4, $0x3eaa2fcb
-DATA erfb0<>+40(SB)/4, $0x3eaa2fcb
-DATA erfb0<>+44(SB)/4, $0x3eaa2fcb
-DATA erfb0<>+48(SB)/4, $0x3eaa2fcb
-DATA erfb0<>+52(SB)/4, $0x3eaa2fcb
-DATA erfb0<>+56(SB)/4, $0x3eaa2fcb
-DATA erfb0<>+60(SB)/4, $0x3eaa2fcb
-GLOBL erfb0<>(SB), RODATA|NOPTR, $64
-DATA erfb1<>+0(SB)/4, $0x3eb77a3b
-DATA erfb1<>+4(SB)/4, $0x3eb77a3b
-DATA erfb1<>+8(SB)/4, $0x3eb77a3b
-DATA erfb1<>+12(SB)/4, $0x3eb77a3b
-DATA erfb1<>+16(SB)/4, $0x3eb77a3b
-DATA erfb1<>+20(SB)/4, $0x3eb77a3b
-DATA erfb1<>+24(SB)/4, $0x3eb77a3b
-DATA erfb1<>+28(SB)/4, $0x3eb77a3b
-DATA erfb1<>+32(SB)/4, $0x3eb77a3b
-DATA erfb1<>+36(SB)/4, $0x3eb77a3b
-DATA erfb1<>+40(SB)/4, $0x3eb77a3b
-DATA erfb1<>+44(SB)/4, $0x3eb77a3b
-DATA erfb1<>+48(SB)/4, $0x3eb77a3b
-DATA erfb1<>+52(SB)/4, $0x3eb77a3b
-DATA erfb1<>+56(SB)/4, $0x3eb77a3b
-DATA erfb1<>+60(SB)/4, $0x3eb77a3b
-GLOBL erfb1<>(SB), RODATA|NOPTR, $64
-DATA erfb2<>+0(SB)/4, $0xbe265a73
-DATA erfb2<>+4(SB)/4, $0xbe265a73
-DATA erfb2<>+8(SB)/4, $0xbe265a73
-DATA erfb2<>+12(SB)/4, $0xbe265a73
-DATA erfb2<>+16(SB)/4, $0xbe265a73
-DATA erfb2<>+20(SB)/4, $0xbe265a73
-DATA erfb2<>+24(SB)/4, $0xbe265a73
-DATA erfb2<>+28(SB)/4, $0xbe265a73
-DATA erfb2<>+32(SB)/4, $0xbe265a73
-DATA erfb2<>+36(SB)/4, $0xbe265a73
-DATA erfb2<>+40(SB)/4, $0xbe265a73
-DATA erfb2<>+44(SB)/4, $0xbe265a73
-DATA erfb2<>+48(SB)/4, $0xbe265a73
-DATA erfb2<>+52(SB)/4, $0xbe265a73
-DATA erfb2<>+56(SB)/4, $0xbe265a73
-DATA erfb2<>+60(SB)/4, $0xbe265a73
-GLOBL erfb2<>(SB), RODATA|NOPTR, $64
-DATA erfb3<>+0(SB)/4, $0x3d45e2f9
-DATA erfb3<>+4(SB)/4, $0x3d45e2f9
-DATA erfb3<>+8(SB)/4, $0x3d45e2f9
-DATA erfb3<>+12(SB)/4, $0x3d45e2f9
-DATA erfb3<>+16(SB)/4, $0x3d45e2f9
-DATA erfb3<>+20(SB)/4, $0x3d45e2f9
-DATA erfb3<>+24(SB)/4, $0x3d45e2f9
-DATA erfb3<>+28(SB)/4, $0x3d45e2f9
-DATA erfb3<>+32(SB)/4, $0x3d45e2f9
-DATA erfb3<>+36(SB)/4, $0x3d45e2f9
-DATA erfb3<>+40(SB)/4, $0x3d45e2f9
-DATA erfb3<>+44(SB)/4, $0x3d45e2f9
-DATA erfb3<>+48(SB)/4, $0x3d45e2f9
-DATA erfb3<>+52(SB)/4, $0x3d45e2f9
-DATA erfb3<>+56(SB)/4, $0x3d45e2f9
-DATA erfb3<>+60(SB)/4, $0x3d45e2f9
-GLOBL erfb3<>(SB), RODATA|NOPTR, $64
-DATA erfb4<>+0(SB)/4, $0x3c1a74f0
-DATA erfb4<>+4(SB)/4, $0x3c1a74f0
-DATA erfb4<>+8(SB)/4, $0x3c1a74f0
-DATA erfb4<>+12(SB)/4, $0x3c1a74f0
-DATA erfb4<>+16(SB)/4, $0x3c1a74f0
-DATA erfb4<>+20(SB)/4, $0x3c1a74f0
-DATA erfb4<>+24(SB)/4, $0x3c1a74f0
-DATA erfb4<>+28(SB)/4, $0x3c1a74f0
-DATA erfb4<>+32(SB)/4, $0x3c1a74f0
-DATA erfb4<>+36(SB)/4, $0x3c1a74f0
-DATA erfb4<>+40(SB)/4, $0x3c1a74f0
-DATA erfb4<>+44(SB)/4, $0x3c1a74f0
-DATA erfb4<>+48(SB)/4, $0x3c1a74f0
-DATA erfb4<>+52(SB)/4, $0x3c1a74f0
-DATA erfb4<>+56(SB)/4, $0x3c1a74f0
-DATA erfb4<>+60(SB)/4, $0x3c1a74f0
-GLOBL erfb4<>(SB), RODATA|NOPTR, $64
-DATA erfb5<>+0(SB)/4, $0xbcfbf3cc
-DATA erfb5<>+4(SB)/4, $0xbcfbf3cc
-DATA erfb5<>+8(SB)/4, $0xbcfbf3cc
-DATA erfb5<>+12(SB)/4, $0xbcfbf3cc
-DATA erfb5<>+16(SB)/4, $0xbcfbf3cc
-DATA erfb5<>+20(SB)/4, $0xbcfbf3cc
-DATA erfb5<>+24(SB)/4, $0xbcfbf3cc
-DATA erfb5<>+28(SB)/4, $0xbcfbf3cc
-DATA erfb5<>+32(SB)/4, $0xbcfbf3cc
-DATA erfb5<>+36(SB)/4, $0xbcfbf3cc
-DATA erfb5<>+40(SB)/4, $0xbcfbf3cc
-DATA erfb5<>+44(SB)/4, $0xbcfbf3cc
-DATA erfb5<>+48(SB)/4, $0xbcfbf3cc
-DATA erfb5<>+52(SB)/4, $0xbcfbf3cc
-DATA erfb5<>+56(SB)/4, $0xbcfbf3cc
-DATA erfb5<>+60(SB)/4, $0xbcfbf3cc
-GLOBL erfb5<>(SB), RODATA|NOPTR, $64
-DATA erfb6<>+0(SB)/4, $0x3d066f7d
-DATA erfb6<>+4(SB)/4, $0x3d066f7d
-DATA erfb6<>+8(SB)/4, $0x3d066f7d
-DATA erfb6<>+12(SB)/4, $0x3d066f7d
-DATA erfb6<>+16(SB)/4, $0x3d066f7d
-DATA erfb6<>+20(SB)/4, $0x3d066f7d
-DATA erfb6<>+24(SB)/4, $0x3d066f7d
-DATA erfb6<>+28(SB)/4, $0x3d066f7d
-DATA erfb6<>+32(SB)/4, $0x3d066f7d
-DATA erfb6<>+36(SB)/4, $0x3d066f7d
-DATA erfb6<>+40(SB)/4, $0x3d066f7d
-DATA erfb6<>+44(SB)/4, $0x3d066f7d
-DATA erfb6<>+48(SB)/4, $0x3d066f7d
-DATA erfb6<>+52(SB)/4, $0x3d066f7d
-DATA erfb6<>+56(SB)/4, $0x3d066f7d
-DATA erfb6<>+60(SB)/4, $0x3d066f7d
-GLOBL erfb6<>(SB), RODATA|NOPTR, $64
-DATA erfb7<>+0(SB)/4, $0xbcc8903b
-DATA erfb7<>+4(SB)/4, $0xbcc8903b
-DATA erfb7<>+8(SB)/4, $0xbcc8903b
-DATA erfb7<>+12(SB)/4, $0xbcc8903b
-DATA erfb7<>+16(SB)/4, $0xbcc8903b
-DATA erfb7<>+20(SB)/4, $0xbcc8903b
-DATA erfb7<>+24(SB)/4, $0xbcc8903b
-DATA erfb7<>+28(SB)/4, $0xbcc8903b
-DATA erfb7<>+32(SB)/4, $0xbcc8903b
-DATA erfb7<>+36(SB)/4, $0xbcc8903b
-DATA erfb7<>+40(SB)/4, $0xbcc8903b
-DATA erfb7<>+44(SB)/4, $0xbcc8903b
-DATA erfb7<>+48(SB)/4, $0xbcc8903b
-DATA erfb7<>+52(SB)/4, $0xbcc8903b
-DATA erfb7<>+56(SB)/4, $0xbcc8903b
-DATA erfb7<>+60(SB)/4, $0xbcc8903b
-GLOBL erfb7<>(SB), RODATA|NOPTR, $64
-DATA erfb8<>+0(SB)/4, $0x3abf7b96
-DATA erfb8<>+4(SB)/4, $0x3abf7b96
-DATA erfb8<>+8(SB)/4, $0x3abf7b96
-DATA erfb8<>+12(SB)/4, $0x3abf7b96
-DATA erfb8<>+16(SB)/4, $0x3abf7b96
-DATA erfb8<>+20(SB)/4, $0x3abf7b96
-DATA erfb8<>+24(SB)/4, $0x3abf7b96
-DATA erfb8<>+28(SB)/4, $0x3abf7b96
-DATA erfb8<>+32(SB)/4, $0x3abf7b96
-DATA erfb8<>+36(SB)/4, $0x3abf7b96
-DATA erfb8<>+40(SB)/4, $0x3abf7b96
-DATA erfb8<>+44(SB)/4, $0x3abf7b96
-DATA erfb8<>+48(SB)/4, $0x3abf7b96
-DATA erfb8<>+52(SB)/4, $0x3abf7b96
-DATA erfb8<>+56(SB)/4, $0x3abf7b96
-DATA erfb8<>+60(SB)/4, $0x3abf7b96
-GLOBL erfb8<>(SB), RODATA|NOPTR, $64
-DATA erfb9<>+0(SB)/4, $0x3c65186c
-DATA erfb9<>+4(SB)/4, $0x3c65186c
-DATA erfb9<>+8(SB)/4, $0x3c65186c
-DATA erfb9<>+12(SB)/4, $0x3c65186c
-DATA erfb9<>+16(SB)/4, $0x3c65186c
-DATA erfb9<>+20(SB)/4, $0x3c65186c
-DATA erfb9<>+24(SB)/4, $0x3c65186c
-DATA erfb9<>+28(SB)/4, $0x3c65186c
-DATA erfb9<>+32(SB)/4, $0x3c65186c
-DATA erfb9<>+36(SB)/4, $0x3c65186c
-DATA erfb9<>+40(SB)/4, $0x3c65186c
-DATA erfb9<>+44(SB)/4, $0x3c65186c
-DATA erfb9<>+48(SB)/4, $0x3c65186c
-DATA erfb9<>+52(SB)/4, $0x3c65186c
-DATA erfb9<>+56(SB)/4, $0x3c65186c
-DATA erfb9<>+60(SB)/4, $0x3c65186c
-GLOBL erfb9<>(SB), RODATA|NOPTR, $64
+DATA erfp0<>+0(SB)/4, $0x3f906eba
+DATA erfp0<>+4(SB)/4, $0x3f906eba
+DATA erfp0<>+8(SB)/4, $0x3f906eba
+DATA erfp0<>+12(SB)/4, $0x3f906eba
+DATA erfp0<>+16(SB)/4, $0x3f906eba
+DATA erfp0<>+20(SB)/4, $0x3f906eba
+DATA erfp0<>+24(SB)/4, $0x3f906eba
+DATA erfp0<>+28(SB)/4, $0x3f906eba
+DATA erfp0<>+32(SB)/4, $0x3f906eba
+DATA erfp0<>+36(SB)/4, $0x3f906eba
+DATA erfp0<>+40(SB)/4, $0x3f906eba
+DATA erfp0<>+44(SB)/4, $0x3f906eba
+DATA erfp0<>+48(SB)/4, $0x3f906eba
+DATA erfp0<>+52(SB)/4, $0x3f906eba
+DATA erfp0<>+56(SB)/4, $0x3f906eba
+DATA erfp0<>+60(SB)/4, $0x3f906eba
+GLOBL erfp0<>(SB), RODATA|NOPTR, $64
+DATA erfp1<>+0(SB)/4, $0x3e4cb761
+DATA erfp1<>+4(SB)/4, $0x3e4cb761
+DATA erfp1<>+8(SB)/4, $0x3e4cb761
+DATA erfp1<>+12(SB)/4, $0x3e4cb761
+DATA erfp1<>+16(SB)/4, $0x3e4cb761
+DATA erfp1<>+20(SB)/4, $0x3e4cb761
+DATA erfp1<>+24(SB)/4, $0x3e4cb761
+DATA erfp1<>+28(SB)/4, $0x3e4cb761
+DATA erfp1<>+32(SB)/4, $0x3e4cb761
+DATA erfp1<>+36(SB)/4, $0x3e4cb761
+DATA erfp1<>+40(SB)/4, $0x3e4cb761
+DATA erfp1<>+44(SB)/4, $0x3e4cb761
+DATA erfp1<>+48(SB)/4, $0x3e4cb761
+DATA erfp1<>+52(SB)/4, $0x3e4cb761
+DATA erfp1<>+56(SB)/4, $0x3e4cb761
+DATA erfp1<>+60(SB)/4, $0x3e4cb761
+GLOBL erfp1<>(SB), RODATA|NOPTR, $64
+DATA erfp2<>+0(SB)/4, $0x3d4f251b
+DATA erfp2<>+4(SB)/4, $0x3d4f251b
+DATA erfp2<>+8(SB)/4, $0x3d4f251b
+DATA erfp2<>+12(SB)/4, $0x3d4f251b
+DATA erfp2<>+16(SB)/4, $0x3d4f251b
+DATA erfp2<>+20(SB)/4, $0x3d4f251b
+DATA erfp2<>+24(SB)/4, $0x3d4f251b
+DATA erfp2<>+28(SB)/4, $0x3d4f251b
+DATA erfp2<>+32(SB)/4, $0x3d4f251b
+DATA erfp2<>+36(SB)/4, $0x3d4f251b
+DATA erfp2<>+40(SB)/4, $0x3d4f251b
+DATA erfp2<>+44(SB)/4, $0x3d4f251b
+DATA erfp2<>+48(SB)/4, $0x3d4f251b
+DATA erfp2<>+52(SB)/4, $0x3d4f251b
+DATA erfp2<>+56(SB)/4, $0x3d4f251b
+DATA erfp2<>+60(SB)/4, $0x3d4f251b
+GLOBL erfp2<>(SB), RODATA|NOPTR, $64
+DATA erfp3<>+0(SB)/4, $0x3b729223
+DATA erfp3<>+4(SB)/4, $0x3b729223
+DATA erfp3<>+8(SB)/4, $0x3b729223
+DATA erfp3<>+12(SB)/4, $0x3b729223
+DATA erfp3<>+16(SB)/4, $0x3b729223
+DATA erfp3<>+20(SB)/4, $0x3b729223
+DATA erfp3<>+24(SB)/4, $0x3b729223
+DATA erfp3<>+28(SB)/4, $0x3b729223
+DATA erfp3<>+32(SB)/4, $0x3b729223
+DATA erfp3<>+36(SB)/4, $0x3b729223
+DATA erfp3<>+40(SB)/4, $0x3b729223
+DATA erfp3<>+44(SB)/4, $0x3b729223
+DATA erfp3<>+48(SB)/4, $0x3b729223
+DATA erfp3<>+52(SB)/4, $0x3b729223
+DATA erfp3<>+56(SB)/4, $0x3b729223
+DATA erfp3<>+60(SB)/4, $0x3b729223
+GLOBL erfp3<>(SB), RODATA|NOPTR, $64
+DATA erfp4<>+0(SB)/4, $0x3914bbcd
+DATA erfp4<>+4(SB)/4, $0x3914bbcd
+DATA erfp4<>+8(SB)/4, $0x3914bbcd
+DATA erfp4<>+12(SB)/4, $0x3914bbcd
+DATA erfp4<>+16(SB)/4, $0x3914bbcd
+DATA erfp4<>+20(SB)/4, $0x3914bbcd
+DATA erfp4<>+24(SB)/4, $0x3914bbcd
+DATA erfp4<>+28(SB)/4, $0x3914bbcd
+DATA erfp4<>+32(SB)/4, $0x3914bbcd
+DATA erfp4<>+36(SB)/4, $0x3914bbcd
+DATA erfp4<>+40(SB)/4, $0x3914bbcd
+DATA erfp4<>+44(SB)/4, $0x3914bbcd
+DATA erfp4<>+48(SB)/4, $0x3914bbcd
+DATA erfp4<>+52(SB)/4, $0x3914bbcd
+DATA erfp4<>+56(SB)/4, $0x3914bbcd
+DATA erfp4<>+60(SB)/4, $0x3914bbcd
+GLOBL erfp4<>(SB), RODATA|NOPTR, $64
+DATA erfp5<>+0(SB)/4, $0xb60362c4
+DATA erfp5<>+4(SB)/4, $0xb60362c4
+DATA erfp5<>+8(SB)/4, $0xb60362c4
+DATA erfp5<>+12(SB)/4, $0xb60362c4
+DATA erfp5<>+16(SB)/4, $0xb60362c4
+DATA erfp5<>+20(SB)/4, $0xb60362c4
+DATA erfp5<>+24(SB)/4, $0xb60362c4
+DATA erfp5<>+28(SB)/4, $0xb60362c4
+DATA erfp5<>+32(SB)/4, $0xb60362c4
+DATA erfp5<>+36(SB)/4, $0xb60362c4
+DATA erfp5<>+40(SB)/4, $0xb60362c4
+DATA erfp5<>+44(SB)/4, $0xb60362c4
+DATA erfp5<>+48(SB)/4, $0xb60362c4
+DATA erfp5<>+52(SB)/4, $0xb60362c4
+DATA erfp5<>+56(SB)/4, $0xb60362c4
+DATA erfp5<>+60(SB)/4, $0xb60362c4
+GLOBL erfp5<>(SB), RODATA|NOPTR, $64
+DATA erfp6<>+0(SB)/4, $0x32ab25f3
+DATA erfp6<>+4(SB)/4, $0x32ab25f3
+DATA erfp6<>+8(SB)/4, $0x32ab25f3
+DATA erfp6<>+12(SB)/4, $0x32ab25f3
+DATA erfp6<>+16(SB)/4, $0x32ab25f3
+DATA erfp6<>+20(SB)/4, $0x32ab25f3
+DATA erfp6<>+24(SB)/4, $0x32ab25f3
+DATA erfp6<>+28(SB)/4, $0x32ab25f3
+DATA erfp6<>+32(SB)/4, $0x32ab25f3
+DATA erfp6<>+36(SB)/4, $0x32ab25f3
+DATA erfp6<>+40(SB)/4, $0x32ab25f3
+DATA erfp6<>+44(SB)/4, $0x32ab25f3
+DATA erfp6<>+48(SB)/4, $0x32ab25f3
+DATA erfp6<>+52(SB)/4, $0x32ab25f3
+DATA erfp6<>+56(SB)/4, $0x32ab25f3
+DATA erfp6<>+60(SB)/4, $0x32ab25f3
+GLOBL erfp6<>(SB), RODATA|NOPTR, $64
+DATA erfq0<>+0(SB)/4, $0x3f800000
+DATA erfq0<>+4(SB)/4, $0x3f800000
+DATA erfq0<>+8(SB)/4, $0x3f800000
+DATA erfq0<>+12(SB)/4, $0x3f800000
+DATA erfq0<>+16(SB)/4, $0x3f800000
+DATA erfq0<>+20(SB)/4, $0x3f800000
+DATA erfq0<>+24(SB)/4, $0x3f800000
+DATA erfq0<>+28(SB)/4, $0x3f800000
+DATA erfq0<>+32(SB)/4, $0x3f800000
+DATA erfq0<>+36(SB)/4, $0x3f800000
+DATA erfq0<>+40(SB)/4, $0x3f800000
+DATA erfq0<>+44(SB)/4, $0x3f800000
+DATA erfq0<>+48(SB)/4, $0x3f800000
+DATA erfq0<>+52(SB)/4, $0x3f800000
+DATA erfq0<>+56(SB)/4, $0x3f800000
+DATA erfq0<>+60(SB)/4, $0x3f800000
+GLOBL erfq0<>(SB), RODATA|NOPTR, $64
+DATA erfq1<>+0(SB)/4, $0x3f02b06e
+DATA erfq1<>+4(SB)/4, $0x3f02b06e
+DATA erfq1<>+8(SB)/4, $0x3f02b06e
+DATA erfq1<>+12(SB)/4, $0x3f02b06e
+DATA erfq1<>+16(SB)/4, $0x3f02b06e
+DATA erfq1<>+20(SB)/4, $0x3f02b06e
+DATA erfq1<>+24(SB)/4, $0x3f02b06e
+DATA erfq1<>+28(SB)/4, $0x3f02b06e
+DATA erfq1<>+32(SB)/4, $0x3f02b06e
+DATA erfq1<>+36(SB)/4, $0x3f02b06e
+DATA erfq1<>+40(SB)/4, $0x3f02b06e
+DATA erfq1<>+44(SB)/4, $0x3f02b06e
+DATA erfq1<>+48(SB)/4, $0x3f02b06e
+DATA erfq1<>+52(SB)/4, $0x3f02b06e
+DATA erfq1<>+56(SB)/4, $0x3f02b06e
+DATA erfq1<>+60(SB)/4, $0x3f02b06e
+GLOBL erfq1<>(SB), RODATA|NOPTR, $64
+DATA erfq2<>+0(SB)/4, $0x3deb82ee
+DATA erfq2<>+4(SB)/4, $0x3deb82ee
+DATA erfq2<>+8(SB)/4, $0x3deb82ee
+DATA erfq2<>+12(SB)/4, $0x3deb82ee
+DATA erfq2<>+16(SB)/4, $0x3deb82ee
+DATA erfq2<>+20(SB)/4, $0x3deb82ee
+DATA erfq2<>+24(SB)/4, $0x3deb82ee
+DATA erfq2<>+28(SB)/4, $0x3deb82ee
+DATA erfq2<>+32(SB)/4, $0x3deb82ee
+DATA erfq2<>+36(SB)/4, $0x3deb82ee
+DATA erfq2<>+40(SB)/4, $0x3deb82ee
+DATA erfq2<>+44(SB)/4, $0x3deb82ee
+DATA erfq2<>+48(SB)/4, $0x3deb82ee
+DATA erfq2<>+52(SB)/4, $0x3deb82ee
+DATA erfq2<>+56(SB)/4, $0x3deb82ee
+DATA erfq2<>+60(SB)/4, $0x3deb82ee
+GLOBL erfq2<>(SB), RODATA|NOPTR, $64
+DATA erfq3<>+0(SB)/4, $0x3c6b276f
+DATA erfq3<>+4(SB)/4, $0x3c6b276f
+DATA erfq3<>+8(SB)/4, $0x3c6b276f
+DATA erfq3<>+12(SB)/4, $0x3c6b276f
+DATA erfq3<>+16(SB)/4, $0x3c6b276f
+DATA erfq3<>+20(SB)/4, $0x3c6b276f
+DATA erfq3<>+24(SB)/4, $0x3c6b276f
+DATA erfq3<>+28(SB)/4, $0x3c6b276f
+DATA erfq3<>+32(SB)/4, $0x3c6b276f
+DATA erfq3<>+36(SB)/4, $0x3c6b276f
+DATA erfq3<>+40(SB)/4, $0x3c6b276f
+DATA erfq3<>+44(SB)/4, $0x3c6b276f
+DATA erfq3<>+48(SB)/4, $0x3c6b276f
+DATA erfq3<>+52(SB)/4, $0x3c6b276f
+DATA erfq3<>+56(SB)/4, $0x3c6b276f
+DATA erfq3<>+60(SB)/4, $0x3c6b276f
+GLOBL erfq3<>(SB), RODATA|NOPTR, $64
+DATA erfq4<>+0(SB)/4, $0x3a7a9a23
+DATA erfq4<>+4(SB)/4, $0x3a7a9a23
+DATA erfq4<>+8(SB)/4, $0x3a7a9a23
+DATA erfq4<>+12(SB)/4, $0x3a7a9a23
+DATA erfq4<>+16(SB)/4, $0x3a7a9a23
+DATA erfq4<>+20(SB)/4, $0x3a7a9a23
+DATA erfq4<>+24(SB)/4, $0x3a7a9a23
+DATA erfq4<>+28(SB)/4, $0x3a7a9a23
+DATA erfq4<>+32(SB)/4, $0x3a7a9a23
+DATA erfq4<>+36(SB)/4, $0x3a7a9a23
+DATA erfq4<>+40(SB)/4, $0x3a7a9a23
+DATA erfq4<>+44(SB)/4, $0x3a7a9a23
+DATA erfq4<>+48(SB)/4, $0x3a7a9a23
+DATA erfq4<>+52(SB)/4, $0x3a7a9a23
+DATA erfq4<>+56(SB)/4, $0x3a7a9a23
+DATA erfq4<>+60(SB)/4, $0x3a7a9a23
+GLOBL erfq4<>(SB), RODATA|NOPTR, $64
 
 // func addAVX512(dst, a, b *float32, n int)
 
@@ -1417,68 +1247,26 @@ erfAVX512_loop1:
 	JZ erfAVX512_done                            // yes
 	VMOVUPS (SI)(BX*1), Z0                       // load x
 	VANDPS signmask<>(SB), Z0, Z2                // sign of x
-	VANDPS absmask<>(SB), Z0, Z1                 // a = |x|
-	VMULPS Z1, Z1, Z4                            // a²
-	VMOVUPS erfs9<>(SB), Z3                      // P = s9
-	VFMADD213PS erfs8<>(SB), Z4, Z3              // P = P·a² + s8
-	VFMADD213PS erfs7<>(SB), Z4, Z3              // P = P·a² + s7
-	VFMADD213PS erfs6<>(SB), Z4, Z3              // P = P·a² + s6
-	VFMADD213PS erfs5<>(SB), Z4, Z3              // P = P·a² + s5
-	VFMADD213PS erfs4<>(SB), Z4, Z3              // P = P·a² + s4
-	VFMADD213PS erfs3<>(SB), Z4, Z3              // P = P·a² + s3
-	VFMADD213PS erfs2<>(SB), Z4, Z3              // P = P·a² + s2
-	VFMADD213PS erfs1<>(SB), Z4, Z3              // P = P·a² + s1
-	VFMADD213PS erfs0<>(SB), Z4, Z3              // P = P·a² + s0
-	VMULPS Z1, Z3, Z3                            // small-argument erf = a·P
-	VMOVUPS erfHi<>(SB), Z4                      // 4
-	VMINPS Z1, Z4, Z4                            // a' = min(4, a), NaN kept
-	VDIVPS Z4, Z12, Z5                           // 1/a'
-	VSUBPS erfShift<>(SB), Z5, Z5                // w = 1/a' - c
-	VMOVAPS Z5, Z6                               // keep w
-	VMOVUPS erfb9<>(SB), Z5                      // G = b9
-	VFMADD213PS erfb8<>(SB), Z6, Z5              // G = G·w + b8
-	VFMADD213PS erfb7<>(SB), Z6, Z5              // G = G·w + b7
-	VFMADD213PS erfb6<>(SB), Z6, Z5              // G = G·w + b6
-	VFMADD213PS erfb5<>(SB), Z6, Z5              // G = G·w + b5
-	VFMADD213PS erfb4<>(SB), Z6, Z5              // G = G·w + b4
-	VFMADD213PS erfb3<>(SB), Z6, Z5              // G = G·w + b3
-	VFMADD213PS erfb2<>(SB), Z6, Z5              // G = G·w + b2
-	VFMADD213PS erfb1<>(SB), Z6, Z5              // G = G·w + b1
-	VFMADD213PS erfb0<>(SB), Z6, Z5              // G = G·w + b0
-	VMULPS Z4, Z4, Z4                            // a'²
-	VXORPS signmask<>(SB), Z4, Z4                // -a'²
-	VMOVUPS expHi<>(SB), Z10                     // 120
-	VMINPS Z4, Z10, Z4                           // x = min(120, x), NaN kept
-	VMOVUPS expLo<>(SB), Z10                     // -120
-	VMAXPS Z4, Z10, Z4                           // x = max(-120, x), NaN kept
-	VMULPS log2e<>(SB), Z4, Z7                   // x·log2 e
-	VRNDSCALEPS $0, Z7, Z7                       // n = round to nearest even
-	VMOVAPS Z4, Z8                               // r = x
-	VFNMADD231PS ln2hi<>(SB), Z7, Z8             // r -= n·ln2hi (exact)
-	VFNMADD231PS ln2lo<>(SB), Z7, Z8             // r -= n·ln2lo
-	VMOVUPS inv5040<>(SB), Z9                    // p = 1/7!
-	VFMADD213PS inv720<>(SB), Z8, Z9             // p = p·r + inv720
-	VFMADD213PS inv120<>(SB), Z8, Z9             // p = p·r + inv120
-	VFMADD213PS inv24<>(SB), Z8, Z9              // p = p·r + inv24
-	VFMADD213PS inv6<>(SB), Z8, Z9               // p = p·r + inv6
-	VFMADD213PS inv2<>(SB), Z8, Z9               // p = p·r + inv2
-	VFMADD213PS Z12, Z8, Z9                      // p = p·r + 1
-	VFMADD213PS Z12, Z8, Z9                      // p = p·r + 1 = exp(r)
-	VCVTPS2DQ Z7, Z7                             // n as int32 (already integral)
-	VPSRAD $1, Z7, Z10                           // n1 = n >> 1
-	VPSUBD Z10, Z7, Z7                           // n2 = n - n1
-	VPADDD bias127<>(SB), Z10, Z10               // biased exponent of 2^n1
-	VPSLLD $23, Z10, Z10                         // 2^n1 as float bits
-	VPADDD bias127<>(SB), Z7, Z7                 // biased exponent of 2^n2
-	VPSLLD $23, Z7, Z7                           // 2^n2 as float bits
-	VMULPS Z10, Z9, Z9                           // exp(r)·2^n1 (exact)
-	VMULPS Z7, Z9, Z4                            // ·2^n2, the only rounding
-	VMULPS Z5, Z4, Z4                            // erfc = exp(-a'²)·G
-	VSUBPS Z4, Z12, Z4                           // large-argument erf = 1 - erfc
-	VMOVUPS erfSplit<>(SB), Z5                   // 0.875
-	VCMPPS $1, Z5, Z1, K1                        // lanes with a < 0.875
-	VMOVAPS Z3, K1, Z4                           // take the series there
-	VORPS Z2, Z4, Z0                             // give it x's sign
+	VANDPS absmask<>(SB), Z0, Z1                 // |x|
+	VMOVUPS erfHi<>(SB), Z5                      // erfMax
+	VMINPS Z1, Z5, Z1                            // a = min(erfMax, |x|), NaN kept
+	VMULPS Z1, Z1, Z5                            // a²
+	VMOVUPS erfp6<>(SB), Z3                      // P = p6
+	VFMADD213PS erfp5<>(SB), Z5, Z3              // P = P·a² + p5
+	VFMADD213PS erfp4<>(SB), Z5, Z3              // P = P·a² + p4
+	VFMADD213PS erfp3<>(SB), Z5, Z3              // P = P·a² + p3
+	VFMADD213PS erfp2<>(SB), Z5, Z3              // P = P·a² + p2
+	VFMADD213PS erfp1<>(SB), Z5, Z3              // P = P·a² + p1
+	VFMADD213PS erfp0<>(SB), Z5, Z3              // P = P·a² + p0
+	VMOVUPS erfq4<>(SB), Z4                      // Q = q4
+	VFMADD213PS erfq3<>(SB), Z5, Z4              // Q = Q·a² + q3
+	VFMADD213PS erfq2<>(SB), Z5, Z4              // Q = Q·a² + q2
+	VFMADD213PS erfq1<>(SB), Z5, Z4              // Q = Q·a² + q1
+	VFMADD213PS erfq0<>(SB), Z5, Z4              // Q = Q·a² + q0
+	VMULPS Z1, Z3, Z3                            // a·P
+	VDIVPS Z4, Z3, Z3                            // a·P/Q
+	VMINPS Z3, Z12, Z3                           // at most 1, NaN kept
+	VORPS Z2, Z3, Z0                             // give it x's sign
 	VMOVUPS Z0, (DI)(BX*1)                       // store
 	ADDQ $64, BX                                 // advance one vector
 	SUBQ $16, CX                                 // elements done
@@ -2337,68 +2125,26 @@ erfAVX2_loop1:
 	JZ erfAVX2_done                              // yes
 	VMOVUPS (SI)(BX*1), Y0                       // load x
 	VANDPS signmask<>(SB), Y0, Y2                // sign of x
-	VANDPS absmask<>(SB), Y0, Y1                 // a = |x|
-	VMULPS Y1, Y1, Y4                            // a²
-	VMOVUPS erfs9<>(SB), Y3                      // P = s9
-	VFMADD213PS erfs8<>(SB), Y4, Y3              // P = P·a² + s8
-	VFMADD213PS erfs7<>(SB), Y4, Y3              // P = P·a² + s7
-	VFMADD213PS erfs6<>(SB), Y4, Y3              // P = P·a² + s6
-	VFMADD213PS erfs5<>(SB), Y4, Y3              // P = P·a² + s5
-	VFMADD213PS erfs4<>(SB), Y4, Y3              // P = P·a² + s4
-	VFMADD213PS erfs3<>(SB), Y4, Y3              // P = P·a² + s3
-	VFMADD213PS erfs2<>(SB), Y4, Y3              // P = P·a² + s2
-	VFMADD213PS erfs1<>(SB), Y4, Y3              // P = P·a² + s1
-	VFMADD213PS erfs0<>(SB), Y4, Y3              // P = P·a² + s0
-	VMULPS Y1, Y3, Y3                            // small-argument erf = a·P
-	VMOVUPS erfHi<>(SB), Y4                      // 4
-	VMINPS Y1, Y4, Y4                            // a' = min(4, a), NaN kept
-	VDIVPS Y4, Y12, Y5                           // 1/a'
-	VSUBPS erfShift<>(SB), Y5, Y5                // w = 1/a' - c
-	VMOVAPS Y5, Y6                               // keep w
-	VMOVUPS erfb9<>(SB), Y5                      // G = b9
-	VFMADD213PS erfb8<>(SB), Y6, Y5              // G = G·w + b8
-	VFMADD213PS erfb7<>(SB), Y6, Y5              // G = G·w + b7
-	VFMADD213PS erfb6<>(SB), Y6, Y5              // G = G·w + b6
-	VFMADD213PS erfb5<>(SB), Y6, Y5              // G = G·w + b5
-	VFMADD213PS erfb4<>(SB), Y6, Y5              // G = G·w + b4
-	VFMADD213PS erfb3<>(SB), Y6, Y5              // G = G·w + b3
-	VFMADD213PS erfb2<>(SB), Y6, Y5              // G = G·w + b2
-	VFMADD213PS erfb1<>(SB), Y6, Y5              // G = G·w + b1
-	VFMADD213PS erfb0<>(SB), Y6, Y5              // G = G·w + b0
-	VMULPS Y4, Y4, Y4                            // a'²
-	VXORPS signmask<>(SB), Y4, Y4                // -a'²
-	VMOVUPS expHi<>(SB), Y10                     // 120
-	VMINPS Y4, Y10, Y4                           // x = min(120, x), NaN kept
-	VMOVUPS expLo<>(SB), Y10                     // -120
-	VMAXPS Y4, Y10, Y4                           // x = max(-120, x), NaN kept
-	VMULPS log2e<>(SB), Y4, Y7                   // x·log2 e
-	VROUNDPS $0, Y7, Y7                          // n = round to nearest even
-	VMOVAPS Y4, Y8                               // r = x
-	VFNMADD231PS ln2hi<>(SB), Y7, Y8             // r -= n·ln2hi (exact)
-	VFNMADD231PS ln2lo<>(SB), Y7, Y8             // r -= n·ln2lo
-	VMOVUPS inv5040<>(SB), Y9                    // p = 1/7!
-	VFMADD213PS inv720<>(SB), Y8, Y9             // p = p·r + inv720
-	VFMADD213PS inv120<>(SB), Y8, Y9             // p = p·r + inv120
-	VFMADD213PS inv24<>(SB), Y8, Y9              // p = p·r + inv24
-	VFMADD213PS inv6<>(SB), Y8, Y9               // p = p·r + inv6
-	VFMADD213PS inv2<>(SB), Y8, Y9               // p = p·r + inv2
-	VFMADD213PS Y12, Y8, Y9                      // p = p·r + 1
-	VFMADD213PS Y12, Y8, Y9                      // p = p·r + 1 = exp(r)
-	VCVTPS2DQ Y7, Y7                             // n as int32 (already integral)
-	VPSRAD $1, Y7, Y10                           // n1 = n >> 1
-	VPSUBD Y10, Y7, Y7                           // n2 = n - n1
-	VPADDD bias127<>(SB), Y10, Y10               // biased exponent of 2^n1
-	VPSLLD $23, Y10, Y10                         // 2^n1 as float bits
-	VPADDD bias127<>(SB), Y7, Y7                 // biased exponent of 2^n2
-	VPSLLD $23, Y7, Y7                           // 2^n2 as float bits
-	VMULPS Y10, Y9, Y9                           // exp(r)·2^n1 (exact)
-	VMULPS Y7, Y9, Y4                            // ·2^n2, the only rounding
-	VMULPS Y5, Y4, Y4                            // erfc = exp(-a'²)·G
-	VSUBPS Y4, Y12, Y4                           // large-argument erf = 1 - erfc
-	VMOVUPS erfSplit<>(SB), Y5                   // 0.875
-	VCMPPS $1, Y5, Y1, Y5                        // lanes with a < 0.875
-	VBLENDVPS Y5, Y3, Y4, Y4                     // take the series there
-	VORPS Y2, Y4, Y0                             // give it x's sign
+	VANDPS absmask<>(SB), Y0, Y1                 // |x|
+	VMOVUPS erfHi<>(SB), Y5                      // erfMax
+	VMINPS Y1, Y5, Y1                            // a = min(erfMax, |x|), NaN kept
+	VMULPS Y1, Y1, Y5                            // a²
+	VMOVUPS erfp6<>(SB), Y3                      // P = p6
+	VFMADD213PS erfp5<>(SB), Y5, Y3              // P = P·a² + p5
+	VFMADD213PS erfp4<>(SB), Y5, Y3              // P = P·a² + p4
+	VFMADD213PS erfp3<>(SB), Y5, Y3              // P = P·a² + p3
+	VFMADD213PS erfp2<>(SB), Y5, Y3              // P = P·a² + p2
+	VFMADD213PS erfp1<>(SB), Y5, Y3              // P = P·a² + p1
+	VFMADD213PS erfp0<>(SB), Y5, Y3              // P = P·a² + p0
+	VMOVUPS erfq4<>(SB), Y4                      // Q = q4
+	VFMADD213PS erfq3<>(SB), Y5, Y4              // Q = Q·a² + q3
+	VFMADD213PS erfq2<>(SB), Y5, Y4              // Q = Q·a² + q2
+	VFMADD213PS erfq1<>(SB), Y5, Y4              // Q = Q·a² + q1
+	VFMADD213PS erfq0<>(SB), Y5, Y4              // Q = Q·a² + q0
+	VMULPS Y1, Y3, Y3                            // a·P
+	VDIVPS Y4, Y3, Y3                            // a·P/Q
+	VMINPS Y3, Y12, Y3                           // at most 1, NaN kept
+	VORPS Y2, Y3, Y0                             // give it x's sign
 	VMOVUPS Y0, (DI)(BX*1)                       // store
 	ADDQ $32, BX                                 // advance one vector
 	SUBQ $8, CX                                  // elements done

@@ -64,55 +64,35 @@ func tanh32(x float32) float32 {
 	return float32(math.Copysign(float64(t), float64(x)))
 }
 
-// erfSmall holds erf's Taylor coefficients 2/√π·(−1)^n/(n!(2n+1)) in x², used for |x| < 0.875.
-var erfSmall = func() [10]float32 {
-	var c [10]float32
-	fact := 1.0
-	for n := range c {
-		if n > 0 {
-			fact *= float64(n)
-		}
-		s := 2 / math.Sqrt(math.Pi) / (fact * float64(2*n+1))
-		if n%2 == 1 {
-			s = -s
-		}
-		c[n] = float32(s)
-	}
-	return c
-}()
+// erf(x) = x·P(x²)/Q(x²) on [0, erfMax], beyond which float32 erf rounds to 1: the rational fit of
+// scripts/fit/erf.py (relative error 5e-8 in float64, 3.9e-7 evaluated in float32). kernels/_asm/gen.go holds the
+// same numbers for the assembly.
+const erfMax = 3.92
 
-// erfBig approximates erfc(a)·exp(a²) for a in [0.875, 4] as a polynomial in w = 1/a − erfShift: a weighted
-// least-squares fit on 2000 Chebyshev nodes against mpmath (max relative error of erf 1.8e-8 in float32 Horner form).
-// kernels/_asm/gen.go holds the same numbers for the assembly.
-const erfShift = 0.6964286
+var (
+	erfP = [7]float32{1.1283791065216064, 0.19991828501224518, 0.05057249590754509, 0.003701337380334735,
+		0.0001418434112565592, -1.9578010324039496e-06, 1.9924277339100627e-08}
+	erfQ = [5]float32{1.0, 0.5105046033859253, 0.11499582231044769, 0.014352663420140743, 0.0009559711324982345}
+)
 
-var erfBig = [10]float32{0.33239588141441345, 0.3583544194698334, -0.16245441138744354, 0.04831216111779213,
-	0.009427294135093689, -0.030755899846553802, 0.0328211672604084, -0.024482836946845055,
-	0.0014608975034207106, 0.013982873409986496}
-
-// erf32 computes erf(x): the Taylor series below 0.875, 1 − exp(−a²)·G(1/a − c) above (a capped at 4, where erf
-// rounds to 1 in float32).
+// erf32 computes erf(x) = sign(x)·min(1, a·P(a²)/Q(a²)), a = min(|x|, erfMax).
 func erf32(x float32) float32 {
 	if x != x {
 		return x
 	}
-	a := float32(math.Abs(float64(x)))
-	var y float32
-	if a < 0.875 {
-		a2 := a * a
-		p := erfSmall[9]
-		for i := 8; i >= 0; i-- {
-			p = p*a2 + erfSmall[i]
-		}
-		y = a * p
-	} else {
-		a = min(a, 4)
-		w := 1/a - erfShift
-		g := erfBig[9]
-		for i := 8; i >= 0; i-- {
-			g = g*w + erfBig[i]
-		}
-		y = 1 - exp32(-(a*a))*g
+	a := min(float32(math.Abs(float64(x))), erfMax)
+	t := a * a
+	// Fused multiply-adds, as the assembly's Horner steps: a product of two float32s is exact in float64, so
+	// one rounding to float32 after the add matches VFMADD but for double-rounding ties.
+	fma := func(x, y, z float32) float32 { return float32(math.FMA(float64(x), float64(y), float64(z))) }
+	p := erfP[len(erfP)-1]
+	for i := len(erfP) - 2; i >= 0; i-- {
+		p = fma(p, t, erfP[i])
 	}
+	q := erfQ[len(erfQ)-1]
+	for i := len(erfQ) - 2; i >= 0; i-- {
+		q = fma(q, t, erfQ[i])
+	}
+	y := min(a*p/q, 1)
 	return float32(math.Copysign(float64(y), float64(x)))
 }

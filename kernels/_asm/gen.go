@@ -718,50 +718,36 @@ var consts = []struct {
 	{"inv2", f32(1.0 / 2)}, {"inv6", f32(1.0 / 6)}, {"inv24", f32(1.0 / 24)}, {"inv120", f32(1.0 / 120)},
 	{"inv720", f32(1.0 / 720)}, {"inv5040", f32(1.0 / 5040)},
 	{"tanhLo", f32(-18)},
-	{"erfSplit", f32(0.875)}, {"erfHi", f32(4)}, {"erfShift", f32(erfShift)},
+	{"erfHi", f32(erfMax)},
 }
 
 func init() {
-	for i, c := range erfSmall {
+	for i, c := range erfP {
 		consts = append(consts, struct {
 			name string
 			bits uint32
-		}{fmt.Sprintf("erfs%d", i), f32(c)})
+		}{fmt.Sprintf("erfp%d", i), f32(c)})
 	}
-	for i, c := range erfBig {
+	for i, c := range erfQ {
 		consts = append(consts, struct {
 			name string
 			bits uint32
-		}{fmt.Sprintf("erfb%d", i), f32(c)})
+		}{fmt.Sprintf("erfq%d", i), f32(c)})
 	}
 }
 
 func f32(v float64) uint32 { return math.Float32bits(float32(v)) }
 
-// erfSmall are the Taylor coefficients of erf(x)/x in x²: 2/√π·(-1)^n/(n!(2n+1)), used for |x| < 0.875.
-var erfSmall = func() []float64 {
-	var c []float64
-	fact := 1.0
-	for n := 0; n < 10; n++ {
-		if n > 0 {
-			fact *= float64(n)
-		}
-		s := 2 / math.Sqrt(math.Pi) / (fact * float64(2*n+1))
-		if n%2 == 1 {
-			s = -s
-		}
-		c = append(c, s)
-	}
-	return c
-}()
+// erf(x) = x·P(x²)/Q(x²) on [0, erfMax], beyond which float32 erf rounds to 1: a rational fit minimising the largest
+// relative error against mpmath, made by scripts/fit/erf.py (5e-8 in float64, 3.9e-7 evaluated in float32);
+// kernels/math_generic.go holds the same numbers.
+const erfMax = 3.92
 
-// erfBig approximates erfc(x)·exp(x²) for x in [0.875, 4] as a polynomial in u = 1/x − erfShift; a weighted
-// least-squares fit on 2000 Chebyshev nodes against mpmath (relative error 1.8e-8 in float32 Horner form).
-const erfShift = 0.6964286
-
-var erfBig = []float64{0.33239588141441345, 0.3583544194698334, -0.16245441138744354, 0.04831216111779213,
-	0.009427294135093689, -0.030755899846553802, 0.0328211672604084, -0.024482836946845055,
-	0.0014608975034207106, 0.013982873409986496}
+var (
+	erfP = []float64{1.1283791065216064, 0.19991828501224518, 0.05057249590754509, 0.003701337380334735,
+		0.0001418434112565592, -1.9578010324039496e-06, 1.9924277339100627e-08}
+	erfQ = []float64{1.0, 0.5105046033859253, 0.11499582231044769, 0.014352663420140743, 0.0009559711324982345}
+)
 
 // vecISA holds what differs between the AVX2 and AVX-512 loops.
 type vecISA struct {
@@ -1087,43 +1073,27 @@ func tanhBody(a *asm, v vecISA, x int, t []int) {
 	a.i("VORPS %s, %s, %s", "give it x's sign", sg, q, X)
 }
 
-// erfBody computes erf(x) = sign(x)·E(|x|): for |x| < 0.875, |x|·P(x²) with erf's Taylor series; otherwise
-// 1 − exp(−a²)·G(1/a − c) with a = min(|x|, 4) (erf(4) rounds to 1) and G the fitted erfc(a)·exp(a²).
-// Both are computed for every lane and blended.
+// erfBody computes erf(x) = sign(x)·min(1, a·P(a²)/Q(a²)) with a = min(|x|, erfMax): 12 multiply-adds and one
+// division, where the series-and-exponential form it replaced took three times as many operations.
 func erfBody(a *asm, v vecISA, x int, t []int) {
-	X, ab, sg, small, a2, g := v.r(x), v.r(t[0]), v.r(t[1]), v.r(t[2]), v.r(t[3]), v.r(t[4])
+	X, ab, sg, p, q, a2 := v.r(x), v.r(t[0]), v.r(t[1]), v.r(t[2]), v.r(t[3]), v.r(t[4])
 	a.i("VANDPS signmask<>(SB), %s, %s", "sign of x", X, sg)
-	a.i("VANDPS absmask<>(SB), %s, %s", "a = |x|", X, ab)
+	a.i("VANDPS absmask<>(SB), %s, %s", "|x|", X, ab)
+	a.i("VMOVUPS erfHi<>(SB), %s", "erfMax", a2)
+	a.i("VMINPS %s, %s, %s", "a = min(erfMax, |x|), NaN kept", ab, a2, ab)
 	a.i("VMULPS %s, %s, %s", "a²", ab, ab, a2)
-	a.i("VMOVUPS erfs%d<>(SB), %s", "P = s9", len(erfSmall)-1, small)
-	for i := len(erfSmall) - 2; i >= 0; i-- {
-		a.i("VFMADD213PS erfs%d<>(SB), %s, %s", "P = P·a² + s%d", i, a2, small, i)
+	a.i("VMOVUPS erfp%d<>(SB), %s", "P = p6", len(erfP)-1, p)
+	for i := len(erfP) - 2; i >= 0; i-- {
+		a.i("VFMADD213PS erfp%d<>(SB), %s, %s", "P = P·a² + p%d", i, a2, p, i)
 	}
-	a.i("VMULPS %s, %s, %s", "small-argument erf = a·P", ab, small, small)
-	a.i("VMOVUPS erfHi<>(SB), %s", "4", a2)
-	a.i("VMINPS %s, %s, %s", "a' = min(4, a), NaN kept", ab, a2, a2)
-	a.i("VDIVPS %s, %s, %s", "1/a'", a2, v.r(rOne), g)
-	a.i("VSUBPS erfShift<>(SB), %s, %s", "w = 1/a' - c", g, g)
-	w := v.r(t[5])
-	a.i("VMOVAPS %s, %s", "keep w", g, w)
-	a.i("VMOVUPS erfb%d<>(SB), %s", "G = b9", len(erfBig)-1, g)
-	for i := len(erfBig) - 2; i >= 0; i-- {
-		a.i("VFMADD213PS erfb%d<>(SB), %s, %s", "G = G·w + b%d", i, w, g, i)
+	a.i("VMOVUPS erfq%d<>(SB), %s", "Q = q4", len(erfQ)-1, q)
+	for i := len(erfQ) - 2; i >= 0; i-- {
+		a.i("VFMADD213PS erfq%d<>(SB), %s, %s", "Q = Q·a² + q%d", i, a2, q, i)
 	}
-	a.i("VMULPS %s, %s, %s", "a'²", a2, a2, a2)
-	a.i("VXORPS signmask<>(SB), %s, %s", "-a'²", a2, a2)
-	expBody(a, v, t[3], t[6:])
-	a.i("VMULPS %s, %s, %s", "erfc = exp(-a'²)·G", g, a2, a2)
-	a.i("VSUBPS %s, %s, %s", "large-argument erf = 1 - erfc", a2, v.r(rOne), a2)
-	a.i("VMOVUPS erfSplit<>(SB), %s", "0.875", g)
-	if v.reg == "Z" {
-		a.i("VCMPPS $1, %s, %s, K1", "lanes with a < 0.875", g, ab)
-		a.i("VMOVAPS %s, K1, %s", "take the series there", small, a2)
-	} else {
-		a.i("VCMPPS $1, %s, %s, %s", "lanes with a < 0.875", g, ab, g)
-		a.i("VBLENDVPS %s, %s, %s, %s", "take the series there", g, small, a2, a2)
-	}
-	a.i("VORPS %s, %s, %s", "give it x's sign", sg, a2, X)
+	a.i("VMULPS %s, %s, %s", "a·P", ab, p, p)
+	a.i("VDIVPS %s, %s, %s", "a·P/Q", q, p, p)
+	a.i("VMINPS %s, %s, %s", "at most 1, NaN kept", p, v.r(rOne), p)
+	a.i("VORPS %s, %s, %s", "give it x's sign", sg, p, X)
 }
 
 // unary emits dst[i] = f(x[i]) for n (a multiple of the lane count) elements, with alpha/beta broadcast.
