@@ -100,11 +100,12 @@ func Dynamic(m *ir.Model, cfg DynamicConfig) (*ir.Model, *Report, error) {
 	return out, rep, nil
 }
 
-// convFolds are the lossless rewrites Dynamic applies before quantizing Conv: a BatchNormalization or a bias Add
-// after a Conv would otherwise stay float after the ConvInteger, an extra pass over every activation that neither
-// hone nor ONNX Runtime can fuse into the integer convolution (torchvision's MobileNetV2 export keeps its 52
-// BatchNormalizations: 15 % of the dynamic model's time), and the folded weights are what gets rounded, as
-// ORT's quantization pre-processing and Static fold them.
+// convFolds are the lossless rewrites Dynamic applies before quantizing Conv, as ORT's quantization
+// pre-processing and Static do: a BatchNormalization after a Conv would otherwise run in float after the
+// ConvInteger, an extra pass over every activation that neither hone nor ONNX Runtime fuses into the integer
+// convolution (torchvision's MobileNetV2 export keeps its 52 BatchNormalizations: 15 % of the dynamic model's
+// time), and the weights rounded are then the folded ones. The bias the folds leave becomes the chain's bias Add,
+// which hone's QConvFloat takes in its epilogue.
 var convFolds = []string{"fuse_conv_bn", "fuse_conv_add"}
 
 // foldIntoConvs runs convFolds on g and returns how many nodes they folded.
