@@ -271,6 +271,7 @@ var dynamicConvCases = []dynamicConvCase{
 	{"1x1 no bias", []int{6, 4, 1, 1}, nil, false, false},
 	{"stem 3 channels stride 2", []int{6, 3, 3, 3}, []*ir.Attr{irtest.Ints("strides", 2, 2), irtest.Ints("pads", 1, 1, 1, 1)}, true, false}, // runGather
 	{"wide 3x3", []int{6, 4, 3, 3}, []*ir.Attr{irtest.Ints("pads", 1, 1, 1, 1)}, true, false},                                               // row windows over 40 columns
+	{"one channel 1-D", []int{1, 1, 5}, []*ir.Attr{irtest.Ints("pads", 2, 2)}, true, false},                                                 // the scalar depthwise loop
 }
 
 // build returns the float model (one Conv over 4 channels of 9×8, or 72 for 1-D), its dynamic quantization with
@@ -280,9 +281,9 @@ func (tc dynamicConvCase) build(t *testing.T) (m, q *ir.Model, feed map[string]*
 	xs := []int{1, 4, 9, 8}
 	switch {
 	case len(tc.wshape) == 3:
-		xs = []int{1, 4, 72}
-	case tc.wshape[1] == 3:
-		xs[1] = 3
+		xs = []int{1, tc.wshape[1], 72}
+	case tc.wshape[1] == 3, tc.wshape[0] == 1:
+		xs[1] = tc.wshape[1]
 	case strings.HasPrefix(tc.name, "wide"):
 		xs[3] = 40
 	}
