@@ -32,6 +32,11 @@ const (
 	// without them is float32, float32(Σ (x − zx)(w − zw) + B)·(x_scale·w_scale). opt's fuse_qdq_convtranspose
 	// emits it.
 	OpQConvTranspose = "QConvTranspose"
+	// OpActDynamicQuantize is DynamicQuantizeLinear of an activation of its input (attributes "activation", Relu
+	// or Clip, and "activation_params", Clip's min and max): the same three outputs, computed without writing the
+	// activation's result. opt's fuse_act_dynamic_quantize emits it for the Relu or Clip between two dynamically
+	// quantized convolutions.
+	OpActDynamicQuantize = "ActDynamicQuantizeLinear"
 	// OpMatMulPerm is MatMul with its operands and result transposed in place of Transpose nodes: attributes
 	// perm_a, perm_b and perm_y (ints, identity when absent), y = Transpose(MatMul(Transpose(A, perm_a),
 	// Transpose(B, perm_b)), perm_y). A and B have the same rank ≥ 2; their batch dims broadcast as MatMul's.

@@ -28,7 +28,7 @@ func Passes(level Level) []Pass {
 	if level >= LevelExtended { // QDQ fusions see the DequantizeLinear nodes before fold_shape folds small ones
 		ps = append(ps, fuseQDQConv, fuseQDQGemm, fuseQDQMatMul, fuseQDQMaxPool, fuseQDQLookup, fuseQDQBinary, fuseQDQGAP,
 			fuseQDQConcat, fuseQDQResize, fuseQDQConvFloat, fuseQDQGemmFloat, fuseQDQMatMulFloat, fuseQDQConvTranspose,
-			fuseQDQLookupFloat, fuseMatMulIntegerFloat, fuseConvIntegerFloat)
+			fuseQDQLookupFloat, fuseMatMulIntegerFloat, fuseConvIntegerFloat, fuseActDynamicQuantize)
 	}
 	ps = append(ps, foldShape)
 	if level >= LevelExtended {

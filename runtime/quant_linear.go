@@ -300,11 +300,65 @@ func qBuildDynamicQuantize(*BuildCtx) (Kernel, error) {
 	}), nil
 }
 
+// qBuildActDynamicQuantize compiles hone's ActDynamicQuantizeLinear (see ir.OpActDynamicQuantize):
+// DynamicQuantizeLinear(act(x)) for act Relu or Clip(min, max), without act's tensor. The clipped values' range is
+// the clipped range (clipping is monotone), and each clipped value quantizes to the unclipped one's integer clamped
+// between the bounds' integers (quantizing is monotone too), so the result is the unfused pair's, bit for bit; a
+// tensor holding a NaN, which the activation kernels treat in their own way, is clipped explicitly first.
+func qBuildActDynamicQuantize(b *BuildCtx) (Kernel, error) {
+	a := kernels.Activation{Kind: kernels.ActRelu, Beta: float32(math.Inf(1))}
+	switch name := b.Node.AttrString("activation", ""); name {
+	case "Relu":
+	case "Clip":
+		p := b.Node.AttrFloats("activation_params", nil)
+		if len(p) != 2 {
+			return nil, Invalidf("Clip needs activation_params (min, max), got %v", p)
+		}
+		a = kernels.Activation{Kind: kernels.ActClip, Alpha: p[0], Beta: p[1]}
+	default:
+		return nil, Unsupportedf("activation %q (want Relu or Clip)", name)
+	}
+	clip := func(v float32) float32 { return min(max(v, a.Alpha), a.Beta) } // Relu: Alpha 0, Beta +Inf
+	return KernelFunc(func(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
+		x := nnInput(in, 0)
+		if x == nil {
+			return nil, Invalidf("ActDynamicQuantizeLinear needs x")
+		}
+		if x.DType != ir.Float32 {
+			return nil, Unsupportedf("input of dtype %s", x.DType)
+		}
+		xf := x.F32()
+		y := ctx.allocRaw(ir.Uint8, x.Shape...) // every element is written
+		lo, hi := kernels.MinMax(xf)
+		var scale float32
+		var zp uint8
+		if len(xf) == 0 || lo != lo || hi != hi {
+			t := ctx.allocRaw(ir.Float32, len(xf))
+			a.Apply(tCopyF32(t.F32(), xf))
+			scale, zp = qDynamicParams(t.F32())
+			qQuantizeU8(y.U8(), t.F32(), scale, zp)
+			ctx.recycle(t)
+		} else {
+			scale, zp = qDynamicRange(clip(lo), clip(hi))
+			var ends [2]uint8 // the integers of the clip bounds: every clipped value's lies between them
+			kernels.QQuantize(ends[:], []float32{clip(a.Alpha), clip(a.Beta)}, scale, int32(zp), 0, 255, false)
+			kernels.QQuantize(y.U8(), xf, scale, int32(zp), int32(ends[0]), int32(ends[1]), false)
+		}
+		ys, yz := ctx.Alloc(ir.Float32), ctx.Alloc(ir.Uint8)
+		ys.F32()[0], yz.U8()[0] = scale, zp
+		return []*ir.Tensor{y, ys, yz}, nil
+	}), nil
+}
+
 // qDynamicParams returns the uint8 scale and zero point for values x: rmin = min(0, min x), rmax = max(0, max x),
 // scale = (rmax − rmin)/255 in float32 (1 when the range is empty, ONNX Runtime's guard against dividing by 0),
 // zero point = saturate(roundHalfEven(0 − rmin/scale)).
 func qDynamicParams(x []float32) (float32, uint8) {
-	lo, hi := kernels.MinMax(x) // NaN if any value is; (+Inf, −Inf) when x is empty
+	return qDynamicRange(kernels.MinMax(x)) // NaN if any value is; (+Inf, −Inf) when x is empty
+}
+
+// qDynamicRange is qDynamicParams for values whose minimum is lo and maximum hi.
+func qDynamicRange(lo, hi float32) (float32, uint8) {
 	lo, hi = min(0, lo), max(0, hi)
 	scale := (hi - lo) / 255
 	if hi == lo {
