@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"sync"
@@ -314,7 +315,8 @@ func (s *Session) Run(inputs map[string]*ir.Tensor) (map[string]*ir.Tensor, erro
 	var owned []ortgo.Value
 	defer func() {
 		for _, v := range owned {
-			if v != nil {
+			// A failed run can leave a typed nil in an output slot, which Destroy would dereference.
+			if v != nil && !reflect.ValueOf(v).IsNil() {
 				v.Destroy()
 			}
 		}
