@@ -53,13 +53,22 @@ func Dynamic(m *ir.Model, cfg DynamicConfig) (*ir.Model, *Report, error) {
 			return nil, nil, fmt.Errorf("quant: dynamic: cannot quantize op type %q (want %s)", op, strings.Join(DynamicOpTypes, ", "))
 		}
 	}
-	// DynamicQuantizeLinear first appears in opset 11.
-	if err := requireOpset(m, 11, "dynamic"); err != nil {
-		return nil, nil, err
+	rep := &Report{Mode: "dynamic", BytesFloat: initBytes(m.Graph)}
+	// DynamicQuantizeLinear first appears in opset 11: older models (PP-OCR's mobile cls declares 9) are converted
+	// as Static converts them.
+	if have := m.Opset(""); have != 0 && have < 11 {
+		if have < 9 { // older than the conversions upgradeTo13 knows
+			return nil, nil, requireOpset(m, 11, "dynamic")
+		}
+		up, err := upgradeTo13(m, "dynamic")
+		if err != nil {
+			return nil, nil, err
+		}
+		m = up
+		rep.Notes = append(rep.Notes, fmt.Sprintf("default-domain opset raised from %d to 13 (ops whose form changed were converted)", have))
 	}
 	out := m.Clone()
 	g := out.Graph
-	rep := &Report{Mode: "dynamic", BytesFloat: initBytes(m.Graph)}
 	if slices.Contains(ops, "Conv") {
 		folded, err := foldIntoConvs(g, opsetMap(m))
 		if err != nil {
@@ -92,6 +101,11 @@ func Dynamic(m *ir.Model, cfg DynamicConfig) (*ir.Model, *Report, error) {
 	if len(rep.Quantized) == 0 {
 		return nil, nil, fmt.Errorf("quant: dynamic: no %s with a constant float32 weight to quantize", strings.Join(ops, ", "))
 	}
+	// The float weights the rewrites replaced are unused now; exporters such as paddle2onnx hold them in Constant
+	// nodes, which RemoveUnused (initializers only) leaves: they go first.
+	if _, err := runPasses(g, opsetMap(m), "eliminate_dead"); err != nil {
+		return nil, nil, fmt.Errorf("quant: dynamic: %w", err)
+	}
 	g.RemoveUnused()
 	if err := g.Sort(nil); err != nil {
 		return nil, nil, fmt.Errorf("quant: dynamic: %w", err)
@@ -105,23 +119,25 @@ func Dynamic(m *ir.Model, cfg DynamicConfig) (*ir.Model, *Report, error) {
 // ConvInteger, an extra pass over every activation that neither hone nor ONNX Runtime fuses into the integer
 // convolution (torchvision's MobileNetV2 export keeps its 52 BatchNormalizations: 15 % of the dynamic model's
 // time), and the weights rounded are then the folded ones. The bias the folds leave becomes the chain's bias Add,
-// which hone's QConvFloat takes in its epilogue.
-var convFolds = []string{"fuse_conv_bn", "fuse_conv_add"}
+// which hone's QConvFloat takes in its epilogue. fold_constant_node first turns Constant nodes (paddle2onnx's
+// weights) into the initializers the folds read.
+var convFolds = []string{"fold_constant_node", "fuse_conv_bn", "fuse_conv_add"}
 
-// foldIntoConvs runs convFolds on g and returns how many nodes they folded.
+// foldIntoConvs runs convFolds on g and returns how many nodes they folded into a Conv.
 func foldIntoConvs(g *ir.Graph, opsets map[string]int64) (int, error) {
+	st, err := runPasses(g, opsets, convFolds...)
+	return st["fuse_conv_bn"] + st["fuse_conv_add"], err
+}
+
+// runPasses runs opt's passes of the given names on g, in the registry's order, and returns their rewrite counts.
+func runPasses(g *ir.Graph, opsets map[string]int64, names ...string) (opt.Stats, error) {
 	var disable []string
 	for _, p := range opt.Passes(opt.LevelAll) {
-		if !slices.Contains(convFolds, p.Name) {
+		if !slices.Contains(names, p.Name) {
 			disable = append(disable, p.Name)
 		}
 	}
-	st, err := opt.Run(g, opsets, opt.Options{Level: opt.LevelAll, Disable: disable})
-	n := 0
-	for _, name := range convFolds {
-		n += st[name]
-	}
-	return n, err
+	return opt.Run(g, opsets, opt.Options{Level: opt.LevelAll, Disable: disable})
 }
 
 type dynamic struct {

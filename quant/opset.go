@@ -18,13 +18,13 @@ import (
 // last dimension (then the flattening is a no-op), checked with the inferred rank. Every other op the models use
 // (Conv, BatchNormalization, pooling, elementwise, MatMul, Reshape, Concat, …) reads the same from 9 to 13; the
 // ops listed in opsetBlocked do not, and are refused.
-func upgradeTo13(m *ir.Model) (*ir.Model, error) {
+func upgradeTo13(m *ir.Model, mode string) (*ir.Model, error) {
 	have := m.Opset("")
 	if have == 0 || have >= 13 {
 		return nil, nil
 	}
 	if have < 9 {
-		return nil, requireOpset(m, 13, "static")
+		return nil, requireOpset(m, 13, mode)
 	}
 	out := m.Clone()
 	g := out.Graph
@@ -47,7 +47,7 @@ func upgradeTo13(m *ir.Model) (*ir.Model, error) {
 			continue
 		}
 		if since, ok := opsetBlocked[n.OpType]; ok && have < since {
-			return nil, fmt.Errorf("quant: static mode needs opset 13; the model declares %d and %s changed form in %d (convert it first)", have, n, since)
+			return nil, fmt.Errorf("quant: %s mode needs opset 13; the model declares %d and %s changed form in %d (convert it first)", mode, have, n, since)
 		}
 		switch n.OpType {
 		case "Clip":

@@ -27,7 +27,7 @@ func TestUpgradeTo13OCR(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			up, err := upgradeTo13(m)
+			up, err := upgradeTo13(m, "static")
 			if err != nil || up == nil {
 				t.Fatalf("upgradeTo13: %v, %v", up, err)
 			}
@@ -74,7 +74,7 @@ func TestUpgradeTo13Refuses(t *testing.T) {
 		m := &ir.Model{Opsets: []ir.OpsetImport{{Domain: "", Version: 9}}, Graph: &ir.Graph{
 			Inputs: []*ir.ValueInfo{vi("x", 1, 4, 5)}, Outputs: []*ir.ValueInfo{{Name: "y"}}, Nodes: []*ir.Node{tc.node},
 			Initializers: map[string]*ir.Tensor{}}}
-		if _, err := upgradeTo13(m); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := upgradeTo13(m, "static"); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error naming %s", tc.node.OpType, err, tc.want)
 		}
 	}

@@ -119,7 +119,7 @@ func prepareStatic(m *ir.Model, data Samples, cfg StaticConfig) (*staticPrep, er
 	// DequantizeLinear's axis (per-channel weights) is opset 13: older models (PP-OCR's exports, for one) are
 	// converted first.
 	orig := m
-	upgraded, err := upgradeTo13(m)
+	upgraded, err := upgradeTo13(m, "static")
 	if err != nil {
 		return nil, err
 	}
