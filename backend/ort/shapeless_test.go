@@ -32,7 +32,13 @@ func shapesModel(t *testing.T) []byte {
 		{Name: z, Type: irtest.Type(ir.Float32, 6)},
 		{Name: s, Type: irtest.Type(ir.Float32)},
 	}
-	mp, err := onnx.ToProto(b.Model(13))
+	return marshalModel(t, b.Model(13))
+}
+
+// marshalModel serializes m as a ModelProto.
+func marshalModel(t *testing.T, m *ir.Model) []byte {
+	t.Helper()
+	mp, err := onnx.ToProto(m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,15 +120,7 @@ func TestRunShapelessScalar(t *testing.T) {
 	x := b.Input("x", ir.Float32, 6)
 	s := b.Op("ReduceSum", []string{x}, irtest.Int("keepdims", 0))
 	b.G.Outputs = []*ir.ValueInfo{{Name: s, Type: ir.Type{DType: ir.Float32}}}
-	mp, err := onnx.ToProto(b.Model(13))
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := proto.Marshal(mp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := NewSessionFromBytes("scalar", data, Options{})
+	sess, err := NewSessionFromBytes("scalar", marshalModel(t, b.Model(13)), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
