@@ -341,7 +341,8 @@ func qBuildActDynamicQuantize(b *BuildCtx) (Kernel, error) {
 		} else {
 			scale, zp = qDynamicRange(clip(lo), clip(hi))
 			var ends [2]uint8 // the integers of the clip bounds: every clipped value's lies between them
-			kernels.QQuantize(ends[:], []float32{clip(a.Alpha), clip(a.Beta)}, scale, int32(zp), 0, 255, false)
+			bounds := [2]float32{clip(a.Alpha), clip(a.Beta)}
+			kernels.QQuantize(ends[:], bounds[:], scale, int32(zp), 0, 255, false)
 			kernels.QQuantize(y.U8(), xf, scale, int32(zp), int32(ends[0]), int32(ends[1]), false)
 		}
 		ys, yz := ctx.Alloc(ir.Float32), ctx.Alloc(ir.Uint8)
