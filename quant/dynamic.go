@@ -65,7 +65,7 @@ func Dynamic(m *ir.Model, cfg DynamicConfig) (*ir.Model, *Report, error) {
 			return nil, nil, err
 		}
 		m = up
-		rep.Notes = append(rep.Notes, fmt.Sprintf("default-domain opset raised from %d to 13 (ops whose form changed were converted)", have))
+		rep.Notes = append(rep.Notes, upgradeNote(have))
 	}
 	out := m.Clone()
 	g := out.Graph

@@ -76,11 +76,17 @@ func Half(m *ir.Model, cfg HalfConfig) (*ir.Model, *Report, error) {
 		return nil, nil, err
 	}
 	dt, mode := ir.Float16, "fp16"
+	var upgradedFrom int64
 	if cfg.BFloat16 {
 		dt, mode = ir.BFloat16, "bf16"
-		// Cast and most arithmetic ops accept bfloat16 from opset 13.
-		if err := requireOpset(m, 13, mode); err != nil {
-			return nil, nil, err
+		// Cast and most arithmetic ops accept bfloat16 from opset 13: older models (PP-OCRv4 det declares 11) are
+		// converted as Static converts them.
+		if have := m.Opset(""); have != 0 && have < 13 {
+			up, err := upgradeTo13(m, mode)
+			if err != nil {
+				return nil, nil, err
+			}
+			m, upgradedFrom = up, have
 		}
 	}
 	out := m.Clone()
@@ -102,6 +108,9 @@ func Half(m *ir.Model, cfg HalfConfig) (*ir.Model, *Report, error) {
 		return v != "" && ok && t.DType == ir.Float32
 	}
 	rep := &Report{Mode: mode, BytesFloat: initBytes(m.Graph)}
+	if upgradedFrom != 0 {
+		rep.Notes = append(rep.Notes, upgradeNote(upgradedFrom))
+	}
 	h := &half16{dt: dt}
 	nm := newNamer(g)
 

@@ -596,20 +596,31 @@ func TestGuardOCRRec(t *testing.T) {
 	}
 }
 
-// TestHalfOCR converts PP-OCRv4 det and rec to float16 (float32 I/O) and compares them with float32 in hone: det's
-// probability-map IoU and rec's per-step top-1 agreement must reach 0.99. It also logs both models' times: the
-// float16 model should run about as fast as the float32 one, since the runtime computes it in float32 with the
-// weights converted once at plan time (runtime/f16_widen.go); speed is measured (`hone bench`), not asserted here.
+// TestHalfOCR converts PP-OCRv4 det and rec to float16 and det to bfloat16 (float32 I/O; det's opset 11 raised to
+// 13 for bfloat16) and compares them with float32 in hone: det's probability-map IoU and rec's per-step top-1
+// agreement must reach 0.99. It also logs both models' times: a 16-bit model should run about as fast as the
+// float32 one, since the runtime computes it in float32 with the weights converted once at plan time
+// (runtime/f16_widen.go); speed is measured (`hone bench`), not asserted here.
 func TestHalfOCR(t *testing.T) {
 	cases := ocrCases(t)
 	cases["rec"].eval = cases["rec"].eval[:64]
-	for _, name := range []string{"det", "rec"} {
-		c := cases[name]
-		t.Run(name, func(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		bf16 bool
+	}{{"det", false}, {"rec", false}, {"det", true}} {
+		name, c, mode := tc.name, cases[tc.name], "fp16"
+		if tc.bf16 {
+			mode = "bf16"
+		}
+		t.Run(name+"/"+mode, func(t *testing.T) {
 			m := c.load(t)
-			h, rep, err := Half(m, HalfConfig{KeepIOTypes: true})
+			h, rep, err := Half(m, HalfConfig{KeepIOTypes: true, BFloat16: tc.bf16})
 			if err != nil {
 				t.Fatal(err)
+			}
+			// det declares opset 11; bfloat16 needs 13, so bf16 mode converts it as Static does.
+			if tc.bf16 && !slices.Contains(rep.Notes, upgradeNote(11)) {
+				t.Errorf("notes %q: want the opset upgrade", rep.Notes)
 			}
 			fp, err := runtime.Compile(m, runtime.Options{Threads: 1})
 			if err != nil {
@@ -639,8 +650,8 @@ func TestHalfOCR(t *testing.T) {
 					*r.d = min(*r.d, time.Since(s))
 				}
 			}
-			t.Logf("%s fp16: fidelity %.4f over %d images; 1 thread: fp32 %v, fp16 %v (%.2f×); kept float32: %d nodes",
-				name, f, len(c.eval), tf, th, float64(th)/float64(tf), len(rep.KeptFloat))
+			t.Logf("%s %s: fidelity %.4f over %d images; 1 thread: fp32 %v, %s %v (%.2f×); kept float32: %d nodes",
+				name, mode, f, len(c.eval), tf, mode, th, float64(th)/float64(tf), len(rep.KeptFloat))
 			if f < 0.99 {
 				t.Errorf("fidelity %.4f < 0.99", f)
 			}

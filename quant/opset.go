@@ -141,3 +141,8 @@ func removeAttrs(n *ir.Node, names ...string) {
 	}
 	n.Attrs = kept
 }
+
+// upgradeNote is the report's note for a model upgradeTo13 converted from opset from.
+func upgradeNote(from int64) string {
+	return fmt.Sprintf("default-domain opset raised from %d to 13 (ops whose form changed were converted)", from)
+}

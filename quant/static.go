@@ -165,7 +165,7 @@ func prepareStatic(m *ir.Model, data Samples, cfg StaticConfig) (*staticPrep, er
 	rep := &sp.rep
 	rep.Mode, rep.BytesFloat = "static", initBytes(orig.Graph)
 	if upgraded != nil {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("default-domain opset raised from %d to 13 (ops whose form changed were converted)", orig.Opset("")))
+		rep.Notes = append(rep.Notes, upgradeNote(orig.Opset("")))
 	}
 	if cfg.Equalize {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("cross-layer equalization: %d Conv pairs rescaled", equalize(g)))
