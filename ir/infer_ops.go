@@ -42,6 +42,8 @@ func (c *inferCtx) inferNode(n *Node) ([]Type, error) {
 			return t, err
 		case OpMatMulPerm:
 			return inferMatMulPerm(n, in)
+		case OpGeluTanh:
+			return []Type{x}, nil
 		case OpActDynamicQuantize:
 			return []Type{{DType: Uint8, Shape: x.Shape, HasShape: x.HasShape}, ranked(Float32, nil), ranked(Uint8, nil)}, nil
 		case OpQLookup:

@@ -37,6 +37,10 @@ const (
 	// activation's result. opt's fuse_act_dynamic_quantize emits it for the Relu or Clip between two dynamically
 	// quantized convolutions.
 	OpActDynamicQuantize = "ActDynamicQuantizeLinear"
+	// OpGeluTanh is GELU's tanh approximation as PyTorch's tanh GELU and GPT-2's "new GELU" export it, with their
+	// operations in their order: y = (x·(tanh(c2·(x + c1·(x·(x·x)))) + 1))·0.5, attribute "coefficients" [c1, c2]
+	// (0.044715 and √(2/π) as the graph holds them). opt's fuse_gelu_tanh emits it.
+	OpGeluTanh = "GeluTanh"
 	// OpMatMulPerm is MatMul with its operands and result transposed in place of Transpose nodes: attributes
 	// perm_a, perm_b and perm_y (ints, identity when absent), y = Transpose(MatMul(Transpose(A, perm_a),
 	// Transpose(B, perm_b)), perm_y). A and B have the same rank ≥ 2; their batch dims broadcast as MatMul's.

@@ -37,6 +37,7 @@ func Passes(level Level) []Pass {
 			fuseMatMulTranspose,
 			fuseLayerNorm,
 			fuseGelu,
+			fuseGeluTanh,
 			fuseConvBN,
 			fuseConvMul,
 			swapScaleShift,

@@ -25,6 +25,7 @@ var nnOps = map[string]Builder{
 	"Gemm":                                nnBuildGemm,
 	ir.DomainHone + ":" + ir.OpFusedGemm:  nnBuildGemm,
 	ir.DomainHone + ":" + ir.OpMatMulPerm: nnBuildMatMulPerm,
+	ir.DomainHone + ":" + ir.OpGeluTanh:   tBuildGeluTanh,
 	"MatMul":                              nnBuildMatMul,
 	"ConvTranspose":                       nnBuildConvTranspose,
 	ir.DomainHone + ":" + ir.OpFusedConvTranspose: nnBuildConvTranspose,
