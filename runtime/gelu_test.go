@@ -16,14 +16,8 @@ import (
 // chain's error of the float64 definition: 1 + erf(x/√2) cancels for negative x, so the bound is absolute,
 // 4ε·max(1, |x|), plus 2 ulps of the result.
 func TestGeluFused(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
-	x := ir.New(ir.Float32, 3, 500)
+	x := geluInput(5, 3e38)
 	xs := x.F32()
-	for i := range xs {
-		xs[i] = float32(r.NormFloat64() * 3)
-	}
-	copy(xs, []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()),
-		1e-30, -1e-30, 40, -40, 3e38, -3e38})
 	build := func(form string, opset int64) *ir.Model {
 		b := irtest.New("gelu")
 		in := b.Input("x", ir.Float32, 3, 500)
@@ -91,4 +85,18 @@ func TestGeluFused(t *testing.T) {
 			}
 		}
 	}
+}
+
+// geluInput is a [3, 500] tensor of N(0, 3²) values (seeded) led by ±0, ±Inf, NaN, ±1e-30, ±40 and ±big: blocks of
+// 512 and a tail for the blocked GELU kernels, and the values where their operations saturate or cancel.
+func geluInput(seed uint64, big float32) *ir.Tensor {
+	r := rand.New(rand.NewPCG(seed, seed+1))
+	x := ir.New(ir.Float32, 3, 500)
+	xs := x.F32()
+	for i := range xs {
+		xs[i] = float32(r.NormFloat64() * 3)
+	}
+	copy(xs, []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()),
+		1e-30, -1e-30, 40, -40, big, -big})
+	return x
 }
