@@ -31,19 +31,8 @@ func TestGeluTanhFused(t *testing.T) {
 		inner := op("Mul", k("c2", c2), op("Add", in, op("Mul", k("c1", c1), cube)))
 		b.Output(op("Mul", op("Mul", in, op("Add", b.Op("Tanh", []string{inner}), k("one", 1))), k("half", 0.5)))
 		m := b.Model(17)
-		run := func(disable []string) ([]float32, map[string]int) {
-			p, err := Compile(m, Options{Threads: 1, Disable: disable})
-			if err != nil {
-				t.Fatal(err)
-			}
-			out, err := p.Run(map[string]*ir.Tensor{"x": x})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return out[p.Outputs()[0].Name].F32(), irtest.OpCount(p.Graph)
-		}
-		fused, ops := run(nil)
-		plain, plainOps := run([]string{"fuse_gelu_tanh"})
+		fused, ops := runGelu(t, m, x, nil)
+		plain, plainOps := runGelu(t, m, x, []string{"fuse_gelu_tanh"})
 		if ops[ir.OpGeluTanh] != 1 || ops["Tanh"] != 0 || plainOps[ir.OpGeluTanh] != 0 || plainOps["Tanh"] != 1 {
 			t.Fatalf("swapped=%v: fused plan %v, unfused %v", swapped, ops, plainOps)
 		}

@@ -39,17 +39,7 @@ func TestGeluFused(t *testing.T) {
 		}
 		return b.Model(opset)
 	}
-	run := func(m *ir.Model, disable []string) ([]float32, map[string]int) {
-		p, err := Compile(m, Options{Threads: 1, Disable: disable})
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := p.Run(map[string]*ir.Tensor{"x": x})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out[p.Outputs()[0].Name].F32(), irtest.OpCount(p.Graph)
-	}
+	run := func(m *ir.Model, disable []string) ([]float32, map[string]int) { return runGelu(t, m, x, disable) }
 	ulps := func(got float32, want float64) float64 {
 		w := float32(want)
 		if math.IsNaN(want) || math.IsInf(want, 0) || w == 0 {
@@ -99,4 +89,19 @@ func geluInput(seed uint64, big float32) *ir.Tensor {
 	copy(xs, []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()),
 		1e-30, -1e-30, 40, -40, big, -big})
 	return x
+}
+
+// runGelu compiles m (one float32 input "x") with the passes in disable turned off and runs it on x: the first
+// output's values and the plan's op counts.
+func runGelu(t *testing.T, m *ir.Model, x *ir.Tensor, disable []string) ([]float32, map[string]int) {
+	t.Helper()
+	p, err := Compile(m, Options{Threads: 1, Disable: disable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.Run(map[string]*ir.Tensor{"x": x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out[p.Outputs()[0].Name].F32(), irtest.OpCount(p.Graph)
 }
