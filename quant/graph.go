@@ -142,7 +142,10 @@ type Report struct {
 	BytesQuant int64       // initializer bytes after
 	Notes      []string    // anything else worth telling the user (values clamped, …)
 	Eval       *EvalResult // static mode with evaluation data: the result measured against the float model
-	GuardFloat []string    // nodes the accuracy guard kept in float (also in KeptFloat, with their SQNR)
+	// HeldOut is the result on the evaluation samples the accuracy guard held out (StaticConfig.HoldOut): unlike
+	// Eval, which the guard chose its float layers by, an unbiased estimate of the drop on new data.
+	HeldOut    *EvalResult
+	GuardFloat []string // nodes the accuracy guard kept in float (also in KeptFloat, with their SQNR)
 }
 
 // Kept is a node the pass chose not to quantize.

@@ -5,17 +5,77 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/hone-ml/hone/ir"
 	"github.com/hone-ml/hone/runtime"
 )
 
+// MetricKind names what an evaluation judges a quantized model by.
+type MetricKind int
+
+const (
+	// MetricAuto is MetricTop1 where the first output holds rows of class scores (scoreRows), else MetricCosine.
+	MetricAuto MetricKind = iota
+	// MetricTop1 is the fraction of rows (along the last axis) whose argmax is the float model's, or top-1 accuracy
+	// with labels.
+	MetricTop1
+	// MetricIoU is the intersection over union of the values above a threshold in the float and quantized outputs,
+	// summed over the samples: for probability maps (segmentation, text detection), where a row's argmax means
+	// nothing.
+	MetricIoU
+	// MetricCosine is the cosine similarity of the float and quantized outputs, all values as one vector.
+	MetricCosine
+)
+
+// Metric is what Evaluate and the accuracy guard judge a quantized model by, on its first output against the
+// float model's. Its drop (EvalResult.Drop) is 1 − the measure, or the top-1 points lost with labels.
+type Metric struct {
+	Kind      MetricKind
+	Threshold float64 // MetricIoU: a value is on when above it
+}
+
+// ParseMetric reads --eval-metric: auto, top1, cosine or iou@T (T the threshold, e.g. iou@0.3 for DBNet's
+// probability map).
+func ParseMetric(s string) (Metric, error) {
+	switch s {
+	case "", "auto":
+		return Metric{}, nil
+	case "top1":
+		return Metric{Kind: MetricTop1}, nil
+	case "cosine":
+		return Metric{Kind: MetricCosine}, nil
+	}
+	if t, ok := strings.CutPrefix(s, "iou@"); ok {
+		v, err := strconv.ParseFloat(t, 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return Metric{}, fmt.Errorf("quant: metric %q: the IoU threshold %q is not a number", s, t)
+		}
+		return Metric{Kind: MetricIoU, Threshold: v}, nil
+	}
+	return Metric{}, fmt.Errorf("quant: unknown metric %q (want auto, top1, cosine or iou@THRESHOLD)", s)
+}
+
+func (m Metric) String() string {
+	switch m.Kind {
+	case MetricTop1:
+		return "top1"
+	case MetricIoU:
+		return "iou@" + strconv.FormatFloat(m.Threshold, 'g', -1, 64)
+	case MetricCosine:
+		return "cosine"
+	}
+	return "auto"
+}
+
 // EvalResult is how a quantized model compares with its float original on evaluation data. Every measure is on
-// the model's first output, whose last axis holds the scores of one prediction (a row).
+// the model's first output.
 type EvalResult struct {
 	Samples int
-	Top1    float64 // fraction of rows whose argmax is the float model's
+	Metric  Metric  // the metric Drop is of (never MetricAuto)
+	Top1    float64 // with Metric top1: the fraction of rows (along the last axis) whose argmax is the float model's
+	IoU     float64 // with Metric iou@T: |float > T ∧ quantized > T| / |float > T ∨ quantized > T| over all samples
 	SQNR    float64 // dB: 10·log10(Σ float² / Σ (float − quantized)²) over every output value
 	Cosine  float64 // cosine similarity of the float and quantized outputs, all values as one vector
 	// With labels: top-1 accuracy of each model (one row per sample).
@@ -23,17 +83,29 @@ type EvalResult struct {
 	AccFloat, AccQuant float64
 }
 
-// Drop is the accuracy lost: top-1 accuracy points (as a fraction) with labels, else the fraction of rows whose
-// top-1 changed.
+// Drop is the accuracy lost: top-1 accuracy points (as a fraction) with labels, else 1 − the metric's measure
+// (the fraction of rows whose top-1 changed, 1 − IoU, 1 − cosine).
 func (r EvalResult) Drop() float64 {
-	if r.Labeled {
+	switch {
+	case r.Labeled:
 		return r.AccFloat - r.AccQuant
+	case r.Metric.Kind == MetricIoU:
+		return 1 - r.IoU
+	case r.Metric.Kind == MetricCosine:
+		return 1 - r.Cosine
 	}
 	return 1 - r.Top1
 }
 
 func (r EvalResult) String() string {
-	s := fmt.Sprintf("%d samples: top-1 agreement %.2f%%, SQNR %.1f dB, cosine %.5f", r.Samples, 100*r.Top1, r.SQNR, r.Cosine)
+	s := fmt.Sprintf("%d samples: ", r.Samples)
+	switch r.Metric.Kind {
+	case MetricTop1:
+		s += fmt.Sprintf("top-1 agreement %.2f%%, ", 100*r.Top1)
+	case MetricIoU:
+		s += fmt.Sprintf("IoU@%g %.4f, ", r.Metric.Threshold, r.IoU)
+	}
+	s += fmt.Sprintf("SQNR %.1f dB, cosine %.5f", r.SQNR, r.Cosine)
 	if r.Labeled {
 		s += fmt.Sprintf(", top-1 %.2f%% vs float %.2f%% (drop %.2f points)", 100*r.AccQuant, 100*r.AccFloat, 100*r.Drop())
 	}
@@ -42,21 +114,25 @@ func (r EvalResult) String() string {
 
 // evaluator holds the float model's outputs on the evaluation data, computed once, to score quantized variants.
 type evaluator struct {
-	data   Samples
 	labels []int64
+	metric Metric // resolved: not MetricAuto
 	ins    []map[string]*ir.Tensor
 	ref    []*ir.Tensor // the float model's first output per sample
 }
 
-func newEvaluator(fp *ir.Model, data Samples, labels []int64) (*evaluator, error) {
+func newEvaluator(fp *ir.Model, data Samples, labels []int64, metric Metric) (*evaluator, error) {
 	if labels != nil && len(labels) != data.Len() {
 		return nil, fmt.Errorf("quant: evaluation: %d labels for %d samples", len(labels), data.Len())
+	}
+	if labels != nil && metric.Kind != MetricAuto && metric.Kind != MetricTop1 {
+		return nil, fmt.Errorf("quant: evaluation: labels score top-1 accuracy, and the metric is %s", metric)
 	}
 	p, err := runtime.Compile(fp, runtime.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("quant: evaluation: %w", err)
 	}
-	ev := &evaluator{data: data, labels: labels}
+	ev := &evaluator{labels: labels, metric: metric}
+	out0 := p.Outputs()[0].Name
 	for i := 0; i < data.Len(); i++ {
 		in, err := data.Sample(i)
 		if err != nil {
@@ -66,31 +142,65 @@ func newEvaluator(fp *ir.Model, data Samples, labels []int64) (*evaluator, error
 		if err != nil {
 			return nil, fmt.Errorf("quant: evaluation sample %d: %w", i, err)
 		}
-		y := out[p.Outputs()[0].Name]
+		y := out[out0]
 		if y == nil || !y.DType.IsFloat() || y.Rank() == 0 || y.Len() == 0 {
-			return nil, fmt.Errorf("quant: evaluation: the model's first output %q is not a float tensor of rank ≥ 1", p.Outputs()[0].Name)
+			return nil, fmt.Errorf("quant: evaluation: the model's first output %q is not a float tensor of rank ≥ 1", out0)
 		}
 		if labels != nil && y.Len() != y.Shape[y.Rank()-1] {
-			return nil, fmt.Errorf("quant: evaluation: labels need one row of scores per sample, and output %q has shape %v", p.Outputs()[0].Name, y.Shape)
+			return nil, fmt.Errorf("quant: evaluation: labels need one row of scores per sample, and output %q has shape %v", out0, y.Shape)
 		}
 		ev.ins = append(ev.ins, in)
 		ev.ref = append(ev.ref, y.Clone())
 	}
+	if ev.metric.Kind == MetricAuto {
+		ev.metric.Kind = MetricCosine
+		if labels != nil || scoreRows(fp.Graph, out0, ev.ref[0].Rank()) {
+			ev.metric.Kind = MetricTop1
+		}
+	}
 	return ev, nil
 }
 
-// score runs q on the first n samples (all when n ≤ 0) and compares it with the float outputs.
-func (ev *evaluator) score(q *ir.Model, n int, opts runtime.Options) (EvalResult, error) {
+// scoreRows reports whether the graph's output v, of the given rank, holds rows of class scores along its last
+// axis, where top-1 agreement means something: a vector or matrix ([N, classes]), or a Softmax/LogSoftmax over
+// the last axis or a Gemm/MatMul (a linear head: its last axis is the output features), seen through reshapes and
+// a bias Add. A feature or probability map ([N, C, H, W] from a Conv or Sigmoid) is not: the argmax along its
+// width is noise.
+func scoreRows(g *ir.Graph, v string, rank int) bool {
+	if rank <= 2 {
+		return true
+	}
+	prod := map[string]*ir.Node{}
+	for _, n := range g.Nodes {
+		for _, o := range n.Outputs {
+			prod[o] = n
+		}
+	}
+	for n := prod[v]; n != nil; n = prod[n.Input(0)] {
+		switch n.OpType {
+		case "Softmax", "LogSoftmax":
+			axis := n.AttrInt("axis", -1)
+			return axis == -1 || axis == int64(rank-1)
+		case "Gemm", "MatMul":
+			return true
+		case "Reshape", "Squeeze", "Unsqueeze", "Identity", "Add":
+			continue
+		}
+		return false
+	}
+	return false
+}
+
+// score runs q on the samples idx and compares it with the float outputs.
+func (ev *evaluator) score(q *ir.Model, idx []int, opts runtime.Options) (EvalResult, error) {
 	p, err := runtime.Compile(q, opts)
 	if err != nil {
 		return EvalResult{}, fmt.Errorf("quant: evaluation: %w", err)
 	}
-	if n <= 0 || n > len(ev.ins) {
-		n = len(ev.ins)
-	}
 	var sig, noise, dot, qq float64
-	var rows, same, okF, okQ int
-	for i := 0; i < n; i++ {
+	var rows, same, okF, okQ, inter, union int
+	th := ev.metric.Threshold
+	for _, i := range idx {
 		out, err := p.Run(ev.ins[i])
 		if err != nil {
 			return EvalResult{}, fmt.Errorf("quant: evaluation sample %d: %w", i, err)
@@ -105,6 +215,18 @@ func (ev *evaluator) score(q *ir.Model, n int, opts runtime.Options) (EvalResult
 			noise += d * d
 			dot += a[j] * b[j]
 			qq += b[j] * b[j]
+			if ev.metric.Kind == MetricIoU {
+				pa, pb := a[j] > th, b[j] > th
+				if pa && pb {
+					inter++
+				}
+				if pa || pb {
+					union++
+				}
+			}
+		}
+		if ev.metric.Kind != MetricTop1 {
+			continue
 		}
 		cols := ev.ref[i].Shape[ev.ref[i].Rank()-1]
 		for r := 0; r < len(a)/cols; r++ {
@@ -123,14 +245,35 @@ func (ev *evaluator) score(q *ir.Model, n int, opts runtime.Options) (EvalResult
 			}
 		}
 	}
-	r := EvalResult{Samples: n, Top1: float64(same) / float64(rows), SQNR: sqnr(sig, noise), Cosine: 1}
+	r := EvalResult{Samples: len(idx), Metric: ev.metric, SQNR: sqnr(sig, noise), Cosine: 1, IoU: 1}
+	if rows > 0 {
+		r.Top1 = float64(same) / float64(rows)
+	}
+	if union > 0 {
+		r.IoU = float64(inter) / float64(union)
+	}
 	if sig > 0 || qq > 0 {
 		r.Cosine = dot / math.Sqrt(sig*qq)
 	}
 	if ev.labels != nil {
-		r.Labeled, r.AccFloat, r.AccQuant = true, float64(okF)/float64(n), float64(okQ)/float64(n)
+		n := float64(len(idx))
+		r.Labeled, r.AccFloat, r.AccQuant = true, float64(okF)/n, float64(okQ)/n
 	}
 	return r, nil
+}
+
+// holdOut splits n evaluation samples into those the accuracy guard chooses layers by and the fraction f it holds
+// out to report an unbiased drop. The held-out samples are spread evenly (sample i when ⌊(i+1)f⌋ > ⌊if⌋), as data
+// sets in a directory are often sorted by class.
+func holdOut(n int, f float64) (sel, held []int) {
+	for i := 0; i < n; i++ {
+		if math.Floor(float64(i+1)*f) > math.Floor(float64(i)*f) {
+			held = append(held, i)
+		} else {
+			sel = append(sel, i)
+		}
+	}
+	return sel, held
 }
 
 func sqnr(sig, noise float64) float64 {
@@ -150,17 +293,18 @@ func argmax(v []float64) int {
 	return best
 }
 
-// Evaluate compares a quantized model with its float original on data (see EvalResult); labels, if not nil,
-// hold each sample's class.
-func Evaluate(fp, q *ir.Model, data Samples, labels []int64) (EvalResult, error) {
+// Evaluate compares a quantized model with its float original on data by metric (see EvalResult); labels, if not
+// nil, hold each sample's class.
+func Evaluate(fp, q *ir.Model, data Samples, labels []int64, metric Metric) (EvalResult, error) {
 	if data == nil || data.Len() == 0 {
 		return EvalResult{}, fmt.Errorf("quant: evaluation: the data set is empty")
 	}
-	ev, err := newEvaluator(fp, data, labels)
+	ev, err := newEvaluator(fp, data, labels, metric)
 	if err != nil {
 		return EvalResult{}, err
 	}
-	return ev.score(q, 0, runtime.Options{})
+	all, _ := holdOut(data.Len(), 0)
+	return ev.score(q, all, runtime.Options{})
 }
 
 // sensitivitySamples bounds the samples each one-layer model runs on when ranking layers: the ranking needs
@@ -181,16 +325,45 @@ func guard(fp *ir.Model, sp *staticPrep, cfg StaticConfig) (*ir.Model, *Report, 
 			cfg.Guard(fmt.Sprintf(format, args...))
 		}
 	}
-	ev, err := newEvaluator(fp, cfg.Eval, cfg.Labels)
+	ev, err := newEvaluator(fp, cfg.Eval, cfg.Labels, cfg.Metric)
 	if err != nil {
 		return nil, nil, err
+	}
+	sel, held := holdOut(cfg.Eval.Len(), 0)
+	if cfg.MaxAccuracyDrop > 0 {
+		if cfg.Metric.Kind == MetricAuto && ev.metric.Kind != MetricTop1 {
+			return nil, nil, fmt.Errorf("quant: accuracy guard: the first output %q (shape %v) is not rows of class scores, "+
+				"so top-1 agreement would be noise; choose the metric (--eval-metric iou@THRESHOLD for a probability map, cosine)",
+				fp.Graph.Outputs[0].Name, ev.ref[0].Shape)
+		}
+		sel, held = holdOut(cfg.Eval.Len(), cfg.HoldOut)
+		if len(sel) == 0 || cfg.HoldOut > 0 && len(held) == 0 {
+			return nil, nil, fmt.Errorf("quant: accuracy guard: holding out %g of %d evaluation samples leaves %d to choose by and %d held out",
+				cfg.HoldOut, cfg.Eval.Len(), len(sel), len(held))
+		}
+	}
+	// finish records the result measured on the samples the guard chose by and, when some were held out, the
+	// unbiased one on those.
+	finish := func(q *ir.Model, rep *Report, res EvalResult) (*ir.Model, *Report, error) {
+		rep.Eval = &res
+		if len(held) == 0 {
+			return q, rep, nil
+		}
+		h, err := ev.score(q, held, runtime.Options{})
+		if err != nil {
+			return nil, nil, err
+		}
+		rep.HeldOut = &h
+		rep.Notes = append(rep.Notes, fmt.Sprintf("accuracy guard: drop %.4f on the %d samples it chose by, %.4f on %d held out",
+			res.Drop(), res.Samples, h.Drop(), h.Samples))
+		return q, rep, nil
 	}
 	try := func(float map[int]string, weightsInt8 bool) (*ir.Model, *Report, EvalResult, error) {
 		q, rep, err := sp.emitKept(float, weightsInt8)
 		if err != nil {
 			return nil, nil, EvalResult{}, err
 		}
-		r, err := ev.score(q, 0, runtime.Options{})
+		r, err := ev.score(q, sel, runtime.Options{})
 		return q, rep, r, err
 	}
 	q, rep, res, err := try(nil, false)
@@ -199,8 +372,7 @@ func guard(fp *ir.Model, sp *staticPrep, cfg StaticConfig) (*ir.Model, *Report, 
 	}
 	say("all %d layers int8: %s", len(sp.cand), res)
 	if cfg.MaxAccuracyDrop <= 0 || res.Drop() <= cfg.MaxAccuracyDrop {
-		rep.Eval = &res
-		return q, rep, nil
+		return finish(q, rep, res)
 	}
 
 	// Rank: the SQNR of the model with only layer c quantized.
@@ -220,7 +392,7 @@ func guard(fp *ir.Model, sp *staticPrep, cfg StaticConfig) (*ir.Model, *Report, 
 		if err != nil {
 			return nil, nil, err
 		}
-		r, err := ev.score(one, sensitivitySamples, runtime.Options{NoOptimize: true})
+		r, err := ev.score(one, sel[:min(sensitivitySamples, len(sel))], runtime.Options{NoOptimize: true})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -313,7 +485,6 @@ func guard(fp *ir.Model, sp *staticPrep, cfg StaticConfig) (*ir.Model, *Report, 
 			results[len(ranked)].res.Drop(), cfg.MaxAccuracyDrop)
 	}
 	best := results[hi]
-	best.rep.Eval = &best.res
 	best.rep.GuardFloat = nil
 	for _, l := range ranked[:hi] {
 		best.rep.GuardFloat = append(best.rep.GuardFloat, sp.m.Graph.Nodes[l.idx].String())
@@ -325,5 +496,5 @@ func guard(fp *ir.Model, sp *staticPrep, cfg StaticConfig) (*ir.Model, *Report, 
 	}
 	best.rep.Notes = append(best.rep.Notes, fmt.Sprintf("accuracy guard: %d of %d layers kept %s for a drop of %.4f ≤ %.4f (all int8: %.4f)",
 		hi, len(ranked), how, best.res.Drop(), cfg.MaxAccuracyDrop, res.Drop()))
-	return best.q, best.rep, nil
+	return finish(best.q, best.rep, best.res)
 }

@@ -2,6 +2,7 @@ package quant
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -32,7 +33,7 @@ func TestEvaluate(t *testing.T) {
 		{"negated", model("Mul", -1), 0, 10 * math.Log10(0.25), -1, 0.5}, // argmaxes 0 and 1: the second is right
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := Evaluate(model("Mul", 1), tc.q, data, labels)
+			r, err := Evaluate(model("Mul", 1), tc.q, data, labels, Metric{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -42,10 +43,36 @@ func TestEvaluate(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Evaluate(model("Mul", 1), model("Mul", 1), data, []int64{1}); err == nil {
+	// IoU@1.5: the float outputs above 1.5 are {2, 3} and {3, 2} (4 values); doubled, all 6 are: 4/6. Negated,
+	// none are: 0/4. The drop is 1 − IoU, and with the cosine metric 1 − cosine.
+	iou := Metric{Kind: MetricIoU, Threshold: 1.5}
+	for _, tc := range []struct {
+		q        *ir.Model
+		iou, cos float64
+	}{{model("Mul", 2), 4.0 / 6, 0}, {model("Mul", -1), 0, 2}} {
+		r, err := Evaluate(model("Mul", 1), tc.q, data, nil, iou)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Metric != iou || math.Abs(r.IoU-tc.iou) > 1e-15 || math.Abs(r.Drop()-(1-tc.iou)) > 1e-15 || r.Top1 != 0 ||
+			!strings.Contains(r.String(), "IoU@1.5") || strings.Contains(r.String(), "top-1") {
+			t.Errorf("iou: %+v %s", r, r)
+		}
+		r, err = Evaluate(model("Mul", 1), tc.q, data, nil, Metric{Kind: MetricCosine})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(r.Drop()-tc.cos) > 1e-12 || strings.Contains(r.String(), "top-1") {
+			t.Errorf("cosine: %+v %s", r, r)
+		}
+	}
+	if _, err := Evaluate(model("Mul", 1), model("Mul", 1), data, labels, iou); err == nil || !strings.Contains(err.Error(), "labels") {
+		t.Errorf("labels with iou@1.5: %v", err)
+	}
+	if _, err := Evaluate(model("Mul", 1), model("Mul", 1), data, []int64{1}, Metric{}); err == nil {
 		t.Error("1 label for 2 samples accepted")
 	}
-	if _, err := Evaluate(model("Mul", 1), model("Mul", 1), BatchSamples{}, nil); err == nil {
+	if _, err := Evaluate(model("Mul", 1), model("Mul", 1), BatchSamples{}, nil, Metric{}); err == nil {
 		t.Error("empty evaluation set accepted")
 	}
 }
@@ -65,7 +92,7 @@ func TestGuardMNIST(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r0, err := Evaluate(m, full, eval, nil)
+	r0, err := Evaluate(m, full, eval, nil, Metric{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +106,7 @@ func TestGuardMNIST(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("guard:\n%s\n%v", strings.Join(log, "\n"), rep.Notes)
-	r, err := Evaluate(m, q, eval, nil)
+	r, err := Evaluate(m, q, eval, nil, Metric{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,20 +124,51 @@ func TestGuardMNIST(t *testing.T) {
 	}
 
 	// With labels the bound is the 0.3 points of top-1 accuracy; full int8 drops 0.4 on these 500 digits.
+	// A fifth of them (every fifth digit) is held out: the guard chooses by the other 400, and the report's two
+	// results must be what Evaluate measures on each part.
 	labels := y[:500]
-	q, rep, err = Static(m, calib, StaticConfig{Eval: eval, Labels: labels, MaxAccuracyDrop: 0.003})
+	q, rep, err = Static(m, calib, StaticConfig{Eval: eval, Labels: labels, MaxAccuracyDrop: 0.003, HoldOut: 0.2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err = Evaluate(m, q, eval, labels)
+	var sel, held []int
+	for i := range 500 {
+		if i%5 == 4 {
+			held = append(held, i)
+		} else {
+			sel = append(sel, i)
+		}
+	}
+	pick := func(idx []int) (BatchSamples, []int64) {
+		x5 := rows(x, 500)
+		r := x5.NumBytes() / 500
+		var b []byte
+		var l []int64
+		for _, i := range idx {
+			b = append(b, x5.Bytes()[i*r:(i+1)*r]...)
+			l = append(l, labels[i])
+		}
+		t5, _ := ir.FromBytes(x5.DType, append([]int{len(idx)}, x5.Shape[1:]...), b)
+		return BatchSamples{"input": t5}, l
+	}
+	selData, selLabels := pick(sel)
+	r, err = Evaluate(m, q, selData, selLabels, Metric{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !r.Labeled || r.Drop() > 0.003 || rep.Eval == nil || *rep.Eval != r {
+	if !r.Labeled || r.Drop() > 0.003 || r.Samples != 400 || rep.Eval == nil || *rep.Eval != r {
 		t.Errorf("labeled: %s; report %v", r, rep.Eval)
 	}
+	heldData, heldLabels := pick(held)
+	h, err := Evaluate(m, q, heldData, heldLabels, Metric{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Samples != 100 || rep.HeldOut == nil || *rep.HeldOut != h {
+		t.Errorf("held out: %s; report %v", h, rep.HeldOut)
+	}
 	t.Logf("labeled, kept float %v: %v", rep.GuardFloat, rep.Notes)
-	t.Logf("labeled: %s", rep.Eval)
+	t.Logf("labeled: %s; held out: %s", rep.Eval, rep.HeldOut)
 }
 
 // TestGuardWeightsInt8 checks what a layer the guard keeps with int8 weights computes: Conv → Relu → Gemm with both
@@ -171,5 +229,108 @@ func TestGuardWeightsInt8(t *testing.T) {
 		if math.Abs(float64(got[i]-want[i])) > 1e-5*(1+math.Abs(float64(want[i]))) {
 			t.Fatalf("output %d: %g, float model with round-tripped weights %g", i, got[i], want[i])
 		}
+	}
+}
+
+func TestParseMetric(t *testing.T) {
+	for in, want := range map[string]Metric{"": {}, "auto": {}, "top1": {Kind: MetricTop1}, "cosine": {Kind: MetricCosine},
+		"iou@0.3": {Kind: MetricIoU, Threshold: 0.3}, "iou@-1": {Kind: MetricIoU, Threshold: -1}} {
+		got, err := ParseMetric(in)
+		if err != nil || got != want {
+			t.Errorf("%q: %+v, %v", in, got, err)
+		}
+		if back, _ := ParseMetric(got.String()); back != got {
+			t.Errorf("%q: String %q reads back as %+v", in, got.String(), back)
+		}
+	}
+	for _, in := range []string{"iou", "iou@", "iou@x", "iou@NaN", "iou@inf", "top5", "Top1"} {
+		if m, err := ParseMetric(in); err == nil {
+			t.Errorf("%q accepted as %+v", in, m)
+		}
+	}
+}
+
+// TestScoreRows checks which first outputs the auto metric scores by top-1: class scores in rows, not maps.
+func TestScoreRows(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		build func(b *irtest.Builder, x string) string
+		rank  int
+		want  bool
+	}{
+		{"matrix", func(b *irtest.Builder, x string) string { return b.Op("Relu", []string{x}) }, 2, true},
+		{"conv map", func(b *irtest.Builder, x string) string {
+			return b.Op("Conv", []string{x, b.Init("w", irtest.Rand(1, 2, 3, 1, 1))})
+		}, 4, false},
+		{"sigmoid map", func(b *irtest.Builder, x string) string { return b.Op("Sigmoid", []string{x}) }, 4, false},
+		{"softmax last", func(b *irtest.Builder, x string) string { return b.Op("Softmax", []string{x}, irtest.Int("axis", 2)) }, 3, true},
+		{"softmax default", func(b *irtest.Builder, x string) string { return b.Op("Softmax", []string{x}) }, 3, true},
+		{"softmax channels", func(b *irtest.Builder, x string) string { return b.Op("Softmax", []string{x}, irtest.Int("axis", 1)) }, 3, false},
+		{"linear head", func(b *irtest.Builder, x string) string {
+			y := b.Op("MatMul", []string{x, b.Init("w", irtest.Rand(1, 4, 5))})
+			return b.Op("Add", []string{y, b.Init("b", irtest.Rand(2, 5))})
+		}, 3, true},
+		{"reshaped softmax", func(b *irtest.Builder, x string) string {
+			return b.Op("Reshape", []string{b.Op("LogSoftmax", []string{x}), b.Init("s", irtest.I64(1, 2, 3, 4))})
+		}, 4, true},
+		{"transposed softmax", func(b *irtest.Builder, x string) string {
+			return b.Op("Transpose", []string{b.Op("Softmax", []string{x})}, irtest.Ints("perm", 0, 2, 1))
+		}, 3, false},
+		{"graph input", func(b *irtest.Builder, x string) string { return x }, 3, false},
+	} {
+		b := irtest.New("g")
+		x := b.Input("x", ir.Float32, 1, 3, 4)
+		y := tc.build(b, x)
+		if got := scoreRows(b.G, y, tc.rank); got != tc.want {
+			t.Errorf("%s: scoreRows %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestHoldOut(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		f    float64
+		held []int
+	}{{8, 0.25, []int{3, 7}}, {10, 0.2, []int{4, 9}}, {10, 0.25, []int{3, 7}}, {5, 0, nil}, {3, 0.5, []int{1}}, {1, 0.5, nil}} {
+		sel, held := holdOut(tc.n, tc.f)
+		if !slices.Equal(held, tc.held) || len(sel)+len(held) != tc.n {
+			t.Errorf("holdOut(%d, %g) = %v, %v; want held %v", tc.n, tc.f, sel, held, tc.held)
+		}
+		for _, i := range sel {
+			if slices.Contains(held, i) {
+				t.Errorf("holdOut(%d, %g): %d both chosen by and held out", tc.n, tc.f, i)
+			}
+		}
+	}
+}
+
+// TestGuardErrors: the guard refuses what it cannot judge, naming why.
+func TestGuardErrors(t *testing.T) {
+	b := irtest.New("map")
+	x := b.Input("x", ir.Float32, 1, 3, 4, 4)
+	b.Output(b.Op("Sigmoid", []string{b.Op("Conv", []string{x, b.Init("w", irtest.Rand(1, 2, 3, 1, 1))})}))
+	m := b.Model(13)
+	data := BatchSamples{"x": irtest.Rand(2, 4, 3, 4, 4)}
+	for _, tc := range []struct {
+		cfg  StaticConfig
+		want string
+	}{
+		{StaticConfig{Eval: data, MaxAccuracyDrop: 0.01}, "--eval-metric"},
+		{StaticConfig{Eval: data, MaxAccuracyDrop: 0.01, Metric: Metric{Kind: MetricIoU, Threshold: 0.5}, HoldOut: 1}, "held-out fraction"},
+		{StaticConfig{Eval: data, MaxAccuracyDrop: 0.01, Metric: Metric{Kind: MetricIoU, Threshold: 0.5}, HoldOut: -0.1}, "held-out fraction"},
+		{StaticConfig{Eval: BatchSamples{"x": irtest.Rand(2, 1, 3, 4, 4)}, MaxAccuracyDrop: 0.01, Metric: Metric{Kind: MetricCosine}, HoldOut: 0.5}, "leaves 1 to choose by and 0 held out"},
+	} {
+		if _, _, err := Static(m, data, tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want an error naming %q", tc.cfg, err, tc.want)
+		}
+	}
+	// Without the guard the map is measured, without a top-1 figure.
+	_, rep, err := Static(m, data, StaticConfig{Eval: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Eval == nil || rep.Eval.Metric.Kind != MetricCosine || strings.Contains(rep.Eval.String(), "top-1") || rep.HeldOut != nil {
+		t.Errorf("eval of a map: %+v", rep.Eval)
 	}
 }

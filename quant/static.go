@@ -32,9 +32,16 @@ type StaticConfig struct {
 	// and cosine of the first output, plus top-1 accuracy when Labels holds one class per sample.
 	Eval   Samples
 	Labels []int64
+	// Metric is what Eval is scored by (guard.go): top-1 agreement (or accuracy with Labels), IoU of a
+	// thresholded map, or cosine; MetricAuto takes top-1 where the first output holds rows of class scores.
+	Metric Metric
 	// MaxAccuracyDrop, if positive, is the largest drop allowed on Eval (a fraction: 0.003 is 0.3 points of
 	// top-1 accuracy with Labels, else of top-1 agreement lost); the most sensitive layers stay float until it holds.
 	MaxAccuracyDrop float64
+	// HoldOut is the fraction of Eval, in [0, 1), the accuracy guard does not choose its float layers by: spread
+	// evenly through Eval and measured once at the end (Report.HeldOut), it tells how far the drop the guard
+	// reached on the rest holds on data it has not seen. Only with MaxAccuracyDrop.
+	HoldOut float64
 	// Guard, if set, is told what the accuracy guard measured, as it goes.
 	Guard func(msg string)
 	// Equalize applies cross-layer equalization (equalize.go) to Conv pairs joined by Relu-like ops before
@@ -79,6 +86,9 @@ var ErrNoCalibrationData = errors.New("quant: static mode needs calibration data
 func Static(m *ir.Model, data Samples, cfg StaticConfig) (*ir.Model, *Report, error) {
 	if cfg.MaxAccuracyDrop > 0 && (cfg.Eval == nil || cfg.Eval.Len() == 0) {
 		return nil, nil, errors.New("quant: --max-accuracy-drop needs evaluation data (--eval)")
+	}
+	if !(cfg.HoldOut >= 0 && cfg.HoldOut < 1) {
+		return nil, nil, fmt.Errorf("quant: the held-out fraction %g of the evaluation data is not in [0, 1)", cfg.HoldOut)
 	}
 	sp, err := prepareStatic(m, data, cfg)
 	if err != nil {

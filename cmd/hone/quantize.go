@@ -33,6 +33,8 @@ func newQuantizeCmd() *cobra.Command {
 		pre         string
 		evalDir     string
 		maxDrop     float64
+		holdOut     float64
+		metric      string
 		rounding    string
 		actType     string
 	)
@@ -53,10 +55,13 @@ symmetric int8 weights, int32 biases) around Conv, Gemm, MatMul, Add, Mul, pooli
 integer kernels by default (it computes S8S8 QDQ in float unless session.qdqisint8allowed is set).
 
 --eval DIR measures the static result against MODEL on DIR's samples (same formats as --calib; a labels.txt
-beside them, one class index per line in file-name order, adds top-1 accuracy): top-1 agreement, SQNR and cosine
-of the first output. --max-accuracy-drop X then computes the most sensitive layers in float until the drop is ≤ X
-(a fraction: 0.003 = 0.3 points of top-1 accuracy with labels, else of top-1 agreement) and lists them; they keep
-int8 weights (the file stays small) unless even that cannot meet X, when they are kept wholly float.
+beside them, one class index per line in file-name order, adds top-1 accuracy): SQNR and cosine of the first
+output, and the --eval-metric: top-1 agreement (auto, where the output holds rows of class scores), iou@T (the
+IoU of the values above T, for probability maps such as a text detector's) or cosine. --max-accuracy-drop X then
+computes the most sensitive layers in float until the drop is ≤ X (a fraction: 0.003 = 0.3 points of top-1
+accuracy with labels, else 1 − the metric) and lists them; they keep int8 weights (the file stays small) unless
+even that cannot meet X, when they are kept wholly float. The guard chooses by all but --eval-holdout of the
+samples (spread evenly) and reports the drop on those it held out: the number to expect on new data.
 --weight-rounding gptq (the default) corrects each layer's weights for the quantization of its input and rounds
 them with GPTQ (Frantar et al. 2022): the same scales, but each layer's integers chosen together so that its
 outputs from the int8 inputs it will read stay close to the float ones on the calibration data (one more pass
@@ -87,7 +92,7 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 			case "fp16", "bf16":
 				q, rep, err = quant.Half(m, quant.HalfConfig{BFloat16: mode == "bf16", KeepIOTypes: keepIO, Exclude: exclude})
 			case "static":
-				q, rep, err = quantizeStatic(cmd, m, staticFlags{calib, pre, calName, pct, exclude, evalDir, maxDrop, equalize, biasCorrect, rounding, actType})
+				q, rep, err = quantizeStatic(cmd, m, staticFlags{calib, pre, calName, pct, exclude, evalDir, metric, holdOut, maxDrop, equalize, biasCorrect, rounding, actType})
 			default:
 				return fmt.Errorf("quantize: unknown --mode %q (want dynamic, static, fp16 or bf16)", mode)
 			}
@@ -108,6 +113,8 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 	f.StringVar(&calName, "calibrator", "minmax", "static: minmax, percentile, entropy or mse")
 	f.Float64Var(&pct, "percentile", 99.999, "static: percentile kept by --calibrator percentile")
 	f.StringVar(&evalDir, "eval", "", "static: directory of evaluation samples (as --calib; labels.txt for top-1 accuracy) to measure the result on")
+	f.StringVar(&metric, "eval-metric", "auto", "static with --eval: what the result is judged by: auto (top-1 where the first output holds rows of class scores), top1, iou@THRESHOLD or cosine")
+	f.Float64Var(&holdOut, "eval-holdout", 0.25, "static with --max-accuracy-drop: the fraction of --eval the guard does not choose by, reported as an unbiased drop (0 = choose by all)")
 	f.Float64Var(&maxDrop, "max-accuracy-drop", 0, "static with --eval: keep the most sensitive layers float until the drop is ≤ this fraction (0 = off)")
 	f.BoolVar(&equalize, "equalize", false, "static: cross-layer equalization of Conv pairs joined by Relu-like ops before calibrating (float function unchanged)")
 	f.BoolVar(&biasCorrect, "bias-correct", false, "static: subtract the shift quantization makes in each Conv/Gemm output channel's mean on the calibration data from its bias (one more quantized pass per layer)")
@@ -126,8 +133,8 @@ type staticFlags struct {
 	calib, pre, calibrator string
 	percentile             float64
 	exclude                []string
-	eval                   string
-	maxDrop                float64
+	eval, metric           string
+	holdOut, maxDrop       float64
 	equalize, biasCorrect  bool
 	rounding               string
 	activations            string
@@ -161,8 +168,18 @@ func quantizeStatic(cmd *cobra.Command, m *ir.Model, sf staticFlags) (*ir.Model,
 	if err != nil {
 		return nil, nil, err
 	}
+	metric, err := quant.ParseMetric(sf.metric)
+	if err != nil {
+		return nil, nil, err
+	}
+	if sf.holdOut < 0 || sf.holdOut >= 1 {
+		return nil, nil, fmt.Errorf("quantize: --eval-holdout %g is not a fraction in [0, 1)", sf.holdOut)
+	}
 	cfg := quant.StaticConfig{Calibrator: cal, Percentile: sf.percentile, Exclude: sf.exclude, MaxAccuracyDrop: sf.maxDrop,
-		Equalize: sf.equalize, BiasCorrect: sf.biasCorrect, WeightRounding: rounding, Activations: act}
+		Equalize: sf.equalize, BiasCorrect: sf.biasCorrect, WeightRounding: rounding, Activations: act, Metric: metric}
+	if sf.maxDrop > 0 {
+		cfg.HoldOut = sf.holdOut
+	}
 	if sf.eval != "" {
 		if cfg.Eval, err = openCalib(m, sf.eval, sf.pre); err != nil {
 			return nil, nil, fmt.Errorf("quantize: --eval: %w", err)
@@ -240,6 +257,9 @@ func writeQuantReport(w io.Writer, rep *quant.Report, in, out string) error {
 	}
 	if rep.Eval != nil {
 		fmt.Fprintf(&b, "accuracy vs float: %s\n", rep.Eval)
+	}
+	if rep.HeldOut != nil {
+		fmt.Fprintf(&b, "held out:          %s (drop %.4f; the guard did not choose by these)\n", rep.HeldOut, rep.HeldOut.Drop())
 	}
 	fmt.Fprintf(&b, "weights: %d → %d bytes (%.3f×)\n", rep.BytesFloat, rep.BytesQuant, rep.Ratio())
 	if si, err := os.Stat(in); err == nil {

@@ -196,10 +196,35 @@ func TestQuantizeGuardCLI(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(eval, "labels.txt"), []byte(labels.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The guard holds out a quarter of the digits by default (75 of 300) and reports them apart.
 	out := filepath.Join(dir, "q.onnx")
 	res, err := runCLI(t, "quantize", in, "-o", out, "--mode", "static", "--calib", eval, "--eval", eval, "--max-accuracy-drop", "0.003")
-	if err != nil || !strings.Contains(res, "accuracy vs float: 300 samples") || !strings.Contains(res, "vs float") {
+	if err != nil || !strings.Contains(res, "accuracy vs float: 225 samples") || !strings.Contains(res, "held out:          75 samples") ||
+		!strings.Contains(res, "vs float") {
 		t.Fatalf("%v\n%s", err, res)
+	}
+	res, err = runCLI(t, "quantize", in, "-o", out+"all", "--mode", "static", "--calib", eval, "--eval", eval,
+		"--max-accuracy-drop", "0.003", "--eval-holdout", "0", "--eval-metric", "top1")
+	if err != nil || !strings.Contains(res, "accuracy vs float: 300 samples") || strings.Contains(res, "held out") {
+		t.Fatalf("--eval-holdout 0: %v\n%s", err, res)
+	}
+	// Without labels, by cosine: no top-1 figure.
+	os.Rename(filepath.Join(eval, "labels.txt"), filepath.Join(dir, "labels.txt"))
+	res, err = runCLI(t, "quantize", in, "-o", out+"cos", "--mode", "static", "--calib", eval, "--eval", eval, "--eval-metric", "cosine")
+	if err != nil || !strings.Contains(res, "accuracy vs float: 300 samples: SQNR") {
+		t.Fatalf("--eval-metric cosine: %v\n%s", err, res)
+	}
+	os.Rename(filepath.Join(dir, "labels.txt"), filepath.Join(eval, "labels.txt"))
+	for flag, want := range map[string][]string{
+		"metric":     {"--eval-metric", "top5"},
+		"labels":     {"--eval-metric", "iou@0.5"},
+		"[0, 1)":     {"--eval-holdout", "1", "--max-accuracy-drop", "0.01"},
+		"0 held out": {"--eval-holdout", "0.001", "--max-accuracy-drop", "0.01"},
+	} {
+		args := append([]string{"quantize", in, "-o", out + "bad", "--mode", "static", "--calib", eval, "--eval", eval}, want...)
+		if _, err := runCLI(t, args...); err == nil || !strings.Contains(err.Error(), flag) {
+			t.Errorf("%v: %v, want an error naming %q", want, err, flag)
+		}
 	}
 	if err := os.WriteFile(filepath.Join(eval, "labels.txt"), []byte("1\n2\n"), 0o644); err != nil {
 		t.Fatal(err)
