@@ -84,17 +84,15 @@ type header struct {
 	shape     []int
 }
 
-// read decodes an array; size is the number of bytes r holds, or -1 if unknown. With exact set,
-// size is known to be true (a regular file), so the payload is allocated at once however large;
-// otherwise (a stream, or a zip member whose directory entry may lie) large payloads are read
-// incrementally.
-func read(r io.Reader, size int64, exact bool) (*ir.Tensor, error) {
+// readHeader reads an array's magic string and header from r, returning the header and the bytes consumed;
+// size is the number of bytes r holds, or -1 if unknown.
+func readHeader(r io.Reader, size int64) (header, int64, error) {
 	var pre [8]byte
 	if _, err := io.ReadFull(r, pre[:]); err != nil {
-		return nil, FormatError("short magic string: " + err.Error())
+		return header{}, 0, FormatError("short magic string: " + err.Error())
 	}
 	if string(pre[:6]) != magic {
-		return nil, FormatError(fmt.Sprintf("bad magic string %q", pre[:6]))
+		return header{}, 0, FormatError(fmt.Sprintf("bad magic string %q", pre[:6]))
 	}
 	major, minor := pre[6], pre[7]
 	var hlen int64
@@ -103,32 +101,64 @@ func read(r io.Reader, size int64, exact bool) (*ir.Tensor, error) {
 	case 1:
 		var b [2]byte
 		if _, err := io.ReadFull(r, b[:]); err != nil {
-			return nil, FormatError("short header length: " + err.Error())
+			return header{}, 0, FormatError("short header length: " + err.Error())
 		}
 		hlen = int64(binary.LittleEndian.Uint16(b[:]))
 		consumed += 2
 	case 2, 3:
 		var b [4]byte
 		if _, err := io.ReadFull(r, b[:]); err != nil {
-			return nil, FormatError("short header length: " + err.Error())
+			return header{}, 0, FormatError("short header length: " + err.Error())
 		}
 		hlen = int64(binary.LittleEndian.Uint32(b[:]))
 		consumed += 4
 	default:
-		return nil, UnsupportedError(fmt.Sprintf("format version %d.%d", major, minor))
+		return header{}, 0, UnsupportedError(fmt.Sprintf("format version %d.%d", major, minor))
 	}
 	if hlen > maxHeader {
-		return nil, FormatError(fmt.Sprintf("header length %d exceeds %d", hlen, maxHeader))
+		return header{}, 0, FormatError(fmt.Sprintf("header length %d exceeds %d", hlen, maxHeader))
 	}
 	if size >= 0 && consumed+hlen > size {
-		return nil, FormatError(fmt.Sprintf("header length %d exceeds the %d bytes left", hlen, size-consumed))
+		return header{}, 0, FormatError(fmt.Sprintf("header length %d exceeds the %d bytes left", hlen, size-consumed))
 	}
 	hb := make([]byte, hlen)
 	if _, err := io.ReadFull(r, hb); err != nil {
-		return nil, FormatError("short header: " + err.Error())
+		return header{}, 0, FormatError("short header: " + err.Error())
 	}
-	consumed += hlen
 	h, err := parseHeader(string(hb))
+	return h, consumed + hlen, err
+}
+
+// Info is an array's element type and shape, as its header declares them.
+type Info struct {
+	DType ir.DType
+	Shape []int
+}
+
+// Stat reads the header of a .npy file, not its data.
+func Stat(path string) (Info, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Info{}, fmt.Errorf("npy: %w", err)
+	}
+	defer f.Close()
+	size := int64(-1)
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		size = st.Size()
+	}
+	h, _, err := readHeader(bufio.NewReader(f), size)
+	if err != nil {
+		return Info{}, fmt.Errorf("%w (file %s)", err, path)
+	}
+	return Info{h.dtype, h.shape}, nil
+}
+
+// read decodes an array; size is the number of bytes r holds, or -1 if unknown. With exact set,
+// size is known to be true (a regular file), so the payload is allocated at once however large;
+// otherwise (a stream, or a zip member whose directory entry may lie) large payloads are read
+// incrementally.
+func read(r io.Reader, size int64, exact bool) (*ir.Tensor, error) {
+	h, consumed, err := readHeader(r, size)
 	if err != nil {
 		return nil, err
 	}

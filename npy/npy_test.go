@@ -409,3 +409,57 @@ func TestLargeStream(t *testing.T) {
 		t.Error("large array changed in transit")
 	}
 }
+
+// TestStat checks that the header-only readers give what the full readers decode, on NumPy's own files (every
+// golden .npy, both .npz forms), and refuse a file cut inside its header.
+func TestStat(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "*.npy"))
+	if len(files) < 20 {
+		t.Fatalf("only %d golden .npy files", len(files))
+	}
+	for _, f := range files {
+		info, err := Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		full, err := ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.DType != full.DType || !slices.Equal(info.Shape, full.Shape) {
+			t.Errorf("%s: Stat %v %v, ReadFile %v %v", f, info.DType, info.Shape, full.DType, full.Shape)
+		}
+	}
+	for _, f := range []string{"stored.npz", "deflated.npz"} {
+		infos, err := StatNPZ(filepath.Join("testdata", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		arrays, _, err := ReadNPZ(filepath.Join("testdata", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(infos) != len(arrays) {
+			t.Errorf("%s: %d headers, %d arrays", f, len(infos), len(arrays))
+		}
+		for name, a := range arrays {
+			if i := infos[name]; i.DType != a.DType || !slices.Equal(i.Shape, a.Shape) {
+				t.Errorf("%s %s: StatNPZ %v %v, ReadNPZ %v %v", f, name, i.DType, i.Shape, a.DType, a.Shape)
+			}
+		}
+	}
+	raw, err := os.ReadFile(filepath.Join("testdata", "f4.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(t.TempDir(), "cut.npy")
+	if err := os.WriteFile(cut, raw[:20], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Stat(cut); err == nil || !strings.Contains(err.Error(), "cut.npy") {
+		t.Errorf("header cut short: %v", err)
+	}
+	if _, err := StatNPZ(cut); err == nil || !strings.Contains(err.Error(), "cut.npy") {
+		t.Errorf("not a zip: %v", err)
+	}
+}

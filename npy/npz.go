@@ -66,6 +66,34 @@ func DecodeNPZ(r io.ReaderAt, size int64) (map[string]*ir.Tensor, []string, erro
 	return arrays, order, nil
 }
 
+// StatNPZ reads the header of every array in a .npz archive, decompressing no more of each member than its
+// header. Names drop the ".npy" suffix.
+func StatNPZ(path string) (map[string]Info, error) {
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return nil, fmt.Errorf("npy: %s: %w", path, FormatError("npz: "+err.Error()))
+	}
+	defer zr.Close()
+	out := make(map[string]Info, len(zr.File))
+	for _, zf := range zr.File {
+		name := strings.TrimSuffix(zf.Name, ".npy")
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("%w (file %s)", FormatError(fmt.Sprintf("npz: array %q stored twice", name)), path)
+		}
+		rc, err := zf.Open()
+		if err != nil {
+			return nil, fmt.Errorf("%w (file %s)", FormatError(fmt.Sprintf("npz: member %q: %v", zf.Name, err)), path)
+		}
+		h, _, err := readHeader(rc, int64(min(zf.UncompressedSize64, 1<<62)))
+		rc.Close()
+		if err != nil {
+			return nil, fmt.Errorf("npz: member %q: %w (file %s)", zf.Name, err, path)
+		}
+		out[name] = Info{h.dtype, h.shape}
+	}
+	return out, nil
+}
+
 // WriteNPZ writes arrays to path as a .npz archive, atomically. Members follow order (every
 // name in it must exist in arrays); a nil order stores all arrays sorted by name. With compress
 // the members are deflated, as numpy.savez_compressed does; otherwise they are stored.

@@ -80,15 +80,19 @@ func LoadEval(path string) (*EvalSet, error) {
 	return set, nil
 }
 
-// LoadCalib opens calibration data: a directory of .npy/.npz samples (quant.OpenDir) or one .npz whose arrays
-// hold N rows each, one sample per row. input names the model's only input ("" when it has several).
-func LoadCalib(path, input string) (quant.Samples, error) {
+// LoadCalib opens calibration data for a model with the given real inputs: a directory of .npy/.npz samples
+// (quant.OpenDir) or one .npz whose arrays hold N rows each, one sample per row.
+func LoadCalib(path string, inputs []*ir.ValueInfo) (quant.Samples, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("optimize: calibration data: %w", err)
 	}
 	if st.IsDir() {
-		return quant.OpenDir(path, input)
+		return quant.OpenDir(path, inputs)
+	}
+	input := ""
+	if len(inputs) == 1 {
+		input = inputs[0].Name
 	}
 	if !strings.HasSuffix(path, ".npz") {
 		return nil, fmt.Errorf("optimize: calibration data %s: want a directory of samples or a .npz", path)

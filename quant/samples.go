@@ -2,10 +2,12 @@ package quant
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/hone-ml/hone/ir"
 	"github.com/hone-ml/hone/npy"
@@ -44,27 +46,45 @@ func (b BatchSamples) Sample(i int) (map[string]*ir.Tensor, error) {
 	return out, nil
 }
 
-// DirSamples is a calibration directory: each .npy file is one sample of the model's single input, and each .npz
-// file one sample with an array per input name. Files are read when asked for, in name order.
+// DirSamples is a directory of samples: each .npy file feeds the model's single input, and each .npz file holds
+// an array per input name. A file whose arrays hold a batch of N > 1 rows, where the model takes one (its leading
+// dimension 1 or symbolic, of the same rank), is N samples, row by row, so that labels.txt and the progress count
+// rows as the model sees them and each run holds one row. Files are read when asked for, in name order; the last
+// one read stays cached while its rows are served.
 type DirSamples struct {
-	files []string
-	input string // the single input .npy files feed
+	files  []string
+	input  string          // the single input .npy files feed
+	inputs map[string]bool // the model's inputs, which a row sample holds
+	items  []dirEntry      // sample i
+
+	mu     sync.Mutex
+	cached int // index into files of arrays, or -1
+	arrays map[string]*ir.Tensor
 }
 
-// OpenDir lists the samples in dir. input names the model input that .npy files feed ("" when the model has
-// several: then only .npz files are accepted).
-func OpenDir(dir, input string) (*DirSamples, error) {
+// dirEntry is one sample: a file whole (row < 0) or one row of its arrays.
+type dirEntry struct{ file, row int }
+
+// OpenDir lists the samples in dir for a model with the given real inputs (ir.Graph.RealInputs): a .npy file
+// feeds the only one (a model with several takes .npz files naming each).
+func OpenDir(dir string, inputs []*ir.ValueInfo) (*DirSamples, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("quant: calibration data: %w", err)
 	}
-	d := &DirSamples{input: input}
+	d := &DirSamples{cached: -1, inputs: map[string]bool{}}
+	for _, vi := range inputs {
+		d.inputs[vi.Name] = true
+	}
+	if len(inputs) == 1 {
+		d.input = inputs[0].Name
+	}
 	for _, e := range ents {
 		ext := strings.ToLower(filepath.Ext(e.Name()))
 		if e.IsDir() || (ext != ".npy" && ext != ".npz") {
 			continue
 		}
-		if ext == ".npy" && input == "" {
+		if ext == ".npy" && d.input == "" {
 			return nil, fmt.Errorf("quant: calibration file %s: a model with several inputs needs .npz samples naming each", e.Name())
 		}
 		d.files = append(d.files, filepath.Join(dir, e.Name()))
@@ -73,15 +93,94 @@ func OpenDir(dir, input string) (*DirSamples, error) {
 	if len(d.files) == 0 {
 		return nil, fmt.Errorf("%w: no .npy or .npz files in %s", ErrNoCalibrationData, dir)
 	}
+	byName := map[string]*ir.ValueInfo{}
+	for _, vi := range inputs {
+		byName[vi.Name] = vi
+	}
+	for fi, f := range d.files {
+		infos := map[string]npy.Info{}
+		if strings.EqualFold(filepath.Ext(f), ".npz") {
+			if infos, err = npy.StatNPZ(f); err != nil {
+				return nil, fmt.Errorf("quant: %w", err)
+			}
+		} else {
+			info, err := npy.Stat(f)
+			if err != nil {
+				return nil, fmt.Errorf("quant: %w", err)
+			}
+			infos[d.input] = info
+		}
+		n := batchRows(infos, byName)
+		if n <= 1 {
+			d.items = append(d.items, dirEntry{fi, -1})
+			continue
+		}
+		for r := 0; r < n; r++ {
+			d.items = append(d.items, dirEntry{fi, r})
+		}
+	}
 	return d, nil
 }
 
-// Len is the number of sample files.
-func (d *DirSamples) Len() int { return len(d.files) }
+// batchRows returns N when every array of a file feeding a model input holds N rows of a sample the input takes
+// one of at a time (leading dimension 1 or symbolic, same rank), else 0: the file is then one sample as it is,
+// and checkSample judges it.
+func batchRows(infos map[string]npy.Info, inputs map[string]*ir.ValueInfo) int {
+	n := 0
+	for name, info := range infos {
+		vi := inputs[name]
+		if vi == nil {
+			continue
+		}
+		if !vi.Type.HasShape || len(vi.Type.Shape) == 0 || len(vi.Type.Shape) != len(info.Shape) {
+			return 0
+		}
+		if d := vi.Type.Shape[0]; d.Known() && d.Size != 1 {
+			return 0
+		}
+		if n != 0 && info.Shape[0] != n {
+			return 0
+		}
+		n = info.Shape[0]
+	}
+	return n
+}
 
-// Sample reads file i.
+// Len is the number of samples: files, with a batch file counting its rows.
+func (d *DirSamples) Len() int { return len(d.items) }
+
+// Sample reads sample i: its file, or the file's row with a leading dimension of 1.
 func (d *DirSamples) Sample(i int) (map[string]*ir.Tensor, error) {
-	f := d.files[i]
+	if i < 0 || i >= len(d.items) {
+		return nil, fmt.Errorf("quant: sample %d of %d", i, len(d.items))
+	}
+	e := d.items[i]
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cached != e.file {
+		arrs, err := d.read(d.files[e.file])
+		if err != nil {
+			return nil, err
+		}
+		d.cached, d.arrays = e.file, arrs
+	}
+	if e.row < 0 {
+		return maps.Clone(d.arrays), nil
+	}
+	in := BatchSamples{}
+	for name, t := range d.arrays {
+		if !d.inputs[name] {
+			continue
+		}
+		if t.Rank() == 0 || t.Shape[0] <= e.row {
+			return nil, fmt.Errorf("%s: array %q of shape %v has no row %d", d.files[e.file], name, t.Shape, e.row)
+		}
+		in[name] = t
+	}
+	return in.Sample(e.row)
+}
+
+func (d *DirSamples) read(f string) (map[string]*ir.Tensor, error) {
 	if strings.EqualFold(filepath.Ext(f), ".npz") {
 		arrs, _, err := npy.ReadNPZ(f)
 		if err != nil {

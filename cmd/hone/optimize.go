@@ -154,11 +154,7 @@ func optimizeConfig(model string, o optimizeFlags, errw io.Writer) (optimize.Con
 		if err != nil {
 			return cfg, err
 		}
-		input := ""
-		if ins := m.Graph.RealInputs(); len(ins) == 1 {
-			input = ins[0].Name
-		}
-		if cfg.Calib, err = optimize.LoadCalib(o.calib, input); err != nil {
+		if cfg.Calib, err = optimize.LoadCalib(o.calib, m.Graph.RealInputs()); err != nil {
 			return cfg, err
 		}
 	}

@@ -108,7 +108,7 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 	f := cmd.Flags()
 	f.StringVarP(&out, "output", "o", "", "where to write the quantized model")
 	f.StringVar(&mode, "mode", "dynamic", "dynamic, static, fp16 or bf16")
-	f.StringVar(&calib, "calib", "", "static: directory of calibration samples (.npy for a one-input model, .npz naming each input, or PNG/JPEG images)")
+	f.StringVar(&calib, "calib", "", "static: directory of calibration samples (.npy for a one-input model, .npz naming each input, or PNG/JPEG images; a file holding N rows of a batch-1 input is N samples)")
 	f.StringVar(&pre, "preprocess", "", "static: how images become input, e.g. resize=224,mean=0.485,0.456,0.406,std=0.229,0.224,0.225,layout=nchw (keys: resize, fit=stretch|pad, mean, std, scale, layout, order)")
 	f.StringVar(&calName, "calibrator", "minmax", "static: minmax, percentile, entropy or mse")
 	f.Float64Var(&pct, "percentile", 99.999, "static: percentile kept by --calibrator percentile")
@@ -238,11 +238,7 @@ func openCalib(m *ir.Model, dir, preSpec string) (quant.Samples, error) {
 	if preSpec != "" {
 		return nil, fmt.Errorf("quantize: --preprocess applies to images, and %s holds no PNG or JPEG file", dir)
 	}
-	input := ""
-	if ins := m.Graph.RealInputs(); len(ins) == 1 {
-		input = ins[0].Name
-	}
-	return quant.OpenDir(dir, input)
+	return quant.OpenDir(dir, m.Graph.RealInputs())
 }
 
 // writeQuantReport prints what was quantized and the sizes: initializer bytes and file bytes before and after.
