@@ -241,6 +241,8 @@ func tActivation(op string) Builder {
 			case "tanh":
 				c := math.Sqrt(2 / math.Pi)
 				u.f = func(x float64) float64 { return 0.5 * x * (1 + math.Tanh(c*(x+0.044715*x*x*x))) }
+				// The spec's formula in float32, blocked through GeluTanh's kernels (PyTorch's operation order).
+				u.f32 = func(dst, x []float32) { tGeluTanh(dst, x, 0.044715, float32(c)) }
 			default:
 				return nil, Unsupportedf("approximate=%q", ap)
 			}
