@@ -330,25 +330,25 @@ func (s *Session) Run(inputs map[string]*ir.Tensor) (map[string]*ir.Tensor, erro
 		in[i] = v
 		owned = append(owned, v)
 	}
-	out := make([]ortgo.Value, len(s.outputs))
-	for i, info := range s.outputs {
-		// onnxruntime_go converts ORT-allocated results through paths that reject rank-0 shapes
-		// and copy one byte per element for 16-bit floats, so those outputs get buffers from us,
-		// which needs their shape up front.
-		if (len(info.Shape) > 0 || info.UnknownRank) && info.DType != ir.Float16 {
-			continue
-		}
-		if slices.Contains(info.Shape, -1) || info.UnknownRank {
-			return nil, fmt.Errorf("ort: %s: output %q: %s with a dynamic shape %v is not supported by onnxruntime_go", s.name, info.Name, info.DType, info.Shape)
-		}
-		v, err := emptyValue(info)
-		if err != nil {
-			return nil, fmt.Errorf("ort: %s: output %q: %w", s.name, info.Name, err)
-		}
-		out[i] = v
+	out, err := s.outputBuffers(false)
+	if err != nil {
+		return nil, err
 	}
-	err := s.s.Run(in, out)
+	err = s.s.Run(in, out)
 	owned = append(owned, out...) // ORT-allocated outputs now need destroying too
+	if err != nil {
+		// onnxruntime_go cannot wrap an ORT-allocated rank-0 result, and an output declared without a shape
+		// may turn out to be one: run again with a scalar buffer for each such output. ORT rejects a buffer of
+		// the wrong rank, so this cannot change a result, only rescue the run.
+		if slices.ContainsFunc(s.outputs, func(o Info) bool { return o.UnknownRank }) {
+			if retry, err2 := s.outputBuffers(true); err2 == nil {
+				owned = append(owned, retry...)
+				if s.s.Run(in, retry) == nil {
+					out, err = retry, nil
+				}
+			}
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("ort: %s: run: %w", s.name, err)
 	}
@@ -361,6 +361,38 @@ func (s *Session) Run(inputs map[string]*ir.Tensor) (map[string]*ir.Tensor, erro
 		res[s.outputs[i].Name] = t
 	}
 	return res, nil
+}
+
+// outputBuffers returns the buffers a run writes its outputs to: nil where ONNX Runtime allocates. onnxruntime_go
+// converts ORT-allocated results through paths that reject rank-0 shapes and copy one byte per element for 16-bit
+// floats, so those outputs get buffers from us, which needs their shape up front. With scalarShapeless, outputs
+// declared without a shape get scalar buffers too.
+func (s *Session) outputBuffers(scalarShapeless bool) ([]ortgo.Value, error) {
+	out := make([]ortgo.Value, len(s.outputs))
+	for i, info := range s.outputs {
+		var v ortgo.Value
+		var err error
+		switch {
+		case info.UnknownRank && scalarShapeless:
+			v, err = scalarValue(ir.New(info.DType))
+		case (len(info.Shape) > 0 || info.UnknownRank) && info.DType != ir.Float16:
+			continue
+		case slices.Contains(info.Shape, -1) || info.UnknownRank:
+			err = fmt.Errorf("%s with a dynamic shape %v is not supported by onnxruntime_go", info.DType, info.Shape)
+		default:
+			v, err = emptyValue(info)
+		}
+		if err != nil {
+			for _, o := range out {
+				if o != nil {
+					o.Destroy()
+				}
+			}
+			return nil, fmt.Errorf("ort: %s: output %q: %w", s.name, info.Name, err)
+		}
+		out[i] = v
+	}
+	return out, nil
 }
 
 // checkInputs reports missing, unknown or mistyped inputs before ONNX Runtime sees them, with
