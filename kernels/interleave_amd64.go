@@ -18,3 +18,24 @@ func interleave2Asm(dst, a, c []float32, bias float32) int {
 	interleave2AVX512(&dst[0], &a[0], &c[0], n, bias)
 	return n
 }
+
+// interleaveBytesAVX2 is interleaveBytesGeneric over n pairs, n a multiple of 32.
+//
+//go:noescape
+func interleaveBytesAVX2(dst, a, c *byte, n int)
+
+// interleaveBytesAsm runs InterleaveBytes through AVX2 (AVX-512 machines use it too: the loop is bound by loads
+// and stores) and returns how many pairs it did: all of them when there are at least 32, a ragged tail being
+// redone as one block ending at the last pair.
+func interleaveBytesAsm(dst, a, c []byte) int {
+	n := len(a) &^ 31
+	if level < implAVX2 || n == 0 {
+		return 0
+	}
+	_, _, _ = dst[2*len(a)-1], c[len(a)-1], a[len(a)-1]
+	interleaveBytesAVX2(&dst[0], &a[0], &c[0], n)
+	if last := len(a) - 32; n < len(a) {
+		interleaveBytesAVX2(&dst[2*last], &a[last], &c[last], 32)
+	}
+	return len(a)
+}

@@ -67,3 +67,29 @@ il_loop:
 il_done:
 	VZEROUPPER                                   // leave no dirty upper state for SSE code
 	RET
+
+// func interleaveBytesAVX2(dst, a, c *byte, n int)
+TEXT ·interleaveBytesAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI                           // DI = 2n outputs
+	MOVQ a+8(FP), SI                             // SI = the even outputs
+	MOVQ c+16(FP), DX                            // DX = the odd outputs
+	MOVQ n+24(FP), CX                            // CX = pairs, a multiple of 32
+	SHRQ $5, CX                                  // groups of 32 pairs
+	JZ ib_done
+ib_loop:
+	VMOVDQU (SI), Y0                             // a0 … a31
+	VMOVDQU (DX), Y1                             // c0 … c31
+	VPUNPCKLBW Y1, Y0, Y2                        // a0 c0 … a7 c7 | a16 c16 … a23 c23
+	VPUNPCKHBW Y1, Y0, Y3                        // a8 c8 … a15 c15 | a24 c24 … a31 c31
+	VPERM2I128 $0x20, Y3, Y2, Y4                 // pairs 0–15
+	VPERM2I128 $0x31, Y3, Y2, Y5                 // pairs 16–31
+	VMOVDQU Y4, (DI)                             // outputs 0–31
+	VMOVDQU Y5, 32(DI)                           // outputs 32–63
+	ADDQ $32, SI                                 // next 32 of a
+	ADDQ $32, DX                                 // next 32 of c
+	ADDQ $64, DI                                 // next 64 outputs
+	DECQ CX
+	JNZ ib_loop
+ib_done:
+	VZEROUPPER                                   // leave no dirty upper state for SSE code
+	RET

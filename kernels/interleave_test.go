@@ -40,3 +40,38 @@ func TestInterleave2(t *testing.T) {
 		restore()
 	}
 }
+
+// TestInterleaveBytes checks InterleaveBytes at every SIMD level, and its Go twin, against the definition
+// (dst[2i] = a[i], dst[2i+1] = c[i]) over lengths around the 32-byte block (the ragged tail redone as a block
+// ending at the last pair), with c = a (2× upsampling) too, and that nothing past 2·len(a) is written.
+func TestInterleaveBytes(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	for _, l := range impls() {
+		restore := setImpl(l)
+		for _, n := range []int{0, 1, 31, 32, 33, 63, 64, 65, 100, 160} {
+			a, c := make([]byte, n), make([]byte, n+3)
+			r.Read(a)
+			r.Read(c)
+			for _, same := range []bool{false, true} {
+				cc := c
+				if same {
+					cc = a
+				}
+				got, twin := make([]byte, 2*n+2), make([]byte, 2*n+2)
+				got[2*n], got[2*n+1] = 0xA5, 0xA5
+				InterleaveBytes(got, a, cc)
+				interleaveBytesGeneric(twin, a, cc)
+				for i := range n {
+					if got[2*i] != a[i] || got[2*i+1] != cc[i] || twin[2*i] != a[i] || twin[2*i+1] != cc[i] {
+						t.Fatalf("%s/n%d same=%v: pair %d = %d,%d (twin %d,%d), want %d,%d", l, n, same, i,
+							got[2*i], got[2*i+1], twin[2*i], twin[2*i+1], a[i], cc[i])
+					}
+				}
+				if got[2*n] != 0xA5 || got[2*n+1] != 0xA5 {
+					t.Fatalf("%s/n%d: wrote past the row", l, n)
+				}
+			}
+		}
+		restore()
+	}
+}

@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"encoding/binary"
 	"slices"
 
 	"github.com/hone-ml/hone/ir"
@@ -202,18 +201,10 @@ func (c *qConvT) interleave32(d, t []float32, src, rows, w int) {
 	}
 }
 
-// interleave8 is interleave32 for bytes; two taps go four pixels at a time, each word's bytes spread to the even
-// (or odd) bytes of a 64-bit word.
+// interleave8 is interleave32 for bytes.
 func (c *qConvT) interleave8(d, t []uint8, src, rows, w int) {
 	if c.kw == 2 {
-		a, e := t[src:src+w], t[rows+src:rows+src+w]
-		i := 0
-		for ; i+4 <= w; i += 4 {
-			binary.LittleEndian.PutUint64(d[2*i:], qSpreadEven(binary.LittleEndian.Uint32(a[i:]))|qSpreadEven(binary.LittleEndian.Uint32(e[i:]))<<8)
-		}
-		for ; i < w; i++ {
-			d[2*i], d[2*i+1] = a[i], e[i]
-		}
+		kernels.InterleaveBytes(d, t[src:src+w], t[rows+src:rows+src+w])
 		return
 	}
 	for b := 0; b < c.kw; b++ {
@@ -221,11 +212,4 @@ func (c *qConvT) interleave8(d, t []uint8, src, rows, w int) {
 			d[i*c.kw+b] = v
 		}
 	}
-}
-
-// qSpreadEven moves byte i of v to byte 2i of the result, the odd bytes 0.
-func qSpreadEven(v uint32) uint64 {
-	x := uint64(v)
-	x = (x | x<<16) & 0x0000ffff0000ffff
-	return (x | x<<8) & 0x00ff00ff00ff00ff
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 
 	"github.com/hone-ml/hone/ir"
+	"github.com/hone-ml/hone/kernels"
 )
 
 // qResizeNearest8 is Resize's path for 8-bit data (what opt's fuse_qdq_resize leaves in the quantized feature
@@ -74,22 +75,13 @@ func qUpsampleFactor(ix []int, w int) int {
 	return k
 }
 
-// qRepeatBytes writes each byte of row k times into d (len(d) = k·len(row), k = 2, 4 or 8), one 8-byte store per
-// 8 output bytes instead of k gathers per source byte.
+// qRepeatBytes writes each byte of row k times into d (len(d) = k·len(row), k = 2, 4 or 8): at 2 the row
+// interleaved with itself by the vector kernel, else one 8-byte store per 8 output bytes instead of k gathers per
+// source byte.
 func qRepeatBytes(d, row []uint8, k int) {
 	switch k {
 	case 2:
-		// Four source bytes spread to the even bytes of a word, then doubled: one 8-byte store per 4.
-		i := 0
-		for ; i+4 <= len(row); i += 4 {
-			x := uint64(binary.LittleEndian.Uint32(row[i:]))
-			x = (x | x<<16) & 0x0000ffff0000ffff
-			x = (x | x<<8) & 0x00ff00ff00ff00ff
-			binary.LittleEndian.PutUint64(d[2*i:], x|x<<8)
-		}
-		for ; i < len(row); i++ {
-			binary.LittleEndian.PutUint16(d[2*i:], uint16(row[i])*0x0101)
-		}
+		kernels.InterleaveBytes(d, row, row)
 	case 4:
 		// Two source bytes to bytes 0 and 4 of a word, each then repeated across its half.
 		i := 0
