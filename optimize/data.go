@@ -81,14 +81,14 @@ func LoadEval(path string) (*EvalSet, error) {
 }
 
 // LoadCalib opens calibration data for a model with the given real inputs: a directory of .npy/.npz samples
-// (quant.OpenDir) or one .npz whose arrays hold N rows each, one sample per row.
+// (quant.OpenSamples) or one .npz whose arrays hold N rows each, one sample per row.
 func LoadCalib(path string, inputs []*ir.ValueInfo) (quant.Samples, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("optimize: calibration data: %w", err)
 	}
 	if st.IsDir() {
-		return quant.OpenDir(path, inputs)
+		return quant.OpenSamples(path, inputs)
 	}
 	input := ""
 	if len(inputs) == 1 {

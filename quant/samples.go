@@ -46,7 +46,7 @@ func (b BatchSamples) Sample(i int) (map[string]*ir.Tensor, error) {
 	return out, nil
 }
 
-// DirSamples is a directory of samples: each .npy file feeds the model's single input, and each .npz file holds
+// DirSamples is a directory of samples (or one file): each .npy file feeds the model's single input, and each .npz file holds
 // an array per input name. A file whose arrays hold a batch of N > 1 rows, where the model takes one (its leading
 // dimension 1 or symbolic, of the same rank), is N samples, row by row, so that labels.txt and the progress count
 // rows as the model sees them and each run holds one row. Files are read when asked for, in name order; the last
@@ -56,6 +56,7 @@ type DirSamples struct {
 	input  string          // the single input .npy files feed
 	inputs map[string]bool // the model's inputs, which a row sample holds
 	items  []dirEntry      // sample i
+	labels []int64         // a single .npz file's "labels" array
 
 	mu     sync.Mutex
 	cached int // index into files of arrays, or -1
@@ -65,12 +66,13 @@ type DirSamples struct {
 // dirEntry is one sample: a file whole (row < 0) or one row of its arrays.
 type dirEntry struct{ file, row int }
 
-// OpenDir lists the samples in dir for a model with the given real inputs (ir.Graph.RealInputs): a .npy file
-// feeds the only one (a model with several takes .npz files naming each).
-func OpenDir(dir string, inputs []*ir.ValueInfo) (*DirSamples, error) {
-	ents, err := os.ReadDir(dir)
+// OpenSamples lists the samples at path, a directory of .npy/.npz files or one such file, for a model with the
+// given real inputs (ir.Graph.RealInputs): a .npy file feeds the only one (a model with several takes .npz files
+// naming each). A single .npz file's "labels" array, one class per row, is kept for Labels.
+func OpenSamples(path string, inputs []*ir.ValueInfo) (*DirSamples, error) {
+	st, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("quant: calibration data: %w", err)
+		return nil, fmt.Errorf("quant: samples: %w", err)
 	}
 	d := &DirSamples{cached: -1, inputs: map[string]bool{}}
 	for _, vi := range inputs {
@@ -79,19 +81,37 @@ func OpenDir(dir string, inputs []*ir.ValueInfo) (*DirSamples, error) {
 	if len(inputs) == 1 {
 		d.input = inputs[0].Name
 	}
-	for _, e := range ents {
-		ext := strings.ToLower(filepath.Ext(e.Name()))
-		if e.IsDir() || (ext != ".npy" && ext != ".npz") {
+	var names []string
+	if st.IsDir() {
+		ents, err := os.ReadDir(path)
+		if err != nil {
+			return nil, fmt.Errorf("quant: samples: %w", err)
+		}
+		for _, e := range ents {
+			if !e.IsDir() {
+				names = append(names, filepath.Join(path, e.Name()))
+			}
+		}
+	} else {
+		ext := strings.ToLower(filepath.Ext(path))
+		if ext != ".npy" && ext != ".npz" {
+			return nil, fmt.Errorf("quant: samples %s: want a directory, a .npy or a .npz file", path)
+		}
+		names = []string{path}
+	}
+	for _, f := range names {
+		ext := strings.ToLower(filepath.Ext(f))
+		if ext != ".npy" && ext != ".npz" {
 			continue
 		}
 		if ext == ".npy" && d.input == "" {
-			return nil, fmt.Errorf("quant: calibration file %s: a model with several inputs needs .npz samples naming each", e.Name())
+			return nil, fmt.Errorf("quant: sample file %s: a model with several inputs needs .npz samples naming each", filepath.Base(f))
 		}
-		d.files = append(d.files, filepath.Join(dir, e.Name()))
+		d.files = append(d.files, f)
 	}
 	sort.Strings(d.files)
 	if len(d.files) == 0 {
-		return nil, fmt.Errorf("%w: no .npy or .npz files in %s", ErrNoCalibrationData, dir)
+		return nil, fmt.Errorf("%w: no .npy or .npz files in %s", ErrNoCalibrationData, path)
 	}
 	byName := map[string]*ir.ValueInfo{}
 	for _, vi := range inputs {
@@ -102,6 +122,11 @@ func OpenDir(dir string, inputs []*ir.ValueInfo) (*DirSamples, error) {
 		if strings.EqualFold(filepath.Ext(f), ".npz") {
 			if infos, err = npy.StatNPZ(f); err != nil {
 				return nil, fmt.Errorf("quant: %w", err)
+			}
+			if _, ok := infos["labels"]; ok && !st.IsDir() && !d.inputs["labels"] {
+				if d.labels, err = readLabelArray(f); err != nil {
+					return nil, err
+				}
 			}
 		} else {
 			info, err := npy.Stat(f)
@@ -145,6 +170,24 @@ func batchRows(infos map[string]npy.Info, inputs map[string]*ir.ValueInfo) int {
 	}
 	return n
 }
+
+// readLabelArray reads the integer "labels" array of the .npz file f, one class per row.
+func readLabelArray(f string) ([]int64, error) {
+	arrs, _, err := npy.ReadNPZ(f)
+	if err != nil {
+		return nil, fmt.Errorf("quant: %w", err)
+	}
+	l := arrs["labels"]
+	v, err := l.Int64s()
+	if err != nil || l.Rank() != 1 {
+		return nil, fmt.Errorf("quant: %s: \"labels\" is %s, want one integer class per row", f, l)
+	}
+	return v, nil
+}
+
+// Labels returns the classes of a single .npz file's "labels" array, one per sample when the file's rows are the
+// samples, or nil.
+func (d *DirSamples) Labels() []int64 { return d.labels }
 
 // Len is the number of samples: files, with a batch file counting its rows.
 func (d *DirSamples) Len() int { return len(d.items) }

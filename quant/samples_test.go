@@ -14,10 +14,10 @@ import (
 	"github.com/hone-ml/hone/onnx"
 )
 
-// TestOpenDir checks how a sample directory counts: a file holding N rows of what the model takes one of at a
+// TestOpenSamples checks how a sample directory counts: a file holding N rows of what the model takes one of at a
 // time (leading dimension 1 or symbolic, same rank) is N samples, row by row; anything else is one sample as it
 // is. Every sample's values are checked against the rows written.
-func TestOpenDir(t *testing.T) {
+func TestOpenSamples(t *testing.T) {
 	dir := t.TempDir()
 	seq := func(start float32, shape ...int) *ir.Tensor {
 		x := ir.New(ir.Float32, shape...)
@@ -54,7 +54,7 @@ func TestOpenDir(t *testing.T) {
 		{"batch 4", in(4, 3), []float32{0, 10, 30, 50}, []int{1, 4, 2, 0}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d, err := OpenDir(dir, tc.inputs)
+			d, err := OpenSamples(dir, tc.inputs)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -87,20 +87,39 @@ func TestOpenDir(t *testing.T) {
 			}
 		})
 	}
+	// One file: its rows; a single .npz's "labels" array comes with them, and must be one class per row.
+	if d, err := OpenSamples(filepath.Join(dir, "b.npy"), in(1, 3)); err != nil || d.Len() != 4 || d.Labels() != nil {
+		t.Errorf("b.npy alone: %v", err)
+	}
+	lab := filepath.Join(t.TempDir(), "l.npz")
+	npy.WriteNPZ(lab, map[string]*ir.Tensor{"x": seq(0, 3, 3), "labels": irtest.I64(2, 0, 1)}, nil, false)
+	if d, err := OpenSamples(lab, in(1, 3)); err != nil || d.Len() != 3 || !slices.Equal(d.Labels(), []int64{2, 0, 1}) {
+		t.Errorf("l.npz: %v", err)
+	}
+	npy.WriteNPZ(lab, map[string]*ir.Tensor{"x": seq(0, 3, 3), "labels": seq(0, 3, 1)}, nil, false)
+	if _, err := OpenSamples(lab, in(1, 3)); err == nil || !strings.Contains(err.Error(), "labels") {
+		t.Errorf("float [3 1] labels: %v", err)
+	}
+	if _, err := OpenSamples(filepath.Join(dir, "labels.txt"), in(1, 3)); err == nil || !strings.Contains(err.Error(), ".npz") {
+		t.Errorf("a text file: %v", err)
+	}
+	if _, err := OpenSamples(filepath.Join(dir, "missing"), in(1, 3)); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("a missing path: %v", err)
+	}
 	// Two inputs of different row counts: the file is one sample.
 	two := []*ir.ValueInfo{{Name: "x", Type: irtest.Type(ir.Float32, 1, 3)}, {Name: "y", Type: irtest.Type(ir.Float32, 1, 3)}}
 	dir2 := t.TempDir()
 	npy.WriteNPZ(filepath.Join(dir2, "s.npz"), map[string]*ir.Tensor{"x": seq(0, 2, 3), "y": seq(0, 3, 3)}, nil, false)
-	if d, err := OpenDir(dir2, two); err != nil || d.Len() != 1 {
+	if d, err := OpenSamples(dir2, two); err != nil || d.Len() != 1 {
 		t.Errorf("rows 2 and 3: %v", err)
 	}
 	npy.WriteFile(filepath.Join(dir2, "t.npy"), seq(0, 1, 3))
-	if _, err := OpenDir(dir2, two); err == nil || !strings.Contains(err.Error(), "several inputs") {
+	if _, err := OpenSamples(dir2, two); err == nil || !strings.Contains(err.Error(), "several inputs") {
 		t.Errorf(".npy for a two-input model: %v", err)
 	}
 	os.Remove(filepath.Join(dir2, "t.npy"))
 	os.WriteFile(filepath.Join(dir2, "u.npz"), []byte("PK not a zip"), 0o644)
-	if _, err := OpenDir(dir2, two); err == nil || !strings.Contains(err.Error(), "u.npz") {
+	if _, err := OpenSamples(dir2, two); err == nil || !strings.Contains(err.Error(), "u.npz") {
 		t.Errorf("corrupt .npz: %v", err)
 	}
 }
@@ -113,7 +132,7 @@ func TestStaticBatchFile(t *testing.T) {
 	if err := npy.WriteFile(filepath.Join(dir, "digits.npy"), rows(x, 64)); err != nil {
 		t.Fatal(err)
 	}
-	d, err := OpenDir(dir, m.Graph.RealInputs())
+	d, err := OpenSamples(dir, m.Graph.RealInputs())
 	if err != nil {
 		t.Fatal(err)
 	}

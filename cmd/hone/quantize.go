@@ -54,8 +54,9 @@ symmetric int8 weights, int32 biases) around Conv, Gemm, MatMul, Add, Mul, pooli
 --activation-type uint8 writes uint8 activations instead (U8S8), which ONNX Runtime on x86 runs with its
 integer kernels by default (it computes S8S8 QDQ in float unless session.qdqisint8allowed is set).
 
---eval DIR measures the static result against MODEL on DIR's samples (same formats as --calib; a labels.txt
-beside them, one class index per line in file-name order, adds top-1 accuracy): SQNR and cosine of the first
+--eval DATA measures the static result against MODEL on DATA's samples (same formats as --calib; a labels.txt
+beside them, one class index per line in file-name order, or a single .npz file's "labels" array adds top-1
+accuracy): SQNR and cosine of the first
 output, and the --eval-metric: top-1 agreement (auto, where the output holds rows of class scores), iou@T (the
 IoU of the values above T, for probability maps such as a text detector's) or cosine. --max-accuracy-drop X then
 computes the most sensitive layers in float until the drop is ≤ X (a fraction: 0.003 = 0.3 points of top-1
@@ -108,11 +109,11 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 	f := cmd.Flags()
 	f.StringVarP(&out, "output", "o", "", "where to write the quantized model")
 	f.StringVar(&mode, "mode", "dynamic", "dynamic, static, fp16 or bf16")
-	f.StringVar(&calib, "calib", "", "static: directory of calibration samples (.npy for a one-input model, .npz naming each input, or PNG/JPEG images; a file holding N rows of a batch-1 input is N samples)")
+	f.StringVar(&calib, "calib", "", "static: calibration samples: a directory of .npy (a one-input model), .npz (an array per input) or PNG/JPEG files, or one .npy/.npz file; a file holding N rows of a batch-1 input is N samples")
 	f.StringVar(&pre, "preprocess", "", "static: how images become input, e.g. resize=224,mean=0.485,0.456,0.406,std=0.229,0.224,0.225,layout=nchw (keys: resize, fit=stretch|pad, mean, std, scale, layout, order)")
 	f.StringVar(&calName, "calibrator", "minmax", "static: minmax, percentile, entropy or mse")
 	f.Float64Var(&pct, "percentile", 99.999, "static: percentile kept by --calibrator percentile")
-	f.StringVar(&evalDir, "eval", "", "static: directory of evaluation samples (as --calib; labels.txt for top-1 accuracy) to measure the result on")
+	f.StringVar(&evalDir, "eval", "", "static: evaluation samples to measure the result on (as --calib; a directory's labels.txt, or a .npz file's \"labels\" array, for top-1 accuracy)")
 	f.StringVar(&metric, "eval-metric", "auto", "static with --eval: what the result is judged by: auto (top-1 where the first output holds rows of class scores), top1, iou@THRESHOLD or cosine")
 	f.Float64Var(&holdOut, "eval-holdout", 0.25, "static with --max-accuracy-drop: the fraction of --eval the guard does not choose by, reported as an unbiased drop (0 = choose by all)")
 	f.Float64Var(&maxDrop, "max-accuracy-drop", 0, "static with --eval: keep the most sensitive layers float until the drop is ≤ this fraction (0 = off)")
@@ -184,8 +185,14 @@ func quantizeStatic(cmd *cobra.Command, m *ir.Model, sf staticFlags) (*ir.Model,
 		if cfg.Eval, err = openCalib(m, sf.eval, sf.pre); err != nil {
 			return nil, nil, fmt.Errorf("quantize: --eval: %w", err)
 		}
-		if cfg.Labels, err = readLabels(filepath.Join(sf.eval, "labels.txt"), cfg.Eval.Len()); err != nil {
-			return nil, nil, err
+		if ds, ok := cfg.Eval.(*quant.DirSamples); ok && ds.Labels() != nil {
+			if cfg.Labels = ds.Labels(); len(cfg.Labels) != cfg.Eval.Len() {
+				return nil, nil, fmt.Errorf("quantize: --eval %s: %d labels for %d samples", sf.eval, len(cfg.Labels), cfg.Eval.Len())
+			}
+		} else if st, err := os.Stat(sf.eval); err == nil && st.IsDir() {
+			if cfg.Labels, err = readLabels(filepath.Join(sf.eval, "labels.txt"), cfg.Eval.Len()); err != nil {
+				return nil, nil, err
+			}
 		}
 	}
 	// A plain carriage-return bar: progressbar/v3 would pull golang.org/x/term into go.sum for this one line.
@@ -225,8 +232,8 @@ func readLabels(path string, n int) ([]int64, error) {
 	return out, nil
 }
 
-// openCalib opens a calibration folder: images (decoded and preprocessed per preSpec) when it holds any PNG or
-// JPEG, else .npy/.npz samples.
+// openCalib opens calibration or evaluation data: a folder of images (decoded and preprocessed per preSpec) when it
+// holds any PNG or JPEG, else a folder of .npy/.npz samples or one such file.
 func openCalib(m *ir.Model, dir, preSpec string) (quant.Samples, error) {
 	if quant.HasImages(dir) {
 		pre, err := quant.ParsePreprocess(preSpec)
@@ -238,7 +245,7 @@ func openCalib(m *ir.Model, dir, preSpec string) (quant.Samples, error) {
 	if preSpec != "" {
 		return nil, fmt.Errorf("quantize: --preprocess applies to images, and %s holds no PNG or JPEG file", dir)
 	}
-	return quant.OpenDir(dir, m.Graph.RealInputs())
+	return quant.OpenSamples(dir, m.Graph.RealInputs())
 }
 
 // writeQuantReport prints what was quantized and the sizes: initializer bytes and file bytes before and after.

@@ -226,6 +226,17 @@ func TestQuantizeGuardCLI(t *testing.T) {
 			t.Errorf("%v: %v, want an error naming %q", want, err, flag)
 		}
 	}
+	// One .npz holding the 300 digits as rows and their "labels": the same split and a labeled result.
+	npz := filepath.Join(dir, "eval.npz")
+	all, _ := ir.FromBytes(ir.Float32, []int{300, 1, 28, 28}, x.Bytes()[:300*row])
+	if err := npy.WriteNPZ(npz, map[string]*ir.Tensor{"input": all, "labels": ir.FromInt64([]int{300}, y[:300])}, nil, true); err != nil {
+		t.Fatal(err)
+	}
+	res, err = runCLI(t, "quantize", in, "-o", out+"npz", "--mode", "static", "--calib", npz, "--eval", npz, "--max-accuracy-drop", "0.003")
+	if err != nil || !strings.Contains(res, "calibrator minmax over 300 samples") || !strings.Contains(res, "accuracy vs float: 225 samples") ||
+		!strings.Contains(res, "points)") || !strings.Contains(res, "held out:          75 samples") {
+		t.Fatalf("one .npz: %v\n%s", err, res)
+	}
 	if err := os.WriteFile(filepath.Join(eval, "labels.txt"), []byte("1\n2\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
