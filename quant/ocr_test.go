@@ -568,16 +568,7 @@ func TestGuardOCRRec(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%s: kept %v; %v", time.Since(start).Round(time.Millisecond), rep.GuardFloat, rep.Notes)
-	// The guard scores with the runtime's default threads; float layers may split their work differently with
-	// one thread and move a near-tied step.
-	fp, err := runtime.Compile(m, runtime.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	qp, err := runtime.Compile(q, runtime.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fp, qp, ratio := c.guardPlans(t, m, q)
 	var sel, held []image.Image
 	for i, img := range lines {
 		if i%5 == 4 {
@@ -590,11 +581,6 @@ func TestGuardOCRRec(t *testing.T) {
 	onSel, read := c.fidelity(t, "rec", fp, qp)
 	c.eval = held
 	onHeld, _ := c.fidelity(t, "rec", fp, qp)
-	path := filepath.Join(t.TempDir(), "q.onnx")
-	if err := onnx.Save(q, path); err != nil {
-		t.Fatal(err)
-	}
-	ratio := fileRatio(t, path, c.path())
 	t.Logf("top-1 agreement: %.4f on the 64 lines the guard chose by (%s), %.4f on the 16 it held out; %d of %d layers int8; file %.4f× fp32",
 		onSel, read, onHeld, len(rep.Quantized), len(rep.Quantized)+len(rep.GuardFloat), ratio)
 	if onSel < 0.99 || rep.Eval == nil || rep.Eval.Samples != 64 || rep.Eval.Top1 != onSel {
@@ -606,6 +592,21 @@ func TestGuardOCRRec(t *testing.T) {
 	if ratio > 0.26 {
 		t.Errorf("file %.4f× fp32 > 0.26", ratio)
 	}
+}
+
+// guardPlans compiles the float model m and the guard's result q with the runtime's default threads, as the guard
+// scores them (float layers may split their work differently with one thread and move a near-tied step), and
+// saves q (the ONNX checker must pass it) to return its file size over the float model's.
+func (c *ocrCase) guardPlans(t *testing.T, m, q *ir.Model) (fp, qp *runtime.Plan, ratio float64) {
+	t.Helper()
+	fp, err := runtime.Compile(m, runtime.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if qp, err = runtime.Compile(q, runtime.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return fp, qp, fileRatio(t, saveChecked(t, q), c.path())
 }
 
 // TestGuardOCRDet runs the accuracy guard on PP-OCRv4 det by the metric a text detector is judged by, the IoU of
@@ -626,20 +627,8 @@ func TestGuardOCRDet(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%s: kept %v; %v", time.Since(start).Round(time.Millisecond), rep.GuardFloat, rep.Notes)
-	fp, err := runtime.Compile(m, runtime.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	qp, err := runtime.Compile(q, runtime.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fp, qp, ratio := c.guardPlans(t, m, q)
 	iou, _ := c.fidelity(t, "det", fp, qp)
-	path := filepath.Join(t.TempDir(), "q.onnx")
-	if err := onnx.Save(q, path); err != nil {
-		t.Fatal(err)
-	}
-	ratio := fileRatio(t, path, c.path())
 	t.Logf("IoU@0.3 %.4f over %d images; %d of %d layers int8; file %.4f× fp32", iou, len(c.eval), len(rep.Quantized),
 		len(rep.Quantized)+len(rep.GuardFloat), ratio)
 	if iou < 0.99 || rep.Eval == nil || rep.Eval.IoU != iou || len(rep.GuardFloat) == 0 {
