@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -194,6 +195,11 @@ func quantizeStatic(cmd *cobra.Command, m *ir.Model, sf staticFlags) (*ir.Model,
 				return nil, nil, err
 			}
 		}
+	}
+	// The default hold-out gives way on sets too small to spare a sample; one asked for does not.
+	if cfg.HoldOut > 0 && cfg.Eval != nil && math.Floor(float64(cfg.Eval.Len())*cfg.HoldOut) < 1 && !cmd.Flags().Changed("eval-holdout") {
+		fmt.Fprintf(cmd.ErrOrStderr(), "eval: %d samples are too few to hold out %g of them: the guard chooses by all\n", cfg.Eval.Len(), cfg.HoldOut)
+		cfg.HoldOut = 0
 	}
 	// A plain carriage-return bar: progressbar/v3 would pull golang.org/x/term into go.sum for this one line.
 	w := cmd.ErrOrStderr()

@@ -226,6 +226,20 @@ func TestQuantizeGuardCLI(t *testing.T) {
 			t.Errorf("%v: %v, want an error naming %q", want, err, flag)
 		}
 	}
+	// Three digits: the default hold-out gives way (and says so); one asked for is an error.
+	three := filepath.Join(dir, "three.npy")
+	x3, _ := ir.FromBytes(ir.Float32, []int{3, 1, 28, 28}, x.Bytes()[:3*row])
+	if err := npy.WriteFile(three, x3); err != nil {
+		t.Fatal(err)
+	}
+	res, err = runCLI(t, "quantize", in, "-o", out+"3", "--mode", "static", "--calib", eval, "--eval", three, "--max-accuracy-drop", "0.5")
+	if err != nil || !strings.Contains(res, "too few to hold out") || !strings.Contains(res, "accuracy vs float: 3 samples") {
+		t.Fatalf("three samples: %v\n%s", err, res)
+	}
+	if _, err := runCLI(t, "quantize", in, "-o", out+"3b", "--mode", "static", "--calib", eval, "--eval", three, "--max-accuracy-drop", "0.5",
+		"--eval-holdout", "0.25"); err == nil || !strings.Contains(err.Error(), "0 held out") {
+		t.Errorf("three samples, --eval-holdout 0.25: %v", err)
+	}
 	// One .npz holding the 300 digits as rows and their "labels": the same split and a labeled result.
 	npz := filepath.Join(dir, "eval.npz")
 	all, _ := ir.FromBytes(ir.Float32, []int{300, 1, 28, 28}, x.Bytes()[:300*row])
