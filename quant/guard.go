@@ -99,6 +99,9 @@ func (r EvalResult) Drop() float64 {
 
 func (r EvalResult) String() string {
 	s := fmt.Sprintf("%d samples: ", r.Samples)
+	if r.Samples == 1 {
+		s = "1 sample: "
+	}
 	switch r.Metric.Kind {
 	case MetricTop1:
 		s += fmt.Sprintf("top-1 agreement %.2f%%, ", 100*r.Top1)
