@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/hone-ml/hone/ir"
 	"github.com/hone-ml/hone/opt"
@@ -25,6 +26,9 @@ type StaticConfig struct {
 	Percentile float64    // for CalPercentile; default 99.999, as ORT's
 	Bins       int        // histogram bins; default 2048
 	Exclude    []string
+	// OpTypes are the op types to quantize, from StaticOpTypes (all of them when empty), as ORT's
+	// op_types_to_quantize: Conv and MatMul alone leave the elementwise ops, pooling and Concat float.
+	OpTypes []string
 	// Progress, if set, is called after each calibration run with the runs done and the total.
 	Progress func(done, total int)
 
@@ -65,8 +69,9 @@ type StaticConfig struct {
 	Activations ir.DType
 }
 
-// qdqOps are the op types Static puts Q/DQ pairs around (ORT's QDQ registry, minus ops hone has no int8 use for).
-var qdqOps = []string{"Conv", "ConvTranspose", "Gemm", "MatMul", "Add", "Mul", "MaxPool", "AveragePool", "GlobalAveragePool",
+// StaticOpTypes are the op types Static puts Q/DQ pairs around (ORT's QDQ registry, minus ops hone has no int8
+// use for): all of them by default, StaticConfig.OpTypes to choose.
+var StaticOpTypes = []string{"Conv", "ConvTranspose", "Gemm", "MatMul", "Add", "Mul", "MaxPool", "AveragePool", "GlobalAveragePool",
 	"Concat", "Resize"}
 
 // boundedOps produce values in a fixed range ([0, 1]), which calibration keeps whole.
@@ -86,6 +91,11 @@ var ErrNoCalibrationData = errors.New("quant: static mode needs calibration data
 func Static(m *ir.Model, data Samples, cfg StaticConfig) (*ir.Model, *Report, error) {
 	if cfg.MaxAccuracyDrop > 0 && (cfg.Eval == nil || cfg.Eval.Len() == 0) {
 		return nil, nil, errors.New("quant: --max-accuracy-drop needs evaluation data (--eval)")
+	}
+	for _, op := range cfg.OpTypes {
+		if !slices.Contains(StaticOpTypes, op) {
+			return nil, nil, fmt.Errorf("quant: static: cannot quantize op type %q (want %s)", op, strings.Join(StaticOpTypes, ", "))
+		}
 	}
 	if !(cfg.HoldOut >= 0 && cfg.HoldOut < 1) {
 		return nil, nil, fmt.Errorf("quant: the held-out fraction %g of the evaluation data is not in [0, 1)", cfg.HoldOut)
@@ -187,13 +197,17 @@ func prepareStatic(m *ir.Model, data Samples, cfg StaticConfig) (*staticPrep, er
 	}
 
 	// The activations to calibrate: every non-constant float input and output of a node to quantize.
+	opTypes := cfg.OpTypes
+	if len(opTypes) == 0 {
+		opTypes = StaticOpTypes
+	}
 	prod := g.Producers()
 	src := pointwiseSources(g, prod)
 	var targets []int
 	acts := map[string]*stat{}
 	pointwise := 0
 	for i, n := range g.Nodes {
-		if !slices.Contains(qdqOps, n.OpType) || (n.Domain != "" && n.Domain != "ai.onnx") {
+		if !slices.Contains(opTypes, n.OpType) || (n.Domain != "" && n.Domain != "ai.onnx") {
 			continue
 		}
 		// An Add or Mul of one tensor with constants (x+3 inside HardSwish, an affine a·x+b, LayerNorm's var+ε)

@@ -445,3 +445,47 @@ func TestStaticLayerNormOpset(t *testing.T) {
 		}
 	}
 }
+
+// TestStaticOpTypes quantizes the MNIST CNN's convolutions alone (as ORT's op_types_to_quantize=["Conv"]): every
+// quantized node is a Conv, each Conv reads a dequantized int8 weight, no Gemm does and no QuantizeLinear feeds
+// one; an op type Static cannot quantize is an error naming it.
+func TestStaticOpTypes(t *testing.T) {
+	m, x, _ := mnist(t)
+	calib := BatchSamples{"input": rows(x, 32)}
+	q, rep, err := Static(m, calib, StaticConfig{OpTypes: []string{"Conv"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Quantized) == 0 {
+		t.Fatal("nothing quantized")
+	}
+	for _, name := range rep.Quantized {
+		if !strings.Contains(name, "(Conv)") {
+			t.Errorf("quantized %s", name)
+		}
+	}
+	prod := q.Graph.Producers()
+	convs, gemms := 0, 0
+	for _, n := range q.Graph.Nodes {
+		p := prod[n.Input(1)]
+		dq := p != nil && p.OpType == "DequantizeLinear"
+		switch n.OpType {
+		case "Conv":
+			convs++
+			if !dq {
+				t.Errorf("%s reads a float weight", n)
+			}
+		case "Gemm":
+			gemms++
+			if a := prod[n.Input(0)]; dq || a != nil && a.OpType == "DequantizeLinear" {
+				t.Errorf("%s is quantized", n)
+			}
+		}
+	}
+	if convs == 0 || gemms == 0 {
+		t.Fatalf("%d Conv, %d Gemm in the result", convs, gemms)
+	}
+	if _, _, err := Static(m, calib, StaticConfig{OpTypes: []string{"Conv", "Relu"}}); err == nil || !strings.Contains(err.Error(), `"Relu"`) {
+		t.Errorf("Relu: %v", err)
+	}
+}

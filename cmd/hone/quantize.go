@@ -52,6 +52,7 @@ takes a per-channel zero point); the weights stay symmetric with a scale per out
 
 --mode static calibrates activation ranges on --calib samples and writes ONNX QDQ (int8 activations, per-channel
 symmetric int8 weights, int32 biases) around Conv, Gemm, MatMul, Add, Mul, pooling and Concat.
+--op-types Conv,MatMul limits it to those op types (ORT's op_types_to_quantize), leaving the rest float.
 --activation-type uint8 writes uint8 activations instead (U8S8), which ONNX Runtime on x86 runs with its
 integer kernels by default (it computes S8S8 QDQ in float unless session.qdqisint8allowed is set).
 
@@ -85,8 +86,8 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 				q   *ir.Model
 				rep *quant.Report
 			)
-			if len(opTypes) > 0 && mode != "dynamic" {
-				return fmt.Errorf("quantize: --op-types applies to --mode dynamic only")
+			if len(opTypes) > 0 && mode != "dynamic" && mode != "static" {
+				return fmt.Errorf("quantize: --op-types applies to --mode dynamic and static only")
 			}
 			switch mode {
 			case "dynamic":
@@ -94,7 +95,7 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 			case "fp16", "bf16":
 				q, rep, err = quant.Half(m, quant.HalfConfig{BFloat16: mode == "bf16", KeepIOTypes: keepIO, Exclude: exclude})
 			case "static":
-				q, rep, err = quantizeStatic(cmd, m, staticFlags{calib, pre, calName, pct, exclude, evalDir, metric, holdOut, maxDrop, equalize, biasCorrect, rounding, actType})
+				q, rep, err = quantizeStatic(cmd, m, staticFlags{calib, pre, calName, pct, exclude, opTypes, evalDir, metric, holdOut, maxDrop, equalize, biasCorrect, rounding, actType})
 			default:
 				return fmt.Errorf("quantize: unknown --mode %q (want dynamic, static, fp16 or bf16)", mode)
 			}
@@ -125,7 +126,7 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 	f.BoolVar(&keepIO, "keep-io-types", false, "fp16/bf16: keep float32 model inputs and outputs, with Casts at the boundary")
 	f.BoolVar(&perTensor, "per-tensor", false, "one weight scale per tensor instead of per output channel")
 	f.StringSliceVar(&exclude, "exclude", nil, "node names to keep in floating point")
-	f.StringSliceVar(&opTypes, "op-types", nil, "dynamic: the op types to quantize, from MatMul, Gemm and Conv (default MatMul,Gemm)")
+	f.StringSliceVar(&opTypes, "op-types", nil, "the op types to quantize: dynamic from MatMul, Gemm and Conv (default MatMul,Gemm); static from "+strings.Join(quant.StaticOpTypes, ", ")+" (default all)")
 	cmd.AddCommand(newQuantizeExplainCmd())
 	return cmd
 }
@@ -134,7 +135,7 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 type staticFlags struct {
 	calib, pre, calibrator string
 	percentile             float64
-	exclude                []string
+	exclude, opTypes       []string
 	eval, metric           string
 	holdOut, maxDrop       float64
 	equalize, biasCorrect  bool
@@ -177,7 +178,7 @@ func quantizeStatic(cmd *cobra.Command, m *ir.Model, sf staticFlags) (*ir.Model,
 	if sf.holdOut < 0 || sf.holdOut >= 1 {
 		return nil, nil, fmt.Errorf("quantize: --eval-holdout %g is not a fraction in [0, 1)", sf.holdOut)
 	}
-	cfg := quant.StaticConfig{Calibrator: cal, Percentile: sf.percentile, Exclude: sf.exclude, MaxAccuracyDrop: sf.maxDrop,
+	cfg := quant.StaticConfig{Calibrator: cal, Percentile: sf.percentile, Exclude: sf.exclude, OpTypes: sf.opTypes, MaxAccuracyDrop: sf.maxDrop,
 		Equalize: sf.equalize, BiasCorrect: sf.biasCorrect, WeightRounding: rounding, Activations: act, Metric: metric}
 	if sf.maxDrop > 0 {
 		cfg.HoldOut = sf.holdOut

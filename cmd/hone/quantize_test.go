@@ -101,6 +101,11 @@ func TestQuantizeStaticCLI(t *testing.T) {
 	if err != nil || !strings.Contains(res, "mode static") || !strings.Contains(res, "calibrator percentile over 8 samples") {
 		t.Fatalf("%v\n%s", err, res)
 	}
+	// --op-types Conv: the convolutions alone.
+	res, err = runCLI(t, "quantize", in, "-o", out+"conv", "--mode", "static", "--calib", calib, "--op-types", "Conv")
+	if err != nil || !strings.Contains(res, "mode static: 2 nodes quantized") {
+		t.Fatalf("--op-types Conv: %v\n%s", err, res)
+	}
 	// U8S8: the report names the type and every zero point in the file is uint8.
 	res, err = runCLI(t, "quantize", in, "-o", out+"u8", "--mode", "static", "--calib", calib, "--activation-type", "uint8")
 	if err != nil || !strings.Contains(res, "activations (uint8)") {
@@ -119,6 +124,7 @@ func TestQuantizeStaticCLI(t *testing.T) {
 	os.Mkdir(empty, 0o755)
 	for _, args := range [][]string{
 		{"quantize", in, "-o", out + "8", "--mode", "static", "--calib", calib, "--activation-type", "int16"},
+		{"quantize", in, "-o", out + "9", "--mode", "static", "--calib", calib, "--op-types", "Relu"},
 		{"quantize", in, "-o", out + "2", "--mode", "static"},
 		{"quantize", in, "-o", out + "3", "--mode", "static", "--calib", empty},
 		{"quantize", in, "-o", out + "4", "--mode", "static", "--calib", calib, "--calibrator", "kl"},
