@@ -154,18 +154,22 @@ func TestHalfMatchesORT(t *testing.T) {
 }
 
 // TestStaticMNISTInORT loads the static QDQ MNIST model in ONNX Runtime and compares its logits with hone's:
-// both compute the same fake-quantized graph, so top-1 must agree on ≥ 99.5 % of the held-out digits.
+// both compute the same fake-quantized graph, so top-1 must agree on ≥ 99.5 % of the held-out digits. The
+// per-tensor variant (one weight scale per tensor) runs too.
 func TestStaticMNISTInORT(t *testing.T) {
 	m, x, y := mnist(t)
-	q, _, err := Static(m, BatchSamples{"input": rows(x, 200)}, StaticConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := map[string]*ir.Tensor{"input": x}
-	h, o := runHone(t, q, in)["logits"], runORT(t, q, in)["logits"]
-	a := compare(o, h)
-	t.Logf("MNIST static: hone vs ORT top-1 agreement %.4f, max |Δ| %.3g; accuracy hone %.4f, ORT %.4f", a.Top1, a.MaxAbs, top1(h, y), top1(o, y))
-	if a.Top1 < 0.995 {
-		t.Errorf("top-1 agreement %.4f < 0.995", a.Top1)
+	for _, perTensor := range []bool{false, true} {
+		q, _, err := Static(m, BatchSamples{"input": rows(x, 200)}, StaticConfig{PerTensor: perTensor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := map[string]*ir.Tensor{"input": x}
+		h, o := runHone(t, q, in)["logits"], runORT(t, q, in)["logits"]
+		a := compare(o, h)
+		t.Logf("MNIST static (per-tensor %v): hone vs ORT top-1 agreement %.4f, max |Δ| %.3g; accuracy hone %.4f, ORT %.4f",
+			perTensor, a.Top1, a.MaxAbs, top1(h, y), top1(o, y))
+		if a.Top1 < 0.995 {
+			t.Errorf("per-tensor %v: top-1 agreement %.4f < 0.995", perTensor, a.Top1)
+		}
 	}
 }

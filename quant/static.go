@@ -29,6 +29,9 @@ type StaticConfig struct {
 	// OpTypes are the op types to quantize, from StaticOpTypes (all of them when empty), as ORT's
 	// op_types_to_quantize: Conv and MatMul alone leave the elementwise ops, pooling and Concat float.
 	OpTypes []string
+	// PerTensor gives each weight one scale (max|w|/127) instead of one per output channel, as ORT's
+	// per_channel=False: fewer scales to store, at the cost of the channels with small weights.
+	PerTensor bool
 	// Progress, if set, is called after each calibration run with the runs done and the total.
 	Progress func(done, total int)
 
@@ -127,6 +130,8 @@ type staticPrep struct {
 	act     ir.DType   // the activations' integer type
 	exclude []string   // node names to keep float (StaticConfig.Exclude)
 	gptq    *gptqState // the layers' input Hessians with RoundGPTQ, else nil
+	// perTensor rounds weights on one scale per tensor (StaticConfig.PerTensor).
+	perTensor bool
 }
 
 func prepareStatic(m *ir.Model, data Samples, cfg StaticConfig) (*staticPrep, error) {
@@ -181,7 +186,7 @@ func prepareStatic(m *ir.Model, data Samples, cfg StaticConfig) (*staticPrep, er
 		return nil, fmt.Errorf("quant: static: %w", err)
 	}
 	g.ValueInfo = map[string]*ir.ValueInfo{}
-	sp := &staticPrep{m: out, params: map[string]Params{}, exclude: cfg.Exclude, act: cfg.Activations}
+	sp := &staticPrep{m: out, params: map[string]Params{}, exclude: cfg.Exclude, act: cfg.Activations, perTensor: cfg.PerTensor}
 	rep := &sp.rep
 	rep.Mode, rep.BytesFloat = "static", initBytes(orig.Graph)
 	if upgraded != nil {
@@ -312,6 +317,9 @@ func prepareStatic(m *ir.Model, data Samples, cfg StaticConfig) (*staticPrep, er
 		sp.params[name] = ComputeParams(lo, hi, qmin, qmax, Asymmetric)
 	}
 	rep.Notes = append(rep.Notes, fmt.Sprintf("calibrator %s over %d samples, %d activations (%s)", cfg.Calibrator, data.Len(), len(acts), cfg.Activations))
+	if cfg.PerTensor {
+		rep.Notes = append(rep.Notes, "weights on one scale per tensor")
+	}
 	if pointwise > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%d Add/Mul of one tensor and constants left float (folded into their reader's quantization)", pointwise))
 	}
@@ -379,7 +387,7 @@ func (sp *staticPrep) emitKept(float map[int]string, weightsInt8 bool) (*ir.Mode
 	qmin, _, _ := Range(sp.act, Asymmetric, false) // checked by prepareStatic
 	removeActivations(g, targets, params, qmin)
 	e := &qdqEmitter{g: g, nm: newNamer(g), prod: g.Producers(), params: params, act: sp.act, dq: map[string]string{},
-		scales: map[float32]string{}, zeros: map[int32]string{}, gptq: sp.gptq, keys: keys}
+		scales: map[float32]string{}, zeros: map[int32]string{}, gptq: sp.gptq, keys: keys, perTensor: sp.perTensor}
 	for _, n := range targets {
 		if err := e.quantize(n); err != nil {
 			return nil, nil, err
@@ -636,6 +644,7 @@ type qdqEmitter struct {
 	// floatInputs is set while the weights of layers kept float are rounded: GPTQ then does not correct them for
 	// int8 inputs.
 	floatInputs bool
+	perTensor   bool // one weight scale per tensor (StaticConfig.PerTensor)
 }
 
 // activation returns the fake-quantized version of a calibrated value, inserting Q→DQ after its producer.
@@ -725,7 +734,7 @@ func (e *qdqEmitter) quantize(n *ir.Node) error {
 		if intBias {
 			bq := ir.New(ir.Int32, b.Shape...)
 			for c, x := range b.F32() {
-				s := float64(sIn.Scale) * float64(wScales[c])
+				s := float64(sIn.Scale) * float64(wScales[min(c, len(wScales)-1)])
 				bq.I32()[c] = int32(math.Max(math.MinInt32, math.Min(math.MaxInt32, math.RoundToEven(float64(x)/s))))
 			}
 			n.Inputs[2] = e.biasDequant(bq, e.scales[sIn.Scale], wScaleName, len(wScales) > 1)
@@ -763,7 +772,7 @@ func biasScaleFloor(b []float32, sIn float32) []float64 {
 // quantizeWeight quantizes a float32 weight to int8, symmetric, one scale per index of axis and at least
 // floor[i] where floor is not nil, with the scales rounded to the float16 they are stored as where halfScales
 // allows it.
-func quantizeWeight(w *ir.Tensor, axis int, floor []float64) (*ir.Tensor, weightScales, error) {
+func quantizeWeight(w *ir.Tensor, axis int, floor []float64, perTensor bool) (*ir.Tensor, weightScales, error) {
 	ps, err := PerChannel(w.F32(), w.Shape, axis, -127, 127, Symmetric)
 	if err != nil {
 		return nil, weightScales{}, err
@@ -772,6 +781,20 @@ func quantizeWeight(w *ir.Tensor, axis int, floor []float64) (*ir.Tensor, weight
 		if float64(ps[i].Scale) < f {
 			ps[i].Scale = float32(f)
 		}
+	}
+	if perTensor { // max|w|/127 over the tensor (and above every channel's floor): the largest channel scale
+		s := ps[0].Scale
+		for _, p := range ps {
+			s = max(s, p.Scale)
+		}
+		for i := range ps {
+			ps[i].Scale = s
+		}
+		wq := ir.New(ir.Int8, w.Shape...)
+		for i, x := range w.F32() {
+			wq.I8()[i] = int8(Quantize(x, ps[0], -127, 127))
+		}
+		return wq, weightScales{scales: []float32{s}}, nil
 	}
 	ws := weightScales{scales: make([]float32, len(ps))}
 	for i, p := range ps {
@@ -862,7 +885,7 @@ func (e *qdqEmitter) convTransposeWeights(exclude []string) (int, error) {
 		if w == nil || w.DType != ir.Float32 || w.Rank() < 3 {
 			continue
 		}
-		wq, ws, err := quantizeWeight(w, 1, nil)
+		wq, ws, err := quantizeWeight(w, 1, nil, e.perTensor)
 		if err != nil {
 			return k, fmt.Errorf("quant: %s: %w", n, err)
 		}
@@ -896,11 +919,15 @@ func (e *qdqEmitter) quantizeMatMulWeight(n *ir.Node) error {
 // quantizeWeight is quantizeWeight for the weight of n, with the integers chosen by GPTQ where the emitter has a
 // capture of n: the scales (the bias floor applied, rounded to float16 by halfScales) are the same either way.
 func (e *qdqEmitter) quantizeWeight(n *ir.Node, w *ir.Tensor, axis int, floor []float64) (*ir.Tensor, weightScales, error) {
-	wq, ws, err := quantizeWeight(w, axis, floor)
+	wq, ws, err := quantizeWeight(w, axis, floor, e.perTensor)
 	if err != nil || e.gptq == nil {
 		return wq, ws, err
 	}
-	g, err := e.gptq.round(e.keys[n], w, axis, ws.scales, e.floatInputs)
+	scales := ws.scales
+	if len(scales) == 1 { // GPTQ rounds per channel: every channel on the one scale
+		scales = slices.Repeat(scales, w.Shape[axis])
+	}
+	g, err := e.gptq.round(e.keys[n], w, axis, scales, e.floatInputs)
 	if err != nil {
 		return nil, ws, err
 	}

@@ -489,3 +489,71 @@ func TestStaticOpTypes(t *testing.T) {
 		t.Errorf("Relu: %v", err)
 	}
 }
+
+// TestStaticPerTensor quantizes the MNIST CNN with one weight scale per tensor (ORT's per_channel=False): every
+// weight's DequantizeLinear reads one scale and no axis, and with nearest rounding the integers are ONNX's
+// round-half-to-even of w / (max|w|/127) over the whole (BatchNormalization-folded) tensor; the bias floor does
+// not bind here. The
+// default GPTQ rounding runs on the one scale too, and top-1 stays within a point of the float model on 2000
+// held-out digits.
+func TestStaticPerTensor(t *testing.T) {
+	m, x, y := mnist(t)
+	calib := BatchSamples{"input": rows(x, 200)}
+	sp, err := prepareStatic(m, calib, StaticConfig{PerTensor: true, WeightRounding: RoundNearest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, _, err := sp.emit(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod := q.Graph.Producers()
+	weights := 0
+	for _, n := range q.Graph.Nodes {
+		if n.OpType != "Conv" && n.OpType != "Gemm" {
+			continue
+		}
+		dq := prod[n.Input(1)]
+		if dq == nil || dq.OpType != "DequantizeLinear" {
+			t.Fatalf("%s: weight not dequantized", n)
+		}
+		wq, s := q.Graph.Initializers[dq.Inputs[0]], q.Graph.Initializers[dq.Inputs[1]]
+		if s == nil || s.Len() != 1 || dq.AttrInt("axis", -7) != -7 {
+			t.Fatalf("%s: weight scale %v, axis %d", n, s, dq.AttrInt("axis", -7))
+		}
+		// The float weight: the same-named node's in the prepared float model (BatchNormalization folded in).
+		var w []float32
+		for _, fn := range sp.m.Graph.Nodes {
+			if fn.Name == n.Name {
+				w = sp.m.Graph.Initializers[fn.Input(1)].F32()
+			}
+		}
+		var hi float64
+		for _, v := range w {
+			hi = math.Max(hi, math.Abs(float64(v)))
+		}
+		want := float32(hi / 127)
+		if s.F32()[0] != want {
+			t.Errorf("%s: scale %g, want %g", n, s.F32()[0], want)
+		}
+		for i, v := range w {
+			if r := math.RoundToEven(float64(v / want)); int8(r) != wq.I8()[i] {
+				t.Fatalf("%s: weight %d: %d, want %v", n, i, wq.I8()[i], r)
+			}
+		}
+		weights++
+	}
+	if weights != 4 {
+		t.Fatalf("%d weights checked, want 4", weights)
+	}
+	q, _, err = Static(m, calib, StaticConfig{PerTensor: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := map[string]*ir.Tensor{"input": x}
+	accF, accQ := top1(runHone(t, m, in)["logits"], y), top1(runHone(t, q, in)["logits"], y)
+	t.Logf("per-tensor, GPTQ: top-1 %.4f (float %.4f)", accQ, accF)
+	if accF-accQ > 0.01 {
+		t.Errorf("top-1 %.4f, float %.4f", accQ, accF)
+	}
+}

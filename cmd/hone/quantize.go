@@ -86,8 +86,8 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 				q   *ir.Model
 				rep *quant.Report
 			)
-			if len(opTypes) > 0 && mode != "dynamic" && mode != "static" {
-				return fmt.Errorf("quantize: --op-types applies to --mode dynamic and static only")
+			if (len(opTypes) > 0 || perTensor) && mode != "dynamic" && mode != "static" {
+				return fmt.Errorf("quantize: --op-types and --per-tensor apply to --mode dynamic and static only")
 			}
 			switch mode {
 			case "dynamic":
@@ -95,7 +95,7 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 			case "fp16", "bf16":
 				q, rep, err = quant.Half(m, quant.HalfConfig{BFloat16: mode == "bf16", KeepIOTypes: keepIO, Exclude: exclude})
 			case "static":
-				q, rep, err = quantizeStatic(cmd, m, staticFlags{calib, pre, calName, pct, exclude, opTypes, evalDir, metric, holdOut, maxDrop, equalize, biasCorrect, rounding, actType})
+				q, rep, err = quantizeStatic(cmd, m, staticFlags{calib, pre, calName, pct, exclude, opTypes, evalDir, metric, holdOut, maxDrop, equalize, biasCorrect, perTensor, rounding, actType})
 			default:
 				return fmt.Errorf("quantize: unknown --mode %q (want dynamic, static, fp16 or bf16)", mode)
 			}
@@ -124,7 +124,7 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 	f.StringVar(&rounding, "weight-rounding", "", "static: gptq (the default) to correct each Conv/Gemm/MatMul's weights for its int8 input and round them together from that input's Hessian on the calibration data (fewer output errors; costs two K×K float64 matrices per layer, K its inputs per output, and K³ factorizations: seconds per layer at K in the thousands; layers with K > 4096 round to nearest), or nearest")
 	f.StringVar(&actType, "activation-type", "int8", "static: int8 (S8S8, the default) or uint8 (U8S8: the form ONNX Runtime runs with its integer kernels on x86 by default)")
 	f.BoolVar(&keepIO, "keep-io-types", false, "fp16/bf16: keep float32 model inputs and outputs, with Casts at the boundary")
-	f.BoolVar(&perTensor, "per-tensor", false, "one weight scale per tensor instead of per output channel")
+	f.BoolVar(&perTensor, "per-tensor", false, "dynamic and static: one weight scale per tensor instead of per output channel")
 	f.StringSliceVar(&exclude, "exclude", nil, "node names to keep in floating point")
 	f.StringSliceVar(&opTypes, "op-types", nil, "the op types to quantize: dynamic from MatMul, Gemm and Conv (default MatMul,Gemm); static from "+strings.Join(quant.StaticOpTypes, ", ")+" (default all)")
 	cmd.AddCommand(newQuantizeExplainCmd())
@@ -139,6 +139,7 @@ type staticFlags struct {
 	eval, metric           string
 	holdOut, maxDrop       float64
 	equalize, biasCorrect  bool
+	perTensor              bool
 	rounding               string
 	activations            string
 }
@@ -178,7 +179,7 @@ func quantizeStatic(cmd *cobra.Command, m *ir.Model, sf staticFlags) (*ir.Model,
 	if sf.holdOut < 0 || sf.holdOut >= 1 {
 		return nil, nil, fmt.Errorf("quantize: --eval-holdout %g is not a fraction in [0, 1)", sf.holdOut)
 	}
-	cfg := quant.StaticConfig{Calibrator: cal, Percentile: sf.percentile, Exclude: sf.exclude, OpTypes: sf.opTypes, MaxAccuracyDrop: sf.maxDrop,
+	cfg := quant.StaticConfig{Calibrator: cal, Percentile: sf.percentile, Exclude: sf.exclude, OpTypes: sf.opTypes, PerTensor: sf.perTensor, MaxAccuracyDrop: sf.maxDrop,
 		Equalize: sf.equalize, BiasCorrect: sf.biasCorrect, WeightRounding: rounding, Activations: act, Metric: metric}
 	if sf.maxDrop > 0 {
 		cfg.HoldOut = sf.holdOut

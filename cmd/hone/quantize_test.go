@@ -71,6 +71,7 @@ func TestQuantizeDynamicCLI(t *testing.T) {
 		{"quantize", out, "-o", out + "4"},
 		{"quantize", in, "-o", out + "5", "--op-types", "MatMul,Relu"},
 		{"quantize", in, "-o", out + "6", "--mode", "fp16", "--op-types", "Conv"},
+		{"quantize", in, "-o", out + "7", "--mode", "fp16", "--per-tensor"},
 	} {
 		if _, err := runCLI(t, args...); err == nil {
 			t.Errorf("%v accepted", args)
@@ -105,6 +106,10 @@ func TestQuantizeStaticCLI(t *testing.T) {
 	res, err = runCLI(t, "quantize", in, "-o", out+"conv", "--mode", "static", "--calib", calib, "--op-types", "Conv")
 	if err != nil || !strings.Contains(res, "mode static: 2 nodes quantized") {
 		t.Fatalf("--op-types Conv: %v\n%s", err, res)
+	}
+	res, err = runCLI(t, "quantize", in, "-o", out+"pt", "--mode", "static", "--calib", calib, "--per-tensor")
+	if err != nil || !strings.Contains(res, "one scale per tensor") {
+		t.Fatalf("--per-tensor: %v\n%s", err, res)
 	}
 	// U8S8: the report names the type and every zero point in the file is uint8.
 	res, err = runCLI(t, "quantize", in, "-o", out+"u8", "--mode", "static", "--calib", calib, "--activation-type", "uint8")
