@@ -426,6 +426,11 @@ func (sp *staticPrep) emitKept(float map[int]string, weightsInt8 bool) (*ir.Mode
 			}
 		}
 	}
+	if e.coarse > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("per-tensor weights: in %d layer(s) the median output channel's weights reach under "+
+			"1/%d of the largest channel's, so over half their channels keep fewer than %.0f of the 127 steps each side of zero "+
+			"(worst %s: 1/%.0f); per-channel scales, the default, keep them", e.coarse, coarseSpread, 127.0/coarseSpread, e.coarsest, e.coarsestSpread))
+	}
 	if sp.gptq != nil {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("GPTQ weight rounding (corrected for each layer's int8 input): %d layers; "+
 			"%d rounded to nearest (K > %d or past the %d MiB Hessian budget)", e.gptqUsed, sp.gptq.skipped, gptqMaxK, gptqBudget>>20))
@@ -645,7 +650,16 @@ type qdqEmitter struct {
 	// int8 inputs.
 	floatInputs bool
 	perTensor   bool // one weight scale per tensor (StaticConfig.PerTensor)
+	// coarse counts the layers whose per-tensor scale leaves their median channel coarse (coarseSpread); coarsest
+	// is the worst of them, by coarsestSpread.
+	coarse         int
+	coarsest       string
+	coarsestSpread float64
 }
+
+// coarseSpread is the ratio of a weight's largest channel scale to its median one from which per-tensor rounding
+// is reported as coarse: the median channel then spans fewer than 127/16 ≈ 8 steps each side of zero.
+const coarseSpread = 16
 
 // activation returns the fake-quantized version of a calibrated value, inserting Q→DQ after its producer.
 func (e *qdqEmitter) activation(v string) string {
@@ -920,6 +934,22 @@ func (e *qdqEmitter) quantizeMatMulWeight(n *ir.Node) error {
 // capture of n: the scales (the bias floor applied, rounded to float16 by halfScales) are the same either way.
 func (e *qdqEmitter) quantizeWeight(n *ir.Node, w *ir.Tensor, axis int, floor []float64) (*ir.Tensor, weightScales, error) {
 	wq, ws, err := quantizeWeight(w, axis, floor, e.perTensor)
+	if err == nil && e.perTensor {
+		if ps, err := PerChannel(w.F32(), w.Shape, axis, -127, 127, Symmetric); err == nil {
+			sc := make([]float64, len(ps))
+			for i, p := range ps {
+				sc[i] = float64(p.Scale)
+			}
+			slices.Sort(sc)
+			if mid := sc[len(sc)/2]; mid > 0 && sc[len(sc)-1]/mid > coarseSpread {
+				spread := sc[len(sc)-1] / mid
+				e.coarse++
+				if spread > e.coarsestSpread {
+					e.coarsest, e.coarsestSpread = n.String(), spread
+				}
+			}
+		}
+	}
 	if err != nil || e.gptq == nil {
 		return wq, ws, err
 	}

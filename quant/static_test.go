@@ -503,7 +503,7 @@ func TestStaticPerTensor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, _, err := sp.emit(nil)
+	q, rep, err := sp.emit(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -545,6 +545,26 @@ func TestStaticPerTensor(t *testing.T) {
 	}
 	if weights != 4 {
 		t.Fatalf("%d weights checked, want 4", weights)
+	}
+	for _, note := range rep.Notes {
+		if strings.Contains(note, "per-tensor weights:") {
+			t.Errorf("MNIST's channels are even, yet: %s", note)
+		}
+	}
+	// One channel 100× the others': the report says most channels lost their resolution, naming the layer.
+	b := irtest.New("spread")
+	xin := b.Input("x", ir.Float32, 1, 3, 6, 6)
+	w := irtest.Rand(3, 4, 3, 3, 3)
+	for i := range 27 {
+		w.F32()[i] *= 100
+	}
+	b.Output(b.Op("Conv", []string{xin, b.Init("w", w)}))
+	_, srep, err := Static(b.Model(13), BatchSamples{"x": irtest.Rand(4, 2, 3, 6, 6)}, StaticConfig{PerTensor: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if notes := strings.Join(srep.Notes, "\n"); !strings.Contains(notes, "per-tensor weights: in 1 layer(s)") || !strings.Contains(notes, "(Conv): 1/") {
+		t.Errorf("notes:\n%s", notes)
 	}
 	q, _, err = Static(m, calib, StaticConfig{PerTensor: true})
 	if err != nil {
