@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -78,6 +80,9 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 			if out == "" {
 				return fmt.Errorf("quantize: -o OUT is required")
 			}
+			if err := checkModeFlags(cmd, mode); err != nil {
+				return err
+			}
 			m, err := onnx.Load(args[0])
 			if err != nil {
 				return err
@@ -86,9 +91,6 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 				q   *ir.Model
 				rep *quant.Report
 			)
-			if (len(opTypes) > 0 || perTensor) && mode != "dynamic" && mode != "static" {
-				return fmt.Errorf("quantize: --op-types and --per-tensor apply to --mode dynamic and static only")
-			}
 			switch mode {
 			case "dynamic":
 				q, rep, err = quant.Dynamic(m, quant.DynamicConfig{PerTensor: perTensor, Exclude: exclude, OpTypes: opTypes})
@@ -129,6 +131,38 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 	f.StringSliceVar(&opTypes, "op-types", nil, "the op types to quantize: dynamic from MatMul, Gemm and Conv (default MatMul,Gemm); static from "+strings.Join(quant.StaticOpTypes, ", ")+" (default all)")
 	cmd.AddCommand(newQuantizeExplainCmd())
 	return cmd
+}
+
+// quantizeModeFlags names, for each flag only some modes read, those modes: a flag given to another mode is an
+// error, not silently ignored.
+var quantizeModeFlags = map[string][]string{
+	"calib": {"static"}, "preprocess": {"static"}, "calibrator": {"static"}, "percentile": {"static"}, "eval": {"static"},
+	"eval-metric": {"static"}, "eval-holdout": {"static"}, "max-accuracy-drop": {"static"}, "equalize": {"static"},
+	"bias-correct": {"static"}, "weight-rounding": {"static"}, "activation-type": {"static"},
+	"keep-io-types": {"fp16", "bf16"}, "per-tensor": {"dynamic", "static"}, "op-types": {"dynamic", "static"},
+}
+
+// checkModeFlags refuses an unknown mode, and flags given that the mode does not read.
+func checkModeFlags(cmd *cobra.Command, mode string) error {
+	if !slices.Contains([]string{"dynamic", "static", "fp16", "bf16"}, mode) {
+		return fmt.Errorf("quantize: unknown --mode %q (want dynamic, static, fp16 or bf16)", mode)
+	}
+	for _, name := range slices.Sorted(maps.Keys(quantizeModeFlags)) {
+		if modes := quantizeModeFlags[name]; cmd.Flags().Changed(name) && !slices.Contains(modes, mode) {
+			return fmt.Errorf("quantize: --%s applies to --mode %s, not %s", name, strings.Join(modes, " and "), mode)
+		}
+	}
+	// Within static mode, flags that only count with another one.
+	needs := [][2]string{{"eval-metric", "eval"}, {"eval-holdout", "max-accuracy-drop"}}
+	for _, p := range needs {
+		if cmd.Flags().Changed(p[0]) && !cmd.Flags().Changed(p[1]) {
+			return fmt.Errorf("quantize: --%s needs --%s", p[0], p[1])
+		}
+	}
+	if cal, _ := cmd.Flags().GetString("calibrator"); cmd.Flags().Changed("percentile") && cal != "percentile" {
+		return fmt.Errorf("quantize: --percentile applies to --calibrator percentile, not %s", cal)
+	}
+	return nil
 }
 
 // staticFlags are the flags static mode reads.

@@ -270,3 +270,32 @@ func TestQuantizeGuardCLI(t *testing.T) {
 		t.Errorf("short labels.txt: %v", err)
 	}
 }
+
+// TestQuantizeModeFlags: a flag the chosen mode does not read, or one without the flag it works with, is an error
+// naming both, before the model is read; nothing is written.
+func TestQuantizeModeFlags(t *testing.T) {
+	in := mnistFile(t)
+	out := filepath.Join(t.TempDir(), "q.onnx")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--mode", "dynamic", "--calib", "x"}, "--calib applies to --mode static, not dynamic"},
+		{[]string{"--mode", "dynamic", "--weight-rounding", "nearest"}, "--weight-rounding applies to --mode static, not dynamic"},
+		{[]string{"--mode", "static", "--keep-io-types"}, "--keep-io-types applies to --mode fp16 and bf16, not static"},
+		{[]string{"--mode", "fp16", "--per-tensor"}, "--per-tensor applies to --mode dynamic and static, not fp16"},
+		{[]string{"--mode", "bf16", "--op-types", "Conv"}, "--op-types applies to --mode dynamic and static, not bf16"},
+		{[]string{"--mode", "static", "--calib", "x", "--eval-metric", "cosine"}, "--eval-metric needs --eval"},
+		{[]string{"--mode", "static", "--calib", "x", "--eval", "x", "--eval-holdout", "0.1"}, "--eval-holdout needs --max-accuracy-drop"},
+		{[]string{"--mode", "static", "--calib", "x", "--percentile", "99.9"}, "--percentile applies to --calibrator percentile, not minmax"},
+		{[]string{"--mode", "int3"}, `unknown --mode "int3"`},
+	} {
+		_, err := runCLI(t, append([]string{"quantize", in, "-o", out}, tc.args...)...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want %q", tc.args, err, tc.want)
+		}
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("output written: %v", err)
+	}
+}
