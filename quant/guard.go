@@ -29,8 +29,8 @@ const (
 	MetricCosine
 )
 
-// Metric is what Evaluate and the accuracy guard judge a quantized model by, on its first output against the
-// float model's. Its drop (EvalResult.Drop) is 1 − the measure, or the top-1 points lost with labels.
+// Metric is what Evaluate and the accuracy guard judge a quantized model by, on one output (the first unless
+// StaticConfig.EvalOutput names another) against the float model's. Its drop (EvalResult.Drop) is 1 − the measure, or the top-1 points lost with labels.
 type Metric struct {
 	Kind      MetricKind
 	Threshold float64 // MetricIoU: a value is on when above it
@@ -70,7 +70,7 @@ func (m Metric) String() string {
 }
 
 // EvalResult is how a quantized model compares with its float original on evaluation data. Every measure is on
-// the model's first output.
+// one output: the first, unless StaticConfig.EvalOutput names another.
 type EvalResult struct {
 	Samples int
 	Metric  Metric  // the metric Drop is of (never MetricAuto)
@@ -119,11 +119,13 @@ func (r EvalResult) String() string {
 type evaluator struct {
 	labels []int64
 	metric Metric // resolved: not MetricAuto
+	output string // the output judged
 	ins    []map[string]*ir.Tensor
-	ref    []*ir.Tensor // the float model's first output per sample
+	ref    []*ir.Tensor // the float model's output per sample
 }
 
-func newEvaluator(fp *ir.Model, data Samples, labels []int64, metric Metric) (*evaluator, error) {
+// newEvaluator runs the float model over data and keeps the output named output ("" for the first).
+func newEvaluator(fp *ir.Model, data Samples, labels []int64, metric Metric, output string) (*evaluator, error) {
 	if labels != nil && len(labels) != data.Len() {
 		return nil, fmt.Errorf("quant: evaluation: %d labels for %d samples", len(labels), data.Len())
 	}
@@ -134,8 +136,18 @@ func newEvaluator(fp *ir.Model, data Samples, labels []int64, metric Metric) (*e
 	if err != nil {
 		return nil, fmt.Errorf("quant: evaluation: %w", err)
 	}
-	ev := &evaluator{labels: labels, metric: metric}
 	out0 := p.Outputs()[0].Name
+	if output != "" {
+		var names []string
+		for _, vi := range p.Outputs() {
+			names = append(names, vi.Name)
+		}
+		if !slices.Contains(names, output) {
+			return nil, fmt.Errorf("quant: evaluation: the model has no output %q (outputs: %s)", output, strings.Join(names, ", "))
+		}
+		out0 = output
+	}
+	ev := &evaluator{labels: labels, metric: metric, output: out0}
 	for i := 0; i < data.Len(); i++ {
 		in, err := data.Sample(i)
 		if err != nil {
@@ -147,7 +159,7 @@ func newEvaluator(fp *ir.Model, data Samples, labels []int64, metric Metric) (*e
 		}
 		y := out[out0]
 		if y == nil || !y.DType.IsFloat() || y.Rank() == 0 || y.Len() == 0 {
-			return nil, fmt.Errorf("quant: evaluation: the model's first output %q is not a float tensor of rank ≥ 1", out0)
+			return nil, fmt.Errorf("quant: evaluation: the model's output %q is not a float tensor of rank ≥ 1", out0)
 		}
 		if labels != nil && y.Len() != y.Shape[y.Rank()-1] {
 			return nil, fmt.Errorf("quant: evaluation: labels need one row of scores per sample, and output %q has shape %v", out0, y.Shape)
@@ -208,7 +220,7 @@ func (ev *evaluator) score(q *ir.Model, idx []int, opts runtime.Options) (EvalRe
 		if err != nil {
 			return EvalResult{}, fmt.Errorf("quant: evaluation sample %d: %w", i, err)
 		}
-		a, b := ev.ref[i].Float64s(), out[p.Outputs()[0].Name].Float64s()
+		a, b := ev.ref[i].Float64s(), out[ev.output].Float64s()
 		if len(a) != len(b) {
 			return EvalResult{}, fmt.Errorf("quant: evaluation sample %d: quantized output has %d values, float %d", i, len(b), len(a))
 		}
@@ -296,13 +308,13 @@ func argmax(v []float64) int {
 	return best
 }
 
-// Evaluate compares a quantized model with its float original on data by metric (see EvalResult); labels, if not
-// nil, hold each sample's class.
+// Evaluate compares a quantized model with its float original on data by metric (see EvalResult), on the model's
+// first output; labels, if not nil, hold each sample's class.
 func Evaluate(fp, q *ir.Model, data Samples, labels []int64, metric Metric) (EvalResult, error) {
 	if data == nil || data.Len() == 0 {
 		return EvalResult{}, fmt.Errorf("quant: evaluation: the data set is empty")
 	}
-	ev, err := newEvaluator(fp, data, labels, metric)
+	ev, err := newEvaluator(fp, data, labels, metric, "")
 	if err != nil {
 		return EvalResult{}, err
 	}
@@ -328,16 +340,16 @@ func guard(fp *ir.Model, sp *staticPrep, cfg StaticConfig) (*ir.Model, *Report, 
 			cfg.Guard(fmt.Sprintf(format, args...))
 		}
 	}
-	ev, err := newEvaluator(fp, cfg.Eval, cfg.Labels, cfg.Metric)
+	ev, err := newEvaluator(fp, cfg.Eval, cfg.Labels, cfg.Metric, cfg.EvalOutput)
 	if err != nil {
 		return nil, nil, err
 	}
 	sel, held := holdOut(cfg.Eval.Len(), 0)
 	if cfg.MaxAccuracyDrop > 0 {
 		if cfg.Metric.Kind == MetricAuto && ev.metric.Kind != MetricTop1 {
-			return nil, nil, fmt.Errorf("quant: accuracy guard: the first output %q (shape %v) is not rows of class scores, "+
+			return nil, nil, fmt.Errorf("quant: accuracy guard: output %q (shape %v) is not rows of class scores, "+
 				"so top-1 agreement would be noise; choose the metric (--eval-metric iou@THRESHOLD for a probability map, cosine)",
-				fp.Graph.Outputs[0].Name, ev.ref[0].Shape)
+				ev.output, ev.ref[0].Shape)
 		}
 		sel, held = holdOut(cfg.Eval.Len(), cfg.HoldOut)
 		if len(sel) == 0 || cfg.HoldOut > 0 && len(held) == 0 {

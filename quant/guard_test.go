@@ -334,3 +334,36 @@ func TestGuardErrors(t *testing.T) {
 		t.Errorf("eval of a map: %+v", rep.Eval)
 	}
 }
+
+// TestEvalOutput judges a two-output model by the output named: the first is a Conv's map (auto: cosine), the
+// second a Gemm's [1, 5] scores (auto: top-1); a name the model lacks is an error listing its outputs.
+func TestEvalOutput(t *testing.T) {
+	b := irtest.New("two")
+	x := b.Input("x", ir.Float32, 1, 3, 4, 4)
+	c := b.Op("Conv", []string{x, b.Init("w", irtest.Rand(1, 2, 3, 1, 1))})
+	f := b.Op("Reshape", []string{c, b.Init("s", irtest.I64(1, 32))})
+	g := b.Op("Gemm", []string{f, b.Init("w2", irtest.Rand(2, 5, 32)), b.Init("b2", irtest.Rand(3, 5))}, irtest.Int("transB", 1))
+	b.Output(c, g)
+	m := b.Model(13)
+	data := BatchSamples{"x": irtest.Rand(4, 6, 3, 4, 4)}
+	for _, tc := range []struct {
+		output string
+		kind   MetricKind
+	}{{"", MetricCosine}, {c, MetricCosine}, {g, MetricTop1}} {
+		_, rep, err := Static(m, data, StaticConfig{Eval: data, EvalOutput: tc.output})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Eval == nil || rep.Eval.Metric.Kind != tc.kind || rep.Eval.Samples != 6 {
+			t.Errorf("output %q: %+v, want metric %d", tc.output, rep.Eval, tc.kind)
+		}
+	}
+	// The guard on the scores, which it can judge by top-1.
+	if _, rep, err := Static(m, data, StaticConfig{Eval: data, EvalOutput: g, MaxAccuracyDrop: 0.5}); err != nil || rep.Eval.Metric.Kind != MetricTop1 {
+		t.Errorf("guard on %q: %v %+v", g, err, rep)
+	}
+	if _, _, err := Static(m, data, StaticConfig{Eval: data, EvalOutput: "nope"}); err == nil || !strings.Contains(err.Error(), `no output "nope"`) ||
+		!strings.Contains(err.Error(), g) {
+		t.Errorf("unknown output: %v", err)
+	}
+}

@@ -42,6 +42,8 @@ type StaticConfig struct {
 	// Metric is what Eval is scored by (guard.go): top-1 agreement (or accuracy with Labels), IoU of a
 	// thresholded map, or cosine; MetricAuto takes top-1 where the first output holds rows of class scores.
 	Metric Metric
+	// EvalOutput names the output Eval is judged on; the first when empty.
+	EvalOutput string
 	// MaxAccuracyDrop, if positive, is the largest drop allowed on Eval (a fraction: 0.003 is 0.3 points of
 	// top-1 accuracy with Labels, else of top-1 agreement lost); the most sensitive layers stay float until it holds.
 	MaxAccuracyDrop float64

@@ -38,6 +38,7 @@ func newQuantizeCmd() *cobra.Command {
 		maxDrop     float64
 		holdOut     float64
 		metric      string
+		evalOutput  string
 		rounding    string
 		actType     string
 	)
@@ -97,7 +98,7 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 			case "fp16", "bf16":
 				q, rep, err = quant.Half(m, quant.HalfConfig{BFloat16: mode == "bf16", KeepIOTypes: keepIO, Exclude: exclude})
 			case "static":
-				q, rep, err = quantizeStatic(cmd, m, staticFlags{calib, pre, calName, pct, exclude, opTypes, evalDir, metric, holdOut, maxDrop, equalize, biasCorrect, perTensor, rounding, actType})
+				q, rep, err = quantizeStatic(cmd, m, staticFlags{calib, pre, calName, pct, exclude, opTypes, evalDir, evalOutput, metric, holdOut, maxDrop, equalize, biasCorrect, perTensor, rounding, actType})
 			default:
 				return fmt.Errorf("quantize: unknown --mode %q (want dynamic, static, fp16 or bf16)", mode)
 			}
@@ -118,6 +119,7 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 	f.StringVar(&calName, "calibrator", "minmax", "static: minmax, percentile, entropy or mse")
 	f.Float64Var(&pct, "percentile", 99.999, "static: percentile kept by --calibrator percentile")
 	f.StringVar(&evalDir, "eval", "", "static: evaluation samples to measure the result on (as --calib; a directory's labels.txt, or a .npz file's \"labels\" array, for top-1 accuracy)")
+	f.StringVar(&evalOutput, "eval-output", "", "static with --eval: the output judged (default the model's first)")
 	f.StringVar(&metric, "eval-metric", "auto", "static with --eval: what the result is judged by: auto (top-1 where the first output holds rows of class scores), top1, iou@THRESHOLD or cosine")
 	f.Float64Var(&holdOut, "eval-holdout", 0.25, "static with --max-accuracy-drop: the fraction of --eval the guard does not choose by, reported as an unbiased drop (0 = choose by all)")
 	f.Float64Var(&maxDrop, "max-accuracy-drop", 0, "static with --eval: keep the most sensitive layers float until the drop is ≤ this fraction (0 = off)")
@@ -137,7 +139,7 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 // error, not silently ignored.
 var quantizeModeFlags = map[string][]string{
 	"calib": {"static"}, "preprocess": {"static"}, "calibrator": {"static"}, "percentile": {"static"}, "eval": {"static"},
-	"eval-metric": {"static"}, "eval-holdout": {"static"}, "max-accuracy-drop": {"static"}, "equalize": {"static"},
+	"eval-metric": {"static"}, "eval-output": {"static"}, "eval-holdout": {"static"}, "max-accuracy-drop": {"static"}, "equalize": {"static"},
 	"bias-correct": {"static"}, "weight-rounding": {"static"}, "activation-type": {"static"},
 	"keep-io-types": {"fp16", "bf16"}, "per-tensor": {"dynamic", "static"}, "op-types": {"dynamic", "static"},
 }
@@ -153,7 +155,7 @@ func checkModeFlags(cmd *cobra.Command, mode string) error {
 		}
 	}
 	// Within static mode, flags that only count with another one.
-	needs := [][2]string{{"eval-metric", "eval"}, {"eval-holdout", "max-accuracy-drop"}}
+	needs := [][2]string{{"eval-metric", "eval"}, {"eval-output", "eval"}, {"eval-holdout", "max-accuracy-drop"}}
 	for _, p := range needs {
 		if cmd.Flags().Changed(p[0]) && !cmd.Flags().Changed(p[1]) {
 			return fmt.Errorf("quantize: --%s needs --%s", p[0], p[1])
@@ -170,7 +172,8 @@ type staticFlags struct {
 	calib, pre, calibrator string
 	percentile             float64
 	exclude, opTypes       []string
-	eval, metric           string
+	eval, evalOutput       string
+	metric                 string
 	holdOut, maxDrop       float64
 	equalize, biasCorrect  bool
 	perTensor              bool
@@ -214,7 +217,7 @@ func quantizeStatic(cmd *cobra.Command, m *ir.Model, sf staticFlags) (*ir.Model,
 		return nil, nil, fmt.Errorf("quantize: --eval-holdout %g is not a fraction in [0, 1)", sf.holdOut)
 	}
 	cfg := quant.StaticConfig{Calibrator: cal, Percentile: sf.percentile, Exclude: sf.exclude, OpTypes: sf.opTypes, PerTensor: sf.perTensor, MaxAccuracyDrop: sf.maxDrop,
-		Equalize: sf.equalize, BiasCorrect: sf.biasCorrect, WeightRounding: rounding, Activations: act, Metric: metric}
+		Equalize: sf.equalize, BiasCorrect: sf.biasCorrect, WeightRounding: rounding, Activations: act, Metric: metric, EvalOutput: sf.evalOutput}
 	if sf.maxDrop > 0 {
 		cfg.HoldOut = sf.holdOut
 	}

@@ -227,10 +227,11 @@ func TestQuantizeGuardCLI(t *testing.T) {
 	}
 	os.Rename(filepath.Join(dir, "labels.txt"), filepath.Join(eval, "labels.txt"))
 	for flag, want := range map[string][]string{
-		"metric":     {"--eval-metric", "top5"},
-		"labels":     {"--eval-metric", "iou@0.5"},
-		"[0, 1)":     {"--eval-holdout", "1", "--max-accuracy-drop", "0.01"},
-		"0 held out": {"--eval-holdout", "0.001", "--max-accuracy-drop", "0.01"},
+		"metric":                             {"--eval-metric", "top5"},
+		`no output "nope" (outputs: logits)`: {"--eval-output", "nope"},
+		"labels":                             {"--eval-metric", "iou@0.5"},
+		"[0, 1)":                             {"--eval-holdout", "1", "--max-accuracy-drop", "0.01"},
+		"0 held out":                         {"--eval-holdout", "0.001", "--max-accuracy-drop", "0.01"},
 	} {
 		args := append([]string{"quantize", in, "-o", out + "bad", "--mode", "static", "--calib", eval, "--eval", eval}, want...)
 		if _, err := runCLI(t, args...); err == nil || !strings.Contains(err.Error(), flag) {
@@ -286,6 +287,7 @@ func TestQuantizeModeFlags(t *testing.T) {
 		{[]string{"--mode", "fp16", "--per-tensor"}, "--per-tensor applies to --mode dynamic and static, not fp16"},
 		{[]string{"--mode", "bf16", "--op-types", "Conv"}, "--op-types applies to --mode dynamic and static, not bf16"},
 		{[]string{"--mode", "static", "--calib", "x", "--eval-metric", "cosine"}, "--eval-metric needs --eval"},
+		{[]string{"--mode", "static", "--calib", "x", "--eval-output", "logits"}, "--eval-output needs --eval"},
 		{[]string{"--mode", "static", "--calib", "x", "--eval", "x", "--eval-holdout", "0.1"}, "--eval-holdout needs --max-accuracy-drop"},
 		{[]string{"--mode", "static", "--calib", "x", "--percentile", "99.9"}, "--percentile applies to --calibrator percentile, not minmax"},
 		{[]string{"--mode", "int3"}, `unknown --mode "int3"`},
