@@ -16,7 +16,8 @@ import (
 type MetricKind int
 
 const (
-	// MetricAuto is MetricTop1 where the first output holds rows of class scores (scoreRows), else MetricCosine.
+	// MetricAuto is MetricTop1 where the output holds rows of class scores (scoreRows), MetricPixel where it is a
+	// Softmax over the channels of a map (a segmentation), else MetricCosine.
 	MetricAuto MetricKind = iota
 	// MetricTop1 is the fraction of rows (along the last axis) whose argmax is the float model's, or top-1 accuracy
 	// with labels.
@@ -27,6 +28,9 @@ const (
 	MetricIoU
 	// MetricCosine is the cosine similarity of the float and quantized outputs, all values as one vector.
 	MetricCosine
+	// MetricPixel is the fraction of positions of an [N, C, …] map whose argmax over the C channels (the class of a
+	// segmentation's pixel) is the float model's.
+	MetricPixel
 )
 
 // Metric is what Evaluate and the accuracy guard judge a quantized model by, on one output (the first unless
@@ -36,8 +40,8 @@ type Metric struct {
 	Threshold float64 // MetricIoU: a value is on when above it
 }
 
-// ParseMetric reads --eval-metric: auto, top1, cosine or iou@T (T the threshold, e.g. iou@0.3 for DBNet's
-// probability map).
+// ParseMetric reads --eval-metric: auto, top1, pixel, cosine or iou@T (T the threshold, e.g. iou@0.3 for
+// DBNet's probability map).
 func ParseMetric(s string) (Metric, error) {
 	switch s {
 	case "", "auto":
@@ -46,6 +50,8 @@ func ParseMetric(s string) (Metric, error) {
 		return Metric{Kind: MetricTop1}, nil
 	case "cosine":
 		return Metric{Kind: MetricCosine}, nil
+	case "pixel":
+		return Metric{Kind: MetricPixel}, nil
 	}
 	if t, ok := strings.CutPrefix(s, "iou@"); ok {
 		v, err := strconv.ParseFloat(t, 64)
@@ -54,7 +60,7 @@ func ParseMetric(s string) (Metric, error) {
 		}
 		return Metric{Kind: MetricIoU, Threshold: v}, nil
 	}
-	return Metric{}, fmt.Errorf("quant: unknown metric %q (want auto, top1, cosine or iou@THRESHOLD)", s)
+	return Metric{}, fmt.Errorf("quant: unknown metric %q (want auto, top1, pixel, cosine or iou@THRESHOLD)", s)
 }
 
 func (m Metric) String() string {
@@ -65,6 +71,8 @@ func (m Metric) String() string {
 		return "iou@" + strconv.FormatFloat(m.Threshold, 'g', -1, 64)
 	case MetricCosine:
 		return "cosine"
+	case MetricPixel:
+		return "pixel"
 	}
 	return "auto"
 }
@@ -74,7 +82,7 @@ func (m Metric) String() string {
 type EvalResult struct {
 	Samples int
 	Metric  Metric  // the metric Drop is of (never MetricAuto)
-	Top1    float64 // with Metric top1: the fraction of rows (along the last axis) whose argmax is the float model's
+	Top1    float64 // with Metric top1: the fraction of rows (along the last axis) whose argmax is the float model's; with pixel, of positions (over axis 1)
 	IoU     float64 // with Metric iou@T: |float > T ∧ quantized > T| / |float > T ∨ quantized > T| over all samples
 	SQNR    float64 // dB: 10·log10(Σ float² / Σ (float − quantized)²) over every output value
 	Cosine  float64 // cosine similarity of the float and quantized outputs, all values as one vector
@@ -107,6 +115,8 @@ func (r EvalResult) String() string {
 		s += fmt.Sprintf("top-1 agreement %.2f%%, ", 100*r.Top1)
 	case MetricIoU:
 		s += fmt.Sprintf("IoU@%g %.4f, ", r.Metric.Threshold, r.IoU)
+	case MetricPixel:
+		s += fmt.Sprintf("pixel agreement %.2f%%, ", 100*r.Top1)
 	}
 	s += fmt.Sprintf("SQNR %.1f dB, cosine %.5f", r.SQNR, r.Cosine)
 	if r.Labeled {
@@ -169,9 +179,15 @@ func newEvaluator(fp *ir.Model, data Samples, labels []int64, metric Metric, out
 	}
 	if ev.metric.Kind == MetricAuto {
 		ev.metric.Kind = MetricCosine
-		if labels != nil || scoreRows(fp.Graph, out0, ev.ref[0].Rank()) {
+		switch {
+		case labels != nil || scoreRows(fp.Graph, out0, ev.ref[0].Rank()):
 			ev.metric.Kind = MetricTop1
+		case fp.Opset("") >= 13 && channelSoftmax(fp.Graph, out0, ev.ref[0].Shape):
+			ev.metric.Kind = MetricPixel
 		}
+	}
+	if ev.metric.Kind == MetricPixel && (ev.ref[0].Rank() < 3 || ev.ref[0].Shape[1] < 2) {
+		return nil, fmt.Errorf("quant: evaluation: the pixel metric needs an [N, C ≥ 2, …] map, and output %q has shape %v", out0, ev.ref[0].Shape)
 	}
 	return ev, nil
 }
@@ -202,6 +218,22 @@ func scoreRows(g *ir.Graph, v string, rank int) bool {
 			continue
 		}
 		return false
+	}
+	return false
+}
+
+// channelSoftmax reports whether the graph's output v, of the given shape, is a Softmax or LogSoftmax over axis 1
+// of a map of rank ≥ 3 with several channels: a segmentation's per-pixel class scores (opset 13 on: before, the
+// ops coerced the input to 2-D at the axis).
+func channelSoftmax(g *ir.Graph, v string, shape []int) bool {
+	if len(shape) < 3 || shape[1] < 2 {
+		return false
+	}
+	for _, n := range g.Nodes {
+		if slices.Contains(n.Outputs, v) {
+			axis := n.AttrInt("axis", -1)
+			return (n.OpType == "Softmax" || n.OpType == "LogSoftmax") && (axis == 1 || axis == 1-int64(len(shape)))
+		}
 	}
 	return false
 }
@@ -237,6 +269,27 @@ func (ev *evaluator) score(q *ir.Model, idx []int, opts runtime.Options) (EvalRe
 				}
 				if pa || pb {
 					union++
+				}
+			}
+		}
+		if ev.metric.Kind == MetricPixel {
+			sh := ev.ref[i].Shape
+			c, inner := sh[1], ir.NumElements(sh[2:])
+			for base := 0; base < len(a); base += c * inner {
+				for pos := range inner {
+					ia, ib := 0, 0
+					for k := 1; k < c; k++ {
+						if a[base+k*inner+pos] > a[base+ia*inner+pos] {
+							ia = k
+						}
+						if b[base+k*inner+pos] > b[base+ib*inner+pos] {
+							ib = k
+						}
+					}
+					if ia == ib {
+						same++
+					}
+					rows++
 				}
 			}
 		}
@@ -346,10 +399,10 @@ func guard(fp *ir.Model, sp *staticPrep, cfg StaticConfig) (*ir.Model, *Report, 
 	}
 	sel, held := holdOut(cfg.Eval.Len(), 0)
 	if cfg.MaxAccuracyDrop > 0 {
-		if cfg.Metric.Kind == MetricAuto && ev.metric.Kind != MetricTop1 {
-			return nil, nil, fmt.Errorf("quant: accuracy guard: output %q (shape %v) is not rows of class scores, "+
-				"so top-1 agreement would be noise; choose the metric (--eval-metric iou@THRESHOLD for a probability map, cosine)",
-				ev.output, ev.ref[0].Shape)
+		if cfg.Metric.Kind == MetricAuto && ev.metric.Kind == MetricCosine {
+			return nil, nil, fmt.Errorf("quant: accuracy guard: output %q (shape %v) is neither rows of class scores nor a "+
+				"segmentation's, so top-1 agreement would be noise; choose the metric (--eval-metric iou@THRESHOLD for a "+
+				"probability map, pixel for per-pixel classes, cosine)", ev.output, ev.ref[0].Shape)
 		}
 		sel, held = holdOut(cfg.Eval.Len(), cfg.HoldOut)
 		if len(sel) == 0 || cfg.HoldOut > 0 && len(held) == 0 {

@@ -233,7 +233,7 @@ func TestGuardWeightsInt8(t *testing.T) {
 }
 
 func TestParseMetric(t *testing.T) {
-	for in, want := range map[string]Metric{"": {}, "auto": {}, "top1": {Kind: MetricTop1}, "cosine": {Kind: MetricCosine},
+	for in, want := range map[string]Metric{"": {}, "auto": {}, "top1": {Kind: MetricTop1}, "cosine": {Kind: MetricCosine}, "pixel": {Kind: MetricPixel},
 		"iou@0.3": {Kind: MetricIoU, Threshold: 0.3}, "iou@-1": {Kind: MetricIoU, Threshold: -1}} {
 		got, err := ParseMetric(in)
 		if err != nil || got != want {
@@ -365,5 +365,58 @@ func TestEvalOutput(t *testing.T) {
 	if _, _, err := Static(m, data, StaticConfig{Eval: data, EvalOutput: "nope"}); err == nil || !strings.Contains(err.Error(), `no output "nope"`) ||
 		!strings.Contains(err.Error(), g) {
 		t.Errorf("unknown output: %v", err)
+	}
+}
+
+// TestPixelMetric checks the per-pixel class agreement against a hand-worked map: channels [1 5 3 0] and
+// [2 4 3 1] have per-position classes 1 0 0 1 (a tie goes to the first channel); negated, 0 1 0 0: one position
+// of four agrees. Doubled, all do. A Softmax over the channels of a map makes it the auto metric (and the guard
+// then accepts auto); a single-channel map cannot be scored so.
+func TestPixelMetric(t *testing.T) {
+	model := func(k float32, softmax bool) *ir.Model {
+		b := irtest.New("seg")
+		x := b.Input("x", ir.Float32, 1, 2, 2, 2)
+		y := b.Op("Mul", []string{x, b.Init("k", ir.Scalar(k))})
+		if softmax {
+			y = b.Op("Softmax", []string{y}, irtest.Int("axis", 1))
+		}
+		b.Output(y)
+		return b.Model(13)
+	}
+	data := BatchSamples{"x": ir.FromFloat32([]int{1, 2, 2, 2}, []float32{1, 5, 3, 0, 2, 4, 3, 1})}
+	for _, tc := range []struct {
+		k    float32
+		want float64
+	}{{-1, 0.25}, {2, 1}} {
+		r, err := Evaluate(model(1, false), model(tc.k, false), data, nil, Metric{Kind: MetricPixel})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Top1 != tc.want || r.Drop() != 1-tc.want || !strings.Contains(r.String(), "pixel agreement") {
+			t.Errorf("k=%g: %+v %s, want %g", tc.k, r, r, tc.want)
+		}
+	}
+	r, err := Evaluate(model(1, true), model(1, true), data, nil, Metric{})
+	if err != nil || r.Metric.Kind != MetricPixel || r.Top1 != 1 {
+		t.Errorf("auto on a channel Softmax: %+v, %v", r, err)
+	}
+	if r, err := Evaluate(model(1, false), model(1, false), data, nil, Metric{}); err != nil || r.Metric.Kind != MetricCosine {
+		t.Errorf("auto on a plain map: %+v, %v", r, err)
+	}
+	seg := irtest.New("convseg")
+	sx := seg.Input("x", ir.Float32, 1, 3, 4, 4)
+	seg.Output(seg.Op("Softmax", []string{seg.Op("Conv", []string{sx, seg.Init("w", irtest.Rand(5, 4, 3, 1, 1))})}, irtest.Int("axis", 1)))
+	segData := BatchSamples{"x": irtest.Rand(6, 8, 3, 4, 4)}
+	if _, rep, err := Static(seg.Model(13), segData, StaticConfig{Eval: segData, MaxAccuracyDrop: 0.5}); err != nil ||
+		rep.Eval.Metric.Kind != MetricPixel {
+		t.Errorf("guard on a segmentation, auto metric: %v %+v", err, rep)
+	}
+	b := irtest.New("one")
+	x := b.Input("x", ir.Float32, 1, 1, 2, 2)
+	b.Output(b.Op("Sigmoid", []string{x}))
+	one := b.Model(13)
+	if _, err := Evaluate(one, one, BatchSamples{"x": irtest.Rand(1, 1, 1, 2, 2)}, nil, Metric{Kind: MetricPixel}); err == nil ||
+		!strings.Contains(err.Error(), "C ≥ 2") {
+		t.Errorf("one-channel map: %v", err)
 	}
 }

@@ -62,8 +62,9 @@ integer kernels by default (it computes S8S8 QDQ in float unless session.qdqisin
 --eval DATA measures the static result against MODEL on DATA's samples (same formats as --calib; a labels.txt
 beside them, one class index per line in file-name order, or a single .npz file's "labels" array adds top-1
 accuracy): SQNR and cosine of the first
-output, and the --eval-metric: top-1 agreement (auto, where the output holds rows of class scores), iou@T (the
-IoU of the values above T, for probability maps such as a text detector's) or cosine. --max-accuracy-drop X then
+output, and the --eval-metric: top-1 agreement (auto, where the output holds rows of class scores), pixel (the
+per-position class over axis 1 of a segmentation map; auto after a Softmax over it), iou@T (the IoU of the
+values above T, for probability maps such as a text detector's) or cosine. --max-accuracy-drop X then
 computes the most sensitive layers in float until the drop is ≤ X (a fraction: 0.003 = 0.3 points of top-1
 accuracy with labels, else 1 − the metric) and lists them; they keep int8 weights (the file stays small) unless
 even that cannot meet X, when they are kept wholly float. The guard chooses by all but --eval-holdout of the
@@ -120,7 +121,7 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 	f.Float64Var(&pct, "percentile", 99.999, "static: percentile kept by --calibrator percentile")
 	f.StringVar(&evalDir, "eval", "", "static: evaluation samples to measure the result on (as --calib; a directory's labels.txt, or a .npz file's \"labels\" array, for top-1 accuracy)")
 	f.StringVar(&evalOutput, "eval-output", "", "static with --eval: the output judged (default the model's first)")
-	f.StringVar(&metric, "eval-metric", "auto", "static with --eval: what the result is judged by: auto (top-1 where the first output holds rows of class scores), top1, iou@THRESHOLD or cosine")
+	f.StringVar(&metric, "eval-metric", "auto", "static with --eval: what the result is judged by: auto (top-1 where the output holds rows of class scores, pixel where it is a Softmax over a map's channels), top1, pixel (per-position argmax over axis 1), iou@THRESHOLD or cosine")
 	f.Float64Var(&holdOut, "eval-holdout", 0.25, "static with --max-accuracy-drop: the fraction of --eval the guard does not choose by, reported as an unbiased drop (0 = choose by all)")
 	f.Float64Var(&maxDrop, "max-accuracy-drop", 0, "static with --eval: keep the most sensitive layers float until the drop is ≤ this fraction (0 = off)")
 	f.BoolVar(&equalize, "equalize", false, "static: cross-layer equalization of Conv pairs joined by Relu-like ops before calibrating (float function unchanged)")
