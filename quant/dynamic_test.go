@@ -397,7 +397,8 @@ func TestDynamicBadInput(t *testing.T) {
 
 // TestStaticTransformerStandardOps quantizes bert_tiny statically (its reference inputs as the calibration
 // sample): the QDQ file must hold default-domain ops only, so it passes the ONNX checker and loads anywhere, although
-// the quantizer's float pre-passes include contrib fusions (fuse_gelu) the runtime applies when it compiles.
+// the quantizer's float pre-passes include contrib fusions (fuse_gelu) the runtime applies when it compiles; its
+// embedding tables are int8 too.
 func TestStaticTransformerStandardOps(t *testing.T) {
 	m := loadModel(t, "bert_tiny")
 	io := loadIO(t, "bert_tiny")
@@ -413,7 +414,56 @@ func TestStaticTransformerStandardOps(t *testing.T) {
 	if ops := irtest.OpCount(q.Graph); ops["Erf"] != 2 || ops["QuantizeLinear"] == 0 {
 		t.Errorf("op counts %v: want the GELUs spelt out (2 Erf) and QDQ pairs", ops)
 	}
-	saveChecked(t, q)
+	// The embedding tables are stored int8, one scale per row (max|row|/127, kept as float16): each value within
+	// half a step of the float one; the file is then within the 0.26× (it was 0.456× with them float).
+	prod := q.Graph.Producers()
+	tables := 0
+	for _, n := range q.Graph.Nodes {
+		var w *ir.Tensor
+		for _, fn := range m.Graph.Nodes {
+			if fn.Name == n.Name && n.OpType == "Gather" {
+				w = m.Graph.Initializers[fn.Inputs[0]]
+			}
+		}
+		if w == nil || w.DType != ir.Float32 {
+			continue // not a table (the shape arithmetic's Gathers)
+		}
+		dq := prod[n.Inputs[0]]
+		if dq == nil || dq.OpType != "DequantizeLinear" || dq.AttrInt("axis", 1) != 0 {
+			t.Fatalf("%s: table not dequantized per row", n)
+		}
+		wq := q.Graph.Initializers[dq.Inputs[0]]
+		sv := q.Graph.Initializers[dq.Inputs[1]]
+		if c := prod[dq.Inputs[1]]; c != nil && c.OpType == "Cast" {
+			sv = q.Graph.Initializers[c.Inputs[0]]
+		}
+		scales := sv.Float64s()
+		if wq == nil || wq.DType != ir.Int8 || len(scales) != w.Shape[0] {
+			t.Fatalf("%s: table %v, scales %v", n, wq, sv)
+		}
+		d := w.Shape[1]
+		for r, s := range scales {
+			var hi float64
+			for _, v := range w.F32()[r*d : (r+1)*d] {
+				hi = math.Max(hi, math.Abs(float64(v)))
+			}
+			if math.Abs(s-hi/127) > hi/127*0x1p-10 {
+				t.Fatalf("%s row %d: scale %g, want %g", n, r, s, hi/127)
+			}
+			for j, v := range w.F32()[r*d : (r+1)*d] {
+				if e := math.Abs(float64(v) - float64(wq.I8()[r*d+j])*s); e > s/2*(1+1e-6) {
+					t.Fatalf("%s [%d %d]: %g stored as %d·%g", n, r, j, v, wq.I8()[r*d+j], s)
+				}
+			}
+		}
+		tables++
+	}
+	if tables != 2 {
+		t.Errorf("%d int8 tables, want 2 (token and position embeddings)", tables)
+	}
+	if r := fileRatio(t, saveChecked(t, q), modelPath(t, "bert_tiny")); r > 0.26 {
+		t.Errorf("file %.4f× fp32 > 0.26", r)
+	}
 	// GELU is a function of its input alone (Erf counts as pointwise), so no Q/DQ pair splits it: hone fuses each
 	// into one Gelu again, and the next MatMul quantizes its output once.
 	p, err := runtime.Compile(q, runtime.Options{Threads: 1})

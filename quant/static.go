@@ -77,7 +77,7 @@ type StaticConfig struct {
 // StaticOpTypes are the op types Static puts Q/DQ pairs around (ORT's QDQ registry, minus ops hone has no int8
 // use for): all of them by default, StaticConfig.OpTypes to choose.
 var StaticOpTypes = []string{"Conv", "ConvTranspose", "Gemm", "MatMul", "Add", "Mul", "MaxPool", "AveragePool", "GlobalAveragePool",
-	"Concat", "Resize"}
+	"Concat", "Resize", "Gather"}
 
 // boundedOps produce values in a fixed range ([0, 1]), which calibration keeps whole.
 var boundedOps = map[string]bool{"Sigmoid": true, "HardSigmoid": true, "Softmax": true}
@@ -134,6 +134,7 @@ type staticPrep struct {
 	gptq    *gptqState // the layers' input Hessians with RoundGPTQ, else nil
 	// perTensor rounds weights on one scale per tensor (StaticConfig.PerTensor).
 	perTensor bool
+	opTypes   []string // the op types to quantize (StaticConfig.OpTypes, or all of StaticOpTypes)
 }
 
 func prepareStatic(m *ir.Model, data Samples, cfg StaticConfig) (*staticPrep, error) {
@@ -208,14 +209,15 @@ func prepareStatic(m *ir.Model, data Samples, cfg StaticConfig) (*staticPrep, er
 	if len(opTypes) == 0 {
 		opTypes = StaticOpTypes
 	}
+	sp.opTypes = opTypes
 	prod := g.Producers()
 	src := pointwiseSources(g, prod)
 	var targets []int
 	acts := map[string]*stat{}
 	pointwise := 0
 	for i, n := range g.Nodes {
-		if !slices.Contains(opTypes, n.OpType) || (n.Domain != "" && n.Domain != "ai.onnx") {
-			continue
+		if !slices.Contains(opTypes, n.OpType) || n.OpType == "Gather" || (n.Domain != "" && n.Domain != "ai.onnx") {
+			continue // a Gather's table is stored int8 without Q/DQ around it (weightOnly)
 		}
 		// An Add or Mul of one tensor with constants (x+3 inside HardSwish, an affine a·x+b, LayerNorm's var+ε)
 		// is a function of that tensor: quantizing its output only adds a rounding, and in LayerNorm (var+ε
@@ -437,10 +439,13 @@ func (sp *staticPrep) emitKept(float map[int]string, weightsInt8 bool) (*ir.Mode
 		rep.Notes = append(rep.Notes, fmt.Sprintf("GPTQ weight rounding (corrected for each layer's int8 input): %d layers; "+
 			"%d rounded to nearest (K > %d or past the %d MiB Hessian budget)", e.gptqUsed, sp.gptq.skipped, gptqMaxK, gptqBudget>>20))
 	}
-	if k, err := e.convTransposeWeights(sp.exclude); err != nil {
+	k, err := e.weightOnly(sp.exclude, sp.opTypes)
+	if err != nil {
 		return nil, nil, err
-	} else if k > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("%d ConvTranspose weights stored int8 (weights only; the op runs in float)", k))
+	}
+	for _, op := range slices.Sorted(maps.Keys(k)) {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d %s %s stored int8, one scale per %s (weights only; the op runs in float)",
+			k[op], op, weightOnlyOps[op].what, weightOnlyOps[op].per))
 	}
 	moveInt8(g)
 	g.RemoveUnused()
@@ -885,28 +890,40 @@ func (e *qdqEmitter) biasDequant(q *ir.Tensor, sIn, sW string, perChannel bool) 
 	return d
 }
 
-// convTransposeWeights stores the constant float32 weights of every ConvTranspose not in exclude as int8 behind
-// a DequantizeLinear, symmetric, one scale per output channel (axis 1 of the [C_in, C_out/group, kH, kW] weight),
-// and returns how many. Static puts no Q/DQ pairs around ConvTranspose (neither runtime has an int8 kernel for
-// hone to target), so the op still runs in float on the dequantized weight, which hone's plan and ONNX Runtime
-// compute once at load: the weights shrink 4× (PP-OCRv4 det's two upsampling ConvTransposes: 9.6 KB, 0.2 % of
-// the float file) at no cost in speed.
-func (e *qdqEmitter) convTransposeWeights(exclude []string) (int, error) {
-	k := 0
+// weightOnlyOps are the ops whose constant float32 weight Static stores int8 behind a DequantizeLinear without
+// quantizing their activations: neither runtime has an int8 kernel for them to target, so the op still runs in
+// float on the dequantized weight, which hone's plan and ONNX Runtime compute once at load. The weight shrinks 4×
+// at no cost in speed: PP-OCRv4 det's two upsampling ConvTransposes (9.6 KB, 0.2 % of the float file); a
+// transformer's embedding tables (BERT-tiny: 27 % of its float file, which held the INT8 file at 0.456×).
+// Symmetric, one scale per slice along axis; weights of fewer than min values stay float (the DequantizeLinear
+// would outweigh what it saves).
+var weightOnlyOps = map[string]struct {
+	input, axis, rank, min int
+	what, per              string
+}{
+	"ConvTranspose": {1, 1, 3, 0, "weights", "output channel"}, // [C_in, C_out/group, kH, kW] (tiling ones are QDQ)
+	"Gather":        {0, 0, 2, 256, "tables", "row"},           // an embedding table [V, D], gathered by row
+}
+
+// weightOnly stores the weights of every weightOnlyOps node of a type in opTypes and not in exclude as int8
+// behind a DequantizeLinear, and returns how many per op type.
+func (e *qdqEmitter) weightOnly(exclude, opTypes []string) (map[string]int, error) {
+	k := map[string]int{}
 	for _, n := range slices.Clone(e.g.Nodes) {
-		if n.OpType != "ConvTranspose" || (n.Domain != "" && n.Domain != "ai.onnx") || slices.Contains(exclude, n.Name) {
+		op, ok := weightOnlyOps[n.OpType]
+		if !ok || !slices.Contains(opTypes, n.OpType) || (n.Domain != "" && n.Domain != "ai.onnx") || slices.Contains(exclude, n.Name) {
 			continue
 		}
-		w := constTensor(e.g, e.prod, n.Input(1))
-		if w == nil || w.DType != ir.Float32 || w.Rank() < 3 {
+		w := constTensor(e.g, e.prod, n.Input(op.input))
+		if w == nil || w.DType != ir.Float32 || w.Rank() < op.rank || w.Len() < op.min {
 			continue
 		}
-		wq, ws, err := quantizeWeight(w, 1, nil, e.perTensor)
+		wq, ws, err := quantizeWeight(w, op.axis, nil, e.perTensor)
 		if err != nil {
 			return k, fmt.Errorf("quant: %s: %w", n, err)
 		}
-		n.Inputs[1], _ = e.dequant("w", wq, ws, 1)
-		k++
+		n.Inputs[op.input], _ = e.dequant("w", wq, ws, op.axis)
+		k[n.OpType]++
 	}
 	return k, nil
 }
