@@ -20,8 +20,9 @@ type DynamicConfig struct {
 	OpTypes []string
 }
 
-// DynamicOpTypes are the op types Dynamic can quantize.
-var DynamicOpTypes = []string{"MatMul", "Gemm", "Conv"}
+// DynamicOpTypes are the op types Dynamic can quantize. Gather is its constant table alone (an embedding), stored
+// int8 one scale per row behind a DequantizeLinear that both runtimes compute once at load, as Static does.
+var DynamicOpTypes = []string{"MatMul", "Gemm", "Conv", "Gather"}
 
 // Dynamic quantizes the weights of every MatMul and Gemm with a constant 2-D float32 weight to int8 (symmetric,
 // per output column by default) and quantizes their activations at run time, as ONNX Runtime's quantize_dynamic
@@ -91,8 +92,11 @@ func Dynamic(m *ir.Model, cfg DynamicConfig) (*ir.Model, *Report, error) {
 			continue
 		}
 		rewrite := d.rewrite
-		if n.OpType == "Conv" {
+		switch n.OpType {
+		case "Conv":
 			rewrite = d.rewriteConv
+		case "Gather":
+			rewrite = d.rewriteGather
 		}
 		if err := rewrite(n); err != nil {
 			return nil, nil, err
@@ -207,6 +211,43 @@ func (d *dynamic) rewrite(n *ir.Node) error {
 		bias = scaled
 	}
 	d.replace(n, pre, &ir.Node{OpType: "MatMulInteger", Inputs: []string{q[0], wName, q[2], wZP}}, q[1], wScale, bias)
+	return nil
+}
+
+// rewriteGather stores a Gather's constant float32 table as int8, symmetric, one scale per row (one for the
+// whole table with PerTensor), behind a DequantizeLinear; a table of rank < 2 or under weightOnlyOps' minimum stays
+// float.
+func (d *dynamic) rewriteGather(n *ir.Node) error {
+	if len(n.Inputs) != 2 || len(n.Outputs) != 1 {
+		return fmt.Errorf("quant: %s: Gather needs a table, indices and an output", n)
+	}
+	w := constTensor(d.g, d.prod, n.Inputs[0])
+	op := weightOnlyOps["Gather"]
+	switch {
+	case w == nil || w.DType != ir.Float32:
+		d.rep.keep(n, "table is not a float32 constant")
+		return nil
+	case w.Rank() < op.rank || w.Len() < op.min:
+		d.rep.keep(n, "table %v is too small to gain from int8", w.Shape)
+		return nil
+	}
+	wq, ws, err := quantizeWeight(w, op.axis, nil, d.cfg.PerTensor)
+	if err != nil {
+		return fmt.Errorf("quant: %s: %w", n, err)
+	}
+	scales := ir.Scalar(ws.scales[0])
+	if len(ws.scales) > 1 {
+		scales = ir.FromFloat32([]int{len(ws.scales)}, ws.scales)
+	}
+	table := d.nm.value(n.Inputs[0] + "_dequantized")
+	dq := &ir.Node{Name: d.nm.node(baseName(n) + "_DequantizeLinear"), OpType: "DequantizeLinear",
+		Inputs: []string{d.addInit(n.Inputs[0]+"_quantized", wq), d.addInit(n.Inputs[0]+"_scale", scales)}, Outputs: []string{table}}
+	if len(ws.scales) > 1 {
+		dq.Attrs = []*ir.Attr{{Name: "axis", Type: ir.AttrInt, I: int64(op.axis)}}
+	}
+	d.g.InsertBefore(n, dq)
+	n.Inputs[0] = table
+	d.rep.Quantized = append(d.rep.Quantized, n.String())
 	return nil
 }
 

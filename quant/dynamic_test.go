@@ -2,6 +2,8 @@ package quant
 
 import (
 	"errors"
+	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -24,15 +26,22 @@ func TestDynamicModels(t *testing.T) {
 		minSQNR  float64 // dB, output vs fp32 reference
 		minTop1  float64
 		maxRatio float64 // initializer bytes after / before
+		gather   bool    // Gather among the op types: the embedding tables int8 too
 	}{
-		{"mlp", "y", 3, 25, 1, 0.26},
-		// bert_tiny's attention MatMuls multiply two activations and stay float; its embeddings (Gather) too.
-		{"bert_tiny", "hidden", 8, 20, 0.9, 0.8},
+		{"mlp", "y", 3, 25, 1, 0.26, false},
+		// bert_tiny's attention MatMuls multiply two activations and stay float; its embeddings (Gather) too,
+		// unless Gather is among the op types (27 % of the float weights).
+		{"bert_tiny", "hidden", 8, 20, 0.9, 0.8, false},
+		{"bert_tiny", "hidden", 8, 20, 0.9, 0.262, true},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s/gather=%v", tc.name, tc.gather), func(t *testing.T) {
 			m := loadModel(t, tc.name)
 			before := irtest.OpCount(m.Graph)
-			q, rep, err := Dynamic(m, DynamicConfig{})
+			cfg := DynamicConfig{}
+			if tc.gather {
+				cfg.OpTypes = []string{"MatMul", "Gemm", "Gather"}
+			}
+			q, rep, err := Dynamic(m, cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -43,8 +52,24 @@ func TestDynamicModels(t *testing.T) {
 			if ops["MatMulInteger"] != tc.ints || ops["DynamicQuantizeLinear"] == 0 || ops["Gemm"] != 0 {
 				t.Fatalf("op counts %v, want %d MatMulInteger and no Gemm", ops, tc.ints)
 			}
-			if len(rep.Quantized) != tc.ints {
-				t.Errorf("report lists %d quantized nodes, want %d", len(rep.Quantized), tc.ints)
+			tables := 0
+			if tc.gather {
+				prod := q.Graph.Producers()
+				for _, n := range q.Graph.Nodes {
+					if dq := prod[n.Input(0)]; n.OpType == "Gather" && dq != nil && dq.OpType == "DequantizeLinear" {
+						if s := q.Graph.Initializers[dq.Inputs[1]]; s == nil || s.Len() != q.Graph.Initializers[dq.Inputs[0]].Shape[0] ||
+							dq.AttrInt("axis", 1) != 0 {
+							t.Errorf("%s: table scales %v, axis %d: want one per row", n, s, dq.AttrInt("axis", 1))
+						}
+						tables++
+					}
+				}
+				if tables != 2 {
+					t.Errorf("%d int8 tables, want 2", tables)
+				}
+			}
+			if len(rep.Quantized) != tc.ints+tables {
+				t.Errorf("report lists %d quantized nodes, want %d", len(rep.Quantized), tc.ints+tables)
 			}
 			if r := rep.Ratio(); r > tc.maxRatio {
 				t.Errorf("size ratio %.3f > %.3f", r, tc.maxRatio)
@@ -533,5 +558,44 @@ func TestDynamicConvOCR(t *testing.T) {
 				t.Errorf("file %.4f× fp32 > %.2f", ratio, tc.maxRatio)
 			}
 		})
+	}
+}
+
+// TestDynamicGatherKept: a table too small to gain from int8 (under 256 values) or not float32 stays as it is,
+// with the reason in the report; with PerTensor a table gets one scale.
+func TestDynamicGatherKept(t *testing.T) {
+	b := irtest.New("tables")
+	ids := b.Input("ids", ir.Int64, 1, 3)
+	small := b.Op("Gather", []string{b.Init("small", irtest.Rand(1, 4, 4)), ids})
+	ints := b.Op("Gather", []string{b.Init("ints", ir.FromInt64([]int{4, 4}, make([]int64, 16))), ids})
+	big := b.Op("Gather", []string{b.Init("big", irtest.Rand(2, 64, 8)), ids})
+	b.Output(small, ints, b.Op("MatMul", []string{big, b.Init("w", irtest.Rand(3, 8, 5))}))
+	m := b.Model(13)
+	for _, perTensor := range []bool{false, true} {
+		q, rep, err := Dynamic(m, DynamicConfig{OpTypes: []string{"MatMul", "Gather"}, PerTensor: perTensor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reasons := map[string]string{}
+		for _, k := range rep.KeptFloat {
+			reasons[k.Node] = k.Reason
+		}
+		if len(rep.Quantized) != 2 || !strings.Contains(strings.Join(slices.Collect(maps.Values(reasons)), "|"), "too small") ||
+			!strings.Contains(strings.Join(slices.Collect(maps.Values(reasons)), "|"), "not a float32 constant") {
+			t.Errorf("per-tensor %v: quantized %v, kept %v", perTensor, rep.Quantized, rep.KeptFloat)
+		}
+		prod := q.Graph.Producers()
+		for _, n := range q.Graph.Nodes {
+			if dq := prod[n.Input(0)]; n.OpType == "Gather" && dq != nil && dq.OpType == "DequantizeLinear" {
+				if want := map[bool]int{false: 64, true: 1}[perTensor]; q.Graph.Initializers[dq.Inputs[1]].Len() != want {
+					t.Errorf("per-tensor %v: %d scales, want %d", perTensor, q.Graph.Initializers[dq.Inputs[1]].Len(), want)
+				}
+			}
+		}
+		in := map[string]*ir.Tensor{"ids": ir.FromInt64([]int{1, 3}, []int64{0, 3, 1})}
+		a := compare(runHone(t, m, in)[m.Graph.Outputs[2].Name], runHone(t, q, in)[q.Graph.Outputs[2].Name])
+		if a.SQNR < 30 {
+			t.Errorf("per-tensor %v: SQNR %.1f dB", perTensor, a.SQNR)
+		}
 	}
 }

@@ -51,7 +51,8 @@ func newQuantizeCmd() *cobra.Command {
 --per-tensor) and their activations at run time, as ONNX Runtime's quantize_dynamic emits it:
 DynamicQuantizeLinear → MatMulInteger → Cast → Mul by the scales (→ Add bias). --op-types MatMul,Gemm,Conv adds
 Conv as ConvInteger with uint8 weights and one zero point (128), which every ONNX Runtime CPU build runs (none
-takes a per-channel zero point); the weights stay symmetric with a scale per output channel.
+takes a per-channel zero point); the weights stay symmetric with a scale per output channel. Gather among them
+stores embedding tables int8 (one scale per row, dequantized once at load), as static mode always does.
 
 --mode static calibrates activation ranges on --calib samples and writes ONNX QDQ (int8 activations, per-channel
 symmetric int8 weights, int32 biases) around Conv, Gemm, MatMul, Add, Mul, pooling and Concat.
@@ -131,7 +132,7 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 	f.BoolVar(&keepIO, "keep-io-types", false, "fp16/bf16: keep float32 model inputs and outputs, with Casts at the boundary")
 	f.BoolVar(&perTensor, "per-tensor", false, "dynamic and static: one weight scale per tensor instead of per output channel")
 	f.StringSliceVar(&exclude, "exclude", nil, "node names to keep in floating point")
-	f.StringSliceVar(&opTypes, "op-types", nil, "the op types to quantize: dynamic from MatMul, Gemm and Conv (default MatMul,Gemm); static from "+strings.Join(quant.StaticOpTypes, ", ")+" (default all)")
+	f.StringSliceVar(&opTypes, "op-types", nil, "the op types to quantize: dynamic from "+strings.Join(quant.DynamicOpTypes, ", ")+" (default MatMul,Gemm); static from "+strings.Join(quant.StaticOpTypes, ", ")+" (default all)")
 	cmd.AddCommand(newQuantizeExplainCmd())
 	return cmd
 }
