@@ -361,13 +361,13 @@ func argmax(v []float64) int {
 	return best
 }
 
-// Evaluate compares a quantized model with its float original on data by metric (see EvalResult), on the model's
-// first output; labels, if not nil, hold each sample's class.
-func Evaluate(fp, q *ir.Model, data Samples, labels []int64, metric Metric) (EvalResult, error) {
+// Evaluate compares a quantized model with its float original on data by metric (see EvalResult), on the output
+// named output (the first when ""); labels, if not nil, hold each sample's class.
+func Evaluate(fp, q *ir.Model, data Samples, labels []int64, metric Metric, output string) (EvalResult, error) {
 	if data == nil || data.Len() == 0 {
 		return EvalResult{}, fmt.Errorf("quant: evaluation: the data set is empty")
 	}
-	ev, err := newEvaluator(fp, data, labels, metric, "")
+	ev, err := newEvaluator(fp, data, labels, metric, output)
 	if err != nil {
 		return EvalResult{}, err
 	}

@@ -33,7 +33,7 @@ func TestEvaluate(t *testing.T) {
 		{"negated", model("Mul", -1), 0, 10 * math.Log10(0.25), -1, 0.5}, // argmaxes 0 and 1: the second is right
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := Evaluate(model("Mul", 1), tc.q, data, labels, Metric{})
+			r, err := Evaluate(model("Mul", 1), tc.q, data, labels, Metric{}, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -50,7 +50,7 @@ func TestEvaluate(t *testing.T) {
 		q        *ir.Model
 		iou, cos float64
 	}{{model("Mul", 2), 4.0 / 6, 0}, {model("Mul", -1), 0, 2}} {
-		r, err := Evaluate(model("Mul", 1), tc.q, data, nil, iou)
+		r, err := Evaluate(model("Mul", 1), tc.q, data, nil, iou, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,7 +58,7 @@ func TestEvaluate(t *testing.T) {
 			!strings.Contains(r.String(), "IoU@1.5") || strings.Contains(r.String(), "top-1") {
 			t.Errorf("iou: %+v %s", r, r)
 		}
-		r, err = Evaluate(model("Mul", 1), tc.q, data, nil, Metric{Kind: MetricCosine})
+		r, err = Evaluate(model("Mul", 1), tc.q, data, nil, Metric{Kind: MetricCosine}, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -66,13 +66,13 @@ func TestEvaluate(t *testing.T) {
 			t.Errorf("cosine: %+v %s", r, r)
 		}
 	}
-	if _, err := Evaluate(model("Mul", 1), model("Mul", 1), data, labels, iou); err == nil || !strings.Contains(err.Error(), "labels") {
+	if _, err := Evaluate(model("Mul", 1), model("Mul", 1), data, labels, iou, ""); err == nil || !strings.Contains(err.Error(), "labels") {
 		t.Errorf("labels with iou@1.5: %v", err)
 	}
-	if _, err := Evaluate(model("Mul", 1), model("Mul", 1), data, []int64{1}, Metric{}); err == nil {
+	if _, err := Evaluate(model("Mul", 1), model("Mul", 1), data, []int64{1}, Metric{}, ""); err == nil {
 		t.Error("1 label for 2 samples accepted")
 	}
-	if _, err := Evaluate(model("Mul", 1), model("Mul", 1), BatchSamples{}, nil, Metric{}); err == nil {
+	if _, err := Evaluate(model("Mul", 1), model("Mul", 1), BatchSamples{}, nil, Metric{}, ""); err == nil {
 		t.Error("empty evaluation set accepted")
 	}
 }
@@ -92,7 +92,7 @@ func TestGuardMNIST(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r0, err := Evaluate(m, full, eval, nil, Metric{})
+	r0, err := Evaluate(m, full, eval, nil, Metric{}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestGuardMNIST(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("guard:\n%s\n%v", strings.Join(log, "\n"), rep.Notes)
-	r, err := Evaluate(m, q, eval, nil, Metric{})
+	r, err := Evaluate(m, q, eval, nil, Metric{}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestGuardMNIST(t *testing.T) {
 		return BatchSamples{"input": t5}, l
 	}
 	selData, selLabels := pick(sel)
-	r, err = Evaluate(m, q, selData, selLabels, Metric{})
+	r, err = Evaluate(m, q, selData, selLabels, Metric{}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestGuardMNIST(t *testing.T) {
 		t.Errorf("labeled: %s; report %v", r, rep.Eval)
 	}
 	heldData, heldLabels := pick(held)
-	h, err := Evaluate(m, q, heldData, heldLabels, Metric{})
+	h, err := Evaluate(m, q, heldData, heldLabels, Metric{}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,7 +388,7 @@ func TestPixelMetric(t *testing.T) {
 		k    float32
 		want float64
 	}{{-1, 0.25}, {2, 1}} {
-		r, err := Evaluate(model(1, false), model(tc.k, false), data, nil, Metric{Kind: MetricPixel})
+		r, err := Evaluate(model(1, false), model(tc.k, false), data, nil, Metric{Kind: MetricPixel}, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -396,11 +396,11 @@ func TestPixelMetric(t *testing.T) {
 			t.Errorf("k=%g: %+v %s, want %g", tc.k, r, r, tc.want)
 		}
 	}
-	r, err := Evaluate(model(1, true), model(1, true), data, nil, Metric{})
+	r, err := Evaluate(model(1, true), model(1, true), data, nil, Metric{}, "")
 	if err != nil || r.Metric.Kind != MetricPixel || r.Top1 != 1 {
 		t.Errorf("auto on a channel Softmax: %+v, %v", r, err)
 	}
-	if r, err := Evaluate(model(1, false), model(1, false), data, nil, Metric{}); err != nil || r.Metric.Kind != MetricCosine {
+	if r, err := Evaluate(model(1, false), model(1, false), data, nil, Metric{}, ""); err != nil || r.Metric.Kind != MetricCosine {
 		t.Errorf("auto on a plain map: %+v, %v", r, err)
 	}
 	seg := irtest.New("convseg")
@@ -415,7 +415,7 @@ func TestPixelMetric(t *testing.T) {
 	x := b.Input("x", ir.Float32, 1, 1, 2, 2)
 	b.Output(b.Op("Sigmoid", []string{x}))
 	one := b.Model(13)
-	if _, err := Evaluate(one, one, BatchSamples{"x": irtest.Rand(1, 1, 1, 2, 2)}, nil, Metric{Kind: MetricPixel}); err == nil ||
+	if _, err := Evaluate(one, one, BatchSamples{"x": irtest.Rand(1, 1, 1, 2, 2)}, nil, Metric{Kind: MetricPixel}, ""); err == nil ||
 		!strings.Contains(err.Error(), "C ≥ 2") {
 		t.Errorf("one-channel map: %v", err)
 	}

@@ -60,12 +60,12 @@ symmetric int8 weights, int32 biases) around Conv, Gemm, MatMul, Add, Mul, pooli
 --activation-type uint8 writes uint8 activations instead (U8S8), which ONNX Runtime on x86 runs with its
 integer kernels by default (it computes S8S8 QDQ in float unless session.qdqisint8allowed is set).
 
---eval DATA measures the static result against MODEL on DATA's samples (same formats as --calib; a labels.txt
-beside them, one class index per line in file-name order, or a single .npz file's "labels" array adds top-1
-accuracy): SQNR and cosine of the first
-output, and the --eval-metric: top-1 agreement (auto, where the output holds rows of class scores), pixel (the
+--eval DATA measures the result (any mode; fp16/bf16 with --keep-io-types) against MODEL on DATA's samples
+(same formats as --calib; a labels.txt beside them, one class index per line in file-name order, or a single
+.npz file's "labels" array adds top-1 accuracy): SQNR and cosine of the first output (--eval-output names
+another), and the --eval-metric: top-1 agreement (auto, where the output holds rows of class scores), pixel (the
 per-position class over axis 1 of a segmentation map; auto after a Softmax over it), iou@T (the IoU of the
-values above T, for probability maps such as a text detector's) or cosine. --max-accuracy-drop X then
+values above T, for probability maps such as a text detector's) or cosine. In static mode --max-accuracy-drop X
 computes the most sensitive layers in float until the drop is ≤ X (a fraction: 0.003 = 0.3 points of top-1
 accuracy with labels, else 1 − the metric) and lists them; they keep int8 weights (the file stays small) unless
 even that cannot meet X, when they are kept wholly float. The guard chooses by all but --eval-holdout of the
@@ -107,6 +107,11 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 			if err != nil {
 				return err
 			}
+			if evalDir != "" && mode != "static" {
+				if err := evaluateMode(m, q, rep, evalDir, pre, metric, evalOutput); err != nil {
+					return err
+				}
+			}
 			if err := onnx.Save(q, out); err != nil {
 				return err
 			}
@@ -117,12 +122,12 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 	f.StringVarP(&out, "output", "o", "", "where to write the quantized model")
 	f.StringVar(&mode, "mode", "dynamic", "dynamic, static, fp16 or bf16")
 	f.StringVar(&calib, "calib", "", "static: calibration samples: a directory of .npy (a one-input model), .npz (an array per input) or PNG/JPEG files, or one .npy/.npz file; a file holding N rows of a batch-1 input is N samples")
-	f.StringVar(&pre, "preprocess", "", "static: how images become input, e.g. resize=224,mean=0.485,0.456,0.406,std=0.229,0.224,0.225,layout=nchw (keys: resize, fit=stretch|pad, mean, std, scale, layout, order)")
+	f.StringVar(&pre, "preprocess", "", "how images (static's --calib, any mode's --eval) become input, e.g. resize=224,mean=0.485,0.456,0.406,std=0.229,0.224,0.225,layout=nchw (keys: resize, fit=stretch|pad, mean, std, scale, layout, order)")
 	f.StringVar(&calName, "calibrator", "minmax", "static: minmax, percentile, entropy or mse")
 	f.Float64Var(&pct, "percentile", 99.999, "static: percentile kept by --calibrator percentile")
-	f.StringVar(&evalDir, "eval", "", "static: evaluation samples to measure the result on (as --calib; a directory's labels.txt, or a .npz file's \"labels\" array, for top-1 accuracy)")
-	f.StringVar(&evalOutput, "eval-output", "", "static with --eval: the output judged (default the model's first)")
-	f.StringVar(&metric, "eval-metric", "auto", "static with --eval: what the result is judged by: auto (top-1 where the output holds rows of class scores, pixel where it is a Softmax over a map's channels), top1, pixel (per-position argmax over axis 1), iou@THRESHOLD or cosine")
+	f.StringVar(&evalDir, "eval", "", "evaluation samples to measure the result on, any mode (as --calib; a directory's labels.txt, or a .npz file's \"labels\" array, for top-1 accuracy); static mode's accuracy guard reads them")
+	f.StringVar(&evalOutput, "eval-output", "", "with --eval: the output judged (default the model's first)")
+	f.StringVar(&metric, "eval-metric", "auto", "with --eval: what the result is judged by: auto (top-1 where the output holds rows of class scores, pixel where it is a Softmax over a map's channels), top1, pixel (per-position argmax over axis 1), iou@THRESHOLD or cosine")
 	f.Float64Var(&holdOut, "eval-holdout", 0.25, "static with --max-accuracy-drop: the fraction of --eval the guard does not choose by, reported as an unbiased drop (0 = choose by all)")
 	f.Float64Var(&maxDrop, "max-accuracy-drop", 0, "static with --eval: keep the most sensitive layers float until the drop is ≤ this fraction (0 = off)")
 	f.BoolVar(&equalize, "equalize", false, "static: cross-layer equalization of Conv pairs joined by Relu-like ops before calibrating (float function unchanged)")
@@ -140,8 +145,8 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 // quantizeModeFlags names, for each flag only some modes read, those modes: a flag given to another mode is an
 // error, not silently ignored.
 var quantizeModeFlags = map[string][]string{
-	"calib": {"static"}, "preprocess": {"static"}, "calibrator": {"static"}, "percentile": {"static"}, "eval": {"static"},
-	"eval-metric": {"static"}, "eval-output": {"static"}, "eval-holdout": {"static"}, "max-accuracy-drop": {"static"}, "equalize": {"static"},
+	"calib": {"static"}, "calibrator": {"static"}, "percentile": {"static"}, "eval-holdout": {"static"},
+	"max-accuracy-drop": {"static"}, "equalize": {"static"},
 	"bias-correct": {"static"}, "weight-rounding": {"static"}, "activation-type": {"static"},
 	"keep-io-types": {"fp16", "bf16"}, "per-tensor": {"dynamic", "static"}, "op-types": {"dynamic", "static"},
 }
@@ -158,10 +163,16 @@ func checkModeFlags(cmd *cobra.Command, mode string) error {
 	}
 	// Within static mode, flags that only count with another one.
 	needs := [][2]string{{"eval-metric", "eval"}, {"eval-output", "eval"}, {"eval-holdout", "max-accuracy-drop"}}
+	if mode != "static" { // images to calibrate on are static's; to evaluate on, any mode's
+		needs = append(needs, [2]string{"preprocess", "eval"})
+	}
 	for _, p := range needs {
 		if cmd.Flags().Changed(p[0]) && !cmd.Flags().Changed(p[1]) {
 			return fmt.Errorf("quantize: --%s needs --%s", p[0], p[1])
 		}
+	}
+	if keep, _ := cmd.Flags().GetBool("keep-io-types"); (mode == "fp16" || mode == "bf16") && cmd.Flags().Changed("eval") && !keep {
+		return fmt.Errorf("quantize: --eval with --mode %s needs --keep-io-types: the samples are float32, and the model's inputs would become 16-bit", mode)
 	}
 	if cal, _ := cmd.Flags().GetString("calibrator"); cmd.Flags().Changed("percentile") && cal != "percentile" {
 		return fmt.Errorf("quantize: --percentile applies to --calibrator percentile, not %s", cal)
@@ -224,17 +235,8 @@ func quantizeStatic(cmd *cobra.Command, m *ir.Model, sf staticFlags) (*ir.Model,
 		cfg.HoldOut = sf.holdOut
 	}
 	if sf.eval != "" {
-		if cfg.Eval, err = openCalib(m, sf.eval, sf.pre); err != nil {
-			return nil, nil, fmt.Errorf("quantize: --eval: %w", err)
-		}
-		if ds, ok := cfg.Eval.(*quant.DirSamples); ok && ds.Labels() != nil {
-			if cfg.Labels = ds.Labels(); len(cfg.Labels) != cfg.Eval.Len() {
-				return nil, nil, fmt.Errorf("quantize: --eval %s: %d labels for %d samples", sf.eval, len(cfg.Labels), cfg.Eval.Len())
-			}
-		} else if st, err := os.Stat(sf.eval); err == nil && st.IsDir() {
-			if cfg.Labels, err = readLabels(filepath.Join(sf.eval, "labels.txt"), cfg.Eval.Len()); err != nil {
-				return nil, nil, err
-			}
+		if cfg.Eval, cfg.Labels, err = openEval(m, sf.eval, sf.pre); err != nil {
+			return nil, nil, err
 		}
 	}
 	// The default hold-out gives way on sets too small to spare a sample; one asked for does not.
@@ -254,6 +256,45 @@ func quantizeStatic(cmd *cobra.Command, m *ir.Model, sf staticFlags) (*ir.Model,
 	}
 	cfg.Guard = func(msg string) { fmt.Fprintf(w, "eval: %s\n", msg) }
 	return quant.Static(m, data, cfg)
+}
+
+// openEval opens --eval data as openCalib does, with its labels: a directory's labels.txt, or a single .npz
+// file's "labels" array; nil when there are none.
+func openEval(m *ir.Model, path, preSpec string) (quant.Samples, []int64, error) {
+	data, err := openCalib(m, path, preSpec)
+	if err != nil {
+		return nil, nil, fmt.Errorf("quantize: --eval: %w", err)
+	}
+	if ds, ok := data.(*quant.DirSamples); ok && ds.Labels() != nil {
+		if labels := ds.Labels(); len(labels) != data.Len() {
+			return nil, nil, fmt.Errorf("quantize: --eval %s: %d labels for %d samples", path, len(labels), data.Len())
+		}
+		return data, ds.Labels(), nil
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		labels, err := readLabels(filepath.Join(path, "labels.txt"), data.Len())
+		return data, labels, err
+	}
+	return data, nil, nil
+}
+
+// evaluateMode measures a dynamic or 16-bit model against m on --eval, as static mode's report does (no guard:
+// these modes have no layers to choose).
+func evaluateMode(m, q *ir.Model, rep *quant.Report, path, preSpec, metric, output string) error {
+	me, err := quant.ParseMetric(metric)
+	if err != nil {
+		return err
+	}
+	data, labels, err := openEval(m, path, preSpec)
+	if err != nil {
+		return err
+	}
+	res, err := quant.Evaluate(m, q, data, labels, me, output)
+	if err != nil {
+		return err
+	}
+	rep.Eval = &res
+	return nil
 }
 
 // readLabels reads one class index per line; a missing file means no labels.

@@ -252,6 +252,13 @@ func TestQuantizeGuardCLI(t *testing.T) {
 		"--eval-holdout", "0.25"); err == nil || !strings.Contains(err.Error(), "0 held out") {
 		t.Errorf("three samples, --eval-holdout 0.25: %v", err)
 	}
+	// Dynamic and float16 results are measured too (no guard: nothing to choose).
+	for _, mode := range [][]string{{"--mode", "dynamic"}, {"--mode", "fp16", "--keep-io-types"}} {
+		res, err = runCLI(t, append([]string{"quantize", in, "-o", out + mode[1], "--eval", eval}, mode...)...)
+		if err != nil || !strings.Contains(res, "accuracy vs float: 300 samples: top-1 agreement") || !strings.Contains(res, "points)") {
+			t.Fatalf("%v --eval: %v\n%s", mode, err, res)
+		}
+	}
 	// One .npz holding the 300 digits as rows and their "labels": the same split and a labeled result.
 	npz := filepath.Join(dir, "eval.npz")
 	all, _ := ir.FromBytes(ir.Float32, []int{300, 1, 28, 28}, x.Bytes()[:300*row])
@@ -291,6 +298,9 @@ func TestQuantizeModeFlags(t *testing.T) {
 		{[]string{"--mode", "static", "--calib", "x", "--eval", "x", "--eval-holdout", "0.1"}, "--eval-holdout needs --max-accuracy-drop"},
 		{[]string{"--mode", "static", "--calib", "x", "--percentile", "99.9"}, "--percentile applies to --calibrator percentile, not minmax"},
 		{[]string{"--mode", "int3"}, `unknown --mode "int3"`},
+		{[]string{"--mode", "dynamic", "--preprocess", "resize=28"}, "--preprocess needs --eval"},
+		{[]string{"--mode", "bf16", "--eval", "x"}, "--eval with --mode bf16 needs --keep-io-types"},
+		{[]string{"--mode", "fp16", "--eval", "x", "--max-accuracy-drop", "0.01"}, "--max-accuracy-drop applies to --mode static, not fp16"},
 	} {
 		_, err := runCLI(t, append([]string{"quantize", in, "-o", out}, tc.args...)...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
