@@ -34,7 +34,8 @@ const (
 )
 
 // Metric is what Evaluate and the accuracy guard judge a quantized model by, on one output (the first unless
-// StaticConfig.EvalOutput names another) against the float model's. Its drop (EvalResult.Drop) is 1 − the measure, or the top-1 points lost with labels.
+// StaticConfig.EvalOutput names another) against the float model's. Its drop (EvalResult.Drop) is 1 − the
+// measure, or the top-1 points lost with labels.
 type Metric struct {
 	Kind      MetricKind
 	Threshold float64 // MetricIoU: a value is on when above it
@@ -82,7 +83,7 @@ func (m Metric) String() string {
 type EvalResult struct {
 	Samples int
 	Metric  Metric  // the metric Drop is of (never MetricAuto)
-	Top1    float64 // with Metric top1: the fraction of rows (along the last axis) whose argmax is the float model's; with pixel, of positions (over axis 1)
+	Top1    float64 // top1: the fraction of rows (last axis) whose argmax is the float model's; pixel: of positions (axis 1)
 	IoU     float64 // with Metric iou@T: |float > T ∧ quantized > T| / |float > T ∨ quantized > T| over all samples
 	SQNR    float64 // dB: 10·log10(Σ float² / Σ (float − quantized)²) over every output value
 	Cosine  float64 // cosine similarity of the float and quantized outputs, all values as one vector

@@ -39,8 +39,9 @@ type StaticConfig struct {
 	// and cosine of the first output, plus top-1 accuracy when Labels holds one class per sample.
 	Eval   Samples
 	Labels []int64
-	// Metric is what Eval is scored by (guard.go): top-1 agreement (or accuracy with Labels), IoU of a
-	// thresholded map, or cosine; MetricAuto takes top-1 where the first output holds rows of class scores.
+	// Metric is what Eval is scored by (guard.go): top-1 agreement (or accuracy with Labels), per-pixel class
+	// agreement, IoU of a thresholded map, or cosine; MetricAuto picks top-1 or pixel where the output holds
+	// class scores.
 	Metric Metric
 	// EvalOutput names the output Eval is judged on; the first when empty.
 	EvalOutput string
@@ -769,6 +770,7 @@ func (e *qdqEmitter) quantize(n *ir.Node) error {
 type weightScales struct {
 	scales []float32
 	half   *ir.Tensor
+	spread float64 // one scale per tensor: the largest channel's over the median channel's (0 when that is 0)
 }
 
 // biasScaleFloor returns, per output channel, the smallest weight scale at which the channel's bias b[c],
@@ -804,18 +806,22 @@ func quantizeWeight(w *ir.Tensor, axis int, floor []float64, perTensor bool) (*i
 		}
 	}
 	if perTensor { // max|w|/127 over the tensor (and above every channel's floor): the largest channel scale
-		s := ps[0].Scale
-		for _, p := range ps {
-			s = max(s, p.Scale)
+		sc := make([]float64, len(ps))
+		for i, p := range ps {
+			sc[i] = float64(p.Scale)
 		}
-		for i := range ps {
-			ps[i].Scale = s
+		slices.Sort(sc)
+		s := float32(sc[len(sc)-1])
+		ws := weightScales{scales: []float32{s}}
+		if mid := sc[len(sc)/2]; mid > 0 {
+			ws.spread = sc[len(sc)-1] / mid
 		}
 		wq := ir.New(ir.Int8, w.Shape...)
+		p := Params{Scale: s}
 		for i, x := range w.F32() {
-			wq.I8()[i] = int8(Quantize(x, ps[0], -127, 127))
+			wq.I8()[i] = int8(Quantize(x, p, -127, 127))
 		}
-		return wq, weightScales{scales: []float32{s}}, nil
+		return wq, ws, nil
 	}
 	ws := weightScales{scales: make([]float32, len(ps))}
 	for i, p := range ps {
@@ -953,20 +959,10 @@ func (e *qdqEmitter) quantizeMatMulWeight(n *ir.Node) error {
 // capture of n: the scales (the bias floor applied, rounded to float16 by halfScales) are the same either way.
 func (e *qdqEmitter) quantizeWeight(n *ir.Node, w *ir.Tensor, axis int, floor []float64) (*ir.Tensor, weightScales, error) {
 	wq, ws, err := quantizeWeight(w, axis, floor, e.perTensor)
-	if err == nil && e.perTensor {
-		if ps, err := PerChannel(w.F32(), w.Shape, axis, -127, 127, Symmetric); err == nil {
-			sc := make([]float64, len(ps))
-			for i, p := range ps {
-				sc[i] = float64(p.Scale)
-			}
-			slices.Sort(sc)
-			if mid := sc[len(sc)/2]; mid > 0 && sc[len(sc)-1]/mid > coarseSpread {
-				spread := sc[len(sc)-1] / mid
-				e.coarse++
-				if spread > e.coarsestSpread {
-					e.coarsest, e.coarsestSpread = n.String(), spread
-				}
-			}
+	if err == nil && ws.spread > coarseSpread {
+		e.coarse++
+		if ws.spread > e.coarsestSpread {
+			e.coarsest, e.coarsestSpread = n.String(), ws.spread
 		}
 	}
 	if err != nil || e.gptq == nil {
