@@ -46,17 +46,17 @@ func (b BatchSamples) Sample(i int) (map[string]*ir.Tensor, error) {
 	return out, nil
 }
 
-// DirSamples is a directory of samples (or one file): each .npy file feeds the model's single input, and each .npz file holds
-// an array per input name. A file whose arrays hold a batch of N > 1 rows, where the model takes one (its leading
-// dimension 1 or symbolic, of the same rank), is N samples, row by row, so that labels.txt and the progress count
-// rows as the model sees them and each run holds one row. Files are read when asked for, in name order; the last
-// one read stays cached while its rows are served.
+// DirSamples is a directory of samples (or one file): each .npy file feeds the model's single input, and each
+// .npz file holds an array per input name. A file whose arrays hold a batch of N > 1 rows, where the model takes
+// one (its leading dimension 1 or symbolic, of the same rank), is N samples, row by row, so that labels.txt and
+// the progress count rows as the model sees them and each run holds one row. Files are read when asked for, in
+// name order; the last one read stays cached while its rows are served.
 type DirSamples struct {
 	files  []string
-	input  string          // the single input .npy files feed
-	inputs map[string]bool // the model's inputs, which a row sample holds
-	items  []dirEntry      // sample i
-	labels []int64         // a single .npz file's "labels" array
+	input  string                   // the single input .npy files feed
+	inputs map[string]*ir.ValueInfo // the model's inputs, which a row sample holds
+	items  []dirEntry               // sample i
+	labels []int64                  // a single .npz file's "labels" array
 
 	mu     sync.Mutex
 	cached int // index into files of arrays, or -1
@@ -74,9 +74,9 @@ func OpenSamples(path string, inputs []*ir.ValueInfo) (*DirSamples, error) {
 	if err != nil {
 		return nil, fmt.Errorf("quant: samples: %w", err)
 	}
-	d := &DirSamples{cached: -1, inputs: map[string]bool{}}
+	d := &DirSamples{cached: -1, inputs: map[string]*ir.ValueInfo{}}
 	for _, vi := range inputs {
-		d.inputs[vi.Name] = true
+		d.inputs[vi.Name] = vi
 	}
 	if len(inputs) == 1 {
 		d.input = inputs[0].Name
@@ -113,18 +113,19 @@ func OpenSamples(path string, inputs []*ir.ValueInfo) (*DirSamples, error) {
 	if len(d.files) == 0 {
 		return nil, fmt.Errorf("%w: no .npy or .npz files in %s", ErrNoCalibrationData, path)
 	}
-	byName := map[string]*ir.ValueInfo{}
-	for _, vi := range inputs {
-		byName[vi.Name] = vi
-	}
 	for fi, f := range d.files {
 		infos := map[string]npy.Info{}
 		if strings.EqualFold(filepath.Ext(f), ".npz") {
 			if infos, err = npy.StatNPZ(f); err != nil {
 				return nil, fmt.Errorf("quant: %w", err)
 			}
-			if _, ok := infos["labels"]; ok && !st.IsDir() && !d.inputs["labels"] {
-				if d.labels, err = readLabelArray(f); err != nil {
+			if _, ok := infos["labels"]; ok && !st.IsDir() && d.inputs["labels"] == nil {
+				// The one file is read whole for its labels, and stays cached for its rows.
+				if d.arrays, err = d.read(f); err != nil {
+					return nil, err
+				}
+				d.cached = fi
+				if d.labels, err = labelArray(f, d.arrays["labels"]); err != nil {
 					return nil, err
 				}
 			}
@@ -135,7 +136,7 @@ func OpenSamples(path string, inputs []*ir.ValueInfo) (*DirSamples, error) {
 			}
 			infos[d.input] = info
 		}
-		n := batchRows(infos, byName)
+		n := batchRows(infos, d.inputs)
 		if n <= 1 {
 			d.items = append(d.items, dirEntry{fi, -1})
 			continue
@@ -171,13 +172,8 @@ func batchRows(infos map[string]npy.Info, inputs map[string]*ir.ValueInfo) int {
 	return n
 }
 
-// readLabelArray reads the integer "labels" array of the .npz file f, one class per row.
-func readLabelArray(f string) ([]int64, error) {
-	arrs, _, err := npy.ReadNPZ(f)
-	if err != nil {
-		return nil, fmt.Errorf("quant: %w", err)
-	}
-	l := arrs["labels"]
+// labelArray returns the "labels" array l of the .npz file f as classes, one per row.
+func labelArray(f string, l *ir.Tensor) ([]int64, error) {
 	v, err := l.Int64s()
 	if err != nil || l.Rank() != 1 {
 		return nil, fmt.Errorf("quant: %s: \"labels\" is %s, want one integer class per row", f, l)
@@ -212,7 +208,7 @@ func (d *DirSamples) Sample(i int) (map[string]*ir.Tensor, error) {
 	}
 	in := BatchSamples{}
 	for name, t := range d.arrays {
-		if !d.inputs[name] {
+		if d.inputs[name] == nil {
 			continue
 		}
 		if t.Rank() == 0 || t.Shape[0] <= e.row {
