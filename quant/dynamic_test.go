@@ -599,3 +599,41 @@ func TestDynamicGatherKept(t *testing.T) {
 		}
 	}
 }
+
+// TestDynamicFloatWeightsNote: a model whose weights sit mostly in Conv (and a Gather table) quantized with the
+// default op types says which stay float, their share of the weight bytes and the --op-types that includes them;
+// once they are included, or when they hold a tenth of the bytes or less, it says nothing.
+func TestDynamicFloatWeightsNote(t *testing.T) {
+	b := irtest.New("convnet")
+	x := b.Input("x", ir.Float32, 1, 8, 4, 4)
+	c := b.Op("Conv", []string{x, b.Init("cw", irtest.Rand(1, 8, 8, 3, 3)), b.Init("cb", irtest.Rand(2, 8))}, irtest.Ints("pads", 1, 1, 1, 1))
+	f := b.Op("Flatten", []string{c})
+	y := b.Op("Gemm", []string{f, b.Init("gw", irtest.Rand(3, 128, 10))})
+	b.Output(y, b.Op("Gather", []string{b.Init("table", irtest.Rand(4, 16, 8)), b.Input("ids", ir.Int64, 2)}))
+	m := b.Model(13)
+	note := func(ops ...string) string {
+		t.Helper()
+		_, rep, err := Dynamic(m, DynamicConfig{OpTypes: ops})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range rep.Notes {
+			if strings.Contains(n, "stay float") {
+				return n
+			}
+		}
+		return ""
+	}
+	// Conv 576 + Gather 128 of 576 + 8 + 1280 + 128 float32 weights: 704 of 1992 values, 35 %.
+	want := "1 Conv, 1 Gather (35% of the weight bytes) stay float, as dynamic mode quantizes MatMul and Gemm by default; " +
+		"--op-types MatMul,Gemm,Conv,Gather stores them int8 too"
+	if got := note(); !strings.HasPrefix(got, want) {
+		t.Errorf("default op types: %q, want %q…", got, want)
+	}
+	if got := note("Gemm", "Gather"); !strings.Contains(got, "1 Conv (29% of the weight bytes) stay float, as --op-types asks; --op-types Gemm,Gather,Conv") {
+		t.Errorf("Gemm,Gather: %q", got)
+	}
+	if got := note("Gemm", "Conv"); got != "" {
+		t.Errorf("Gather's 6%% named: %q", got)
+	}
+}
