@@ -423,13 +423,17 @@ func TestDynamicBadInput(t *testing.T) {
 // TestStaticTransformerStandardOps quantizes bert_tiny statically (its reference inputs as the calibration
 // sample): the QDQ file must hold default-domain ops only, so it passes the ONNX checker and loads anywhere, although
 // the quantizer's float pre-passes include contrib fusions (fuse_gelu) the runtime applies when it compiles; its
-// embedding tables are int8 too.
+// embedding tables are int8 too, and the report lists no node as kept float.
 func TestStaticTransformerStandardOps(t *testing.T) {
 	m := loadModel(t, "bert_tiny")
 	io := loadIO(t, "bert_tiny")
-	q, _, err := Static(m, BatchSamples{"input_ids": io["input_ids"], "attention_mask": io["attention_mask"]}, StaticConfig{WeightRounding: RoundNearest})
+	q, rep, err := Static(m, BatchSamples{"input_ids": io["input_ids"], "attention_mask": io["attention_mask"]}, StaticConfig{WeightRounding: RoundNearest})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Its Concats of int64 shape pieces are no float op: the report does not list them as kept float.
+	if len(rep.KeptFloat) != 0 {
+		t.Errorf("kept float: %v", rep.KeptFloat)
 	}
 	for _, n := range q.Graph.Nodes {
 		if n.Domain != "" && n.Domain != "ai.onnx" {

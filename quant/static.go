@@ -265,12 +265,15 @@ func prepareStatic(m *ir.Model, data Samples, cfg StaticConfig) (*staticPrep, er
 		return nil, err
 	}
 	// A value never seen as float32 is integer shape arithmetic (PP-OCR rec's Concat of Cast shape pieces): the
-	// node that reads or writes it stays as it is.
+	// node that reads or writes it stays as it is. One whose output is not float32 was never a float op to keep
+	// float (a transformer's Concat of shape pieces), so only a float op reading such a value is reported.
 	sp.cand = slices.DeleteFunc(targets, func(i int) bool {
 		n := g.Nodes[i]
 		for _, v := range append(slices.Clone(n.Inputs), n.Outputs[0]) {
 			if s, ok := acts[v]; ok && !s.seen {
-				rep.keep(n, "%q is not float32", v)
+				if s := acts[n.Outputs[0]]; s.seen {
+					rep.keep(n, "%q is not float32", v)
+				}
 				return true
 			}
 		}
