@@ -522,7 +522,8 @@ func calibrationSample(p *runtime.Plan, data Samples, i int) (map[string]*ir.Ten
 	for _, vi := range p.Inputs() {
 		t, ok := in[vi.Name]
 		if !ok {
-			return nil, fmt.Errorf("quant: calibration sample %d lacks model input %q", i, vi.Name)
+			return nil, fmt.Errorf("quant: calibration sample %d lacks model input %q (it holds %s)", i, vi.Name,
+				strings.Join(slices.Sorted(maps.Keys(in)), ", "))
 		}
 		if err := checkSample(vi, t); err != nil {
 			return nil, fmt.Errorf("quant: calibration sample %d: %w", i, err)

@@ -176,8 +176,9 @@ func TestStaticBadInput(t *testing.T) {
 	if _, _, err := Static(m, BatchSamples{"input": i64}, StaticConfig{}); err == nil {
 		t.Error("wrong dtype accepted")
 	}
-	if _, _, err := Static(m, BatchSamples{"other": rows(x, 2)}, StaticConfig{}); err == nil {
-		t.Error("sample without the model's input accepted")
+	if _, _, err := Static(m, BatchSamples{"other": rows(x, 2)}, StaticConfig{}); err == nil ||
+		!strings.Contains(err.Error(), `lacks model input "input" (it holds other)`) {
+		t.Errorf("sample without the model's input: %v", err)
 	}
 	q, _, err := Static(m, BatchSamples{"input": rows(x, 4)}, StaticConfig{})
 	if err != nil {

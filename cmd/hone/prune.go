@@ -33,6 +33,9 @@ residual connections are pruned jointly. --mask-only keeps the shapes and zeroes
 			if out == "" {
 				return fmt.Errorf("prune: -o OUT is required")
 			}
+			if err := checkOutput("prune", args[0], out); err != nil {
+				return err
+			}
 			cfg := prune.Config{Method: prune.Method(method), Layers: layers, Dim: dim, MaskOnly: maskOnly, SparseStorage: sparse}
 			var err error
 			if cfg.Shapes, err = bench.ParseShapes(shapes); err != nil {
@@ -125,6 +128,11 @@ within the budget, then measures the combined model and backs off greedy steps u
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg := prune.SensitivityConfig{Method: prune.Method(method), Layers: layers}
+			if out != "" {
+				if err := checkOutput("prune sensitivity", args[0], out); err != nil {
+					return err
+				}
+			}
 			var err error
 			if cfg.Norm, err = parseNorm(norm); err != nil {
 				return err

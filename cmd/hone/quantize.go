@@ -86,6 +86,9 @@ ops that must stay float32 (Resize, TopK, NonMaxSuppression, Range, …) keep it
 			if err := checkModeFlags(cmd, mode); err != nil {
 				return err
 			}
+			if err := checkOutput("quantize", args[0], out); err != nil {
+				return err
+			}
 			m, err := onnx.Load(args[0])
 			if err != nil {
 				return err

@@ -62,9 +62,13 @@ func TestQuantizeDynamicCLI(t *testing.T) {
 	if err != nil || !strings.Contains(res, "mode fp16") || !strings.Contains(res, "(0.500×)") {
 		t.Errorf("fp16: %v\n%s", err, res)
 	}
-	// The input is never overwritten, and bad flags fail with a message.
+	// The input is never overwritten (the refusal comes before any work, whatever the path's spelling), and bad
+	// flags fail with a message.
+	if _, err := runCLI(t, "quantize", in, "-o", filepath.Join(filepath.Dir(in), ".", filepath.Base(in)), "--mode", "dynamic"); err == nil ||
+		!strings.Contains(err.Error(), "is the input model") {
+		t.Errorf("-o the input: %v", err)
+	}
 	for _, args := range [][]string{
-		{"quantize", in, "-o", in, "--mode", "dynamic"},
 		{"quantize", in, "--mode", "dynamic"},
 		{"quantize", in, "-o", out + "2", "--mode", "int3"},
 		{"quantize", in, "-o", out + "3", "--exclude", "nope"},
