@@ -225,7 +225,59 @@ func (e *qlut) float(v string) ([256]float32, bool) {
 		e.floatOp = true
 		return out, true
 	}
+	if qLookupEvalOps[n.OpType] && e.c.Eval != nil {
+		return e.eval(n)
+	}
 	return out, false
+}
+
+// qLookupEvalOps are elementwise ops whose value the table takes from the runtime's own kernel (opt.Evaluator)
+// run on the 256 values: GELU's tanh and erf forms, Sigmoid, Pow(x, 3) and the like between a quantized MatMul and
+// the next one's Q (GPT-2's MLP) then cost one byte lookup instead of eight float passes. The kernels compute each
+// element alone, with one code path for every position (a vector's tail is padded to a whole vector), so the
+// table holds exactly what the ops compute in the plan.
+var qLookupEvalOps = map[string]bool{"Tanh": true, "Erf": true, "Sigmoid": true, "Exp": true, "Log": true, "Sqrt": true,
+	"Reciprocal": true, "Neg": true, "Abs": true, "Softplus": true, "Softsign": true, "HardSigmoid": true,
+	"HardSwish": true, "LeakyRelu": true, "Elu": true, "Selu": true, "Celu": true, "ThresholdedRelu": true, "Pow": true,
+	"Gelu": true, "Floor": true, "Ceil": true, "Round": true, "Sign": true, "Sin": true, "Cos": true}
+
+// eval evaluates the elementwise node n on the region's 256 values with the runtime's kernel. Its constant
+// operands must be single values that do not raise the source's rank.
+func (e *qlut) eval(n *ir.Node) ([256]float32, bool) {
+	var out [256]float32
+	if len(n.Outputs) != 1 {
+		return out, false
+	}
+	ins := make([]*ir.Tensor, len(n.Inputs))
+	region := false
+	for i, v := range n.Inputs {
+		if v == "" {
+			continue
+		}
+		if t := e.c.Const(v); t != nil {
+			if t.Len() != 1 || (t.Rank() > 0 && (e.rank < 0 || t.Rank() > e.rank)) {
+				return out, false
+			}
+			ins[i] = t
+			continue
+		}
+		x, ok := e.float(v)
+		if !ok {
+			return out, false
+		}
+		ins[i] = ir.FromFloat32([]int{256}, x[:])
+		region = true
+	}
+	if !region {
+		return out, false
+	}
+	res, err := e.c.Eval(n, ins)
+	if err != nil || len(res) != 1 || res[0] == nil || res[0].DType != ir.Float32 || res[0].Len() != 256 {
+		return out, false
+	}
+	copy(out[:], res[0].F32())
+	e.floatOp = true
+	return out, true
 }
 
 // dequant evaluates DQ(t): (float32(t) − zp)·scale, where t is the source or the output of a Q inside the region.

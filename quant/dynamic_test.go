@@ -641,3 +641,39 @@ func TestDynamicFloatWeightsNote(t *testing.T) {
 		t.Errorf("Gather's 6%% named: %q", got)
 	}
 }
+
+// TestStaticGPTGelu quantizes gpt_tiny statically (its reference input as the calibration sample). Its MLP's GELU
+// is PyTorch's tanh form spelt out, x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))/2: a function of x alone (Tanh and
+// Pow count as pointwise), so no Q/DQ pair splits it, and hone compiles it into fused ops with no Tanh left. The
+// logits must stay within 25 dB SQNR of PyTorch's and the next token (each position's argmax) agree on 30 of
+// the 32 positions; the file must pass the ONNX checker within the 0.26×.
+func TestStaticGPTGelu(t *testing.T) {
+	m := loadModel(t, "gpt_tiny")
+	io := loadIO(t, "gpt_tiny")
+	q, _, err := Static(m, BatchSamples{"input_ids": io["input_ids"]}, StaticConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod := q.Graph.Producers()
+	for _, n := range q.Graph.Nodes {
+		if p := prod[n.Input(0)]; n.OpType == "QuantizeLinear" && p != nil && (p.OpType == "Tanh" || strings.Contains(p.Name, "ff.1/Add_1")) {
+			t.Errorf("%s quantizes %s inside the GELU", n, p)
+		}
+	}
+	if r := fileRatio(t, saveChecked(t, q), modelPath(t, "gpt_tiny")); r > 0.26 {
+		t.Errorf("file %.4f× fp32 > 0.26", r)
+	}
+	p, err := runtime.Compile(q, runtime.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ops := irtest.OpCount(p.Graph); ops["Tanh"] != 0 || ops["QLinearMul"] != 0 {
+		t.Errorf("compiled plan %v: want the GELUs fused whole", ops)
+	}
+	got := runHone(t, q, io)["logits"]
+	a := compare(io["logits"], got)
+	t.Logf("gpt_tiny static int8 vs PyTorch fp32: SQNR %.1f dB, max |Δ| %.3g, next token %.4f", a.SQNR, a.MaxAbs, a.Top1)
+	if a.SQNR < 25 || a.Top1 < 30.0/32 {
+		t.Errorf("SQNR %.1f dB, next-token agreement %.4f", a.SQNR, a.Top1)
+	}
+}

@@ -11,8 +11,13 @@ import (
 // GELU's x·(1 + erf(x/√2))/2 is a function of x alone, so its Muls stay float instead of splitting it with Q/DQ
 // pairs (the runtime then fuses it whole into Gelu): BERT-tiny's static QDQ model ran 5 % faster in hone and 7 %
 // in ONNX Runtime, at 34.6 dB SQNR against PyTorch instead of 34.4.
+//
+// Sigmoid, Tanh and Pow extend the regions over Swish's x·sigmoid(x) (PP-OCRv4 rec's SVTR blocks) and GELU's tanh
+// form x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))/2 (GPT-2's MLP): those were split by a Q/DQ pair on each factor of
+// their Mul, a QLinearMul and two more roundings; as regions the runtime computes each in one lookup (opt's
+// fuse_qdq_lookup evaluates them with its own kernels) or fused float ops.
 var pointwiseOps = map[string]bool{"Add": true, "Sub": true, "Mul": true, "Div": true, "Max": true, "Min": true,
-	"Relu": true, "Clip": true, "Identity": true, "Erf": true}
+	"Relu": true, "Clip": true, "Identity": true, "Erf": true, "Sigmoid": true, "Tanh": true, "Pow": true}
 
 // pointwiseSources maps every value computed by pointwise ops from one non-constant tensor (and constants) to that
 // tensor: x+3, Clip(x+3, 0, 6), x·Clip(x+3, 0, 6)/6 (PP-OCR's spelled-out HardSwish), a·x+b (its learnable affine
@@ -150,7 +155,7 @@ func evalPointwise(nd *ir.Node, ins [][]float64, n int) ([]float64, bool) {
 	}
 	y := make([]float64, n)
 	switch nd.OpType {
-	case "Identity", "Relu", "Erf":
+	case "Identity", "Relu", "Erf", "Sigmoid", "Tanh":
 		if len(ins) < 1 || ins[0] == nil {
 			return nil, false
 		}
@@ -161,6 +166,10 @@ func evalPointwise(nd *ir.Node, ins [][]float64, n int) ([]float64, bool) {
 				y[i] = max(y[i], 0)
 			case "Erf":
 				y[i] = math.Erf(y[i])
+			case "Sigmoid":
+				y[i] = 1 / (1 + math.Exp(-y[i]))
+			case "Tanh":
+				y[i] = math.Tanh(y[i])
 			}
 		}
 	case "Clip":
@@ -199,6 +208,8 @@ func evalPointwise(nd *ir.Node, ins [][]float64, n int) ([]float64, bool) {
 				y[i] = max(p, q)
 			case "Min":
 				y[i] = min(p, q)
+			case "Pow":
+				y[i] = math.Pow(p, q)
 			default:
 				return nil, false
 			}

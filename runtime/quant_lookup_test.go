@@ -179,3 +179,54 @@ func TestQLookupFloatErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestQLookupTranscendental compiles regions of one int8 tensor through ops the lookup takes from the runtime's own
+// kernels (opt's Evaluator): GELU's tanh form with Pow (GPT-2), its erf form, and Swish's x·sigmoid(x). Each must
+// become one QLookup with no float op left and equal the op-by-op plan bit for bit on every byte, in a tensor
+// whose length (273) leaves a vector tail.
+func TestQLookupTranscendental(t *testing.T) {
+	gelTanh := func(b *irtest.Builder, x string) string {
+		c := func(name string, v float32) string { return b.Init(name, ir.Scalar(v)) }
+		cube := b.Op("Pow", []string{x, c("three", 3)})
+		inner := b.Op("Add", []string{x, b.Op("Mul", []string{cube, c("k", 0.044715)})})
+		th := b.Op("Tanh", []string{b.Op("Mul", []string{inner, c("r", 0.7978846)})})
+		return b.Op("Mul", []string{b.Op("Mul", []string{x, b.Op("Add", []string{th, c("one", 1)})}), c("half", 0.5)})
+	}
+	gelErf := func(b *irtest.Builder, x string) string {
+		e := b.Op("Erf", []string{b.Op("Div", []string{x, b.Init("sqrt2", ir.Scalar(1.4142135))})})
+		return b.Op("Mul", []string{b.Op("Mul", []string{x, b.Op("Add", []string{e, b.Init("one", ir.Scalar(1))})}), b.Init("half", ir.Scalar(0.5))})
+	}
+	swish := func(b *irtest.Builder, x string) string {
+		return b.Op("Mul", []string{x, b.Op("Sigmoid", []string{x})})
+	}
+	for name, region := range map[string]func(*irtest.Builder, string) string{"gelu-tanh": gelTanh, "gelu-erf": gelErf, "swish": swish} {
+		t.Run(name, func(t *testing.T) {
+			b := irtest.New(name)
+			x := b.Input("x", ir.Int8, 1, 3, 13, 7)
+			s, z := b.Init("s", ir.Scalar(0.047)), b.Init("z", qInt8Scalar(-11))
+			y := region(b, b.Op("DequantizeLinear", []string{x, s, z}))
+			b.Output(b.Op("QuantizeLinear", []string{y, b.Init("ys", ir.Scalar(0.029)), b.Init("yz", qInt8Scalar(-40))}))
+			model := &ir.Model{Graph: b.G, Opsets: []ir.OpsetImport{{Domain: "", Version: 13}}}
+			xt := ir.New(ir.Int8, 1, 3, 13, 7)
+			for i := range xt.I8() {
+				xt.I8()[i] = int8(i * 7) // every byte
+			}
+			sim, err := Compile(model.Clone(), Options{NoOptimize: true, Threads: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fused, err := Compile(model.Clone(), Options{Threads: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ops := irtest.OpCount(fused.Graph); ops["QLookup"] != 1 || len(ops) != 1 {
+				t.Fatalf("compiled ops %v, want one QLookup", ops)
+			}
+			want, got := qRunBoth(t, sim, fused, map[string]*ir.Tensor{"x": xt})
+			out := b.G.Outputs[0].Name
+			if fmt.Sprint(got[out].Float64s()) != fmt.Sprint(want[out].Float64s()) {
+				t.Fatalf("fused %v\nchain %v", got[out].Float64s(), want[out].Float64s())
+			}
+		})
+	}
+}
