@@ -644,7 +644,8 @@ func TestDynamicFloatWeightsNote(t *testing.T) {
 
 // TestStaticGPTGelu quantizes gpt_tiny statically (its reference input as the calibration sample). Its MLP's GELU
 // is PyTorch's tanh form spelt out, x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))/2: a function of x alone (Tanh and
-// Pow count as pointwise), so no Q/DQ pair splits it, and hone compiles it into fused ops with no Tanh left. The
+// Pow count as pointwise), so no Q/DQ pair splits it, and hone compiles it into fused ops with no Tanh left;
+// neither does one split a MatMul from its bias or LayerNorm from its γ and β, which the runtime fuses. The
 // logits must stay within 25 dB SQNR of PyTorch's and the next token (each position's argmax) agree on 30 of
 // the 32 positions; the file must pass the ONNX checker within the 0.26×.
 func TestStaticGPTGelu(t *testing.T) {
@@ -659,6 +660,11 @@ func TestStaticGPTGelu(t *testing.T) {
 		if p := prod[n.Input(0)]; n.OpType == "QuantizeLinear" && p != nil && (p.OpType == "Tanh" || strings.Contains(p.Name, "ff.1/Add_1")) {
 			t.Errorf("%s quantizes %s inside the GELU", n, p)
 		}
+		// A MatMul's bias and LayerNorm's γ and β (constants along the last axis) stay float with the op they
+		// follow: no Q/DQ pair between a MatMul and its bias, or inside γ·x̂ + β.
+		if p := prod[n.Input(0)]; n.OpType == "QuantizeLinear" && p != nil && (p.OpType == "MatMul" || strings.Contains(p.Name, "/ln") && p.OpType == "Mul") {
+			t.Errorf("%s quantizes %s before its per-feature constant", n, p)
+		}
 	}
 	if r := fileRatio(t, saveChecked(t, q), modelPath(t, "gpt_tiny")); r > 0.26 {
 		t.Errorf("file %.4f× fp32 > 0.26", r)
@@ -667,8 +673,8 @@ func TestStaticGPTGelu(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ops := irtest.OpCount(p.Graph); ops["Tanh"] != 0 || ops["QLinearMul"] != 0 {
-		t.Errorf("compiled plan %v: want the GELUs fused whole", ops)
+	if ops := irtest.OpCount(p.Graph); ops["Tanh"] != 0 || ops["QLinearMul"] != 0 || ops["Mul"] != 0 || ops["LayerNormalization"] != 5 {
+		t.Errorf("compiled plan %v: want the GELUs fused whole and γ, β inside the 5 LayerNormalizations", ops)
 	}
 	got := runHone(t, q, io)["logits"]
 	a := compare(io["logits"], got)

@@ -217,3 +217,22 @@ func evalPointwise(nd *ir.Node, ins [][]float64, n int) ([]float64, bool) {
 	}
 	return y, true
 }
+
+// featureOperands reports whether n has a constant input with more than one value and every such input varies
+// along its last axis alone ([D], [1, 1, D]): a transformer's per-feature scale or bias.
+func featureOperands(g *ir.Graph, prod map[string]*ir.Node, n *ir.Node) bool {
+	found := false
+	for _, v := range n.Inputs {
+		t := constTensor(g, prod, v)
+		if v == "" || t == nil || t.Len() == 1 {
+			continue
+		}
+		for _, d := range t.Shape[:t.Rank()-1] {
+			if d != 1 {
+				return false
+			}
+		}
+		found = true
+	}
+	return found
+}

@@ -224,8 +224,10 @@ func prepareStatic(m *ir.Model, data Samples, cfg StaticConfig) (*staticPrep, er
 		// is a function of that tensor: quantizing its output only adds a rounding, and in LayerNorm (var+ε
 		// quantized on a scale set by the largest variance) it loses the small variances outright. It stays float;
 		// the quantized reader downstream quantizes the result once, and the runtime folds an 8-bit source →
-		// pointwise chain → Q into one lookup table.
-		if (n.OpType == "Add" || n.OpType == "Mul") && src[n.Outputs[0]] != "" && scalarOperands(g, prod, n) {
+		// pointwise chain → Q into one lookup table. Constants along the last axis (LayerNorm's γ and β, a MatMul's
+		// bias) stay float too: the runtime folds them into the LayerNormalization or the MatMul's epilogue, where
+		// Q/DQ pairs around each cost GPT-tiny's blocks two roundings and six passes per LayerNorm.
+		if (n.OpType == "Add" || n.OpType == "Mul") && src[n.Outputs[0]] != "" && (scalarOperands(g, prod, n) || featureOperands(g, prod, n)) {
 			pointwise++
 			continue
 		}
