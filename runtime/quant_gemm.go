@@ -77,9 +77,12 @@ func (q *qGemm) run(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if K != packed.K {
 		return nil, Invalidf("A is %v but B has %d rows (after transB)", a.Shape, packed.K)
 	}
-	ad, shift, err := qActivations(a)
+	ad, shift, scratch, err := qActivations(ctx, a, K)
 	if err != nil {
 		return nil, err
+	}
+	if scratch != nil {
+		defer ctx.recycle(scratch)
 	}
 	za, err := qZeroVector(nnInput(in, 2), a.DType, 1, shift, "A")
 	if err != nil {
