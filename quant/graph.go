@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/hone-ml/hone/ir"
 )
@@ -25,11 +26,26 @@ func checkInput(m *ir.Model, exclude []string) error {
 		return errors.New("quant: model has no graph")
 	}
 	names := map[string]bool{}
+	count := map[string]int{}
+	var first *ir.Node
 	for _, n := range m.Graph.Nodes {
 		names[n.Name] = true
 		if slices.Contains(quantOps, n.OpType) {
-			return fmt.Errorf("quant: %s: %w", n, ErrAlreadyQuantized)
+			count[n.OpType]++
+			if first == nil {
+				first = n
+			}
 		}
+	}
+	if first != nil {
+		var held []string
+		for _, op := range quantOps {
+			if count[op] > 0 {
+				held = append(held, fmt.Sprintf("%d %s", count[op], op))
+			}
+		}
+		return fmt.Errorf("quant: %w: it holds %s (the first: %s); quantize its float original instead",
+			ErrAlreadyQuantized, strings.Join(held, ", "), first)
 	}
 	for _, e := range exclude {
 		if !names[e] {

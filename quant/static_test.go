@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -184,7 +185,8 @@ func TestStaticBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := Static(q, BatchSamples{"input": rows(x, 4)}, StaticConfig{}); !errors.Is(err, ErrAlreadyQuantized) {
+	if _, _, err := Static(q, BatchSamples{"input": rows(x, 4)}, StaticConfig{}); !errors.Is(err, ErrAlreadyQuantized) ||
+		!regexp.MustCompile(`it holds \d+ QuantizeLinear, \d+ DequantizeLinear \(the first: node`).MatchString(err.Error()) {
 		t.Errorf("quantizing twice: %v", err)
 	}
 	if _, _, err := Static(m, BatchSamples{"input": rows(x, 4)}, StaticConfig{Exclude: []string{"nope"}}); err == nil {
