@@ -97,14 +97,7 @@ func TestQLookupConstantFirst(t *testing.T) {
 		xt.I8()[i] = int8(i) // every byte once
 	}
 	feeds := map[string]*ir.Tensor{"x": xt}
-	sim, err := Compile(model.Clone(), Options{NoOptimize: true, Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fused, err := Compile(model.Clone(), Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim, fused := qCompileBoth(t, model, 1, 1)
 	if ops := irtest.OpCount(fused.Graph); ops["QLookup"] != 1 || ops["Mul"] != 0 || ops["DequantizeLinear"] != 0 {
 		t.Fatalf("compiled ops %v", ops)
 	}
@@ -211,14 +204,7 @@ func TestQLookupTranscendental(t *testing.T) {
 			for i := range xt.I8() {
 				xt.I8()[i] = int8(i * 7) // every byte
 			}
-			sim, err := Compile(model.Clone(), Options{NoOptimize: true, Threads: 1})
-			if err != nil {
-				t.Fatal(err)
-			}
-			fused, err := Compile(model.Clone(), Options{Threads: 1})
-			if err != nil {
-				t.Fatal(err)
-			}
+			sim, fused := qCompileBoth(t, model, 1, 1)
 			if ops := irtest.OpCount(fused.Graph); ops["QLookup"] != 1 || len(ops) != 1 {
 				t.Fatalf("compiled ops %v, want one QLookup", ops)
 			}
