@@ -115,3 +115,45 @@ func TestStaticPointwise(t *testing.T) {
 		}
 	}
 }
+
+// TestStaticRegionFloatExit: a region whose result nothing quantizes — Conv → Sigmoid as the graph's output (a
+// detector's probability head), Conv → Relu read by a float Softmax — leaves its source Conv's output float, as
+// quantizing it would only round the model's output; a region read by a quantized Conv still gets its source's
+// Q/DQ pair. The outputs must stay within 30 dB SQNR of the float model's.
+func TestStaticRegionFloatExit(t *testing.T) {
+	b := irtest.New("heads")
+	x := b.Input("x", ir.Float32, 1, 4, 6, 6)
+	conv := func(in, w string, seed int64) string {
+		return b.Op("Conv", []string{in, b.Init(w, irtest.Rand(seed, 4, 4, 1, 1))})
+	}
+	c1 := conv(x, "w1", 1)
+	probs := b.Op("Sigmoid", []string{c1})
+	c2 := conv(x, "w2", 2)
+	soft := b.Op("Softmax", []string{b.Op("Relu", []string{c2})}, irtest.Int("axis", 1))
+	c3 := conv(x, "w3", 3)
+	c4 := conv(b.Op("Relu", []string{c3}), "w4", 4)
+	b.Output(probs, soft, c4)
+	m := b.Model(13)
+	q, _, err := Static(m, BatchSamples{"x": irtest.Rand(5, 4, 4, 6, 6)}, StaticConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod := q.Graph.Producers()
+	quantized := map[string]bool{}
+	for _, n := range q.Graph.Nodes {
+		if p := prod[n.Input(0)]; n.OpType == "QuantizeLinear" && p != nil && p.OpType == "Conv" {
+			quantized[p.Name] = true
+		}
+	}
+	names := func(i int) string { return m.Graph.Nodes[i].Name }
+	if quantized[names(0)] || quantized[names(2)] || !quantized[names(5)] {
+		t.Errorf("Conv outputs quantized: %v; want only the one a quantized Conv reads (%s)", quantized, names(5))
+	}
+	in := map[string]*ir.Tensor{"x": irtest.Rand(6, 1, 4, 6, 6)}
+	want, got := runHone(t, m, in), runHone(t, q, in)
+	for name, w := range want {
+		if a := compare(w, got[name]); a.SQNR < 30 {
+			t.Errorf("%s: SQNR %.1f dB against the float output", name, a.SQNR)
+		}
+	}
+}

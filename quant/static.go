@@ -287,10 +287,25 @@ func prepareStatic(m *ir.Model, data Samples, cfg StaticConfig) (*staticPrep, er
 	cons := g.Consumers()
 	// A region with a per-channel constant (a bias Add) is no lookup table: quantizing its source would only
 	// round it (PP-OCRv4 rec's MatMul → Add(bias) → Softmax put 6625 logits on an 8-bit grid).
-	perChannelRegion := map[string]bool{} // region sources whose region has a per-channel constant
+	// So would quantizing the source of a region whose result nothing quantizes: one that is a graph output or
+	// read by a float op (a detector's Conv → Sigmoid head, which stays float to the probabilities).
+	candidate := map[*ir.Node]bool{}
+	for _, i := range sp.cand {
+		candidate[g.Nodes[i]] = true
+	}
+	perChannelRegion := map[string]bool{} // region sources whose region has a per-channel constant or a float exit
 	for _, n := range g.Nodes {
-		if len(n.Outputs) == 1 && src[n.Outputs[0]] != "" && !scalarOperands(g, prod, n) {
-			perChannelRegion[src[n.Outputs[0]]] = true
+		if len(n.Outputs) != 1 || src[n.Outputs[0]] == "" {
+			continue
+		}
+		s, o := src[n.Outputs[0]], n.Outputs[0]
+		if !scalarOperands(g, prod, n) || g.IsGraphOutput(o) {
+			perChannelRegion[s] = true
+		}
+		for _, c := range cons[o] {
+			if (len(c.Outputs) != 1 || src[c.Outputs[0]] != s) && !candidate[c] {
+				perChannelRegion[s] = true
+			}
 		}
 	}
 	regionOut := map[string]bool{} // candidate outputs read only by the lookup-table region they are the source of
