@@ -202,12 +202,15 @@ func (n *Node) Input(i int) string {
 }
 
 // String names the node for error messages: `node "conv1" (Conv)`.
+// IsDefaultDomain reports whether n belongs to ONNX's default operator set: domain "" or its alias "ai.onnx".
+func (n *Node) IsDefaultDomain() bool { return n.Domain == "" || n.Domain == "ai.onnx" }
+
 func (n *Node) String() string {
 	name := n.Name
 	if name == "" && len(n.Outputs) > 0 {
 		name = "→" + n.Outputs[0]
 	}
-	if n.Domain != "" && n.Domain != "ai.onnx" {
+	if !n.IsDefaultDomain() {
 		return fmt.Sprintf("node %q (%s:%s)", name, n.Domain, n.OpType)
 	}
 	return fmt.Sprintf("node %q (%s)", name, n.OpType)

@@ -54,7 +54,7 @@ func (c *inferCtx) inferNode(n *Node) ([]Type, error) {
 		}
 		return nil, nil
 	}
-	if n.Domain != "" && n.Domain != "ai.onnx" {
+	if !n.IsDefaultDomain() {
 		return nil, nil
 	}
 	opset := c.opsets[""]

@@ -23,8 +23,8 @@ var foldQDQCast = Pass{
 		}
 		for _, r := range c.Consumers(n.Outputs[0]) {
 			switch {
-			case r.OpType == "DequantizeLinear" && isDefaultDomain(r):
-			case r.OpType == "Mul" && isDefaultDomain(r) && feedsScalesOnly(c, r.Outputs):
+			case r.OpType == "DequantizeLinear" && r.IsDefaultDomain():
+			case r.OpType == "Mul" && r.IsDefaultDomain() && feedsScalesOnly(c, r.Outputs):
 			default:
 				return false
 			}
@@ -67,7 +67,7 @@ func feedsScalesOnly(c *Ctx, outs []string) bool {
 		return false
 	}
 	for _, r := range c.Consumers(outs[0]) {
-		if r.OpType != "DequantizeLinear" || !isDefaultDomain(r) || r.Input(1) != outs[0] || r.Input(0) == outs[0] || r.Input(2) == outs[0] {
+		if r.OpType != "DequantizeLinear" || !r.IsDefaultDomain() || r.Input(1) != outs[0] || r.Input(0) == outs[0] || r.Input(2) == outs[0] {
 			return false
 		}
 	}

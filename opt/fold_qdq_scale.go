@@ -20,7 +20,7 @@ var foldQDQScale = Pass{
 			return false
 		}
 		for _, r := range c.Consumers(n.Outputs[0]) {
-			if r.OpType != "DequantizeLinear" || !isDefaultDomain(r) || r.Input(1) != n.Outputs[0] || r.Input(0) == n.Outputs[0] ||
+			if r.OpType != "DequantizeLinear" || !r.IsDefaultDomain() || r.Input(1) != n.Outputs[0] || r.Input(0) == n.Outputs[0] ||
 				r.Input(2) == n.Outputs[0] {
 				return false
 			}

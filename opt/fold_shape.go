@@ -120,7 +120,7 @@ func deterministic(n *ir.Node) bool {
 	case "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli", "Constant":
 		return false
 	}
-	return isDefaultDomain(n)
+	return n.IsDefaultDomain()
 }
 
 func hasSubgraph(n *ir.Node) bool {

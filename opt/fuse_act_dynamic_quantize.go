@@ -37,7 +37,7 @@ var fuseActDynamicQuantize = Pass{
 
 // actDynamicQuantizeMatch finds the Relu or Clip that alone feeds DynamicQuantizeLinear n, with its float32 input.
 func actDynamicQuantizeMatch(c *Ctx, n *ir.Node) (act *ir.Node, name string, params []float32, ok bool) {
-	if !isDefaultDomain(n) || len(n.Inputs) != 1 {
+	if !n.IsDefaultDomain() || len(n.Inputs) != 1 {
 		return nil, "", nil, false
 	}
 	act = c.Producer(n.Inputs[0])

@@ -74,7 +74,7 @@ func affineConvMatch(c *Ctx, n *ir.Node) (*ir.Node, *ir.Tensor, bool) {
 		}
 	}
 	pre := c.Producer(n.Inputs[0])
-	if pre == nil || (pre.OpType != "Mul" && pre.OpType != "Add") || !isDefaultDomain(pre) ||
+	if pre == nil || (pre.OpType != "Mul" && pre.OpType != "Add") || !pre.IsDefaultDomain() ||
 		len(pre.Inputs) != 2 || len(pre.Outputs) != 1 || c.SoleConsumer(pre.Outputs[0]) != n {
 		return nil, nil, false
 	}

@@ -41,7 +41,7 @@ func convAddMatch(c *Ctx, n *ir.Node) (*ir.Node, *ir.Tensor, bool) {
 		}
 	}
 	add := c.SoleConsumer(n.Outputs[0])
-	if add == nil || add.OpType != "Add" || !isDefaultDomain(add) || len(add.Inputs) != 2 {
+	if add == nil || add.OpType != "Add" || !add.IsDefaultDomain() || len(add.Inputs) != 2 {
 		return nil, nil, false
 	}
 	k := f32Const(c, otherInput(add, n.Outputs[0]))

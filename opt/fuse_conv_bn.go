@@ -107,7 +107,7 @@ func convBNMatch(c *Ctx, n *ir.Node) (*ir.Node, bnParams, bool) {
 		p.add, v = add, add.Outputs[0]
 		bn = c.SoleConsumer(v)
 	}
-	if bn == nil || bn.OpType != "BatchNormalization" || !isDefaultDomain(bn) || len(bn.Inputs) != 5 ||
+	if bn == nil || bn.OpType != "BatchNormalization" || !bn.IsDefaultDomain() || len(bn.Inputs) != 5 ||
 		bn.Inputs[0] != v || !onlyFirstOutputUsed(c, bn) || bn.AttrInt("training_mode", 0) != 0 || c.IsOutput(v) {
 		return nil, p, false
 	}

@@ -73,7 +73,7 @@ var fuseConvIntegerFloat = Pass{
 // output channel (convChannelConst) without broadcasting the result further; it returns the Add and the constant.
 func convFloatBias(c *Ctx, mul *ir.Node, M, wRank int) (*ir.Node, *ir.Tensor) {
 	add := c.SoleConsumer(mul.Outputs[0])
-	if add == nil || add.OpType != "Add" || !isDefaultDomain(add) || len(add.Inputs) != 2 || len(add.Outputs) != 1 {
+	if add == nil || add.OpType != "Add" || !add.IsDefaultDomain() || len(add.Inputs) != 2 || len(add.Outputs) != 1 {
 		return nil, nil
 	}
 	b := otherInput(add, mul.Outputs[0])
@@ -117,7 +117,7 @@ func convChannelConst(c *Ctx, v string, M, wRank int) bool {
 // the per-channel one ("" where the scale has no such factor).
 func convIntegerFloat(c *Ctx, n *ir.Node) (intFloatMatch, bool) {
 	var m intFloatMatch
-	if !isDefaultDomain(n) || len(n.Inputs) < 2 || len(n.Outputs) != 1 {
+	if !n.IsDefaultDomain() || len(n.Inputs) < 2 || len(n.Outputs) != 1 {
 		return m, false
 	}
 	w := c.Const(n.Input(1))

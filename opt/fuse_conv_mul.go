@@ -64,7 +64,7 @@ func convMulMatch(c *Ctx, n *ir.Node) (*ir.Node, *ir.Tensor, bool) {
 		}
 	}
 	mul := c.SoleConsumer(n.Outputs[0])
-	if mul == nil || mul.OpType != "Mul" || !isDefaultDomain(mul) || len(mul.Inputs) != 2 {
+	if mul == nil || mul.OpType != "Mul" || !mul.IsDefaultDomain() || len(mul.Inputs) != 2 {
 		return nil, nil, false
 	}
 	s := f32Const(c, otherInput(mul, n.Outputs[0]))

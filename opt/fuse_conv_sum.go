@@ -53,7 +53,7 @@ func convSumMatch(c *Ctx, n *ir.Node) (*ir.Node, string, bool) {
 		return nil, "", false
 	}
 	add := c.SoleConsumer(n.Outputs[0])
-	if add == nil || add.OpType != "Add" || !isDefaultDomain(add) || len(add.Inputs) != 2 || len(add.Outputs) != 1 {
+	if add == nil || add.OpType != "Add" || !add.IsDefaultDomain() || len(add.Inputs) != 2 || len(add.Outputs) != 1 {
 		return nil, "", false
 	}
 	z := otherInput(add, n.Outputs[0])

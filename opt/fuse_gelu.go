@@ -45,12 +45,12 @@ type geluChain struct {
 // geluMatch matches the chain around the Erf node n.
 func geluMatch(c *Ctx, n *ir.Node) (geluChain, bool) {
 	var m geluChain
-	if !isDefaultDomain(n) || len(n.Inputs) != 1 || len(n.Outputs) != 1 {
+	if !n.IsDefaultDomain() || len(n.Inputs) != 1 || len(n.Outputs) != 1 {
 		return m, false
 	}
 	// x/√2 or x·(1/√2), read by the Erf alone.
 	scale := c.Producer(n.Inputs[0])
-	if scale == nil || !isDefaultDomain(scale) || len(scale.Inputs) != 2 || c.SoleConsumer(scale.Outputs[0]) != n {
+	if scale == nil || !scale.IsDefaultDomain() || len(scale.Inputs) != 2 || c.SoleConsumer(scale.Outputs[0]) != n {
 		return m, false
 	}
 	switch scale.OpType {
@@ -73,7 +73,7 @@ func geluMatch(c *Ctx, n *ir.Node) (geluChain, bool) {
 	}
 	// erf(·) + 1
 	add := c.SoleConsumer(n.Outputs[0])
-	if add == nil || add.OpType != "Add" || !isDefaultDomain(add) || len(add.Inputs) != 2 {
+	if add == nil || add.OpType != "Add" || !add.IsDefaultDomain() || len(add.Inputs) != 2 {
 		return m, false
 	}
 	if e, k := mulScalarOperand(c, add); e != n.Outputs[0] || k != 1 {
@@ -81,7 +81,7 @@ func geluMatch(c *Ctx, n *ir.Node) (geluChain, bool) {
 	}
 	// (x·(erf + 1))·0.5, or (x·0.5)·(erf + 1).
 	prod := c.SoleConsumer(add.Outputs[0])
-	if prod == nil || prod.OpType != "Mul" || !isDefaultDomain(prod) || len(prod.Inputs) != 2 || len(prod.Outputs) != 1 {
+	if prod == nil || prod.OpType != "Mul" || !prod.IsDefaultDomain() || len(prod.Inputs) != 2 || len(prod.Outputs) != 1 {
 		return m, false
 	}
 	other := prod.Inputs[0]
@@ -92,7 +92,7 @@ func geluMatch(c *Ctx, n *ir.Node) (geluChain, bool) {
 	switch {
 	case other == m.x:
 		half := c.SoleConsumer(prod.Outputs[0])
-		if half == nil || half.OpType != "Mul" || !isDefaultDomain(half) || len(half.Inputs) != 2 || len(half.Outputs) != 1 {
+		if half == nil || half.OpType != "Mul" || !half.IsDefaultDomain() || len(half.Inputs) != 2 || len(half.Outputs) != 1 {
 			return m, false
 		}
 		if v, k := mulScalarOperand(c, half); v != prod.Outputs[0] || k != 0.5 {
@@ -101,7 +101,7 @@ func geluMatch(c *Ctx, n *ir.Node) (geluChain, bool) {
 		m.out, m.nodes = half, append(m.nodes, half)
 	default:
 		half := c.Producer(other)
-		if half == nil || half.OpType != "Mul" || !isDefaultDomain(half) || len(half.Inputs) != 2 || c.SoleConsumer(other) != prod {
+		if half == nil || half.OpType != "Mul" || !half.IsDefaultDomain() || len(half.Inputs) != 2 || c.SoleConsumer(other) != prod {
 			return m, false
 		}
 		if v, k := mulScalarOperand(c, half); v != m.x || k != 0.5 {

@@ -42,13 +42,13 @@ type geluTanhChain struct {
 // geluTanhMatch matches the chain around the Tanh node n.
 func geluTanhMatch(c *Ctx, n *ir.Node) (geluTanhChain, bool) {
 	var m geluTanhChain
-	if !isDefaultDomain(n) || len(n.Inputs) != 1 || len(n.Outputs) != 1 {
+	if !n.IsDefaultDomain() || len(n.Inputs) != 1 || len(n.Outputs) != 1 {
 		return m, false
 	}
 	// binary returns the node producing v when it is op in the default domain, two inputs, read only by next.
 	binary := func(v, op string, next *ir.Node) *ir.Node {
 		p := c.Producer(v)
-		if p == nil || p.OpType != op || !isDefaultDomain(p) || len(p.Inputs) != 2 || len(p.Outputs) != 1 ||
+		if p == nil || p.OpType != op || !p.IsDefaultDomain() || len(p.Inputs) != 2 || len(p.Outputs) != 1 ||
 			c.SoleConsumer(v) != next || c.G.IsGraphOutput(v) {
 			return nil
 		}
@@ -87,19 +87,19 @@ func geluTanhMatch(c *Ctx, n *ir.Node) (geluTanhChain, bool) {
 	}
 	// After it: (x·(tanh + 1))·0.5.
 	one := c.SoleConsumer(n.Outputs[0])
-	if one == nil || one.OpType != "Add" || !isDefaultDomain(one) || len(one.Inputs) != 2 || len(one.Outputs) != 1 {
+	if one == nil || one.OpType != "Add" || !one.IsDefaultDomain() || len(one.Inputs) != 2 || len(one.Outputs) != 1 {
 		return m, false
 	}
 	if t, k := mulScalarOperand(c, one); t != n.Outputs[0] || k != 1 || c.G.IsGraphOutput(n.Outputs[0]) {
 		return m, false
 	}
 	times := c.SoleConsumer(one.Outputs[0])
-	if times == nil || times.OpType != "Mul" || !isDefaultDomain(times) || len(times.Inputs) != 2 || len(times.Outputs) != 1 ||
+	if times == nil || times.OpType != "Mul" || !times.IsDefaultDomain() || len(times.Inputs) != 2 || len(times.Outputs) != 1 ||
 		otherInput(times, one.Outputs[0]) != m.x || c.G.IsGraphOutput(one.Outputs[0]) {
 		return m, false
 	}
 	half := c.SoleConsumer(times.Outputs[0])
-	if half == nil || half.OpType != "Mul" || !isDefaultDomain(half) || len(half.Inputs) != 2 || len(half.Outputs) != 1 ||
+	if half == nil || half.OpType != "Mul" || !half.IsDefaultDomain() || len(half.Inputs) != 2 || len(half.Outputs) != 1 ||
 		c.G.IsGraphOutput(times.Outputs[0]) {
 		return m, false
 	}

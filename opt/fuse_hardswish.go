@@ -37,7 +37,7 @@ func hardSwishMatch(c *Ctx, n *ir.Node) (*ir.Node, bool) {
 		return nil, false
 	}
 	mul := c.SoleConsumer(n.Outputs[0])
-	if mul == nil || mul.OpType != "Mul" || !isDefaultDomain(mul) || len(mul.Inputs) != 2 {
+	if mul == nil || mul.OpType != "Mul" || !mul.IsDefaultDomain() || len(mul.Inputs) != 2 {
 		return nil, false
 	}
 	x, y := n.Inputs[0], n.Outputs[0]

@@ -45,7 +45,7 @@ func hardSwishClipMatch(c *Ctx, clip *ir.Node) *hardSwishClip {
 		return nil
 	}
 	add := c.Producer(clip.Inputs[0])
-	if add == nil || add.OpType != "Add" || !isDefaultDomain(add) || len(add.Inputs) != 2 ||
+	if add == nil || add.OpType != "Add" || !add.IsDefaultDomain() || len(add.Inputs) != 2 ||
 		c.SoleConsumer(add.Outputs[0]) != clip {
 		return nil
 	}
@@ -59,7 +59,7 @@ func hardSwishClipMatch(c *Ctx, clip *ir.Node) *hardSwishClip {
 		return nil
 	}
 	next := c.SoleConsumer(clip.Outputs[0])
-	if next == nil || len(next.Inputs) != 2 || !isDefaultDomain(next) {
+	if next == nil || len(next.Inputs) != 2 || !next.IsDefaultDomain() {
 		return nil
 	}
 	if next.OpType == "Mul" && otherInput(next, clip.Outputs[0]) == x {
@@ -75,7 +75,7 @@ func hardSwishClipMatch(c *Ctx, clip *ir.Node) *hardSwishClip {
 		return nil
 	}
 	mul := c.SoleConsumer(next.Outputs[0])
-	if mul == nil || mul.OpType != "Mul" || !isDefaultDomain(mul) || len(mul.Inputs) != 2 ||
+	if mul == nil || mul.OpType != "Mul" || !mul.IsDefaultDomain() || len(mul.Inputs) != 2 ||
 		otherInput(mul, next.Outputs[0]) != x {
 		return nil
 	}
@@ -85,7 +85,7 @@ func hardSwishClipMatch(c *Ctx, clip *ir.Node) *hardSwishClip {
 // isSixth reports whether n computes v/6 (Div by 6) or v·(1/6) (Mul by 1/6, either operand order) with a
 // scalar constant that does not widen v's shape.
 func isSixth(c *Ctx, n *ir.Node, v string) bool {
-	if !isDefaultDomain(n) || len(n.Inputs) != 2 || len(n.Outputs) != 1 {
+	if !n.IsDefaultDomain() || len(n.Inputs) != 2 || len(n.Outputs) != 1 {
 		return false
 	}
 	switch n.OpType {

@@ -60,16 +60,16 @@ type layerNormParts struct {
 
 func layerNormMatch(c *Ctx, div *ir.Node) (layerNormParts, bool) {
 	var m layerNormParts
-	if !isDefaultDomain(div) || len(div.Inputs) != 2 || len(div.Outputs) != 1 {
+	if !div.IsDefaultDomain() || len(div.Inputs) != 2 || len(div.Outputs) != 1 {
 		return m, false
 	}
 	d := div.Inputs[0]
 	sqrt := c.Producer(div.Inputs[1])
-	if sqrt == nil || sqrt.OpType != "Sqrt" || !isDefaultDomain(sqrt) || c.SoleConsumer(sqrt.Outputs[0]) != div {
+	if sqrt == nil || sqrt.OpType != "Sqrt" || !sqrt.IsDefaultDomain() || c.SoleConsumer(sqrt.Outputs[0]) != div {
 		return m, false
 	}
 	add := c.Producer(sqrt.Inputs[0])
-	if add == nil || add.OpType != "Add" || !isDefaultDomain(add) || len(add.Inputs) != 2 || c.SoleConsumer(add.Outputs[0]) != sqrt {
+	if add == nil || add.OpType != "Add" || !add.IsDefaultDomain() || len(add.Inputs) != 2 || c.SoleConsumer(add.Outputs[0]) != sqrt {
 		return m, false
 	}
 	var varMean *ir.Node
@@ -84,7 +84,7 @@ func layerNormMatch(c *Ctx, div *ir.Node) (layerNormParts, bool) {
 		return m, false
 	}
 	sq := c.Producer(varMean.Inputs[0])
-	if sq == nil || !isDefaultDomain(sq) || len(sq.Inputs) != 2 || c.SoleConsumer(sq.Outputs[0]) != varMean {
+	if sq == nil || !sq.IsDefaultDomain() || len(sq.Inputs) != 2 || c.SoleConsumer(sq.Outputs[0]) != varMean {
 		return m, false
 	}
 	switch sq.OpType {
@@ -100,7 +100,7 @@ func layerNormMatch(c *Ctx, div *ir.Node) (layerNormParts, bool) {
 		return m, false
 	}
 	sub := c.Producer(d)
-	if sub == nil || sub.OpType != "Sub" || !isDefaultDomain(sub) || len(sub.Inputs) != 2 || c.IsOutput(d) {
+	if sub == nil || sub.OpType != "Sub" || !sub.IsDefaultDomain() || len(sub.Inputs) != 2 || c.IsOutput(d) {
 		return m, false
 	}
 	for _, r := range c.Consumers(d) {
@@ -124,11 +124,11 @@ func layerNormMatch(c *Ctx, div *ir.Node) (layerNormParts, bool) {
 	}
 	// An affine tail: Mul by a constant γ, then Add of a constant β, each over the last axis.
 	out := div.Outputs[0]
-	if mul := c.SoleConsumer(out); mul != nil && mul.OpType == "Mul" && isDefaultDomain(mul) && len(mul.Inputs) == 2 {
+	if mul := c.SoleConsumer(out); mul != nil && mul.OpType == "Mul" && mul.IsDefaultDomain() && len(mul.Inputs) == 2 {
 		if g := otherInput(mul, out); lastAxisConst(c, g, &m.width) {
 			m.gamma, out = g, mul.Outputs[0]
 			m.nodes = append(m.nodes, mul)
-			if add := c.SoleConsumer(out); add != nil && add.OpType == "Add" && isDefaultDomain(add) && len(add.Inputs) == 2 {
+			if add := c.SoleConsumer(out); add != nil && add.OpType == "Add" && add.IsDefaultDomain() && len(add.Inputs) == 2 {
 				if b := otherInput(add, out); lastAxisConst(c, b, &m.width) {
 					m.beta = b
 					m.nodes = append(m.nodes, add)
@@ -141,7 +141,7 @@ func layerNormMatch(c *Ctx, div *ir.Node) (layerNormParts, bool) {
 
 // lastAxisMean reports whether n is a ReduceMean over the last axis alone, keeping dimensions.
 func lastAxisMean(c *Ctx, n *ir.Node) bool {
-	if n.OpType != "ReduceMean" || !isDefaultDomain(n) || len(n.Outputs) != 1 || n.AttrInt("keepdims", 1) != 1 {
+	if n.OpType != "ReduceMean" || !n.IsDefaultDomain() || len(n.Outputs) != 1 || n.AttrInt("keepdims", 1) != 1 {
 		return false
 	}
 	axes := n.AttrInts("axes", nil)

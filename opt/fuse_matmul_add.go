@@ -35,7 +35,7 @@ func matMulAddMatch(c *Ctx, n *ir.Node) (*ir.Node, string, bool) {
 		return nil, "", false
 	}
 	add := c.SoleConsumer(n.Outputs[0])
-	if add == nil || add.OpType != "Add" || !isDefaultDomain(add) || len(add.Inputs) != 2 {
+	if add == nil || add.OpType != "Add" || !add.IsDefaultDomain() || len(add.Inputs) != 2 {
 		return nil, "", false
 	}
 	bias := add.Inputs[1]

@@ -66,7 +66,7 @@ type intFloatMatch struct {
 // matMulIntegerFloat matches the chain after MatMulInteger n.
 func matMulIntegerFloat(c *Ctx, n *ir.Node) (intFloatMatch, bool) {
 	var m intFloatMatch
-	if !isDefaultDomain(n) || len(n.Inputs) < 2 || len(n.Outputs) != 1 {
+	if !n.IsDefaultDomain() || len(n.Inputs) < 2 || len(n.Outputs) != 1 {
 		return m, false
 	}
 	b := c.Const(n.Input(1))
@@ -111,11 +111,11 @@ func matMulIntegerFloat(c *Ctx, n *ir.Node) (intFloatMatch, bool) {
 // alone, and returns them and the scale ("" and nil where the chain is not there).
 func intFloatChain(c *Ctx, n *ir.Node) (cast, mul *ir.Node, scale string) {
 	cast = c.SoleConsumer(n.Outputs[0])
-	if cast == nil || cast.OpType != "Cast" || !isDefaultDomain(cast) || cast.AttrInt("to", 0) != int64(ir.Float32) {
+	if cast == nil || cast.OpType != "Cast" || !cast.IsDefaultDomain() || cast.AttrInt("to", 0) != int64(ir.Float32) {
 		return nil, nil, ""
 	}
 	mul = c.SoleConsumer(cast.Outputs[0])
-	if mul == nil || mul.OpType != "Mul" || !isDefaultDomain(mul) || len(mul.Inputs) != 2 || len(mul.Outputs) != 1 {
+	if mul == nil || mul.OpType != "Mul" || !mul.IsDefaultDomain() || len(mul.Inputs) != 2 || len(mul.Outputs) != 1 {
 		return nil, nil, ""
 	}
 	s := mul.Inputs[1]
@@ -131,7 +131,7 @@ func intFloatChain(c *Ctx, n *ir.Node) (cast, mul *ir.Node, scale string) {
 // splitScale factors scale s as (a, b): a the scalar factor, b the one along the output's channels or columns
 // ("" for a factor that is absent, meaning 1). s may be Mul(a, b) in either order, or a or b alone.
 func splitScale(c *Ctx, s string, scalar, perOutput func(string) bool) (a, b string, ok bool) {
-	if p := c.Producer(s); p != nil && p.OpType == "Mul" && isDefaultDomain(p) && len(p.Inputs) == 2 && len(p.Outputs) == 1 {
+	if p := c.Producer(s); p != nil && p.OpType == "Mul" && p.IsDefaultDomain() && len(p.Inputs) == 2 && len(p.Outputs) == 1 {
 		x, y := p.Inputs[0], p.Inputs[1]
 		switch {
 		case scalar(x) && perOutput(y):

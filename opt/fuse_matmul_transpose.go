@@ -52,7 +52,7 @@ var fuseMatMulTranspose = Pass{
 // and whether there is at least one.
 func matMulTransposes(c *Ctx, n *ir.Node) ([3]*ir.Node, bool) {
 	var m [3]*ir.Node
-	if !isDefaultDomain(n) || len(n.Inputs) != 2 || len(n.Outputs) != 1 || !isFloat32(c, n.Outputs[0]) {
+	if !n.IsDefaultDomain() || len(n.Inputs) != 2 || len(n.Outputs) != 1 || !isFloat32(c, n.Outputs[0]) {
 		return m, false
 	}
 	ta, okA := c.G.TypeOfValue(n.Inputs[0])
@@ -63,7 +63,7 @@ func matMulTransposes(c *Ctx, n *ir.Node) ([3]*ir.Node, bool) {
 	r := len(ta.Shape)
 	// transposeOf is p's perm when p is a Transpose with an explicit perm of rank r.
 	transposeOf := func(p *ir.Node) []int64 {
-		if p == nil || p.OpType != "Transpose" || !isDefaultDomain(p) || len(p.Outputs) != 1 {
+		if p == nil || p.OpType != "Transpose" || !p.IsDefaultDomain() || len(p.Outputs) != 1 {
 			return nil
 		}
 		perm := p.AttrInts("perm", nil)

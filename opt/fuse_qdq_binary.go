@@ -40,7 +40,7 @@ type qdqBinary struct {
 
 func qdqBinaryMatch(c *Ctx, n *ir.Node) (qdqBinary, bool) {
 	var m qdqBinary
-	if !isDefaultDomain(n) || len(n.Inputs) != 2 || len(n.Outputs) != 1 {
+	if !n.IsDefaultDomain() || len(n.Inputs) != 2 || len(n.Outputs) != 1 {
 		return m, false
 	}
 	var ok bool

@@ -30,7 +30,7 @@ var fuseQDQConcat = Pass{
 }
 
 func qdqConcatMatch(c *Ctx, n *ir.Node) (xs []qdqParam, q *ir.Node, y qdqParam, ok bool) {
-	if !isDefaultDomain(n) || len(n.Inputs) == 0 || len(n.Outputs) != 1 || n.Attr("axis") == nil {
+	if !n.IsDefaultDomain() || len(n.Inputs) == 0 || len(n.Outputs) != 1 || n.Attr("axis") == nil {
 		return nil, nil, y, false
 	}
 	for _, in := range n.Inputs {

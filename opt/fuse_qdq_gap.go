@@ -26,7 +26,7 @@ var fuseQDQGAP = Pass{
 }
 
 func qdqGAPMatch(c *Ctx, n *ir.Node) (x qdqParam, q *ir.Node, y qdqParam, ok bool) {
-	if !isDefaultDomain(n) || len(n.Inputs) != 1 || len(n.Outputs) != 1 {
+	if !n.IsDefaultDomain() || len(n.Inputs) != 1 || len(n.Outputs) != 1 {
 		return x, nil, y, false
 	}
 	if x, ok = dqInput(c, n.Inputs[0]); !ok || !perTensorActivation(c, x) {

@@ -87,7 +87,7 @@ type qlut struct {
 }
 
 func qLookupMatch(c *Ctx, n *ir.Node) (string, *ir.Tensor, bool) {
-	if !isDefaultDomain(n) || len(n.Outputs) != 1 {
+	if !n.IsDefaultDomain() || len(n.Outputs) != 1 {
 		return "", nil, false
 	}
 	e := &qlut{c: c, rank: -1}
@@ -105,7 +105,7 @@ func qLookupMatch(c *Ctx, n *ir.Node) (string, *ir.Tensor, bool) {
 // quant evaluates the QuantizeLinear q: saturate(roundHalfEven(x / scale) + zp), with x's float32 division.
 func (e *qlut) quant(q *ir.Node) ([256]int, ir.DType, bool) {
 	var out [256]int
-	if q.OpType != "QuantizeLinear" || !isDefaultDomain(q) || len(q.Inputs) < 2 || q.AttrInt("block_size", 0) != 0 ||
+	if q.OpType != "QuantizeLinear" || !q.IsDefaultDomain() || len(q.Inputs) < 2 || q.AttrInt("block_size", 0) != 0 ||
 		q.AttrInt("saturate", 1) != 1 || q.AttrInt("output_dtype", 0) != 0 {
 		return out, 0, false
 	}
@@ -162,7 +162,7 @@ func (e *qlut) float(v string) ([256]float32, bool) {
 		return out, true
 	}
 	n := e.c.Producer(v)
-	if e.nodes++; n == nil || e.nodes > qLookupMaxNodes || !isDefaultDomain(n) || len(n.Outputs) != 1 {
+	if e.nodes++; n == nil || e.nodes > qLookupMaxNodes || !n.IsDefaultDomain() || len(n.Outputs) != 1 {
 		return out, false
 	}
 	switch n.OpType {
@@ -348,7 +348,7 @@ func (e *qlut) interior(t string) ([256]int, bool) {
 	if p == nil {
 		return out, false
 	}
-	if p.OpType == "QuantizeLinear" && isDefaultDomain(p) {
+	if p.OpType == "QuantizeLinear" && p.IsDefaultDomain() {
 		q, _, ok := e.quant(p)
 		return q, ok
 	}

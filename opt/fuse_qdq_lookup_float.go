@@ -41,7 +41,7 @@ var fuseQDQLookupFloat = Pass{
 
 // qFloatLookupMatch returns the chain of float ops after the DQ n and the [C, 256] table that replaces them.
 func qFloatLookupMatch(c *Ctx, n *ir.Node) ([]*ir.Node, *ir.Tensor, bool) {
-	if !isDefaultDomain(n) || len(n.Inputs) < 2 || len(n.Outputs) != 1 || n.AttrInt("block_size", 0) != 0 {
+	if !n.IsDefaultDomain() || len(n.Inputs) < 2 || len(n.Outputs) != 1 || n.AttrInt("block_size", 0) != 0 {
 		return nil, nil, false
 	}
 	e := &qlut{c: c, rank: -1}
@@ -74,7 +74,7 @@ func qFloatLookupMatch(c *Ctx, n *ir.Node) ([]*ir.Node, *ir.Tensor, bool) {
 	var chain []*ir.Node
 	for cur := n.Outputs[0]; !c.IsOutput(cur); {
 		cons := c.Consumers(cur)
-		if len(cons) != 1 || !isDefaultDomain(cons[0]) || len(cons[0].Inputs) == 0 || len(cons[0].Outputs) != 1 ||
+		if len(cons) != 1 || !cons[0].IsDefaultDomain() || len(cons[0].Inputs) == 0 || len(cons[0].Outputs) != 1 ||
 			!qFloatLookupStep(c, cons[0], cur, vals) {
 			break
 		}

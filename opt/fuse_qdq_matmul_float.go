@@ -41,7 +41,7 @@ var fuseQDQMatMulFloat = Pass{
 func matMulBias(c *Ctx, n *ir.Node, cols int) (*ir.Node, string) {
 	v := n.Outputs[0]
 	add := c.SoleConsumer(v)
-	if add == nil || add.OpType != "Add" || !isDefaultDomain(add) || len(add.Inputs) != 2 || len(add.Outputs) != 1 || c.IsOutput(v) {
+	if add == nil || add.OpType != "Add" || !add.IsDefaultDomain() || len(add.Inputs) != 2 || len(add.Outputs) != 1 || c.IsOutput(v) {
 		return nil, ""
 	}
 	other := add.Inputs[1]

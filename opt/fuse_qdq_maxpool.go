@@ -31,7 +31,7 @@ func qdqMaxPoolMatch(c *Ctx, n *ir.Node) (qdqParam, *ir.Node, bool) {
 		return qdqParam{}, nil, false
 	}
 	q := c.SoleConsumer(n.Outputs[0])
-	if q == nil || q.OpType != "QuantizeLinear" || !isDefaultDomain(q) || len(q.Outputs) != 1 {
+	if q == nil || q.OpType != "QuantizeLinear" || !q.IsDefaultDomain() || len(q.Outputs) != 1 {
 		return qdqParam{}, nil, false
 	}
 	_, y, removed, ok := qOutput(c, n.Outputs[0])

@@ -24,7 +24,7 @@ var fuseQDQResize = Pass{
 }
 
 func qdqResizeMatch(c *Ctx, n *ir.Node) (qdqParam, *ir.Node, bool) {
-	if !isDefaultDomain(n) || len(n.Inputs) < 2 || len(n.Outputs) != 1 || n.AttrString("mode", "nearest") != "nearest" ||
+	if !n.IsDefaultDomain() || len(n.Inputs) < 2 || len(n.Outputs) != 1 || n.AttrString("mode", "nearest") != "nearest" ||
 		c.Opset("") < 11 {
 		return qdqParam{}, nil, false
 	}

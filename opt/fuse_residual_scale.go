@@ -35,7 +35,7 @@ func residualScaleMatch(c *Ctx, n *ir.Node) (*ir.Node, string, string, bool) {
 	for i, in := range n.Inputs {
 		mul := c.Producer(in)
 		x := n.Inputs[1-i]
-		if mul == nil || mul.OpType != "Mul" || !isDefaultDomain(mul) || len(mul.Inputs) != 2 ||
+		if mul == nil || mul.OpType != "Mul" || !mul.IsDefaultDomain() || len(mul.Inputs) != 2 ||
 			c.SoleConsumer(in) != n || (mul.Inputs[0] != x && mul.Inputs[1] != x) {
 			continue
 		}

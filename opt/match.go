@@ -48,7 +48,7 @@ func scalarConst(c *Ctx, name string, def float32) (float32, bool) {
 
 // activation describes a fusable activation node as the hone fused ops encode it (see ir/ops.go).
 func activation(c *Ctx, n *ir.Node) (name string, params []float32, ok bool) {
-	if !isDefaultDomain(n) || len(n.Inputs) == 0 || !onlyFirstOutputUsed(c, n) {
+	if !n.IsDefaultDomain() || len(n.Inputs) == 0 || !onlyFirstOutputUsed(c, n) {
 		return "", nil, false
 	}
 	switch n.OpType {

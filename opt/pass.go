@@ -226,7 +226,7 @@ func runPass(g *ir.Graph, opsets map[string]int64, eval Evaluator, p Pass) (int,
 		}
 		for i := len(nodes) - 1; i >= 0; i-- {
 			n := nodes[i]
-			if !alive[n] || (len(p.Ops) > 0 && !slices.Contains(p.Ops, n.OpType)) || !isDefaultDomain(n) {
+			if !alive[n] || (len(p.Ops) > 0 && !slices.Contains(p.Ops, n.OpType)) || !n.IsDefaultDomain() {
 				continue
 			}
 			if !p.Match(c, n) {
@@ -255,4 +255,3 @@ func runPass(g *ir.Graph, opsets map[string]int64, eval Evaluator, p Pass) (int,
 
 // isDefaultDomain limits passes to ONNX-domain anchors: a com.microsoft or hone op of the same name has other
 // semantics.
-func isDefaultDomain(n *ir.Node) bool { return n.Domain == "" || n.Domain == "ai.onnx" }

@@ -23,7 +23,7 @@ type qdqParam struct {
 // quantization (opset 21's block_size) is not fused.
 func dqInput(c *Ctx, v string) (qdqParam, bool) {
 	d := c.Producer(v)
-	if d == nil || d.OpType != "DequantizeLinear" || !isDefaultDomain(d) || len(d.Inputs) < 2 || len(d.Outputs) != 1 ||
+	if d == nil || d.OpType != "DequantizeLinear" || !d.IsDefaultDomain() || len(d.Inputs) < 2 || len(d.Outputs) != 1 ||
 		d.AttrInt("block_size", 0) != 0 {
 		return qdqParam{}, false
 	}
@@ -46,14 +46,14 @@ func dqInput(c *Ctx, v string) (qdqParam, bool) {
 // Q already saturates to.
 func qOutput(c *Ctx, v string) (q *ir.Node, p qdqParam, removed []*ir.Node, ok bool) {
 	r := c.SoleConsumer(v)
-	if r != nil && isDefaultDomain(r) && (r.OpType == "Relu" || r.OpType == "Clip") && len(r.Outputs) == 1 {
+	if r != nil && r.IsDefaultDomain() && (r.OpType == "Relu" || r.OpType == "Clip") && len(r.Outputs) == 1 {
 		removed = append(removed, r)
 		v = r.Outputs[0]
 		q = c.SoleConsumer(v)
 	} else {
 		q, r = r, nil
 	}
-	if q == nil || q.OpType != "QuantizeLinear" || !isDefaultDomain(q) || len(q.Inputs) < 2 || len(q.Outputs) != 1 ||
+	if q == nil || q.OpType != "QuantizeLinear" || !q.IsDefaultDomain() || len(q.Inputs) < 2 || len(q.Outputs) != 1 ||
 		q.AttrInt("block_size", 0) != 0 || q.AttrInt("saturate", 1) != 1 {
 		return nil, qdqParam{}, nil, false
 	}

@@ -41,7 +41,7 @@ func scaleShiftMatch(c *Ctx, n *ir.Node) (mul *ir.Node, x string, a, b float32, 
 		return nil, "", 0, 0, false
 	}
 	conv := c.SoleConsumer(n.Outputs[0])
-	if conv == nil || conv.OpType != "Conv" || !isDefaultDomain(conv) || len(conv.Inputs) < 2 || conv.Inputs[0] != n.Outputs[0] {
+	if conv == nil || conv.OpType != "Conv" || !conv.IsDefaultDomain() || len(conv.Inputs) < 2 || conv.Inputs[0] != n.Outputs[0] {
 		return nil, "", 0, 0, false
 	}
 	w := f32Const(c, conv.Inputs[1])
@@ -54,7 +54,7 @@ func scaleShiftMatch(c *Ctx, n *ir.Node) (mul *ir.Node, x string, a, b float32, 
 	}
 	bt := f32Const(c, n.Inputs[ki])
 	mul = c.Producer(n.Inputs[1-ki])
-	if bt == nil || bt.Len() != 1 || mul == nil || mul.OpType != "Mul" || !isDefaultDomain(mul) ||
+	if bt == nil || bt.Len() != 1 || mul == nil || mul.OpType != "Mul" || !mul.IsDefaultDomain() ||
 		len(mul.Inputs) != 2 || c.SoleConsumer(mul.Outputs[0]) != n {
 		return nil, "", 0, 0, false
 	}

@@ -207,7 +207,7 @@ func (c *chanGraph) visit(n *ir.Node) {
 			}
 		}
 	}()
-	if n.Domain != "" && n.Domain != "ai.onnx" {
+	if !n.IsDefaultDomain() {
 		return
 	}
 	for _, a := range n.Attrs {

@@ -90,7 +90,7 @@ func layerOf(g *ir.Graph, n *ir.Node) (layer, string) {
 	default:
 		return layer{}, "is not a Conv, ConvTranspose, Gemm or MatMul"
 	}
-	if n.Domain != "" && n.Domain != "ai.onnx" {
+	if !n.IsDefaultDomain() {
 		return layer{}, "is not in the default ONNX domain"
 	}
 	w := n.Input(1)
@@ -203,7 +203,7 @@ func selectLayers(g *ir.Graph, selectors []string) ([]layer, error) {
 func hoistConstants(g *ir.Graph) {
 	kept := g.Nodes[:0]
 	for _, n := range g.Nodes {
-		if n.OpType == "Constant" && (n.Domain == "" || n.Domain == "ai.onnx") && len(n.Attrs) == 1 &&
+		if n.OpType == "Constant" && n.IsDefaultDomain() && len(n.Attrs) == 1 &&
 			n.Attrs[0].Name == "value" && n.Attrs[0].T != nil && len(n.Outputs) == 1 && n.Outputs[0] != "" &&
 			!g.IsGraphOutput(n.Outputs[0]) {
 			g.SetInitializer(n.Outputs[0], n.Attrs[0].T)

@@ -116,7 +116,7 @@ var attrDefaults = map[string]map[string]ir.Attr{
 // ConvTranspose keeps its pads when output_shape or auto_pad is set, as the two interact.
 func dropDefaultAttrs(n *ir.Node, shape func(string) []int) {
 	defs := attrDefaults[n.OpType]
-	if defs == nil || (n.Domain != "" && n.Domain != "ai.onnx") {
+	if defs == nil || !n.IsDefaultDomain() {
 		return
 	}
 	ct := n.OpType == "ConvTranspose" && (n.Attr("output_shape") != nil || n.Attr("auto_pad") != nil)
@@ -155,7 +155,7 @@ func constShape(g *ir.Graph) func(string) []int {
 				return t.Shape
 			}
 			p := prod[v]
-			if p == nil || (p.OpType != "DequantizeLinear" && p.OpType != "Cast") || (p.Domain != "" && p.Domain != "ai.onnx") {
+			if p == nil || (p.OpType != "DequantizeLinear" && p.OpType != "Cast") || !p.IsDefaultDomain() {
 				return nil
 			}
 			v = p.Input(0)

@@ -81,7 +81,7 @@ func Dynamic(m *ir.Model, cfg DynamicConfig) (*ir.Model, *Report, error) {
 	}
 	d := &dynamic{g: g, cfg: cfg, nm: newNamer(g), prod: g.Producers(), dq: map[string][3]string{}, rep: rep}
 	for _, n := range slices.Clone(g.Nodes) {
-		if n.Domain != "" && n.Domain != "ai.onnx" {
+		if !n.IsDefaultDomain() {
 			continue
 		}
 		if !slices.Contains(ops, n.OpType) {
@@ -129,7 +129,7 @@ func floatWeightsNote(g *ir.Graph, ops []string, byDefault bool, total int64) st
 	bytes := map[string]int64{}
 	count := map[string]int{}
 	for _, n := range g.Nodes {
-		if slices.Contains(ops, n.OpType) || !slices.Contains(DynamicOpTypes, n.OpType) || !isDefault(n) {
+		if slices.Contains(ops, n.OpType) || !slices.Contains(DynamicOpTypes, n.OpType) || !n.IsDefaultDomain() {
 			continue
 		}
 		in := 1
@@ -162,8 +162,6 @@ func floatWeightsNote(g *ir.Graph, ops []string, byDefault bool, total int64) st
 	return fmt.Sprintf("%s (%.0f%% of the weight bytes) stay float, %s; --op-types %s stores them int8 too (or use "+
 		"--mode static)", strings.Join(parts, ", "), 100*float64(left)/float64(total), why, strings.Join(want, ","))
 }
-
-func isDefault(n *ir.Node) bool { return n.Domain == "" || n.Domain == "ai.onnx" }
 
 // convFolds are the lossless rewrites Dynamic applies before quantizing Conv, as ORT's quantization
 // pre-processing and Static do: a BatchNormalization after a Conv would otherwise run in float after the

@@ -35,7 +35,7 @@ func equalizePairs(g *ir.Graph) []eqPair {
 	}
 	var pairs []eqPair
 	for _, a := range g.Nodes {
-		if a.OpType != "Conv" || (a.Domain != "" && a.Domain != "ai.onnx") || len(a.Outputs) != 1 {
+		if a.OpType != "Conv" || !a.IsDefaultDomain() || len(a.Outputs) != 1 {
 			continue
 		}
 		wa := own(a, 1)
@@ -60,7 +60,7 @@ func equalizePairs(g *ir.Graph) []eqPair {
 			}
 			v = c.Outputs[0]
 		}
-		if b == nil || (b.Domain != "" && b.Domain != "ai.onnx") {
+		if b == nil || !b.IsDefaultDomain() {
 			continue
 		}
 		wb := own(b, 1)

@@ -118,7 +118,7 @@ func Half(m *ir.Model, cfg HalfConfig) (*ir.Model, *Report, error) {
 	low := map[*ir.Node]bool{}
 	for _, n := range g.Nodes {
 		blocked := slices.Contains(halfBlocked, n.OpType) || slices.Contains(cfg.Exclude, n.Name) ||
-			(n.Domain != "" && n.Domain != "ai.onnx")
+			!n.IsDefaultDomain()
 		tooWide := slices.ContainsFunc(append(slices.Clone(n.Inputs), n.Outputs...), func(v string) bool { return wide[v] })
 		blocked = blocked || tooWide
 		touches := false
@@ -136,7 +136,7 @@ func Half(m *ir.Model, cfg HalfConfig) (*ir.Model, *Report, error) {
 				why = "a constant input exceeds float16's range (±65504)"
 			} else if slices.Contains(cfg.Exclude, n.Name) {
 				why = "excluded"
-			} else if n.Domain != "" && n.Domain != "ai.onnx" {
+			} else if !n.IsDefaultDomain() {
 				why = "custom domain"
 			}
 			rep.keep(n, "%s", why)

@@ -60,7 +60,7 @@ func constTensor(g *ir.Graph, prod map[string]*ir.Node, name string) *ir.Tensor 
 	if t, ok := g.Initializers[name]; ok {
 		return t
 	}
-	if n := prod[name]; n != nil && n.OpType == "Constant" && (n.Domain == "" || n.Domain == "ai.onnx") {
+	if n := prod[name]; n != nil && n.OpType == "Constant" && n.IsDefaultDomain() {
 		if a := n.Attr("value"); a != nil && a.Type == ir.AttrTensor {
 			return a.T
 		}
@@ -76,7 +76,7 @@ func initBytes(g *ir.Graph) int64 {
 		n += int64(t.NumBytes())
 	}
 	for _, nd := range g.Nodes {
-		if nd.OpType != "Constant" || (nd.Domain != "" && nd.Domain != "ai.onnx") {
+		if nd.OpType != "Constant" || !nd.IsDefaultDomain() {
 			continue
 		}
 		if a := nd.Attr("value"); a != nil && a.T != nil {

@@ -43,7 +43,7 @@ func upgradeTo13(m *ir.Model, mode string) (*ir.Model, error) {
 		return name
 	}
 	for _, n := range g.Nodes {
-		if n.Domain != "" && n.Domain != "ai.onnx" {
+		if !n.IsDefaultDomain() {
 			continue
 		}
 		if since, ok := opsetBlocked[n.OpType]; ok && have < since {

@@ -25,7 +25,7 @@ var pointwiseOps = map[string]bool{"Add": true, "Sub": true, "Mul": true, "Div":
 func pointwiseSources(g *ir.Graph, prod map[string]*ir.Node) map[string]string {
 	src := map[string]string{}
 	for _, n := range g.Nodes {
-		if !pointwiseOps[n.OpType] || (n.Domain != "" && n.Domain != "ai.onnx") || len(n.Outputs) != 1 {
+		if !pointwiseOps[n.OpType] || !n.IsDefaultDomain() || len(n.Outputs) != 1 {
 			continue
 		}
 		s := ""

@@ -217,7 +217,7 @@ func prepareStatic(m *ir.Model, data Samples, cfg StaticConfig) (*staticPrep, er
 	acts := map[string]*stat{}
 	pointwise := 0
 	for i, n := range g.Nodes {
-		if !slices.Contains(opTypes, n.OpType) || n.OpType == "Gather" || (n.Domain != "" && n.Domain != "ai.onnx") {
+		if !slices.Contains(opTypes, n.OpType) || n.OpType == "Gather" || !n.IsDefaultDomain() {
 			continue // a Gather's table is stored int8 without Q/DQ around it (weightOnly)
 		}
 		// An Add or Mul of one tensor with constants (x+3 inside HardSwish, an affine a·x+b, LayerNorm's var+ε)
@@ -273,7 +273,7 @@ func prepareStatic(m *ir.Model, data Samples, cfg StaticConfig) (*staticPrep, er
 		n := g.Nodes[i]
 		for _, v := range append(slices.Clone(n.Inputs), n.Outputs[0]) {
 			if s, ok := acts[v]; ok && !s.seen {
-				if s := acts[n.Outputs[0]]; s.seen {
+				if acts[n.Outputs[0]].seen {
 					rep.keep(n, "%q is not float32", v)
 				}
 				return true
@@ -293,25 +293,25 @@ func prepareStatic(m *ir.Model, data Samples, cfg StaticConfig) (*staticPrep, er
 	for _, i := range sp.cand {
 		candidate[g.Nodes[i]] = true
 	}
-	perChannelRegion := map[string]bool{} // region sources whose region has a per-channel constant or a float exit
+	floatRegion := map[string]bool{} // region sources to leave float: a per-channel constant or an unquantized exit
 	for _, n := range g.Nodes {
 		if len(n.Outputs) != 1 || src[n.Outputs[0]] == "" {
 			continue
 		}
 		s, o := src[n.Outputs[0]], n.Outputs[0]
 		if !scalarOperands(g, prod, n) || g.IsGraphOutput(o) {
-			perChannelRegion[s] = true
+			floatRegion[s] = true
 		}
 		for _, c := range cons[o] {
 			if (len(c.Outputs) != 1 || src[c.Outputs[0]] != s) && !candidate[c] {
-				perChannelRegion[s] = true
+				floatRegion[s] = true
 			}
 		}
 	}
 	regionOut := map[string]bool{} // candidate outputs read only by the lookup-table region they are the source of
 	for _, i := range sp.cand {
 		v := g.Nodes[i].Outputs[0]
-		only := len(cons[v]) > 0 && !g.IsGraphOutput(v) && !perChannelRegion[v]
+		only := len(cons[v]) > 0 && !g.IsGraphOutput(v) && !floatRegion[v]
 		for _, c := range cons[v] {
 			only = only && len(c.Outputs) == 1 && src[c.Outputs[0]] == v
 		}
@@ -629,7 +629,7 @@ func removeActivations(g *ir.Graph, targets []*ir.Node, params map[string]Params
 	}
 	prod, cons := g.Producers(), g.Consumers()
 	for _, r := range slices.Clone(g.Nodes) {
-		if r.OpType != "Relu" || (r.Domain != "" && r.Domain != "ai.onnx") || len(r.Inputs) != 1 || len(r.Outputs) != 1 {
+		if r.OpType != "Relu" || !r.IsDefaultDomain() || len(r.Inputs) != 1 || len(r.Outputs) != 1 {
 			continue
 		}
 		in, out := r.Inputs[0], r.Outputs[0]
@@ -938,7 +938,7 @@ func (e *qdqEmitter) weightOnly(exclude, opTypes []string) (map[string]int, erro
 	k := map[string]int{}
 	for _, n := range slices.Clone(e.g.Nodes) {
 		op, ok := weightOnlyOps[n.OpType]
-		if !ok || !slices.Contains(opTypes, n.OpType) || (n.Domain != "" && n.Domain != "ai.onnx") || slices.Contains(exclude, n.Name) {
+		if !ok || !slices.Contains(opTypes, n.OpType) || !n.IsDefaultDomain() || slices.Contains(exclude, n.Name) {
 			continue
 		}
 		w := constTensor(e.g, e.prod, n.Input(op.input))

@@ -93,7 +93,7 @@ func inspectModel(path string, shapeSpecs []string, withFLOPs bool) (*inspectRep
 	unsupported := map[string]bool{}
 	for _, n := range g.Nodes {
 		key := n.OpType
-		if n.Domain != "" && n.Domain != "ai.onnx" {
+		if !n.IsDefaultDomain() {
 			key = n.Domain + ":" + n.OpType
 		}
 		rep.OpHistogram[key]++
