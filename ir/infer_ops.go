@@ -326,6 +326,20 @@ func (c *inferCtx) inferElementwise(n *Node, in []Type) ([]Type, error) {
 			ins = append(ins, t)
 		}
 	}
+	if len(ins) == 2 && ins[0].HasShape && ins[1].HasShape {
+		k, err := LegacyBroadcastOnes(n, c.opsets[""], len(ins[0].Shape), len(ins[1].Shape))
+		if err != nil {
+			return nil, err
+		}
+		if k > 0 {
+			b := ins[1]
+			b.Shape = append(append([]Dim(nil), b.Shape...), make([]Dim, k)...)
+			for i := range k {
+				b.Shape[len(b.Shape)-1-i] = DimOf(1)
+			}
+			ins[1] = b
+		}
+	}
 	t, err := broadcastAll(ins)
 	if err != nil {
 		return nil, err

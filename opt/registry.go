@@ -20,6 +20,7 @@ const (
 // and dead-node elimination last to sweep up what the fusions orphaned.
 func Passes(level Level) []Pass {
 	ps := []Pass{
+		explicitBroadcast,
 		foldConstantNode,
 		eliminateIdentity,
 		foldQDQCast, // before fold_qdq_scale, whose Mul may read a Cast's result

@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"slices"
+
 	"github.com/hone-ml/hone/ir"
 )
 
@@ -23,11 +25,22 @@ func tBinaryKernel(op tBinOp) Builder {
 				return nil, Invalidf("direction must be LEFT or RIGHT, got %q", d)
 			}
 		}
+		n, opset := b.Node, b.Opset
+		legacy := ir.UsesLegacyBroadcast(n, opset)
 		return KernelFunc(func(ctx *Ctx, in []*ir.Tensor) ([]*ir.Tensor, error) {
 			if err := tNeed(in, 2); err != nil {
 				return nil, err
 			}
 			a, c := in[0], in[1]
+			if legacy {
+				k, err := ir.LegacyBroadcastOnes(n, opset, a.Rank(), c.Rank())
+				if err != nil {
+					return nil, Invalidf("%v", err)
+				}
+				if c, err = c.Reshape(append(slices.Clone(c.Shape), slices.Repeat([]int{1}, k)...)...); err != nil {
+					return nil, err
+				}
+			}
 			switch op {
 			case tOpEq, tOpLt, tOpGt, tOpLe, tOpGe:
 				return tOut(tCompare(ctx, op, a, c))

@@ -1,0 +1,63 @@
+package opt
+
+import (
+	"slices"
+
+	"github.com/hone-ml/hone/ir"
+)
+
+// explicitBroadcast rewrites an arithmetic, logical or comparison node that broadcasts its second input by its
+// op's rule before opset 7, from an explicit axis of the first (Caffe2's per-channel bias, Add(x, b[C],
+// broadcast=1, axis=1)), into NumPy broadcasting, the rule every later pass assumes: B gets the trailing
+// 1-dimensions that align it (a reshaped copy of a constant, else an Unsqueeze) and the node loses both
+// attributes. It needs both inputs' ranks; a node whose ranks are unknown stays, and Run then keeps the fusions
+// away from the graph (the runtime's kernel applies the old rule itself).
+var explicitBroadcast = Pass{
+	Name: "explicit_broadcast",
+	Ops:  []string{"Add", "Sub", "Mul", "Div", "Pow", "And", "Or", "Xor", "Equal", "Greater", "Less"},
+	Match: func(c *Ctx, n *ir.Node) bool {
+		return len(n.Inputs) == 2 && ir.UsesLegacyBroadcast(n, c.Opset(""))
+	},
+	Apply: func(c *Ctx, n *ir.Node) (bool, error) {
+		ta, okA := c.G.TypeOfValue(n.Inputs[0])
+		tb, okB := c.G.TypeOfValue(n.Inputs[1])
+		if !okA || !okB || !ta.HasShape || !tb.HasShape {
+			return false, nil
+		}
+		k, err := ir.LegacyBroadcastOnes(n, c.Opset(""), len(ta.Shape), len(tb.Shape))
+		if err != nil {
+			return false, err
+		}
+		if k > 0 {
+			axes := make([]int64, k)
+			for i := range axes {
+				axes[i] = int64(len(tb.Shape) + i)
+			}
+			if b := c.Const(n.Inputs[1]); b != nil {
+				r, err := b.Reshape(append(slices.Clone(b.Shape), slices.Repeat([]int{1}, k)...)...)
+				if err != nil {
+					return false, err
+				}
+				n.Inputs[1] = c.AddConst(n.Inputs[1], r)
+			} else {
+				u := &ir.Node{Name: c.G.FreshNodeName(n.Name + "_unsqueeze"), OpType: "Unsqueeze", // opset 1's form
+					Inputs: []string{n.Inputs[1]}, Outputs: []string{c.G.FreshValueName(n.Inputs[1] + "_aligned")},
+					Attrs: []*ir.Attr{{Name: "axes", Type: ir.AttrInts, Ints: axes}}}
+				c.G.InsertBefore(n, u)
+				n.Inputs[1] = u.Outputs[0]
+			}
+		}
+		n.Attrs = slices.DeleteFunc(n.Attrs, func(a *ir.Attr) bool { return a.Name == "broadcast" || a.Name == "axis" })
+		return true, nil
+	},
+	Creates: []OpRef{{"", "Unsqueeze"}},
+}
+
+// broadcastBlind are the passes that may run while legacyLeft: they fold through the runtime's kernels or move
+// no arithmetic.
+var broadcastBlind = map[string]bool{explicitBroadcast.Name: true, foldConstantNode.Name: true, eliminateIdentity.Name: true, eliminateDead.Name: true}
+
+// legacyLeft reports whether g still holds a node explicitBroadcast could not rewrite.
+func legacyLeft(g *ir.Graph, opset int64) bool {
+	return slices.ContainsFunc(g.Nodes, func(n *ir.Node) bool { return ir.UsesLegacyBroadcast(n, opset) })
+}
