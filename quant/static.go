@@ -250,7 +250,7 @@ func prepareStatic(m *ir.Model, data Samples, cfg StaticConfig) (*staticPrep, er
 	for _, i := range targets {
 		n := g.Nodes[i]
 		for i, v := range n.Inputs {
-			if v != "" && constTensor(g, prod, v) == nil && !(isWeightInput(n, i)) {
+			if v != "" && constTensor(g, prod, v) == nil && isActivationInput(n, i) {
 				acts[v] = &stat{}
 			}
 		}
@@ -518,9 +518,16 @@ func dropFloatEnds(g *ir.Graph, prod map[string]*ir.Node, targets []int) []int {
 	}
 }
 
-// isWeightInput reports whether input i of n is a weight or bias that gets its own (static) quantization.
-func isWeightInput(n *ir.Node, i int) bool {
-	return (n.OpType == "Conv" || n.OpType == "ConvTranspose" || n.OpType == "Gemm") && i >= 1
+// isActivationInput reports whether input i of n is an activation that gets a Q/DQ pair: every input of
+// MatMul, Add, Mul and Concat, only the first of the others. A Conv's or Gemm's weight and bias get their own
+// (static) quantization; Resize's roi, scales and sizes are parameters that must stay exact, whether constant or
+// computed from shapes at run time (a PyTorch export's Upsample), as ORT's quantizer leaves them.
+func isActivationInput(n *ir.Node, i int) bool {
+	switch n.OpType {
+	case "MatMul", "Add", "Mul", "Concat":
+		return true
+	}
+	return i == 0
 }
 
 // tilingConvTranspose reports whether n is an ungrouped 2-D ConvTranspose with constant float32 weights w whose
@@ -740,7 +747,7 @@ func (e *qdqEmitter) quantize(n *ir.Node) error {
 		if v == "" {
 			continue
 		}
-		if isWeightInput(n, i) {
+		if !isActivationInput(n, i) {
 			continue
 		}
 		if _, ok := e.params[v]; ok {

@@ -580,3 +580,43 @@ func TestStaticPerTensor(t *testing.T) {
 		t.Errorf("top-1 %.4f, float %.4f", accQ, accF)
 	}
 }
+
+// TestStaticResizeParameters quantizes Conv → Resize → Add(skip) → Conv where the Resize's roi and scales are
+// computed at run time (from the shapes of an input whose size is symbolic, as exports with dynamic sizes do):
+// only the Resize's data gets a Q/DQ pair. Quantizing its float parameters too rounded the scales [1, 1, 2, 2]
+// to [0, 0, …], and the result failed at run time ("output shape [0 0 12 12] has an empty dimension").
+func TestStaticResizeParameters(t *testing.T) {
+	b := irtest.New("upsample")
+	x := b.Input("x", ir.Float32, 1, 4, -1, -1)
+	skip := b.Input("skip", ir.Float32, 1, 4, -1, -1)
+	c := b.Op("Conv", []string{x, b.Init("w1", irtest.Rand(1, 4, 4, 3, 3))}, irtest.Ints("pads", 1, 1, 1, 1))
+	scales := b.Op("Cast", []string{b.Op("Div", []string{b.Op("Shape", []string{skip}), b.Op("Shape", []string{c})})}, irtest.Int("to", int64(ir.Float32)))
+	roi := b.Op("Cast", []string{b.Op("Shape", []string{b.Op("Shape", []string{skip})})}, irtest.Int("to", int64(ir.Float32))) // [4]: ignored by asymmetric
+	up := b.Op("Resize", []string{c, roi, scales}, irtest.String("mode", "nearest"), irtest.String("coordinate_transformation_mode", "asymmetric"))
+	y := b.Op("Conv", []string{b.Op("Add", []string{up, skip}), b.Init("w2", irtest.Rand(2, 4, 4, 1, 1))})
+	b.Output(y)
+	m := b.Model(13)
+	q, _, err := Static(m, BatchSamples{"x": irtest.Rand(3, 4, 4, 6, 6), "skip": irtest.Rand(4, 4, 4, 12, 12)}, StaticConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod := q.Graph.Producers()
+	for _, n := range q.Graph.Nodes {
+		if n.OpType != "Resize" {
+			continue
+		}
+		for i, v := range n.Inputs {
+			if p := prod[v]; p != nil && p.OpType == "DequantizeLinear" && i > 0 {
+				t.Errorf("Resize input %d (%s) is quantized", i, v)
+			}
+		}
+		if p := prod[n.Input(0)]; p == nil || p.OpType != "DequantizeLinear" {
+			t.Errorf("Resize's data is not quantized")
+		}
+	}
+	in := map[string]*ir.Tensor{"x": irtest.Rand(5, 1, 4, 6, 6), "skip": irtest.Rand(6, 1, 4, 12, 12)}
+	want, got := runHone(t, m, in), runHone(t, q, in)
+	if a := compare(want[y], got[y]); a.SQNR < 30 {
+		t.Errorf("SQNR %.1f dB against the float output", a.SQNR)
+	}
+}
