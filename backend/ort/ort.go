@@ -312,6 +312,10 @@ func (s *Session) Run(inputs map[string]*ir.Tensor) (map[string]*ir.Tensor, erro
 	if err := s.checkInputs(inputs); err != nil {
 		return nil, err
 	}
+	if len(s.inputs) == 0 {
+		// onnxruntime_go indexes the first input unconditionally (v1.35: a panic, not an error).
+		return nil, fmt.Errorf("ort: %s: the Go binding cannot run a model without inputs", s.name)
+	}
 	var owned []ortgo.Value
 	defer func() {
 		for _, v := range owned {
