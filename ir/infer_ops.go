@@ -253,7 +253,20 @@ func (c *inferCtx) inferNode(n *Node) ([]Type, error) {
 	case "If":
 		return c.inferIf(n)
 	}
+	// Ops whose shapes are not inferred here still give their first output the dtype of one input: passes that
+	// retype values (fp16 conversion) must know a float tensor flows through them.
+	if k, ok := dtypeFrom[n.OpType]; ok && k < len(in) && in[k].DType != Undefined {
+		return []Type{{DType: in[k].DType}}, nil
+	}
 	return nil, nil
+}
+
+// dtypeFrom maps ops inferNode has no shape rule for to the input whose dtype their first output has.
+var dtypeFrom = map[string]int{
+	"GatherElements": 0, "GatherND": 0, "ScatterElements": 0, "ScatterND": 0, "Scatter": 0, "Compress": 0,
+	"Einsum": 0, "OneHot": 2, "MaxUnpool": 0, "LpNormalization": 0, "RoiAlign": 0, "MaxRoiPool": 0, "GridSample": 0,
+	"Col2Im": 0, "CenterCropPad": 0, "Det": 0, "GroupNormalization": 0, "NegativeLogLikelihoodLoss": 0,
+	"SoftmaxCrossEntropyLoss": 0, "DFT": 0, "STFT": 0, "Unique": 0,
 }
 
 func (c *inferCtx) sameAsInput(n *Node, x Type) ([]Type, error) {

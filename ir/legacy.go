@@ -9,11 +9,14 @@ var legacyBroadcastOps = map[string]bool{
 	"And": true, "Or": true, "Xor": true, "Equal": true, "Greater": true, "Less": true,
 }
 
+// LegacyBroadcastOp reports whether op had the attributes broadcast and axis before opset 7.
+func LegacyBroadcastOp(op string) bool { return legacyBroadcastOps[op] }
+
 // UsesLegacyBroadcast reports whether n broadcasts its second input by its op's rule before opset 7 from an
 // explicit dimension of the first: attributes broadcast=1 and axis. Without axis that rule matched B against A's
 // last dimensions, as NumPy's rule does.
 func UsesLegacyBroadcast(n *Node, opset int64) bool {
-	return opset < 7 && n.IsDefaultDomain() && legacyBroadcastOps[n.OpType] && n.AttrInt("broadcast", 0) != 0 && n.Attr("axis") != nil
+	return opset < 7 && n.IsDefaultDomain() && LegacyBroadcastOp(n.OpType) && n.AttrInt("broadcast", 0) != 0 && n.Attr("axis") != nil
 }
 
 // LegacyBroadcastOnes returns how many trailing 1-dimensions n's second input (of rank rankB) needs to broadcast

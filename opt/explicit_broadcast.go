@@ -14,7 +14,6 @@ import (
 // away from the graph (the runtime's kernel applies the old rule itself).
 var explicitBroadcast = Pass{
 	Name: "explicit_broadcast",
-	Ops:  []string{"Add", "Sub", "Mul", "Div", "Pow", "And", "Or", "Xor", "Equal", "Greater", "Less"},
 	Match: func(c *Ctx, n *ir.Node) bool {
 		return len(n.Inputs) == 2 && ir.UsesLegacyBroadcast(n, c.Opset(""))
 	},

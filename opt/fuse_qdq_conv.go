@@ -58,10 +58,11 @@ func qdqConvMatch(c *Ctx, n *ir.Node) (qdqConv, bool) {
 	return m, true
 }
 
-// qdqConvInputs matches the dequantized inputs of a Conv: x per-tensor 8-bit, w constant int8 with zero points 0
-// (per tensor or per output channel), the optional bias constant int32 with scale x_scale·w_scale.
+// qdqConvInputs matches the dequantized inputs of a 1-D or 2-D Conv (the integer kernels' shapes; a 3-D one
+// stays a float Conv between its DQ and Q): x per-tensor 8-bit, w constant int8 with zero points 0 (per tensor or
+// per output channel), the optional bias constant int32 with scale x_scale·w_scale.
 func qdqConvInputs(c *Ctx, n *ir.Node) (qdqConv, bool) {
-	return qdqWeightedInputs(c, n, 0, func(w *ir.Tensor) bool { return w.Rank() >= 3 })
+	return qdqWeightedInputs(c, n, 0, func(w *ir.Tensor) bool { return w.Rank() == 3 || w.Rank() == 4 })
 }
 
 // qdqWeightedInputs matches the dequantized inputs x, w[, bias] of a convolution whose weights hold the output

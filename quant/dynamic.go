@@ -58,9 +58,6 @@ func Dynamic(m *ir.Model, cfg DynamicConfig) (*ir.Model, *Report, error) {
 	// DynamicQuantizeLinear first appears in opset 11: older models (PP-OCR's mobile cls declares 9) are converted
 	// as Static converts them.
 	if have := m.Opset(""); have != 0 && have < 11 {
-		if have < 9 { // older than the conversions upgradeTo13 knows
-			return nil, nil, requireOpset(m, 11, "dynamic")
-		}
 		up, err := upgradeTo13(m, "dynamic")
 		if err != nil {
 			return nil, nil, err
@@ -336,6 +333,10 @@ func (d *dynamic) rewriteConv(n *ir.Node) error {
 	}
 	if w.Rank() < 3 || w.Shape[0] == 0 {
 		d.rep.keep(n, "weight has shape %v", w.Shape)
+		return nil
+	}
+	if w.Rank() > 4 {
+		d.rep.keep(n, "%d-D convolution (hone's integer convolution takes 1-D and 2-D)", w.Rank()-2)
 		return nil
 	}
 	M := w.Shape[0]

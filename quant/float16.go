@@ -23,6 +23,7 @@ type HalfConfig struct {
 // NMS, Min, Max), or they make random numbers in a dtype of their own. The list follows onnxconverter-common's
 // float16 converter, plus Resize as the issue asks.
 var halfBlocked = []string{
+	"MeanVarianceNormalization", // its function body's exponent is a float32 constant
 	"Resize", "Upsample", "TopK", "NonMaxSuppression", "Range", "CumSum", "Min", "Max", "RoiAlign",
 	"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli", "EyeLike",
 	"ArrayFeatureExtractor", "Binarizer", "CastMap", "CategoryMapper", "DictVectorizer", "FeatureVectorizer",
@@ -77,6 +78,10 @@ func Half(m *ir.Model, cfg HalfConfig) (*ir.Model, *Report, error) {
 	}
 	dt, mode := ir.Float16, "fp16"
 	var upgradedFrom int64
+	if have := m.Opset(""); have != 0 && have < 6 {
+		// Cast took its target type as a string before opset 6.
+		return nil, nil, fmt.Errorf("quant: %s mode needs opset 6 or later; the model declares %d (convert it first)", mode, have)
+	}
 	if cfg.BFloat16 {
 		dt, mode = ir.BFloat16, "bf16"
 		// Cast and most arithmetic ops accept bfloat16 from opset 13: older models (PP-OCRv4 det declares 11) are
@@ -120,7 +125,8 @@ func Half(m *ir.Model, cfg HalfConfig) (*ir.Model, *Report, error) {
 		blocked := slices.Contains(halfBlocked, n.OpType) || slices.Contains(cfg.Exclude, n.Name) ||
 			!n.IsDefaultDomain()
 		tooWide := slices.ContainsFunc(append(slices.Clone(n.Inputs), n.Outputs...), func(v string) bool { return wide[v] })
-		blocked = blocked || tooWide
+		noSchema := n.IsDefaultDomain() && !halfAccepts(n, out.Opset(""), dt, isF32)
+		blocked = blocked || tooWide || noSchema
 		touches := false
 		for _, v := range append(slices.Clone(n.Inputs), n.Outputs...) {
 			touches = touches || isF32(v)
@@ -134,6 +140,8 @@ func Half(m *ir.Model, cfg HalfConfig) (*ir.Model, *Report, error) {
 			why := "blocked op type"
 			if tooWide {
 				why = "a constant input exceeds float16's range (±65504)"
+			} else if noSchema {
+				why = fmt.Sprintf("its ONNX schema at opset %d takes no %s", out.Opset(""), dt)
 			} else if slices.Contains(cfg.Exclude, n.Name) {
 				why = "excluded"
 			} else if !n.IsDefaultDomain() {
@@ -152,7 +160,7 @@ func Half(m *ir.Model, cfg HalfConfig) (*ir.Model, *Report, error) {
 	// cur is each float32 value's type after conversion; casts caches the Cast already made per value and type.
 	cur := map[string]ir.DType{}
 	for _, in := range g.Inputs {
-		if isF32(in.Name) {
+		if isF32(in.Name) && g.Initializers[in.Name] == nil { // an initializer listed as an input (IR 3) follows it
 			cur[in.Name] = ir.Float32
 			if !cfg.KeepIOTypes {
 				cur[in.Name] = dt
@@ -178,6 +186,11 @@ func Half(m *ir.Model, cfg HalfConfig) (*ir.Model, *Report, error) {
 		case lowR && !highR:
 			g.Initializers[name] = h.convert(t)
 			cur[name] = dt
+			for _, in := range g.Inputs {
+				if in.Name == name {
+					in.Type.DType = dt
+				}
+			}
 		case lowR && highR:
 			// Both kinds read it: the Cast pass below makes one 16-bit copy at run time, which keeps the file
 			// small enough; a second initializer would store the weight twice.
@@ -359,4 +372,37 @@ func opsetMap(m *ir.Model) map[string]int64 {
 		o[d] = op.Version
 	}
 	return o
+}
+
+// halfSchema is one version of an op's schema as halfTypes records it.
+type halfSchema struct {
+	since   int64
+	in, out string
+}
+
+// halfAccepts reports whether n's schema at opset takes dt (float16 or bfloat16) wherever the conversion would
+// put it: every input and output isF32 reports. An op the table lacks (newer than its ONNX) is taken to.
+func halfAccepts(n *ir.Node, opset int64, dt ir.DType, isF32 func(string) bool) bool {
+	var s *halfSchema
+	for i, v := range halfTypes[n.OpType] {
+		if v.since <= opset {
+			s = &halfTypes[n.OpType][i]
+		}
+	}
+	if s == nil {
+		return true
+	}
+	bit := byte(1)
+	if dt == ir.BFloat16 {
+		bit = 2
+	}
+	takes := func(formal string, values []string) bool {
+		for i, v := range values {
+			if len(formal) > 0 && isF32(v) && (formal[min(i, len(formal)-1)]-'0')&bit == 0 {
+				return false
+			}
+		}
+		return true
+	}
+	return takes(s.in, n.Inputs) && takes(s.out, n.Outputs)
 }

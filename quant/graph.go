@@ -140,15 +140,6 @@ func freshIn(used map[string]bool, base string) string {
 func (nm *namer) value(base string) string { return freshIn(nm.values, base) }
 func (nm *namer) node(base string) string  { return freshIn(nm.nodes, base) }
 
-// requireOpset fails when the model's default-domain opset is below v, the first opset that has the ops a mode
-// emits. Raising the opset silently could change what the model's other ops mean, so the user converts it.
-func requireOpset(m *ir.Model, v int64, mode string) error {
-	if have := m.Opset(""); have != 0 && have < v {
-		return fmt.Errorf("quant: %s mode needs opset %d or later; the model declares %d (convert it first)", mode, v, have)
-	}
-	return nil
-}
-
 // Report says what a quantization pass changed.
 type Report struct {
 	Mode       string

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hone-ml/hone/ir"
 	"github.com/hone-ml/hone/onnx"
+	"github.com/hone-ml/hone/runtime"
 )
 
 // TestUpgradeTo13OCR converts PP-OCR's opset-9 rec and cls (Clip, Slice, Squeeze, Softmax in their old forms)
@@ -65,17 +66,71 @@ func TestUpgradeTo13Refuses(t *testing.T) {
 		return &ir.ValueInfo{Name: name, Type: ir.Type{DType: ir.Float32, Shape: s, HasShape: true}}
 	}
 	for _, tc := range []struct {
-		node *ir.Node
-		want string
+		opset int64
+		node  *ir.Node
+		want  string
 	}{
-		{&ir.Node{Name: "sm", OpType: "Softmax", Inputs: []string{"x"}, Outputs: []string{"y"}}, `"sm" (Softmax)`},
-		{&ir.Node{Name: "up", OpType: "Upsample", Inputs: []string{"x"}, Outputs: []string{"y"}}, `"up" (Upsample)`},
+		{9, &ir.Node{Name: "sm", OpType: "Softmax", Inputs: []string{"x"}, Outputs: []string{"y"}}, `"sm" (Softmax)`},
+		{9, &ir.Node{Name: "up", OpType: "Upsample", Inputs: []string{"x", "x"}, Outputs: []string{"y"}, Attrs: []*ir.Attr{{Name: "mode", Type: ir.AttrString, S: "cubic"}}}, `"up" (Upsample): mode "cubic"`},
+		{10, &ir.Node{Name: "rs", OpType: "Resize", Inputs: []string{"x", "x"}, Outputs: []string{"y"}}, `"rs" (Resize): its nearest rounding`},
+		{8, &ir.Node{Name: "bn", OpType: "BatchNormalization", Inputs: []string{"x", "x", "x", "x", "x"}, Outputs: []string{"y"}, Attrs: []*ir.Attr{{Name: "spatial", Type: ir.AttrInt, I: 0}}}, `"bn" (BatchNormalization) normalises each activation`},
+		{6, &ir.Node{Name: "lstm", OpType: "LSTM", Inputs: []string{"x"}, Outputs: []string{"y"}}, `"lstm" (LSTM) changed form in 7`},
+		{7, &ir.Node{Name: "is", OpType: "ImageScaler", Inputs: []string{"x"}, Outputs: []string{"y"}}, `"is" (ImageScaler) is an experimental op`},
+		{5, &ir.Node{Name: "r", OpType: "Relu", Inputs: []string{"x"}, Outputs: []string{"y"}}, `declares 5, older than the 6`},
 	} {
-		m := &ir.Model{Opsets: []ir.OpsetImport{{Domain: "", Version: 9}}, Graph: &ir.Graph{
+		m := &ir.Model{Opsets: []ir.OpsetImport{{Domain: "", Version: tc.opset}}, Graph: &ir.Graph{
 			Inputs: []*ir.ValueInfo{vi("x", 1, 4, 5)}, Outputs: []*ir.ValueInfo{{Name: "y"}}, Nodes: []*ir.Node{tc.node},
 			Initializers: map[string]*ir.Tensor{}}}
 		if _, err := upgradeTo13(m, "static"); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error naming %s", tc.node.OpType, err, tc.want)
 		}
 	}
+}
+
+// TestUpgradeTo13Backend converts every ONNX backend test model of opsets 6 to 12 that hone runs (the
+// pytorch-converted suite is opset 6, with the broadcast attributes of its era) to opset 13: each converted model
+// must give its reference outputs, and the ONNX checker must accept every one (attributes the old forms had, such
+// as BatchNormalization's is_test or Add's broadcast, are errors at 13). A refusal must name the node.
+func TestUpgradeTo13Backend(t *testing.T) {
+	dir := t.TempDir()
+	var saved []string
+	converted, refused := map[int64]int{}, map[string]int{}
+	for _, c := range backendCases(t) {
+		have := c.m.Opset("")
+		if have == 0 || have >= 13 {
+			continue
+		}
+		up, err := upgradeTo13(c.m, "static")
+		if err != nil {
+			if have >= 6 && !strings.Contains(err.Error(), "node ") {
+				t.Errorf("%s: refusal names no node: %v", c.name, err)
+			}
+			refused[err.Error()]++
+			continue
+		}
+		p, err := runtime.Compile(up, runtime.Options{Threads: 1})
+		if err != nil {
+			t.Errorf("%s: converted model: %v", c.name, err)
+			continue
+		}
+		got, err := runOutputs(p, c.inputs)
+		if err != nil {
+			t.Errorf("%s: converted model: %v", c.name, err)
+			continue
+		}
+		if msg := backendMismatch(got, c.want, 1e-4); msg != "" {
+			t.Errorf("%s (opset %d): converted model: %s", c.name, have, msg)
+		}
+		converted[have]++
+		path := filepath.Join(dir, strings.ReplaceAll(c.name, "/", "_")+".onnx")
+		if err := onnx.Save(up, path); err != nil {
+			t.Fatal(err)
+		}
+		saved = append(saved, path)
+	}
+	t.Logf("converted per opset: %v; refused: %v", converted, refused)
+	if converted[6] < 50 || converted[7]+converted[8] < 10 || converted[9]+converted[10]+converted[11]+converted[12] < 100 {
+		t.Errorf("converted per opset %v: fewer than expected", converted)
+	}
+	onnxCheck(t, saved...)
 }
