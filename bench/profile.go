@@ -52,7 +52,7 @@ func Profile(p *runtime.Plan, inputs map[string]*ir.Tensor, runs int) (*Profilin
 		_, err := p.RunHook(inputs, func(n *ir.Node, in, out []*ir.Tensor, start, end int64) {
 			s := stats[n]
 			if s == nil {
-				s = &NodeStat{Name: n.Name, OpType: n.OpType, FLOPs: NodeFLOPs(n, in, out), Shapes: shapesOf(in) + " → " + shapesOf(out), index: len(prof.Nodes)}
+				s = &NodeStat{Name: n.DisplayName(), OpType: n.OpType, FLOPs: NodeFLOPs(n, in, out), Shapes: shapesOf(in) + " → " + shapesOf(out), index: len(prof.Nodes)}
 				stats[n] = s
 				prof.Nodes = append(prof.Nodes, s)
 			}
@@ -63,7 +63,7 @@ func Profile(p *runtime.Plan, inputs map[string]*ir.Tensor, runs int) (*Profilin
 					s.Bytes += int64(t.NumBytes())
 				}
 			}
-			prof.Events = append(prof.Events, Event{Node: n.Name, Index: s.index, OpType: n.OpType, Run: r, Start: start, End: end})
+			prof.Events = append(prof.Events, Event{Node: n.DisplayName(), Index: s.index, OpType: n.OpType, Run: r, Start: start, End: end})
 		})
 		if err != nil {
 			return nil, err
@@ -169,7 +169,7 @@ func (p *Profiling) ChromeTrace(model string) ([]byte, error) {
 		}
 		name := e.Node
 		if name == "" {
-			name = e.OpType // unnamed nodes are legal ONNX
+			name = e.OpType // a node with neither name nor output
 		}
 		tr.TraceEvents = append(tr.TraceEvents, TraceEvent{Name: name, Cat: e.OpType, Ph: "X",
 			Ts: float64(e.Start-origin) / 1e3, Dur: float64(e.End-e.Start) / 1e3, Pid: 1, Tid: 1, Args: args})

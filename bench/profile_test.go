@@ -191,3 +191,23 @@ func TestProfileTraceAndStats(t *testing.T) {
 		t.Error("empty profile: no error")
 	}
 }
+
+// TestProfileUnnamedNode checks that a node without a name (what quantizers write for their Q/DQ pairs) is listed
+// by its output, as errors name it, not as a blank.
+func TestProfileUnnamedNode(t *testing.T) {
+	g := ir.NewGraph("g")
+	g.Inputs = []*ir.ValueInfo{{Name: "x", Type: ir.Type{DType: ir.Float32, Shape: []ir.Dim{ir.DimOf(4)}, HasShape: true}}}
+	g.Outputs = []*ir.ValueInfo{{Name: "y"}}
+	g.Nodes = []*ir.Node{{OpType: "Relu", Inputs: []string{"x"}, Outputs: []string{"y"}}}
+	p, err := runtime.Compile(&ir.Model{Graph: g, Opsets: []ir.OpsetImport{{Version: 17}}}, runtime.Options{NoOptimize: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prof, err := Profile(p, map[string]*ir.Tensor{"x": ir.FromFloat32([]int{4}, []float32{-1, 0, 1, 2})}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(prof.Nodes) != 1 || prof.Nodes[0].Name != "→y" || prof.Events[0].Node != "→y" {
+		t.Errorf("nodes %+v, events %+v: want the node listed as →y", prof.Nodes, prof.Events)
+	}
+}

@@ -201,15 +201,21 @@ func (n *Node) Input(i int) string {
 	return ""
 }
 
-// String names the node for error messages: `node "conv1" (Conv)`.
 // IsDefaultDomain reports whether n belongs to ONNX's default operator set: domain "" or its alias "ai.onnx".
 func (n *Node) IsDefaultDomain() bool { return n.Domain == "" || n.Domain == "ai.onnx" }
 
-func (n *Node) String() string {
-	name := n.Name
-	if name == "" && len(n.Outputs) > 0 {
-		name = "→" + n.Outputs[0]
+// DisplayName is n's name or, for an unnamed node (legal ONNX, and what quantizers emit for Q/DQ pairs), "→"
+// and its first output.
+func (n *Node) DisplayName() string {
+	if n.Name == "" && len(n.Outputs) > 0 {
+		return "→" + n.Outputs[0]
 	}
+	return n.Name
+}
+
+// String names the node for error messages: `node "conv1" (Conv)`.
+func (n *Node) String() string {
+	name := n.DisplayName()
 	if !n.IsDefaultDomain() {
 		return fmt.Sprintf("node %q (%s:%s)", name, n.Domain, n.OpType)
 	}

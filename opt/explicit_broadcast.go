@@ -11,7 +11,9 @@ import (
 // broadcast=1, axis=1)), into NumPy broadcasting, the rule every later pass assumes: B gets the trailing
 // 1-dimensions that align it (a reshaped copy of a constant, else an Unsqueeze) and the node loses both
 // attributes. It needs both inputs' ranks; a node whose ranks are unknown stays, and Run then keeps the fusions
-// away from the graph (the runtime's kernel applies the old rule itself).
+// away from the graph (the runtime's kernel applies the old rule itself). The rewritten node is for execution:
+// opset 6 has no spelling for NumPy's rule, so such a graph is not saved as is (quant converts to opset 13
+// first, see quant/opset.go).
 var explicitBroadcast = Pass{
 	Name: "explicit_broadcast",
 	Match: func(c *Ctx, n *ir.Node) bool {
