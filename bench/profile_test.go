@@ -2,6 +2,7 @@ package bench
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -65,44 +66,63 @@ func TestProfileAddsUp(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			p, in := compile(t, c.path(t), c.shapes)
-			// Each iteration times a plain run and a profiled one back to back, so both see the same load; the
-			// median of their ratios is what is held. Comparing the two fastest runs instead failed CI once when
-			// other packages' tests shared the cores: the minima came from different moments (1.20 ms end to end
-			// against 0.98 ms of nodes, 81.5 %), while the medians agreed within 0.1 %.
-			var plain, self []time.Duration
-			var ratios []float64
-			for i := 0; i < c.runs; i++ {
-				t0 := time.Now()
-				if _, err := p.Run(in); err != nil {
-					t.Fatal(err)
+			// A burst of load from other processes can slow one kind of run for a whole measurement (CI once saw
+			// plain runs at 4.2 ms against 1.7 ms profiled while other tests shared both cores): a measurement
+			// out of bounds is repeated, up to three in all, and the profiler fails only if every one is.
+			for attempt := 1; ; attempt++ {
+				ok, msg := measureAddsUp(t, p, in, c.runs)
+				if ok {
+					break
 				}
-				plain = append(plain, time.Since(t0))
-				prof, err := Profile(p, in, 1)
-				if err != nil {
-					t.Fatal(err)
+				if attempt == 3 {
+					t.Error(msg)
+					break
 				}
-				self = append(self, prof.SelfPerRun())
-				ratios = append(ratios, float64(self[i])/float64(plain[i]))
-			}
-			slices.Sort(plain)
-			slices.Sort(self)
-			slices.Sort(ratios)
-			e2e, sum, ratio := plain[len(plain)/2], self[len(self)/2], ratios[len(ratios)/2]
-			t.Logf("end-to-end p50 %v (min %v), per-node sum p50 %v (min %v); median ratio %.1f%%", e2e, plain[0], sum, self[0], 100*ratio)
-			// Under the race detector the instrumented bookkeeping between nodes, which no node's time covers, grows
-			// unevenly (CI measured 88.5 % and 71.7 % on cls): there the runs check Profile for data races and the
-			// sum is only logged; the plain build holds it to 10 %. The executor's own few microseconds per run,
-			// outside every node, are a tenth of MNIST's 50 µs run: they are allowed on top (CI measured 88.6 %
-			// there while other packages' tests shared the cores).
-			if raceEnabled {
-				return
-			}
-			const tol, overhead = 0.1, 10 * time.Microsecond
-			if d := time.Duration(math.Abs(ratio-1) * float64(e2e)); d > time.Duration(tol*float64(e2e))+overhead {
-				t.Errorf("per-node times add up to %.1f%% of end-to-end latency, want within %.0f%% (+%v)", 100*ratio, 100*tol, overhead)
+				t.Logf("attempt %d: %s; measuring again", attempt, msg)
 			}
 		})
 	}
+}
+
+// measureAddsUp runs TestProfileAddsUp's measurement once: whether the per-node sum is within bounds, and why not.
+func measureAddsUp(t *testing.T, p *runtime.Plan, in map[string]*ir.Tensor, runs int) (bool, string) {
+	// Each iteration times a plain run and a profiled one back to back, so both see the same load; the
+	// median of their ratios is what is held. Comparing the two fastest runs instead failed CI once when
+	// other packages' tests shared the cores: the minima came from different moments (1.20 ms end to end
+	// against 0.98 ms of nodes, 81.5 %), while the medians agreed within 0.1 %.
+	var plain, self []time.Duration
+	var ratios []float64
+	for i := 0; i < runs; i++ {
+		t0 := time.Now()
+		if _, err := p.Run(in); err != nil {
+			t.Fatal(err)
+		}
+		plain = append(plain, time.Since(t0))
+		prof, err := Profile(p, in, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		self = append(self, prof.SelfPerRun())
+		ratios = append(ratios, float64(self[i])/float64(plain[i]))
+	}
+	slices.Sort(plain)
+	slices.Sort(self)
+	slices.Sort(ratios)
+	e2e, sum, ratio := plain[len(plain)/2], self[len(self)/2], ratios[len(ratios)/2]
+	t.Logf("end-to-end p50 %v (min %v), per-node sum p50 %v (min %v); median ratio %.1f%%", e2e, plain[0], sum, self[0], 100*ratio)
+	// Under the race detector the instrumented bookkeeping between nodes, which no node's time covers, grows
+	// unevenly (CI measured 88.5 % and 71.7 % on cls): there the runs check Profile for data races and the
+	// sum is only logged; the plain build holds it to 10 %. The executor's own few microseconds per run,
+	// outside every node, are a tenth of MNIST's 50 µs run: they are allowed on top (CI measured 88.6 %
+	// there while other packages' tests shared the cores).
+	if raceEnabled {
+		return true, ""
+	}
+	const tol, overhead = 0.1, 10 * time.Microsecond
+	if d := time.Duration(math.Abs(ratio-1) * float64(e2e)); d > time.Duration(tol*float64(e2e))+overhead {
+		return false, fmt.Sprintf("per-node times add up to %.1f%% of end-to-end latency, want within %.0f%% (+%v)", 100*ratio, 100*tol, overhead)
+	}
+	return true, ""
 }
 
 func TestProfileTraceAndStats(t *testing.T) {
