@@ -3,32 +3,19 @@
 package quant
 
 import (
-	"fmt"
-	"math"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/hone-ml/hone/backend/ort"
 	"github.com/hone-ml/hone/ir"
 	"github.com/hone-ml/hone/onnx"
-	"github.com/hone-ml/hone/runtime"
 )
 
-// runORTFile runs the saved model at path in ONNX Runtime (one thread, int8 QDQ fusions on) and returns its
-// outputs in graph output order.
+// runORTFile runs the saved model at path in ONNX Runtime (ortSession's options) and returns its outputs in
+// graph output order.
 func runORTFile(path string, m *ir.Model, in map[string]*ir.Tensor) ([]*ir.Tensor, error) {
-	s, err := ort.NewSession(path, ort.Options{Threads: 1, Int8QDQ: true})
-	if err != nil {
-		return nil, err
-	}
-	defer s.Close()
-	feed := map[string]*ir.Tensor{}
-	for _, vi := range m.Graph.RealInputs() {
-		feed[vi.Name] = in[vi.Name]
-	}
-	out, err := s.Run(feed)
+	out, err := ortSession(path, m, in)
 	if err != nil {
 		return nil, err
 	}
@@ -84,29 +71,15 @@ func TestQuantizeBackendModelsORT(t *testing.T) {
 				t.Errorf("%s %s: ONNX Runtime: %v", name, c.name, err)
 				continue
 			}
-			p, err := runtime.Compile(q, runtime.Options{Threads: 1})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := runOutputs(p, c.inputs)
+			got, err := runModel(q, c.inputs)
 			if err != nil {
 				t.Fatal(err)
 			}
 			for i, w := range want {
-				g := got[i]
-				if g.DType != w.DType || fmt.Sprint(g.Shape) != fmt.Sprint(w.Shape) {
-					t.Errorf("%s %s: output %d is %v in hone, %v in ONNX Runtime", name, c.name, i, g, w)
-					continue
-				}
-				if w.DType != ir.Float32 || slices.ContainsFunc(w.Float64s(), func(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }) {
-					continue
-				}
-				var sig, noise float64
-				gv := g.Float64s()
-				for j, v := range w.Float64s() {
-					sig, noise = sig+v*v, noise+(v-gv[j])*(v-gv[j])
-				}
-				if db := sqnr(sig, noise); !(db >= 30) {
+				db, ok, mismatch := floatSQNR(got[i], w)
+				if mismatch != "" {
+					t.Errorf("%s %s: output %d is %s in ONNX Runtime", name, c.name, i, mismatch)
+				} else if ok && !(db >= 30) {
 					t.Errorf("%s %s: output %d: hone against ONNX Runtime %.1f dB", name, c.name, i, db)
 				}
 			}

@@ -91,6 +91,33 @@ func runOutputs(p *runtime.Plan, in map[string]*ir.Tensor) ([]*ir.Tensor, error)
 	return r, nil
 }
 
+// runModel compiles m on one thread and runs it (runOutputs).
+func runModel(m *ir.Model, in map[string]*ir.Tensor) ([]*ir.Tensor, error) {
+	p, err := runtime.Compile(m, runtime.Options{Threads: 1})
+	if err != nil {
+		return nil, err
+	}
+	return runOutputs(p, in)
+}
+
+// floatSQNR is the SQNR of got against want in dB, or why they cannot be compared: a different dtype or shape
+// (mismatch), or a want that is not float32 or holds NaN or infinities (ok false, nothing to compare).
+func floatSQNR(got, want *ir.Tensor) (db float64, ok bool, mismatch string) {
+	if got == nil || got.DType != want.DType || fmt.Sprint(got.Shape) != fmt.Sprint(want.Shape) {
+		return 0, false, fmt.Sprintf("%v, want %v", got, want)
+	}
+	w := want.Float64s()
+	if want.DType != ir.Float32 || slices.ContainsFunc(w, func(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }) {
+		return 0, false, ""
+	}
+	var sig, noise float64
+	for j, v := range got.Float64s() {
+		d := w[j] - v
+		sig, noise = sig+w[j]*w[j], noise+d*d
+	}
+	return sqnr(sig, noise), true, ""
+}
+
 // backendMismatch describes the first output of got that differs from want by more than tol relative to want's
 // largest magnitude (NaN must meet NaN), or returns "".
 func backendMismatch(got, want []*ir.Tensor, tol float64) string {
@@ -170,32 +197,16 @@ func TestQuantizeBackendModels(t *testing.T) {
 					}
 					continue
 				}
-				p, err := runtime.Compile(q, runtime.Options{Threads: 1})
-				if err != nil {
-					t.Errorf("%s: the quantized model does not compile: %v", c.name, err)
-					continue
-				}
-				got, err := runOutputs(p, c.inputs)
+				got, err := runModel(q, c.inputs)
 				if err != nil {
 					t.Errorf("%s: the quantized model does not run: %v", c.name, err)
 					continue
 				}
 				for i, w := range c.want {
-					g := got[i]
-					if g.DType != w.DType || fmt.Sprint(g.Shape) != fmt.Sprint(w.Shape) {
-						t.Errorf("%s: output %d is %v, want %v", c.name, i, g, w)
-						continue
-					}
-					if w.DType != ir.Float32 || slices.ContainsFunc(w.Float64s(), func(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }) {
-						continue
-					}
-					var sig, noise float64
-					gv := g.Float64s()
-					for j, v := range w.Float64s() {
-						d := v - gv[j]
-						sig, noise = sig+v*v, noise+d*d
-					}
-					if db := sqnr(sig, noise); !(db >= mode.floor) {
+					db, ok, mismatch := floatSQNR(got[i], w)
+					if mismatch != "" {
+						t.Errorf("%s: output %d is %s", c.name, i, mismatch)
+					} else if ok && !(db >= mode.floor) {
 						t.Errorf("%s: output %d: SQNR %.1f dB against the reference, want ≥ %g", c.name, i, db, mode.floor)
 					}
 				}

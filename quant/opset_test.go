@@ -9,7 +9,6 @@ import (
 
 	"github.com/hone-ml/hone/ir"
 	"github.com/hone-ml/hone/onnx"
-	"github.com/hone-ml/hone/runtime"
 )
 
 // TestUpgradeTo13OCR converts PP-OCR's opset-9 rec and cls (Clip, Slice, Squeeze, Softmax in their old forms)
@@ -108,12 +107,7 @@ func TestUpgradeTo13Backend(t *testing.T) {
 			refused[err.Error()]++
 			continue
 		}
-		p, err := runtime.Compile(up, runtime.Options{Threads: 1})
-		if err != nil {
-			t.Errorf("%s: converted model: %v", c.name, err)
-			continue
-		}
-		got, err := runOutputs(p, c.inputs)
+		got, err := runModel(up, c.inputs)
 		if err != nil {
 			t.Errorf("%s: converted model: %v", c.name, err)
 			continue

@@ -23,20 +23,26 @@ func runORT(t *testing.T, m *ir.Model, in map[string]*ir.Tensor) map[string]*ir.
 	if err := onnx.Save(m, path); err != nil {
 		t.Fatal(err)
 	}
-	s, err := ort.NewSession(path, ort.Options{Threads: 1, Int8QDQ: true})
+	out, err := ortSession(path, m, in)
 	if err != nil {
 		t.Fatalf("ORT rejects the quantized model: %v", err)
+	}
+	return out
+}
+
+// ortSession runs the model saved at path (m) in ONNX Runtime on one thread with its int8 QDQ fusions on, fed
+// m's real inputs from in.
+func ortSession(path string, m *ir.Model, in map[string]*ir.Tensor) (map[string]*ir.Tensor, error) {
+	s, err := ort.NewSession(path, ort.Options{Threads: 1, Int8QDQ: true})
+	if err != nil {
+		return nil, err
 	}
 	defer s.Close()
 	feed := map[string]*ir.Tensor{}
 	for _, vi := range m.Graph.RealInputs() {
 		feed[vi.Name] = in[vi.Name]
 	}
-	out, err := s.Run(feed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return s.Run(feed)
 }
 
 // TestDynamicMatchesORT runs the dynamically quantized models in ONNX Runtime and in hone. Both quantize the
