@@ -3,6 +3,7 @@ package ir
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // inferNode returns the output types of n (zero Type where unknown) and records shape values it can compute.
@@ -344,14 +345,7 @@ func (c *inferCtx) inferElementwise(n *Node, in []Type) ([]Type, error) {
 		if err != nil {
 			return nil, err
 		}
-		if k > 0 {
-			b := ins[1]
-			b.Shape = append(append([]Dim(nil), b.Shape...), make([]Dim, k)...)
-			for i := range k {
-				b.Shape[len(b.Shape)-1-i] = DimOf(1)
-			}
-			ins[1] = b
-		}
+		ins[1].Shape = append(slices.Clone(ins[1].Shape), slices.Repeat([]Dim{DimOf(1)}, k)...)
 	}
 	t, err := broadcastAll(ins)
 	if err != nil {

@@ -1,6 +1,7 @@
 package opt
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/hone-ml/hone/ir"
@@ -9,7 +10,7 @@ import (
 // explicitBroadcast rewrites an arithmetic, logical or comparison node that broadcasts its second input by its
 // op's rule before opset 7, from an explicit axis of the first (Caffe2's per-channel bias, Add(x, b[C],
 // broadcast=1, axis=1)), into NumPy broadcasting, the rule every later pass assumes: B gets the trailing
-// 1-dimensions that align it (a reshaped copy of a constant, else an Unsqueeze) and the node loses both
+// 1-dimensions that align it (AlignInput) and the node loses both
 // attributes. It needs both inputs' ranks; a node whose ranks are unknown stays, and Run then keeps the fusions
 // away from the graph (the runtime's kernel applies the old rule itself). The rewritten node is for execution:
 // opset 6 has no spelling for NumPy's rule, so such a graph is not saved as is (quant converts to opset 13
@@ -29,29 +30,47 @@ var explicitBroadcast = Pass{
 		if err != nil {
 			return false, err
 		}
-		if k > 0 {
-			axes := make([]int64, k)
-			for i := range axes {
-				axes[i] = int64(len(tb.Shape) + i)
-			}
-			if b := c.Const(n.Inputs[1]); b != nil {
-				r, err := b.Reshape(append(slices.Clone(b.Shape), slices.Repeat([]int{1}, k)...)...)
-				if err != nil {
-					return false, err
-				}
-				n.Inputs[1] = c.AddConst(n.Inputs[1], r)
-			} else {
-				u := &ir.Node{Name: c.G.FreshNodeName(n.Name + "_unsqueeze"), OpType: "Unsqueeze", // opset 1's form
-					Inputs: []string{n.Inputs[1]}, Outputs: []string{c.G.FreshValueName(n.Inputs[1] + "_aligned")},
-					Attrs: []*ir.Attr{{Name: "axes", Type: ir.AttrInts, Ints: axes}}}
-				c.G.InsertBefore(n, u)
-				n.Inputs[1] = u.Outputs[0]
-			}
+		if err := AlignInput(c.G, n, len(tb.Shape), k, c.Opset("")); err != nil {
+			return false, err
 		}
 		n.Attrs = slices.DeleteFunc(n.Attrs, func(a *ir.Attr) bool { return a.Name == "broadcast" || a.Name == "axis" })
 		return true, nil
 	},
 	Creates: []OpRef{{"", "Unsqueeze"}},
+}
+
+// AlignInput gives input 1 of n, of rank rankB, k trailing 1-dimensions: a reshaped copy when it is an
+// initializer, else an Unsqueeze inserted before n in opset's form (axes an attribute before 13, an input from 13).
+func AlignInput(g *ir.Graph, n *ir.Node, rankB, k int, opset int64) error {
+	if k == 0 {
+		return nil
+	}
+	if b := g.Initializers[n.Inputs[1]]; b != nil {
+		r, err := b.Reshape(append(slices.Clone(b.Shape), slices.Repeat([]int{1}, k)...)...)
+		if err != nil {
+			return fmt.Errorf("%s: %w", n, err)
+		}
+		name := g.FreshValueName(n.Inputs[1])
+		g.SetInitializer(name, r)
+		n.Inputs[1] = name
+		return nil
+	}
+	axes := make([]int64, k)
+	for i := range axes {
+		axes[i] = int64(rankB + i)
+	}
+	u := &ir.Node{Name: g.FreshNodeName(n.Name + "_unsqueeze"), OpType: "Unsqueeze", Inputs: []string{n.Inputs[1]},
+		Outputs: []string{g.FreshValueName(n.Inputs[1] + "_aligned")}}
+	if opset >= 13 {
+		name := g.FreshValueName("axes")
+		g.SetInitializer(name, ir.FromInt64([]int{k}, axes))
+		u.Inputs = append(u.Inputs, name)
+	} else {
+		u.Attrs = []*ir.Attr{{Name: "axes", Type: ir.AttrInts, Ints: axes}}
+	}
+	g.InsertBefore(n, u)
+	n.Inputs[1] = u.Outputs[0]
+	return nil
 }
 
 // broadcastBlind are the passes that may run while legacyLeft: they fold through the runtime's kernels or move

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/hone-ml/hone/ir"
+	"github.com/hone-ml/hone/opt"
 )
 
 // upgradeTo13 returns a copy of m rewritten for default-domain opset 13 when it declares 6 to 12, nil when it
@@ -72,34 +73,7 @@ func upgradeTo13(m *ir.Model, mode string) (*ir.Model, error) {
 		}
 		return true
 	}
-	// alignB gives input 1 of n k trailing 1-dimensions: a reshaped copy of a constant, else an Unsqueeze.
-	var added []*ir.Node
-	alignB := func(n *ir.Node, k int) error {
-		if k == 0 {
-			return nil
-		}
-		r, _ := rank(n.Inputs[1])
-		if c := g.Initializers[n.Inputs[1]]; c != nil {
-			t, err := c.Reshape(append(slices.Clone(c.Shape), slices.Repeat([]int{1}, k)...)...)
-			if err != nil {
-				return fmt.Errorf("quant: converting to opset 13: %s: %w", n, err)
-			}
-			name := nm.value(n.Inputs[1])
-			g.SetInitializer(name, t)
-			n.Inputs[1] = name
-			return nil
-		}
-		axes := make([]int64, k)
-		for i := range axes {
-			axes[i] = int64(r + i)
-		}
-		u := &ir.Node{Name: nm.node(n.Name + "_align"), OpType: "Unsqueeze", Inputs: []string{n.Inputs[1], ints(axes)},
-			Outputs: []string{nm.value(n.Inputs[1] + "_aligned")}}
-		added = append(added, u)
-		n.Inputs[1] = u.Outputs[0]
-		return nil
-	}
-	for _, n := range g.Nodes {
+	for _, n := range slices.Clone(g.Nodes) { // AlignInput inserts Unsqueeze nodes, already in opset 13's form
 		if !n.IsDefaultDomain() {
 			continue
 		}
@@ -119,8 +93,8 @@ func upgradeTo13(m *ir.Model, mode string) (*ir.Model, error) {
 			if err != nil {
 				return nil, fmt.Errorf("quant: converting to opset 13: %s: %w", n, err)
 			}
-			if err := alignB(n, k); err != nil {
-				return nil, err
+			if err := opt.AlignInput(g, n, rb, k, 13); err != nil {
+				return nil, fmt.Errorf("quant: converting to opset 13: %w", err)
 			}
 		}
 		if have < 7 && ir.LegacyBroadcastOp(n.OpType) {
@@ -188,8 +162,8 @@ func upgradeTo13(m *ir.Model, mode string) (*ir.Model, error) {
 				return nil, fmt.Errorf("quant: converting to opset 13: %s: its inputs' ranks are unknown", n)
 			}
 			if t, _ := g.TypeOfValue(n.Input(1)); rx >= 2 && t.Shape[0].Size != 1 {
-				if err := alignB(n, rx-2); err != nil {
-					return nil, err
+				if err := opt.AlignInput(g, n, rs, rx-2, 13); err != nil {
+					return nil, fmt.Errorf("quant: converting to opset 13: %w", err)
 				}
 			}
 		case "BatchNormalization":
@@ -278,9 +252,6 @@ func upgradeTo13(m *ir.Model, mode string) (*ir.Model, error) {
 			n.SetAttr(&ir.Attr{Name: "axis", Type: ir.AttrInt, I: axis})
 		}
 	}
-	for _, u := range added {
-		g.InsertBefore(consumerOf(g, u.Outputs[0]), u)
-	}
 	out.IRVersion = max(out.IRVersion, 7) // opset 13's; before 4, every initializer also had to be a graph input
 	for i, o := range out.Opsets {
 		if o.Domain == "" || o.Domain == "ai.onnx" {
@@ -319,14 +290,4 @@ func removeAttrs(n *ir.Node, names ...string) {
 // upgradeNote is the report's note for a model upgradeTo13 converted from opset from.
 func upgradeNote(from int64) string {
 	return fmt.Sprintf("default-domain opset raised from %d to 13 (ops whose form changed were converted)", from)
-}
-
-// consumerOf is the first node of g that reads v.
-func consumerOf(g *ir.Graph, v string) *ir.Node {
-	for _, n := range g.Nodes {
-		if slices.Contains(n.Inputs, v) {
-			return n
-		}
-	}
-	return nil
 }

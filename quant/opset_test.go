@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hone-ml/hone/internal/irtest"
 	"github.com/hone-ml/hone/ir"
 	"github.com/hone-ml/hone/onnx"
 )
@@ -127,4 +128,41 @@ func TestUpgradeTo13Backend(t *testing.T) {
 		t.Errorf("converted per opset %v: fewer than expected", converted)
 	}
 	onnxCheck(t, saved...)
+}
+
+// TestUpgradeTo13LegacyBroadcast converts opset-6 arithmetic that broadcasts from an axis, with B a constant
+// (reshaped) and a graph input (an opset-13 Unsqueeze): the converted model computes what the original does and
+// passes the ONNX checker.
+func TestUpgradeTo13LegacyBroadcast(t *testing.T) {
+	b := irtest.New("legacy")
+	x := b.Input("x", ir.Float32, 2, 3, 4, 5)
+	s := b.Input("s", ir.Float32, 3, 4)
+	y := b.Op("Add", []string{x, b.Init("bias", irtest.Rand(1, 3))}, irtest.Int("broadcast", 1), irtest.Int("axis", 1))
+	y = b.Op("Mul", []string{y, s}, irtest.Int("broadcast", 1), irtest.Int("axis", 1))
+	b.Output(y)
+	m := b.Model(6)
+	up, err := upgradeTo13(m, "static")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ops := irtest.OpCount(up.Graph); ops["Unsqueeze"] != 1 {
+		t.Errorf("converted ops %v: want one Unsqueeze (for the input s)", ops)
+	}
+	in := map[string]*ir.Tensor{"x": irtest.Rand(2, 2, 3, 4, 5), "s": irtest.Rand(3, 3, 4)}
+	want, err := runModel(m, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := runModel(up, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg := backendMismatch(got, want, 0); msg != "" {
+		t.Error(msg)
+	}
+	path := filepath.Join(t.TempDir(), "up.onnx")
+	if err := onnx.Save(up, path); err != nil {
+		t.Fatal(err)
+	}
+	onnxCheck(t, path)
 }
