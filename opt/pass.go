@@ -150,7 +150,7 @@ func run(g *ir.Graph, opsets map[string]int64, opts Options, st Stats, outer map
 		}
 		// While a node broadcasts by the rule before opset 7 (explicit_broadcast could not rewrite it), only
 		// passes that read no broadcast run: the fusions assume NumPy's.
-		if !broadcastBlind[p.Name] && legacyLeft(g, opsets[""]) {
+		if opsets[""] < 7 && !broadcastBlind[p.Name] && legacyLeft(g, opsets[""]) {
 			continue
 		}
 		n, err := runPass(g, opsets, opts.Eval, p)
